@@ -1,0 +1,36 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AuthGuard } from './auth/auth.guard.js';
+import { ClustersController } from './clusters/clusters.controller.js';
+import { ClustersService } from './clusters/clusters.service.js';
+import { EventStreamHub } from './clusters/event-stream.js';
+import { NodePoolsController } from './clusters/node-pools.controller.js';
+import { NodePoolsService } from './clusters/node-pools.service.js';
+import { ProblemFilter } from './http/problem.filter.js';
+import { IdentityController } from './identity/identity.controller.js';
+import { IdentityService } from './identity/identity.service.js';
+import { CatalogController } from './ops/catalog.controller.js';
+import { OpsController } from './ops/ops.controller.js';
+import { ProjectAccess } from './projects/project-access.js';
+import { PlatformAuditController, ProjectsController } from './projects/projects.controller.js';
+import { ProjectsService } from './projects/projects.service.js';
+import { SeedsController } from './seeds/seeds.controller.js';
+import { SeedsService } from './seeds/seeds.service.js';
+
+/** The HTTP edge. It expects PlatformModule to be imported by the application root. */
+@Module({
+  controllers: [OpsController, IdentityController, ProjectsController, PlatformAuditController, SeedsController, CatalogController, ClustersController, NodePoolsController],
+  providers: [
+    { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_FILTER, useClass: ProblemFilter },
+    IdentityService,
+    ProjectAccess,
+    ProjectsService,
+    SeedsService,
+    ClustersService,
+    NodePoolsService,
+    EventStreamHub,
+  ],
+  exports: [SeedsService],
+})
+export class ApiModule {}

@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import {
+  DomainError,
+  conflict,
+  createClusterSchema,
+  findVersion,
+  generateClusterName,
+  newestVersion,
+  notFound,
+  parseInput,
+  upgradeClusterSchema,
+  type CreateNodePoolInput,
+} from '../../../core/src/index.js';
+import { AuditRepository, ClusterRepository, ProjectRepository, SeedRepository, type ClusterRow, type Database, type DatabaseHandle } from '../../../db/src/index.js';
+import { APP_CONFIG, ClusterEvents, DATABASE, LOGGER, QueueService, type AppConfig } from '../../../platform/src/index.js';
+import { auditBase, type Actor } from '../auth/principal.js';
+import { ProjectAccess } from '../projects/project-access.js';
+import { presentCluster, presentEvent, presentOperation } from './presenters.js';
+
+const DEFAULT_IMAGES: Record<'aws' | 'digitalocean', string> = { aws: 'ubuntu-24.04', digitalocean: 'ubuntu-24-04-x64' };
+
+@Injectable()
+export class ClustersService {
+  constructor(
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly clusters: ClusterRepository,
+    private readonly seeds: SeedRepository,
+    private readonly projects: ProjectRepository,
+    private readonly audit: AuditRepository,
+    private readonly events: ClusterEvents,
+    private readonly queues: QueueService,
+    private readonly access: ProjectAccess,
+  ) {}
+
+  /** One-click create: everything but the project is optional. */
+  async create(actor: Actor, projectId: string, body: unknown) {
+    await this.access.require(actor, projectId, 'editor');
+    const input = parseInput(createClusterSchema, body === undefined ? {} : body);
+    const name = input.name ?? generateClusterName();
+    const version = input.version ?? newestVersion().version;
+    if ((await this.clusters.countLiveInProject(projectId)) >= this.config.quotas.clustersPerProject) {
+      throw new DomainError('quota', 'quota_clusters_exceeded', `the project may have at most ${this.config.quotas.clustersPerProject} clusters`);
+    }
+    if (input.nodePool) await this.checkPoolInput(projectId, input.nodePool, undefined);
+    const clusterId = randomUUID();
+    const poolId = randomUUID();
+    const now = new Date();
+    const seedName = await this.database.db.transaction().execute(async (trx) => {
+      if (await this.clusters.findLiveByName(projectId, name, trx)) throw conflict('cluster_exists', `a cluster named ${name} already exists in this project`);
+      const [seed] = await this.seeds.lockSchedulable(trx, { name: input.seed, region: input.region });
+      if (!seed) {
+        const wanted = input.seed ? `seed ${input.seed}` : input.region ? `region ${input.region}` : 'any seed';
+        throw new DomainError('unavailable', 'no_seed_capacity', `no schedulable seed with free capacity for ${wanted}`);
+      }
+      await this.clusters.insert(
+        {
+          id: clusterId,
+          project_id: projectId,
+          name,
+          version,
+          seed_id: seed.id,
+          expose_strategy: input.exposeStrategy,
+          pod_cidr: input.network.podCidr,
+          service_cidr: input.network.serviceCidr,
+          etcd_replicas: input.etcdReplicas,
+          phase: 'Provisioning',
+          phase_reason: 'Placed',
+          conditions: JSON.stringify([]),
+          endpoint: null,
+          generation: 1,
+          observed_generation: 0,
+          sealed_secrets: null,
+          updated_at: now,
+          deletion_requested_at: null,
+          deleted_at: null,
+        },
+        trx,
+      );
+      await this.events.record({ clusterId, projectId, reason: 'Placed', message: `placed on seed ${seed.name} (${seed.used_clusters + 1}/${seed.max_clusters})` }, trx);
+      if (input.nodePool) await this.insertPool(trx, projectId, clusterId, poolId, input.nodePool, now);
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'cluster.create', resourceType: 'cluster', resourceId: clusterId, details: { name, version, seed: seed.name } }, trx);
+      return seed.name;
+    });
+    await this.events.notify(clusterId);
+    await this.enqueue(() => this.queues.reconcileCluster(clusterId));
+    if (input.nodePool) await this.enqueue(() => this.queues.reconcilePool(clusterId, poolId));
+    return presentCluster((await this.clusters.findById(clusterId))!, seedName);
+  }
+
+  async list(actor: Actor, projectId: string) {
+    await this.access.require(actor, projectId, 'viewer');
+    const seeds = new Map((await this.seeds.list()).map((seed) => [seed.id, seed.name]));
+    return (await this.clusters.listLive(projectId)).map((row) => presentCluster(row, row.seed_id ? seeds.get(row.seed_id) ?? null : null));
+  }
+
+  async get(actor: Actor, projectId: string, clusterId: string) {
+    await this.access.require(actor, projectId, 'viewer');
+    const cluster = await this.find(projectId, clusterId);
+    return presentCluster(cluster, await this.seedName(cluster));
+  }
+
+  async delete(actor: Actor, projectId: string, clusterId: string) {
+    await this.access.require(actor, projectId, 'editor');
+    const cluster = await this.find(projectId, clusterId);
+    const existing = (await this.clusters.listOpenOperations({ clusterId, kind: 'delete-cluster' }))[0];
+    if (existing) return presentOperation(existing);
+    const operationId = randomUUID();
+    const now = new Date();
+    await this.database.db.transaction().execute(async (trx) => {
+      await this.clusters.update(clusterId, { deletion_requested_at: now, phase: 'Deleting', phase_reason: 'DeletionRequested', generation: cluster.generation + 1 }, trx);
+      await this.clusters.insertOperation(
+        { id: operationId, project_id: projectId, cluster_id: clusterId, pool_id: null, kind: 'delete-cluster', status: 'pending', target: {}, progress: {}, message: '', created_by: actor.principal.userId, updated_at: now },
+        trx,
+      );
+      await this.events.record({ clusterId, projectId, reason: 'DeletionRequested', message: `deletion requested by ${actor.principal.email}` }, trx);
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'cluster.delete', resourceType: 'cluster', resourceId: clusterId }, trx);
+    });
+    await this.events.notify(clusterId);
+    await this.enqueue(() => this.queues.reconcileCluster(clusterId));
+    return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
+  }
+
+  /** Upgrades go one minor at a time and never down. */
+  async upgrade(actor: Actor, projectId: string, clusterId: string, body: unknown) {
+    await this.access.require(actor, projectId, 'editor');
+    const input = parseInput(upgradeClusterSchema, body);
+    const cluster = await this.find(projectId, clusterId);
+    if (cluster.deletion_requested_at) throw conflict('cluster_deleting', 'the cluster is being deleted');
+    const current = findVersion(cluster.version);
+    const target = findVersion(input.version)!;
+    if (input.version === cluster.version) return this.get(actor, projectId, clusterId);
+    const [currentMinor, targetMinor] = [current?.minor ?? cluster.version, target.minor].map((minor) => Number(minor.split('.')[1]));
+    if (targetMinor < currentMinor || (targetMinor === currentMinor && compareVersions(input.version, cluster.version) < 0)) {
+      throw new DomainError('validation', 'downgrade_not_allowed', `cannot go from ${cluster.version} down to ${input.version}`);
+    }
+    if (targetMinor > currentMinor + 1) {
+      throw new DomainError('validation', 'upgrade_skips_minor', `upgrade one minor version at a time: ${cluster.version} can go to 1.${currentMinor + 1}.x next`);
+    }
+    const operationId = randomUUID();
+    const now = new Date();
+    await this.database.db.transaction().execute(async (trx) => {
+      await this.clusters.update(clusterId, { version: input.version, generation: cluster.generation + 1, phase: 'Updating', phase_reason: 'UpgradeRequested' }, trx);
+      await this.clusters.insertOperation(
+        { id: operationId, project_id: projectId, cluster_id: clusterId, pool_id: null, kind: 'upgrade', status: 'pending', target: { version: input.version, from: cluster.version }, progress: {}, message: '', created_by: actor.principal.userId, updated_at: now },
+        trx,
+      );
+      await this.events.record({ clusterId, projectId, reason: 'UpgradeRequested', message: `upgrade from ${cluster.version} to ${input.version} requested` }, trx);
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'cluster.upgrade', resourceType: 'cluster', resourceId: clusterId, details: { from: cluster.version, to: input.version } }, trx);
+    });
+    await this.events.notify(clusterId);
+    await this.enqueue(() => this.queues.reconcileCluster(clusterId));
+    return { operation: presentOperation((await this.clusters.findOperation(projectId, operationId))!), cluster: await this.get(actor, projectId, clusterId) };
+  }
+
+  async listEvents(actor: Actor, projectId: string, clusterId: string, afterId: number) {
+    await this.access.require(actor, projectId, 'viewer');
+    await this.findIncludingDeleted(projectId, clusterId);
+    return (await this.events.since(clusterId, afterId)).map(presentEvent);
+  }
+
+  /** Authorises an event stream; the controller then streams with ClusterEvents. */
+  async authorizeEventStream(actor: Actor, projectId: string, clusterId: string): Promise<ClusterRow> {
+    await this.access.require(actor, projectId, 'viewer');
+    return this.findIncludingDeleted(projectId, clusterId);
+  }
+
+  async listOperations(actor: Actor, projectId: string, clusterId: string) {
+    await this.access.require(actor, projectId, 'viewer');
+    await this.findIncludingDeleted(projectId, clusterId);
+    return (await this.clusters.listOperations(clusterId)).map(presentOperation);
+  }
+
+  async getOperation(actor: Actor, projectId: string, operationId: string) {
+    await this.access.require(actor, projectId, 'viewer');
+    const operation = /^[0-9a-f-]{36}$/.test(operationId) ? await this.clusters.findOperation(projectId, operationId) : undefined;
+    if (!operation) throw notFound('operation');
+    return presentOperation(operation);
+  }
+
+  /** Editors and owners get an admin kubeconfig, viewers a read-only one. */
+  async kubeconfig(actor: Actor, projectId: string, clusterId: string): Promise<{ filename: string; content: string }> {
+    const { role } = await this.access.require(actor, projectId, 'viewer');
+    const cluster = await this.find(projectId, clusterId);
+    if (!cluster.endpoint || !cluster.sealed_secrets) {
+      throw new DomainError('precondition', 'kubeconfig_unavailable', `the control plane has no endpoint yet (phase ${cluster.phase})`);
+    }
+    throw new DomainError('unavailable', 'kubeconfig_not_implemented', `kubeconfigs for the ${role === 'viewer' ? 'viewer' : 'admin'} role are not issued yet`);
+  }
+
+  async checkPoolInput(projectId: string, pool: CreateNodePoolInput, excludePoolId: string | undefined): Promise<void> {
+    const credential = await this.projects.findCredential(projectId, pool.credentialId);
+    if (!credential) throw new DomainError('validation', 'credential_not_found', 'nodePool.credentialId does not name a credential of this project', [{ path: 'credentialId', message: 'unknown credential' }]);
+    const used = await this.clusters.sumReplicasInProject(projectId, excludePoolId);
+    if (used + pool.replicas > this.config.quotas.nodesPerProject) {
+      throw new DomainError('quota', 'quota_nodes_exceeded', `the project may have at most ${this.config.quotas.nodesPerProject} nodes; ${used} are in use`);
+    }
+  }
+
+  async insertPool(trx: Kysely<Database>, projectId: string, clusterId: string, poolId: string, pool: CreateNodePoolInput, now: Date): Promise<void> {
+    const credential = await this.projects.findCredential(projectId, pool.credentialId, trx);
+    if (!credential) throw new DomainError('validation', 'credential_not_found', 'credentialId does not name a credential of this project');
+    await this.clusters.insertPool(
+      {
+        id: poolId,
+        cluster_id: clusterId,
+        project_id: projectId,
+        name: pool.name,
+        credential_id: credential.id,
+        provider: credential.provider,
+        region: pool.region,
+        size: pool.size,
+        image: pool.image ?? DEFAULT_IMAGES[credential.provider],
+        replicas: pool.replicas,
+        labels: pool.labels,
+        taints: pool.taints,
+        ssh_public_keys: pool.sshPublicKeys,
+        health_check: pool.healthCheck,
+        conditions: [],
+        generation: 1,
+        updated_at: now,
+        deletion_requested_at: null,
+      },
+      trx,
+    );
+    await this.events.record({ clusterId, projectId, reason: 'NodePoolCreated', message: `node pool ${pool.name} created with ${pool.replicas} replica(s)` }, trx);
+  }
+
+  /** The database row is the truth; a lost enqueue is healed by the periodic resync. */
+  async enqueue(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not enqueue a job; the resync will pick the work up');
+    }
+  }
+
+  async find(projectId: string, clusterId: string): Promise<ClusterRow> {
+    const cluster = /^[0-9a-f-]{36}$/.test(clusterId) ? await this.clusters.findLive(projectId, clusterId) : undefined;
+    if (!cluster) throw notFound('cluster');
+    return cluster;
+  }
+
+  private async findIncludingDeleted(projectId: string, clusterId: string): Promise<ClusterRow> {
+    const cluster = /^[0-9a-f-]{36}$/.test(clusterId) ? await this.clusters.findById(clusterId) : undefined;
+    if (!cluster || cluster.project_id !== projectId) throw notFound('cluster');
+    return cluster;
+  }
+
+  private async seedName(cluster: ClusterRow): Promise<string | null> {
+    return cluster.seed_id ? (await this.seeds.findById(cluster.seed_id))?.name ?? null : null;
+  }
+}
+
+function compareVersions(a: string, b: string): number {
+  const [pa, pb] = [a, b].map((version) => version.split('.').map(Number));
+  for (let i = 0; i < 3; i += 1) if (pa[i] !== pb[i]) return pa[i] - pb[i];
+  return 0;
+}

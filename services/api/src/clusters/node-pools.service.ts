@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { conflict, createNodePoolSchema, notFound, parseInput, scaleNodePoolSchema } from '../../../core/src/index.js';
+import { AuditRepository, ClusterRepository, type DatabaseHandle, type NodePoolRow } from '../../../db/src/index.js';
+import { ClusterEvents, DATABASE, QueueService } from '../../../platform/src/index.js';
+import { auditBase, type Actor } from '../auth/principal.js';
+import { ProjectAccess } from '../projects/project-access.js';
+import { ClustersService } from './clusters.service.js';
+import { presentNode, presentOperation, presentPool } from './presenters.js';
+
+const UUID = /^[0-9a-f-]{36}$/;
+
+@Injectable()
+export class NodePoolsService {
+  constructor(
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    private readonly clusters: ClusterRepository,
+    private readonly clusterService: ClustersService,
+    private readonly audit: AuditRepository,
+    private readonly events: ClusterEvents,
+    private readonly queues: QueueService,
+    private readonly access: ProjectAccess,
+  ) {}
+
+  async create(actor: Actor, projectId: string, clusterId: string, body: unknown) {
+    await this.access.require(actor, projectId, 'editor');
+    const input = parseInput(createNodePoolSchema, body);
+    const cluster = await this.clusterService.find(projectId, clusterId);
+    if (cluster.deletion_requested_at) throw conflict('cluster_deleting', 'the cluster is being deleted');
+    await this.clusterService.checkPoolInput(projectId, input, undefined);
+    const poolId = randomUUID();
+    await this.database.db.transaction().execute(async (trx) => {
+      if ((await this.clusters.listPools(clusterId, trx)).some((pool) => pool.name === input.name)) {
+        throw conflict('node_pool_exists', `a node pool named ${input.name} already exists in this cluster`);
+      }
+      await this.clusterService.insertPool(trx, projectId, clusterId, poolId, input, new Date());
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'nodepool.create', resourceType: 'node_pool', resourceId: poolId, details: { name: input.name, replicas: input.replicas } }, trx);
+    });
+    await this.events.notify(clusterId);
+    await this.clusterService.enqueue(() => this.queues.reconcilePool(clusterId, poolId));
+    return presentPool((await this.clusters.findPool(clusterId, poolId))!, []);
+  }
+
+  async list(actor: Actor, projectId: string, clusterId: string) {
+    await this.access.require(actor, projectId, 'viewer');
+    await this.clusterService.find(projectId, clusterId);
+    const pools = await this.clusters.listPools(clusterId);
+    return Promise.all(pools.map(async (pool) => presentPool(pool, await this.clusters.listNodes(pool.id))));
+  }
+
+  async get(actor: Actor, projectId: string, clusterId: string, poolId: string) {
+    await this.access.require(actor, projectId, 'viewer');
+    const pool = await this.find(projectId, clusterId, poolId);
+    return presentPool(pool, await this.clusters.listNodes(pool.id));
+  }
+
+  /**
+   * The node-scaling API. The newest request wins: open scale operations on the pool are
+   * superseded, and the worker converges to whatever `replicas` holds when it runs.
+   */
+  async scale(actor: Actor, projectId: string, clusterId: string, poolId: string, body: unknown) {
+    await this.access.require(actor, projectId, 'editor');
+    const input = parseInput(scaleNodePoolSchema, body);
+    const pool = await this.find(projectId, clusterId, poolId);
+    if (pool.deletion_requested_at) throw conflict('node_pool_deleting', 'the node pool is being deleted');
+    await this.clusterService.checkPoolInput(projectId, { ...this.asInput(pool), replicas: input.replicas }, poolId);
+    const operationId = randomUUID();
+    const now = new Date();
+    await this.database.db.transaction().execute(async (trx) => {
+      for (const open of await this.clusters.listOpenOperations({ clusterId, poolId, kind: 'scale' }, trx)) {
+        await this.clusters.updateOperation(open.id, { status: 'superseded', message: `superseded by operation ${operationId}` }, trx);
+      }
+      await this.clusters.updatePool(poolId, { replicas: input.replicas, generation: pool.generation + 1 }, trx);
+      await this.clusters.insertOperation(
+        {
+          id: operationId,
+          project_id: projectId,
+          cluster_id: clusterId,
+          pool_id: poolId,
+          kind: 'scale',
+          status: 'pending',
+          target: { replicas: input.replicas, from: pool.replicas },
+          progress: { desired: input.replicas },
+          message: '',
+          created_by: actor.principal.userId,
+          updated_at: now,
+        },
+        trx,
+      );
+      await this.events.record({ clusterId, projectId, reason: 'ScalingRequested', message: `node pool ${pool.name}: scale from ${pool.replicas} to ${input.replicas} replicas requested` }, trx);
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'nodepool.scale', resourceType: 'node_pool', resourceId: poolId, details: { from: pool.replicas, to: input.replicas } }, trx);
+    });
+    await this.events.notify(clusterId);
+    await this.clusterService.enqueue(() => this.queues.reconcilePool(clusterId, poolId));
+    return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
+  }
+
+  async delete(actor: Actor, projectId: string, clusterId: string, poolId: string) {
+    await this.access.require(actor, projectId, 'editor');
+    const pool = await this.find(projectId, clusterId, poolId);
+    const existing = (await this.clusters.listOpenOperations({ clusterId, poolId, kind: 'delete-pool' }))[0];
+    if (existing) return presentOperation(existing);
+    const operationId = randomUUID();
+    const now = new Date();
+    await this.database.db.transaction().execute(async (trx) => {
+      await this.clusters.updatePool(poolId, { deletion_requested_at: now, generation: pool.generation + 1 }, trx);
+      await this.clusters.insertOperation(
+        { id: operationId, project_id: projectId, cluster_id: clusterId, pool_id: poolId, kind: 'delete-pool', status: 'pending', target: {}, progress: {}, message: '', created_by: actor.principal.userId, updated_at: now },
+        trx,
+      );
+      await this.events.record({ clusterId, projectId, reason: 'NodePoolDeletionRequested', message: `node pool ${pool.name}: deletion requested` }, trx);
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'nodepool.delete', resourceType: 'node_pool', resourceId: poolId }, trx);
+    });
+    await this.events.notify(clusterId);
+    await this.clusterService.enqueue(() => this.queues.reconcilePool(clusterId, poolId));
+    return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
+  }
+
+  async listNodes(actor: Actor, projectId: string, clusterId: string, poolId: string) {
+    await this.access.require(actor, projectId, 'viewer');
+    await this.find(projectId, clusterId, poolId);
+    return (await this.clusters.listNodes(poolId)).map(presentNode);
+  }
+
+  /** Replaces one node: a new one comes up first, then this one goes. */
+  async replaceNode(actor: Actor, projectId: string, clusterId: string, poolId: string, nodeId: string) {
+    await this.access.require(actor, projectId, 'editor');
+    const pool = await this.find(projectId, clusterId, poolId);
+    const node = UUID.test(nodeId) ? await this.clusters.findNode(poolId, nodeId) : undefined;
+    if (!node) throw notFound('node');
+    if (node.phase === 'Replacing' || node.phase === 'Deleting') throw conflict('node_already_leaving', `node ${node.name} is already ${node.phase.toLowerCase()}`);
+    const operationId = randomUUID();
+    const now = new Date();
+    await this.database.db.transaction().execute(async (trx) => {
+      await trx.updateTable('nodes').set({ phase: 'Replacing', phase_reason: 'ReplacementRequested', updated_at: now }).where('id', '=', nodeId).execute();
+      await this.clusters.insertOperation(
+        { id: operationId, project_id: projectId, cluster_id: clusterId, pool_id: poolId, kind: 'replace-node', status: 'pending', target: { nodeId, nodeName: node.name }, progress: {}, message: '', created_by: actor.principal.userId, updated_at: now },
+        trx,
+      );
+      await this.events.record({ clusterId, projectId, reason: 'NodeReplacementRequested', message: `node pool ${pool.name}: replacement of ${node.name} requested` }, trx);
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'node.replace', resourceType: 'node', resourceId: nodeId }, trx);
+    });
+    await this.events.notify(clusterId);
+    await this.clusterService.enqueue(() => this.queues.reconcilePool(clusterId, poolId));
+    return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
+  }
+
+  private async find(projectId: string, clusterId: string, poolId: string): Promise<NodePoolRow> {
+    await this.clusterService.find(projectId, clusterId);
+    const pool = UUID.test(poolId) ? await this.clusters.findPool(clusterId, poolId) : undefined;
+    if (!pool || pool.deletion_requested_at) throw notFound('node_pool');
+    return pool;
+  }
+
+  private asInput(pool: NodePoolRow) {
+    return {
+      name: pool.name,
+      credentialId: pool.credential_id,
+      region: pool.region,
+      size: pool.size,
+      image: pool.image,
+      replicas: pool.replicas,
+      labels: pool.labels,
+      taints: pool.taints.map((taint) => ({ ...taint, effect: taint.effect as 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' })),
+      sshPublicKeys: pool.ssh_public_keys,
+      healthCheck: pool.health_check,
+    };
+  }
+}

@@ -1,0 +1,24 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, EXPOSE_STRATEGIES, SUPPORTED_VERSIONS, newestVersion } from '../../../core/src/index.js';
+import { SeedsService } from '../seeds/seeds.service.js';
+
+/** What a cluster can be created with: the portal's "advanced" panel reads this. */
+@ApiTags('catalog')
+@ApiBearerAuth()
+@Controller('catalog')
+export class CatalogController {
+  constructor(private readonly seeds: SeedsService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Supported versions, expose strategies, defaults and placement options' })
+  async catalog() {
+    return {
+      versions: SUPPORTED_VERSIONS.map((version) => version.version),
+      defaultVersion: newestVersion().version,
+      exposeStrategies: EXPOSE_STRATEGIES,
+      defaults: { podCidr: DEFAULT_POD_CIDR, serviceCidr: DEFAULT_SERVICE_CIDR, exposeStrategy: 'NodePort', etcdReplicas: 3 },
+      placement: await this.seeds.placementOptions(),
+    };
+  }
+}

@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError, notFound, type ProjectRole } from '../../../core/src/index.js';
+import { ProjectRepository, type ProjectRow } from '../../../db/src/index.js';
+import type { Actor } from '../auth/principal.js';
+
+const RANK: Record<ProjectRole, number> = { viewer: 1, editor: 2, owner: 3 };
+
+export interface ProjectAccessGrant {
+  project: ProjectRow;
+  role: ProjectRole;
+}
+
+/**
+ * Project-scoped authorisation. Non-members get 404, never 403, so nobody learns that another
+ * project's resources exist; members below the needed role get 403.
+ */
+@Injectable()
+export class ProjectAccess {
+  constructor(private readonly projects: ProjectRepository) {}
+
+  async require(actor: Actor, projectId: string, needed: ProjectRole): Promise<ProjectAccessGrant> {
+    const project = /^[0-9a-f-]{36}$/.test(projectId) ? await this.projects.findById(projectId) : undefined;
+    if (!project) throw notFound('project');
+    const role: ProjectRole | undefined = actor.principal.isAdmin
+      ? 'owner'
+      : (await this.projects.findMembership(projectId, actor.principal.userId))?.role;
+    if (!role) throw notFound('project');
+    if (RANK[role] < RANK[needed]) {
+      throw new DomainError('forbidden', 'insufficient_role', `this needs the ${needed} role in the project; you are ${role}`);
+    }
+    return { project, role };
+  }
+}
+
+export const canSeeSecrets = (role: ProjectRole): boolean => role !== 'viewer';

@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  DomainError,
+  addMemberSchema,
+  conflict,
+  createCredentialSchema,
+  createProjectSchema,
+  notFound,
+  parseInput,
+  updateMemberSchema,
+  updateProjectSchema,
+  type SecretBox,
+} from '../../../core/src/index.js';
+import { AuditRepository, ClusterRepository, IdentityRepository, ProjectRepository, type CredentialRow, type DatabaseHandle, type MemberWithUser, type ProjectRow } from '../../../db/src/index.js';
+import { DATABASE, SECRET_BOX } from '../../../platform/src/index.js';
+import { auditBase, type Actor } from '../auth/principal.js';
+import { ProjectAccess } from './project-access.js';
+
+export const presentProject = (row: ProjectRow, role?: string) => ({
+  id: row.id,
+  name: row.name,
+  displayName: row.display_name,
+  createdAt: row.created_at.toISOString(),
+  ...(role ? { role } : {}),
+});
+
+const presentMember = (row: MemberWithUser) => ({ userId: row.user_id, email: row.email, name: row.name, role: row.role, addedAt: row.created_at.toISOString() });
+
+export const presentCredential = (row: CredentialRow) => ({
+  id: row.id,
+  name: row.name,
+  provider: row.provider,
+  summary: row.summary,
+  createdAt: row.created_at.toISOString(),
+});
+
+export const credentialContext = (credentialId: string) => `provider_credentials:${credentialId}`;
+
+const mask = (value: string) => `${value.slice(0, 4)}…${value.slice(-4)}`;
+
+@Injectable()
+export class ProjectsService {
+  constructor(
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(SECRET_BOX) private readonly secrets: SecretBox,
+    private readonly projects: ProjectRepository,
+    private readonly identities: IdentityRepository,
+    private readonly clusters: ClusterRepository,
+    private readonly audit: AuditRepository,
+    private readonly access: ProjectAccess,
+  ) {}
+
+  async create(actor: Actor, body: unknown) {
+    const input = parseInput(createProjectSchema, body);
+    if (await this.projects.findByName(input.name)) throw conflict('project_exists', `a project named ${input.name} already exists`);
+    const id = randomUUID();
+    await this.database.db.transaction().execute(async (trx) => {
+      await this.projects.insert({ id, name: input.name, displayName: input.displayName ?? input.name }, trx);
+      await this.projects.upsertMember({ projectId: id, userId: actor.principal.userId, role: 'owner' }, trx);
+      await this.audit.append({ ...auditBase(actor, id), action: 'project.create', resourceType: 'project', resourceId: id, details: { name: input.name } }, trx);
+    });
+    return presentProject((await this.projects.findById(id))!, 'owner');
+  }
+
+  async list(actor: Actor) {
+    if (actor.principal.isAdmin) return (await this.projects.listAll()).map((row) => presentProject(row, 'owner'));
+    return (await this.projects.listForUser(actor.principal.userId)).map((row) => presentProject(row, row.role));
+  }
+
+  async get(actor: Actor, projectId: string) {
+    const { project, role } = await this.access.require(actor, projectId, 'viewer');
+    return presentProject(project, role);
+  }
+
+  async update(actor: Actor, projectId: string, body: unknown) {
+    await this.access.require(actor, projectId, 'owner');
+    const input = parseInput(updateProjectSchema, body);
+    await this.database.db.transaction().execute(async (trx) => {
+      await this.projects.updateDisplayName(projectId, input.displayName, trx);
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'project.update', resourceType: 'project', resourceId: projectId, details: input }, trx);
+    });
+    return this.get(actor, projectId);
+  }
+
+  async delete(actor: Actor, projectId: string): Promise<void> {
+    await this.access.require(actor, projectId, 'owner');
+    if ((await this.clusters.countLiveInProject(projectId)) > 0) {
+      throw conflict('project_has_clusters', 'delete the project’s clusters first');
+    }
+    await this.database.db.transaction().execute(async (trx) => {
+      // Rows of deleted clusters only remain for history; they go with the project.
+      const clusterIds = (await trx.selectFrom('clusters').select('id').where('project_id', '=', projectId).execute()).map((row) => row.id);
+      if (clusterIds.length > 0) {
+        await trx.deleteFrom('nodes').where('cluster_id', 'in', clusterIds).execute();
+        await trx.deleteFrom('operations').where('cluster_id', 'in', clusterIds).execute();
+        await trx.deleteFrom('node_pools').where('cluster_id', 'in', clusterIds).execute();
+        await trx.deleteFrom('cluster_events').where('cluster_id', 'in', clusterIds).execute();
+        await trx.deleteFrom('clusters').where('id', 'in', clusterIds).execute();
+      }
+      await this.projects.delete(projectId, trx);
+      await this.audit.append({ ...auditBase(actor, null), action: 'project.delete', resourceType: 'project', resourceId: projectId }, trx);
+    });
+  }
+
+  async listMembers(actor: Actor, projectId: string) {
+    await this.access.require(actor, projectId, 'viewer');
+    return (await this.projects.listMembers(projectId)).map(presentMember);
+  }
+
+  /** Adds a member by e-mail, creating the user record when the address is new. */
+  async addMember(actor: Actor, projectId: string, body: unknown) {
+    await this.access.require(actor, projectId, 'owner');
+    const input = parseInput(addMemberSchema, body);
+    const existingUser = await this.identities.findUserByEmail(input.email);
+    const userId = existingUser?.id ?? randomUUID();
+    if (existingUser && (await this.projects.findMembership(projectId, userId))) throw conflict('member_exists', `${input.email} is already a member`);
+    await this.database.db.transaction().execute(async (trx) => {
+      if (!existingUser) await this.identities.insertUser({ id: userId, email: input.email, name: input.email, isAdmin: false }, trx);
+      await this.projects.upsertMember({ projectId, userId, role: input.role }, trx);
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'member.add', resourceType: 'member', resourceId: userId, details: { email: input.email, role: input.role } }, trx);
+    });
+    const member = (await this.projects.listMembers(projectId)).find((row) => row.user_id === userId)!;
+    return presentMember(member);
+  }
+
+  async updateMember(actor: Actor, projectId: string, userId: string, body: unknown) {
+    await this.access.require(actor, projectId, 'owner');
+    const input = parseInput(updateMemberSchema, body);
+    const membership = await this.projects.findMembership(projectId, userId);
+    if (!membership) throw notFound('member');
+    await this.database.db.transaction().execute(async (trx) => {
+      if (membership.role === 'owner' && input.role !== 'owner' && (await this.projects.countOwners(projectId, trx)) <= 1) {
+        throw conflict('last_owner', 'a project needs at least one owner');
+      }
+      await this.projects.upsertMember({ projectId, userId, role: input.role }, trx);
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'member.update', resourceType: 'member', resourceId: userId, details: { role: input.role } }, trx);
+    });
+    return presentMember((await this.projects.listMembers(projectId)).find((row) => row.user_id === userId)!);
+  }
+
+  async removeMember(actor: Actor, projectId: string, userId: string): Promise<void> {
+    await this.access.require(actor, projectId, 'owner');
+    const membership = await this.projects.findMembership(projectId, userId);
+    if (!membership) throw notFound('member');
+    await this.database.db.transaction().execute(async (trx) => {
+      if (membership.role === 'owner' && (await this.projects.countOwners(projectId, trx)) <= 1) throw conflict('last_owner', 'a project needs at least one owner');
+      await this.projects.removeMember(projectId, userId, trx);
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'member.remove', resourceType: 'member', resourceId: userId }, trx);
+    });
+  }
+
+  async listCredentials(actor: Actor, projectId: string) {
+    await this.access.require(actor, projectId, 'viewer');
+    return (await this.projects.listCredentials(projectId)).map(presentCredential);
+  }
+
+  async createCredential(actor: Actor, projectId: string, body: unknown) {
+    await this.access.require(actor, projectId, 'editor');
+    const input = parseInput(createCredentialSchema, body);
+    if ((await this.projects.listCredentials(projectId)).some((row) => row.name === input.name)) {
+      throw conflict('credential_exists', `a credential named ${input.name} already exists in this project`);
+    }
+    const id = randomUUID();
+    const { secret, summary } =
+      input.provider === 'aws'
+        ? { secret: { accessKeyId: input.accessKeyId, secretAccessKey: input.secretAccessKey, region: input.region }, summary: { region: input.region, accessKeyId: mask(input.accessKeyId) } }
+        : { secret: { token: input.token }, summary: { token: mask(input.token) } };
+    await this.database.db.transaction().execute(async (trx) => {
+      await this.projects.insertCredential(
+        { id, project_id: projectId, name: input.name, provider: input.provider, summary, sealed_secret: this.secrets.sealJson(secret, credentialContext(id)) },
+        trx,
+      );
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'credential.create', resourceType: 'credential', resourceId: id, details: { name: input.name, provider: input.provider } }, trx);
+    });
+    return presentCredential((await this.projects.findCredential(projectId, id))!);
+  }
+
+  async deleteCredential(actor: Actor, projectId: string, credentialId: string): Promise<void> {
+    await this.access.require(actor, projectId, 'editor');
+    if (!(await this.projects.findCredential(projectId, credentialId))) throw notFound('credential');
+    if ((await this.clusters.countPoolsUsingCredential(credentialId)) > 0) throw conflict('credential_in_use', 'node pools still use this credential');
+    await this.database.db.transaction().execute(async (trx) => {
+      await this.projects.deleteCredential(credentialId, trx);
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'credential.delete', resourceType: 'credential', resourceId: credentialId }, trx);
+    });
+  }
+
+  async listAudit(actor: Actor, projectId: string | undefined, beforeId: number | undefined) {
+    if (projectId) await this.access.require(actor, projectId, 'owner');
+    else if (!actor.principal.isAdmin) throw new DomainError('forbidden', 'admin_required', 'the platform audit log is for administrators');
+    const rows = await this.audit.list({ projectId, beforeId, limit: 200 });
+    return rows.map((row) => ({
+      id: row.id,
+      at: row.at.toISOString(),
+      actorUserId: row.actor_user_id,
+      actorTokenId: row.actor_token_id,
+      projectId: row.project_id,
+      action: row.action,
+      resourceType: row.resource_type,
+      resourceId: row.resource_id,
+      sourceIp: row.source_ip,
+      userAgent: row.user_agent,
+      details: row.details,
+    }));
+  }
+}

@@ -1,0 +1,35 @@
+// Domain errors carry a stable machine-readable code; the HTTP edge maps the kind to a status.
+export type DomainErrorKind =
+  | 'validation'
+  | 'not_found'
+  | 'conflict'
+  | 'forbidden'
+  | 'unauthenticated'
+  | 'quota'
+  | 'precondition'
+  | 'unavailable';
+
+export interface FieldViolation {
+  path: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly kind: DomainErrorKind,
+    readonly code: string,
+    message: string,
+    readonly violations: FieldViolation[] = [],
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const notFound = (resource: string): DomainError =>
+  new DomainError('not_found', `${resource}_not_found`, `${resource.replace(/_/g, ' ')} not found`);
+
+export const conflict = (code: string, message: string): DomainError => new DomainError('conflict', code, message);
+
+export const invalid = (code: string, message: string, violations: FieldViolation[] = []): DomainError =>
+  new DomainError('validation', code, message, violations);

@@ -1,0 +1,54 @@
+import type { Kysely } from 'kysely';
+import type { ApiTokenRow, Database, UserRow } from '../schema.js';
+
+export class IdentityRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  findUserById(id: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  findUserByEmail(email: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('email', '=', email.toLowerCase()).executeTakeFirst();
+  }
+
+  listUsers(): Promise<UserRow[]> {
+    return this.db.selectFrom('users').selectAll().orderBy('created_at').execute();
+  }
+
+  async insertUser(user: { id: string; email: string; name: string; isAdmin: boolean }, db = this.db): Promise<void> {
+    await db.insertInto('users').values({ id: user.id, email: user.email.toLowerCase(), name: user.name, is_admin: user.isAdmin }).execute();
+  }
+
+  async insertToken(token: { id: string; userId: string; name: string; secretHash: string; expiresAt: Date | null }, db = this.db): Promise<void> {
+    await db
+      .insertInto('api_tokens')
+      .values({ id: token.id, user_id: token.userId, name: token.name, secret_hash: token.secretHash, expires_at: token.expiresAt })
+      .execute();
+  }
+
+  findToken(id: string): Promise<ApiTokenRow | undefined> {
+    return this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  listTokens(userId: string): Promise<ApiTokenRow[]> {
+    return this.db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
+  }
+
+  async revokeToken(id: string, at: Date, db = this.db): Promise<void> {
+    await db.updateTable('api_tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  }
+
+  async touchToken(id: string, at: Date): Promise<void> {
+    await this.db.updateTable('api_tokens').set({ last_used_at: at }).where('id', '=', id).execute();
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    return row?.value;
+  }
+
+  async putSetting(key: string, value: string, db = this.db): Promise<void> {
+    await db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
+  }
+}

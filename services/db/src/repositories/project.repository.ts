@@ -1,0 +1,99 @@
+import type { Kysely } from 'kysely';
+import type { CredentialRow, Database, MemberRow, ProjectRow } from '../schema.js';
+
+export interface MemberWithUser extends MemberRow {
+  email: string;
+  name: string;
+}
+
+export class ProjectRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  findById(id: string): Promise<ProjectRow | undefined> {
+    return this.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  findByName(name: string): Promise<ProjectRow | undefined> {
+    return this.db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  listAll(): Promise<ProjectRow[]> {
+    return this.db.selectFrom('projects').selectAll().orderBy('name').execute();
+  }
+
+  listForUser(userId: string): Promise<Array<ProjectRow & { role: MemberRow['role'] }>> {
+    return this.db
+      .selectFrom('projects')
+      .innerJoin('project_members', 'project_members.project_id', 'projects.id')
+      .selectAll('projects')
+      .select('project_members.role')
+      .where('project_members.user_id', '=', userId)
+      .orderBy('projects.name')
+      .execute();
+  }
+
+  async insert(project: { id: string; name: string; displayName: string }, db = this.db): Promise<void> {
+    await db.insertInto('projects').values({ id: project.id, name: project.name, display_name: project.displayName }).execute();
+  }
+
+  async updateDisplayName(id: string, displayName: string, db = this.db): Promise<void> {
+    await db.updateTable('projects').set({ display_name: displayName }).where('id', '=', id).execute();
+  }
+
+  async delete(id: string, db = this.db): Promise<void> {
+    await db.deleteFrom('projects').where('id', '=', id).execute();
+  }
+
+  findMembership(projectId: string, userId: string): Promise<MemberRow | undefined> {
+    return this.db.selectFrom('project_members').selectAll().where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
+  }
+
+  listMembers(projectId: string): Promise<MemberWithUser[]> {
+    return this.db
+      .selectFrom('project_members')
+      .innerJoin('users', 'users.id', 'project_members.user_id')
+      .selectAll('project_members')
+      .select(['users.email', 'users.name'])
+      .where('project_id', '=', projectId)
+      .orderBy('users.email')
+      .execute();
+  }
+
+  async upsertMember(member: { projectId: string; userId: string; role: MemberRow['role'] }, db = this.db): Promise<void> {
+    await db
+      .insertInto('project_members')
+      .values({ project_id: member.projectId, user_id: member.userId, role: member.role })
+      .onConflict((oc) => oc.columns(['project_id', 'user_id']).doUpdateSet({ role: member.role }))
+      .execute();
+  }
+
+  async removeMember(projectId: string, userId: string, db = this.db): Promise<void> {
+    await db.deleteFrom('project_members').where('project_id', '=', projectId).where('user_id', '=', userId).execute();
+  }
+
+  async countOwners(projectId: string, db = this.db): Promise<number> {
+    const row = await db
+      .selectFrom('project_members')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('project_id', '=', projectId)
+      .where('role', '=', 'owner')
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
+  listCredentials(projectId: string): Promise<CredentialRow[]> {
+    return this.db.selectFrom('provider_credentials').selectAll().where('project_id', '=', projectId).orderBy('name').execute();
+  }
+
+  findCredential(projectId: string, id: string, db = this.db): Promise<CredentialRow | undefined> {
+    return db.selectFrom('provider_credentials').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
+  }
+
+  async insertCredential(row: Omit<CredentialRow, 'created_at' | 'summary'> & { summary: Record<string, string> }, db = this.db): Promise<void> {
+    await db.insertInto('provider_credentials').values({ ...row, summary: JSON.stringify(row.summary) }).execute();
+  }
+
+  async deleteCredential(id: string, db = this.db): Promise<void> {
+    await db.deleteFrom('provider_credentials').where('id', '=', id).execute();
+  }
+}

@@ -1,0 +1,85 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database, SeedRow } from '../schema.js';
+
+export interface SeedWithUsage extends SeedRow {
+  used_clusters: number;
+}
+
+export class SeedRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  private withUsage(db: Kysely<Database>) {
+    return db
+      .selectFrom('seeds')
+      .selectAll('seeds')
+      .select((eb) =>
+        eb
+          .selectFrom('clusters')
+          .select((inner) => inner.fn.countAll<number>().as('count'))
+          .whereRef('clusters.seed_id', '=', 'seeds.id')
+          .where('clusters.deleted_at', 'is', null)
+          .as('used_clusters'),
+      );
+  }
+
+  async list(): Promise<SeedWithUsage[]> {
+    const rows = await this.withUsage(this.db).orderBy('name').execute();
+    return rows.map((row) => ({ ...row, used_clusters: Number(row.used_clusters ?? 0) }));
+  }
+
+  async findById(id: string, db = this.db): Promise<SeedWithUsage | undefined> {
+    const row = await this.withUsage(db).where('seeds.id', '=', id).executeTakeFirst();
+    return row && { ...row, used_clusters: Number(row.used_clusters ?? 0) };
+  }
+
+  findByName(name: string): Promise<SeedRow | undefined> {
+    return this.db.selectFrom('seeds').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  async insert(row: Omit<SeedRow, 'created_at' | 'labels'> & { labels: Record<string, string> }, db = this.db): Promise<void> {
+    await db.insertInto('seeds').values({ ...row, labels: JSON.stringify(row.labels) }).execute();
+  }
+
+  async setCordoned(id: string, cordoned: boolean, db = this.db): Promise<void> {
+    await db.updateTable('seeds').set({ cordoned }).where('id', '=', id).execute();
+  }
+
+  async setHealth(id: string, health: SeedRow['health'], message: string, serverVersion: string | null, at: Date): Promise<void> {
+    await this.db
+      .updateTable('seeds')
+      .set({ health, health_message: message, health_checked_at: at, ...(serverVersion ? { server_version: serverVersion } : {}) })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async delete(id: string, db = this.db): Promise<void> {
+    await db.deleteFrom('seeds').where('id', '=', id).execute();
+  }
+
+  /**
+   * Locks the candidate seeds and returns them least-loaded first. Call inside a transaction
+   * so two concurrent placements cannot both take a seed's last slot.
+   */
+  async lockSchedulable(db: Kysely<Database>, filter: { name?: string; region?: string }): Promise<SeedWithUsage[]> {
+    let query = db.selectFrom('seeds').select('id').where('cordoned', '=', false).where('health', '!=', 'Unreachable');
+    if (filter.name) query = query.where('name', '=', filter.name);
+    if (filter.region) query = query.where('region', '=', filter.region);
+    const locked = await query.orderBy('id').forUpdate().execute();
+    if (locked.length === 0) return [];
+    const rows = await this.withUsage(db).where('seeds.id', 'in', locked.map((row) => row.id)).execute();
+    return rows
+      .map((row) => ({ ...row, used_clusters: Number(row.used_clusters ?? 0) }))
+      .filter((row) => row.used_clusters < row.max_clusters)
+      .sort((a, b) => a.used_clusters / a.max_clusters - b.used_clusters / b.max_clusters || a.name.localeCompare(b.name));
+  }
+
+  async countLiveClusters(seedId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('clusters')
+      .select(sql<number>`count(*)`.as('count'))
+      .where('seed_id', '=', seedId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+}

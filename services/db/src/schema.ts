@@ -1,0 +1,208 @@
+// Table types for Kysely. JSON columns are written as JSON text and read back parsed, which
+// both node-postgres and PGlite do for jsonb.
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Json<T> = ColumnType<T, string, string>;
+type CreatedAt = ColumnType<Date, Date | undefined, never>;
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  is_admin: boolean;
+  created_at: CreatedAt;
+}
+
+export interface ProjectsTable {
+  id: string;
+  name: string;
+  display_name: string;
+  created_at: CreatedAt;
+}
+
+export interface ProjectMembersTable {
+  project_id: string;
+  user_id: string;
+  role: 'owner' | 'editor' | 'viewer';
+  created_at: CreatedAt;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  secret_hash: string;
+  created_at: CreatedAt;
+  expires_at: Date | null;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface ProviderCredentialsTable {
+  id: string;
+  project_id: string;
+  name: string;
+  provider: 'aws' | 'digitalocean';
+  /** Non-secret facts shown in listings (region, masked key id). */
+  summary: Json<Record<string, string>>;
+  sealed_secret: string;
+  created_at: CreatedAt;
+}
+
+export interface SeedsTable {
+  id: string;
+  name: string;
+  provider: string | null;
+  region: string | null;
+  labels: Json<Record<string, string>>;
+  sealed_kubeconfig: string;
+  server_url: string;
+  server_version: string | null;
+  max_clusters: number;
+  cordoned: boolean;
+  health: 'Healthy' | 'Unreachable' | 'Unknown';
+  health_message: string;
+  health_checked_at: Date | null;
+  created_at: CreatedAt;
+}
+
+export interface ClustersTable {
+  id: string;
+  project_id: string;
+  name: string;
+  version: string;
+  /** Null only for deleted clusters whose seed was removed later. */
+  seed_id: string | null;
+  expose_strategy: 'NodePort' | 'LoadBalancer';
+  pod_cidr: string;
+  service_cidr: string;
+  etcd_replicas: number;
+  phase: string;
+  phase_reason: string;
+  conditions: Json<unknown[]>;
+  endpoint: string | null;
+  generation: number;
+  observed_generation: number;
+  /** Sealed PKI and other per-cluster secrets, owned by the control-plane reconciler. */
+  sealed_secrets: string | null;
+  created_at: CreatedAt;
+  updated_at: Date;
+  deletion_requested_at: Date | null;
+  deleted_at: Date | null;
+}
+
+export interface NodePoolsTable {
+  id: string;
+  cluster_id: string;
+  project_id: string;
+  name: string;
+  credential_id: string;
+  provider: 'aws' | 'digitalocean';
+  region: string;
+  size: string;
+  image: string;
+  replicas: number;
+  labels: Json<Record<string, string>>;
+  taints: Json<Array<{ key: string; value?: string; effect: string }>>;
+  ssh_public_keys: Json<string[]>;
+  health_check: Json<{ startupTimeoutSeconds: number; unhealthyTimeoutSeconds: number; maxUnhealthyPercent: number }>;
+  conditions: Json<unknown[]>;
+  generation: number;
+  created_at: CreatedAt;
+  updated_at: Date;
+  deletion_requested_at: Date | null;
+}
+
+export interface NodesTable {
+  id: string;
+  pool_id: string;
+  cluster_id: string;
+  name: string;
+  cloud_id: string | null;
+  private_ip: string | null;
+  public_ip: string | null;
+  phase: string;
+  phase_reason: string;
+  last_heartbeat_at: Date | null;
+  ssh_probe: Json<{ ok: boolean; at: string; message: string } | null>;
+  ssh_host_key: string | null;
+  created_at: CreatedAt;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+export interface OperationsTable {
+  id: string;
+  project_id: string;
+  cluster_id: string;
+  pool_id: string | null;
+  kind: 'scale' | 'replace-node' | 'delete-pool' | 'delete-cluster' | 'upgrade';
+  status: 'pending' | 'running' | 'succeeded' | 'failed' | 'superseded';
+  target: Json<Record<string, unknown>>;
+  progress: Json<Record<string, unknown>>;
+  message: string;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: Date;
+  finished_at: Date | null;
+}
+
+export interface ClusterEventsTable {
+  id: Generated<number>;
+  cluster_id: string;
+  project_id: string;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  created_at: CreatedAt;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: CreatedAt;
+  actor_user_id: string | null;
+  actor_token_id: string | null;
+  project_id: string | null;
+  action: string;
+  resource_type: string;
+  resource_id: string | null;
+  source_ip: string | null;
+  user_agent: string | null;
+  details: Json<Record<string, unknown>>;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  projects: ProjectsTable;
+  project_members: ProjectMembersTable;
+  api_tokens: ApiTokensTable;
+  provider_credentials: ProviderCredentialsTable;
+  seeds: SeedsTable;
+  clusters: ClustersTable;
+  node_pools: NodePoolsTable;
+  nodes: NodesTable;
+  operations: OperationsTable;
+  cluster_events: ClusterEventsTable;
+  audit_log: AuditLogTable;
+  settings: SettingsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type ProjectRow = Selectable<ProjectsTable>;
+export type MemberRow = Selectable<ProjectMembersTable>;
+export type ApiTokenRow = Selectable<ApiTokensTable>;
+export type CredentialRow = Selectable<ProviderCredentialsTable>;
+export type SeedRow = Selectable<SeedsTable>;
+export type ClusterRow = Selectable<ClustersTable>;
+export type NewCluster = Insertable<ClustersTable>;
+export type ClusterUpdate = Updateable<ClustersTable>;
+export type NodePoolRow = Selectable<NodePoolsTable>;
+export type NodeRow = Selectable<NodesTable>;
+export type OperationRow = Selectable<OperationsTable>;
+export type ClusterEventRow = Selectable<ClusterEventsTable>;
+export type AuditRow = Selectable<AuditLogTable>;

@@ -1,0 +1,81 @@
+// Typed, validated environment configuration. Every default here is the embedded default:
+// with nothing set, the system runs on PGlite in ./.data, local Redis, the sandbox seed and
+// the simulated clouds, with api and worker in one process.
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const envSchema = z.object({
+  HM_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HM_DATA_DIR: z.string().default('./.data'),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
+  HM_MASTER_KEY: z
+    .string()
+    .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+    .optional(),
+  HM_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('hm'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HM_BULL_BOARD: bool.default(false),
+  HM_SANDBOX: bool.optional(),
+  HM_RESYNC_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  HM_SEED_HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
+  HM_QUOTA_CLUSTERS_PER_PROJECT: z.coerce.number().int().min(0).default(20),
+  HM_QUOTA_NODES_PER_PROJECT: z.coerce.number().int().min(0).default(200),
+  HM_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
+});
+
+export interface AppConfig {
+  role: 'all' | 'api' | 'worker';
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  redisUrl: string;
+  masterKey: Buffer | undefined;
+  queuePrefix: string;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  bullBoard: boolean;
+  /** Start the local sandbox seed and simulated clouds inside this process. */
+  sandbox: boolean;
+  resyncIntervalSeconds: number;
+  seedHealthIntervalSeconds: number;
+  quotas: { clustersPerProject: number; nodesPerProject: number };
+  shutdownTimeoutSeconds: number;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
+    throw new ConfigError(`invalid configuration:\n${problems}`);
+  }
+  const e = parsed.data;
+  if (e.HM_ROLE !== 'all' && !e.DATABASE_URL) {
+    throw new ConfigError('invalid configuration:\n  DATABASE_URL: required when HM_ROLE is api or worker (PGlite allows one process only)');
+  }
+  return {
+    role: e.HM_ROLE,
+    host: e.HOST,
+    port: e.PORT,
+    dataDir: resolve(e.HM_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    masterKey: e.HM_MASTER_KEY ? Buffer.from(e.HM_MASTER_KEY, 'base64') : undefined,
+    queuePrefix: e.HM_QUEUE_PREFIX,
+    logLevel: e.LOG_LEVEL,
+    bullBoard: e.HM_BULL_BOARD,
+    sandbox: e.HM_SANDBOX ?? (e.HM_ROLE === 'all' && !e.DATABASE_URL),
+    resyncIntervalSeconds: e.HM_RESYNC_INTERVAL_SECONDS,
+    seedHealthIntervalSeconds: e.HM_SEED_HEALTH_INTERVAL_SECONDS,
+    quotas: { clustersPerProject: e.HM_QUOTA_CLUSTERS_PER_PROJECT, nodesPerProject: e.HM_QUOTA_NODES_PER_PROJECT },
+    shutdownTimeoutSeconds: e.HM_SHUTDOWN_TIMEOUT_SECONDS,
+  };
+}

@@ -1,0 +1,105 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { SecretBox } from '../../core/src/index.js';
+import {
+  AuditRepository,
+  ClusterRepository,
+  IdentityRepository,
+  migrateToLatest,
+  openDatabase,
+  ProjectRepository,
+  SeedRepository,
+  type DatabaseHandle,
+} from '../../db/src/index.js';
+import { ClusterEvents } from './cluster-events.js';
+import type { AppConfig } from './config.js';
+import { resolveMasterKey } from './master-key.js';
+import { Metrics } from './metrics.js';
+import { QueueService } from './queue.service.js';
+import { QUEUE_NAMES } from './queues.js';
+import { APP_CONFIG, DATABASE, LOGGER, REDIS, SECRET_BOX } from './tokens.js';
+import { join } from 'node:path';
+
+export function redisOptions(url: string): { host: string; port: number; username?: string; password?: string; db?: number; tls?: object } {
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port || 6379),
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(parsed.pathname.length > 1 ? { db: Number(parsed.pathname.slice(1)) } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+@Injectable()
+class ResourceCloser implements OnApplicationShutdown {
+  constructor(
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(REDIS) private readonly redis: Redis,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    this.redis.disconnect();
+    await this.database.close();
+  }
+}
+
+/** Everything both deployables need: config, logging, database, secrets, Redis and queues. */
+@Global()
+@Module({})
+export class PlatformModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    const connection = { ...redisOptions(config.redisUrl), maxRetriesPerRequest: null };
+    return {
+      module: PlatformModule,
+      imports: [
+        BullModule.forRoot({ connection, prefix: config.queuePrefix }),
+        // Producers fail fast when Redis is away instead of buffering; the resync heals later.
+        ...QUEUE_NAMES.map((name) => BullModule.registerQueue({ name, connection: { ...connection, enableOfflineQueue: false } })),
+      ],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: LOGGER, useValue: logger },
+        {
+          provide: DATABASE,
+          useFactory: async (): Promise<DatabaseHandle> => {
+            const handle = await openDatabase({ url: config.databaseUrl, pgliteDir: join(config.dataDir, 'pglite') });
+            const applied = await migrateToLatest(handle.db);
+            if (applied.length > 0) logger.info({ migrations: applied, backend: handle.backend }, 'applied database migrations');
+            return handle;
+          },
+        },
+        { provide: SECRET_BOX, useFactory: () => new SecretBox(resolveMasterKey(config.masterKey, config.dataDir, logger)) },
+        { provide: REDIS, useFactory: () => new Redis({ ...redisOptions(config.redisUrl), maxRetriesPerRequest: 2, lazyConnect: false }) },
+        { provide: IdentityRepository, inject: [DATABASE], useFactory: (d: DatabaseHandle) => new IdentityRepository(d.db) },
+        { provide: ProjectRepository, inject: [DATABASE], useFactory: (d: DatabaseHandle) => new ProjectRepository(d.db) },
+        { provide: SeedRepository, inject: [DATABASE], useFactory: (d: DatabaseHandle) => new SeedRepository(d.db) },
+        { provide: ClusterRepository, inject: [DATABASE], useFactory: (d: DatabaseHandle) => new ClusterRepository(d.db) },
+        { provide: AuditRepository, inject: [DATABASE], useFactory: (d: DatabaseHandle) => new AuditRepository(d.db) },
+        ClusterEvents,
+        QueueService,
+        Metrics,
+        ResourceCloser,
+      ],
+      exports: [
+        APP_CONFIG,
+        LOGGER,
+        DATABASE,
+        SECRET_BOX,
+        REDIS,
+        IdentityRepository,
+        ProjectRepository,
+        SeedRepository,
+        ClusterRepository,
+        AuditRepository,
+        ClusterEvents,
+        QueueService,
+        Metrics,
+        BullModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,98 @@
+import { hostname } from 'node:os';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { ClusterRepository, type ClusterRow, type DatabaseHandle } from '../../db/src/index.js';
+import { ClusterEvents, DATABASE, LOGGER, QueueService } from '../../platform/src/index.js';
+
+/**
+ * Converges one cluster towards its row. Safe to run any number of times, from any partial
+ * state: every step reads what exists before it changes anything.
+ */
+const MAX_PASSES = 5;
+
+@Injectable()
+export class ClusterReconciler {
+  private readonly workerName = `${hostname()}/${process.pid}`;
+
+  constructor(
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly clusters: ClusterRepository,
+    private readonly events: ClusterEvents,
+    private readonly queues: QueueService,
+  ) {}
+
+  /**
+   * A request that arrives while this job runs is not queued again (the job id is taken), so
+   * the job itself goes round again until the generation it converged is the latest.
+   */
+  async reconcile(clusterId: string): Promise<void> {
+    for (let pass = 0; pass < MAX_PASSES; pass += 1) {
+      const cluster = await this.clusters.findById(clusterId);
+      if (!cluster || cluster.deleted_at) return;
+      await this.reconcileOnce(cluster);
+      const after = await this.clusters.findById(clusterId);
+      if (!after || after.deleted_at || after.generation === cluster.generation) return;
+    }
+    await this.queues.reconcileCluster(clusterId, 1_000);
+  }
+
+  private async reconcileOnce(cluster: ClusterRow): Promise<void> {
+    const clusterId = cluster.id;
+    if (cluster.deletion_requested_at) {
+      await this.finishDeletion(cluster);
+      return;
+    }
+    await this.events.record({
+      clusterId,
+      projectId: cluster.project_id,
+      reason: 'Reconciling',
+      message: `worker ${this.workerName} picked up generation ${cluster.generation}`,
+    });
+  }
+
+  private async finishDeletion(cluster: ClusterRow): Promise<void> {
+    const pools = await this.clusters.listAllPools(cluster.id);
+    const now = new Date();
+    await this.database.db.transaction().execute(async (trx) => {
+      if (pools.length > 0) {
+        const poolIds = pools.map((pool) => pool.id);
+        await trx.deleteFrom('nodes').where('pool_id', 'in', poolIds).execute();
+        await trx.deleteFrom('node_pools').where('id', 'in', poolIds).execute();
+      }
+      await this.clusters.update(cluster.id, { phase: 'Deleted', phase_reason: 'Deleted', deleted_at: now, observed_generation: cluster.generation }, trx);
+      for (const operation of await this.clusters.listOpenOperations({ clusterId: cluster.id }, trx)) {
+        await this.clusters.updateOperation(operation.id, operation.kind === 'delete-cluster' ? { status: 'succeeded', message: 'cluster deleted' } : { status: 'superseded', message: 'the cluster was deleted' }, trx);
+      }
+      await this.events.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'Deleted', message: 'cluster deleted; seed capacity released' }, trx);
+    });
+    await this.events.notify(cluster.id);
+    this.logger.info({ clusterId: cluster.id }, 'cluster deleted');
+  }
+
+  /** Re-enqueues whatever has not converged, so work lost with Redis heals by itself. */
+  async resync(): Promise<{ clusters: number; pools: number }> {
+    const unconverged = await this.clusters.listUnconverged(1_000);
+    for (const cluster of unconverged) await this.queues.reconcileCluster(cluster.id);
+    const pools = await this.database.db
+      .selectFrom('node_pools')
+      .innerJoin('clusters', 'clusters.id', 'node_pools.cluster_id')
+      .select(['node_pools.id', 'node_pools.cluster_id'])
+      .where('clusters.deleted_at', 'is', null)
+      .where((eb) =>
+        eb.or([
+          eb('node_pools.deletion_requested_at', 'is not', null),
+          eb.exists(eb.selectFrom('operations').select('operations.id').whereRef('operations.pool_id', '=', 'node_pools.id').where('operations.status', 'in', ['pending', 'running'])),
+          eb(
+            'node_pools.replicas',
+            '!=',
+            eb.selectFrom('nodes').select((inner) => inner.fn.countAll<number>().as('count')).whereRef('nodes.pool_id', '=', 'node_pools.id').where('nodes.deleted_at', 'is', null),
+          ),
+        ]),
+      )
+      .limit(1_000)
+      .execute();
+    for (const pool of pools) await this.queues.reconcilePool(pool.cluster_id, pool.id);
+    return { clusters: unconverged.length, pools: pools.length };
+  }
+}

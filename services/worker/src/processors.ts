@@ -1,0 +1,97 @@
+// One processor per queue. Each only dispatches: the work lives in the reconcilers.
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import type { SecretBox } from '../../core/src/index.js';
+import { SeedRepository } from '../../db/src/index.js';
+import { parseKubeconfig, probeApiServer } from '../../kube/src/index.js';
+import { JOBS, QUEUES, QueueService, SECRET_BOX, type ClusterJob, type PoolJob, type SeedJob } from '../../platform/src/index.js';
+import { ClusterReconciler } from './cluster-reconciler.js';
+import { JobRunner } from './job-runner.js';
+import { NodePoolReconciler } from './node-pool-reconciler.js';
+
+@Processor(QUEUES.controlPlane, { concurrency: 16 })
+export class ControlPlaneProcessor extends WorkerHost {
+  constructor(
+    private readonly runner: JobRunner,
+    private readonly reconciler: ClusterReconciler,
+  ) {
+    super();
+  }
+
+  async process(job: Job): Promise<unknown> {
+    return this.runner.run(QUEUES.controlPlane, job, async () => {
+      if (job.name === JOBS.resync) return this.reconciler.resync();
+      if (job.name === JOBS.reconcileCluster) return this.reconciler.reconcile((job.data as ClusterJob).clusterId);
+      throw new Error(`unknown job ${job.name}`);
+    });
+  }
+}
+
+@Processor(QUEUES.nodes, { concurrency: 16 })
+export class NodesProcessor extends WorkerHost {
+  constructor(
+    private readonly runner: JobRunner,
+    private readonly reconciler: NodePoolReconciler,
+  ) {
+    super();
+  }
+
+  async process(job: Job): Promise<unknown> {
+    return this.runner.run(QUEUES.nodes, job, async () => {
+      const { clusterId, poolId } = job.data as PoolJob;
+      return this.reconciler.reconcile(clusterId, poolId);
+    });
+  }
+}
+
+@Processor(QUEUES.health, { concurrency: 8 })
+export class HealthProcessor extends WorkerHost {
+  constructor(private readonly runner: JobRunner) {
+    super();
+  }
+
+  // Cluster and node probes arrive with the control-plane and node issues; until then a
+  // check has nothing to probe.
+  async process(job: Job): Promise<unknown> {
+    return this.runner.run(QUEUES.health, job, async () => ({ clusterId: (job.data as ClusterJob).clusterId, probed: false }));
+  }
+}
+
+@Processor(QUEUES.seeds, { concurrency: 4 })
+export class SeedsProcessor extends WorkerHost {
+  constructor(
+    private readonly runner: JobRunner,
+    private readonly seeds: SeedRepository,
+    private readonly queues: QueueService,
+    @Inject(SECRET_BOX) private readonly secrets: SecretBox,
+  ) {
+    super();
+  }
+
+  async process(job: Job): Promise<unknown> {
+    return this.runner.run(QUEUES.seeds, job, async () => {
+      if (job.name === JOBS.resync) {
+        const seeds = await this.seeds.list();
+        for (const seed of seeds) await this.queues.checkSeed(seed.id);
+        return { seeds: seeds.length };
+      }
+      return this.checkSeed((job.data as SeedJob).seedId);
+    });
+  }
+
+  private async checkSeed(seedId: string): Promise<unknown> {
+    const seed = await this.seeds.findById(seedId);
+    if (!seed) return { seedId, skipped: 'gone' };
+    const now = new Date();
+    try {
+      const kubeconfig = parseKubeconfig(this.secrets.open(seed.sealed_kubeconfig, `seeds:${seed.id}:kubeconfig`));
+      const version = await probeApiServer(kubeconfig);
+      await this.seeds.setHealth(seed.id, 'Healthy', `answered /version with ${version.gitVersion}`, version.gitVersion, now);
+      return { seedId, health: 'Healthy' };
+    } catch (error) {
+      await this.seeds.setHealth(seed.id, 'Unreachable', error instanceof Error ? error.message.slice(0, 500) : 'unreachable', null, now);
+      return { seedId, health: 'Unreachable' };
+    }
+  }
+}

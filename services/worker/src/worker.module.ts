@@ -1,0 +1,33 @@
+import { Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { APP_CONFIG, JOBS, QueueService, type AppConfig } from '../../platform/src/index.js';
+import { ClusterReconciler } from './cluster-reconciler.js';
+import { JobRunner } from './job-runner.js';
+import { NodePoolReconciler } from './node-pool-reconciler.js';
+import { ControlPlaneProcessor, HealthProcessor, NodesProcessor, SeedsProcessor } from './processors.js';
+
+class ResyncSchedules implements OnApplicationBootstrap {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly queues: QueueService,
+  ) {}
+
+  /** Job schedulers are upserted by id, so every worker replica may do this safely. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.queues.controlPlane.upsertJobScheduler('resync', { every: this.config.resyncIntervalSeconds * 1000 }, { name: JOBS.resync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    await this.queues.seeds.upsertJobScheduler('seed-health', { every: this.config.seedHealthIntervalSeconds * 1000 }, { name: JOBS.resync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+  }
+}
+
+@Module({
+  providers: [
+    JobRunner,
+    ClusterReconciler,
+    NodePoolReconciler,
+    ControlPlaneProcessor,
+    NodesProcessor,
+    HealthProcessor,
+    SeedsProcessor,
+    { provide: ResyncSchedules, inject: [APP_CONFIG, QueueService], useFactory: (config: AppConfig, queues: QueueService) => new ResyncSchedules(config, queues) },
+  ],
+})
+export class WorkerModule {}

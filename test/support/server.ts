@@ -1,0 +1,179 @@
+// Starts the real Harbormaster process (built output) on a free port against the chosen
+// database backend, and talks to it over HTTP. Tests use nothing else to drive the API.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+export type Backend = 'pglite' | 'postgres';
+
+export const ROOT = join(import.meta.dirname, '../..');
+const ADMIN_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface ServerOptions {
+  backend: Backend;
+  env?: Record<string, string>;
+  /** Reuse the data directory / database of an earlier server (restart tests). */
+  reuse?: { dataDir: string; databaseUrl?: string; masterKey: string };
+}
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export class TestServer {
+  private process: ChildProcess | undefined;
+  private output = '';
+  baseUrl = '';
+  adminToken = '';
+
+  constructor(
+    readonly options: ServerOptions,
+    readonly dataDir: string,
+    readonly databaseUrl: string | undefined,
+    readonly masterKey: string,
+    readonly queuePrefix: string,
+  ) {}
+
+  static async start(options: ServerOptions): Promise<TestServer> {
+    const dataDir = options.reuse?.dataDir ?? mkdtempSync(join(tmpdir(), 'hm-test-'));
+    const databaseUrl = options.reuse ? options.reuse.databaseUrl : options.backend === 'postgres' ? await createDatabase() : undefined;
+    const masterKey = options.reuse?.masterKey ?? randomBytes(32).toString('base64');
+    const server = new TestServer(options, dataDir, databaseUrl, masterKey, `hmt${randomBytes(4).toString('hex')}`);
+    await server.launch();
+    return server;
+  }
+
+  get log(): string {
+    return this.output;
+  }
+
+  async launch(): Promise<void> {
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      HM_DATA_DIR: this.dataDir,
+      HM_MASTER_KEY: this.masterKey,
+      HM_QUEUE_PREFIX: this.queuePrefix,
+      HM_SANDBOX: 'false',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      ...(this.databaseUrl ? { DATABASE_URL: this.databaseUrl, HM_ROLE: 'all' } : {}),
+      ...this.options.env,
+    };
+    const child = spawn(process.execPath, [join(ROOT, 'dist/services/api/src/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.process = child;
+    const started = new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        this.output += chunk.toString();
+        const token = /HM_ADMIN_TOKEN=(\S+)/.exec(this.output);
+        if (token && !this.adminToken) this.adminToken = token[1];
+        const listening = /"url":"(http:\/\/[^"]+)".*harbormaster listening/.exec(this.output);
+        if (listening) resolve(void (this.baseUrl = listening[1]));
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening:\n${this.output.slice(-4000)}`)));
+    });
+    await Promise.race([started, new Promise((_, reject) => setTimeout(() => reject(new Error(`server did not start in 90 s:\n${this.output.slice(-4000)}`)), 90_000))]);
+  }
+
+  /** Stops the process: SIGTERM first (graceful), SIGKILL when `hard`. */
+  async stop(hard = false): Promise<number | null> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill(hard ? 'SIGKILL' : 'SIGTERM');
+    const code = await exited;
+    this.process = undefined;
+    return code;
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    this.output = '';
+    this.baseUrl = '';
+    await this.launch();
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    if (process.env.HM_TEST_SERVER_LOG) {
+      const { appendFileSync } = await import('node:fs');
+      appendFileSync(process.env.HM_TEST_SERVER_LOG, this.output);
+    }
+    if (!this.options.reuse) {
+      rmSync(this.dataDir, { recursive: true, force: true });
+      if (this.databaseUrl) await dropDatabase(this.databaseUrl);
+    }
+  }
+
+  async request<T = unknown>(method: string, path: string, options: { token?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
+    const token = options.token === undefined ? this.adminToken : options.token;
+    const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...options.headers };
+    let body: string | undefined;
+    if (options.rawBody !== undefined) body = options.rawBody;
+    else if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON; keep the text
+    }
+    return { status: response.status, headers: response.headers, body: parsed as T, text };
+  }
+
+  /** Dumps every table, for "nothing was written" assertions. */
+  async snapshot(): Promise<string> {
+    const response = await this.request<{ items: unknown[] }>('GET', '/api/v1/audit');
+    return JSON.stringify(response.body);
+  }
+}
+
+export async function createDatabase(): Promise<string> {
+  const name = `hm_test_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: ADMIN_POSTGRES });
+  await client.connect();
+  try {
+    await client.query(`create database ${name}`);
+  } finally {
+    await client.end();
+  }
+  return `postgres://postgres@127.0.0.1:5432/${name}`;
+}
+
+export async function dropDatabase(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  const client = new pg.Client({ connectionString: ADMIN_POSTGRES });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists ${name} with (force)`);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
