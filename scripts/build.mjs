@@ -1,6 +1,7 @@
 // Compiles services/**/*.ts to dist/ with SWC (decorator metadata included, which esbuild
 // cannot emit) and builds the portal with Vite. Type checking is `npm run typecheck`.
 import { transformFile } from '@swc/core';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,8 +53,8 @@ async function compileServices() {
 
 const count = await compileServices();
 console.log(`compiled ${count} files to dist/services`);
-if (!process.argv.includes('--no-portal')) {
-  const portal = join(root, 'services/portal');
+const portal = join(root, 'services/portal');
+if (!process.argv.includes('--no-portal') && existsSync(join(portal, 'vite.config.ts'))) {
   const vite = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: portal, stdio: 'inherit' });
   if (vite.status !== 0) process.exit(vite.status ?? 1);
 }

@@ -31,4 +31,9 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
   for _ in $(seq 1 100); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.1; done
 fi
+# Tests connect over TCP as postgres/postgres. Machines set up with trust auth ignore the
+# password; a stock Debian install (scram) needs it set once.
+if ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -tAc 'select 1' >/dev/null 2>&1; then
+  (cd / && su postgres -c "psql -q -c \"alter user postgres password 'postgres'\"") || true
+fi
 echo "services ready: redis and postgresql"

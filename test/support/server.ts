@@ -10,7 +10,7 @@ import pg from 'pg';
 export type Backend = 'pglite' | 'postgres';
 
 export const ROOT = join(import.meta.dirname, '../..');
-const ADMIN_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN_POSTGRES = process.env.HM_TEST_POSTGRES_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
 
 export interface ServerOptions {
   backend: Backend;
@@ -149,7 +149,9 @@ export async function createDatabase(): Promise<string> {
   } finally {
     await client.end();
   }
-  return `postgres://postgres@127.0.0.1:5432/${name}`;
+  const url = new URL(ADMIN_POSTGRES);
+  url.pathname = `/${name}`;
+  return url.toString();
 }
 
 export async function dropDatabase(url: string): Promise<void> {

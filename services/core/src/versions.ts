@@ -1,15 +1,66 @@
-// The Kubernetes versions Harbormaster offers. The control-plane issue extends each entry
-// with the component images and flags that minor gets.
+// The Kubernetes versions Harbormaster offers, with what each minor needs to run its
+// control plane: component images and the flags a minor adds or drops.
+
+export type ControlPlaneComponent = 'etcd' | 'apiserver' | 'controllerManager' | 'scheduler';
+
+/**
+ * Per-minor flag adjustments applied on top of the builders' baseline flags. `set` adds or
+ * overrides a flag; `remove` drops a baseline flag that a minor no longer accepts (the binary
+ * would refuse to start with an unknown flag).
+ */
+export interface FlagOverrides {
+  set?: Readonly<Record<string, string>>;
+  remove?: readonly string[];
+}
+
+export interface ComponentImages {
+  etcd: string;
+  apiserver: string;
+  controllerManager: string;
+  scheduler: string;
+}
+
 export interface KubernetesVersion {
   /** Full semantic version without the leading "v", e.g. "1.36.2". */
   version: string;
   minor: string;
+  /** The etcd release kubeadm pairs with this minor (its SupportedEtcdVersion table). */
+  etcdVersion: string;
+  images: ComponentImages;
+  flags: Readonly<Partial<Record<ControlPlaneComponent, FlagOverrides>>>;
+  /** kubeadm ClusterConfiguration API the nodes' `kubeadm join` of this minor reads. */
+  kubeadmApiVersion: string;
+}
+
+const REGISTRY = 'registry.k8s.io';
+
+function entry(version: string, etcdVersion: string, flags: KubernetesVersion['flags'] = {}): KubernetesVersion {
+  const minor = version.split('.').slice(0, 2).join('.');
+  return {
+    version,
+    minor,
+    etcdVersion,
+    images: {
+      etcd: `${REGISTRY}/etcd:${etcdVersion}`,
+      apiserver: `${REGISTRY}/kube-apiserver:v${version}`,
+      controllerManager: `${REGISTRY}/kube-controller-manager:v${version}`,
+      scheduler: `${REGISTRY}/kube-scheduler:v${version}`,
+    },
+    flags,
+    kubeadmApiVersion: 'kubeadm.k8s.io/v1beta4',
+  };
 }
 
 export const SUPPORTED_VERSIONS: readonly KubernetesVersion[] = [
-  { version: '1.35.4', minor: '1.35' },
-  { version: '1.36.2', minor: '1.36' },
-  { version: '1.37.0', minor: '1.37' },
+  // The flags every supported minor accepts live in the builders; this table only carries
+  // differences, so a new minor that changes nothing needs no entry beyond its images.
+  // etcd deliberately gets only flags that etcd 3.4 to 3.6 all accept: the sandbox runs these
+  // manifests with Debian's etcd 3.4. kubeadm's optional `--watch-progress-notify-interval` and
+  // `--feature-gates=InitialCorruptCheck=true` (etcd >= 3.6 names; the `--experimental-*`
+  // forms are gone in 3.7) would go here as `etcd: { set: ... }` once the sandbox has 3.6.
+  entry('1.35.4', '3.6.5-0'),
+  entry('1.36.2', '3.6.6-0'),
+  entry('1.37.0', '3.6.6-0'),
 ];
 
 export function newestVersion(): KubernetesVersion {
@@ -18,4 +69,23 @@ export function newestVersion(): KubernetesVersion {
 
 export function findVersion(version: string): KubernetesVersion | undefined {
   return SUPPORTED_VERSIONS.find((candidate) => candidate.version === version);
+}
+
+/** Applies a minor's overrides to baseline `--flag=value` arguments, keeping their order. */
+export function applyFlagOverrides(baseline: readonly string[], overrides: FlagOverrides | undefined): string[] {
+  if (!overrides) return [...baseline];
+  const removed = new Set(overrides.remove ?? []);
+  const set = overrides.set ?? {};
+  const flagName = (argument: string): string => argument.split('=', 1)[0];
+  const result = baseline
+    .filter((argument) => !removed.has(flagName(argument)))
+    .map((argument) => {
+      const name = flagName(argument);
+      return name in set ? `${name}=${set[name]}` : argument;
+    });
+  const present = new Set(result.map(flagName));
+  for (const [name, value] of Object.entries(set)) {
+    if (!present.has(name)) result.push(`${name}=${value}`);
+  }
+  return result;
 }

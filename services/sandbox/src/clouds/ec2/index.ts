@@ -1,0 +1,4 @@
+export { startEc2Simulator } from './simulator.js';
+export type { Ec2Account, Ec2InstanceStateName, Ec2SimulatedInstance, Ec2Simulator, Ec2SimulatorOptions } from './simulator.js';
+export { FaultInjector } from '../common/faults.js';
+export type { RecordedRequest } from '../common/support.js';
