@@ -230,4 +230,14 @@ describe.each<Backend>(['pglite', 'postgres'])('management API on %s', (backend)
     expect(dump).toContain('hmenc:v1:');
     await server.launch();
   });
+
+  it('logs structured JSON without secrets and shuts down gracefully', async () => {
+    const log = server.log;
+    for (const secret of [awsCredential().secretAccessKey, doCredential().token, seed.kubeconfig.slice(-60)]) expect(log).not.toContain(secret);
+    const lines = log.split('\n').filter((line) => line.startsWith('{'));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    expect(await server.stop()).toBe(0);
+    await server.launch();
+  });
 });

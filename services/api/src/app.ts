@@ -38,7 +38,6 @@ export async function createHttpApp(config: AppConfig, logger: Logger, extraModu
   app.use(requestLogging(logger, app.get(Metrics)));
   app.use(jsonBodyMiddleware);
   app.setGlobalPrefix('api/v1', { exclude: ['healthz', 'readyz', 'metrics'] });
-  app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(
     app,

@@ -1,7 +1,7 @@
 // Entry point of the api deployable, and of the embedded all-in-one process (the default).
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import { ConfigError, createLogger, loadConfig } from '../../platform/src/index.js';
+import { closeGracefully, ConfigError, createLogger, loadConfig } from '../../platform/src/index.js';
 import { createHttpApp } from './app.js';
 
 async function main(): Promise<void> {
@@ -22,9 +22,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const extras = config.sandbox ? [await loadSandboxModule()] : [];
   const app: INestApplication = await createHttpApp(config, logger, extras);
-  const forceExit = () => setTimeout(() => process.exit(1), config.shutdownTimeoutSeconds * 1000).unref();
-  process.once('SIGTERM', forceExit);
-  process.once('SIGINT', forceExit);
+  closeGracefully(() => app.close(), config.shutdownTimeoutSeconds, logger);
   await app.listen(config.port, config.host);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -6,3 +6,4 @@ export * from './queue.service.js';
 export * from './cluster-events.js';
 export * from './metrics.js';
 export * from './platform.module.js';
+export * from './shutdown.js';

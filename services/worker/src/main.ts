@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, createLogger, loadConfig, NestPinoLogger, PlatformModule } from '../../platform/src/index.js';
+import { closeGracefully, ConfigError, createLogger, loadConfig, NestPinoLogger, PlatformModule } from '../../platform/src/index.js';
 import { WorkerModule } from './worker.module.js';
 
 async function main(): Promise<void> {
@@ -20,10 +20,7 @@ async function main(): Promise<void> {
   @Module({ imports: [PlatformModule.forRoot(config, logger), WorkerModule] })
   class WorkerRootModule {}
   const app = await NestFactory.createApplicationContext(WorkerRootModule, { logger: new NestPinoLogger(logger) });
-  app.enableShutdownHooks();
-  const forceExit = () => setTimeout(() => process.exit(1), config.shutdownTimeoutSeconds * 1000).unref();
-  process.once('SIGTERM', forceExit);
-  process.once('SIGINT', forceExit);
+  closeGracefully(() => app.close(), config.shutdownTimeoutSeconds, logger);
   await app.init();
   logger.info({ role: 'worker' }, 'harbormaster worker running');
 }

@@ -1,0 +1,3 @@
+output "api_service" {
+  value = "${helm_release.harbormaster.name}-api.${var.namespace}.svc"
+}
