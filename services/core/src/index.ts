@@ -7,3 +7,4 @@ export * from './crypto/secret-box.js';
 export * from './crypto/api-tokens.js';
 export * from './state/phases.js';
 export * from './versions.js';
+export * from './crypto/sealing-contexts.js';

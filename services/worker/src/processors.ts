@@ -2,7 +2,7 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import type { SecretBox } from '../../core/src/index.js';
+import { sealingContext, type SecretBox } from '../../core/src/index.js';
 import { SeedRepository } from '../../db/src/index.js';
 import { parseKubeconfig, probeApiServer } from '../../kube/src/index.js';
 import { JOBS, QUEUES, QueueService, SECRET_BOX, type ClusterJob, type PoolJob, type SeedJob } from '../../platform/src/index.js';
@@ -85,7 +85,7 @@ export class SeedsProcessor extends WorkerHost {
     if (!seed) return { seedId, skipped: 'gone' };
     const now = new Date();
     try {
-      const kubeconfig = parseKubeconfig(this.secrets.open(seed.sealed_kubeconfig, `seeds:${seed.id}:kubeconfig`));
+      const kubeconfig = parseKubeconfig(this.secrets.open(seed.sealed_kubeconfig, sealingContext.seedKubeconfig(seed.id)));
       const version = await probeApiServer(kubeconfig);
       await this.seeds.setHealth(seed.id, 'Healthy', `answered /version with ${version.gitVersion}`, version.gitVersion, now);
       return { seedId, health: 'Healthy' };

@@ -10,6 +10,7 @@ import {
   parseInput,
   updateMemberSchema,
   updateProjectSchema,
+  sealingContext,
   type SecretBox,
 } from '../../../core/src/index.js';
 import { AuditRepository, ClusterRepository, IdentityRepository, ProjectRepository, type CredentialRow, type DatabaseHandle, type MemberWithUser, type ProjectRow } from '../../../db/src/index.js';
@@ -34,8 +35,6 @@ export const presentCredential = (row: CredentialRow) => ({
   summary: row.summary,
   createdAt: row.created_at.toISOString(),
 });
-
-export const credentialContext = (credentialId: string) => `provider_credentials:${credentialId}`;
 
 const mask = (value: string) => `${value.slice(0, 4)}…${value.slice(-4)}`;
 
@@ -168,7 +167,7 @@ export class ProjectsService {
         : { secret: { token: input.token }, summary: { token: mask(input.token) } };
     await this.database.db.transaction().execute(async (trx) => {
       await this.projects.insertCredential(
-        { id, project_id: projectId, name: input.name, provider: input.provider, summary, sealed_secret: this.secrets.sealJson(secret, credentialContext(id)) },
+        { id, project_id: projectId, name: input.name, provider: input.provider, summary, sealed_secret: this.secrets.sealJson(secret, sealingContext.providerCredential(id)) },
         trx,
       );
       await this.audit.append({ ...auditBase(actor, projectId), action: 'credential.create', resourceType: 'credential', resourceId: id, details: { name: input.name, provider: input.provider } }, trx);

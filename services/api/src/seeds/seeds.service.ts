@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { conflict, notFound, parseInput, registerSeedSchema, type SecretBox } from '../../../core/src/index.js';
+import { conflict, notFound, parseInput, registerSeedSchema, sealingContext, type SecretBox } from '../../../core/src/index.js';
 import { AuditRepository, SeedRepository, type DatabaseHandle, type SeedWithUsage } from '../../../db/src/index.js';
 import { parseKubeconfig, probeApiServer } from '../../../kube/src/index.js';
 import { DATABASE, QueueService, SECRET_BOX } from '../../../platform/src/index.js';
 import { auditBase, type Actor } from '../auth/principal.js';
 import { IdentityService } from '../identity/identity.service.js';
-
-export const seedKubeconfigContext = (seedId: string) => `seeds:${seedId}:kubeconfig`;
 
 export const presentSeed = (row: SeedWithUsage) => ({
   id: row.id,
@@ -50,7 +48,7 @@ export class SeedsService {
           provider: input.provider ?? null,
           region: input.region ?? null,
           labels: input.labels,
-          sealed_kubeconfig: this.secrets.seal(input.kubeconfig, seedKubeconfigContext(id)),
+          sealed_kubeconfig: this.secrets.seal(input.kubeconfig, sealingContext.seedKubeconfig(id)),
           server_url: version.serverUrl,
           server_version: version.gitVersion,
           max_clusters: input.maxClusters,

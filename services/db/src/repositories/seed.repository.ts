@@ -52,6 +52,11 @@ export class SeedRepository {
       .execute();
   }
 
+  /** Points an existing seed at a new API server address and credentials. */
+  async updateConnection(id: string, sealedKubeconfig: string, serverUrl: string, serverVersion: string | null): Promise<void> {
+    await this.db.updateTable('seeds').set({ sealed_kubeconfig: sealedKubeconfig, server_url: serverUrl, server_version: serverVersion }).where('id', '=', id).execute();
+  }
+
   async delete(id: string, db = this.db): Promise<void> {
     await db.deleteFrom('seeds').where('id', '=', id).execute();
   }
