@@ -101,6 +101,8 @@ describe('malformed and hostile bodies', () => {
       { name: 'kubeconfig over plain HTTP', method: 'POST', path: '/api/v1/seeds', body: { name: 'http-seed', kubeconfig: kubeconfigOverHttp }, code: 'invalid_kubeconfig' },
       { name: 'seed with zero capacity', method: 'POST', path: '/api/v1/seeds', body: { name: 'zero', kubeconfig: seed.kubeconfig, maxClusters: 0 }, code: 'too_small' },
       { name: 'token lifetime too long', method: 'POST', path: '/api/v1/tokens', body: { name: 't', expiresInDays: 10_000 }, code: 'too_large' },
+      { name: 'member id that is not a UUID', method: 'PATCH', path: `/api/v1/projects/${projectId}/members/1%20or%201=1`, body: { role: 'viewer' }, code: 'member_not_found' },
+      { name: 'token for a user id that is not a UUID', method: 'POST', path: '/api/v1/users/not-a-uuid/tokens', body: { name: 'x' }, code: 'user_not_found' },
       { name: 'user with a unicode-homoglyph e-mail', method: 'POST', path: '/api/v1/users', body: { email: 'аdmin@exаmple.com' }, code: 'invalid_email' },
     );
   });

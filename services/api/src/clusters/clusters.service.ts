@@ -8,6 +8,7 @@ import {
   createClusterSchema,
   findVersion,
   generateClusterName,
+  isUuid,
   newestVersion,
   notFound,
   parseInput,
@@ -177,7 +178,7 @@ export class ClustersService {
 
   async getOperation(actor: Actor, projectId: string, operationId: string) {
     await this.access.require(actor, projectId, 'viewer');
-    const operation = /^[0-9a-f-]{36}$/.test(operationId) ? await this.clusters.findOperation(projectId, operationId) : undefined;
+    const operation = isUuid(operationId) ? await this.clusters.findOperation(projectId, operationId) : undefined;
     if (!operation) throw notFound('operation');
     return presentOperation(operation);
   }
@@ -240,13 +241,13 @@ export class ClustersService {
   }
 
   async find(projectId: string, clusterId: string): Promise<ClusterRow> {
-    const cluster = /^[0-9a-f-]{36}$/.test(clusterId) ? await this.clusters.findLive(projectId, clusterId) : undefined;
+    const cluster = isUuid(clusterId) ? await this.clusters.findLive(projectId, clusterId) : undefined;
     if (!cluster) throw notFound('cluster');
     return cluster;
   }
 
   private async findIncludingDeleted(projectId: string, clusterId: string): Promise<ClusterRow> {
-    const cluster = /^[0-9a-f-]{36}$/.test(clusterId) ? await this.clusters.findById(clusterId) : undefined;
+    const cluster = isUuid(clusterId) ? await this.clusters.findById(clusterId) : undefined;
     if (!cluster || cluster.project_id !== projectId) throw notFound('cluster');
     return cluster;
   }

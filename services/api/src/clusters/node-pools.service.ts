@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { conflict, createNodePoolSchema, notFound, parseInput, scaleNodePoolSchema } from '../../../core/src/index.js';
+import { conflict, createNodePoolSchema, isUuid, notFound, parseInput, scaleNodePoolSchema } from '../../../core/src/index.js';
 import { AuditRepository, ClusterRepository, type DatabaseHandle, type NodePoolRow } from '../../../db/src/index.js';
 import { ClusterEvents, DATABASE, QueueService } from '../../../platform/src/index.js';
 import { auditBase, type Actor } from '../auth/principal.js';
@@ -8,7 +8,7 @@ import { ProjectAccess } from '../projects/project-access.js';
 import { ClustersService } from './clusters.service.js';
 import { presentNode, presentOperation, presentPool } from './presenters.js';
 
-const UUID = /^[0-9a-f-]{36}$/;
+
 
 @Injectable()
 export class NodePoolsService {
@@ -126,7 +126,7 @@ export class NodePoolsService {
   async replaceNode(actor: Actor, projectId: string, clusterId: string, poolId: string, nodeId: string) {
     await this.access.require(actor, projectId, 'editor');
     const pool = await this.find(projectId, clusterId, poolId);
-    const node = UUID.test(nodeId) ? await this.clusters.findNode(poolId, nodeId) : undefined;
+    const node = isUuid(nodeId) ? await this.clusters.findNode(poolId, nodeId) : undefined;
     if (!node) throw notFound('node');
     if (node.phase === 'Replacing' || node.phase === 'Deleting') throw conflict('node_already_leaving', `node ${node.name} is already ${node.phase.toLowerCase()}`);
     const operationId = randomUUID();
@@ -147,7 +147,7 @@ export class NodePoolsService {
 
   private async find(projectId: string, clusterId: string, poolId: string): Promise<NodePoolRow> {
     await this.clusterService.find(projectId, clusterId);
-    const pool = UUID.test(poolId) ? await this.clusters.findPool(clusterId, poolId) : undefined;
+    const pool = isUuid(poolId) ? await this.clusters.findPool(clusterId, poolId) : undefined;
     if (!pool || pool.deletion_requested_at) throw notFound('node_pool');
     return pool;
   }

@@ -5,6 +5,7 @@ import {
   DomainError,
   createTokenSchema,
   createUserSchema,
+  isUuid,
   issueApiToken,
   notFound,
   parseApiToken,
@@ -114,7 +115,7 @@ export class IdentityService implements OnApplicationBootstrap {
     const userId = forUserId ?? actor.principal.userId;
     if (forUserId) {
       this.requireAdmin(actor);
-      if (!(await this.identities.findUserById(forUserId))) throw notFound('user');
+      if (!isUuid(forUserId) || !(await this.identities.findUserById(forUserId))) throw notFound('user');
     }
     const token = issueApiToken();
     const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, notFound, type ProjectRole } from '../../../core/src/index.js';
+import { DomainError, isUuid, notFound, type ProjectRole } from '../../../core/src/index.js';
 import { ProjectRepository, type ProjectRow } from '../../../db/src/index.js';
 import type { Actor } from '../auth/principal.js';
 
@@ -19,7 +19,7 @@ export class ProjectAccess {
   constructor(private readonly projects: ProjectRepository) {}
 
   async require(actor: Actor, projectId: string, needed: ProjectRole): Promise<ProjectAccessGrant> {
-    const project = /^[0-9a-f-]{36}$/.test(projectId) ? await this.projects.findById(projectId) : undefined;
+    const project = isUuid(projectId) ? await this.projects.findById(projectId) : undefined;
     if (!project) throw notFound('project');
     const role: ProjectRole | undefined = actor.principal.isAdmin
       ? 'owner'

@@ -6,6 +6,7 @@ import {
   conflict,
   createCredentialSchema,
   createProjectSchema,
+  isUuid,
   notFound,
   parseInput,
   updateMemberSchema,
@@ -126,7 +127,7 @@ export class ProjectsService {
   async updateMember(actor: Actor, projectId: string, userId: string, body: unknown) {
     await this.access.require(actor, projectId, 'owner');
     const input = parseInput(updateMemberSchema, body);
-    const membership = await this.projects.findMembership(projectId, userId);
+    const membership = isUuid(userId) ? await this.projects.findMembership(projectId, userId) : undefined;
     if (!membership) throw notFound('member');
     await this.database.db.transaction().execute(async (trx) => {
       if (membership.role === 'owner' && input.role !== 'owner' && (await this.projects.countOwners(projectId, trx)) <= 1) {
@@ -140,7 +141,7 @@ export class ProjectsService {
 
   async removeMember(actor: Actor, projectId: string, userId: string): Promise<void> {
     await this.access.require(actor, projectId, 'owner');
-    const membership = await this.projects.findMembership(projectId, userId);
+    const membership = isUuid(userId) ? await this.projects.findMembership(projectId, userId) : undefined;
     if (!membership) throw notFound('member');
     await this.database.db.transaction().execute(async (trx) => {
       if (membership.role === 'owner' && (await this.projects.countOwners(projectId, trx)) <= 1) throw conflict('last_owner', 'a project needs at least one owner');
@@ -177,7 +178,7 @@ export class ProjectsService {
 
   async deleteCredential(actor: Actor, projectId: string, credentialId: string): Promise<void> {
     await this.access.require(actor, projectId, 'editor');
-    if (!(await this.projects.findCredential(projectId, credentialId))) throw notFound('credential');
+    if (!isUuid(credentialId) || !(await this.projects.findCredential(projectId, credentialId))) throw notFound('credential');
     if ((await this.clusters.countPoolsUsingCredential(credentialId)) > 0) throw conflict('credential_in_use', 'node pools still use this credential');
     await this.database.db.transaction().execute(async (trx) => {
       await this.projects.deleteCredential(credentialId, trx);

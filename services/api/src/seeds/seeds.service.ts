@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { conflict, notFound, parseInput, registerSeedSchema, sealingContext, type SecretBox } from '../../../core/src/index.js';
+import { conflict, isUuid, notFound, parseInput, registerSeedSchema, sealingContext, type SecretBox } from '../../../core/src/index.js';
 import { AuditRepository, SeedRepository, type DatabaseHandle, type SeedWithUsage } from '../../../db/src/index.js';
 import { parseKubeconfig, probeApiServer } from '../../../kube/src/index.js';
 import { DATABASE, QueueService, SECRET_BOX } from '../../../platform/src/index.js';
@@ -113,7 +113,7 @@ export class SeedsService {
   }
 
   private async find(seedId: string): Promise<SeedWithUsage> {
-    const seed = /^[0-9a-f-]{36}$/.test(seedId) ? await this.seeds.findById(seedId) : undefined;
+    const seed = isUuid(seedId) ? await this.seeds.findById(seedId) : undefined;
     if (!seed) throw notFound('seed');
     return seed;
   }

@@ -17,3 +17,10 @@ export function generateClusterName(): string {
   const suffix = Array.from({ length: 4 }, () => SUFFIX_ALPHABET[randomInt(SUFFIX_ALPHABET.length)]).join('');
   return `${ADJECTIVES[randomInt(ADJECTIVES.length)]}-${NOUNS[randomInt(NOUNS.length)]}-${suffix}`;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Ids in URLs are checked before they reach a uuid column, which would reject them with a 500. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
