@@ -91,3 +91,38 @@ export interface ObjectReader {
   get(group: string, resource: string, namespace: string | undefined, name: string): Promise<KubeObject | undefined>;
   list(group: string, resource: string, namespace?: string): Promise<KubeObject[]>;
 }
+
+/** One line of a --token-auth-file: token,user,uid,"group1,group2". */
+export interface StaticTokenEntry {
+  token: string;
+  user: string;
+  uid: string;
+  groups: string[];
+}
+
+/**
+ * What the API server hands `../auth/index.js` `buildAuthenticators(config)` and
+ * `buildAuthorizers(config, reader)`, derived from the real kube-apiserver flags.
+ */
+export interface AuthConfig {
+  /** --client-ca-file contents (PEM); client certificates are verified against it. */
+  clientCA?: string;
+  /** --token-auth-file entries. */
+  tokenAuthFile: StaticTokenEntry[];
+  /** --enable-bootstrap-token-auth */
+  enableBootstrapTokenAuth: boolean;
+  /** --service-account-key-file contents (PEM public or private keys), to verify SA JWTs. */
+  serviceAccountKeys: string[];
+  /** --service-account-issuer values; the first one is what the server issues. */
+  serviceAccountIssuers: string[];
+  /** --anonymous-auth */
+  anonymous: boolean;
+  /** --authorization-mode, e.g. ['Node', 'RBAC'] or ['AlwaysAllow']. */
+  authorizationModes: string[];
+}
+
+/** The shape of `../auth/index.js` that the API server loads. */
+export interface AuthModule {
+  buildAuthenticators(config: AuthConfig, reader?: ObjectReader): Authenticator[] | Promise<Authenticator[]>;
+  buildAuthorizers(config: AuthConfig, reader: ObjectReader): Authorizer[] | Promise<Authorizer[]>;
+}

@@ -1,0 +1,490 @@
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { parse as parseYaml } from 'yaml';
+import type { Authenticator, Authorizer, KubeObject, RequestAttributes, UserInfo } from '../contracts.js';
+import { findResource, groupVersion, qualifiedResource, type ResourceInfo } from '../registry/resources.js';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, KUBE_VERSION } from './discovery.js';
+import { ApiError, errors } from './errors.js';
+import { openApiV2, openApiV3Index, openApiV3Group } from './openapi.js';
+import { decodeProtobufObject, decodeProtobufReview } from './protobuf.js';
+import { rbacEscalationCheck } from './rbac-escalation.js';
+import { createToken, type TokenSigner } from './token-request.js';
+import { serveWatch } from './watch.js';
+import { StorageError } from '../storage/types.js';
+import { toTable, wantsTable } from './table.js';
+import type { DeleteOptions, FieldValidation, ObjectStore, PatchType, RequestContext } from './store.js';
+import { bindPod, evictPod, readScale, writeScale } from './subresources.js';
+
+export interface ApiServerOptions {
+  store: ObjectStore;
+  authenticators: Authenticator[];
+  authorizers: Authorizer[];
+  anonymous: boolean;
+  tls: { cert: string; key: string; clientCA?: string };
+  bookmarkIntervalMs?: number;
+  /** Signs serviceaccounts/token requests; without it the subresource is not served. */
+  tokenSigner?: TokenSigner;
+  /** Default audiences of issued tokens (--api-audiences, else the issuer). */
+  apiAudiences?: string[];
+  /** Extra readiness condition (e.g. storage reachable). */
+  ready?: () => Promise<boolean>;
+}
+
+interface RequestInfo {
+  resourceRequest: boolean;
+  path: string;
+  verb: string;
+  apiGroup: string;
+  apiVersion: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  name: string;
+  info?: ResourceInfo;
+}
+
+const MAX_BODY = 3 * 1024 * 1024;
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728'));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function parseBody(raw: Buffer, contentType: string): unknown {
+  if (raw.length === 0) return undefined;
+  const text = raw.toString('utf8');
+  try {
+    if (/yaml/.test(contentType)) return parseYaml(text) as unknown;
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw errors.badRequest(`error decoding ${/yaml/.test(contentType) ? 'YAML' : 'JSON'}: ${(error as Error).message}`);
+  }
+}
+
+const verbsByMethod: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch' };
+
+/** k8s.io/apiserver/pkg/endpoints/request.RequestInfoFactory. */
+function requestInfo(method: string, pathname: string, query: URLSearchParams): RequestInfo {
+  const base: RequestInfo = { resourceRequest: false, path: pathname, verb: method.toLowerCase(), apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '' };
+  const parts = pathname.split('/').filter(Boolean);
+  let rest: string[];
+  if (parts[0] === 'api' && parts.length >= 3) {
+    base.apiVersion = parts[1];
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis' && parts.length >= 4) {
+    base.apiGroup = parts[1];
+    base.apiVersion = parts[2];
+    rest = parts.slice(3);
+  } else return base;
+  base.resourceRequest = true;
+  if (rest[0] === 'namespaces' && rest.length > 1) {
+    base.namespace = rest[1];
+    if (rest.length > 2 && rest[2] !== 'status' && rest[2] !== 'finalize') rest = rest.slice(2);
+  }
+  [base.resource, base.name = '', base.subresource = ''] = rest;
+  if (rest.length > 3) base.resource = '';
+  if (method === 'GET' || method === 'HEAD') base.verb = base.name ? 'get' : query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : 'list';
+  else if (method === 'DELETE') base.verb = base.name ? 'delete' : 'deletecollection';
+  else base.verb = verbsByMethod[method] ?? method.toLowerCase();
+  base.info = findResource(base.apiGroup, base.apiVersion, base.resource);
+  return base;
+}
+
+function forbiddenMessage(attributes: RequestAttributes, reason: string): ApiError {
+  const user = attributes.user.username;
+  let message: string;
+  if (!attributes.resourceRequest) {
+    message = `forbidden: User "${user}" cannot ${attributes.verb} path "${attributes.path}"`;
+  } else {
+    const resource = attributes.subresource ? `${attributes.resource}/${attributes.subresource}` : attributes.resource;
+    const qualified = attributes.apiGroup ? `${attributes.resource}.${attributes.apiGroup}` : attributes.resource;
+    const subject = attributes.name ? `${qualified} "${attributes.name}" is forbidden` : `${qualified} is forbidden`;
+    const scope = attributes.namespace ? `in the namespace "${attributes.namespace}"` : 'at the cluster scope';
+    message = `${subject}: User "${user}" cannot ${attributes.verb} resource "${resource}" in API group "${attributes.apiGroup}" ${scope}`;
+  }
+  if (reason) message += `: ${reason}`;
+  return new ApiError(403, 'Forbidden', message, { name: attributes.name || undefined, group: attributes.apiGroup, kind: attributes.resource || undefined });
+}
+
+function fieldManagerFromUserAgent(userAgent: string | undefined): string {
+  const agent = userAgent ?? 'unknown';
+  return agent.split('/')[0].slice(0, 128) || 'unknown';
+}
+
+function listKind(info: ResourceInfo): string {
+  return `${info.kind}List`;
+}
+
+function withTypeMeta(info: ResourceInfo, object: KubeObject): KubeObject {
+  return { ...object, apiVersion: groupVersion(info), kind: info.kind };
+}
+
+export class ApiServer {
+  readonly server: Server;
+  private readonly bookmarkIntervalMs: number;
+
+  constructor(private readonly options: ApiServerOptions) {
+    this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? 5000;
+    this.server = createHttpsServer(
+      {
+        cert: options.tls.cert,
+        key: options.tls.key,
+        ...(options.tls.clientCA ? { ca: options.tls.clientCA } : {}),
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
+      (request, response) => {
+        this.handle(request, response).catch((error: unknown) => this.fail(response, error));
+      },
+    );
+    options.store.admission.push(rbacEscalationCheck(options.store, (attributes) => this.authorize(attributes)));
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private send(response: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
+    if (response.headersSent) {
+      response.end();
+      return;
+    }
+    const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' };
+    if (warnings.length > 0) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+    response.writeHead(code, headers);
+    response.end(JSON.stringify(body));
+  }
+
+  private fail(response: ServerResponse, error: unknown): void {
+    const apiError =
+      error instanceof ApiError ? error
+      : error instanceof StorageError && error.code === 'Expired' ? errors.gone(error.message)
+      : error instanceof StorageError && error.code === 'Conflict' ? new ApiError(409, 'Conflict', error.message)
+      : errors.internal(error instanceof Error ? error.message : String(error));
+    if (!(error instanceof ApiError) && !(error instanceof StorageError)) process.stderr.write(`kubesim: ${error instanceof Error ? error.stack : String(error)}\n`);
+    this.send(response, apiError.code, apiError.toStatus());
+  }
+
+  private async authenticate(request: IncomingMessage): Promise<UserInfo> {
+    let rejected = false;
+    for (const authenticator of this.options.authenticators) {
+      const result = await authenticator.authenticate({ headers: request.headers, socket: request.socket as TLSSocket });
+      if (result.outcome === 'authenticated') return result.user;
+      if (result.outcome === 'rejected') rejected = true;
+    }
+    if (rejected || !this.options.anonymous) throw errors.unauthorized();
+    return { username: 'system:anonymous', groups: ['system:unauthenticated'] };
+  }
+
+  async authorize(attributes: RequestAttributes): Promise<{ allowed: boolean; denied: boolean; reason: string }> {
+    if (this.options.authorizers.length === 0) return { allowed: true, denied: false, reason: '' };
+    const reasons: string[] = [];
+    for (const authorizer of this.options.authorizers) {
+      const decision = await authorizer.authorize(attributes);
+      if (decision.decision === 'allow') return { allowed: true, denied: false, reason: decision.reason };
+      if (decision.decision === 'deny') return { allowed: false, denied: true, reason: decision.reason };
+      if (decision.reason) reasons.push(decision.reason);
+    }
+    return { allowed: false, denied: false, reason: reasons.join(', ') };
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'https://kubesim');
+    const method = (request.method ?? 'GET').toUpperCase();
+    const query = url.searchParams;
+    const info = requestInfo(method, url.pathname.replace(/\/+$/, '') || '/', query);
+    const user = await this.authenticate(request);
+    const attributes: RequestAttributes = {
+      user, verb: info.verb, resourceRequest: info.resourceRequest, apiGroup: info.apiGroup, apiVersion: info.apiVersion,
+      resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name, path: info.path,
+    };
+    const decision = await this.authorize(attributes);
+    if (!decision.allowed) throw forbiddenMessage(attributes, decision.reason);
+    if (!info.resourceRequest) return this.handleNonResource(info.path, method, request, response);
+    if (!info.info) throw errors.notFoundPath();
+    await this.handleResource(info, info.info, user, method, query, request, response);
+  }
+
+  private async handleNonResource(path: string, method: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (method !== 'GET' && method !== 'HEAD') throw errors.methodNotAllowed();
+    const host = request.headers.host ?? `${this.server.address() && typeof this.server.address() === 'object' ? '127.0.0.1' : ''}`;
+    if (path === '/healthz' || path === '/livez' || path === '/readyz' || /^\/(healthz|livez|readyz)\/[\w-]+$/.test(path)) {
+      const ok = path.startsWith('/readyz') && this.options.ready ? await this.options.ready() : true;
+      response.writeHead(ok ? 200 : 500, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+      response.end(ok ? 'ok' : '[-]etcd failed: reason withheld\nreadyz check failed');
+      return;
+    }
+    if (path === '/version') return this.send(response, 200, KUBE_VERSION);
+    if (path === '/api') return this.send(response, 200, apiVersions(host));
+    if (path === '/apis') return this.send(response, 200, apiGroupList());
+    if (path === '/openapi/v2') {
+      const accept = String(request.headers.accept ?? 'application/json');
+      if (!/application\/json|\*\/\*/.test(accept)) throw new ApiError(406, 'NotAcceptable', `only the following media types are accepted: application/json`);
+      return this.send(response, 200, openApiV2());
+    }
+    if (path === '/openapi/v3') return this.send(response, 200, openApiV3Index());
+    if (path.startsWith('/openapi/v3/')) {
+      const doc = openApiV3Group(path.slice('/openapi/v3/'.length));
+      if (!doc) throw errors.notFoundPath();
+      return this.send(response, 200, doc);
+    }
+    const parts = path.split('/').filter(Boolean);
+    if (parts[0] === 'api' && parts.length === 2) {
+      const list = apiResourceList('', parts[1]);
+      if (list) return this.send(response, 200, list);
+    }
+    if (parts[0] === 'apis' && parts.length === 2) {
+      const group = apiGroup(parts[1]);
+      if (group) return this.send(response, 200, group);
+    }
+    if (parts[0] === 'apis' && parts.length === 3) {
+      const list = apiResourceList(parts[1], parts[2]);
+      if (list) return this.send(response, 200, list);
+    }
+    throw errors.notFoundPath();
+  }
+
+  private context(user: UserInfo, query: URLSearchParams, request: IncomingMessage, apply: boolean): RequestContext {
+    const fieldValidation = (query.get('fieldValidation') ?? 'Warn') as FieldValidation;
+    if (!['Strict', 'Warn', 'Ignore'].includes(fieldValidation)) {
+      throw errors.badRequest(`fieldValidation parameter unsupported: ${fieldValidation}. Supported values: [Ignore, Warn, Strict]`);
+    }
+    const dryRun = query.getAll('dryRun');
+    if (dryRun.some((d) => d !== 'All')) throw errors.badRequest(`dryRun: Unsupported value: ${JSON.stringify(dryRun)}: supported values: "All"`);
+    const explicit = query.get('fieldManager');
+    if (apply && !explicit) throw errors.badRequest('PATCH /apply requires fieldManager to be set');
+    return { user, fieldManager: explicit ?? fieldManagerFromUserAgent(request.headers['user-agent']), fieldValidation, dryRun: dryRun.length > 0, warnings: [] };
+  }
+
+  private async handleResource(req: RequestInfo, info: ResourceInfo, user: UserInfo, method: string, query: URLSearchParams, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const store = this.options.store;
+    const namespace = info.namespaced ? req.namespace || undefined : undefined;
+    if (info.namespaced && req.namespace === '' && !(method === 'GET' && !req.name)) throw errors.notFoundPath();
+    if (!info.namespaced && req.namespace !== '' && info.kind !== 'Namespace') throw errors.notFoundPath();
+    const sub = req.subresource;
+    if (sub && !info.subresources.includes(sub)) throw errors.notFoundPath();
+    const rawBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE' ? await readBody(request) : Buffer.alloc(0);
+    const contentType = String(request.headers['content-type'] ?? 'application/json').split(';')[0].trim();
+    const protobuf = contentType === 'application/vnd.kubernetes.protobuf';
+    if (!info.virtual && rawBody.length > 0 && method !== 'PATCH' && !protobuf && !['application/json', 'application/yaml', '*/*'].includes(contentType)) {
+      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
+    }
+    const decodeBody = (kind: string): unknown => (protobuf ? decodeProtobufObject(rawBody, kind) : parseBody(rawBody, contentType));
+
+    if (info.virtual) {
+      if (method !== 'POST' || req.name) throw errors.methodNotAllowed();
+      if (info.kind === 'Binding') {
+        const binding = (parseBody(rawBody, contentType) ?? {}) as { metadata?: { name?: string } };
+        const ctx = this.context(user, query, request, false);
+        return this.send(response, 201, await bindPod(store, req.namespace, binding.metadata?.name ?? '', binding, ctx));
+      }
+      const body = contentType === 'application/vnd.kubernetes.protobuf' ? decodeProtobufReview(rawBody, info.kind) : parseBody(rawBody, contentType);
+      return this.send(response, 201, await this.review(info, user, body, req.namespace));
+    }
+
+    if (method === 'GET' && !req.name) {
+      if (req.verb === 'watch') {
+        if (query.get('sendInitialEvents') === 'true' && (query.get('resourceVersionMatch') !== 'NotOlderThan' || query.get('allowWatchBookmarks') !== 'true')) {
+          throw errors.invalid('meta.k8s.io', 'ListOptions', '', [
+            { type: 'FieldValueForbidden', field: 'resourceVersionMatch', message: 'Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan and allowWatchBookmarks to true' },
+          ]);
+        }
+        await serveWatch(store, {
+          info, namespace,
+          resourceVersion: query.get('resourceVersion') ?? undefined,
+          labelSelector: query.get('labelSelector') ?? undefined,
+          fieldSelector: query.get('fieldSelector') ?? undefined,
+          allowBookmarks: query.get('allowWatchBookmarks') === 'true',
+          sendInitialEvents: query.get('sendInitialEvents') === 'true',
+          timeoutSeconds: query.has('timeoutSeconds') ? Number(query.get('timeoutSeconds')) : undefined,
+          bookmarkIntervalMs: this.bookmarkIntervalMs,
+          ...(wantsTable(request.headers.accept) ? { transform: (object: KubeObject) => toTable(info, [object], { resourceVersion: object.metadata.resourceVersion }, query.get('includeObject')) as KubeObject } : {}),
+        }, response, (cb) => { request.on('close', cb); response.on('close', cb); });
+        return;
+      }
+      const limit = query.has('limit') ? Number(query.get('limit')) : undefined;
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw errors.badRequest(`invalid limit ${query.get('limit')}`);
+      const result = await store.listObjects(info, namespace, {
+        labelSelector: query.get('labelSelector') ?? undefined,
+        fieldSelector: query.get('fieldSelector') ?? undefined,
+        limit,
+        continueToken: query.get('continue') ?? undefined,
+      });
+      const listMeta = { resourceVersion: result.resourceVersion, ...(result.continueToken ? { continue: result.continueToken } : {}) };
+      if (wantsTable(request.headers.accept)) return this.send(response, 200, toTable(info, result.items.map((i) => withTypeMeta(info, i)), listMeta, query.get('includeObject')));
+      const items = result.items.map((item) => {
+        const copy: Record<string, unknown> = { ...item };
+        delete copy.apiVersion;
+        delete copy.kind;
+        return copy;
+      });
+      return this.send(response, 200, {
+        kind: listKind(info), apiVersion: groupVersion(info),
+        metadata: { resourceVersion: result.resourceVersion, ...(result.continueToken ? { continue: result.continueToken } : {}) },
+        items,
+      });
+    }
+
+    if (method === 'GET') {
+      if (sub === 'scale') return this.send(response, 200, readScale(info, await store.read(info, namespace, req.name)));
+      if (sub === 'eviction' || sub === 'binding' || sub === 'finalize' || sub === 'token') throw errors.methodNotAllowed();
+      const object = withTypeMeta(info, await store.read(info, namespace, req.name));
+      if (wantsTable(request.headers.accept)) return this.send(response, 200, toTable(info, [object], { resourceVersion: object.metadata.resourceVersion }, query.get('includeObject')));
+      return this.send(response, 200, object);
+    }
+
+    if (method === 'POST') {
+      const ctx = this.context(user, query, request, false);
+      const body = decodeBody(sub === 'eviction' ? 'Eviction' : sub === 'binding' ? 'Binding' : sub === 'token' ? 'TokenRequest' : info.kind);
+      if (req.name && sub === 'eviction') return this.send(response, 201, await evictPod(store, this.options.store, namespace as string, req.name, body, ctx));
+      if (req.name && sub === 'token') return this.send(response, 201, await createToken(store, this.options.tokenSigner, this.options.apiAudiences ?? [], namespace as string, req.name, body));
+      if (req.name && sub === 'binding') return this.send(response, 201, await bindPod(store, namespace as string, req.name, body, ctx));
+      if (req.name) throw errors.methodNotAllowed();
+      const created = await store.create(info, namespace, body, ctx);
+      return this.send(response, 201, withTypeMeta(info, created), ctx.warnings);
+    }
+
+    if (method === 'PUT') {
+      if (!req.name) throw errors.methodNotAllowed();
+      if (sub === 'eviction' || sub === 'binding' || sub === 'token') throw errors.methodNotAllowed();
+      const ctx = this.context(user, query, request, false);
+      const body = decodeBody(sub === 'scale' ? 'Scale' : info.kind);
+      if (sub === 'scale') return this.send(response, 200, await writeScale(store, info, namespace, req.name, body, ctx));
+      const updated = await store.update(info, namespace, req.name, body, ctx, sub);
+      return this.send(response, 200, withTypeMeta(info, updated), ctx.warnings);
+    }
+
+    if (method === 'PATCH') {
+      if (!req.name || sub === 'eviction' || sub === 'binding' || sub === 'finalize' || sub === 'token') throw errors.methodNotAllowed();
+      const patchTypes: Record<string, PatchType> = {
+        'application/json-patch+json': 'json',
+        'application/merge-patch+json': 'merge',
+        'application/strategic-merge-patch+json': 'strategic',
+        'application/apply-patch+yaml': 'apply',
+        'application/apply-patch+cbor': 'apply',
+      };
+      const type = patchTypes[contentType];
+      if (!type) throw errors.unsupportedMediaType(contentType);
+      const force = query.get('force') === 'true';
+      if (query.has('force') && type !== 'apply') throw errors.badRequest('force flag may only be set for apply patches');
+      const ctx = this.context(user, query, request, type === 'apply');
+      const body = parseBody(rawBody, type === 'apply' ? 'application/yaml' : 'application/json');
+      if (sub === 'scale') {
+        const current = readScale(info, await store.read(info, namespace, req.name));
+        const { mergePatch, jsonPatch } = await import('../patch/json.js');
+        const patched = type === 'json' ? jsonPatch(current, body) : mergePatch(current, body);
+        return this.send(response, 200, await writeScale(store, info, namespace, req.name, patched, ctx));
+      }
+      const patched = await store.patch(info, namespace, req.name, type, body, ctx, sub, force);
+      return this.send(response, 200, withTypeMeta(info, patched), ctx.warnings);
+    }
+
+    if (method === 'DELETE') {
+      const ctx = this.context(user, query, request, false);
+      const body = ((protobuf ? undefined : parseBody(rawBody, contentType)) ?? {}) as DeleteOptions & { dryRun?: string[] };
+      if (protobuf && rawBody.length > 0) throw new ApiError(415, 'UnsupportedMediaType', 'DeleteOptions are only accepted as application/json');
+      const options: DeleteOptions = {
+        propagationPolicy: body.propagationPolicy ?? query.get('propagationPolicy') ?? undefined,
+        gracePeriodSeconds: body.gracePeriodSeconds ?? (query.has('gracePeriodSeconds') ? Number(query.get('gracePeriodSeconds')) : undefined),
+        preconditions: body.preconditions,
+        orphanDependents: body.orphanDependents,
+      };
+      if (Array.isArray(body.dryRun) && body.dryRun.includes('All')) ctx.dryRun = true;
+      if (sub) throw errors.methodNotAllowed();
+      if (!req.name) {
+        const listed = await store.listObjects(info, namespace, { labelSelector: query.get('labelSelector') ?? undefined, fieldSelector: query.get('fieldSelector') ?? undefined });
+        const deleted: KubeObject[] = [];
+        for (const item of listed.items) {
+          try {
+            deleted.push((await store.delete(info, item.metadata.namespace, item.metadata.name as string, options, ctx)).object);
+          } catch (error) {
+            if (!(error instanceof ApiError && error.code === 404)) throw error;
+          }
+        }
+        return this.send(response, 200, { kind: listKind(info), apiVersion: groupVersion(info), metadata: {}, items: deleted });
+      }
+      const result = await store.delete(info, namespace, req.name, options, ctx);
+      if (result.deleted && info.kind !== 'Pod' && info.kind !== 'Namespace' && info.kind !== 'Service') {
+        return this.send(response, 200, {
+          kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success',
+          details: { name: req.name, group: info.group, kind: info.plural, uid: result.object.metadata.uid },
+        });
+      }
+      return this.send(response, 200, withTypeMeta(info, result.object));
+    }
+    throw errors.methodNotAllowed();
+  }
+
+  private async review(info: ResourceInfo, user: UserInfo, body: unknown, namespace: string): Promise<Record<string, unknown>> {
+    const review = (body && typeof body === 'object' ? body : {}) as { apiVersion?: string; kind?: string; metadata?: object; spec?: Record<string, unknown> };
+    if (review.kind !== undefined && review.kind !== info.kind) throw errors.badRequest(`the API version in the data (${review.apiVersion}) does not match the expected API version (${groupVersion(info)}) or kind (${review.kind} vs ${info.kind})`);
+    const spec = review.spec ?? {};
+    const base = { apiVersion: groupVersion(info), kind: info.kind, metadata: { creationTimestamp: null, ...(review.metadata ?? {}) }, spec };
+    if (info.kind === 'SelfSubjectReview') {
+      return { ...base, status: { userInfo: { username: user.username, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups, ...(user.extra ? { extra: user.extra } : {}) } } };
+    }
+    if (info.kind === 'TokenReview') {
+      const token = String(spec.token ?? '');
+      if (!token) throw errors.invalid(info.group, info.kind, '', [{ type: 'FieldValueRequired', field: 'spec.token', message: 'Required value' }]);
+      for (const authenticator of this.options.authenticators) {
+        const result = await authenticator.authenticate({ headers: { authorization: `Bearer ${token}` } });
+        if (result.outcome === 'authenticated') return { ...base, status: { authenticated: true, user: result.user, audiences: spec.audiences ?? [] } };
+        if (result.outcome === 'rejected') return { ...base, status: { authenticated: false, error: result.reason } };
+      }
+      return { ...base, status: { authenticated: false } };
+    }
+    let subject: UserInfo = user;
+    if (info.kind === 'SubjectAccessReview' || info.kind === 'LocalSubjectAccessReview') {
+      if (!spec.user && !(Array.isArray(spec.groups) && spec.groups.length > 0)) {
+        throw errors.invalid(info.group, info.kind, '', [{ type: 'FieldValueInvalid', field: 'spec.user', message: 'Invalid value: "": at least one of user or group must be specified' }]);
+      }
+      subject = { username: String(spec.user ?? ''), groups: (spec.groups as string[] | undefined) ?? [], ...(spec.uid ? { uid: String(spec.uid) } : {}), ...(spec.extra ? { extra: spec.extra as Record<string, string[]> } : {}) };
+    }
+    const resource = spec.resourceAttributes as Record<string, string> | undefined;
+    const nonResource = spec.nonResourceAttributes as Record<string, string> | undefined;
+    if (!resource && !nonResource) {
+      throw errors.invalid(info.group, info.kind, '', [{ type: 'FieldValueRequired', field: 'spec.resourceAttributes', message: 'Required value: exactly one of nonResourceAttributes or resourceAttributes must be specified' }]);
+    }
+    if (info.kind === 'LocalSubjectAccessReview' && resource && resource.namespace && resource.namespace !== namespace) {
+      throw errors.invalid(info.group, info.kind, '', [{ type: 'FieldValueInvalid', field: 'spec.resourceAttributes.namespace', message: `Invalid value: "${resource.namespace}": must match metadata.namespace` }]);
+    }
+    const attributes: RequestAttributes = resource
+      ? {
+          user: subject, verb: resource.verb ?? '', resourceRequest: true, apiGroup: resource.group ?? '', apiVersion: resource.version ?? '',
+          resource: resource.resource ?? '', subresource: resource.subresource ?? '', namespace: info.kind === 'LocalSubjectAccessReview' ? namespace : resource.namespace ?? '', name: resource.name ?? '', path: '',
+        }
+      : { user: subject, verb: nonResource?.verb ?? '', resourceRequest: false, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', path: nonResource?.path ?? '' };
+    const decision = await this.authorize(attributes);
+    return { ...base, status: { allowed: decision.allowed, ...(decision.denied ? { denied: true } : {}), ...(decision.reason ? { reason: decision.reason } : {}) } };
+  }
+}
+
+export { qualifiedResource };

@@ -1,0 +1,30 @@
+import { defaultRbacObjects } from '../../../services/sandbox/src/kubesim/auth/index.js';
+import type { KubeClient } from '../../../services/sandbox/src/kubesim/controllers/client.js';
+
+const RBAC = 'rbac.authorization.k8s.io';
+
+/** Makes the server enforce exactly the policy auth/ exports, whatever it seeded itself. */
+export async function applyDefaultRbac(admin: KubeClient): Promise<void> {
+  for (const object of defaultRbacObjects()) {
+    const plural = { ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings', Role: 'roles', RoleBinding: 'rolebindings' }[object.kind]!;
+    const base = object.metadata.namespace ? `/apis/${RBAC}/v1/namespaces/${object.metadata.namespace}/${plural}` : `/apis/${RBAC}/v1/${plural}`;
+    const existing = await admin.getOptional(`${base}/${object.metadata.name}`);
+    if (existing) await admin.request('PUT', `${base}/${object.metadata.name}`, { ...object, metadata: { ...object.metadata, resourceVersion: existing.metadata.resourceVersion } });
+    else await admin.request('POST', base, object);
+  }
+}
+
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 8_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== null) return value as NonNullable<T>;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`condition not met in ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
+}

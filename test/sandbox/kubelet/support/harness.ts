@@ -1,0 +1,95 @@
+// @peculiar/x509 (used by kubesim's PKI) needs the Reflect metadata polyfill loaded first.
+import 'reflect-metadata';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { KubernetesSeedClient, type SeedClient } from '../../../../services/sandbox/src/kubelet/index.js';
+import { startControllers } from '../../../../services/sandbox/src/kubesim/controllers/roles.js';
+import { createSeed } from '../../../../services/sandbox/src/kubesim/index.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+export const FIXTURE_APP = resolve(here, '../fixtures/test-app.mjs');
+export const TEST_APP_BINARIES = { 'test-app': { path: process.execPath, leadingArgs: [FIXTURE_APP] } };
+
+export interface TestSeed {
+  client: SeedClient;
+  kubeconfig: string;
+  createNamespace(name: string): Promise<void>;
+  deleteNamespace(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A kubesim seed driven through @kubernetes/client-node, plus kubesim's namespace and
+ * garbage-collector controllers: a seed is an API server and a controller manager, and
+ * namespace deletion must cascade as in a real cluster.
+ */
+export async function startTestSeed(): Promise<TestSeed> {
+  const handle = await createSeed();
+  const config = new KubeConfig();
+  config.loadFromString(handle.adminKubeconfig);
+  const core = config.makeApiClient(CoreV1Api);
+  const stopControllers = await startControllers(config, { controllers: ['namespace', 'garbagecollector'], garbageCollectorIntervalMs: 500 });
+  return {
+    client: KubernetesSeedClient.fromYaml(handle.adminKubeconfig),
+    kubeconfig: handle.adminKubeconfig,
+    createNamespace: async (name) => {
+      await core.createNamespace({ body: { metadata: { name } } });
+    },
+    deleteNamespace: async (name) => {
+      await core.deleteNamespace({ name });
+    },
+    stop: async () => {
+      await stopControllers();
+      await handle.close();
+    },
+  };
+}
+
+export function temporaryStateDir(label: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `kubelet-${label}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
+    }
+    await new Promise((done) => setTimeout(done, intervalMs));
+  }
+}
+
+export async function getJson(url: string): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+  return { status: response.status, body: await response.json() };
+}
+
+/**
+ * Builds dist/ (child processes run from there). Other test files build concurrently and the
+ * build rewrites dist/ in place, so a collision is retried.
+ */
+export async function buildDist(): Promise<void> {
+  const run = promisify(execFile);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: resolve(here, '../../../..') });
+      return;
+    } catch (error) {
+      if (attempt >= 4) throw error;
+      await new Promise((done) => setTimeout(done, 500 * attempt));
+    }
+  }
+}
