@@ -9,7 +9,10 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a=
 stamp=node_modules/.harbormaster-lock
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   echo "installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` rather than `npm ci`: the registry mirror here lists no other-platform
+  # optional binaries (@swc/core-darwin-*, …), which `npm ci` counts as a stale lock file.
+  # The lock file still pins every version installed.
+  npm install --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
 fi
 
