@@ -54,6 +54,9 @@ export class TestServer {
   }
 
   async launch(): Promise<void> {
+    // Start from empty output: the readiness line of an earlier run must not count.
+    this.output = '';
+    this.baseUrl = '';
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/root',
@@ -96,8 +99,6 @@ export class TestServer {
 
   async restart(): Promise<void> {
     await this.stop();
-    this.output = '';
-    this.baseUrl = '';
     await this.launch();
   }
 
