@@ -22,19 +22,39 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 let seed: SeedHandle;
 let config: KubeConfig;
 let core: CoreV1Api;
+let kubelet: ProcessKubelet;
+let stopControllers: () => Promise<void>;
+const stateDir = mkdtempSync(join(tmpdir(), 'hm-bench-etcd-'));
 const namespace = 'bench';
 const WATCHERS = 50;
 const BATCH = 50;
+const waiting = new Map<string, { remaining: number; done: () => void }>();
+const watches: Array<{ abort(): void }> = [];
 
+// Vitest runs only file-level hooks around benchmarks, so all set-up lives here.
 beforeAll(async () => {
   seed = await createSeed();
   config = new KubeConfig();
   config.loadFromString(seed.adminKubeconfig);
   core = config.makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: namespace } } });
+  const watch = new Watch(config);
+  for (let i = 0; i < WATCHERS; i += 1) {
+    const controller = await watch.watch(`/api/v1/namespaces/${namespace}/secrets`, {}, (phase: string, object: KubernetesObject) => {
+      const entry = phase === 'ADDED' ? waiting.get(object.metadata?.name ?? '') : undefined;
+      if (entry && --entry.remaining === 0) entry.done();
+    }, () => undefined);
+    watches.push(controller);
+  }
+  stopControllers = await startControllers(config, { controllers: ['namespace', 'garbagecollector'], garbageCollectorIntervalMs: 500 });
+  kubelet = await startProcessKubelet({ kubeconfig: seed.adminKubeconfig, stateDir, maxTerminationGraceMs: 2_000 });
 });
 
 afterAll(async () => {
+  watches.forEach((controller) => controller.abort());
+  await kubelet?.stop();
+  await stopControllers?.();
+  rmSync(stateDir, { recursive: true, force: true });
   for (const [name, values] of Object.entries(samples)) {
     const perSecond = name.startsWith('create') ? ` (${((BATCH * 1000) / median(values)).toFixed(0)} creates/s)` : '';
     process.stdout.write(`median ${name}: ${median(values).toFixed(1)} ms over ${values.length} runs${perSecond}\n`);
@@ -49,32 +69,16 @@ describe('kubesim writes', () => {
       Array.from({ length: BATCH }, () => core.createNamespacedConfigMap({ namespace, body: { metadata: { generateName: 'cm-' }, data: { payload: randomBytes(64).toString('hex') } } })),
     );
     record(`create ${BATCH} in parallel`, performance.now() - started);
-  }, { iterations: 20, time: 0 });
+  }, { iterations: 20, time: 0, warmupIterations: 1, warmupTime: 0 });
 
   bench(`create ${BATCH} ConfigMaps one after another`, async () => {
     const started = performance.now();
     for (let i = 0; i < BATCH; i += 1) await core.createNamespacedConfigMap({ namespace, body: { metadata: { generateName: 'cs-' } } });
     record(`create ${BATCH} sequentially`, performance.now() - started);
-  }, { iterations: 10, time: 0 });
+  }, { iterations: 10, time: 0, warmupIterations: 1, warmupTime: 0 });
 });
 
 describe('kubesim watch fan-out', () => {
-  const waiting = new Map<string, { remaining: number; done: () => void }>();
-  const aborts: Array<{ abort(): void }> = [];
-
-  beforeAll(async () => {
-    const watch = new Watch(config);
-    for (let i = 0; i < WATCHERS; i += 1) {
-      const controller = await watch.watch(`/api/v1/namespaces/${namespace}/secrets`, {}, (phase: string, object: KubernetesObject) => {
-        const entry = phase === 'ADDED' ? waiting.get(object.metadata?.name ?? '') : undefined;
-        if (entry && --entry.remaining === 0) entry.done();
-      }, () => undefined);
-      aborts.push(controller);
-    }
-  });
-
-  afterAll(() => aborts.forEach((controller) => controller.abort()));
-
   bench(`one write seen by ${WATCHERS} watchers`, async () => {
     const name = `s-${randomBytes(4).toString('hex')}`;
     const seen = new Promise<void>((done) => waiting.set(name, { remaining: WATCHERS, done }));
@@ -83,25 +87,10 @@ describe('kubesim watch fan-out', () => {
     await seen;
     record(`fan-out to ${WATCHERS} watchers`, performance.now() - started);
     waiting.delete(name);
-  }, { iterations: 30, time: 0 });
+  }, { iterations: 30, time: 0, warmupIterations: 1, warmupTime: 0 });
 });
 
 describe('3-member TLS etcd under the process kubelet', () => {
-  let kubelet: ProcessKubelet;
-  let stopControllers: () => Promise<void>;
-  const stateDir = mkdtempSync(join(tmpdir(), 'hm-bench-etcd-'));
-
-  beforeAll(async () => {
-    stopControllers = await startControllers(config, { controllers: ['namespace', 'garbagecollector'], garbageCollectorIntervalMs: 500 });
-    kubelet = await startProcessKubelet({ kubeconfig: seed.adminKubeconfig, stateDir, maxTerminationGraceMs: 2_000 });
-  });
-
-  afterAll(async () => {
-    await kubelet?.stop();
-    await stopControllers?.();
-    rmSync(stateDir, { recursive: true, force: true });
-  });
-
   bench('apply the etcd StatefulSet until 3/3 ready (quorum)', async () => {
     const id = randomBytes(4).toString('hex');
     const spec: ControlPlaneSpec = {
@@ -129,5 +118,5 @@ describe('3-member TLS etcd under the process kubelet', () => {
     }
     record('3-member TLS etcd ready', performance.now() - started);
     await core.deleteNamespace({ name: objects.namespace });
-  }, { iterations: 3, time: 0 });
+  }, { iterations: 3, time: 0, warmupIterations: 0, warmupTime: 0 });
 });
