@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCredential, projectWithRoles, sshPublicKey, type ProjectWithRoles } from '../support/fixtures.js';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
-import { ROOT, TestServer } from '../support/server.js';
+import { eventually, ROOT, TestServer } from '../support/server.js';
 
 type Caller = 'owner' | 'editor' | 'viewer' | 'outsider' | 'admin' | 'anonymous';
 type MinRole = 'viewer' | 'editor' | 'owner' | 'admin' | 'authenticated';
@@ -90,8 +90,8 @@ describe('authorisation matrix', () => {
     { name: 'cluster event stream', method: 'GET', path: (ids) => `${C(ids)}/events/stream`, min: 'viewer', ok: 200 },
     { name: 'cluster operations', method: 'GET', path: (ids) => `${C(ids)}/operations`, min: 'viewer', ok: 200 },
     { name: 'get operation', method: 'GET', path: (ids) => `${P(ids)}/operations/${ids.operationId}`, min: 'viewer', ok: 200 },
-    // The control plane that issues kubeconfigs is not built yet: an authorised caller learns that (409).
-    { name: 'download kubeconfig', method: 'GET', path: (ids) => `${C(ids)}/kubeconfig`, min: 'viewer', ok: 409 },
+    // The reconciler issues the PKI and endpoint right after placement (beforeAll waits for it).
+    { name: 'download kubeconfig', method: 'GET', path: (ids) => `${C(ids)}/kubeconfig`, min: 'viewer', ok: 200 },
     { name: 'create node pool', method: 'POST', path: (ids) => `${C(ids)}/nodepools`, body: () => ({ name: `np-${unique()}`, credentialId: base.credentialId, region: 'eu-central-1', size: 't3.small', replicas: 0 }), min: 'editor', ok: 201 },
     { name: 'list node pools', method: 'GET', path: (ids) => `${C(ids)}/nodepools`, min: 'viewer', ok: 200 },
     { name: 'get node pool', method: 'GET', path: NP, min: 'viewer', ok: 200 },
@@ -126,6 +126,7 @@ describe('authorisation matrix', () => {
     const ids: Partial<Ids> = { projectId: roles.projectId, seedId: registered.body.id };
     Object.assign(ids, await freshCredential(ids as Ids));
     Object.assign(ids, await freshCluster(ids as Ids));
+    await eventually(async () => (await admin<{ endpoint: string | null }>('GET', C(ids as Ids))).body.endpoint !== null, 'the cluster endpoint and PKI');
     Object.assign(ids, await freshPool(ids as Ids));
     Object.assign(ids, await freshMember(ids as Ids));
     const scale = await admin<{ id: string }>('PATCH', NP(ids as Ids), { replicas: 1 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dumpPostgres } from '../support/database.js';
 import { awsCredential, sshPublicKey } from '../support/fixtures.js';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
-import { ROOT, TestServer } from '../support/server.js';
+import { eventually, ROOT, TestServer } from '../support/server.js';
 
 interface HostileCase {
   name: string;
@@ -37,6 +37,12 @@ describe('malformed and hostile bodies', () => {
     clusterId = (await server.request<{ id: string }>('POST', `/api/v1/projects/${projectId}/clusters`, { body: { name: 'target' } })).body.id;
     const pool = { name: 'workers', credentialId, region: 'eu-central-1', size: 't3.medium', replicas: 1, sshPublicKeys: [sshPublicKey()] };
     poolId = (await server.request<{ id: string }>('POST', `/api/v1/projects/${projectId}/clusters/${clusterId}/nodepools`, { body: pool })).body.id;
+    // The worker converges the new cluster in the background; let it reach the etcd wait (this
+    // seed runs no pods) so its writes do not mix with what the hostile requests might write.
+    await eventually(
+      async () => (await server.request<{ items: Array<{ reason: string }> }>('GET', `/api/v1/projects/${projectId}/clusters/${clusterId}/events`)).body.items.some((event) => event.reason === 'EtcdReadyFalse'),
+      'the first reconcile to settle',
+    );
 
     const projects = '/api/v1/projects';
     const clusters = `/api/v1/projects/${projectId}/clusters`;

@@ -38,14 +38,20 @@ async function inParallel<T>(items: readonly T[], limit: number, work: (item: T)
   );
 }
 
+let seed: SeedHandle | undefined;
+let processSeed: ProcessSeed | undefined;
+let server: TestServer | undefined;
+
+// Vitest runs only file-level hooks around benchmarks, so the teardown lives here.
+afterAll(async () => {
+  await server?.destroy();
+  await processSeed?.stop();
+  await seed?.close();
+});
+
 describe('apply-only: every control-plane object of many clusters into a kubesim seed', () => {
-  let seed: SeedHandle | undefined;
   let rendered: RenderedCluster[] = [];
   let round = 0;
-
-  afterAll(async () => {
-    await seed?.close();
-  });
 
   bench(
     `${CLUSTERS} clusters, ${CONCURRENCY} in flight`,
@@ -71,28 +77,21 @@ describe('apply-only: every control-plane object of many clusters into a kubesim
           `rss ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MiB)`,
       );
     },
-    { iterations: 2, time: 0 },
+    { iterations: 1, time: 0, warmupIterations: 0, warmupTime: 0 },
   );
 });
 
 describe('one-click latency on a process seed with real etcd', () => {
-  let seed: ProcessSeed | undefined;
-  let server: TestServer | undefined;
   let projectId = '';
-
-  afterAll(async () => {
-    await server?.destroy();
-    await seed?.stop();
-  });
 
   bench(
     'POST /clusters → Running',
     async () => {
       if (!server) {
         execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: ROOT, stdio: 'ignore' });
-        seed = await startProcessSeed({ pods: true });
+        processSeed = await startProcessSeed({ pods: true });
         server = await TestServer.start({ backend: 'pglite' });
-        await server.request('POST', '/api/v1/seeds', { body: { name: 'bench-seed', kubeconfig: seed.kubesim.adminKubeconfig, maxClusters: 5 } });
+        await server.request('POST', '/api/v1/seeds', { body: { name: 'bench-seed', kubeconfig: processSeed.kubesim.adminKubeconfig, maxClusters: 5 } });
         projectId = (await server.request<{ id: string }>('POST', '/api/v1/projects', { body: { name: 'bench' } })).body.id;
       }
       const started = performance.now();
@@ -111,6 +110,6 @@ describe('one-click latency on a process seed with real etcd', () => {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     },
-    { iterations: 1, time: 0 },
+    { iterations: 1, time: 0, warmupIterations: 0, warmupTime: 0 },
   );
 });

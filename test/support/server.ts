@@ -97,8 +97,9 @@ export class TestServer {
     return code;
   }
 
-  async restart(): Promise<void> {
-    await this.stop();
+  /** `hard` kills the process with SIGKILL first, as a crash would. */
+  async restart(hard = false): Promise<void> {
+    await this.stop(hard);
     await this.launch();
   }
 

@@ -25,6 +25,7 @@ const envSchema = z.object({
   HM_SANDBOX: bool.optional(),
   HM_RESYNC_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   HM_SEED_HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
+  HM_CLUSTER_HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
   HM_QUOTA_CLUSTERS_PER_PROJECT: z.coerce.number().int().min(0).default(20),
   HM_QUOTA_NODES_PER_PROJECT: z.coerce.number().int().min(0).default(200),
   HM_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
@@ -45,6 +46,8 @@ export interface AppConfig {
   sandbox: boolean;
   resyncIntervalSeconds: number;
   seedHealthIntervalSeconds: number;
+  /** How often Running clusters are probed (and so re-reconciled for drift). */
+  clusterHealthIntervalSeconds: number;
   quotas: { clustersPerProject: number; nodesPerProject: number };
   shutdownTimeoutSeconds: number;
 }
@@ -75,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     sandbox: e.HM_SANDBOX ?? (e.HM_ROLE === 'all' && !e.DATABASE_URL),
     resyncIntervalSeconds: e.HM_RESYNC_INTERVAL_SECONDS,
     seedHealthIntervalSeconds: e.HM_SEED_HEALTH_INTERVAL_SECONDS,
+    clusterHealthIntervalSeconds: e.HM_CLUSTER_HEALTH_INTERVAL_SECONDS,
     quotas: { clustersPerProject: e.HM_QUOTA_CLUSTERS_PER_PROJECT, nodesPerProject: e.HM_QUOTA_NODES_PER_PROJECT },
     shutdownTimeoutSeconds: e.HM_SHUTDOWN_TIMEOUT_SECONDS,
   };

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { ClusterRepository, type ClusterRow, type DatabaseHandle } from '../../db/src/index.js';
 import { ClusterEvents, DATABASE, LOGGER, QueueService } from '../../platform/src/index.js';
+import { ControlPlaneSteps, WAIT_MS, type PassResult } from './control-plane/control-plane-steps.js';
 
 /**
  * Converges one cluster towards its row. Safe to run any number of times, from any partial
@@ -10,9 +11,16 @@ import { ClusterEvents, DATABASE, LOGGER, QueueService } from '../../platform/sr
  */
 const MAX_PASSES = 5;
 
+export interface ReconcileOutcome {
+  /** The job should run again after this delay (waiting for pods, a namespace to go…). */
+  requeueAfterMs?: number;
+}
+
 @Injectable()
 export class ClusterReconciler {
   private readonly workerName = `${hostname()}/${process.pid}`;
+  /** The generation each cluster's "Reconciling" event was recorded for, so waits stay quiet. */
+  private readonly announced = new Map<string, number>();
 
   constructor(
     @Inject(DATABASE) private readonly database: DatabaseHandle,
@@ -20,51 +28,64 @@ export class ClusterReconciler {
     private readonly clusters: ClusterRepository,
     private readonly events: ClusterEvents,
     private readonly queues: QueueService,
+    private readonly steps: ControlPlaneSteps,
   ) {}
 
   /**
    * A request that arrives while this job runs is not queued again (the job id is taken), so
    * the job itself goes round again until the generation it converged is the latest.
    */
-  async reconcile(clusterId: string): Promise<void> {
+  async reconcile(clusterId: string): Promise<ReconcileOutcome> {
     for (let pass = 0; pass < MAX_PASSES; pass += 1) {
       const cluster = await this.clusters.findById(clusterId);
-      if (!cluster || cluster.deleted_at) return;
-      await this.reconcileOnce(cluster);
+      if (!cluster || cluster.deleted_at) return {};
+      const result = await this.reconcileOnce(cluster);
+      if (result.requeueAfterMs !== undefined) return { requeueAfterMs: result.requeueAfterMs };
       const after = await this.clusters.findById(clusterId);
-      if (!after || after.deleted_at || after.generation === cluster.generation) return;
+      if (!after || after.deleted_at || after.generation === cluster.generation) return {};
     }
-    await this.queues.reconcileCluster(clusterId, 1_000);
+    return { requeueAfterMs: 1_000 };
   }
 
-  private async reconcileOnce(cluster: ClusterRow): Promise<void> {
-    const clusterId = cluster.id;
-    if (cluster.deletion_requested_at) {
-      await this.finishDeletion(cluster);
-      return;
+  private async reconcileOnce(cluster: ClusterRow): Promise<PassResult> {
+    if (cluster.deletion_requested_at) return this.delete(cluster);
+    if (cluster.observed_generation < cluster.generation && this.announced.get(cluster.id) !== cluster.generation) {
+      this.announced.set(cluster.id, cluster.generation);
+      await this.events.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'Reconciling', message: `worker ${this.workerName} picked up generation ${cluster.generation}` });
     }
-    await this.events.record({
-      clusterId,
-      projectId: cluster.project_id,
-      reason: 'Reconciling',
-      message: `worker ${this.workerName} picked up generation ${cluster.generation}`,
-    });
+    return this.steps.converge(cluster);
+  }
+
+  /**
+   * Node pools, then the seed namespace (waiting until it is gone), then the row. Each step
+   * checks what is left first, so a crash anywhere resumes where it stopped.
+   */
+  private async delete(cluster: ClusterRow): Promise<PassResult> {
+    const pools = await this.clusters.listAllPools(cluster.id);
+    if (pools.length > 0) {
+      const poolIds = pools.map((pool) => pool.id);
+      await this.database.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('nodes').where('pool_id', 'in', poolIds).execute();
+        await trx.deleteFrom('node_pools').where('id', 'in', poolIds).execute();
+        await this.events.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'NodePoolsDeleted', message: `${pools.length} node pool(s) deleted` }, trx);
+      });
+      await this.events.notify(cluster.id);
+    }
+    if (cluster.seed_id && !(await this.steps.deleteNamespace(cluster))) return { requeueAfterMs: WAIT_MS, converged: false };
+    this.steps.forget(cluster.id);
+    this.announced.delete(cluster.id);
+    await this.finishDeletion(cluster);
+    return { converged: true };
   }
 
   private async finishDeletion(cluster: ClusterRow): Promise<void> {
-    const pools = await this.clusters.listAllPools(cluster.id);
     const now = new Date();
     await this.database.db.transaction().execute(async (trx) => {
-      if (pools.length > 0) {
-        const poolIds = pools.map((pool) => pool.id);
-        await trx.deleteFrom('nodes').where('pool_id', 'in', poolIds).execute();
-        await trx.deleteFrom('node_pools').where('id', 'in', poolIds).execute();
-      }
       await this.clusters.update(cluster.id, { phase: 'Deleted', phase_reason: 'Deleted', deleted_at: now, observed_generation: cluster.generation }, trx);
       for (const operation of await this.clusters.listOpenOperations({ clusterId: cluster.id }, trx)) {
         await this.clusters.updateOperation(operation.id, operation.kind === 'delete-cluster' ? { status: 'succeeded', message: 'cluster deleted' } : { status: 'superseded', message: 'the cluster was deleted' }, trx);
       }
-      await this.events.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'Deleted', message: 'cluster deleted; seed capacity released' }, trx);
+      await this.events.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'Deleted', message: 'seed namespace gone; cluster deleted and seed capacity released' }, trx);
     });
     await this.events.notify(cluster.id);
     this.logger.info({ clusterId: cluster.id }, 'cluster deleted');

@@ -1,16 +1,22 @@
 // One processor per queue. Each only dispatches: the work lives in the reconcilers.
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import { sealingContext, type SecretBox } from '../../core/src/index.js';
 import { SeedRepository } from '../../db/src/index.js';
 import { parseKubeconfig, probeApiServer } from '../../kube/src/index.js';
 import { JOBS, QUEUES, QueueService, SECRET_BOX, type ClusterJob, type PoolJob, type SeedJob } from '../../platform/src/index.js';
 import { ClusterReconciler } from './cluster-reconciler.js';
+import { ClusterHealthChecker } from './control-plane/health-checker.js';
 import { JobRunner } from './job-runner.js';
 import { NodePoolReconciler } from './node-pool-reconciler.js';
 
-@Processor(QUEUES.controlPlane, { concurrency: 16 })
+/**
+ * A job waiting for pods moves itself back to the delayed set under its own id instead of
+ * holding a worker slot: the id stays taken, so requests arriving meanwhile are folded into it.
+ * A short lock lets another worker take over quickly after a crash.
+ */
+@Processor(QUEUES.controlPlane, { concurrency: 16, lockDuration: 15_000, stalledInterval: 5_000 })
 export class ControlPlaneProcessor extends WorkerHost {
   constructor(
     private readonly runner: JobRunner,
@@ -19,12 +25,18 @@ export class ControlPlaneProcessor extends WorkerHost {
     super();
   }
 
-  async process(job: Job): Promise<unknown> {
-    return this.runner.run(QUEUES.controlPlane, job, async () => {
+  async process(job: Job, token?: string): Promise<unknown> {
+    const result = await this.runner.run(QUEUES.controlPlane, job, async () => {
       if (job.name === JOBS.resync) return this.reconciler.resync();
       if (job.name === JOBS.reconcileCluster) return this.reconciler.reconcile((job.data as ClusterJob).clusterId);
       throw new Error(`unknown job ${job.name}`);
     });
+    const delay = typeof result === 'object' && result !== null && 'requeueAfterMs' in result ? result.requeueAfterMs : undefined;
+    if (typeof delay === 'number' && token) {
+      await job.moveToDelayed(Date.now() + delay, token);
+      throw new DelayedError();
+    }
+    return result;
   }
 }
 
@@ -47,14 +59,18 @@ export class NodesProcessor extends WorkerHost {
 
 @Processor(QUEUES.health, { concurrency: 8 })
 export class HealthProcessor extends WorkerHost {
-  constructor(private readonly runner: JobRunner) {
+  constructor(
+    private readonly runner: JobRunner,
+    private readonly checker: ClusterHealthChecker,
+  ) {
     super();
   }
 
-  // Cluster and node probes arrive with the control-plane and node issues; until then a
-  // check has nothing to probe.
   async process(job: Job): Promise<unknown> {
-    return this.runner.run(QUEUES.health, job, async () => ({ clusterId: (job.data as ClusterJob).clusterId, probed: false }));
+    return this.runner.run(QUEUES.health, job, async () => {
+      if (job.name === JOBS.resync) return { clusters: await this.checker.enqueueAll() };
+      return this.checker.check((job.data as ClusterJob).clusterId);
+    });
   }
 }
 

@@ -1,6 +1,9 @@
 import { Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, JOBS, QueueService, type AppConfig } from '../../platform/src/index.js';
 import { ClusterReconciler } from './cluster-reconciler.js';
+import { ControlPlaneSteps } from './control-plane/control-plane-steps.js';
+import { ClusterHealthChecker } from './control-plane/health-checker.js';
+import { SeedClients } from './control-plane/seed-clients.js';
 import { JobRunner } from './job-runner.js';
 import { NodePoolReconciler } from './node-pool-reconciler.js';
 import { ControlPlaneProcessor, HealthProcessor, NodesProcessor, SeedsProcessor } from './processors.js';
@@ -14,6 +17,7 @@ class ResyncSchedules implements OnApplicationBootstrap {
   /** Job schedulers are upserted by id, so every worker replica may do this safely. */
   async onApplicationBootstrap(): Promise<void> {
     await this.queues.controlPlane.upsertJobScheduler('resync', { every: this.config.resyncIntervalSeconds * 1000 }, { name: JOBS.resync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    await this.queues.health.upsertJobScheduler('cluster-health', { every: this.config.clusterHealthIntervalSeconds * 1000 }, { name: JOBS.resync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
     await this.queues.seeds.upsertJobScheduler('seed-health', { every: this.config.seedHealthIntervalSeconds * 1000 }, { name: JOBS.resync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
   }
 }
@@ -22,6 +26,9 @@ class ResyncSchedules implements OnApplicationBootstrap {
   providers: [
     JobRunner,
     ClusterReconciler,
+    ControlPlaneSteps,
+    ClusterHealthChecker,
+    SeedClients,
     NodePoolReconciler,
     ControlPlaneProcessor,
     NodesProcessor,

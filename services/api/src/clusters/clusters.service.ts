@@ -14,9 +14,11 @@ import {
   parseInput,
   upgradeClusterSchema,
   type CreateNodePoolInput,
+  type SecretBox,
 } from '../../../core/src/index.js';
 import { AuditRepository, ClusterRepository, ProjectRepository, SeedRepository, type ClusterRow, type Database, type DatabaseHandle } from '../../../db/src/index.js';
-import { APP_CONFIG, ClusterEvents, DATABASE, LOGGER, QueueService, type AppConfig } from '../../../platform/src/index.js';
+import { APP_CONFIG, ClusterEvents, DATABASE, LOGGER, QueueService, SECRET_BOX, type AppConfig } from '../../../platform/src/index.js';
+import { clusterKubeconfig, openClusterSecrets } from '../../../kube/src/index.js';
 import { auditBase, type Actor } from '../auth/principal.js';
 import { ProjectAccess } from '../projects/project-access.js';
 import { presentCluster, presentEvent, presentOperation } from './presenters.js';
@@ -29,6 +31,7 @@ export class ClustersService {
     @Inject(DATABASE) private readonly database: DatabaseHandle,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SECRET_BOX) private readonly box: SecretBox,
     private readonly clusters: ClusterRepository,
     private readonly seeds: SeedRepository,
     private readonly projects: ProjectRepository,
@@ -190,7 +193,12 @@ export class ClustersService {
     if (!cluster.endpoint || !cluster.sealed_secrets) {
       throw new DomainError('precondition', 'kubeconfig_unavailable', `the control plane has no endpoint yet (phase ${cluster.phase})`);
     }
-    throw new DomainError('unavailable', 'kubeconfig_not_implemented', `kubeconfigs for the ${role === 'viewer' ? 'viewer' : 'admin'} role are not issued yet`);
+    const secrets = openClusterSecrets(this.box, cluster.id, cluster.sealed_secrets);
+    if (!secrets) throw new DomainError('precondition', 'kubeconfig_unavailable', 'the control plane has no credentials yet');
+    const kubeconfigRole = role === 'viewer' ? 'viewer' : 'admin';
+    const content = clusterKubeconfig({ clusterName: cluster.name, endpoint: cluster.endpoint, pki: secrets.pki, role: kubeconfigRole });
+    await this.audit.append({ ...auditBase(actor, projectId), action: 'cluster.kubeconfig', resourceType: 'cluster', resourceId: clusterId, details: { role: kubeconfigRole } });
+    return { filename: `${cluster.name}-${kubeconfigRole}.kubeconfig`, content };
   }
 
   async checkPoolInput(projectId: string, pool: CreateNodePoolInput, excludePoolId: string | undefined): Promise<void> {

@@ -80,7 +80,14 @@ const verbsByMethod: Record<string, string> = { POST: 'create', PUT: 'update', P
 /** k8s.io/apiserver/pkg/endpoints/request.RequestInfoFactory. */
 function requestInfo(method: string, pathname: string, query: URLSearchParams): RequestInfo {
   const base: RequestInfo = { resourceRequest: false, path: pathname, verb: method.toLowerCase(), apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '' };
-  const parts = pathname.split('/').filter(Boolean);
+  // Go's net/url hands the apiserver decoded path segments: `kubeadm%3Anodes` names `kubeadm:nodes`.
+  const parts = pathname.split('/').filter(Boolean).map((segment) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      return segment;
+    }
+  });
   let rest: string[];
   if (parts[0] === 'api' && parts.length >= 3) {
     base.apiVersion = parts[1];

@@ -1,0 +1,103 @@
+// A thin client over @kubernetes/client-node for the reconcilers: server-side apply with one
+// field manager, reads that treat 404 as absence, and deletes that tolerate absence.
+import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+
+/** Every object Harbormaster writes is owned by this manager, so conflicts name us. */
+export const FIELD_MANAGER = 'harbormaster';
+
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+export function kubeConfigFromYaml(text: string): KubeConfig {
+  const config = new KubeConfig();
+  config.loadFromString(text);
+  return config;
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof ApiException && error.code === 404;
+}
+
+/** A short, secret-free description of a failed API call. */
+export function describeApiError(error: unknown): string {
+  if (error instanceof ApiException) {
+    const body: unknown = error.body;
+    let message = '';
+    if (typeof body === 'string') {
+      try {
+        const parsed: unknown = JSON.parse(body);
+        if (parsed && typeof parsed === 'object' && 'message' in parsed && typeof parsed.message === 'string') message = parsed.message;
+      } catch {
+        message = body.slice(0, 200);
+      }
+    }
+    return `HTTP ${error.code}${message ? `: ${message}` : ''}`;
+  }
+  return error instanceof Error ? error.message.split('\n')[0].slice(0, 300) : String(error);
+}
+
+/**
+ * RBAC names such as `kubeadm:get-nodes` contain ':', which client-node percent-encodes in the
+ * path. Both forms are valid URLs and a real apiserver decodes either; kubectl sends ':' as
+ * is, so this client does too (kubesim does not decode `%3a`, see the control-plane report).
+ */
+class ColonSafeObjectApi extends KubernetesObjectApi {
+  protected override async specUriPath(spec: KubernetesObject, action: 'create' | 'delete' | 'patch' | 'read' | 'list' | 'replace'): Promise<string> {
+    return (await super.specUriPath(spec, action)).replace(/%3a/g, ':');
+  }
+
+  static forConfig(config: KubeConfig): ColonSafeObjectApi {
+    const client = config.makeApiClient(ColonSafeObjectApi);
+    client.setDefaultNamespace(config);
+    return client;
+  }
+}
+
+export class KubeClient {
+  readonly objects: KubernetesObjectApi;
+
+  constructor(readonly config: KubeConfig) {
+    this.objects = ColonSafeObjectApi.forConfig(config);
+  }
+
+  static fromYaml(text: string): KubeClient {
+    return new KubeClient(kubeConfigFromYaml(text));
+  }
+
+  get serverUrl(): string {
+    return this.config.getCurrentCluster()?.server ?? '';
+  }
+
+  /**
+   * Server-side apply, forcing ownership: the desired state comes from the database, so a
+   * field someone else changed is taken back rather than reported as a conflict.
+   */
+  async apply<T extends KubernetesObject>(object: T): Promise<T> {
+    const body = { ...object, metadata: { ...object.metadata, managedFields: undefined, resourceVersion: undefined } };
+    return this.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+  }
+
+  async read<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
+    try {
+      return (await this.objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } })) as T;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Returns false when the object was already gone. */
+  async delete(ref: ObjectRef, propagationPolicy: 'Background' | 'Foreground' = 'Background'): Promise<boolean> {
+    try {
+      await this.objects.delete({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } }, undefined, undefined, undefined, undefined, propagationPolicy);
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+}

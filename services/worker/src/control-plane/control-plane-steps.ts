@@ -1,0 +1,289 @@
+// One reconcile pass of a tenant control plane in its seed. A pass applies what it can in
+// dependency order and stops at the first component that is not ready yet, asking to be run
+// again shortly instead of holding a worker slot while pods start.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { buildControlPlane, etcdQuorum, pkiSpecFor, resolveSpec, type ApplyGroup, type ControlPlaneSpec, type ResolvedSpec } from '../../../core/src/controlplane/index.js';
+import { buildExternalApiserverService } from '../../../core/src/controlplane/expose.js';
+import { baseLabels } from '../../../core/src/controlplane/common.js';
+import type { INamespace } from 'kubernetes-models/v1/Namespace';
+import { buildTenantBootstrapObjects } from '../../../core/src/bootstrap/tenant-objects.js';
+import { ensureClusterPki, PkiError } from '../../../core/src/pki/index.js';
+import { canTransitionCluster, transitionCluster, type ClusterPhase, type SecretBox } from '../../../core/src/index.js';
+import { ClusterRepository, type ClusterRow, type DatabaseHandle } from '../../../db/src/index.js';
+import {
+  KubeClient,
+  clusterKubeconfig,
+  deploymentRolledOut,
+  describeApiError,
+  isNotFound,
+  endpointUrl,
+  openClusterSecrets,
+  probeEndpoint,
+  sealClusterSecrets,
+  statefulSetQuorum,
+  type ClusterSecrets,
+} from '../../../kube/src/index.js';
+import { ClusterEvents, DATABASE, LOGGER, SECRET_BOX } from '../../../platform/src/index.js';
+import { ClusterStatus, CONDITION, conditionsOf } from './cluster-status.js';
+import { SeedClients } from './seed-clients.js';
+
+/** How long to wait before looking again at a component that is still starting. */
+export const WAIT_MS = 2_000;
+
+export interface PassResult {
+  /** Set when the pass stopped to wait; the job asks to run again after this delay. */
+  requeueAfterMs?: number;
+  converged: boolean;
+}
+
+type Workload = KubernetesObject & { spec?: { replicas?: number } };
+
+function fingerprint(object: KubernetesObject): string {
+  // Status writes bump the resourceVersion of workloads; their generation moves only when
+  // the spec does, which is what drift means.
+  return String(object.metadata?.generation ?? object.metadata?.resourceVersion ?? '');
+}
+
+function objectKey(object: KubernetesObject): string {
+  return `${object.kind}/${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+}
+
+export function controlPlaneSpecOf(cluster: ClusterRow, endpoint: { host: string; port: number }): ControlPlaneSpec {
+  return {
+    clusterId: cluster.id,
+    clusterName: cluster.name,
+    version: cluster.version,
+    serviceCidr: cluster.service_cidr,
+    podCidr: cluster.pod_cidr,
+    expose:
+      cluster.expose_strategy === 'NodePort'
+        ? { strategy: 'NodePort', ...(cluster.endpoint ? { nodePort: endpoint.port } : {}) }
+        : { strategy: 'LoadBalancer' },
+    endpoint,
+    etcd: { members: cluster.etcd_replicas === 1 ? 1 : 3 },
+  };
+}
+
+/** The same Namespace buildControlPlane emits first, without needing the PKI yet. */
+function namespaceOf(spec: ResolvedSpec): INamespace {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: spec.namespace, labels: { ...baseLabels(spec), 'pod-security.kubernetes.io/enforce': 'baseline' } } };
+}
+
+export function parseEndpoint(endpoint: string | null): { host: string; port: number } | undefined {
+  if (!endpoint) return undefined;
+  const url = new URL(endpoint);
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) };
+}
+
+@Injectable()
+export class ControlPlaneSteps {
+  /** What each applied object looked like after our last apply, to tell repairs from no-ops. */
+  private readonly applied = new Map<string, Map<string, string>>();
+
+  constructor(
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SECRET_BOX) private readonly box: SecretBox,
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    private readonly clusters: ClusterRepository,
+    private readonly events: ClusterEvents,
+    private readonly seeds: SeedClients,
+  ) {}
+
+  forget(clusterId: string): void {
+    this.applied.delete(clusterId);
+  }
+
+  async converge(cluster: ClusterRow): Promise<PassResult> {
+    const seed = await this.seeds.clientFor(cluster);
+    const status = new ClusterStatus(cluster, this.database, this.events);
+    const converging = cluster.observed_generation < cluster.generation;
+    const current = cluster.phase as ClusterPhase;
+    const wanted: ClusterPhase = cluster.observed_generation === 0 ? 'Provisioning' : 'Updating';
+    // An upgrade requested while still provisioning stays "Updating" as the API set it.
+    const progressPhase: ClusterPhase = converging && canTransitionCluster(current, wanted) ? wanted : current;
+    const wait = async (reason: string, message: string): Promise<PassResult> => {
+      status.setPhase(progressPhase, converging ? reason : cluster.phase_reason);
+      await status.save();
+      this.logger.debug({ clusterId: cluster.id, reason, message }, 'control plane not ready yet');
+      return { requeueAfterMs: WAIT_MS, converged: false };
+    };
+
+    // The endpoint decides the apiserver certificate, so the exposing Service comes first.
+    const placeholder = parseEndpoint(cluster.endpoint) ?? { host: '0.0.0.0', port: 6443 };
+    const bare = resolveSpec(controlPlaneSpecOf(cluster, placeholder));
+    await this.applyGroup(seed, cluster, { name: 'namespace', objects: [namespaceOf(bare)] }, status);
+    const exposed = await seed.apply(buildExternalApiserverService(bare) as KubernetesObject);
+    const endpoint = this.endpointOf(exposed, seed.serverUrl);
+    if (!endpoint) return wait('WaitingForEndpoint', 'the LoadBalancer has no address yet');
+    const url = endpointUrl(endpoint.host, endpoint.port);
+    if (url !== cluster.endpoint) {
+      status.update({ endpoint: url });
+      status.event('EndpointAssigned', `the apiserver is exposed at ${url} (${cluster.expose_strategy})`);
+      cluster = { ...cluster, endpoint: url };
+    }
+
+    const spec = controlPlaneSpecOf(cluster, endpoint);
+    let secrets: ClusterSecrets;
+    try {
+      secrets = await this.ensurePki(cluster, spec, status);
+    } catch (error) {
+      if (!(error instanceof PkiError)) throw error;
+      status.setPhase(transitionCluster(cluster.phase as ClusterPhase, 'Failed'), `PKI: ${error.code}`);
+      status.event('PKIUnusable', error.message, 'Warning');
+      await status.save();
+      return { converged: false };
+    }
+    const objects = buildControlPlane(spec, secrets.pki);
+    const group = (name: ApplyGroup['name']): ApplyGroup => objects.groups.find((candidate) => candidate.name === name)!;
+
+    // 1. Secrets and network policies.
+    await this.applyGroup(seed, cluster, group('config'), status);
+    await this.applyGroup(seed, cluster, group('network-policies'), status);
+
+    // 2. etcd, then quorum.
+    const etcd = await this.applyGroup(seed, cluster, group('etcd'), status);
+    const statefulSet = etcd.find((object) => object.kind === 'StatefulSet');
+    const members = (statefulSet as Workload | undefined)?.spec?.replicas ?? 3;
+    const quorum = statefulSetQuorum(statefulSet, etcdQuorum(members));
+    status.condition(CONDITION.etcd, quorum.ready, quorum.ready ? 'QuorumReady' : 'QuorumNotReady', quorum.message);
+    if (!quorum.ready) return wait('WaitingForEtcd', quorum.message);
+
+    // 3. apiserver, rolled out and answering /readyz through the exposed endpoint.
+    const apiserverObjects = await this.applyGroup(seed, cluster, group('apiserver'), status);
+    const rollout = deploymentRolledOut(apiserverObjects.find((object) => object.kind === 'Deployment'));
+    if (!rollout.ready) {
+      status.condition(CONDITION.apiserver, false, 'RollingOut', rollout.message);
+      return wait('WaitingForAPIServer', rollout.message);
+    }
+    const adminKubeconfig = clusterKubeconfig({ clusterName: cluster.name, endpoint: url, pki: secrets.pki, role: 'admin' });
+    const readyz = await probeEndpoint(adminKubeconfig);
+    status.condition(CONDITION.apiserver, readyz.ok, readyz.ok ? 'ReadyzOK' : 'ReadyzFailed', readyz.ok ? `${rollout.message}; /readyz ok` : `/readyz: ${readyz.error ?? `HTTP ${readyz.status}`}`);
+    // Reachable belongs to the health checker and its thresholds; a pass only seeds it.
+    if (readyz.ok && !conditionsOf(cluster).some((condition) => condition.type === CONDITION.reachable)) {
+      status.condition(CONDITION.reachable, true, 'ReadyzOK', `GET ${url}/readyz returned 200`);
+    }
+    if (!readyz.ok) return wait('WaitingForAPIServer', '/readyz failed');
+
+    // 4. controller-manager and scheduler, only once the apiserver of this version is healthy.
+    const controllers = await this.applyGroup(seed, cluster, group('controllers'), status);
+    const pending: string[] = [];
+    for (const [condition, component] of [
+      [CONDITION.controllerManager, 'kube-controller-manager'],
+      [CONDITION.scheduler, 'kube-scheduler'],
+    ] as const) {
+      const deployment = controllers.find((object) => object.kind === 'Deployment' && object.metadata?.name === component);
+      const state = deploymentRolledOut(deployment);
+      status.condition(condition, state.ready, state.ready ? 'RolledOut' : 'RollingOut', state.message);
+      if (!state.ready) pending.push(`${component}: ${state.message}`);
+    }
+    if (pending.length > 0) return wait('WaitingForControllers', pending.join('; '));
+
+    // 5. What node join needs, inside the tenant cluster.
+    await this.applyTenantObjects(cluster, spec, adminKubeconfig, secrets, status);
+
+    status.setPhase(transitionCluster(cluster.phase as ClusterPhase, 'Running'), 'ControlPlaneReady');
+    status.update({ observed_generation: cluster.generation });
+    if (converging) status.event('ControlPlaneReady', `control plane ${cluster.version} is ready at ${url}`);
+    await status.save();
+    await this.finishOperations(cluster);
+    return { converged: true };
+  }
+
+  /** Deletes the seed namespace; true once it is gone. */
+  async deleteNamespace(cluster: ClusterRow): Promise<boolean> {
+    const seed = await this.seeds.clientFor(cluster);
+    const ref = { apiVersion: 'v1', kind: 'Namespace', name: `cluster-${cluster.id}` };
+    const existing = await seed.read<KubernetesObject & { status?: { phase?: string } }>(ref);
+    if (!existing) return true;
+    if (!existing.metadata?.deletionTimestamp) {
+      await seed.delete(ref);
+      await this.events.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'NamespaceDeleting', message: `deleting seed namespace ${ref.name}` });
+    }
+    return false;
+  }
+
+  private endpointOf(service: KubernetesObject, seedServerUrl: string): { host: string; port: number } | undefined {
+    const typed = service as KubernetesObject & {
+      spec?: { type?: string; ports?: Array<{ port?: number; nodePort?: number }> };
+      status?: { loadBalancer?: { ingress?: Array<{ ip?: string; hostname?: string }> } };
+    };
+    const port = typed.spec?.ports?.[0];
+    if (typed.spec?.type === 'LoadBalancer') {
+      const ingress = typed.status?.loadBalancer?.ingress?.[0];
+      const host = ingress?.ip ?? ingress?.hostname;
+      return host && port?.port ? { host, port: port.port } : undefined;
+    }
+    // A NodePort answers on every seed node; the seed API's host is a node address we know
+    // is reachable from here.
+    if (!port?.nodePort) return undefined;
+    return { host: new URL(seedServerUrl).hostname.replace(/^\[|\]$/g, ''), port: port.nodePort };
+  }
+
+  private async ensurePki(cluster: ClusterRow, spec: ControlPlaneSpec, status: ClusterStatus): Promise<ClusterSecrets> {
+    const stored = openClusterSecrets(this.box, cluster.id, cluster.sealed_secrets);
+    const { pki, changed, reasons } = await ensureClusterPki(stored?.pki, pkiSpecFor(spec), new Date());
+    const secrets: ClusterSecrets = { formatVersion: 1, pki };
+    if (changed.length > 0) {
+      // Stored before anything in the seed refers to it, so a crash cannot orphan a certificate.
+      await this.clusters.update(cluster.id, { sealed_secrets: sealClusterSecrets(this.box, cluster.id, secrets) });
+      const summary = stored ? changed.map((item) => `${item} (${reasons[item]})`).join(', ') : 'CAs, service-account key and leaf certificates created';
+      status.event('PKIIssued', summary);
+    }
+    return secrets;
+  }
+
+  /** Applies a group with server-side apply and returns the objects as the seed stored them. */
+  private async applyGroup(seed: KubeClient, cluster: ClusterRow, group: ApplyGroup, status: ClusterStatus): Promise<KubernetesObject[]> {
+    const seen = this.applied.get(cluster.id) ?? new Map<string, string>();
+    this.applied.set(cluster.id, seen);
+    const results = await Promise.all(group.objects.map((object) => seed.apply(object as KubernetesObject)));
+    const changed: string[] = [];
+    for (const result of results) {
+      const key = objectKey(result);
+      const print = fingerprint(result);
+      if (seen.get(key) !== print) changed.push(`${result.kind}/${result.metadata?.name}`);
+      seen.set(key, print);
+    }
+    if (changed.length > 0) status.event(`Applied${group.name.replace(/(^|-)(\w)/g, (_, __, letter: string) => letter.toUpperCase())}`, `applied ${changed.join(', ')}`);
+    return results;
+  }
+
+  private async applyTenantObjects(cluster: ClusterRow, spec: ControlPlaneSpec, adminKubeconfig: string, secrets: ClusterSecrets, status: ClusterStatus): Promise<void> {
+    const tenant = KubeClient.fromYaml(adminKubeconfig);
+    const objects = buildTenantBootstrapObjects(spec, secrets.pki.ca.cluster.certPem);
+    const seen = this.applied.get(cluster.id) ?? new Map<string, string>();
+    const changed: string[] = [];
+    for (const object of objects) {
+      try {
+        const result = await tenant.apply(object as KubernetesObject);
+        const key = `tenant:${objectKey(result)}`;
+        if (seen.get(key) !== result.metadata?.resourceVersion) changed.push(`${result.kind}/${result.metadata?.name}`);
+        seen.set(key, result.metadata?.resourceVersion ?? '');
+      } catch (error) {
+        // Every real apiserver serves discovery.k8s.io/v1; kubesim does not yet, and the
+        // Endpoints object next to it carries the same addresses.
+        if (object.kind === 'EndpointSlice' && isNotFound(error)) {
+          if (!seen.has('tenant:endpointslice-unserved')) {
+            seen.set('tenant:endpointslice-unserved', '');
+            status.event('TenantAPIIncomplete', 'the tenant API does not serve discovery.k8s.io/v1 EndpointSlices; kept the Endpoints only', 'Warning');
+          }
+          continue;
+        }
+        throw new Error(`tenant apply of ${object.kind} ${object.metadata?.name} failed: ${describeApiError(error)}`);
+      }
+    }
+    if (changed.length > 0) status.event('AppliedTenantBootstrap', `applied ${changed.length} tenant object(s): ${changed.slice(0, 6).join(', ')}${changed.length > 6 ? ', …' : ''}`);
+  }
+
+  private async finishOperations(cluster: ClusterRow): Promise<void> {
+    for (const operation of await this.clusters.listOpenOperations({ clusterId: cluster.id })) {
+      if (operation.kind !== 'upgrade') continue;
+      const target = operation.target as { version?: string };
+      if (target.version === cluster.version) await this.clusters.updateOperation(operation.id, { status: 'succeeded', message: `control plane runs ${cluster.version}` });
+      else await this.clusters.updateOperation(operation.id, { status: 'superseded', message: `the cluster moved on to ${cluster.version}` });
+    }
+    this.logger.debug({ clusterId: cluster.id }, 'control plane converged');
+  }
+}

@@ -1,0 +1,313 @@
+// End to end on a process seed: one-click create through the HTTP API, real etcd ×3 and the
+// apiserver started from the built flags, Running, kubeconfigs that kubectl and client-node
+// accept, etcd member loss, drift repair, a worker crash mid-reconcile, upgrade ordering and
+// deletion down to processes and data directories.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CoreV1Api, KubeConfig, type V1Deployment, type V1StatefulSet } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { projectWithRoles } from '../support/fixtures.js';
+import { eventually, ROOT, TestServer } from '../support/server.js';
+import { startProcessSeed, type ProcessSeed } from './support.js';
+
+const run = promisify(execFile);
+
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+}
+interface Cluster {
+  id: string;
+  name: string;
+  phase: string;
+  phaseReason: string;
+  version: string;
+  endpoint: string | null;
+  conditions: Condition[];
+}
+interface Event {
+  id: number;
+  reason: string;
+  message: string;
+}
+
+describe('tenant control planes on a process seed', () => {
+  let seed: ProcessSeed;
+  let server: TestServer;
+  let projectId: string;
+  let tokens: { owner: string; editor: string; viewer: string; outsider: string };
+  let cluster: Cluster;
+  const scratch = mkdtempSync(join(tmpdir(), 'hm-cp-test-'));
+
+  const getCluster = async (id: string): Promise<Cluster> => (await server.request<Cluster>('GET', `/api/v1/projects/${projectId}/clusters/${id}`)).body;
+  const events = async (id: string): Promise<Event[]> => (await server.request<{ items: Event[] }>('GET', `/api/v1/projects/${projectId}/clusters/${id}/events`)).body.items;
+  const waitForPhase = (id: string, phase: string, timeoutMs: number) =>
+    eventually(async () => {
+      const current = await getCluster(id);
+      return current.phase === phase ? current : undefined;
+    }, `cluster ${id} to be ${phase}`, timeoutMs, 500);
+  const podsOf = (id: string) => seed.kubelet.pods().filter((pod) => pod.namespace === `cluster-${id}`);
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: ROOT, stdio: 'ignore' });
+    seed = await startProcessSeed({ pods: true });
+    server = await TestServer.start({ backend: 'pglite', env: { HM_CLUSTER_HEALTH_INTERVAL_SECONDS: '2', HM_RESYNC_INTERVAL_SECONDS: '5' } });
+    const registered = await server.request('POST', '/api/v1/seeds', { body: { name: 'process-seed', kubeconfig: seed.kubesim.adminKubeconfig, maxClusters: 5 } });
+    if (registered.status !== 201) throw new Error(`seed registration failed: ${registered.text}`);
+    ({ projectId, tokens } = await projectWithRoles(server, 'cp'));
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.destroy();
+    await seed?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }, 60_000);
+
+  it('one-click creates a cluster that reaches Running with real etcd ×3 and the apiserver from its flags', async () => {
+    const created = await server.request<Cluster>('POST', `/api/v1/projects/${projectId}/clusters`, { token: tokens.editor, body: {} });
+    expect(created.status).toBe(201);
+    expect(created.body.phase).toBe('Provisioning');
+    cluster = await waitForPhase(created.body.id, 'Running', 150_000);
+    expect(cluster.endpoint).toMatch(/^https:\/\/127\.0\.0\.1:3\d{4}$/);
+    expect(Object.fromEntries(cluster.conditions.map((condition) => [condition.type, condition.status]))).toEqual({
+      APIServerReady: 'True',
+      ControllerManagerReady: 'True',
+      EtcdReady: 'True',
+      Reachable: 'True',
+      SchedulerReady: 'True',
+    });
+
+    const pods = podsOf(cluster.id);
+    const etcd = pods.filter((pod) => pod.ownerKind === 'StatefulSet');
+    expect(etcd.map((pod) => pod.name).sort()).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
+    for (const pod of etcd) {
+      const pid = pod.containers[0].pid!;
+      expect(execFileSync('readlink', [`/proc/${pid}/exe`]).toString().trim()).toBe('/usr/bin/etcd');
+    }
+    const apiservers = pods.filter((pod) => pod.ownerName?.startsWith('kube-apiserver'));
+    expect(apiservers).toHaveLength(2);
+    const cmdline = execFileSync('cat', [`/proc/${apiservers[0].containers[0].pid}/cmdline`]).toString().split('\0');
+    expect(cmdline.some((argument) => argument.endsWith('kubesim/cli.js'))).toBe(true);
+    expect(cmdline).toContain('kube-apiserver');
+    expect(cmdline.some((argument) => argument.startsWith('--etcd-servers=https://etcd-0.etcd.'))).toBe(true);
+    expect(cmdline).toContain('--authorization-mode=Node,RBAC');
+
+    // Every step is on the timeline, in dependency order.
+    const reasons = (await events(cluster.id)).map((event) => event.reason);
+    const order = ['Placed', 'EndpointAssigned', 'PKIIssued', 'AppliedConfig', 'AppliedEtcd', 'EtcdReady', 'AppliedApiserver', 'APIServerReady', 'AppliedControllers', 'AppliedTenantBootstrap', 'ControlPlaneReady'];
+    const positions = order.map((reason) => reasons.indexOf(reason));
+    expect(positions.every((position) => position >= 0), `${order.join(',')} in ${reasons.join(',')}`).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  }, 180_000);
+
+  it('serves an admin kubeconfig to editors and a read-only one to viewers, both usable by kubectl and client-node', async () => {
+    const path = `/api/v1/projects/${projectId}/clusters/${cluster.id}/kubeconfig`;
+    const admin = await server.request<string>('GET', path, { token: tokens.editor });
+    expect(admin.status).toBe(200);
+    const viewer = await server.request<string>('GET', path, { token: tokens.viewer });
+    expect(viewer.status).toBe(200);
+    expect((await server.request('GET', path, { token: tokens.outsider })).status).toBe(404);
+
+    const adminDoc = parse(admin.text) as { clusters: Array<{ name: string; cluster: { server: string } }>; users: Array<{ name: string }> };
+    const viewerDoc = parse(viewer.text) as typeof adminDoc;
+    expect(adminDoc.clusters[0].cluster.server).toBe(cluster.endpoint);
+    expect(viewerDoc.clusters[0].cluster.server).toBe(cluster.endpoint);
+    expect(adminDoc.users[0].name).not.toBe(viewerDoc.users[0].name);
+
+    const adminFile = join(scratch, 'admin.kubeconfig');
+    const viewerFile = join(scratch, 'viewer.kubeconfig');
+    writeFileSync(adminFile, admin.text, { mode: 0o600 });
+    writeFileSync(viewerFile, viewer.text, { mode: 0o600 });
+    const kubectl = await run('/usr/bin/kubectl', ['--kubeconfig', adminFile, 'get', 'ns', '-o', 'name'], { timeout: 30_000 });
+    expect(kubectl.stdout).toContain('namespace/kube-system');
+    const created = await run('/usr/bin/kubectl', ['--kubeconfig', adminFile, 'create', 'configmap', 'hello', '-n', 'default', '--from-literal=a=b'], { timeout: 30_000 });
+    expect(created.stdout).toContain('configmap/hello created');
+    await expect(run('/usr/bin/kubectl', ['--kubeconfig', viewerFile, 'create', 'configmap', 'nope', '-n', 'default', '--from-literal=a=b'], { timeout: 30_000 })).rejects.toThrow(/forbidden/i);
+    const viewerRead = await run('/usr/bin/kubectl', ['--kubeconfig', viewerFile, 'get', 'configmap', 'hello', '-n', 'default', '-o', 'jsonpath={.data.a}'], { timeout: 30_000 });
+    expect(viewerRead.stdout).toBe('b');
+
+    const config = new KubeConfig();
+    config.loadFromString(admin.text);
+    const namespaces = await config.makeApiClient(CoreV1Api).listNamespace();
+    expect(namespaces.items.map((namespace) => namespace.metadata?.name)).toEqual(expect.arrayContaining(['default', 'kube-system', 'kube-public']));
+    // What node join needs was created in the tenant.
+    const clusterInfo = await config.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: 'cluster-info', namespace: 'kube-public' });
+    expect(clusterInfo.data?.kubeconfig).toContain(cluster.endpoint!);
+  }, 90_000);
+
+  it('keeps the cluster Running when an etcd member dies, and the member comes back', async () => {
+    const before = podsOf(cluster.id).find((pod) => pod.name === 'etcd-1')!;
+    const oldPid = before.containers[0].pid!;
+    expect(seed.kubelet.signalContainer(`cluster-${cluster.id}`, 'etcd-1', 'etcd', 'SIGKILL')).toBe(true);
+    const phases = new Set<string>();
+    await eventually(async () => {
+      phases.add((await getCluster(cluster.id)).phase);
+      const pod = podsOf(cluster.id).find((candidate) => candidate.name === 'etcd-1');
+      return pod && pod.ready && pod.containers[0].pid !== oldPid && pod.containers[0].restartCount > before.containers[0].restartCount;
+    }, 'etcd-1 to restart and be ready again', 60_000, 500);
+    // Several health probes ran meanwhile (every 2 s): quorum held, so nothing flipped.
+    for (let sample = 0; sample < 6; sample += 1) {
+      phases.add((await getCluster(cluster.id)).phase);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect([...phases]).toEqual(['Running']);
+    const current = await getCluster(cluster.id);
+    expect(current.conditions.find((condition) => condition.type === 'Reachable')?.status).toBe('True');
+  }, 90_000);
+
+  it('repairs drift: a deleted Secret, a scaled-down etcd and an edited Deployment are put back', async () => {
+    const namespace = `cluster-${cluster.id}`;
+    const secret = await seed.read('v1', 'Secret', namespace, 'scheduler-kubeconfig');
+    expect(secret).toBeDefined();
+    await seed.objects.delete({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'scheduler-kubeconfig', namespace } });
+    await seed.objects.patch(
+      { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'etcd', namespace }, spec: { replicas: 2 } },
+      undefined, undefined, 'intruder', undefined, 'application/merge-patch+json' as never,
+    );
+    const scheduler = (await seed.read<V1Deployment>('apps/v1', 'Deployment', namespace, 'kube-scheduler'))!;
+    const originalArgs = scheduler.spec!.template.spec!.containers[0].command ?? scheduler.spec!.template.spec!.containers[0].args;
+    await seed.objects.patch(
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'kube-scheduler', namespace }, spec: { replicas: 3 } },
+      undefined, undefined, 'intruder', undefined, 'application/merge-patch+json' as never,
+    );
+    await eventually(async () => {
+      const restored = await seed.read('v1', 'Secret', namespace, 'scheduler-kubeconfig');
+      const etcd = await seed.read<V1StatefulSet>('apps/v1', 'StatefulSet', namespace, 'etcd');
+      const deployment = await seed.read<V1Deployment>('apps/v1', 'Deployment', namespace, 'kube-scheduler');
+      return restored !== undefined && etcd?.spec?.replicas === 3 && deployment?.spec?.replicas === 1;
+    }, 'drift to be repaired', 60_000, 500);
+    const deployment = (await seed.read<V1Deployment>('apps/v1', 'Deployment', namespace, 'kube-scheduler'))!;
+    expect(deployment.spec!.template.spec!.containers[0].command ?? deployment.spec!.template.spec!.containers[0].args).toEqual(originalArgs);
+    const reasons = (await events(cluster.id)).map((event) => event.reason);
+    expect(reasons).toEqual(expect.arrayContaining(['AppliedConfig', 'AppliedEtcd', 'AppliedControllers']));
+    await waitForPhase(cluster.id, 'Running', 60_000);
+    await eventually(async () => podsOf(cluster.id).filter((pod) => pod.name.startsWith('etcd-') && pod.ready).length === 3, 'etcd back to 3 ready members', 60_000, 500);
+  }, 150_000);
+
+  let second: Cluster;
+
+  it('converges after the Harbormaster process is killed -9 in the middle of a reconcile', async () => {
+    const created = await server.request<Cluster>('POST', `/api/v1/projects/${projectId}/clusters`, {
+      token: tokens.editor,
+      body: { name: 'upgrader', version: '1.36.2', exposeStrategy: 'LoadBalancer', etcdReplicas: 1 },
+    });
+    expect(created.status).toBe(201);
+    const namespace = `cluster-${created.body.id}`;
+    await eventually(async () => (await seed.read('apps/v1', 'StatefulSet', namespace, 'etcd')) !== undefined, 'the reconcile to reach etcd', 60_000, 100);
+    expect((await getCluster(created.body.id)).phase).toBe('Provisioning');
+    await server.restart(true);
+    second = await waitForPhase(created.body.id, 'Running', 150_000);
+    // A LoadBalancer endpoint comes from the Service status the seed filled in.
+    expect(second.endpoint).toMatch(/^https:\/\/127\.32\.\d+\.\d+:6443$/);
+    const pickups = (await events(second.id)).filter((event) => event.reason === 'Reconciling').map((event) => event.message);
+    expect(new Set(pickups.map((message) => /worker (\S+)/.exec(message)?.[1])).size).toBeGreaterThanOrEqual(2);
+    const admin = await server.request<string>('GET', `/api/v1/projects/${projectId}/clusters/${second.id}/kubeconfig`, { token: tokens.owner });
+    const config = new KubeConfig();
+    config.loadFromString(admin.text);
+    expect((await config.makeApiClient(CoreV1Api).listNamespace()).items.length).toBeGreaterThanOrEqual(3);
+    // Two clusters, two kubeconfigs whose names never collide.
+    const first = await server.request<string>('GET', `/api/v1/projects/${projectId}/clusters/${cluster.id}/kubeconfig`, { token: tokens.owner });
+    const names = (text: string) => {
+      const doc = parse(text) as { clusters: Array<{ name: string }>; users: Array<{ name: string }> };
+      return [doc.clusters[0].name, doc.users[0].name];
+    };
+    expect(names(admin.text).filter((name) => names(first.text).includes(name))).toEqual([]);
+  }, 240_000);
+
+  it('upgrades the apiserver first, then the controller-manager and scheduler, each after health', async () => {
+    const namespace = `cluster-${second.id}`;
+    interface Sample {
+      at: number;
+      name: string;
+      version: string;
+      rolledOut: boolean;
+    }
+    const timeline: Sample[] = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        for (const name of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
+          const deployment = await seed.read<V1Deployment>('apps/v1', 'Deployment', namespace, name);
+          if (!deployment) continue;
+          const image = deployment.spec!.template.spec!.containers[0].image ?? '';
+          const wanted = deployment.spec!.replicas ?? 1;
+          const status = deployment.status ?? {};
+          const rolledOut =
+            (status.observedGeneration ?? 0) >= (deployment.metadata!.generation ?? 0) &&
+            (status.updatedReplicas ?? 0) === wanted &&
+            (status.readyReplicas ?? 0) === wanted &&
+            (status.replicas ?? 0) === wanted;
+          timeline.push({ at: Date.now(), name, version: image.split(':v')[1] ?? '', rolledOut });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    const patched = await server.request<{ operation: { id: string } }>('PATCH', `/api/v1/projects/${projectId}/clusters/${second.id}`, { token: tokens.editor, body: { version: '1.37.0' } });
+    expect(patched.status).toBe(202);
+    const upgraded = await eventually(async () => {
+      const current = await getCluster(second.id);
+      return current.phase === 'Running' && current.version === '1.37.0' ? current : undefined;
+    }, 'the upgrade to finish', 150_000, 500);
+    polling = false;
+    await poller;
+    expect(upgraded.version).toBe('1.37.0');
+    const operation = await server.request<{ status: string }>('GET', `/api/v1/projects/${projectId}/operations/${patched.body.operation.id}`);
+    expect(operation.body.status).toBe('succeeded');
+
+    const first = (name: string, predicate: (sample: Sample) => boolean) => timeline.find((sample) => sample.name === name && predicate(sample))?.at;
+    const apiserverRolled = first('kube-apiserver', (sample) => sample.version === '1.37.0' && sample.rolledOut);
+    const apiserverChanged = first('kube-apiserver', (sample) => sample.version === '1.37.0');
+    const controllerManagerChanged = first('kube-controller-manager', (sample) => sample.version === '1.37.0');
+    const schedulerChanged = first('kube-scheduler', (sample) => sample.version === '1.37.0');
+    expect(apiserverChanged).toBeDefined();
+    expect(apiserverRolled).toBeDefined();
+    expect(controllerManagerChanged).toBeDefined();
+    expect(schedulerChanged).toBeDefined();
+    // The controllers were still on 1.36 while the new apiserver rolled out.
+    expect(timeline.some((sample) => sample.name === 'kube-controller-manager' && sample.version === '1.36.2' && sample.at > apiserverChanged!)).toBe(true);
+    expect(controllerManagerChanged!).toBeGreaterThan(apiserverRolled!);
+    expect(schedulerChanged!).toBeGreaterThan(apiserverRolled!);
+    const all = (await events(second.id)).map((event) => event.reason);
+    const afterRequest = all.slice(all.indexOf('UpgradeRequested'));
+    const steps = ['UpgradeRequested', 'AppliedApiserver', 'APIServerReady', 'AppliedControllers', 'ControlPlaneReady'].map((reason) => afterRequest.indexOf(reason));
+    expect(steps.every((position) => position >= 0), afterRequest.join(',')).toBe(true);
+    expect([...steps].sort((a, b) => a - b)).toEqual(steps);
+    // etcd keeps its version across these minors, so the upgrade leaves it alone.
+    expect(afterRequest).not.toContain('AppliedEtcd');
+  }, 200_000);
+
+  it('deletes clusters: the seed namespace, the processes and the data directories are gone', async () => {
+    const ids = [cluster.id, second.id];
+    const pids = ids.flatMap((id) => podsOf(id).flatMap((pod) => pod.containers.map((container) => container.pid))).filter((pid): pid is number => pid !== undefined);
+    expect(pids.length).toBeGreaterThanOrEqual(10);
+    const volumes = join(seed.stateDir, 'volumes');
+    expect(existsSync(volumes) && readdirSync(volumes).length).toBeGreaterThanOrEqual(4);
+    for (const id of ids) {
+      const deleted = await server.request<{ kind: string }>('DELETE', `/api/v1/projects/${projectId}/clusters/${id}`, { token: tokens.editor });
+      expect(deleted.status).toBe(202);
+    }
+    for (const id of ids) {
+      await eventually(async () => (await server.request('GET', `/api/v1/projects/${projectId}/clusters/${id}`)).status === 404, `cluster ${id} to be deleted`, 90_000, 500);
+      expect(await seed.read('v1', 'Namespace', undefined, `cluster-${id}`)).toBeUndefined();
+      expect(podsOf(id)).toEqual([]);
+      expect((await events(id)).at(-1)!.reason).toBe('Deleted');
+    }
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await eventually(async () => pids.every((pid) => !alive(pid)), 'every control-plane process to exit', 30_000, 200);
+    await eventually(async () => readdirSync(volumes).length === 0, 'the etcd data directories to be removed', 30_000, 200);
+    const seeds = await server.request<{ items: Array<{ capacity: { used: number } }> }>('GET', '/api/v1/seeds');
+    expect(seeds.body.items[0].capacity.used).toBe(0);
+  }, 200_000);
+});
