@@ -1,0 +1,182 @@
+// A simulated tenant node: it boots its cloud-config (sshd with the pool's keys, then
+// `kubeadm join`) and behaves as a kubelet afterwards (Ready status, Lease renewals).
+import { ApiStatusError, apiRequest, discoverCluster, microTime, requestNodeCertificate, rfc3339, type ApiTarget } from './join.js';
+import { startSshd, type SshdHandle } from './sshd.js';
+import { parseNodeUserData, type JoinParameters } from './user-data.js';
+
+export type NodePhase = 'joining' | 'ready' | 'failed' | 'dead' | 'stopped';
+
+export interface NodeSimulatorOptions {
+  /** The instance's cloud-config. */
+  userData: string;
+  /** The instance's own (loopback) address; sshd binds here and the Node reports it. */
+  ip: string;
+  /** Host keys, sshd config and authorized_keys live here. The caller removes it. */
+  stateDir: string;
+  /** 0 picks a free port (default); 22 works on a private loopback address when run as root. */
+  sshPort?: number;
+  /** Overrides the endpoint of the join line (e.g. when the instance sees the apiserver elsewhere). */
+  endpointOverride?: string;
+  /** kubelet's nodeLeaseRenewInterval; 10 s as in the kubelet by default. */
+  leaseRenewIntervalMs?: number;
+  /** How often the Node status heartbeat is posted; defaults to the lease interval. */
+  statusUpdateIntervalMs?: number;
+  leaseDurationSeconds?: number;
+  /** kubeadm's discovery timeout (5 min by default). */
+  discoveryTimeoutMs?: number;
+  /** kubeadm's TLS bootstrap timeout (5 min by default). */
+  certificateTimeoutMs?: number;
+  onError?: (error: Error) => void;
+}
+
+export interface NodeSimulator {
+  readonly nodeName: string;
+  readonly ip: string;
+  readonly params: JoinParameters;
+  readonly ssh: { host: string; port: number; user: string; hostPublicKey: string };
+  /** Resolves once the Node is registered and Ready; rejects when the join fails or is refused. */
+  readonly joined: Promise<void>;
+  phase(): NodePhase;
+  /** The node's client credentials once joined (to check what it may do). */
+  credentials(): { certPem: string; keyPem: string; caPem: string; server: string } | undefined;
+  /** A dead machine: heartbeats stop and sshd goes away, the Node object stays. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const KUBELET_CONDITIONS: Array<[string, string, string, string]> = [
+  ['MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'],
+  ['DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'],
+  ['PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
+  ['Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'],
+];
+
+export async function startNodeSimulator(options: NodeSimulatorOptions): Promise<NodeSimulator> {
+  const params = parseNodeUserData(options.userData);
+  const sshd: SshdHandle = await startSshd({ ip: options.ip, port: options.sshPort ?? 0, stateDir: options.stateDir, authorizedKeys: params.sshAuthorizedKeys });
+  const leaseIntervalMs = options.leaseRenewIntervalMs ?? 10_000;
+  const statusIntervalMs = options.statusUpdateIntervalMs ?? leaseIntervalMs;
+  const abort = new AbortController();
+  let phase: NodePhase = 'joining';
+  let target: ApiTarget | undefined;
+  let caPem = '';
+  let nodeUid: string | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const transitionTimes = new Map<string, string>();
+  const report = (error: unknown): void => {
+    if (abort.signal.aborted) return;
+    options.onError?.(error instanceof Error ? error : new Error(String(error)));
+  };
+
+  const nodeStatus = () => {
+    const now = rfc3339();
+    return {
+      conditions: KUBELET_CONDITIONS.map(([type, status, reason, message]) => {
+        if (!transitionTimes.has(type)) transitionTimes.set(type, now);
+        return { type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: transitionTimes.get(type) };
+      }),
+      addresses: [{ type: 'InternalIP', address: options.ip }, { type: 'Hostname', address: params.nodeName }],
+      capacity: { cpu: '2', memory: '4019516Ki', pods: '110', 'ephemeral-storage': '30298176Ki' },
+      allocatable: { cpu: '2', memory: '3917116Ki', pods: '110', 'ephemeral-storage': '27922798445' },
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      nodeInfo: {
+        machineID: params.nodeName, systemUUID: params.nodeName, bootID: `${params.nodeName}-${Date.now()}`,
+        kernelVersion: '6.8.0-generic', osImage: 'Ubuntu 24.04 LTS', containerRuntimeVersion: 'containerd://1.7.12',
+        kubeletVersion: `v${params.kubernetesVersion ?? '0.0.0'}`, kubeProxyVersion: '', operatingSystem: 'linux', architecture: 'amd64',
+      },
+    };
+  };
+
+  const postStatus = async (): Promise<void> => {
+    if (!target) return;
+    const node = await apiRequest<Record<string, unknown>>(target, 'GET', `/api/v1/nodes/${params.nodeName}`);
+    await apiRequest(target, 'PUT', `/api/v1/nodes/${params.nodeName}/status`, { ...node, status: { ...(node.status as object | undefined), ...nodeStatus() } });
+  };
+
+  const leasePath = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${params.nodeName}`;
+  const renewLease = async (): Promise<void> => {
+    if (!target) return;
+    try {
+      const lease = await apiRequest<{ metadata: Record<string, unknown>; spec?: Record<string, unknown> }>(target, 'GET', leasePath);
+      await apiRequest(target, 'PUT', leasePath, { ...lease, spec: { ...lease.spec, holderIdentity: params.nodeName, leaseDurationSeconds: options.leaseDurationSeconds ?? 40, renewTime: microTime() } });
+    } catch (error) {
+      if (!(error instanceof ApiStatusError && error.status === 404)) throw error;
+      await apiRequest(target, 'POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: {
+          name: params.nodeName,
+          namespace: 'kube-node-lease',
+          // As the kubelet does, so the Lease goes with its Node when the Node is deleted.
+          ...(nodeUid ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: params.nodeName, uid: nodeUid }] } : {}),
+        },
+        spec: { holderIdentity: params.nodeName, leaseDurationSeconds: options.leaseDurationSeconds ?? 40, renewTime: microTime() },
+      });
+    }
+  };
+
+  const join = async (): Promise<void> => {
+    const endpoint = options.endpointOverride ?? params.endpoint;
+    const info = await discoverCluster({
+      endpoint, tokenId: params.tokenId, tokenSecret: params.tokenSecret, caCertHashes: params.caCertHashes,
+      timeoutMs: options.discoveryTimeoutMs ?? 300_000, signal: abort.signal,
+    });
+    caPem = info.caPem;
+    // kubeadm talks to the endpoint it was given, trusting the discovered CA.
+    const server = `https://${endpoint}`;
+    const bootstrap: ApiTarget = { server, caPem, credentials: { token: `${params.tokenId}.${params.tokenSecret}` } };
+    const certificate = await requestNodeCertificate({ target: bootstrap, nodeName: params.nodeName, timeoutMs: options.certificateTimeoutMs ?? 300_000, signal: abort.signal });
+    target = { server, caPem, credentials: certificate };
+    const labels = {
+      ...params.labels,
+      'kubernetes.io/hostname': params.nodeName,
+      'kubernetes.io/os': 'linux',
+      'kubernetes.io/arch': 'amd64',
+    };
+    try {
+      const created = await apiRequest<{ metadata: { uid: string } }>(target, 'POST', '/api/v1/nodes', {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: params.nodeName, labels, annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' } },
+        spec: params.taints.length > 0 ? { taints: params.taints } : {},
+      });
+      nodeUid = created.metadata.uid;
+    } catch (error) {
+      // A kubelet whose Node already exists (a restarted machine) carries on with it.
+      if (!(error instanceof ApiStatusError && error.status === 409)) throw error;
+      nodeUid = (await apiRequest<{ metadata: { uid: string } }>(target, 'GET', `/api/v1/nodes/${params.nodeName}`)).metadata.uid;
+    }
+    await postStatus();
+    await renewLease();
+    if (abort.signal.aborted) return;
+    phase = 'ready';
+    timers.push(setInterval(() => { renewLease().catch(report); }, leaseIntervalMs));
+    timers.push(setInterval(() => { postStatus().catch(report); }, statusIntervalMs));
+  };
+
+  const joined = join().catch((error: unknown) => {
+    if (phase === 'joining') phase = 'failed';
+    throw error;
+  });
+  // The caller may never await it (a cloud hook); the failure still shows in phase() and onError.
+  joined.catch(report);
+
+  const halt = async (next: NodePhase): Promise<void> => {
+    abort.abort();
+    for (const timer of timers.splice(0)) clearInterval(timer);
+    if (phase !== 'stopped') phase = next;
+    await sshd.stop();
+  };
+
+  return {
+    nodeName: params.nodeName,
+    ip: options.ip,
+    params,
+    ssh: { host: options.ip, port: sshd.port, user: sshd.user, hostPublicKey: sshd.hostPublicKey },
+    joined,
+    phase: () => phase,
+    credentials: () => (target?.credentials?.certPem && target.credentials.keyPem ? { certPem: target.credentials.certPem, keyPem: target.credentials.keyPem, caPem, server: target.server } : undefined),
+    kill: () => halt('dead'),
+    stop: () => halt('stopped'),
+  };
+}
