@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -96,4 +96,10 @@ export function randomHex(length: number): string {
   let out = '';
   while (out.length < length) out += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
   return out.slice(0, length);
+}
+
+/** Stops a simulator's HTTP server at once, open keep-alive connections included. */
+export async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }

@@ -5,7 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { delay, FaultInjector, type LaunchFaults, type RequestFaultKind } from '../common/faults.js';
-import { AddressPool, readBody, TimerSet, type RecordedRequest } from '../common/support.js';
+import { AddressPool, readBody, TimerSet, type RecordedRequest, closeServer } from '../common/support.js';
 import { IMAGES, REGIONS, SIZES, type ImageEntry, type SizeEntry } from './catalogue.js';
 import { loadDigitalOceanSpec, type DigitalOceanSpec, type SpecOperation } from './spec.js';
 
@@ -189,8 +189,7 @@ class DigitalOceanSimulatorServer {
     if (this.closed) return;
     this.closed = true;
     this.timers.clear();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -5,7 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { delay, FaultInjector, type LaunchFaults, type RequestFaultKind } from '../common/faults.js';
-import { AddressPool, randomHex, readBody, TimerSet, type RecordedRequest } from '../common/support.js';
+import { AddressPool, randomHex, readBody, TimerSet, type RecordedRequest, closeServer } from '../common/support.js';
 import { Ec2Error, invalidValue, missingParameter } from './errors.js';
 import { loadEc2Model, type Ec2Model } from './model.js';
 import { decodeQueryInput, type InputObject, type InputValue } from './query-input.js';
@@ -182,8 +182,7 @@ class Ec2SimulatorServer {
     if (this.closed) return;
     this.closed = true;
     this.timers.clear();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
