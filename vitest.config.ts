@@ -16,6 +16,10 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
+    // Most files spend their time waiting on real processes (etcd, sshd, timers), not CPU; vitest's
+    // default of cpus − 1 would run one file at a time on a 2-core machine.
+    maxWorkers: 2,
+    minWorkers: 1,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],

@@ -2,7 +2,7 @@
 // cannot emit) and builds the portal with Vite. Type checking is `npm run typecheck`.
 import { transformFile } from '@swc/core';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, writeFile, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
@@ -33,13 +33,16 @@ export const swcOptions = {
   sourceMaps: true,
 };
 
+// Compiles into a fresh directory and swaps it in, so a server starting from dist/ while another
+// build runs (parallel test files rebuild) never sees a half-written tree.
 async function compileServices() {
-  await rm(join(outRoot, 'services'), { recursive: true, force: true });
+  const staging = join(outRoot, `.services-${process.pid}`);
+  await rm(staging, { recursive: true, force: true });
   const jobs = [];
   for await (const file of sources(join(root, 'services'))) {
     jobs.push(
       (async () => {
-        const out = join(outRoot, relative(root, file)).replace(/\.ts$/, '.js');
+        const out = join(staging, relative(join(root, 'services'), file)).replace(/\.ts$/, '.js');
         const result = await transformFile(file, { ...swcOptions, filename: file, sourceFileName: relative(dirname(out), file) });
         await mkdir(dirname(out), { recursive: true });
         await writeFile(out, `${result.code}\n//# sourceMappingURL=${out.split('/').pop()}.map\n`);
@@ -48,6 +51,22 @@ async function compileServices() {
     );
   }
   await Promise.all(jobs);
+  const target = join(outRoot, 'services');
+  const retired = join(outRoot, `.services-old-${process.pid}`);
+  // Another build may swap its tree in between our two renames; then retire that one too.
+  for (let attempt = 0; ; attempt += 1) {
+    await rm(retired, { recursive: true, force: true });
+    await rename(target, retired).catch((error) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+    try {
+      await rename(staging, target);
+      break;
+    } catch (error) {
+      if (!['ENOTEMPTY', 'EEXIST'].includes(error.code) || attempt >= 10) throw error;
+    }
+  }
+  await rm(retired, { recursive: true, force: true });
   return jobs.length;
 }
 

@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 node scripts/build.mjs
 npx tsc --noEmit -p tsconfig.json
-npx vitest run "$@"
+npx tsc --noEmit -p services/portal/tsconfig.json
+HM_TEST_BUILT=1 npx vitest run "$@"

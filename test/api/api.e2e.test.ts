@@ -1,11 +1,11 @@
 // The management API end to end: the real process over HTTP, real Redis, and each database
 // backend (PGlite embedded, and the local PostgreSQL).
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCredential, doCredential, sshPublicKey } from '../support/fixtures.js';
 import { dumpPglite, dumpPostgres } from '../support/database.js';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
 import { ROOT, TestServer, eventually, type Backend } from '../support/server.js';
+import { ensureBuilt } from '../support/build.js';
 
 interface Cluster {
   id: string;
@@ -30,7 +30,7 @@ interface Items<T> {
 }
 
 beforeAll(() => {
-  execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: ROOT });
+  ensureBuilt();
 });
 
 describe.each<Backend>(['pglite', 'postgres'])('management API on %s', (backend) => {

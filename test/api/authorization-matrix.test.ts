@@ -1,12 +1,12 @@
 // Every route against every kind of caller: owner, editor, viewer, a user of another project,
 // a platform admin, and no token at all. Denials are checked first; allowed calls then run
 // against fresh resources so destructive routes do not disturb each other.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCredential, projectWithRoles, sshPublicKey, type ProjectWithRoles } from '../support/fixtures.js';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
 import { eventually, ROOT, TestServer } from '../support/server.js';
+import { ensureBuilt } from '../support/build.js';
 
 type Caller = 'owner' | 'editor' | 'viewer' | 'outsider' | 'admin' | 'anonymous';
 type MinRole = 'viewer' | 'editor' | 'owner' | 'admin' | 'authenticated';
@@ -118,7 +118,7 @@ describe('authorisation matrix', () => {
   ];
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: ROOT });
+    ensureBuilt();
     seed = await startTestSeed();
     server = await TestServer.start({ backend: 'postgres' });
     const registered = await admin<{ id: string }>('POST', '/api/v1/seeds', { name: 'matrix-seed', kubeconfig: seed.kubeconfig, maxClusters: 500 });

@@ -1,7 +1,7 @@
 // The embedded default: one process, PGlite, and the sandbox seed registered by itself.
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, TestServer, eventually } from '../support/server.js';
+import { ensureBuilt } from '../support/build.js';
 
 interface Seed {
   name: string;
@@ -14,7 +14,7 @@ describe('embedded default', () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: ROOT });
+    ensureBuilt();
     server = await TestServer.start({ backend: 'pglite', env: { HM_SANDBOX: 'true' } });
   });
 

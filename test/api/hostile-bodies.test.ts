@@ -1,12 +1,12 @@
 // Malformed and hostile requests: each gets a 4xx problem with a machine-readable code, and
 // the database is byte-for-byte what it was before.
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dumpPostgres } from '../support/database.js';
 import { awsCredential, sshPublicKey } from '../support/fixtures.js';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
 import { eventually, ROOT, TestServer } from '../support/server.js';
+import { ensureBuilt } from '../support/build.js';
 
 interface HostileCase {
   name: string;
@@ -28,7 +28,7 @@ describe('malformed and hostile bodies', () => {
   const cases: HostileCase[] = [];
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: ROOT });
+    ensureBuilt();
     seed = await startTestSeed();
     server = await TestServer.start({ backend: 'postgres', env: { HM_QUOTA_NODES_PER_PROJECT: '5' } });
     await server.request('POST', '/api/v1/seeds', { body: { name: 'hostile-seed', kubeconfig: seed.kubeconfig, maxClusters: 10 } });

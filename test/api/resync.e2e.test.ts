@@ -1,17 +1,17 @@
 // Jobs lost with Redis heal by themselves: the desired state is in PostgreSQL and the
 // periodic resync re-enqueues whatever has not converged.
-import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
 import { ROOT, TestServer, eventually } from '../support/server.js';
+import { ensureBuilt } from '../support/build.js';
 
 describe('periodic resync', () => {
   let server: TestServer;
   let seed: TestSeed;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: ROOT });
+    ensureBuilt();
     seed = await startTestSeed();
     server = await TestServer.start({ backend: 'postgres', env: { HM_RESYNC_INTERVAL_SECONDS: '2' } });
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
 import { ROOT, TestServer, eventually } from '../support/server.js';
+import { ensureBuilt } from '../support/build.js';
 
 describe('api and worker as separate deployments', () => {
   let api: TestServer;
@@ -12,11 +13,11 @@ describe('api and worker as separate deployments', () => {
   let seed: TestSeed;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: ROOT });
+    ensureBuilt();
     seed = await startTestSeed();
     api = await TestServer.start({ backend: 'postgres', env: { HM_ROLE: 'api', HM_BULL_BOARD: 'true' } });
     worker = spawn(process.execPath, [join(ROOT, 'dist/services/worker/src/main.js')], {
-      env: { PATH: process.env.PATH ?? '', HM_ROLE: 'worker', DATABASE_URL: api.databaseUrl!, HM_MASTER_KEY: api.masterKey, HM_QUEUE_PREFIX: api.queuePrefix, HM_DATA_DIR: api.dataDir },
+      env: api.workerEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     worker.stdout!.on('data', (chunk: Buffer) => (workerLog += chunk.toString()));

@@ -1,81 +1,144 @@
 // Control-plane reconciling costs, printed for the closing notes.
-// - apply-only: pre-rendered clusters applied with server-side apply (the worker's KubeClient)
-//   to a kubesim seed without pods; HM_BENCH_CLUSTERS clusters (default 100).
+// - apply-only: HM_BENCH_CLUSTERS clusters (default 1000) created through the HTTP API of the
+//   built server against a kubesim seed whose pods never start (no kubelet). A cluster counts
+//   as converged once its EtcdReady condition reads False/QuorumNotReady: the worker writes that
+//   after it has applied every seed object up to and including the etcd group (namespace,
+//   exposing Service, PKI, Secrets and ConfigMaps, NetworkPolicies, etcd StatefulSet, Service
+//   and PDB) and is about to requeue the job to wait for etcd, the furthest a pass gets
+//   without pods. Reported: wall time from the first POST, and the server process's CPU time
+//   and peak RSS (/proc/<pid>/stat and VmHWM), per cluster. HM_BENCH_BACKEND=postgres runs the
+//   server on the local PostgreSQL instead of embedded PGlite.
+//   HM_BENCH_SERVER_NODE_OPTIONS passes NODE_OPTIONS to the server (profiling).
 // - one-click latency: POST /clusters → Running on a process seed with real etcd ×3.
 // Run: npx vitest bench --run test/bench/control-plane.bench.ts
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, bench, describe } from 'vitest';
-import type { KubernetesObject } from '@kubernetes/client-node';
-import { renderCluster, type ControlPlaneSpec, type RenderedCluster } from '../../services/core/src/controlplane/index.js';
-import { KubeClient } from '../../services/kube/src/index.js';
 import { createSeed, type SeedHandle } from '../../services/sandbox/src/kubesim/index.js';
 import { startProcessSeed, type ProcessSeed } from '../control-plane/support.js';
-import { ROOT, TestServer } from '../support/server.js';
+import { ROOT, TestServer, type Backend } from '../support/server.js';
 
-const CLUSTERS = Number(process.env.HM_BENCH_CLUSTERS ?? '100');
-const CONCURRENCY = 16;
-
-function specFor(index: number): ControlPlaneSpec {
-  return {
-    clusterId: `bench${index}`,
-    clusterName: `bench-${index}`,
-    version: '1.37.0',
-    serviceCidr: '10.96.0.0/12',
-    podCidr: '10.244.0.0/16',
-    expose: { strategy: 'NodePort', nodePort: 30000 + (index % 2700) },
-    endpoint: { host: '127.0.0.1', port: 30000 + (index % 2700) },
-    etcd: { members: 3 },
-  };
-}
+const CLUSTERS = Number(process.env.HM_BENCH_CLUSTERS ?? '1000');
+const BACKEND = (process.env.HM_BENCH_BACKEND ?? 'pglite') as Backend;
+/** POSTs in flight at once, as a handful of busy API clients would send them. */
+const POSTS_IN_FLIGHT = 8;
+const APPLY_TIMEOUT_MS = Number(process.env.HM_BENCH_TIMEOUT_SECONDS ?? '900') * 1000;
+const CLOCK_TICKS_PER_SECOND = 100;
 
 async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: limit }, async () => {
-      while (next < items.length) await work(items[next++]);
+      while (next < items.length) await work(items[next++]!);
     }),
   );
 }
 
+/** User plus system CPU seconds of a process, from /proc/<pid>/stat (fields 14 and 15). */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+function processMemoryMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+function buildOnce(): void {
+  execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: ROOT, stdio: 'ignore' });
+}
+
+interface ClusterView {
+  id: string;
+  conditions?: Array<{ type: string; status: string; reason: string }>;
+}
+
+const applied = (cluster: ClusterView): boolean =>
+  Boolean(cluster.conditions?.some((condition) => condition.type === 'EtcdReady' && condition.status === 'False' && condition.reason === 'QuorumNotReady'));
+
 let seed: SeedHandle | undefined;
+let applyServer: TestServer | undefined;
 let processSeed: ProcessSeed | undefined;
 let server: TestServer | undefined;
 
 // Vitest runs only file-level hooks around benchmarks, so the teardown lives here.
 afterAll(async () => {
+  await applyServer?.destroy();
   await server?.destroy();
   await processSeed?.stop();
   await seed?.close();
 });
 
-describe('apply-only: every control-plane object of many clusters into a kubesim seed', () => {
-  let rendered: RenderedCluster[] = [];
-  let round = 0;
-
+describe('apply-only: clusters created through the API into a kubesim seed without pods', () => {
   bench(
-    `${CLUSTERS} clusters, ${CONCURRENCY} in flight`,
+    `${CLUSTERS} clusters through POST /clusters (${BACKEND})`,
     async () => {
-      seed ??= await createSeed({ authorizationModes: ['RBAC'] });
-      if (rendered.length === 0) rendered = await Promise.all(Array.from({ length: CLUSTERS }, (_, index) => renderCluster(specFor(index), { keyAlgorithm: 'ecdsa' })));
-      const client = KubeClient.fromYaml(seed.adminKubeconfig);
-      const cpuBefore = process.cpuUsage();
+      buildOnce();
+      seed = await createSeed({ authorizationModes: ['RBAC'] });
+      applyServer = await TestServer.start({
+        backend: BACKEND,
+        env: {
+          HM_QUOTA_CLUSTERS_PER_PROJECT: String(CLUSTERS),
+          // Nothing ever reaches Running here; keep the periodic jobs out of the measurement.
+          HM_SEED_HEALTH_INTERVAL_SECONDS: '3600',
+          HM_CLUSTER_HEALTH_INTERVAL_SECONDS: '3600',
+          // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under this load.
+          ...(process.env.HM_BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.HM_BENCH_SERVER_NODE_OPTIONS } : {}),
+        },
+      });
+      const pid = applyServer.pid!;
+      const registered = await applyServer.request('POST', '/api/v1/seeds', { body: { name: 'bench-seed', kubeconfig: seed.adminKubeconfig, maxClusters: Math.max(CLUSTERS, 1) } });
+      if (registered.status !== 201) throw new Error(`seed registration answered ${registered.status}: ${registered.text}`);
+      const projectId = (await applyServer.request<{ id: string }>('POST', '/api/v1/projects', { body: { name: 'bench' } })).body.id;
+
+      const serverCpuBefore = processCpuSeconds(pid);
+      const benchCpuBefore = process.cpuUsage();
+      const seedConnectionsBefore = seed.connectionsAccepted();
       const started = performance.now();
-      let objects = 0;
-      await inParallel(rendered, CONCURRENCY, async (cluster) => {
-        for (const group of cluster.objects.groups) {
-          await Promise.all(group.objects.map((object) => client.apply(object as KubernetesObject)));
-          objects += group.objects.length;
+      let postFailures = 0;
+      await inParallel(Array.from({ length: CLUSTERS }, (_, index) => index), POSTS_IN_FLIGHT, async () => {
+        const created = await applyServer!.request('POST', `/api/v1/projects/${projectId}/clusters`, { body: {} });
+        if (created.status !== 201 && created.status !== 202) {
+          postFailures += 1;
+          if (postFailures === 1) console.error(`[apply-only] POST /clusters answered ${created.status}: ${created.text.slice(0, 300)}`);
         }
       });
-      const wallMs = performance.now() - started;
-      const cpu = process.cpuUsage(cpuBefore);
-      round += 1;
-      console.log(
-        `[apply-only round ${round}] ${CLUSTERS} clusters, ${objects} objects in ${(wallMs / 1000).toFixed(1)} s ` +
-          `(${(wallMs / CLUSTERS).toFixed(1)} ms/cluster wall, ${((cpu.user + cpu.system) / 1000 / CLUSTERS).toFixed(1)} ms/cluster client+seed CPU, ` +
-          `rss ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MiB)`,
-      );
+      const postedMs = performance.now() - started;
+      if (postFailures > 0) throw new Error(`${postFailures} of ${CLUSTERS} POST /clusters failed`);
+
+      let converged = 0;
+      let convergedMs = 0;
+      let halfMs = 0;
+      for (;;) {
+        const listed = await applyServer.request<{ items: ClusterView[] } | ClusterView[]>('GET', `/api/v1/projects/${projectId}/clusters`);
+        const items = Array.isArray(listed.body) ? listed.body : listed.body.items;
+        converged = items.filter(applied).length;
+        if (!halfMs && converged >= CLUSTERS / 2) halfMs = performance.now() - started;
+        if (converged >= CLUSTERS) {
+          convergedMs = performance.now() - started;
+          break;
+        }
+        if (performance.now() - started > APPLY_TIMEOUT_MS) throw new Error(`only ${converged} of ${CLUSTERS} clusters converged in ${APPLY_TIMEOUT_MS / 1000} s`);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+      const serverCpu = processCpuSeconds(pid) - serverCpuBefore;
+      const benchCpu = process.cpuUsage(benchCpuBefore);
+      const rows: Array<[string, string]> = [
+        ['clusters converged', `${converged} / ${CLUSTERS} (${BACKEND})`],
+        ['wall: all POSTs answered', `${(postedMs / 1000).toFixed(1)} s`],
+        ['wall: half converged', `${(halfMs / 1000).toFixed(1)} s`],
+        ['wall: all converged', `${(convergedMs / 1000).toFixed(1)} s  (bar: < 60 s)`],
+        ['wall per cluster', `${(convergedMs / CLUSTERS).toFixed(1)} ms`],
+        ['server (api + worker) CPU', `${serverCpu.toFixed(1)} s = ${((serverCpu * 1000) / CLUSTERS).toFixed(1)} ms/cluster`],
+        ['server peak RSS (VmHWM)', `${processMemoryMiB(pid, 'VmHWM').toFixed(0)} MiB = ${((processMemoryMiB(pid, 'VmHWM') * 1024) / CLUSTERS).toFixed(1)} KiB/cluster`],
+        ['seed (kubesim, bench process) CPU', `${((benchCpu.user + benchCpu.system) / 1e6).toFixed(1)} s = ${((benchCpu.user + benchCpu.system) / 1000 / CLUSTERS).toFixed(1)} ms/cluster`],
+        ['TLS connections to the seed', String(seed.connectionsAccepted() - seedConnectionsBefore)],
+      ];
+      const width = Math.max(...rows.map(([name]) => name.length));
+      console.log(`\n[apply-only] ${CLUSTERS} clusters through the API\n${rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`).join('\n')}\n`);
     },
     { iterations: 1, time: 0, warmupIterations: 0, warmupTime: 0 },
   );
@@ -88,7 +151,7 @@ describe('one-click latency on a process seed with real etcd', () => {
     'POST /clusters → Running',
     async () => {
       if (!server) {
-        execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: ROOT, stdio: 'ignore' });
+        buildOnce();
         processSeed = await startProcessSeed({ pods: true });
         server = await TestServer.start({ backend: 'pglite' });
         await server.request('POST', '/api/v1/seeds', { body: { name: 'bench-seed', kubeconfig: processSeed.kubesim.adminKubeconfig, maxClusters: 5 } });

@@ -17,7 +17,7 @@ const spec: ControlPlaneSpec = {
 describe('render a new cluster (PKI + manifests)', () => {
   bench('ECDSA P-256', async () => {
     await renderCluster(spec, { keyAlgorithm: 'ecdsa' });
-  }, { iterations: 5, time: 0, warmupIterations: 1, warmupTime: 0 });
+  }, { iterations: 50, time: 0, warmupIterations: 3, warmupTime: 0 });
   bench('RSA-2048', async () => {
     await renderCluster(spec, { keyAlgorithm: 'rsa' });
   }, { iterations: 2, time: 0, warmupIterations: 0, warmupTime: 0 });

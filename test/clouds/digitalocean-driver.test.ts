@@ -88,6 +88,26 @@ describe('DigitalOcean driver', () => {
     expect(simulator.requests().some((request) => request.path === `/v2/account/keys/${fingerprint}`)).toBe(true);
   });
 
+  it('looks a pool key up once per driver, and registers it again when it vanished from the account', async () => {
+    const key = openSshPublicKey('cached-pool-key');
+    const fingerprint = openSshMd5Fingerprint(key);
+    const lookups = () => simulator.requests().filter((request) => request.path === `/v2/account/keys/${fingerprint}` && request.method === 'GET').length;
+    const shared = driver();
+    const [lookupsBefore, createsBefore] = [lookups(), calls('sshKeys_create')];
+    // Eight machines at once with the same key: one lookup, one registration between them.
+    await Promise.all(Array.from({ length: 8 }, () => shared.ensureInstance(freshNode({ sshPublicKeys: [key] }))));
+    expect(lookups() - lookupsBefore).toBe(1);
+    expect(calls('sshKeys_create') - createsBefore).toBe(1);
+
+    // Someone deletes the key from the account: the next create is refused, the driver registers the key again and succeeds.
+    const deleted = await fetch(`${simulator.url}/v2/account/keys/${fingerprint}`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(deleted.status).toBe(204);
+    const request = freshNode({ sshPublicKeys: [key] });
+    const droplet = await shared.ensureInstance(request);
+    expect(calls('sshKeys_create') - createsBefore).toBe(2);
+    expect(dropletsOf(request.nodeId).map((entry) => String(entry.id))).toEqual([droplet.id]);
+  });
+
   it('returns the same droplet when the same node is ensured twice', async () => {
     const request = freshNode();
     const first = await driver().ensureInstance(request);

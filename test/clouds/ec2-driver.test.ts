@@ -183,7 +183,7 @@ describe('EC2 driver', () => {
     expect(badType).toBeInstanceOf(UnrecoverableCloudError);
     expect(badType).toMatchObject({ code: 'InvalidParameterValue', status: 400 });
     const badImage = await driver()
-      .ensureInstance(freshNode({ image: 'ubuntu' }))
+      .ensureInstance(freshNode({ image: 'ami-ubuntu' }))
       .catch((caught: unknown) => caught);
     expect(badImage).toMatchObject({ code: 'InvalidAMIID.Malformed' });
     expect(callsTo('RunInstances') - before).toBe(2);

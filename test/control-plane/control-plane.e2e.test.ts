@@ -13,6 +13,7 @@ import { parse } from 'yaml';
 import { projectWithRoles } from '../support/fixtures.js';
 import { eventually, ROOT, TestServer } from '../support/server.js';
 import { startProcessSeed, type ProcessSeed } from './support.js';
+import { ensureBuilt } from '../support/build.js';
 
 const run = promisify(execFile);
 
@@ -54,7 +55,7 @@ describe('tenant control planes on a process seed', () => {
   const podsOf = (id: string) => seed.kubelet.pods().filter((pod) => pod.namespace === `cluster-${id}`);
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: ROOT, stdio: 'ignore' });
+    ensureBuilt();
     seed = await startProcessSeed({ pods: true });
     server = await TestServer.start({ backend: 'pglite', env: { HM_CLUSTER_HEALTH_INTERVAL_SECONDS: '2', HM_RESYNC_INTERVAL_SECONDS: '5' } });
     const registered = await server.request('POST', '/api/v1/seeds', { body: { name: 'process-seed', kubeconfig: seed.kubesim.adminKubeconfig, maxClusters: 5 } });

@@ -1,12 +1,13 @@
 // The embedded default (HM_SANDBOX=true): the process hosts the sandbox seed and its process
 // kubelet, and a one-click cluster comes up there and goes away without leftovers.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, ROOT, TestServer } from '../support/server.js';
+import { ensureBuilt } from '../support/build.js';
 
 const run = promisify(execFile);
 
@@ -15,7 +16,7 @@ describe('one-click on the embedded sandbox seed', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'hm-cp-embedded-'));
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: ROOT, stdio: 'ignore' });
+    ensureBuilt();
     server = await TestServer.start({ backend: 'pglite', env: { HM_SANDBOX: 'true' } });
   }, 120_000);
 

@@ -53,6 +53,29 @@ export class TestServer {
     return this.output;
   }
 
+  /**
+   * The environment of a separate worker process that shares this API's database, master key,
+   * queues and data directory (the production split, with HM_ROLE=api here).
+   */
+  workerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    if (!this.databaseUrl) throw new Error('a separate worker needs PostgreSQL: start the server with backend postgres');
+    return {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      HM_ROLE: 'worker',
+      DATABASE_URL: this.databaseUrl,
+      HM_MASTER_KEY: this.masterKey,
+      HM_QUEUE_PREFIX: this.queuePrefix,
+      HM_DATA_DIR: this.dataDir,
+      ...extra,
+    };
+  }
+
+  /** The server process id, for benchmarks that read its CPU time and memory from /proc. */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
   async launch(): Promise<void> {
     // Start from empty output: the readiness line of an earlier run must not count.
     this.output = '';

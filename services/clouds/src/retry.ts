@@ -99,6 +99,15 @@ const AWS_THROTTLING = new Set([
   'SlowDown',
   'EC2ThrottledException',
 ]);
+/**
+ * The provider refused for rate (EC2 RequestLimitExceeded and kin, DigitalOcean 429) and the
+ * driver's own retries did not outlast it. The worker backs the whole job off (see the README).
+ */
+export function isThrottlingCloudError(error: unknown): error is TransientCloudError {
+  if (!(error instanceof TransientCloudError)) return false;
+  return error.status === 429 || (error.provider === 'aws' && AWS_THROTTLING.has(error.code));
+}
+
 const AWS_TRANSIENT = new Set(['InternalError', 'InternalFailure', 'Unavailable', 'ServiceUnavailable', 'InsufficientInstanceCapacity', 'RequestTimeout', 'RequestTimeoutException']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'UND_ERR_SOCKET']);
 

@@ -89,3 +89,27 @@ export function applyFlagOverrides(baseline: readonly string[], overrides: FlagO
   }
   return result;
 }
+
+/**
+ * Kubernetes' version-skew policy: a kubelet may be up to three minors older than kube-apiserver
+ * (since 1.28) and never newer.
+ */
+export const MAX_KUBELET_MINOR_SKEW = 3;
+
+function minorOf(version: string): { major: number; minor: number } | undefined {
+  const match = /^v?(\d+)\.(\d+)(?:\.\d+)?/.exec(version.trim());
+  return match ? { major: Number(match[1]), minor: Number(match[2]) } : undefined;
+}
+
+/** Why a kubelet of `kubeletVersion` could not work with an apiserver of `apiserverVersion`, or undefined when it can. */
+export function kubeletSkewProblem(apiserverVersion: string, kubeletVersion: string): string | undefined {
+  const apiserver = minorOf(apiserverVersion);
+  const kubelet = minorOf(kubeletVersion);
+  if (!apiserver || !kubelet) return `cannot compare versions ${apiserverVersion} and ${kubeletVersion}`;
+  if (apiserver.major !== kubelet.major) return `kubelet ${kubeletVersion} and apiserver ${apiserverVersion} differ in major version`;
+  if (kubelet.minor > apiserver.minor) return `kubelet ${kubeletVersion} is newer than apiserver ${apiserverVersion}`;
+  if (apiserver.minor - kubelet.minor > MAX_KUBELET_MINOR_SKEW) {
+    return `kubelet ${kubeletVersion} would be ${apiserver.minor - kubelet.minor} minors behind apiserver ${apiserverVersion} (at most ${MAX_KUBELET_MINOR_SKEW} allowed)`;
+  }
+  return undefined;
+}

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvider } from 'kysely';
 import pg from 'pg';
 import * as initial from './migrations/0001-initial.js';
+import * as nodeLifecycle from './migrations/0002-node-lifecycle.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
 
@@ -23,6 +24,7 @@ export interface DatabaseOptions {
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-node-lifecycle': nodeLifecycle,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

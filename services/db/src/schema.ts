@@ -4,6 +4,8 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 
 type Json<T> = ColumnType<T, string, string>;
 type CreatedAt = ColumnType<Date, Date | undefined, never>;
+/** A nullable column that inserts may leave out. */
+type Optional<T> = ColumnType<T | null, T | null | undefined, T | null>;
 
 export interface UsersTable {
   id: string;
@@ -108,6 +110,12 @@ export interface NodePoolsTable {
   health_check: Json<{ startupTimeoutSeconds: number; unhealthyTimeoutSeconds: number; maxUnhealthyPercent: number }>;
   conditions: Json<unknown[]>;
   generation: number;
+  /** The pool's kubeadm bootstrap token (sealed), and when it expires in the tenant cluster. */
+  sealed_bootstrap_token: Optional<string>;
+  bootstrap_token_expires_at: Optional<Date>;
+  /** The platform's own SSH key for this pool (sealed private key, OpenSSH public key). */
+  sealed_ssh_private_key: Optional<string>;
+  ssh_public_key: Optional<string>;
   created_at: CreatedAt;
   updated_at: Date;
   deletion_requested_at: Date | null;
@@ -126,6 +134,17 @@ export interface NodesTable {
   last_heartbeat_at: Date | null;
   ssh_probe: Json<{ ok: boolean; at: string; message: string } | null>;
   ssh_host_key: string | null;
+  /** From the Node's status.nodeInfo once it registered; the upgrade skew check reads it. */
+  kubelet_version: Optional<string>;
+  /** The cloud's state word, as last seen (pending, running, terminated...). */
+  instance_state: Optional<string>;
+  phase_changed_at: Optional<Date>;
+  /** When the health checker first saw this node unhealthy; cleared when it recovers. */
+  unhealthy_since: Optional<Date>;
+  /** Set on a replacement machine: the unhealthy node it takes over from. */
+  replaces_node_id: Optional<string>;
+  /** Health conditions (Ready, LeaseFresh, SshReachable) as the health checker last saw them. */
+  conditions: ColumnType<unknown[], string | undefined, string>;
   created_at: CreatedAt;
   updated_at: Date;
   deleted_at: Date | null;

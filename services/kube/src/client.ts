@@ -1,6 +1,7 @@
 // A thin client over @kubernetes/client-node for the reconcilers: server-side apply with one
 // field manager, reads that treat 404 as absence, and deletes that tolerate absence.
-import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, ServerConfiguration, createConfiguration, type KubernetesObject } from '@kubernetes/client-node';
+import { PooledConnection, pooledHttpLibrary } from './transport.js';
 
 /** Every object Harbormaster writes is owned by this manager, so conflicts name us. */
 export const FIELD_MANAGER = 'harbormaster';
@@ -50,18 +51,34 @@ class ColonSafeObjectApi extends KubernetesObjectApi {
     return (await super.specUriPath(spec, action)).replace(/%3a/g, ':');
   }
 
-  static forConfig(config: KubeConfig): ColonSafeObjectApi {
-    const client = config.makeApiClient(ColonSafeObjectApi);
+  static forConfig(config: KubeConfig, connection: PooledConnection | undefined): ColonSafeObjectApi {
+    const server = config.getCurrentCluster()?.server;
+    const client =
+      connection && server
+        ? new ColonSafeObjectApi(createConfiguration({ baseServer: new ServerConfiguration(server, {}), authMethods: { default: connection }, httpApi: pooledHttpLibrary }))
+        : config.makeApiClient(ColonSafeObjectApi);
     client.setDefaultNamespace(config);
     return client;
   }
 }
 
+/**
+ * One client per kubeconfig: its requests share a small pool of kept-alive TLS connections
+ * (see transport.ts), so keep the client rather than building one per call, and close() it
+ * when done with it.
+ */
 export class KubeClient {
   readonly objects: KubernetesObjectApi;
+  private readonly connection: PooledConnection | undefined;
 
   constructor(readonly config: KubeConfig) {
-    this.objects = ColonSafeObjectApi.forConfig(config);
+    this.connection = PooledConnection.supports(config) ? new PooledConnection(config) : undefined;
+    this.objects = ColonSafeObjectApi.forConfig(config, this.connection);
+  }
+
+  /** Closes the pooled connections; the client stays usable and reconnects on the next call. */
+  close(): void {
+    this.connection?.close();
   }
 
   static fromYaml(text: string): KubeClient {

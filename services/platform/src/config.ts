@@ -1,8 +1,10 @@
 // Typed, validated environment configuration. Every default here is the embedded default:
 // with nothing set, the system runs on PGlite in ./.data, local Redis, the sandbox seed and
 // the simulated clouds, with api and worker in one process.
+import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_SSH_USER } from '../../core/src/bootstrap/cloud-init.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -29,6 +31,13 @@ const envSchema = z.object({
   HM_QUOTA_CLUSTERS_PER_PROJECT: z.coerce.number().int().min(0).default(20),
   HM_QUOTA_NODES_PER_PROJECT: z.coerce.number().int().min(0).default(200),
   HM_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
+  HM_AWS_ENDPOINT: z.url().optional(),
+  HM_DIGITALOCEAN_ENDPOINT: z.url().optional(),
+  HM_CLOUD_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0.1).max(10_000).default(10),
+  HM_NODE_HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
+  HM_NODE_SSH_USER: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Unix user name').optional(),
+  HM_NODE_SSH_PORT: z.coerce.number().int().min(1).max(65535).default(22),
+  HM_PROGRESS_DEADLINE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(1_200),
 });
 
 export interface AppConfig {
@@ -50,6 +59,19 @@ export interface AppConfig {
   clusterHealthIntervalSeconds: number;
   quotas: { clustersPerProject: number; nodesPerProject: number };
   shutdownTimeoutSeconds: number;
+  clouds: {
+    /** Endpoint overrides (an EC2 or DigitalOcean compatible API); unset means the real cloud. */
+    awsEndpoint: string | undefined;
+    digitalOceanEndpoint: string | undefined;
+    /** Cloud API requests per second per provider account, shared by every worker replica. */
+    rateLimitPerSecond: number;
+  };
+  /** How often each cluster's nodes are health-checked (Node Ready, Lease, SSH). */
+  nodeHealthIntervalSeconds: number;
+  /** Who the SSH health probe logs in as, and where: the user cloud-init creates; the sandbox's sshd only admits the local account. */
+  nodeSsh: { user: string; port: number };
+  /** A control plane still not converged this long after its create or upgrade request is Failed (and still reconciled). */
+  progressDeadlineSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -64,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (e.HM_ROLE !== 'all' && !e.DATABASE_URL) {
     throw new ConfigError('invalid configuration:\n  DATABASE_URL: required when HM_ROLE is api or worker (PGlite allows one process only)');
   }
+  const sandbox = e.HM_SANDBOX ?? (e.HM_ROLE === 'all' && !e.DATABASE_URL);
   return {
     role: e.HM_ROLE,
     host: e.HOST,
@@ -75,11 +98,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     queuePrefix: e.HM_QUEUE_PREFIX,
     logLevel: e.LOG_LEVEL,
     bullBoard: e.HM_BULL_BOARD,
-    sandbox: e.HM_SANDBOX ?? (e.HM_ROLE === 'all' && !e.DATABASE_URL),
+    sandbox,
     resyncIntervalSeconds: e.HM_RESYNC_INTERVAL_SECONDS,
     seedHealthIntervalSeconds: e.HM_SEED_HEALTH_INTERVAL_SECONDS,
     clusterHealthIntervalSeconds: e.HM_CLUSTER_HEALTH_INTERVAL_SECONDS,
     quotas: { clustersPerProject: e.HM_QUOTA_CLUSTERS_PER_PROJECT, nodesPerProject: e.HM_QUOTA_NODES_PER_PROJECT },
     shutdownTimeoutSeconds: e.HM_SHUTDOWN_TIMEOUT_SECONDS,
+    clouds: { awsEndpoint: e.HM_AWS_ENDPOINT, digitalOceanEndpoint: e.HM_DIGITALOCEAN_ENDPOINT, rateLimitPerSecond: e.HM_CLOUD_RATE_LIMIT_PER_SECOND },
+    nodeHealthIntervalSeconds: e.HM_NODE_HEALTH_INTERVAL_SECONDS,
+    nodeSsh: { user: e.HM_NODE_SSH_USER ?? (sandbox ? userInfo().username : DEFAULT_SSH_USER), port: e.HM_NODE_SSH_PORT },
+    progressDeadlineSeconds: e.HM_PROGRESS_DEADLINE_SECONDS,
   };
 }

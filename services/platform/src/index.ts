@@ -7,3 +7,5 @@ export * from './cluster-events.js';
 export * from './metrics.js';
 export * from './platform.module.js';
 export * from './shutdown.js';
+export * from './cloud-access.js';
+export * from './cloud-rate-limiter.js';

@@ -13,6 +13,8 @@ import {
   SeedRepository,
   type DatabaseHandle,
 } from '../../db/src/index.js';
+import { CloudAccess } from './cloud-access.js';
+import { RedisCloudRequestLimiter } from './cloud-rate-limiter.js';
 import { ClusterEvents } from './cluster-events.js';
 import type { AppConfig } from './config.js';
 import { resolveMasterKey } from './master-key.js';
@@ -82,6 +84,12 @@ export class PlatformModule {
         ClusterEvents,
         QueueService,
         Metrics,
+        {
+          provide: RedisCloudRequestLimiter,
+          inject: [REDIS],
+          useFactory: (redis: Redis) => new RedisCloudRequestLimiter(redis, { ratePerSecond: config.clouds.rateLimitPerSecond, keyPrefix: config.queuePrefix }),
+        },
+        CloudAccess,
         ResourceCloser,
       ],
       exports: [
@@ -98,6 +106,8 @@ export class PlatformModule {
         ClusterEvents,
         QueueService,
         Metrics,
+        CloudAccess,
+        RedisCloudRequestLimiter,
         BullModule,
       ],
     };

@@ -32,6 +32,11 @@ export class QueueService {
     await this.health.add(JOBS.checkCluster, data, { ...DEFAULT_JOB_OPTIONS, attempts: 1, jobId: jobIds.checkCluster(clusterId) });
   }
 
+  async checkNodes(clusterId: string): Promise<void> {
+    const data: ClusterJob = { clusterId };
+    await this.health.add(JOBS.checkNodes, data, { ...DEFAULT_JOB_OPTIONS, attempts: 1, jobId: jobIds.checkNodes(clusterId) });
+  }
+
   async checkSeed(seedId: string): Promise<void> {
     const data: SeedJob = { seedId };
     await this.seeds.add(JOBS.checkSeed, data, { ...DEFAULT_JOB_OPTIONS, attempts: 1, jobId: jobIds.checkSeed(seedId) });

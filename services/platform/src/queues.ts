@@ -16,6 +16,9 @@ export const JOBS = {
   resync: 'resync',
   reconcilePool: 'reconcile-pool',
   checkCluster: 'check-cluster',
+  /** The node-health scheduler's tick: fans out one checkNodes per cluster with nodes. */
+  nodeHealthResync: 'resync-node-health',
+  checkNodes: 'check-nodes',
   checkSeed: 'check-seed',
 } as const;
 
@@ -35,6 +38,7 @@ export const jobIds = {
   reconcileCluster: (clusterId: string) => `cluster.${clusterId}`,
   reconcilePool: (poolId: string) => `pool.${poolId}`,
   checkCluster: (clusterId: string) => `health.${clusterId}`,
+  checkNodes: (clusterId: string) => `node-health.${clusterId}`,
   checkSeed: (seedId: string) => `seed.${seedId}`,
 };
 

@@ -61,15 +61,21 @@ export class ClusterReconciler {
    * checks what is left first, so a crash anywhere resumes where it stopped.
    */
   private async delete(cluster: ClusterRow): Promise<PassResult> {
+    // Pools go through the node pool reconciler, which terminates their machines; the
+    // namespace (and with it the tenant API) stays until the last pool row is gone.
     const pools = await this.clusters.listAllPools(cluster.id);
     if (pools.length > 0) {
-      const poolIds = pools.map((pool) => pool.id);
-      await this.database.db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('nodes').where('pool_id', 'in', poolIds).execute();
-        await trx.deleteFrom('node_pools').where('id', 'in', poolIds).execute();
-        await this.events.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'NodePoolsDeleted', message: `${pools.length} node pool(s) deleted` }, trx);
-      });
-      await this.events.notify(cluster.id);
+      const unrequested = pools.filter((pool) => !pool.deletion_requested_at);
+      if (unrequested.length > 0) {
+        const now = new Date();
+        await this.database.db.transaction().execute(async (trx) => {
+          for (const pool of unrequested) await this.clusters.updatePool(pool.id, { deletion_requested_at: now, generation: pool.generation + 1 }, trx);
+          await this.events.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'NodePoolsDeleting', message: `deleting ${pools.length} node pool(s) and their machines` }, trx);
+        });
+        await this.events.notify(cluster.id);
+      }
+      for (const pool of pools) await this.queues.reconcilePool(cluster.id, pool.id);
+      return { requeueAfterMs: WAIT_MS, converged: false };
     }
     if (cluster.seed_id && !(await this.steps.deleteNamespace(cluster))) return { requeueAfterMs: WAIT_MS, converged: false };
     this.steps.forget(cluster.id);
@@ -104,6 +110,12 @@ export class ClusterReconciler {
         eb.or([
           eb('node_pools.deletion_requested_at', 'is not', null),
           eb.exists(eb.selectFrom('operations').select('operations.id').whereRef('operations.pool_id', '=', 'node_pools.id').where('operations.status', 'in', ['pending', 'running'])),
+          eb('node_pools.sealed_bootstrap_token', 'is not', null),
+          // Unhealthy too: the pass asks the cloud for the node's machine, so one terminated behind
+          // our back is replaced without waiting for the unhealthy timeout or the maxUnhealthy gate.
+          eb.exists(
+            eb.selectFrom('nodes').select('nodes.id').whereRef('nodes.pool_id', '=', 'node_pools.id').where('nodes.deleted_at', 'is', null).where('nodes.phase', 'in', ['Provisioning', 'Joining', 'Unhealthy', 'Replacing', 'Deleting']),
+          ),
           eb(
             'node_pools.replicas',
             '!=',

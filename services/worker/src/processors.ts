@@ -2,6 +2,7 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
+import { isThrottlingCloudError } from '../../clouds/src/index.js';
 import { sealingContext, type SecretBox } from '../../core/src/index.js';
 import { SeedRepository } from '../../db/src/index.js';
 import { parseKubeconfig, probeApiServer } from '../../kube/src/index.js';
@@ -9,7 +10,8 @@ import { JOBS, QUEUES, QueueService, SECRET_BOX, type ClusterJob, type PoolJob, 
 import { ClusterReconciler } from './cluster-reconciler.js';
 import { ClusterHealthChecker } from './control-plane/health-checker.js';
 import { JobRunner } from './job-runner.js';
-import { NodePoolReconciler } from './node-pool-reconciler.js';
+import { NodeHealthChecker } from './nodes/node-health-checker.js';
+import { NodePoolReconciler } from './nodes/node-pool-reconciler.js';
 
 /**
  * A job waiting for pods moves itself back to the delayed set under its own id instead of
@@ -40,7 +42,8 @@ export class ControlPlaneProcessor extends WorkerHost {
   }
 }
 
-@Processor(QUEUES.nodes, { concurrency: 16 })
+/** Waits for machines to boot and nodes to join the same way: the job moves itself to delayed. */
+@Processor(QUEUES.nodes, { concurrency: 16, lockDuration: 30_000, stalledInterval: 10_000 })
 export class NodesProcessor extends WorkerHost {
   constructor(
     private readonly runner: JobRunner,
@@ -49,19 +52,35 @@ export class NodesProcessor extends WorkerHost {
     super();
   }
 
-  async process(job: Job): Promise<unknown> {
-    return this.runner.run(QUEUES.nodes, job, async () => {
-      const { clusterId, poolId } = job.data as PoolJob;
-      return this.reconciler.reconcile(clusterId, poolId);
-    });
+  async process(job: Job, token?: string): Promise<unknown> {
+    let result;
+    try {
+      result = await this.runner.run(QUEUES.nodes, job, async () => {
+        const { clusterId, poolId } = job.data as PoolJob;
+        return this.reconciler.reconcile(clusterId, poolId);
+      });
+    } catch (error) {
+      // The provider still throttles after the driver's retries: back this job off by its own
+      // delay, without spending an attempt and without pausing other accounts' jobs (see services/clouds/README.md).
+      if (!isThrottlingCloudError(error) || !token) throw error;
+      result = { requeueAfterMs: THROTTLED_BACKOFF_MS + Math.floor(Math.random() * THROTTLED_BACKOFF_MS) };
+    }
+    if (result.requeueAfterMs !== undefined && token) {
+      await job.moveToDelayed(Date.now() + result.requeueAfterMs, token);
+      throw new DelayedError();
+    }
+    return result;
   }
 }
+
+const THROTTLED_BACKOFF_MS = 10_000;
 
 @Processor(QUEUES.health, { concurrency: 8 })
 export class HealthProcessor extends WorkerHost {
   constructor(
     private readonly runner: JobRunner,
     private readonly checker: ClusterHealthChecker,
+    private readonly nodeChecker: NodeHealthChecker,
   ) {
     super();
   }
@@ -69,6 +88,8 @@ export class HealthProcessor extends WorkerHost {
   async process(job: Job): Promise<unknown> {
     return this.runner.run(QUEUES.health, job, async () => {
       if (job.name === JOBS.resync) return { clusters: await this.checker.enqueueAll() };
+      if (job.name === JOBS.nodeHealthResync) return { clusters: await this.nodeChecker.enqueueAll() };
+      if (job.name === JOBS.checkNodes) return this.nodeChecker.check((job.data as ClusterJob).clusterId);
       return this.checker.check((job.data as ClusterJob).clusterId);
     });
   }

@@ -1,11 +1,14 @@
 import { Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { APP_CONFIG, JOBS, QueueService, type AppConfig } from '../../platform/src/index.js';
+import { NodeHealthRepository, type DatabaseHandle } from '../../db/src/index.js';
+import { APP_CONFIG, DATABASE, JOBS, QueueService, type AppConfig } from '../../platform/src/index.js';
 import { ClusterReconciler } from './cluster-reconciler.js';
 import { ControlPlaneSteps } from './control-plane/control-plane-steps.js';
 import { ClusterHealthChecker } from './control-plane/health-checker.js';
 import { SeedClients } from './control-plane/seed-clients.js';
 import { JobRunner } from './job-runner.js';
-import { NodePoolReconciler } from './node-pool-reconciler.js';
+import { CloudDrivers } from './nodes/cloud-drivers.js';
+import { NodeHealthChecker } from './nodes/node-health-checker.js';
+import { NodePoolReconciler } from './nodes/node-pool-reconciler.js';
 import { ControlPlaneProcessor, HealthProcessor, NodesProcessor, SeedsProcessor } from './processors.js';
 
 class ResyncSchedules implements OnApplicationBootstrap {
@@ -17,6 +20,7 @@ class ResyncSchedules implements OnApplicationBootstrap {
   /** Job schedulers are upserted by id, so every worker replica may do this safely. */
   async onApplicationBootstrap(): Promise<void> {
     await this.queues.controlPlane.upsertJobScheduler('resync', { every: this.config.resyncIntervalSeconds * 1000 }, { name: JOBS.resync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    await this.queues.health.upsertJobScheduler('node-health', { every: this.config.nodeHealthIntervalSeconds * 1000 }, { name: JOBS.nodeHealthResync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
     await this.queues.health.upsertJobScheduler('cluster-health', { every: this.config.clusterHealthIntervalSeconds * 1000 }, { name: JOBS.resync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
     await this.queues.seeds.upsertJobScheduler('seed-health', { every: this.config.seedHealthIntervalSeconds * 1000 }, { name: JOBS.resync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
   }
@@ -30,6 +34,9 @@ class ResyncSchedules implements OnApplicationBootstrap {
     ClusterHealthChecker,
     SeedClients,
     NodePoolReconciler,
+    NodeHealthChecker,
+    { provide: NodeHealthRepository, inject: [DATABASE], useFactory: (database: DatabaseHandle) => new NodeHealthRepository(database.db) },
+    CloudDrivers,
     ControlPlaneProcessor,
     NodesProcessor,
     HealthProcessor,

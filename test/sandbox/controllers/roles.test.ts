@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { request } from 'node:https';
@@ -10,6 +10,7 @@ import type { KubeObject } from '../../../services/sandbox/src/kubesim/contracts
 import { KubeClient, silentLogger } from '../../../services/sandbox/src/kubesim/controllers/client.js';
 import { resolveControllers } from '../../../services/sandbox/src/kubesim/controllers/roles.js';
 import { LeaderElector } from '../../../services/sandbox/src/kubesim/controllers/leader-election.js';
+import { ensureBuilt } from '../../support/build.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const ROLES = join(ROOT, 'dist/services/sandbox/src/kubesim/controllers/roles.js');
@@ -77,7 +78,7 @@ describe('kube-controller-manager and kube-scheduler as processes', () => {
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: ROOT, stdio: 'ignore' });
+    ensureBuilt();
     seed = await createSeed({ authorizationModes: ['Node', 'RBAC'] });
     dir = mkdtempSync(join(tmpdir(), 'kubesim-roles-'));
     writeFileSync(join(dir, 'controller-manager.conf'), await seed.userKubeconfig('system:kube-controller-manager'));

@@ -1,10 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, issueCertificate } from '../../../services/sandbox/src/kubesim/index.js';
 import { apiserverConfigFromFlags, parseFlags } from '../../../services/sandbox/src/kubesim/cli.js';
+import { ensureBuilt } from '../../support/build.js';
 
 let dir: string;
 let certFile: string;
@@ -23,7 +24,7 @@ function baseFlags(): string[] {
 }
 
 beforeAll(async () => {
-  execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: process.cwd(), stdio: 'ignore' });
+  ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'kubesim-cli-'));
   const ca = await createCa('ca');
   const leaf = await issueCertificate(ca, { commonName: 'apiserver', server: true });

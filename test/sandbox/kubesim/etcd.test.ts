@@ -1,5 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { buildKubeconfig, createCa, issueCertificate, startKubeSim, type Certifi
 import { ClientCertificateAuthenticator } from '../../../services/sandbox/src/kubesim/server/builtin-auth.js';
 import { etcdctl, freePort, startEtcd, type EtcdFixture } from './etcd-support.js';
 import { eventually, raw } from './helpers.js';
+import { ensureBuilt } from '../../support/build.js';
 
 let dir: string;
 let etcd: EtcdFixture;
@@ -102,7 +103,7 @@ describe('kubesim on a real etcd', () => {
   });
 
   it('runs from the real kube-apiserver command line (CLI, built to dist/)', async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: process.cwd(), stdio: 'ignore' });
+    ensureBuilt();
     const file = (name: string, content: string) => {
       const path = join(dir, name);
       writeFileSync(path, content, { mode: 0o600 });

@@ -9,6 +9,8 @@ import {
   findVersion,
   generateClusterName,
   isUuid,
+  NODE_POOL_DEFAULTS,
+  kubeletSkewProblem,
   newestVersion,
   notFound,
   parseInput,
@@ -22,8 +24,6 @@ import { clusterKubeconfig, openClusterSecrets } from '../../../kube/src/index.j
 import { auditBase, type Actor } from '../auth/principal.js';
 import { ProjectAccess } from '../projects/project-access.js';
 import { presentCluster, presentEvent, presentOperation } from './presenters.js';
-
-const DEFAULT_IMAGES: Record<'aws' | 'digitalocean', string> = { aws: 'ubuntu-24.04', digitalocean: 'ubuntu-24-04-x64' };
 
 @Injectable()
 export class ClustersService {
@@ -145,6 +145,7 @@ export class ClustersService {
     if (targetMinor > currentMinor + 1) {
       throw new DomainError('validation', 'upgrade_skips_minor', `upgrade one minor version at a time: ${cluster.version} can go to 1.${currentMinor + 1}.x next`);
     }
+    await this.refuseNodeSkew(clusterId, cluster.version, input.version);
     const operationId = randomUUID();
     const now = new Date();
     await this.database.db.transaction().execute(async (trx) => {
@@ -159,6 +160,27 @@ export class ClustersService {
     await this.events.notify(clusterId);
     await this.enqueue(() => this.queues.reconcileCluster(clusterId));
     return { operation: presentOperation((await this.clusters.findOperation(projectId, operationId))!), cluster: await this.get(actor, projectId, clusterId) };
+  }
+
+  /**
+   * Nodes keep their kubelet through a control-plane upgrade, so an upgrade that would leave any
+   * of them outside the supported skew is refused. A node that has not registered yet runs the
+   * version it was provisioned with, which is the cluster's current one.
+   */
+  private async refuseNodeSkew(clusterId: string, currentVersion: string, targetVersion: string): Promise<void> {
+    const nodes = await this.database.db
+      .selectFrom('nodes')
+      .select(['name', 'kubelet_version'])
+      .where('cluster_id', '=', clusterId)
+      .where('deleted_at', 'is', null)
+      .execute();
+    const problems = nodes.flatMap((node) => {
+      const problem = kubeletSkewProblem(targetVersion, node.kubelet_version ?? currentVersion);
+      return problem ? [{ path: `nodes.${node.name}`, message: problem }] : [];
+    });
+    if (problems.length > 0) {
+      throw new DomainError('conflict', 'node_version_skew', `upgrading to ${targetVersion} would leave ${problems.length} node(s) outside the supported kubelet version skew; replace or upgrade them first`, problems.slice(0, 20));
+    }
   }
 
   async listEvents(actor: Actor, projectId: string, clusterId: string, afterId: number) {
@@ -223,7 +245,7 @@ export class ClustersService {
         provider: credential.provider,
         region: pool.region,
         size: pool.size,
-        image: pool.image ?? DEFAULT_IMAGES[credential.provider],
+        image: pool.image ?? NODE_POOL_DEFAULTS[credential.provider].image,
         replicas: pool.replicas,
         labels: pool.labels,
         taints: pool.taints,

@@ -1,6 +1,6 @@
 import type { ClusterRow, NodePoolRow, NodeRow, OperationRow, ClusterEventRow } from '../../../db/src/index.js';
 
-export const presentCluster = (row: ClusterRow, seedName: string | null) => ({
+export const presentCluster = (row: Omit<ClusterRow, 'sealed_secrets'>, seedName: string | null) => ({
   id: row.id,
   projectId: row.project_id,
   name: row.name,
@@ -35,7 +35,7 @@ export const presentPool = (row: NodePoolRow, nodes?: NodeRow[]) => ({
   sshPublicKeys: row.ssh_public_keys,
   healthCheck: row.health_check,
   conditions: row.conditions,
-  ...(nodes ? { status: { nodes: nodes.length, ready: nodes.filter((node) => node.phase === 'Ready').length } } : {}),
+  ...(nodes ? { status: { nodes: nodes.length, ready: nodes.filter((node) => node.phase === 'Ready').length, unhealthy: nodes.filter((node) => node.phase === 'Unhealthy').length } } : {}),
   createdAt: row.created_at.toISOString(),
   deletionRequestedAt: row.deletion_requested_at?.toISOString() ?? null,
 });
@@ -48,8 +48,14 @@ export const presentNode = (row: NodeRow) => ({
   addresses: { private: row.private_ip, public: row.public_ip },
   phase: row.phase,
   phaseReason: row.phase_reason,
+  phaseChangedAt: row.phase_changed_at?.toISOString() ?? null,
+  /** Ready, LeaseFresh and SshReachable as the node health checker last saw them. */
+  conditions: row.conditions,
+  unhealthySince: row.unhealthy_since?.toISOString() ?? null,
   lastHeartbeatAt: row.last_heartbeat_at?.toISOString() ?? null,
   sshProbe: row.ssh_probe,
+  /** The host key fingerprint pinned on first contact (public; the pool's private key never leaves the worker). */
+  sshHostKeyFingerprint: row.ssh_host_key,
   createdAt: row.created_at.toISOString(),
 });
 

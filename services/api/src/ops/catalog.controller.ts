@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, EXPOSE_STRATEGIES, SUPPORTED_VERSIONS, newestVersion } from '../../../core/src/index.js';
+import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, EXPOSE_STRATEGIES, NODE_POOL_DEFAULTS, SUPPORTED_VERSIONS, newestVersion } from '../../../core/src/index.js';
 import { SeedsService } from '../seeds/seeds.service.js';
 
 /** What a cluster can be created with: the portal's "advanced" panel reads this. */
@@ -19,6 +19,7 @@ export class CatalogController {
       exposeStrategies: EXPOSE_STRATEGIES,
       defaults: { podCidr: DEFAULT_POD_CIDR, serviceCidr: DEFAULT_SERVICE_CIDR, exposeStrategy: 'NodePort', etcdReplicas: 3 },
       placement: await this.seeds.placementOptions(),
+      nodePoolDefaults: NODE_POOL_DEFAULTS,
     };
   }
 }

@@ -2,13 +2,19 @@
 // derived from the node id, so a retried or duplicated job gets the original reservation back.
 import { createHash } from 'node:crypto';
 import {
+  DescribeImagesCommand,
   DescribeInstancesCommand,
   EC2Client,
   RunInstancesCommand,
+  type RunInstancesCommandOutput,
   TerminateInstancesCommand,
   type Filter,
   type Instance,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
 } from '@aws-sdk/client-ec2';
+// Types only (erased at runtime); @smithy/types is the AWS SDK's own type package.
+import type { FinalizeRequestMiddleware } from '@smithy/types';
 import {
   AWS_TAG_KEYS,
   type CloudDriver,
@@ -18,6 +24,8 @@ import {
   type InstanceRef,
   type InstanceSelector,
 } from '../driver.js';
+import { DEFAULT_IMAGE_CACHE_TTL_MS, ImageResolver } from './image-resolver.js';
+import { acquireRequestSlot, type CloudRequestBudget } from '../request-budget.js';
 import { classifyAwsError, UnrecoverableCloudError, withRetry, type RetryPolicy } from '../retry.js';
 
 /** EC2 refuses user data above 16 KB (before base64). */
@@ -36,6 +44,9 @@ export interface Ec2DriverOptions {
   subnetId?: string;
   securityGroupIds?: string[];
   requestTimeoutMs?: number;
+  rateLimiter?: CloudRequestBudget;
+  /** How long an image alias keeps resolving to the AMI it was looked up as (default one hour). */
+  imageCacheTtlMs?: number;
 }
 
 export function clientTokenFor(nodeId: string): string {
@@ -46,6 +57,7 @@ export function clientTokenFor(nodeId: string): string {
 export class Ec2Driver implements CloudDriver {
   readonly provider = 'aws' as const;
   private readonly client: EC2Client;
+  private readonly images: ImageResolver;
 
   constructor(
     private readonly credentials: AwsCredentials,
@@ -63,6 +75,21 @@ export class Ec2Driver implements CloudDriver {
       maxAttempts: 1,
       requestHandler: options.requestTimeoutMs ? { requestTimeout: options.requestTimeoutMs } : undefined,
     });
+    this.images = new ImageResolver({
+      region: credentials.region,
+      ttlMs: options.imageCacheTtlMs ?? DEFAULT_IMAGE_CACHE_TTL_MS,
+      describeImages: async (input) => (await this.call('DescribeImages', () => this.client.send(new DescribeImagesCommand(input)))).Images ?? [],
+    });
+    const budget = options.rateLimiter;
+    if (budget) {
+      // Per attempt (after the SDK's retry step) and before signing, so a long wait for the
+      // budget never sends a stale SigV4 signature.
+      const waitForBudget: FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => async (args) => {
+        await acquireRequestSlot('aws', budget);
+        return next(args);
+      };
+      this.client.middlewareStack.addRelativeTo(waitForBudget, { name: 'harbormasterRequestBudget', relation: 'before', toMiddleware: 'httpSigningMiddleware' });
+    }
   }
 
   async ensureInstance(request: EnsureInstanceRequest): Promise<CloudInstance> {
@@ -80,8 +107,9 @@ export class Ec2Driver implements CloudDriver {
       { Key: AWS_TAG_KEYS.pool, Value: request.poolId },
       { Key: AWS_TAG_KEYS.node, Value: request.nodeId },
     ];
+    const image = await this.images.resolve(request.image, request.size);
     const command = new RunInstancesCommand({
-      ImageId: request.image,
+      ImageId: image.imageId,
       InstanceType: request.size as RunInstancesInstanceType,
       MinCount: 1,
       MaxCount: 1,
@@ -91,7 +119,18 @@ export class Ec2Driver implements CloudDriver {
       SecurityGroupIds: this.options.securityGroupIds,
       TagSpecifications: [{ ResourceType: 'instance', Tags: tags }],
     });
-    const reservation = await this.call('RunInstances', () => this.client.send(command));
+    let reservation: RunInstancesCommandOutput;
+    try {
+      reservation = await this.call('RunInstances', () => this.client.send(command));
+    } catch (error) {
+      // The alias moved to a newer AMI since this node's machine was launched under its token;
+      // that machine is still the node's one machine.
+      if (image.alias && error instanceof UnrecoverableCloudError && error.code === 'IdempotentParameterMismatch') {
+        const launched = await this.findInstance(request.nodeId);
+        if (launched) return launched;
+      }
+      throw error;
+    }
     const instance = reservation.Instances?.[0];
     if (!instance) throw new UnrecoverableCloudError('aws', 'EmptyReservation', 'RunInstances returned no instance');
     return toCloudInstance(instance);

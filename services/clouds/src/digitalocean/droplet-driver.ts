@@ -8,7 +8,7 @@
 // project A's next call goes out with project B's token (a cross-tenant leak). dots-wrapper's
 // createApiClient builds its own axios instance per client (`axios.create({ baseURL, headers })`).
 import { createHash } from 'node:crypto';
-import { createApiClient } from 'dots-wrapper';
+import { createApiClient, modules as dotsModules } from 'dots-wrapper';
 import {
   DIGITALOCEAN_TAG_PREFIXES,
   type CloudDriver,
@@ -18,6 +18,7 @@ import {
   type InstanceRef,
   type InstanceSelector,
 } from '../driver.js';
+import { acquireRequestSlot, type CloudRequestBudget } from '../request-budget.js';
 import { classifyDigitalOceanError, UnrecoverableCloudError, withRetry, type RetryPolicy } from '../retry.js';
 
 /** DigitalOcean's user_data limit. */
@@ -34,6 +35,7 @@ export interface DropletDriverOptions {
   endpoint?: string;
   retry: RetryPolicy;
   requestTimeoutMs?: number;
+  rateLimiter?: CloudRequestBudget;
 }
 
 type DotsClient = ReturnType<typeof createApiClient>;
@@ -51,10 +53,12 @@ interface DropletView {
 export class DropletDriver implements CloudDriver {
   readonly provider = 'digitalocean' as const;
   private readonly api: DotsClient;
+  /** Keys known to be on the account, by fingerprint. */
+  private readonly registeredKeys = new Map<string, Promise<string>>();
 
   constructor(credentials: DigitalOceanCredentials, private readonly options: DropletDriverOptions) {
     const root = (options.endpoint ?? 'https://api.digitalocean.com').replace(/\/+$/, '');
-    this.api = createApiClient({ token: credentials.token, endpoint: `${root}/v2`, requestTimeoutInMs: options.requestTimeoutMs });
+    this.api = budgetedApiClient(options.rateLimiter)({ token: credentials.token, endpoint: `${root}/v2`, requestTimeoutInMs: options.requestTimeoutMs });
   }
 
   async ensureInstance(request: EnsureInstanceRequest): Promise<CloudInstance> {
@@ -70,23 +74,33 @@ export class DropletDriver implements CloudDriver {
     ];
     const invalid = tags.find((tag) => !TAG_ALPHABET.test(tag) || tag.length > 255);
     if (invalid) throw new UnrecoverableCloudError('digitalocean', 'InvalidTag', `"${invalid}" is not a valid DigitalOcean tag`);
-    const fingerprints = await Promise.all(request.sshPublicKeys.map((key) => this.ensureSshKey(key)));
     const nodeTag = tagFor('node', request.nodeId);
-
-    const created = await this.call('droplets_create', async () => {
-      const existing = await this.dropletsTagged(nodeTag);
-      if (existing.length > 0) return existing;
-      await this.api.droplet.createDroplet({
-        name: request.name,
-        region: request.region,
-        size: request.size,
-        image: request.image,
-        ssh_keys: fingerprints,
-        tags,
-        user_data: request.userData,
+    const create = async (): Promise<DropletView[]> => {
+      const fingerprints = await Promise.all(request.sshPublicKeys.map((key) => this.ensureSshKey(key)));
+      return this.call('droplets_create', async () => {
+        const existing = await this.dropletsTagged(nodeTag);
+        if (existing.length > 0) return existing;
+        await this.api.droplet.createDroplet({
+          name: request.name,
+          region: request.region,
+          size: request.size,
+          image: request.image,
+          ssh_keys: fingerprints,
+          tags,
+          user_data: request.userData,
+        });
+        return this.dropletsTagged(nodeTag);
       });
-      return this.dropletsTagged(nodeTag);
-    });
+    };
+    let created: DropletView[];
+    try {
+      created = await create();
+    } catch (error) {
+      // A key this driver registered earlier was deleted from the account since: register again, once.
+      if (!(error instanceof UnrecoverableCloudError && error.status === 422 && /ssh_keys/i.test(error.message)) || this.registeredKeys.size === 0) throw error;
+      this.registeredKeys.clear();
+      created = await create();
+    }
     const live = created.filter((droplet) => droplet.status !== 'archive').sort((a, b) => a.id - b.id);
     const [keep, ...duplicates] = live;
     for (const duplicate of duplicates) await this.deleteInstance({ id: String(duplicate.id) });
@@ -122,9 +136,26 @@ export class DropletDriver implements CloudDriver {
     await this.call('droplets_destroy_byTag', () => this.api.droplet.deleteDropletsByTag({ tag_name: nodeTag }));
   }
 
-  /** Registers the key on the account unless a key with its fingerprint exists; returns the fingerprint. */
-  private async ensureSshKey(publicKey: string): Promise<string> {
+  /**
+   * Registers the key on the account unless a key with its fingerprint exists; returns the
+   * fingerprint. Each key is looked up once per driver (concurrent creates share the lookup), so
+   * a pool's machines cost the account no more than list, create and list each.
+   */
+  private ensureSshKey(publicKey: string): Promise<string> {
     const fingerprint = openSshMd5Fingerprint(publicKey);
+    let registered = this.registeredKeys.get(fingerprint);
+    if (!registered) {
+      registered = this.registerSshKey(publicKey, fingerprint);
+      this.registeredKeys.set(fingerprint, registered);
+      const attempt = registered;
+      attempt.catch(() => {
+        if (this.registeredKeys.get(fingerprint) === attempt) this.registeredKeys.delete(fingerprint);
+      });
+    }
+    return registered;
+  }
+
+  private async registerSshKey(publicKey: string, fingerprint: string): Promise<string> {
     const exists = async (): Promise<boolean> => {
       try {
         await this.api.sshKey.getSshKey({ ssh_key_id: fingerprint });
@@ -162,6 +193,25 @@ export class DropletDriver implements CloudDriver {
   private call<T>(operation: string, send: () => Promise<T>): Promise<T> {
     return withRetry(operation, send, classifyDigitalOceanError, this.options.retry);
   }
+}
+
+/**
+ * dots-wrapper's own factory, with a context that adds a request interceptor to this client's
+ * own axios instance: every request it sends, each retry included, waits for the account budget.
+ */
+function budgetedApiClient(budget: CloudRequestBudget | undefined): typeof createApiClient {
+  if (!budget) return createApiClient;
+  return dotsModules.common.createApiClient({
+    modules: dotsModules,
+    createContext: (contextOptions) => {
+      const context = dotsModules.common.createContext(contextOptions);
+      context.httpClient.interceptors.request.use(async (config) => {
+        await acquireRequestSlot('digitalocean', budget);
+        return config;
+      });
+      return context;
+    },
+  });
 }
 
 function tagFor(kind: keyof typeof DIGITALOCEAN_TAG_PREFIXES, id: string): string {

@@ -4,4 +4,6 @@ export const sealingContext = {
   seedKubeconfig: (seedId: string) => `seeds:${seedId}:kubeconfig`,
   providerCredential: (credentialId: string) => `provider_credentials:${credentialId}`,
   clusterSecrets: (clusterId: string) => `clusters:${clusterId}:secrets`,
+  poolBootstrapToken: (poolId: string) => `node_pools:${poolId}:bootstrap_token`,
+  poolSshPrivateKey: (poolId: string) => `node_pools:${poolId}:ssh_private_key`,
 };

@@ -5,12 +5,15 @@ import {
   issueCa,
   issueLeaf,
   keyMatchesCertificate,
+  prepareIssuer,
   validityFrom,
   type CertKeyPem,
   type ExtendedUsage,
+  type Issuer,
   type LeafRequest,
 } from './certificates.js';
 import { firstServiceIp, parseCidr } from '../model/cidr.js';
+import { canonicalIp } from './der.js';
 import { generateKeyPair, keyAlgorithmOf, publicKeyPemOf, type KeyAlgorithm, type KeyPairPem } from './keys.js';
 
 export const CA_LIFETIME_DAYS = 3650;
@@ -219,7 +222,7 @@ export function leafReissueReason(
   if (facts.serverAuth !== request.usages.includes('server') || facts.clientAuth !== request.usages.includes('client')) {
     return 'usages changed';
   }
-  if (!sameSet(facts.dnsNames, request.dnsNames) || !sameSet(facts.ipAddresses, request.ipAddresses)) return 'SANs changed';
+  if (!sameSet(facts.dnsNames, request.dnsNames) || !sameSet(facts.ipAddresses, request.ipAddresses.map(canonicalIp))) return 'SANs changed';
   return undefined;
 }
 
@@ -283,17 +286,23 @@ export async function ensureClusterPki(existing: ClusterPki | undefined, spec: P
 
   const leaves: Record<string, CertKeyPem> = {};
   const definitions = leafDefinitions(spec);
+  // Each CA's certificate and key are parsed once, and only when something needs signing.
+  const issuers = new Map<CaName, Issuer>();
+  const issuerFor = (name: CaName): Issuer => {
+    let issuer = issuers.get(name);
+    if (!issuer) issuers.set(name, (issuer = prepareIssuer(ca[name])));
+    return issuer;
+  };
   await Promise.all(
     definitions.map(async (definition) => {
-      const issuer = ca[definition.ca];
       const current = existing?.leaves?.[definition.name];
-      const reason = leafReissueReason(current, definition.request, issuer, spec.keyAlgorithm, now);
+      const reason = leafReissueReason(current, definition.request, ca[definition.ca], spec.keyAlgorithm, now);
       if (current && !reason) {
         leaves[definition.name] = current;
         return;
       }
-      const caNotAfter = inspectCertificate(issuer.certPem).notAfter;
-      leaves[definition.name] = await issueLeaf(definition.request, issuer, spec.keyAlgorithm, validityFrom(now, LEAF_LIFETIME_DAYS, caNotAfter));
+      const issuer = issuerFor(definition.ca);
+      leaves[definition.name] = await issueLeaf(definition.request, issuer, spec.keyAlgorithm, validityFrom(now, LEAF_LIFETIME_DAYS, issuer.notAfter));
       note(`leaf:${definition.name}`, reason ?? 'missing');
     }),
   );

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ClusterRow, ClusterUpdate, Database, NewCluster, NodePoolRow, NodeRow, OperationRow } from '../schema.js';
 
-type NewNodePool = Omit<NodePoolRow, 'created_at' | 'labels' | 'taints' | 'ssh_public_keys' | 'health_check' | 'conditions'> & {
+type NewNodePool = Omit<NodePoolRow, 'created_at' | 'labels' | 'taints' | 'ssh_public_keys' | 'health_check' | 'conditions' | 'sealed_bootstrap_token' | 'bootstrap_token_expires_at' | 'sealed_ssh_private_key' | 'ssh_public_key'> & {
   labels: Record<string, string>;
   taints: Array<{ key: string; value?: string; effect: string }>;
   ssh_public_keys: string[];
@@ -42,8 +42,18 @@ export class ClusterRepository {
     return db.selectFrom('clusters').selectAll().where('id', '=', clusterId).executeTakeFirst();
   }
 
-  listLive(projectId: string): Promise<ClusterRow[]> {
-    return this.db.selectFrom('clusters').selectAll().where('project_id', '=', projectId).where('deleted_at', 'is', null).orderBy('created_at').execute();
+  /** Without the sealed secrets: a listing never needs them, and they are most of a row's bytes. */
+  listLive(projectId: string): Promise<Array<Omit<ClusterRow, 'sealed_secrets'>>> {
+    return this.db
+      .selectFrom('clusters')
+      .select([
+        'id', 'project_id', 'name', 'version', 'seed_id', 'expose_strategy', 'pod_cidr', 'service_cidr', 'etcd_replicas', 'phase', 'phase_reason',
+        'conditions', 'endpoint', 'generation', 'observed_generation', 'created_at', 'updated_at', 'deletion_requested_at', 'deleted_at',
+      ])
+      .where('project_id', '=', projectId)
+      .where('deleted_at', 'is', null)
+      .orderBy('created_at')
+      .execute();
   }
 
   async countLiveInProject(projectId: string, db = this.db): Promise<number> {

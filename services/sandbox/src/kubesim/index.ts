@@ -62,6 +62,10 @@ export interface KubeSimHandle {
   storage: Storage;
   /** A kubeconfig with the given client certificate, or a token. */
   kubeconfig(credentials: { clientCert: string; clientKey: string } | { token: string }, caPem?: string): string;
+  /** TLS connections accepted since start (tests of client connection reuse). */
+  connectionsAccepted(): number;
+  /** Closes connections idle between requests, as a keep-alive timeout would. */
+  closeIdleConnections(): void;
   close(): Promise<void>;
 }
 
@@ -162,6 +166,8 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSimHand
     return {
       url, port, reader: store, storage,
       kubeconfig: (credentials, caPem) => buildKubeconfig(url, caPem, credentials),
+      connectionsAccepted: () => server.connectionsAccepted,
+      closeIdleConnections: () => server.closeIdleConnections(),
       close: async () => {
         await server.close();
         await storage.close();

@@ -41,6 +41,8 @@ export interface NodeSimulator {
   credentials(): { certPem: string; keyPem: string; caPem: string; server: string } | undefined;
   /** A dead machine: heartbeats stop and sshd goes away, the Node object stays. */
   kill(): Promise<void>;
+  /** Only sshd stops (a crashed or misconfigured daemon): the kubelet keeps heartbeating. */
+  stopSshd(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -177,6 +179,7 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     phase: () => phase,
     credentials: () => (target?.credentials?.certPem && target.credentials.keyPem ? { certPem: target.credentials.certPem, keyPem: target.credentials.keyPem, caPem, server: target.server } : undefined),
     kill: () => halt('dead'),
+    stopSshd: () => sshd.stop(),
     stop: () => halt('stopped'),
   };
 }

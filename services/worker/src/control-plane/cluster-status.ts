@@ -69,6 +69,8 @@ export class ClusterStatus {
    */
   async save(): Promise<boolean> {
     const hasChanges = Object.keys(this.changes).length > 0 || this.conditionsChanged;
+    // Most waiting passes change nothing; an empty transaction would still queue behind every other query.
+    if (!hasChanges && this.pending.length === 0) return true;
     let written = true;
     await this.database.db.transaction().execute(async (trx) => {
       if (hasChanges) {

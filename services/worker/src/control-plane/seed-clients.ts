@@ -20,6 +20,8 @@ export class SeedClients {
     if (!seed) throw new Error(`seed ${cluster.seed_id} of cluster ${cluster.id} no longer exists`);
     const cached = this.cache.get(seed.id);
     if (cached && cached.sealed === seed.sealed_kubeconfig) return cached.client;
+    // One client per seed keeps one pool of connections; a replaced kubeconfig drops the old pool.
+    cached?.client.close();
     const client = KubeClient.fromYaml(this.box.open(seed.sealed_kubeconfig, sealingContext.seedKubeconfig(seed.id)));
     this.cache.set(seed.id, { sealed: seed.sealed_kubeconfig, client });
     return client;

@@ -5,11 +5,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { KubernetesSeedClient, type SeedClient } from '../../../../services/sandbox/src/kubelet/index.js';
 import { startControllers } from '../../../../services/sandbox/src/kubesim/controllers/roles.js';
 import { createSeed } from '../../../../services/sandbox/src/kubesim/index.js';
+import { ensureBuilt } from '../../../support/build.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 export const FIXTURE_APP = resolve(here, '../fixtures/test-app.mjs');
@@ -77,19 +76,7 @@ export async function getJson(url: string): Promise<{ status: number; body: unkn
   return { status: response.status, body: await response.json() };
 }
 
-/**
- * Builds dist/ (child processes run from there). Other test files build concurrently and the
- * build rewrites dist/ in place, so a collision is retried.
- */
+/** Builds dist/ (child processes run from there) unless the global setup already did. */
 export async function buildDist(): Promise<void> {
-  const run = promisify(execFile);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await run(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: resolve(here, '../../../..') });
-      return;
-    } catch (error) {
-      if (attempt >= 4) throw error;
-      await new Promise((done) => setTimeout(done, 500 * attempt));
-    }
-  }
+  ensureBuilt();
 }

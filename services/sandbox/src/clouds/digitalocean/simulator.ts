@@ -40,6 +40,8 @@ export interface DigitalOceanSimulatorOptions {
   timing?: { bootMs?: number; shutdownMs?: number; archiveRetentionMs?: number };
   rateLimitPerHour?: number;
   onInstanceRunning?: (droplet: SimulatedDroplet, userData: string) => void | Promise<void>;
+  /** Called once when the droplet's machine is gone: it was deleted, killed (killInstance) or died of a fault. */
+  onInstanceTerminated?: (droplet: SimulatedDroplet) => void | Promise<void>;
   specPath?: string;
   random?: () => number;
   /**
@@ -57,12 +59,20 @@ export interface DigitalOceanSimulator {
   /** Responses the simulator produced that the OpenAPI document does not allow; must stay empty. */
   specViolations(): string[];
   killInstance(id: number, finalState?: 'off' | 'archive'): void;
+  /**
+   * Signs up an account (idempotent for the same name and tokens). Tokens no account owns are
+   * still refused with 401.
+   */
+  addAccount(account: DigitalOceanAccount): void;
+  /** Errors thrown by the instance hooks (boot and termination), by droplet id. */
   bootErrors(): Map<number, unknown>;
   close(): Promise<void>;
 }
 
 interface DropletRecord extends SimulatedDroplet {
   launchFaults: LaunchFaults;
+  /** The termination hook ran (it runs once per droplet). */
+  goneNotified?: boolean;
 }
 
 interface SshKeyRecord {
@@ -136,13 +146,7 @@ class DigitalOceanSimulatorServer {
     this.faults = new FaultInjector(options.random);
     this.rateLimit = options.rateLimitPerHour ?? 5000;
     this.anonymous = { name: '', rateRemaining: this.rateLimit, rateResetAt: nowSeconds() + 3600, tags: new Set() };
-    for (const account of options.accounts) {
-      const state: AccountState = { name: account.name, rateRemaining: this.rateLimit, rateResetAt: nowSeconds() + 3600, tags: new Set() };
-      for (const token of account.tokens) {
-        if (this.accountsByToken.has(token)) throw new Error('a token may belong to one account only');
-        this.accountsByToken.set(token, state);
-      }
-    }
+    for (const account of options.accounts) this.addAccount(account);
     this.timing = {
       bootMs: options.timing?.bootMs ?? 2000,
       shutdownMs: options.timing?.shutdownMs ?? 1000,
@@ -155,6 +159,17 @@ class DigitalOceanSimulatorServer {
         response.end();
       });
     });
+  }
+
+  addAccount(account: DigitalOceanAccount): void {
+    if (account.tokens.length === 0) throw new Error('an account needs at least one token');
+    const existing = [...this.accountsByToken.values()].find((state) => state.name === account.name);
+    for (const token of account.tokens) {
+      const owner = this.accountsByToken.get(token);
+      if (owner && owner !== existing) throw new Error('a token may belong to one account only');
+    }
+    const state: AccountState = existing ?? { name: account.name, rateRemaining: this.rateLimit, rateResetAt: nowSeconds() + 3600, tags: new Set() };
+    for (const token of account.tokens) this.accountsByToken.set(token, state);
   }
 
   listen(port: number, host: string): Promise<void> {
@@ -179,7 +194,9 @@ class DigitalOceanSimulatorServer {
         const droplet = this.droplets.get(id);
         if (!droplet) throw new Error(`no droplet ${id}`);
         droplet.status = finalState;
+        this.notifyGone(droplet);
       },
+      addAccount: (account) => this.addAccount(account),
       bootErrors: () => new Map(this.bootErrors),
       close: () => this.close(),
     };
@@ -416,7 +433,9 @@ class DigitalOceanSimulatorServer {
       const death = droplet.launchFaults.death;
       if (death) {
         this.timers.after(death.afterMs, () => {
-          if (!droplet.deleted) droplet.status = death.finalState === 'terminated' ? 'archive' : 'off';
+          if (droplet.deleted) return;
+          droplet.status = death.finalState === 'terminated' ? 'archive' : 'off';
+          this.notifyGone(droplet);
         });
       }
       if (droplet.launchFaults.boot === 'node-fails' || !this.options.onInstanceRunning) return;
@@ -430,10 +449,19 @@ class DigitalOceanSimulatorServer {
     if (droplet.deleted) return;
     droplet.deleted = true;
     droplet.status = 'off';
+    this.notifyGone(droplet);
     this.timers.after(this.timing.shutdownMs, () => {
       droplet.status = 'archive';
       this.timers.after(this.timing.archiveRetentionMs, () => this.droplets.delete(droplet.id));
     });
+  }
+
+  private notifyGone(droplet: DropletRecord): void {
+    if (droplet.goneNotified || !this.options.onInstanceTerminated) return;
+    droplet.goneNotified = true;
+    Promise.resolve()
+      .then(() => this.options.onInstanceTerminated?.(publicView(droplet)))
+      .catch((error: unknown) => this.bootErrors.set(droplet.id, error));
   }
 
   /** Droplets the account can still see: deleted ones linger while they power off, then vanish. */
@@ -495,7 +523,7 @@ class DigitalOceanSimulatorServer {
 }
 
 function publicView(droplet: DropletRecord): SimulatedDroplet {
-  const { launchFaults: _faults, ...view } = droplet;
+  const { launchFaults: _faults, goneNotified: _notified, ...view } = droplet;
   return { ...view, tags: [...droplet.tags], sshKeyIds: [...droplet.sshKeyIds] };
 }
 

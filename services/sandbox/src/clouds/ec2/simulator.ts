@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { delay, FaultInjector, type LaunchFaults, type RequestFaultKind } from '../common/faults.js';
 import { AddressPool, randomHex, readBody, TimerSet, type RecordedRequest, closeServer } from '../common/support.js';
 import { Ec2Error, invalidValue, missingParameter } from './errors.js';
+import { globToRegExp } from './filters.js';
+import { AMI_ID_PATTERN, ImageCatalog, type Ec2Image, type ImageArchitecture, type PublishedImage } from './images.js';
 import { loadEc2Model, type Ec2Model } from './model.js';
 import { decodeQueryInput, type InputObject, type InputValue } from './query-input.js';
 import { accessKeyIdOf, verifySigV4 } from './sigv4.js';
@@ -56,6 +58,11 @@ export interface Ec2SimulatorOptions {
   timing?: { bootMs?: number; shutdownMs?: number; stopMs?: number; terminatedRetentionMs?: number };
   /** Called once an instance reaches running and its node should start. */
   onInstanceRunning?: (instance: Ec2SimulatedInstance, userData: string) => void | Promise<void>;
+  /**
+   * Called once when the machine is gone and its node must stop: the instance reached
+   * terminated, or it was stopped by killInstance or a death fault (a stopped instance runs nothing).
+   */
+  onInstanceTerminated?: (instance: Ec2SimulatedInstance) => void | Promise<void>;
   modelPath?: string;
   random?: () => number;
 }
@@ -67,7 +74,16 @@ export interface Ec2Simulator {
   requests(): RecordedRequest[];
   /** Makes an instance die now, as a hardware failure or a spot reclaim would. */
   killInstance(instanceId: string, finalState?: 'terminated' | 'stopped'): void;
-  /** Errors thrown by the boot hook, by instance id. */
+  /**
+   * Signs up an account (idempotent for the same key and secret). Requests signed with keys no
+   * account owns are still refused with AuthFailure.
+   */
+  addAccount(account: Ec2Account): void;
+  /** The AMI catalog (DescribeImages, and what RunInstances accepts), optionally one region's. */
+  images(region?: string): Ec2Image[];
+  /** Registers another image, e.g. a newer serial of a release; returns it with its regional AMI id. */
+  publishImage(image: PublishedImage): Ec2Image;
+  /** Errors thrown by the instance hooks (boot and termination), by instance id. */
   bootErrors(): Map<string, unknown>;
   /** Simulator bugs (a response the model does not allow, a crash); tests assert this stays empty. */
   internalErrors(): string[];
@@ -78,6 +94,9 @@ interface InstanceRecord extends Ec2SimulatedInstance {
   userDataBase64?: string;
   amiLaunchIndex: number;
   launchFaults: LaunchFaults;
+  architecture: ImageArchitecture;
+  /** The termination hook ran (it runs once per instance). */
+  goneNotified?: boolean;
 }
 
 interface TokenRecord {
@@ -87,7 +106,7 @@ interface TokenRecord {
 
 const USER_DATA_LIMIT_BYTES = 16 * 1024;
 const MAX_TAGS_PER_RESOURCE = 50;
-const IMPLEMENTED = new Set(['RunInstances', 'DescribeInstances', 'TerminateInstances', 'CreateTags', 'DescribeInstanceStatus']);
+const IMPLEMENTED = new Set(['RunInstances', 'DescribeInstances', 'TerminateInstances', 'CreateTags', 'DescribeInstanceStatus', 'DescribeImages']);
 const FAULT_ERRORS: Record<RequestFaultKind, Ec2Error> = {
   throttle: new Ec2Error('RequestLimitExceeded', 'Request limit exceeded.', 503),
   'server-error': new Ec2Error('InternalError', 'An internal error has occurred.', 500),
@@ -111,6 +130,7 @@ class Ec2SimulatorServer {
   private readonly bootErrors = new Map<string, unknown>();
   private readonly internalErrors: string[] = [];
   private readonly timers = new TimerSet();
+  private readonly catalog = new ImageCatalog();
   private readonly privateIps = new AddressPool('127.100');
   private readonly publicIps = new AddressPool('127.101');
   private readonly timing: Required<NonNullable<Ec2SimulatorOptions['timing']>>;
@@ -122,11 +142,7 @@ class Ec2SimulatorServer {
     private readonly options: Ec2SimulatorOptions,
   ) {
     this.faults = new FaultInjector(options.random);
-    for (const account of options.accounts) {
-      const accountId = account.accountId ?? (BigInt(`0x${createHash('sha256').update(account.accessKeyId).digest('hex').slice(0, 12)}`) % 10n ** 12n).toString().padStart(12, '0');
-      if (!/^\d{12}$/.test(accountId)) throw new Error(`account id ${accountId} must be 12 digits`);
-      this.secrets.set(account.accessKeyId, { secret: account.secretAccessKey, accountId });
-    }
+    for (const account of options.accounts) this.addAccount(account);
     this.timing = {
       bootMs: options.timing?.bootMs ?? 2000,
       shutdownMs: options.timing?.shutdownMs ?? 2000,
@@ -141,6 +157,17 @@ class Ec2SimulatorServer {
         response.end();
       });
     });
+  }
+
+  addAccount(account: Ec2Account): void {
+    const accountId = account.accountId ?? (BigInt(`0x${createHash('sha256').update(account.accessKeyId).digest('hex').slice(0, 12)}`) % 10n ** 12n).toString().padStart(12, '0');
+    if (!/^\d{12}$/.test(accountId)) throw new Error(`account id ${accountId} must be 12 digits`);
+    const existing = this.secrets.get(account.accessKeyId);
+    if (existing) {
+      if (existing.secret !== account.secretAccessKey || existing.accountId !== accountId) throw new Error(`access key ${account.accessKeyId} belongs to another account`);
+      return;
+    }
+    this.secrets.set(account.accessKeyId, { secret: account.secretAccessKey, accountId });
   }
 
   listen(port: number, host: string): Promise<void> {
@@ -165,6 +192,9 @@ class Ec2SimulatorServer {
         if (!instance) throw new Error(`no instance ${instanceId}`);
         this.die(instance, finalState);
       },
+      addAccount: (account) => this.addAccount(account),
+      images: (region) => this.catalog.list(region),
+      publishImage: (image) => this.catalog.publish(image),
       bootErrors: () => new Map(this.bootErrors),
       internalErrors: () => [...this.internalErrors],
       close: () => this.close(),
@@ -258,6 +288,8 @@ class Ec2SimulatorServer {
         return this.createTags(input, context);
       case 'DescribeInstanceStatus':
         return this.describeInstanceStatus(input, context);
+      case 'DescribeImages':
+        return this.catalog.describe(input, context.region, context.accountId);
       default:
         throw new Ec2Error('UnsupportedOperation', `The simulator does not implement ${action}.`);
     }
@@ -271,7 +303,7 @@ class Ec2SimulatorServer {
     const imageId = typeof input.ImageId === 'string' ? input.ImageId : undefined;
     if (!imageId && !input.LaunchTemplate) throw missingParameter('ImageId');
     if (!imageId) throw new Ec2Error('UnsupportedOperation', 'The simulator does not implement launch templates.');
-    if (!/^ami-([0-9a-f]{8}|[0-9a-f]{17})$/.test(imageId)) throw new Ec2Error('InvalidAMIID.Malformed', `Invalid id: "${imageId}" (expecting "ami-...")`);
+    if (!AMI_ID_PATTERN.test(imageId)) throw new Ec2Error('InvalidAMIID.Malformed', `Invalid id: "${imageId}" (expecting "ami-...")`);
 
     const clientToken = typeof input.ClientToken === 'string' ? input.ClientToken : undefined;
     if (clientToken !== undefined && (clientToken.length > 64 || !/^[\x20-\x7e]+$/.test(clientToken))) {
@@ -312,6 +344,7 @@ class Ec2SimulatorServer {
 
     const reservationId = `r-${randomHex(17)}`;
     const instanceType = typeof input.InstanceType === 'string' ? input.InstanceType : 'm1.small';
+    const image = this.catalog.launchable(context.region, imageId, instanceType);
     for (let index = 0; index < maxCount; index++) {
       const instance: InstanceRecord = {
         instanceId: `i-${randomHex(17)}`,
@@ -319,6 +352,7 @@ class Ec2SimulatorServer {
         accountId: context.accountId,
         region: context.region,
         imageId,
+        architecture: image.architecture,
         instanceType,
         state: 'pending',
         launchTime: new Date(),
@@ -359,7 +393,9 @@ class Ec2SimulatorServer {
       instance.state = 'stopping';
       instance.stateReason = { code: 'Server.InternalError', message: 'Server.InternalError: Internal error on launch' };
       this.timers.after(this.timing.stopMs, () => {
-        if (instance.state === 'stopping') instance.state = 'stopped';
+        if (instance.state !== 'stopping') return;
+        instance.state = 'stopped';
+        this.notifyGone(instance);
       });
       return;
     }
@@ -371,8 +407,17 @@ class Ec2SimulatorServer {
     instance.state = 'shutting-down';
     this.timers.after(this.timing.shutdownMs, () => {
       instance.state = 'terminated';
+      this.notifyGone(instance);
       this.timers.after(this.timing.terminatedRetentionMs, () => this.instances.delete(instance.instanceId));
     });
+  }
+
+  private notifyGone(instance: InstanceRecord): void {
+    if (instance.goneNotified || !this.options.onInstanceTerminated) return;
+    instance.goneNotified = true;
+    Promise.resolve()
+      .then(() => this.options.onInstanceTerminated?.(publicView(instance)))
+      .catch((error: unknown) => this.bootErrors.set(instance.instanceId, error));
   }
 
   private reservationOutput(reservationId: string, accountId: string): OutputObject {
@@ -490,7 +535,7 @@ interface CallContext {
 }
 
 function publicView(instance: InstanceRecord): Ec2SimulatedInstance {
-  const { userDataBase64: _encoded, amiLaunchIndex: _index, launchFaults: _faults, ...view } = instance;
+  const { userDataBase64: _encoded, amiLaunchIndex: _index, launchFaults: _faults, goneNotified: _notified, architecture: _architecture, ...view } = instance;
   return { ...view, tags: { ...instance.tags } };
 }
 
@@ -516,7 +561,7 @@ function instanceOutput(instance: InstanceRecord): OutputObject {
     Monitoring: { State: 'disabled' },
     PrivateIpAddress: instance.state === 'terminated' ? undefined : instance.privateIp,
     PublicIpAddress: running ? instance.publicIp : undefined,
-    Architecture: 'x86_64',
+    Architecture: instance.architecture,
     RootDeviceType: 'ebs',
     RootDeviceName: '/dev/xvda',
     VirtualizationType: 'hvm',
@@ -588,23 +633,6 @@ function instanceFilter(filters: InputObject[]): (instance: InstanceRecord) => b
     };
   });
   return (instance) => compiled.every((predicate) => predicate(instance));
-}
-
-/** EC2 filter values accept `*` and `?` wildcards, with backslash escapes. */
-function globToRegExp(glob: string): RegExp {
-  let source = '';
-  for (let index = 0; index < glob.length; index++) {
-    const character = glob[index];
-    if (character === '\\' && index + 1 < glob.length) source += escapeRegExp(glob[++index]);
-    else if (character === '*') source += '.*';
-    else if (character === '?') source += '.';
-    else source += escapeRegExp(character);
-  }
-  return new RegExp(`^${source}$`, 's');
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Everything the caller asked for except the token itself, in a stable order. */

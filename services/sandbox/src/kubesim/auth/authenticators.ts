@@ -50,12 +50,35 @@ export class X509Authenticator implements Authenticator {
     if (this.roots.length === 0) throw new Error('client CA bundle holds no certificate');
   }
 
+  /**
+   * The client certificate of a TLS connection never changes, so its verdict is kept per
+   * socket for as long as every certificate involved is within its validity; kept-alive
+   * connections then pay for parsing and chain verification once, not on every request.
+   */
+  private readonly verdicts = new WeakMap<object, { result: AuthenticationResult; validFrom: number; validTo: number }>();
+
   async authenticate(request: AuthenticationRequest): Promise<AuthenticationResult> {
     const socket = request.socket;
     if (!socket || typeof socket.getPeerCertificate !== 'function') return noCredentials;
+    const now = this.now().getTime();
+    const cached = this.verdicts.get(socket);
+    if (cached && now >= cached.validFrom && now <= cached.validTo) {
+      const { result } = cached;
+      return result.outcome === 'authenticated' ? { outcome: 'authenticated', user: { ...result.user, groups: [...result.user.groups] } } : result;
+    }
     const peer = socket.getPeerCertificate(true);
     if (!peer || !peer.raw) return noCredentials;
     const chain = peerChain(peer);
+    const result = this.decide(chain);
+    const involved = [...chain, ...this.roots];
+    const validFrom = Math.max(...involved.map((certificate) => Date.parse(certificate.validFrom)));
+    const validTo = Math.min(...involved.map((certificate) => Date.parse(certificate.validTo)));
+    // Only a window in which no certificate expires or starts being valid can reuse the verdict.
+    if (now >= validFrom && now <= validTo) this.verdicts.set(socket, { result, validFrom, validTo });
+    return result;
+  }
+
+  private decide(chain: X509Certificate[]): AuthenticationResult {
     const verdict = this.verify(chain);
     if (verdict) return { outcome: 'rejected', reason: `x509: ${verdict}` };
     const leaf = chain[0]!;

@@ -143,6 +143,8 @@ function withTypeMeta(info: ResourceInfo, object: KubeObject): KubeObject {
 export class ApiServer {
   readonly server: Server;
   private readonly bookmarkIntervalMs: number;
+  /** TLS connections accepted so far, for tests that check clients reuse connections. */
+  connectionsAccepted = 0;
 
   constructor(private readonly options: ApiServerOptions) {
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? 5000;
@@ -158,7 +160,15 @@ export class ApiServer {
         this.handle(request, response).catch((error: unknown) => this.fail(response, error));
       },
     );
+    this.server.on('secureConnection', () => {
+      this.connectionsAccepted += 1;
+    });
     options.store.admission.push(rbacEscalationCheck(options.store, (attributes) => this.authorize(attributes)));
+  }
+
+  /** Closes connections that sit idle between requests, as a server's keep-alive timeout does. */
+  closeIdleConnections(): void {
+    this.server.closeIdleConnections();
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -184,10 +194,13 @@ export class ApiServer {
       response.end();
       return;
     }
-    const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' };
+    const payload = Buffer.from(JSON.stringify(body));
+    // A length, not chunked encoding: Go's net/http sends one for small bodies, and clients can
+    // tell a complete response on a kept-alive connection without waiting for a terminator.
+    const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Content-Length': String(payload.length) };
     if (warnings.length > 0) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
     response.writeHead(code, headers);
-    response.end(JSON.stringify(body));
+    response.end(payload);
   }
 
   private fail(response: ServerResponse, error: unknown): void {
@@ -245,8 +258,9 @@ export class ApiServer {
     const host = request.headers.host ?? `${this.server.address() && typeof this.server.address() === 'object' ? '127.0.0.1' : ''}`;
     if (path === '/healthz' || path === '/livez' || path === '/readyz' || /^\/(healthz|livez|readyz)\/[\w-]+$/.test(path)) {
       const ok = path.startsWith('/readyz') && this.options.ready ? await this.options.ready() : true;
-      response.writeHead(ok ? 200 : 500, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-      response.end(ok ? 'ok' : '[-]etcd failed: reason withheld\nreadyz check failed');
+      const text = ok ? 'ok' : '[-]etcd failed: reason withheld\nreadyz check failed';
+      response.writeHead(ok ? 200 : 500, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Content-Length': String(Buffer.byteLength(text)) });
+      response.end(text);
       return;
     }
     if (path === '/version') return this.send(response, 200, KUBE_VERSION);

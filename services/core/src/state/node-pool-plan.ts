@@ -1,0 +1,102 @@
+// What a node pool has to do next to reach its replicas: which node rows to add and which
+// nodes to remove. Pure, so the rules (replacement before removal, unhealthy first, then
+// newest) are tested without a cloud or a tenant cluster.
+import type { NodePhase } from './phases.js';
+
+export interface PlannedNode {
+  id: string;
+  phase: NodePhase;
+  createdAt: Date;
+  /** Set on a replacement: the node it takes over from. */
+  replacesNodeId: string | null;
+}
+
+export type RemovalReason = 'ScaleDown' | 'Replaced' | 'ReplacementNotNeeded';
+
+export interface PoolPlan {
+  /** New node rows to create; a replacement names the node it stands in for. */
+  create: Array<{ replacesNodeId: string | null }>;
+  remove: Array<{ id: string; reason: RemovalReason }>;
+}
+
+export interface PoolPlanInput {
+  desired: number;
+  /** The pool's node rows that are not Deleted. */
+  nodes: readonly PlannedNode[];
+  /** False while new machines cannot be made (no tenant API yet, cluster being deleted…). */
+  canCreate: boolean;
+}
+
+export interface PoolProgress {
+  desired: number;
+  ready: number;
+  joining: number;
+  provisioning: number;
+  deleting: number;
+  unhealthy: number;
+}
+
+const leaving = (phase: NodePhase): boolean => phase === 'Deleting' || phase === 'Deleted';
+
+/** Unhealthy first, then the newest: the node whose loss costs least goes first. */
+function removalOrder(a: PlannedNode, b: PlannedNode): number {
+  const unhealthy = Number(b.phase === 'Unhealthy') - Number(a.phase === 'Unhealthy');
+  if (unhealthy !== 0) return unhealthy;
+  const age = b.createdAt.getTime() - a.createdAt.getTime();
+  // Equal times (one batch on a coarse clock) still give one answer on every pass.
+  return age !== 0 ? age : b.id.localeCompare(a.id);
+}
+
+/**
+ * A node in phase Replacing does not count towards the replicas: it stays until a replacement
+ * (a counted node naming it) is Ready, so capacity never dips below what it was.
+ */
+export function planPool(input: PoolPlanInput): PoolPlan {
+  const desired = Math.max(0, input.desired);
+  const live = input.nodes.filter((node) => !leaving(node.phase));
+  const replacing = live.filter((node) => node.phase === 'Replacing');
+  const counted = live.filter((node) => node.phase !== 'Replacing');
+  const remove: PoolPlan['remove'] = [];
+  const create: PoolPlan['create'] = [];
+
+  const excess = counted.length - desired;
+  const victims = excess > 0 ? [...counted].sort(removalOrder).slice(0, excess) : [];
+  for (const victim of victims) remove.push({ id: victim.id, reason: 'ScaleDown' });
+  const victimIds = new Set(victims.map((victim) => victim.id));
+  const staying = counted.filter((node) => !victimIds.has(node.id));
+
+  const missing = desired - staying.length;
+  const unreplaced: PlannedNode[] = [];
+  for (const old of replacing) {
+    const replacement = staying.find((node) => node.replacesNodeId === old.id);
+    if (replacement?.phase === 'Ready') remove.push({ id: old.id, reason: 'Replaced' });
+    else if (!replacement) unreplaced.push(old);
+  }
+  if (missing > 0 && input.canCreate) {
+    for (let index = 0; index < missing; index += 1) create.push({ replacesNodeId: unreplaced[index]?.id ?? null });
+  }
+  // A Replacing node nobody will stand in for (the pool shrank) just goes, unless the
+  // replacement is only waiting until machines can be made again.
+  const covered = input.canCreate ? Math.max(0, missing) : 0;
+  const waiting = input.canCreate ? 0 : Math.max(0, missing);
+  for (const old of unreplaced.slice(covered + waiting)) remove.push({ id: old.id, reason: 'ReplacementNotNeeded' });
+  return { create, remove };
+}
+
+export function poolProgress(desired: number, nodes: readonly PlannedNode[]): PoolProgress {
+  const count = (...phases: NodePhase[]) => nodes.filter((node) => phases.includes(node.phase)).length;
+  return {
+    desired,
+    ready: count('Ready'),
+    joining: count('Joining'),
+    provisioning: count('Provisioning'),
+    deleting: count('Deleting', 'Replacing'),
+    unhealthy: count('Unhealthy'),
+  };
+}
+
+/** Converged: exactly the desired number of nodes, all Ready, nothing joining or leaving. */
+export function poolConverged(desired: number, nodes: readonly PlannedNode[]): boolean {
+  const present = nodes.filter((node) => node.phase !== 'Deleted');
+  return present.length === desired && present.every((node) => node.phase === 'Ready');
+}

@@ -1,0 +1,74 @@
+import { useEffect, useState } from 'react';
+import { describeError, projectPath, type Operation } from '../api.js';
+import { useSession } from '../session.js';
+
+const TERMINAL = new Set(['succeeded', 'failed', 'superseded']);
+
+/** Follows one operation (`GET /projects/{p}/operations/{op}`) until it finishes. */
+export function OperationProgress({ projectId, operation: initial, onFinished }: { projectId: string; operation: Operation; onFinished?: (operation: Operation) => void }) {
+  const session = useSession();
+  const [operation, setOperation] = useState(initial);
+  const [error, setError] = useState<unknown>(undefined);
+
+  useEffect(() => {
+    if (TERMINAL.has(operation.status)) {
+      onFinished?.(operation);
+      return;
+    }
+    let cancelled = false;
+    const timer = setTimeout(() => {
+      session.api
+        .get<Operation>(`${projectPath(projectId)}/operations/${operation.id}`)
+        .then((next) => {
+          if (cancelled) return;
+          setError(undefined);
+          setOperation(next);
+        })
+        .catch((caught: unknown) => {
+          if (cancelled) return;
+          setError(caught);
+          // Keep following: a blip should not stop the progress display.
+          setOperation((current) => ({ ...current }));
+        });
+    }, 1000);
+    return () => {
+      clearTimeout(timer);
+      cancelled = true;
+    };
+    // onFinished is deliberately left out: a new callback identity must not restart polling.
+  }, [operation, projectId, session.api]);
+
+  const progress = Object.entries(operation.progress ?? {}).filter(([, value]) => typeof value === 'number' || typeof value === 'string');
+  return (
+    <div className={`operation operation-${operation.status}`} role="status" aria-live="polite">
+      <p>
+        <strong>{operationTitle(operation)}</strong>: <span className="operation-status">{operation.status}</span>
+        {operation.message ? ` — ${operation.message}` : ''}
+      </p>
+      {progress.length > 0 && (
+        <dl className="inline-list">
+          {progress.map(([key, value]) => (
+            <div key={key}>
+              <dt>{key}</dt>
+              <dd>{String(value)}</dd>
+            </div>
+          ))}
+        </dl>
+      )}
+      {error !== undefined && <p className="form-error">{describeError(error)}</p>}
+    </div>
+  );
+}
+
+function operationTitle(operation: Operation): string {
+  switch (operation.kind) {
+    case 'scale':
+      return `Scaling to ${String(operation.target.replicas ?? '?')}`;
+    case 'upgrade':
+      return `Upgrade to ${String(operation.target.version ?? '?')}`;
+    case 'delete-cluster':
+      return 'Deleting the cluster';
+    default:
+      return operation.kind.replace(/-/g, ' ');
+  }
+}

@@ -1,0 +1,88 @@
+// The clouds of the embedded default: an EC2 and a DigitalOcean simulator in this process, and a
+// node fleet that boots every instance that reaches running and stops it when the machine goes.
+// Any well-formed credential a project stores works here: on first use its key (or token) is
+// signed up as a simulator account, the way a new cloud account comes with its own keys. The
+// simulators stay strict about everything else: a request signed with keys no one signed up,
+// or with the wrong secret, is still refused.
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import type { CloudAccountCredentials, CloudEndpointResolver } from '../../../platform/src/index.js';
+import { startDigitalOceanSimulator, type DigitalOceanSimulator } from '../clouds/digitalocean/index.js';
+import { startEc2Simulator, type Ec2Simulator } from '../clouds/ec2/index.js';
+import { createNodeFleet, type NodeFleet } from '../nodes/index.js';
+
+export interface SimulatedCloudsOptions {
+  /** Node state directories (sshd keys and config) live under here. */
+  nodesDir: string;
+  /** Where each node's sshd listens on its own loopback address: the port the health checker probes. */
+  sshPort: number;
+  log: (level: 'debug' | 'warn', message: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface SimulatedClouds extends CloudEndpointResolver {
+  readonly ec2: Ec2Simulator;
+  readonly digitalOcean: DigitalOceanSimulator;
+  readonly fleet: NodeFleet;
+  stop(): Promise<void>;
+}
+
+export async function startSimulatedClouds(options: SimulatedCloudsOptions): Promise<SimulatedClouds> {
+  // The simulated machines lived in memory: whatever node state a previous run left is garbage.
+  rmSync(options.nodesDir, { recursive: true, force: true });
+  const fleet = createNodeFleet(options.nodesDir, {
+    sshPort: options.sshPort,
+    onError: (error) => options.log('debug', 'simulated node error', { err: error.message }),
+  });
+  const boot = async (instanceId: string, privateIp: string, userData: string): Promise<void> => {
+    try {
+      const node = await fleet.boot(instanceId, privateIp, userData);
+      options.log('debug', 'simulated node booted', { instanceId, node: node.nodeName });
+    } catch (error) {
+      // User data without a join line (or an sshd that cannot start) is a machine that never becomes a node.
+      options.log('warn', 'simulated instance did not boot a node', { instanceId, err: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+  };
+  const ec2 = await startEc2Simulator({
+    accounts: [],
+    onInstanceRunning: (instance, userData) => boot(instance.instanceId, instance.privateIp, userData),
+    onInstanceTerminated: (instance) => fleet.terminate(instance.instanceId),
+  });
+  let digitalOcean: DigitalOceanSimulator;
+  try {
+    digitalOcean = await startDigitalOceanSimulator({
+      accounts: [],
+      onInstanceRunning: (droplet, userData) => boot(String(droplet.id), droplet.privateIp, userData),
+      onInstanceTerminated: (droplet) => fleet.terminate(String(droplet.id)),
+    });
+  } catch (error) {
+    await ec2.close();
+    throw error;
+  }
+
+  const endpointFor = async (credentials: CloudAccountCredentials): Promise<string> => {
+    if (credentials.provider === 'aws') {
+      try {
+        ec2.addAccount({ accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey });
+      } catch {
+        // The key was signed up with another secret: its requests fail signature checks, as on AWS.
+      }
+      return ec2.url;
+    }
+    // One simulated account per token; the name is derived so it never shows the token.
+    const account = `sandbox-${createHash('sha256').update(credentials.token).digest('hex').slice(0, 16)}`;
+    digitalOcean.addAccount({ name: account, tokens: [credentials.token] });
+    return digitalOcean.url;
+  };
+
+  return {
+    ec2,
+    digitalOcean,
+    fleet,
+    endpointFor,
+    stop: async () => {
+      await Promise.all([ec2.close(), digitalOcean.close()]);
+      await fleet.stopAll();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// The one place the worker gets a CloudDriver: it opens the pool's sealed provider credential,
+// asks CloudAccess which endpoint answers for that account (the real cloud, a configured
+// override, or the sandbox's simulators) and keeps one driver per credential.
+import { Inject, Injectable } from '@nestjs/common';
+import { sealingContext, type SecretBox } from '../../../core/src/index.js';
+import { createCloudDriver, type CloudCredentials, type CloudDriver } from '../../../clouds/src/index.js';
+import { ProjectRepository, type NodePoolRow } from '../../../db/src/index.js';
+import { CloudAccess, SECRET_BOX, type CloudAccountCredentials } from '../../../platform/src/index.js';
+
+/** What projects.service seals for each provider. */
+type StoredAwsSecret = { accessKeyId: string; secretAccessKey: string; region: string };
+type StoredDigitalOceanSecret = { token: string };
+
+export class CredentialGoneError extends Error {}
+
+@Injectable()
+export class CloudDrivers {
+  private readonly cache = new Map<string, { sealed: string; endpoint: string | undefined; driver: CloudDriver }>();
+
+  constructor(
+    @Inject(SECRET_BOX) private readonly box: SecretBox,
+    private readonly projects: ProjectRepository,
+    private readonly access: CloudAccess,
+  ) {}
+
+  async forPool(pool: Pick<NodePoolRow, 'project_id' | 'credential_id' | 'provider'>): Promise<CloudDriver> {
+    const row = await this.projects.findCredential(pool.project_id, pool.credential_id);
+    if (!row) throw new CredentialGoneError(`credential ${pool.credential_id} of the node pool no longer exists`);
+    if (row.provider !== pool.provider) throw new CredentialGoneError(`credential ${row.id} is for ${row.provider}, the pool for ${pool.provider}`);
+    const account = this.openAccount(row.provider, row.id, row.sealed_secret);
+    const endpoint = await this.access.endpointFor(account);
+    const cached = this.cache.get(row.id);
+    if (cached && cached.sealed === row.sealed_secret && cached.endpoint === endpoint) return cached.driver;
+    const credentials: CloudCredentials = account;
+    // One budget per provider account, shared by every worker replica (HM_CLOUD_RATE_LIMIT_PER_SECOND).
+    const driver = createCloudDriver(credentials, { endpoint, requestTimeoutMs: 30_000, rateLimiter: { limiter: this.access.requestLimiter, accountKey: row.id } });
+    this.cache.set(row.id, { sealed: row.sealed_secret, endpoint, driver });
+    return driver;
+  }
+
+  private openAccount(provider: 'aws' | 'digitalocean', credentialId: string, sealed: string): CloudAccountCredentials {
+    const context = sealingContext.providerCredential(credentialId);
+    if (provider === 'aws') {
+      const secret = this.box.openJson<StoredAwsSecret>(sealed, context);
+      return { provider, accessKeyId: secret.accessKeyId, secretAccessKey: secret.secretAccessKey, region: secret.region };
+    }
+    return { provider, token: this.box.openJson<StoredDigitalOceanSecret>(sealed, context).token };
+  }
+}
