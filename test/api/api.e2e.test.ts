@@ -174,6 +174,12 @@ describe.each<Backend>(['pglite', 'postgres'])('management API on %s', (backend)
     const next = await server.request<{ operation: Operation; cluster: Cluster }>('PATCH', path, { body: { version: '1.36.2' } });
     expect(next.status).toBe(202);
     expect(next.body.cluster.version).toBe('1.36.2');
+    // 1.36 is not rolled out yet (nothing converges here): the control plane may still run 1.35.
+    const onTop = await server.request<{ code: string; detail: string }>('PATCH', path, { body: { version: '1.37.0' } });
+    expect(onTop.status).toBe(409);
+    expect(onTop.body.code).toBe('upgrade_in_progress');
+    expect(onTop.body.detail).toContain('1.35.4');
+    expect((await server.request<Cluster>('GET', path)).body.version).toBe('1.36.2');
     const down = await server.request<{ code: string }>('PATCH', path, { body: { version: '1.35.4' } });
     expect(down.status).toBe(422);
     expect(down.body.code).toBe('downgrade_not_allowed');

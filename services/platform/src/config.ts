@@ -38,6 +38,7 @@ const envSchema = z.object({
   HM_NODE_SSH_USER: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Unix user name').optional(),
   HM_NODE_SSH_PORT: z.coerce.number().int().min(1).max(65535).default(22),
   HM_PROGRESS_DEADLINE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(1_200),
+  HM_WATCHED_WAIT_POLL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
 });
 
 export interface AppConfig {
@@ -72,6 +73,8 @@ export interface AppConfig {
   nodeSsh: { user: string; port: number };
   /** A control plane still not converged this long after its create or upgrade request is Failed (and still reconciled). */
   progressDeadlineSeconds: number;
+  /** A pass waiting on a seed object its watches follow runs again after this long even without a change. */
+  watchedWaitPollSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -108,5 +111,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     nodeHealthIntervalSeconds: e.HM_NODE_HEALTH_INTERVAL_SECONDS,
     nodeSsh: { user: e.HM_NODE_SSH_USER ?? (sandbox ? userInfo().username : DEFAULT_SSH_USER), port: e.HM_NODE_SSH_PORT },
     progressDeadlineSeconds: e.HM_PROGRESS_DEADLINE_SECONDS,
+    watchedWaitPollSeconds: e.HM_WATCHED_WAIT_POLL_SECONDS,
   };
 }

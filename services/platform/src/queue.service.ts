@@ -22,6 +22,25 @@ export class QueueService {
     await this.controlPlane.add(JOBS.reconcileCluster, data, { ...DEFAULT_JOB_OPTIONS, jobId: jobIds.reconcileCluster(clusterId), delay: delayMs });
   }
 
+  /**
+   * Runs the cluster's reconcile now: a delayed (waiting) job is promoted, and a cluster with
+   * no job gets one. A job already waiting or running is left alone and reported as busy.
+   */
+  async wakeCluster(clusterId: string): Promise<'promoted' | 'queued' | 'busy'> {
+    const job = await this.controlPlane.getJob(jobIds.reconcileCluster(clusterId));
+    if (!job) {
+      await this.reconcileCluster(clusterId);
+      return 'queued';
+    }
+    try {
+      await job.promote();
+      return 'promoted';
+    } catch {
+      // Not delayed (any more): it is waiting for a worker or running.
+      return 'busy';
+    }
+  }
+
   async reconcilePool(clusterId: string, poolId: string, delayMs = 0): Promise<void> {
     const data: PoolJob = { clusterId, poolId };
     await this.nodes.add(JOBS.reconcilePool, data, { ...DEFAULT_JOB_OPTIONS, jobId: jobIds.reconcilePool(poolId), delay: delayMs });

@@ -12,6 +12,7 @@ import { ClusterHealthChecker } from './control-plane/health-checker.js';
 import { JobRunner } from './job-runner.js';
 import { NodeHealthChecker } from './nodes/node-health-checker.js';
 import { NodePoolReconciler } from './nodes/node-pool-reconciler.js';
+import { SeedWatches } from './control-plane/seed-watches.js';
 
 /**
  * A job waiting for pods moves itself back to the delayed set under its own id instead of
@@ -23,11 +24,13 @@ export class ControlPlaneProcessor extends WorkerHost {
   constructor(
     private readonly runner: JobRunner,
     private readonly reconciler: ClusterReconciler,
+    private readonly watches: SeedWatches,
   ) {
     super();
   }
 
   async process(job: Job, token?: string): Promise<unknown> {
+    const startedAt = Date.now();
     const result = await this.runner.run(QUEUES.controlPlane, job, async () => {
       if (job.name === JOBS.resync) return this.reconciler.resync();
       if (job.name === JOBS.reconcileCluster) return this.reconciler.reconcile((job.data as ClusterJob).clusterId);
@@ -35,7 +38,12 @@ export class ControlPlaneProcessor extends WorkerHost {
     });
     const delay = typeof result === 'object' && result !== null && 'requeueAfterMs' in result ? result.requeueAfterMs : undefined;
     if (typeof delay === 'number' && token) {
-      await job.moveToDelayed(Date.now() + delay, token);
+      // A seed change seen while this pass ran found the job active and could not promote it.
+      const clusterId = job.name === JOBS.reconcileCluster ? (job.data as ClusterJob).clusterId : undefined;
+      const woken = (): boolean => clusterId !== undefined && this.watches.wokenSince(clusterId, startedAt);
+      const wokenBefore = woken();
+      await job.moveToDelayed(Date.now() + (wokenBefore ? 0 : delay), token);
+      if (!wokenBefore && woken()) await this.watches.wake(clusterId!);
       throw new DelayedError();
     }
     return result;

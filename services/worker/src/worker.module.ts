@@ -5,6 +5,7 @@ import { ClusterReconciler } from './cluster-reconciler.js';
 import { ControlPlaneSteps } from './control-plane/control-plane-steps.js';
 import { ClusterHealthChecker } from './control-plane/health-checker.js';
 import { SeedClients } from './control-plane/seed-clients.js';
+import { SeedWatches } from './control-plane/seed-watches.js';
 import { JobRunner } from './job-runner.js';
 import { CloudDrivers } from './nodes/cloud-drivers.js';
 import { NodeHealthChecker } from './nodes/node-health-checker.js';
@@ -33,6 +34,7 @@ class ResyncSchedules implements OnApplicationBootstrap {
     ControlPlaneSteps,
     ClusterHealthChecker,
     SeedClients,
+    SeedWatches,
     NodePoolReconciler,
     NodeHealthChecker,
     { provide: NodeHealthRepository, inject: [DATABASE], useFactory: (database: DatabaseHandle) => new NodeHealthRepository(database.db) },

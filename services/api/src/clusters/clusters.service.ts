@@ -145,6 +145,15 @@ export class ClustersService {
     if (targetMinor > currentMinor + 1) {
       throw new DomainError('validation', 'upgrade_skips_minor', `upgrade one minor version at a time: ${cluster.version} can go to 1.${currentMinor + 1}.x next`);
     }
+    // The components may still run the version an open upgrade started from: one minor at a
+    // time counts from there, so 1.35 → 1.36 (rolling) → 1.37 waits for the first to finish.
+    const rollingFrom = await this.versionBeforeOpenUpgrades(clusterId);
+    if (rollingFrom) {
+      const fromMinor = Number((findVersion(rollingFrom)?.minor ?? rollingFrom).split('.')[1]);
+      if (targetMinor > fromMinor + 1) {
+        throw conflict('upgrade_in_progress', `the control plane is still being upgraded from ${rollingFrom} to ${cluster.version}; upgrade to 1.${targetMinor} once that has finished`);
+      }
+    }
     await this.refuseNodeSkew(clusterId, cluster.version, input.version);
     const operationId = randomUUID();
     const now = new Date();
@@ -160,6 +169,13 @@ export class ClustersService {
     await this.events.notify(clusterId);
     await this.enqueue(() => this.queues.reconcileCluster(clusterId));
     return { operation: presentOperation((await this.clusters.findOperation(projectId, operationId))!), cluster: await this.get(actor, projectId, clusterId) };
+  }
+
+  /** The version the oldest still-open upgrade of the cluster started from, if one is open. */
+  private async versionBeforeOpenUpgrades(clusterId: string): Promise<string | undefined> {
+    const [oldest] = await this.clusters.listOpenOperations({ clusterId, kind: 'upgrade' });
+    const from = (oldest?.target as { from?: unknown } | undefined)?.from;
+    return typeof from === 'string' ? from : undefined;
   }
 
   /**

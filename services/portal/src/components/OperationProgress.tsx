@@ -2,7 +2,11 @@ import { useEffect, useState } from 'react';
 import { describeError, projectPath, type Operation } from '../api.js';
 import { useSession } from '../session.js';
 
-const TERMINAL = new Set(['succeeded', 'failed', 'superseded']);
+const TERMINAL = new Set<Operation['status']>(['succeeded', 'failed', 'superseded']);
+
+export function operationFinished(operation: Operation): boolean {
+  return TERMINAL.has(operation.status);
+}
 
 /** Follows one operation (`GET /projects/{p}/operations/{op}`) until it finishes. */
 export function OperationProgress({ projectId, operation: initial, onFinished }: { projectId: string; operation: Operation; onFinished?: (operation: Operation) => void }) {
@@ -11,7 +15,7 @@ export function OperationProgress({ projectId, operation: initial, onFinished }:
   const [error, setError] = useState<unknown>(undefined);
 
   useEffect(() => {
-    if (TERMINAL.has(operation.status)) {
+    if (operationFinished(operation)) {
       onFinished?.(operation);
       return;
     }

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
 import { ApiError, clusterPath, describeError, type Catalog, type Cluster, type ClusterEvent, type NodePool, type Operation, type PoolNode } from '../api.js';
-import { OperationProgress } from '../components/OperationProgress.js';
+import { OperationProgress, operationFinished } from '../components/OperationProgress.js';
 import { Empty, ErrorNotice, Loading, PhaseBadge, RelativeTime, ScrollTable } from '../components/states.js';
 import { useResource } from '../hooks.js';
 import { Link, useRouter } from '../router.js';
@@ -103,6 +103,10 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
   if (!cluster) return <Loading what="the cluster" />;
 
   const upgradeTarget = nextMinor(catalog.data, cluster.version);
+  // The database takes the new version at once, so while the control plane still rolls towards
+  // it, "next minor" would be two minors ahead of the components not yet upgraded. The open
+  // operation covers the moment before the stream reports the new generation.
+  const upgradeInFlight = cluster.observedGeneration < cluster.generation || (operation?.kind === 'upgrade' && !operationFinished(operation));
 
   return (
     <>
@@ -131,7 +135,7 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
             </div>
             <div>
               <dt>Kubernetes</dt>
-              <dd>{cluster.version}</dd>
+              <dd data-testid="cluster-version">{cluster.version}</dd>
             </div>
             <div>
               <dt>Endpoint</dt>
@@ -158,7 +162,7 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
           </dl>
           <div className="actions">
             <DownloadKubeconfig projectId={projectId} cluster={cluster} />
-            {editable && !deleting && upgradeTarget && <UpgradeButton projectId={projectId} cluster={cluster} target={upgradeTarget} onOperation={setOperation} />}
+            {editable && !deleting && !upgradeInFlight && upgradeTarget && <UpgradeButton projectId={projectId} cluster={cluster} target={upgradeTarget} onOperation={setOperation} />}
             {editable && !deleting && <DeleteCluster projectId={projectId} cluster={cluster} onOperation={setOperation} />}
           </div>
           {operation && operation.kind !== 'scale' && (
@@ -168,6 +172,7 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
               operation={operation}
               onFinished={(finished) => {
                 if (finished.kind === 'delete-cluster' && finished.status === 'succeeded') navigate(`/projects/${projectId}/clusters`);
+                else setOperation(finished);
               }}
             />
           )}
@@ -311,14 +316,24 @@ function UpgradeButton({ projectId, cluster, target, onOperation }: { projectId:
   const session = useSession();
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  // The button a keyboard user pressed is replaced by the question: keep their focus on the answer.
+  const confirmButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (confirming) confirmButton.current?.focus();
+  }, [confirming]);
   const upgrade = async () => {
+    setBusy(true);
     setError(undefined);
     try {
-      const result = await session.api.patch<{ operation: Operation }>(clusterPath(projectId, cluster.id), { version: target });
+      // A cluster already at `target` answers with itself and no operation.
+      const result = await session.api.patch<{ operation?: Operation }>(clusterPath(projectId, cluster.id), { version: target });
       setConfirming(false);
-      onOperation(result.operation);
+      if (result.operation) onOperation(result.operation);
     } catch (caught) {
       setError(describeError(caught));
+    } finally {
+      setBusy(false);
     }
   };
   if (!confirming) {
@@ -333,7 +348,7 @@ function UpgradeButton({ projectId, cluster, target, onOperation }: { projectId:
       <span>
         Upgrade {cluster.version} → {target}?
       </span>
-      <button type="button" className="button button-primary" onClick={() => void upgrade()}>
+      <button ref={confirmButton} type="button" className="button button-primary" onClick={() => void upgrade()} disabled={busy}>
         Confirm upgrade
       </button>
       <button type="button" className="button" onClick={() => setConfirming(false)}>

@@ -29,6 +29,7 @@ import {
 import { APP_CONFIG, ClusterEvents, DATABASE, LOGGER, SECRET_BOX, type AppConfig } from '../../../platform/src/index.js';
 import { ClusterStatus, CONDITION, conditionsOf } from './cluster-status.js';
 import { SeedClients } from './seed-clients.js';
+import { SeedWatches } from './seed-watches.js';
 
 /** How long to wait before looking again at something that is still changing (deletions, pools). */
 export const WAIT_MS = 2_000;
@@ -46,7 +47,7 @@ export const LONGEST_WAIT_MS = 8_000;
  * only reads the awaited objects back; past it, or once the cluster converged, passes apply
  * everything again (drift repair).
  */
-const TRUST_APPLIED_MS = 30_000;
+const TRUST_APPLIED_MS = 70_000;
 
 export interface PassResult {
   /** Set when the pass stopped to wait; the job asks to run again after this delay. */
@@ -143,17 +144,18 @@ export class ControlPlaneSteps {
     private readonly clusters: ClusterRepository,
     private readonly events: ClusterEvents,
     private readonly seeds: SeedClients,
+    private readonly watches: SeedWatches,
   ) {}
 
-  /** Measured from the create request, or from the open upgrade request for later generations. */
-  private async pastProgressDeadline(cluster: ClusterRow): Promise<boolean> {
+  /** Measured from the create request, or from the open upgrade request for later generations; none without one. */
+  private async progressDeadline(cluster: ClusterRow): Promise<number | undefined> {
     let startedAt = cluster.created_at;
     if (cluster.observed_generation > 0) {
       const upgrades = (await this.clusters.listOpenOperations({ clusterId: cluster.id })).filter((operation) => operation.kind === 'upgrade');
-      if (upgrades.length === 0) return false;
+      if (upgrades.length === 0) return undefined;
       startedAt = upgrades.reduce((latest, operation) => (operation.created_at > latest ? operation.created_at : latest), upgrades[0].created_at);
     }
-    return Date.now() - startedAt.getTime() > this.config.progressDeadlineSeconds * 1000;
+    return startedAt.getTime() + this.config.progressDeadlineSeconds * 1000;
   }
 
   forget(clusterId: string): void {
@@ -182,14 +184,17 @@ export class ControlPlaneSteps {
 
   async converge(cluster: ClusterRow): Promise<PassResult> {
     const seed = await this.seeds.clientFor(cluster);
+    const seedWatched = this.watches.follow(cluster.seed_id!, seed);
     const status = new ClusterStatus(cluster, this.database, this.events);
     const converging = cluster.observed_generation < cluster.generation;
     const current = cluster.phase as ClusterPhase;
     const wanted: ClusterPhase = cluster.observed_generation === 0 ? 'Provisioning' : 'Updating';
     // An upgrade requested while still provisioning stays "Updating" as the API set it.
     const progressPhase: ClusterPhase = converging && canTransitionCluster(current, wanted) ? wanted : current;
-    const wait = async (reason: string, message: string): Promise<PassResult> => {
-      if (converging && (await this.pastProgressDeadline(cluster))) {
+    /** `onSeedObject`: what is awaited is a watched seed object's status, so its change wakes the cluster. */
+    const wait = async (reason: string, message: string, onSeedObject: boolean): Promise<PassResult> => {
+      const deadline = converging ? await this.progressDeadline(cluster) : undefined;
+      if (deadline !== undefined && Date.now() > deadline) {
         // Failed tells the user to look; reconciling goes on, so a late recovery still reaches Running.
         status.setPhase(transitionCluster(current, 'Failed'), cluster.observed_generation === 0 ? 'ProvisioningTimedOut' : 'UpdateTimedOut');
         if (current !== 'Failed') status.event('ProgressDeadlineExceeded', `not converged within ${this.config.progressDeadlineSeconds}s; waiting for: ${message} (${reason})`, 'Warning');
@@ -197,7 +202,12 @@ export class ControlPlaneSteps {
         status.setPhase(progressPhase, converging ? reason : cluster.phase_reason);
       }
       await status.save();
-      const requeueAfterMs = this.nextWait(cluster, reason);
+      const backoff = this.nextWait(cluster, reason);
+      // While the seed's watches are up, the change of a watched object wakes the cluster (see
+      // seed-watches.ts); the poll then only covers a change the watches missed.
+      let requeueAfterMs = onSeedObject && seedWatched ? Math.max(backoff, this.config.watchedWaitPollSeconds * 1000) : backoff;
+      // A long wait still looks again just after the progress deadline, to report it on time.
+      if (deadline !== undefined && Date.now() <= deadline) requeueAfterMs = Math.min(requeueAfterMs, deadline - Date.now() + FIRST_WAIT_MS);
       this.logger.debug({ clusterId: cluster.id, reason, message, requeueAfterMs }, 'control plane not ready yet');
       return { requeueAfterMs, converged: false };
     };
@@ -210,7 +220,7 @@ export class ControlPlaneSteps {
     await this.applyGroup(seed, cluster, { name: 'namespace', objects: [namespaceOf(bare)] }, status, resuming);
     const [exposed] = await this.applyOrReadBack(seed, cluster, 'expose', [buildExternalApiserverService(bare) as KubernetesObject], resuming, ['Service']);
     const endpoint = this.endpointOf(exposed, seed.serverUrl);
-    if (!endpoint) return wait('WaitingForEndpoint', 'the LoadBalancer has no address yet');
+    if (!endpoint) return wait('WaitingForEndpoint', 'the LoadBalancer has no address yet', true);
     const url = endpointUrl(endpoint.host, endpoint.port);
     if (url !== cluster.endpoint) {
       status.update({ endpoint: url });
@@ -242,14 +252,14 @@ export class ControlPlaneSteps {
     const members = (statefulSet as Workload | undefined)?.spec?.replicas ?? 3;
     const quorum = statefulSetQuorum(statefulSet, etcdQuorum(members));
     status.condition(CONDITION.etcd, quorum.ready, quorum.ready ? 'QuorumReady' : 'QuorumNotReady', quorum.message);
-    if (!quorum.ready) return wait('WaitingForEtcd', quorum.message);
+    if (!quorum.ready) return wait('WaitingForEtcd', quorum.message, true);
 
     // 3. apiserver, rolled out and answering /readyz through the exposed endpoint.
     const apiserverObjects = await this.applyGroup(seed, cluster, group('apiserver'), status, resuming);
     const rollout = deploymentRolledOut(apiserverObjects.find((object) => object.kind === 'Deployment'));
     if (!rollout.ready) {
       status.condition(CONDITION.apiserver, false, 'RollingOut', rollout.message);
-      return wait('WaitingForAPIServer', rollout.message);
+      return wait('WaitingForAPIServer', rollout.message, true);
     }
     const adminKubeconfig = clusterKubeconfig({ clusterName: cluster.name, endpoint: url, pki: secrets.pki, role: 'admin' });
     const readyz = await probeEndpoint(adminKubeconfig);
@@ -258,7 +268,8 @@ export class ControlPlaneSteps {
     if (readyz.ok && !conditionsOf(cluster).some((condition) => condition.type === CONDITION.reachable)) {
       status.condition(CONDITION.reachable, true, 'ReadyzOK', `GET ${url}/readyz returned 200`);
     }
-    if (!readyz.ok) return wait('WaitingForAPIServer', '/readyz failed');
+    // Nothing in the seed changes when /readyz starts answering: keep polling.
+    if (!readyz.ok) return wait('WaitingForAPIServer', '/readyz failed', false);
 
     // 4. controller-manager and scheduler, only once the apiserver of this version is healthy.
     const controllers = await this.applyGroup(seed, cluster, group('controllers'), status, resuming);
@@ -272,7 +283,7 @@ export class ControlPlaneSteps {
       status.condition(condition, state.ready, state.ready ? 'RolledOut' : 'RollingOut', state.message);
       if (!state.ready) pending.push(`${component}: ${state.message}`);
     }
-    if (pending.length > 0) return wait('WaitingForControllers', pending.join('; '));
+    if (pending.length > 0) return wait('WaitingForControllers', pending.join('; '), true);
 
     // 5. What node join needs, inside the tenant cluster.
     await this.applyTenantObjects(cluster, spec, adminKubeconfig, secrets, status);
