@@ -57,4 +57,5 @@ export {
 export { acquireRequestSlot, type CloudRequestBudget } from './request-budget.js';
 export { clientTokenFor, EC2_USER_DATA_LIMIT_BYTES, type AwsCredentials } from './aws/ec2-driver.js';
 export { CANONICAL_OWNER_ID, IMAGE_ALIASES, instanceTypeArchitecture } from './aws/image-resolver.js';
+export { imageReferenceProblem } from './image-reference.js';
 export { DIGITALOCEAN_USER_DATA_LIMIT_BYTES, openSshMd5Fingerprint, type DigitalOceanCredentials } from './digitalocean/droplet-driver.js';

@@ -21,6 +21,7 @@ import {
 import { AuditRepository, ClusterRepository, ProjectRepository, SeedRepository, type ClusterRow, type Database, type DatabaseHandle } from '../../../db/src/index.js';
 import { APP_CONFIG, ClusterEvents, DATABASE, LOGGER, QueueService, SECRET_BOX, type AppConfig } from '../../../platform/src/index.js';
 import { clusterKubeconfig, openClusterSecrets } from '../../../kube/src/index.js';
+import { imageReferenceProblem } from '../../../clouds/src/image-reference.js';
 import { auditBase, type Actor } from '../auth/principal.js';
 import { ProjectAccess } from '../projects/project-access.js';
 import { presentCluster, presentEvent, presentOperation } from './presenters.js';
@@ -251,6 +252,9 @@ export class ClustersService {
   async insertPool(trx: Kysely<Database>, projectId: string, clusterId: string, poolId: string, pool: CreateNodePoolInput, now: Date): Promise<void> {
     const credential = await this.projects.findCredential(projectId, pool.credentialId, trx);
     if (!credential) throw new DomainError('validation', 'credential_not_found', 'credentialId does not name a credential of this project');
+    const image = pool.image ?? NODE_POOL_DEFAULTS[credential.provider].image;
+    const imageProblem = imageReferenceProblem(credential.provider, image);
+    if (imageProblem) throw new DomainError('validation', 'unknown_image', imageProblem);
     await this.clusters.insertPool(
       {
         id: poolId,
@@ -261,7 +265,7 @@ export class ClustersService {
         provider: credential.provider,
         region: pool.region,
         size: pool.size,
-        image: pool.image ?? NODE_POOL_DEFAULTS[credential.provider].image,
+        image,
         replicas: pool.replicas,
         labels: pool.labels,
         taints: pool.taints,

@@ -33,6 +33,18 @@ export const IMAGE_ALIASES: Readonly<Record<string, ImageAlias>> = {
 /** An explicit AMI id goes to EC2 as given; EC2 itself answers a malformed or unknown one. */
 export const isAmiId = (image: string): boolean => image.startsWith('ami-');
 
+const AMI_ID = /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/**
+ * What can be told about an image reference without asking EC2: an AMI id must be well formed
+ * and anything else must be a known alias. Whether the AMI exists in the region only EC2 knows.
+ */
+export function awsImageReferenceProblem(image: string): string | undefined {
+  if (isAmiId(image)) return AMI_ID.test(image) ? undefined : `"${image}" is not a well-formed AMI id (ami- and 8 or 17 hex digits)`;
+  if (IMAGE_ALIASES[image]) return undefined;
+  return `image "${image}" is neither an AMI id (ami-…) nor a known alias (${Object.keys(IMAGE_ALIASES).join(', ')})`;
+}
+
 /** Graviton instance families carry a `g` after the generation digit (t4g, m7gd, c6gn), and a1. */
 export function instanceTypeArchitecture(instanceType: string): ImageArchitecture {
   const family = instanceType.split('.')[0] ?? '';
