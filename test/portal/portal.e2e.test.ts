@@ -395,6 +395,8 @@ describe('portal in Chromium', () => {
     });
     const upgradeOperation = page.locator('.operation').filter({ hasText: `Upgrade to ${to}` });
     await upgradeOperation.waitFor();
+    // The timeline follows the upgrade instead of showing the create milestones as done.
+    await page.getByTestId('timeline-upgrade').filter({ hasText: `Upgrade from ${from} to ${to}` }).waitFor();
     // While the control plane is still on its way to `to`, no further upgrade may be offered:
     // the next minor after `to` would skip one for the components not yet rolled.
     expect(await page.getByRole('button', { name: /^Upgrade/ }).count()).toBe(0);
@@ -404,6 +406,11 @@ describe('portal in Chromium', () => {
     await page.getByTestId('cluster-phase').filter({ hasText: 'Running' }).waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('cluster-version').textContent()).toBe(to);
     expect(await readCluster()).toEqual(expect.objectContaining({ version: to, phase: 'Running' }));
+    const milestoneStates = () => page.locator('[data-milestone]').evaluateAll((items) => items.map((item) => `${item.getAttribute('data-milestone')}:${item.getAttribute('data-state')}`));
+    await expect
+      .poll(milestoneStates, { timeout: 30_000 })
+      .toEqual(['placed:done', 'etcd:done', 'apiserver:done', 'controllerManager:done', 'nodes:skipped', 'running:done']);
+    expect(await page.getByTestId('timeline-upgrade').count()).toBe(0);
     // The offer moves on to the minor after `to`, if the catalog has one.
     if (afterUpgrade) await page.getByRole('button', { name: `Upgrade to ${afterUpgrade}` }).waitFor();
     else expect(await page.getByRole('button', { name: /^Upgrade/ }).count()).toBe(0);

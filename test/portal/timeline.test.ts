@@ -5,7 +5,7 @@ import { createClusterSchema } from '../../services/core/src/index.js';
 import type { Cluster, ClusterEvent, Condition, NodePool } from '../../services/portal/src/api.js';
 import { clusterNameProblem, generateClusterName } from '../../services/portal/src/names.js';
 import { parseSseChunk } from '../../services/portal/src/sse.js';
-import { deriveMilestones } from '../../services/portal/src/timeline.js';
+import { deriveMilestones, upgradeInProgress } from '../../services/portal/src/timeline.js';
 
 const AT = '2025-01-01T00:00:00.000Z';
 
@@ -92,6 +92,85 @@ describe('progress milestones', () => {
     const running = cluster({ phase: 'Running', conditions: ['EtcdReady', 'APIServerReady', 'ControllerManagerReady'].map((type) => condition(type, 'True')) });
     const milestones = deriveMilestones(running, [event('NodeProvisioningFailed', 'the cloud refused the size', 'Warning')], [pool(1, 0)]);
     expect(milestones.find((milestone) => milestone.key === 'nodes')).toMatchObject({ state: 'failed', detail: 'NodeProvisioningFailed: the cloud refused the size' });
+  });
+});
+
+describe('progress milestones during an upgrade', () => {
+  const ready = ['EtcdReady', 'APIServerReady', 'ControllerManagerReady', 'SchedulerReady'].map((type) => condition(type, 'True'));
+  // What the cluster went through before the upgrade: created, converged, one ready event per step.
+  const created = () => [event('Placed', 'placed on seed sandbox (1/50)'), event('EtcdReady'), event('APIServerReady'), event('ControllerManagerReady'), event('ControlPlaneReady', 'control plane 1.36.2 is ready at https://10.0.0.1:30443')];
+  const upgrading = (overrides: Partial<Cluster> = {}) =>
+    cluster({ version: '1.37.0', phase: 'Updating', phaseReason: 'UpgradeRequested', conditions: ready, generation: 2, observedGeneration: 1, endpoint: 'https://10.0.0.1:30443', ...overrides });
+  const labelOf = (milestones: ReturnType<typeof deriveMilestones>, key: string) => milestones.find((milestone) => milestone.key === key)?.label;
+
+  it('counts nothing from before the request once an upgrade was just requested: the API server is next', () => {
+    const current = upgrading();
+    const events = [...created(), event('UpgradeRequested', 'upgrade from 1.36.2 to 1.37.0 requested')];
+    const milestones = deriveMilestones(current, events, []);
+    expect(states(milestones)).toEqual({ placed: 'done', etcd: 'done', apiserver: 'active', controllerManager: 'pending', nodes: 'skipped', running: 'pending' });
+    expect(labelOf(milestones, 'apiserver')).toBe('API server 1.37.0 rolled out');
+    expect(labelOf(milestones, 'controllerManager')).toBe('Controller manager 1.37.0 rolled out');
+    expect(upgradeInProgress(current, events)).toMatchObject({ from: '1.36.2', to: '1.37.0' });
+  });
+
+  it('shows the new apiserver rolling out with its condition, then the controller manager once the controllers were applied', () => {
+    const events = [...created(), event('UpgradeRequested', 'upgrade from 1.36.2 to 1.37.0 requested'), event('AppliedApiserver', 'applied Deployment/kube-apiserver')];
+    const rollingOut = upgrading({
+      phaseReason: 'WaitingForAPIServer',
+      conditions: ready.map((candidate) => (candidate.type === 'APIServerReady' ? condition('APIServerReady', 'False', 'rolling out (0/1 ready, 0 updated)') : candidate)),
+    });
+    const waiting = deriveMilestones(rollingOut, [...events, event('APIServerReadyFalse', 'APIServerReady is False: rolling out (0/1 ready, 0 updated)', 'Warning')], []);
+    expect(states(waiting)).toMatchObject({ etcd: 'done', apiserver: 'active', controllerManager: 'pending', running: 'pending' });
+    expect(waiting.find((milestone) => milestone.key === 'apiserver')?.detail).toBe('rolling out (0/1 ready, 0 updated)');
+
+    const rolledOut = [...events, event('APIServerReadyFalse', '', 'Warning'), event('APIServerReady'), event('AppliedControllers', 'applied Deployment/kube-controller-manager, Deployment/kube-scheduler')];
+    const milestones = deriveMilestones(upgrading({ phaseReason: 'WaitingForControllers' }), rolledOut, []);
+    expect(states(milestones)).toEqual({ placed: 'done', etcd: 'done', apiserver: 'done', controllerManager: 'active', nodes: 'skipped', running: 'pending' });
+    // The controllers applied for the new version prove the rollout even without a condition flip.
+    const withoutFlip = deriveMilestones(upgrading({ phaseReason: 'WaitingForControllers' }), [...events, event('AppliedControllers')], []);
+    expect(states(withoutFlip)).toMatchObject({ apiserver: 'done', controllerManager: 'active' });
+  });
+
+  it('follows etcd as well when the new minor pairs with another etcd release', () => {
+    const events = [...created(), event('UpgradeRequested', 'upgrade from 1.35.4 to 1.36.2 requested'), event('AppliedEtcd', 'applied StatefulSet/etcd')];
+    const rolling = upgrading({ version: '1.36.2', phaseReason: 'WaitingForEtcd', conditions: ready.map((candidate) => (candidate.type === 'EtcdReady' ? condition('EtcdReady', 'False', '0/1 members ready (quorum 1)') : candidate)) });
+    const milestones = deriveMilestones(rolling, [...events, event('EtcdReadyFalse', '', 'Warning')], []);
+    expect(states(milestones)).toMatchObject({ etcd: 'active', apiserver: 'pending', controllerManager: 'pending' });
+    expect(labelOf(milestones, 'etcd')).toBe('etcd ready for 1.36.2');
+    const quorum = deriveMilestones(upgrading({ version: '1.36.2', phaseReason: 'WaitingForAPIServer' }), [...events, event('EtcdReadyFalse', '', 'Warning'), event('EtcdReady'), event('AppliedApiserver')], []);
+    expect(states(quorum)).toMatchObject({ etcd: 'done', apiserver: 'active' });
+  });
+
+  it('shows every step done again once the upgrade finished', () => {
+    const events = [
+      ...created(),
+      event('UpgradeRequested', 'upgrade from 1.36.2 to 1.37.0 requested'),
+      event('AppliedApiserver'),
+      event('APIServerReady'),
+      event('AppliedControllers'),
+      event('ControlPlaneReady', 'control plane 1.37.0 is ready at https://10.0.0.1:30443'),
+    ];
+    const finished = upgrading({ phase: 'Running', phaseReason: 'ControlPlaneReady', observedGeneration: 2 });
+    const milestones = deriveMilestones(finished, events, [pool(1, 1)]);
+    expect(states(milestones)).toEqual({ placed: 'done', etcd: 'done', apiserver: 'done', controllerManager: 'done', nodes: 'done', running: 'done' });
+    expect(labelOf(milestones, 'apiserver')).toBe('API server ready');
+    expect(upgradeInProgress(finished, events)).toBeUndefined();
+  });
+
+  it('shows an upgrade that timed out as a failure of the step it waits for, with the reason', () => {
+    const events = [
+      event('ProgressDeadlineExceeded', 'not converged within 1200s; waiting for: the LoadBalancer has no address yet (WaitingForEndpoint)', 'Warning'),
+      ...created(),
+      event('UpgradeRequested', 'upgrade from 1.36.2 to 1.37.0 requested'),
+      event('AppliedApiserver'),
+      event('APIServerReadyFalse', 'APIServerReady is False: /readyz: HTTP 500', 'Warning'),
+      event('ProgressDeadlineExceeded', 'not converged within 1200s; waiting for: /readyz failed (WaitingForAPIServer)', 'Warning'),
+    ];
+    const failed = upgrading({ phase: 'Failed', phaseReason: 'UpdateTimedOut', conditions: ready.map((candidate) => (candidate.type === 'APIServerReady' ? condition('APIServerReady', 'False', '/readyz: HTTP 500') : candidate)) });
+    const milestones = deriveMilestones(failed, events, []);
+    expect(states(milestones)).toEqual({ placed: 'done', etcd: 'done', apiserver: 'failed', controllerManager: 'pending', nodes: 'skipped', running: 'failed' });
+    expect(milestones.find((milestone) => milestone.key === 'apiserver')?.detail).toBe('UpdateTimedOut: not converged within 1200s; waiting for: /readyz failed (WaitingForAPIServer)');
+    expect(upgradeInProgress(failed, events)).toMatchObject({ from: '1.36.2', to: '1.37.0' });
   });
 });
 

@@ -6,7 +6,7 @@ import { useResource } from '../hooks.js';
 import { Link, useRouter } from '../router.js';
 import { canEdit, roleIn, useSession } from '../session.js';
 import { openEventStream } from '../sse.js';
-import { deriveMilestones, type Milestone } from '../timeline.js';
+import { deriveMilestones, upgradeInProgress, type Milestone, type UpgradeInProgress } from '../timeline.js';
 
 const POOL_POLL_MS = 3000;
 
@@ -85,6 +85,7 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
   );
   const catalog = useResource(() => session.api.get<Catalog>('/catalog'), 'catalog');
   const milestones = useMemo(() => deriveMilestones(cluster, events, pools.data ?? []), [cluster, events, pools.data]);
+  const rollingUpgrade = useMemo(() => upgradeInProgress(cluster, events), [cluster, events]);
 
   if (error !== undefined && !cluster) {
     return (
@@ -177,7 +178,7 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
             />
           )}
         </section>
-        <Timeline milestones={milestones} events={events} streamState={streamState} />
+        <Timeline milestones={milestones} upgrade={rollingUpgrade} events={events} streamState={streamState} />
       </div>
       <Conditions cluster={cluster} />
       {!deleting && (
@@ -199,7 +200,7 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
   );
 }
 
-function Timeline({ milestones, events, streamState }: { milestones: Milestone[]; events: ClusterEvent[]; streamState: string }) {
+function Timeline({ milestones, upgrade, events, streamState }: { milestones: Milestone[]; upgrade: UpgradeInProgress | undefined; events: ClusterEvent[]; streamState: string }) {
   const current = milestones.find((milestone) => milestone.state === 'active' || milestone.state === 'failed');
   return (
     <section className="card" aria-labelledby="timeline-title">
@@ -207,6 +208,11 @@ function Timeline({ milestones, events, streamState }: { milestones: Milestone[]
         <h2 id="timeline-title">Progress</h2>
         <span className={`stream stream-${streamState}`}>{streamState === 'open' ? 'live' : streamState === 'closed' ? 'stream closed' : 'connecting…'}</span>
       </div>
+      {upgrade && (
+        <p className="muted" data-testid="timeline-upgrade">
+          {upgrade.from ? `Upgrade from ${upgrade.from} to ${upgrade.to}` : `Upgrade to ${upgrade.to}`}
+        </p>
+      )}
       <p className="visually-hidden" aria-live="polite">
         {current ? `${current.label}: ${current.state === 'failed' ? 'failed' : 'in progress'}` : ''}
       </p>
