@@ -98,6 +98,8 @@ describe('authorisation matrix', () => {
     { name: 'scale node pool', method: 'PATCH', path: NP, body: () => ({ replicas: 2 }), min: 'editor', ok: 202 },
     { name: 'delete node pool', method: 'DELETE', path: NP, min: 'editor', ok: 202, fresh: freshPool },
     { name: 'list nodes', method: 'GET', path: (ids) => `${NP(ids)}/nodes`, min: 'viewer', ok: 200 },
+    // This seed runs no pods, so an authorised rollout is refused for the control plane not being Running.
+    { name: 'roll out node pool', method: 'POST', path: (ids) => `${NP(ids)}/rollout`, min: 'editor', ok: 409 },
     { name: 'me', method: 'GET', path: () => '/api/v1/me', min: 'authenticated', ok: 200 },
     { name: 'catalog', method: 'GET', path: () => '/api/v1/catalog', min: 'authenticated', ok: 200 },
     { name: 'list own projects', method: 'GET', path: () => '/api/v1/projects', min: 'authenticated', ok: 200 },

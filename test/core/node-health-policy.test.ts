@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   evaluatePoolHealth,
+  PLANNED_REPLACEMENT,
   remediationBudget,
   type Condition,
   type HealthCheckSettings,
@@ -243,9 +244,19 @@ describe('node health policy: remediation and the maxUnhealthy short-circuit', (
   ];
   for (const testCase of budgetCases) {
     it(`${testCase.unhealthy} unhealthy of ${testCase.counted} at ${testCase.percent}% → max ${testCase.max}, ${testCase.allowed ? 'allowed' : 'short-circuited'}`, () => {
-      expect(remediationBudget(testCase.phases, testCase.percent)).toEqual({ counted: testCase.counted, unhealthy: testCase.unhealthy, maxUnhealthy: testCase.max, allowed: testCase.allowed });
+      const nodes = testCase.phases.map((phase) => ({ phase, phaseReason: phase === 'Ready' ? 'HealthChecksPassing' : 'LeaseStale' }));
+      expect(remediationBudget(nodes, testCase.percent)).toEqual({ counted: testCase.counted, unhealthy: testCase.unhealthy, maxUnhealthy: testCase.max, allowed: testCase.allowed });
     });
   }
+
+  it('a healthy node replaced on request or by a rolling update is not unhealthy, so it never trips the short-circuit', () => {
+    for (const phaseReason of Object.values(PLANNED_REPLACEMENT)) {
+      const pool = [{ phase: 'Replacing' as const, phaseReason }, { phase: 'Ready' as const, phaseReason: 'HealthChecksPassing' }];
+      expect(remediationBudget(pool, 40)).toEqual({ counted: 2, unhealthy: 0, maxUnhealthy: 0, allowed: true });
+    }
+    // The same node replaced by remediation still counts.
+    expect(remediationBudget([{ phase: 'Replacing', phaseReason: 'LeaseStale' }, { phase: 'Ready', phaseReason: 'HealthChecksPassing' }], 40).allowed).toBe(false);
+  });
 
   it('replaces a node unhealthy for longer than the timeout when the pool has budget', () => {
     const bad = node('Unhealthy', dead(), { phaseReason: 'LeaseStale', unhealthySince: ago(300) });

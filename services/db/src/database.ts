@@ -3,6 +3,7 @@ import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvid
 import pg from 'pg';
 import * as initial from './migrations/0001-initial.js';
 import * as nodeLifecycle from './migrations/0002-node-lifecycle.js';
+import * as nodeProvisionedVersion from './migrations/0003-node-provisioned-version.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
 
@@ -25,6 +26,7 @@ export interface DatabaseOptions {
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-node-lifecycle': nodeLifecycle,
+  '0003-node-provisioned-version': nodeProvisionedVersion,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -136,6 +136,8 @@ export interface NodesTable {
   ssh_host_key: string | null;
   /** From the Node's status.nodeInfo once it registered; the upgrade skew check reads it. */
   kubelet_version: Optional<string>;
+  /** The version (no "v") in the user data of the node's machine, recorded before the machine is requested. */
+  provisioned_version: Optional<string>;
   /** The cloud's state word, as last seen (pending, running, terminated...). */
   instance_state: Optional<string>;
   phase_changed_at: Optional<Date>;
@@ -155,7 +157,7 @@ export interface OperationsTable {
   project_id: string;
   cluster_id: string;
   pool_id: string | null;
-  kind: 'scale' | 'replace-node' | 'delete-pool' | 'delete-cluster' | 'upgrade';
+  kind: 'scale' | 'replace-node' | 'rollout-nodes' | 'delete-pool' | 'delete-cluster' | 'upgrade';
   status: 'pending' | 'running' | 'succeeded' | 'failed' | 'superseded';
   target: Json<Record<string, unknown>>;
   progress: Json<Record<string, unknown>>;

@@ -45,6 +45,14 @@ export class NodePoolsController {
     return this.pools.delete(actor, projectId, clusterId, poolId);
   }
 
+  @Post(':poolId/rollout')
+  @HttpCode(202)
+  @ApiOperation({ summary: "Rolling update: replace the pool's nodes one at a time (surge 1, unavailable 0) with nodes at the cluster's version; answers 202 with an operation to follow" })
+  @ApiProblems(403, 409)
+  rollout(@CurrentActor() actor: Actor, @Param('projectId') projectId: string, @Param('clusterId') clusterId: string, @Param('poolId') poolId: string) {
+    return this.pools.rollout(actor, projectId, clusterId, poolId);
+  }
+
   @Get(':poolId/nodes')
   async nodes(@CurrentActor() actor: Actor, @Param('projectId') projectId: string, @Param('clusterId') clusterId: string, @Param('poolId') poolId: string) {
     return { items: await this.pools.listNodes(actor, projectId, clusterId, poolId) };

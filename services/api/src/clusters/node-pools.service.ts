@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { conflict, createNodePoolSchema, isUuid, notFound, parseInput, scaleNodePoolSchema } from '../../../core/src/index.js';
+import { conflict, createNodePoolSchema, isUuid, notFound, parseInput, PLANNED_REPLACEMENT, scaleNodePoolSchema } from '../../../core/src/index.js';
 import { AuditRepository, ClusterRepository, type DatabaseHandle, type NodePoolRow } from '../../../db/src/index.js';
 import { ClusterEvents, DATABASE, QueueService } from '../../../platform/src/index.js';
 import { auditBase, type Actor } from '../auth/principal.js';
@@ -132,7 +132,7 @@ export class NodePoolsService {
     const operationId = randomUUID();
     const now = new Date();
     await this.database.db.transaction().execute(async (trx) => {
-      await trx.updateTable('nodes').set({ phase: 'Replacing', phase_reason: 'ReplacementRequested', updated_at: now }).where('id', '=', nodeId).execute();
+      await trx.updateTable('nodes').set({ phase: 'Replacing', phase_reason: PLANNED_REPLACEMENT.requested, updated_at: now }).where('id', '=', nodeId).execute();
       await this.clusters.insertOperation(
         { id: operationId, project_id: projectId, cluster_id: clusterId, pool_id: poolId, kind: 'replace-node', status: 'pending', target: { nodeId, nodeName: node.name }, progress: {}, message: '', created_by: actor.principal.userId, updated_at: now },
         trx,
@@ -145,10 +145,64 @@ export class NodePoolsService {
     return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
   }
 
-  private async find(projectId: string, clusterId: string, poolId: string): Promise<NodePoolRow> {
+  /**
+   * Rolling update of the pool to the cluster's version: outdated nodes are replaced one at a
+   * time by the worker, reusing node replacement. A newer rollout supersedes open ones.
+   */
+  async rollout(actor: Actor, projectId: string, clusterId: string, poolId: string) {
+    await this.access.require(actor, projectId, 'editor');
+    const cluster = await this.clusterService.find(projectId, clusterId);
+    if (cluster.deletion_requested_at) throw conflict('cluster_deleting', 'the cluster is being deleted');
+    const pool = await this.find(projectId, clusterId, poolId, { includeDeleting: true });
+    if (pool.deletion_requested_at) throw conflict('node_pool_deleting', 'the node pool is being deleted');
+    const version = cluster.version.replace(/^v/, '');
+    // Nodes are never newer than the apiserver: they wait until the control plane runs the version.
+    if (cluster.observed_generation < cluster.generation || cluster.phase !== 'Running') {
+      throw conflict('cluster_not_ready', `the control plane does not run ${version} yet (phase ${cluster.phase}, generation ${cluster.observed_generation}/${cluster.generation} observed); roll the nodes out once it is Running`);
+    }
+    const nodes = (await this.clusters.listNodes(poolId)).filter((node) => node.phase !== 'Deleting' && node.phase !== 'Deleted');
+    // A node that has not registered yet runs what its machine was provisioned with, or, with no
+    // machine requested yet, will get the cluster's version.
+    const outdated = nodes.filter((node) => {
+      const running = node.kubelet_version ?? (node.provisioned_version ? `v${node.provisioned_version}` : `v${version}`);
+      return running !== `v${version}`;
+    });
+    if (outdated.length === 0) throw conflict('nodes_up_to_date', `every node of pool ${pool.name} already runs ${version}`);
+    const operationId = randomUUID();
+    const now = new Date();
+    await this.database.db.transaction().execute(async (trx) => {
+      for (const open of await this.clusters.listOpenOperations({ clusterId, poolId, kind: 'rollout-nodes' }, trx)) {
+        await this.clusters.updateOperation(open.id, { status: 'superseded', message: `superseded by operation ${operationId}` }, trx);
+      }
+      await this.clusters.updatePool(poolId, { generation: pool.generation + 1 }, trx);
+      await this.clusters.insertOperation(
+        {
+          id: operationId,
+          project_id: projectId,
+          cluster_id: clusterId,
+          pool_id: poolId,
+          kind: 'rollout-nodes',
+          status: 'pending',
+          target: { version },
+          progress: { desired: pool.replicas, updated: nodes.length - outdated.length },
+          message: '',
+          created_by: actor.principal.userId,
+          updated_at: now,
+        },
+        trx,
+      );
+      await this.events.record({ clusterId, projectId, reason: 'NodePoolRolloutStarted', message: `rolling ${outdated.length} node(s) of pool ${pool.name} to ${version}` }, trx);
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'nodepool.rollout', resourceType: 'node_pool', resourceId: poolId, details: { version, outdated: outdated.length } }, trx);
+    });
+    await this.events.notify(clusterId);
+    await this.clusterService.enqueue(() => this.queues.reconcilePool(clusterId, poolId));
+    return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
+  }
+
+  private async find(projectId: string, clusterId: string, poolId: string, options: { includeDeleting?: boolean } = {}): Promise<NodePoolRow> {
     await this.clusterService.find(projectId, clusterId);
     const pool = isUuid(poolId) ? await this.clusters.findPool(clusterId, poolId) : undefined;
-    if (!pool || pool.deletion_requested_at) throw notFound('node_pool');
+    if (!pool || (pool.deletion_requested_at && !options.includeDeleting)) throw notFound('node_pool');
     return pool;
   }
 

@@ -252,10 +252,19 @@ function evaluateNode(input: NodeHealthInput, settings: HealthCheckSettings, api
   }
 }
 
+/** Why a healthy node is replaced: a user's replace-node request, or a pool's rolling update. */
+export const PLANNED_REPLACEMENT = { requested: 'ReplacementRequested', rollingUpdate: 'RollingUpdate' } as const;
+const PLANNED_REPLACEMENT_REASONS: readonly string[] = Object.values(PLANNED_REPLACEMENT);
+
+/** Unhealthy, or being replaced because it was: a planned replacement of a healthy node is neither. */
+export function countsAsUnhealthy(node: { phase: NodePhase; phaseReason: string }): boolean {
+  return node.phase === 'Unhealthy' || (node.phase === 'Replacing' && !PLANNED_REPLACEMENT_REASONS.includes(node.phaseReason));
+}
+
 /** CAPI's short-circuit: floor(percent of the counted nodes), remediation allowed while unhealthy ≤ that. */
-export function remediationBudget(phases: readonly NodePhase[], maxUnhealthyPercent: number): RemediationBudget {
-  const counted = phases.filter((phase) => phase === 'Ready' || phase === 'Unhealthy' || phase === 'Replacing').length;
-  const unhealthy = phases.filter((phase) => phase === 'Unhealthy' || phase === 'Replacing').length;
+export function remediationBudget(nodes: ReadonlyArray<{ phase: NodePhase; phaseReason: string }>, maxUnhealthyPercent: number): RemediationBudget {
+  const counted = nodes.filter(({ phase }) => phase === 'Ready' || phase === 'Unhealthy' || phase === 'Replacing').length;
+  const unhealthy = nodes.filter(countsAsUnhealthy).length;
   const maxUnhealthy = Math.floor((maxUnhealthyPercent * counted) / 100);
   return { counted, unhealthy, maxUnhealthy, allowed: unhealthy <= maxUnhealthy };
 }
@@ -270,7 +279,7 @@ function dueForRemediation(decision: NodeHealthDecision, settings: HealthCheckSe
 export function evaluatePoolHealth(input: PoolHealthInput): PoolHealthDecision {
   const { settings, now, apiReachable } = input;
   const nodes = input.nodes.filter((node) => JUDGED.includes(node.phase)).map((node) => evaluateNode(node, settings, apiReachable, now));
-  const budget = remediationBudget(nodes.map((node) => node.phase), settings.maxUnhealthyPercent);
+  const budget = remediationBudget(nodes, settings.maxUnhealthyPercent);
   if (!apiReachable) return { nodes, budget, poolConditions: [...input.poolConditions], remediate: [] };
 
   const remediate: string[] = [];

@@ -1,6 +1,7 @@
-// What a node pool has to do next to reach its replicas: which node rows to add and which
-// nodes to remove. Pure, so the rules (replacement before removal, unhealthy first, then
-// newest) are tested without a cloud or a tenant cluster.
+// What a node pool has to do next to reach its replicas: which node rows to add, which nodes
+// to remove and, during a rolling update, which node to replace next. Pure, so the rules
+// (replacement before removal, unhealthy first, then newest, one rollout step at a time) are
+// tested without a cloud or a tenant cluster.
 import type { NodePhase } from './phases.js';
 
 export interface PlannedNode {
@@ -9,6 +10,8 @@ export interface PlannedNode {
   createdAt: Date;
   /** Set on a replacement: the node it takes over from. */
   replacesNodeId: string | null;
+  /** As the Node reports it ("v1.35.4"); null until it registered. */
+  kubeletVersion: string | null;
 }
 
 export type RemovalReason = 'ScaleDown' | 'Replaced' | 'ReplacementNotNeeded';
@@ -17,6 +20,16 @@ export interface PoolPlan {
   /** New node rows to create; a replacement names the node it stands in for. */
   create: Array<{ replacesNodeId: string | null }>;
   remove: Array<{ id: string; reason: RemovalReason }>;
+  /**
+   * During a rollout: the node to move to Replacing now. Its replacement is planned on the next
+   * pass, once the move is recorded, so a move another writer beat us to is never planned for.
+   */
+  replaceNext?: string;
+}
+
+export interface RolloutTarget {
+  /** The kubelet version every node should report, "v" included ("v1.36.2"). */
+  kubeletVersion: string;
 }
 
 export interface PoolPlanInput {
@@ -25,6 +38,8 @@ export interface PoolPlanInput {
   nodes: readonly PlannedNode[];
   /** False while new machines cannot be made (no tenant API yet, cluster being deleted…). */
   canCreate: boolean;
+  /** Set while a rolling update is open and the control plane runs the target version. */
+  rollout?: RolloutTarget;
 }
 
 export interface PoolProgress {
@@ -38,13 +53,38 @@ export interface PoolProgress {
 
 const leaving = (phase: NodePhase): boolean => phase === 'Deleting' || phase === 'Deleted';
 
-/** Unhealthy first, then the newest: the node whose loss costs least goes first. */
-function removalOrder(a: PlannedNode, b: PlannedNode): number {
-  const unhealthy = Number(b.phase === 'Unhealthy') - Number(a.phase === 'Unhealthy');
-  if (unhealthy !== 0) return unhealthy;
-  const age = b.createdAt.getTime() - a.createdAt.getTime();
-  // Equal times (one batch on a coarse clock) still give one answer on every pass.
-  return age !== 0 ? age : b.id.localeCompare(a.id);
+export const isOutdated = (node: PlannedNode, rollout: RolloutTarget): boolean => node.kubeletVersion !== null && node.kubeletVersion !== rollout.kubeletVersion;
+
+/**
+ * Unhealthy first, then (during a rollout) outdated, then the newest: the node whose loss costs
+ * least goes first, and a scale-down in the middle of a rollout saves it work.
+ */
+function removalOrder(rollout: RolloutTarget | undefined): (a: PlannedNode, b: PlannedNode) => number {
+  return (a, b) => {
+    const unhealthy = Number(b.phase === 'Unhealthy') - Number(a.phase === 'Unhealthy');
+    if (unhealthy !== 0) return unhealthy;
+    if (rollout) {
+      const outdated = Number(isOutdated(b, rollout)) - Number(isOutdated(a, rollout));
+      if (outdated !== 0) return outdated;
+    }
+    const age = b.createdAt.getTime() - a.createdAt.getTime();
+    // Equal times (one batch on a coarse clock) still give one answer on every pass.
+    return age !== 0 ? age : b.id.localeCompare(a.id);
+  };
+}
+
+const oldestFirst = (a: PlannedNode, b: PlannedNode): number => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id);
+
+/**
+ * Surge 1, unavailable 0: the next outdated node (oldest first) is replaced only while nothing
+ * else moves — no replacement in flight, the pool at its size and every node Ready — so the
+ * pool never has fewer Ready nodes than desired and never more than one extra machine.
+ */
+function nextRolloutStep(counted: readonly PlannedNode[], replacing: readonly PlannedNode[], desired: number, input: PoolPlanInput): string | undefined {
+  const { rollout } = input;
+  if (!rollout || !input.canCreate || replacing.length > 0 || counted.length !== desired) return undefined;
+  if (!counted.every((node) => node.phase === 'Ready')) return undefined;
+  return [...counted].sort(oldestFirst).find((node) => isOutdated(node, rollout))?.id;
 }
 
 /**
@@ -60,7 +100,7 @@ export function planPool(input: PoolPlanInput): PoolPlan {
   const create: PoolPlan['create'] = [];
 
   const excess = counted.length - desired;
-  const victims = excess > 0 ? [...counted].sort(removalOrder).slice(0, excess) : [];
+  const victims = excess > 0 ? [...counted].sort(removalOrder(input.rollout)).slice(0, excess) : [];
   for (const victim of victims) remove.push({ id: victim.id, reason: 'ScaleDown' });
   const victimIds = new Set(victims.map((victim) => victim.id));
   const staying = counted.filter((node) => !victimIds.has(node.id));
@@ -80,7 +120,13 @@ export function planPool(input: PoolPlanInput): PoolPlan {
   const covered = input.canCreate ? Math.max(0, missing) : 0;
   const waiting = input.canCreate ? 0 : Math.max(0, missing);
   for (const old of unreplaced.slice(covered + waiting)) remove.push({ id: old.id, reason: 'ReplacementNotNeeded' });
-  return { create, remove };
+  const replaceNext = create.length === 0 && remove.length === 0 ? nextRolloutStep(counted, replacing, desired, input) : undefined;
+  return replaceNext ? { create, remove, replaceNext } : { create, remove };
+}
+
+/** How many of the nodes that stay are Ready at the rollout's version. */
+export function nodesAtVersion(nodes: readonly PlannedNode[], rollout: RolloutTarget): number {
+  return nodes.filter((node) => node.phase === 'Ready' && node.kubeletVersion === rollout.kubeletVersion).length;
 }
 
 export function poolProgress(desired: number, nodes: readonly PlannedNode[]): PoolProgress {

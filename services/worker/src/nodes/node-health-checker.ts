@@ -4,6 +4,7 @@
 import { CoordinationV1Api, CoreV1Api, type V1Lease, type V1Node } from '@kubernetes/client-node';
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  countsAsUnhealthy,
   evaluatePoolHealth,
   POOL_CONDITION,
   sealingContext,
@@ -153,7 +154,7 @@ export class NodeHealthChecker {
         if (!row) continue;
         const moved = await this.write(cluster, pool, row, node, probeOf.get(row.id) ?? null, now);
         if (moved && node.phase === 'Replacing') replaced.push(node.id);
-        if (node.phase === 'Unhealthy' || node.phase === 'Replacing') unhealthy += 1;
+        if (countsAsUnhealthy(node)) unhealthy += 1;
       }
       await this.writePoolCondition(cluster, pool, decision.poolConditions, decision.remediationAllowedChangedTo);
       if (replaced.length > 0) await this.queues.reconcilePool(clusterId, pool.id);

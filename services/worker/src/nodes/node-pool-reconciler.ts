@@ -12,8 +12,8 @@ import { decideTokenRefresh, formatBootstrapToken, generateBootstrapToken, parse
 import { buildNodeUserData, type NodeTaint } from '../../../core/src/bootstrap/cloud-init.js';
 import { generateSshKeyPair } from '../../../core/src/crypto/ssh-keys.js';
 import { discoveryTokenCaCertHash } from '../../../core/src/pki/discovery.js';
-import { planPool, poolConverged, poolProgress, type PlannedNode } from '../../../core/src/state/node-pool-plan.js';
-import { sealingContext, type NodePhase, type SecretBox } from '../../../core/src/index.js';
+import { nodesAtVersion, planPool, poolConverged, poolProgress, type PlannedNode, type RolloutTarget } from '../../../core/src/state/node-pool-plan.js';
+import { PLANNED_REPLACEMENT, sealingContext, type NodePhase, type SecretBox } from '../../../core/src/index.js';
 import { isUnrecoverableCloudError, type CloudDriver, type CloudInstance } from '../../../clouds/src/index.js';
 import { ClusterRepository, type ClusterRow, type DatabaseHandle, type NodePoolRow, type NodeRow, type OperationRow } from '../../../db/src/index.js';
 import { clusterKubeconfig, describeApiError, openClusterSecrets } from '../../../kube/src/index.js';
@@ -50,14 +50,22 @@ interface PassContext {
   /** The cluster is being deleted: its tenant goes with it, so nothing is drained. */
   clusterGoing: boolean;
   desired: number;
+  /** Set while an open rollout may take its next step (the control plane runs its version). */
+  rollout: RolloutTarget | undefined;
   wait: boolean;
 }
 
 const JOINING_PHASES: readonly NodePhase[] = ['Provisioning', 'Joining'];
 
 function plannedOf(row: NodeRow): PlannedNode {
-  return { id: row.id, phase: row.phase as NodePhase, createdAt: row.created_at, replacesNodeId: row.replaces_node_id };
+  return { id: row.id, phase: row.phase as NodePhase, createdAt: row.created_at, replacesNodeId: row.replaces_node_id, kubeletVersion: row.kubelet_version };
 }
+
+const bareVersion = (version: string): string => version.replace(/^v/, '');
+const rolloutVersion = (operation: OperationRow): string | undefined => {
+  const version = (operation.target as { version?: unknown }).version;
+  return typeof version === 'string' ? bareVersion(version) : undefined;
+};
 
 function liveInstance(instance: CloudInstance | undefined): boolean {
   return instance !== undefined && instance.state !== 'terminated';
@@ -140,7 +148,8 @@ export class NodePoolReconciler {
       await this.failOperations(pool, cluster, 'CredentialUnusable', error.message);
       return {};
     }
-    const context: PassContext = { pool, cluster, driver, tenant: this.tenantFor(cluster), clusterGoing, desired: removing ? 0 : pool.replicas, wait: false };
+    const rollout = removing ? undefined : await this.rolloutTarget(pool, cluster);
+    const context: PassContext = { pool, cluster, driver, tenant: this.tenantFor(cluster), clusterGoing, desired: removing ? 0 : pool.replicas, rollout, wait: false };
 
     await this.syncMachines(context);
     if (context.tenant) await this.trackJoins(context);
@@ -226,9 +235,13 @@ export class NodePoolReconciler {
     const sshPublicKeys = [pool.ssh_public_key!, ...pool.ssh_public_keys];
     await forEachLimited(rows, CLOUD_PARALLELISM, async (row) => {
       try {
+        // Recorded before the machine is asked for, and reused by a repeated call, so the row
+        // always says which kubelet its machine installs (the API's rollout check reads it).
+        const kubernetesVersion = row.provisioned_version ?? bareVersion(cluster.version);
+        if (!row.provisioned_version) await this.database.db.updateTable('nodes').set({ provisioned_version: kubernetesVersion, updated_at: new Date() }).where('id', '=', row.id).execute();
         const userData = buildNodeUserData({
           nodeName: row.name,
-          kubernetesVersion: cluster.version.replace(/^v/, ''),
+          kubernetesVersion,
           apiServerEndpoint: tenant.endpoint,
           bootstrapToken: formatBootstrapToken(token),
           caCertHash: tenant.caCertHash,
@@ -265,7 +278,7 @@ export class NodePoolReconciler {
     const { pool, cluster } = context;
     this.provisioningBlocked.set(pool.id, { generation: pool.generation, until: Date.now() + PROVISIONING_BACKOFF_MS });
     await this.setPhase(row.id, ['Provisioning'], 'Deleting', 'ProvisioningFailed');
-    await this.failOperations(pool, cluster, 'ProvisioningFailed', `the cloud refused machine ${row.name}: ${message}`, ['scale', 'replace-node']);
+    await this.failOperations(pool, cluster, 'ProvisioningFailed', `the cloud refused machine ${row.name}: ${message}`, ['scale', 'replace-node', 'rollout-nodes']);
   }
 
   private canCreate(context: PassContext): boolean {
@@ -370,8 +383,17 @@ export class NodePoolReconciler {
 
   private async applyPlan(context: PassContext): Promise<void> {
     const { pool, cluster } = context;
-    const rows = await this.liveRows(pool.id);
-    const plan = planPool({ desired: context.desired, nodes: rows.map(plannedOf), canCreate: this.canCreate(context) });
+    let rows = await this.liveRows(pool.id);
+    let plan = planPool({ desired: context.desired, nodes: rows.map(plannedOf), canCreate: this.canCreate(context), rollout: context.rollout });
+    if (plan.replaceNext && context.rollout) {
+      const old = rows.find((row) => row.id === plan.replaceNext);
+      // Compare-and-set from Ready: a node the health checker just judged keeps its verdict.
+      if (old && (await this.setPhase(old.id, ['Ready'], 'Replacing', PLANNED_REPLACEMENT.rollingUpdate))) {
+        await this.event(cluster, 'NodeReplacing', `node ${old.name} (kubelet ${old.kubelet_version ?? 'unknown'}): rolling update to ${context.rollout.kubeletVersion}; a replacement is made first, then it is removed`);
+      }
+      rows = await this.liveRows(pool.id);
+      plan = planPool({ desired: context.desired, nodes: rows.map(plannedOf), canCreate: this.canCreate(context), rollout: context.rollout });
+    }
     const names = new Map(rows.map((row) => [row.id, row.name]));
     const removed: string[] = [];
     for (const removal of plan.remove) {
@@ -480,6 +502,10 @@ export class NodePoolReconciler {
       return {};
     }
     for (const operation of open) {
+      if (operation.kind === 'rollout-nodes') {
+        await this.followRollout(context, pool, operation, planned, converged);
+        continue;
+      }
       if (operation.kind === 'replace-node') {
         const target = (operation.target as { nodeId?: string }).nodeId;
         const gone = target ? await this.database.db.selectFrom('nodes').select('id').where('id', '=', target).where('deleted_at', 'is not', null).executeTakeFirst() : undefined;
@@ -495,10 +521,45 @@ export class NodePoolReconciler {
       }
       if (!sameProgress(operation.progress, { ...progress })) await this.clusters.updateOperation(operation.id, { progress: { ...progress } });
     }
-    if (converged) return context.wait ? { requeueAfterMs: POOL_POLL_MS } : {};
+    // A rollout's next step starts on a later pass, once this one's removal is recorded.
+    const rolling = context.rollout !== undefined && open.some((operation) => operation.kind === 'rollout-nodes');
+    if (converged) return context.wait || rolling ? { requeueAfterMs: POOL_POLL_MS } : {};
     // Not converged: come back while something is moving; otherwise the resync or a request does.
     const moving = rows.some((row) => row.phase !== 'Ready' && row.phase !== 'Unhealthy') || pool.sealed_bootstrap_token !== null || rows.length !== context.desired;
     return moving || context.wait ? { requeueAfterMs: POOL_POLL_MS } : {};
+  }
+
+  /**
+   * The version an open rollout rolls to, while the control plane already runs it: nodes are
+   * never newer than the apiserver, so a control plane still converging holds the rollout. A
+   * rollout whose version the cluster has left behind (upgraded again) is superseded; a new
+   * request rolls to the new version.
+   */
+  private async rolloutTarget(pool: NodePoolRow, cluster: ClusterRow): Promise<RolloutTarget | undefined> {
+    const rollouts = await this.clusters.listOpenOperations({ clusterId: cluster.id, poolId: pool.id, kind: 'rollout-nodes' });
+    let active: string | undefined;
+    for (const operation of rollouts) {
+      const version = rolloutVersion(operation);
+      if (version === bareVersion(cluster.version)) {
+        active = version;
+        continue;
+      }
+      await this.clusters.updateOperation(operation.id, { status: 'superseded', message: `the control plane moved on to ${cluster.version}; request a new rollout to roll the nodes to it` });
+    }
+    if (!active || cluster.phase !== 'Running' || cluster.observed_generation < cluster.generation) return undefined;
+    return { kubeletVersion: `v${active}` };
+  }
+
+  private async followRollout(context: PassContext, pool: NodePoolRow, operation: OperationRow, planned: readonly PlannedNode[], converged: boolean): Promise<void> {
+    const version = rolloutVersion(operation) ?? bareVersion(context.cluster.version);
+    const updated = nodesAtVersion(planned, { kubeletVersion: `v${version}` });
+    const progress = { ...poolProgress(context.desired, planned), updated };
+    if (converged && updated === context.desired && context.rollout) {
+      await this.clusters.updateOperation(operation.id, { status: 'succeeded', progress, message: `${updated} node(s) at ${version}` });
+      await this.event(context.cluster, 'NodePoolRolledOut', `node pool ${pool.name}: all ${updated} node(s) run ${version}`);
+      return;
+    }
+    if (!sameProgress(operation.progress, progress)) await this.clusters.updateOperation(operation.id, { progress });
   }
 
   private async deletePoolRow(pool: NodePoolRow, cluster: ClusterRow): Promise<void> {
