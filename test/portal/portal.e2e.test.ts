@@ -305,12 +305,15 @@ describe('portal in Chromium', () => {
     await shoot(page, '05-three-nodes');
   }, 300_000);
 
+  let viewerToken = '';
+
   it('5: a viewer sees no scale or delete controls, and the API refuses a forced scale', async () => {
     const user = await server.request<{ id: string }>('POST', '/api/v1/users', { body: { email: 'viewer@example.com', name: 'Vera Viewer' } });
     expect(user.status).toBe(201);
     expect((await server.request('POST', `/api/v1/projects/${projectId}/members`, { body: { email: 'viewer@example.com', role: 'viewer' } })).status).toBe(201);
     const token = await server.request<{ token: string }>('POST', `/api/v1/users/${user.body.id}/tokens`, { body: { name: 'portal e2e' } });
     expect(token.status).toBe(201);
+    viewerToken = token.body.token;
 
     const viewer = await browser.newContext({ viewport: WIDE });
     const viewerPage = await viewer.newPage();
@@ -376,6 +379,20 @@ describe('portal in Chromium', () => {
     await page.getByRole('heading', { name: upgradeName, level: 1 }).waitFor();
     await page.getByTestId('cluster-phase').filter({ hasText: 'Running' }).waitFor();
     expect(await page.getByTestId('cluster-version').textContent()).toBe(from);
+
+    // The same cluster, which has a next minor, offers the viewer no upgrade.
+    const viewer = await browser.newContext({ viewport: WIDE });
+    try {
+      const viewerPage = await viewer.newPage();
+      guard.watch(viewerPage);
+      await signIn(viewerPage, server.baseUrl, viewerToken);
+      await viewerPage.getByRole('link', { name: upgradeName }).click();
+      await viewerPage.getByTestId('cluster-phase').filter({ hasText: 'Running' }).waitFor();
+      expect(await viewerPage.getByTestId('cluster-version').textContent()).toBe(from);
+      expect(await viewerPage.getByRole('button', { name: /^Upgrade/ }).count()).toBe(0);
+    } finally {
+      await viewer.close();
+    }
 
     await page.getByRole('button', { name: `Upgrade to ${to}` }).focus();
     await page.keyboard.press('Enter');
