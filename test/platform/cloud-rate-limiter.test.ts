@@ -41,64 +41,77 @@ afterAll(async () => {
 
 describe('RedisCloudRequestLimiter', () => {
   it('holds 40 requests at 20/s to about two seconds, and never lets more than burst + rate·t through', async () => {
-    const limiter = new RedisCloudRequestLimiter(connect(), { ratePerSecond: 20, burst: 2, keyPrefix: prefix });
+    const slots: number[] = [];
+    const limiter = new RedisCloudRequestLimiter(connect(), { ratePerSecond: 20, burst: 2, keyPrefix: prefix, onReserved: (_account, slotAtMs) => slots.push(slotAtMs) });
     const account = `acct-${randomUUID()}`;
     const started = performance.now();
     const grants = await Promise.all(
       Array.from({ length: 40 }, async () => {
         await limiter.acquire(account);
-        return performance.now();
+        return Date.now();
       }),
     );
     const elapsed = performance.now() - started;
-    // (40 - burst) / 20 = 1.9 s at least; work-conserving, so not much more.
+    // (40 - burst) / 20 = 1.9 s at least.
     expect(elapsed).toBeGreaterThanOrEqual(1_850);
-    expect(elapsed).toBeLessThan(3_000);
-    for (const windowMs of [100, 250, 500, 1_000]) {
-      // Timers fire a little late, never early; a late grant can bunch with the next one by that much.
-      expect(busiestWindow(grants, windowMs)).toBeLessThanOrEqual(2 + Math.floor((20 * (windowMs + 25)) / 1000));
-    }
+    // The reservations reach Redis together: work-conserving, the last slot opens 1.9 s after the first.
+    expect(Math.max(...slots) - Math.min(...slots)).toBeGreaterThanOrEqual(1_899);
+    expect(Math.max(...slots) - Math.min(...slots)).toBeLessThan(2_000);
+    for (const windowMs of [100, 250, 500, 1_000]) expect(busiestWindow(slots, windowMs)).toBeLessThanOrEqual(2 + Math.floor((20 * windowMs) / 1000));
+    // Nobody goes before a slot opened for them (a busy event loop only makes grants later).
+    const sortedSlots = [...slots].sort((a, b) => a - b);
+    [...grants].sort((a, b) => a - b).forEach((grantedAt, index) => expect(grantedAt).toBeGreaterThanOrEqual(Math.floor(sortedSlots[index]!) - 1));
   });
 
   it('shares one budget between separate connections (replicas), first come first served', async () => {
     const account = `acct-${randomUUID()}`;
     const [redisA, redisB] = [connect(), connect()];
     await Promise.all([redisA.ping(), redisB.ping()]);
-    const replicas = [redisA, redisB].map((redis) => new RedisCloudRequestLimiter(redis, { ratePerSecond: 20, burst: 2, keyPrefix: prefix }));
+    const slots: Array<{ replica: number; at: number }> = [];
+    const replicas = [redisA, redisB].map(
+      (redis, replica) => new RedisCloudRequestLimiter(redis, { ratePerSecond: 20, burst: 2, keyPrefix: prefix, onReserved: (_account, at) => slots.push({ replica, at }) }),
+    );
     const started = performance.now();
     // Callers arrive every 10 ms, alternating replicas: five times faster than the budget, so a queue builds.
-    const results = await Promise.all(
+    await Promise.all(
       Array.from({ length: 40 }, async (_, index) => {
         await new Promise((resolve) => setTimeout(resolve, index * 10));
         await replicas[index % 2].acquire(account);
-        return { index, granted: performance.now() };
       }),
     );
-    const elapsed = performance.now() - started;
-    // Alone each replica would finish its 20 in about a second; sharing one budget, the pair needs about two.
-    expect(elapsed).toBeGreaterThanOrEqual(1_850);
-    expect(elapsed).toBeLessThan(3_000);
-    expect(busiestWindow(results.map((result) => result.granted), 500)).toBeLessThanOrEqual(2 + Math.floor((20 * 525) / 1000));
-    // Fair: grants follow arrival order across both replicas, so nobody is overtaken or starved.
-    const grantOrder = [...results].sort((a, b) => a.granted - b.granted).map((result) => result.index);
-    expect(grantOrder).toEqual(results.map((result) => result.index));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1_850);
+    // One budget: the 40 slots of both replicas together span (40 - burst) / 20 = 1.9 s, where
+    // two separate budgets would each have finished in about one second.
+    const times = slots.map((slot) => slot.at);
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(1_899);
+    for (const windowMs of [250, 500, 1_000]) expect(busiestWindow(times, windowMs)).toBeLessThanOrEqual(2 + Math.floor((20 * windowMs) / 1000));
+    // First come first served across replicas: slots follow the alternating arrivals, so in any
+    // ten consecutive slots both replicas are served; neither waits behind the other's queue.
+    const order = [...slots].sort((x, y) => x.at - y.at).map((slot) => slot.replica);
+    for (let start = 0; start + 10 <= order.length; start += 1) expect(new Set(order.slice(start, start + 10)).size).toBe(2);
   });
 
   it('gives an idle account its burst at once and keeps accounts apart', async () => {
-    const limiter = new RedisCloudRequestLimiter(connect(), { ratePerSecond: 2, burst: 3, keyPrefix: prefix });
     const busy = `acct-${randomUUID()}`;
     const idle = `acct-${randomUUID()}`;
-    // Drain `busy` well beyond its burst; the next grant is then seconds away.
+    const slots = new Map<string, number[]>([[busy, []], [idle, []]]);
+    const limiter = new RedisCloudRequestLimiter(connect(), { ratePerSecond: 2, burst: 3, keyPrefix: prefix, onReserved: (account, at) => slots.get(account)!.push(at) });
+    // Drain `busy` well beyond its burst; its last slot is then 1.5 s away.
     const backlog = Promise.all(Array.from({ length: 6 }, () => limiter.acquire(busy)));
-    const started = performance.now();
     await Promise.all(Array.from({ length: 3 }, () => limiter.acquire(idle)));
-    expect(performance.now() - started).toBeLessThan(200);
     const fourth = performance.now();
     await limiter.acquire(idle);
-    // The fourth request of the idle account waits one interval (500 ms at 2/s), not behind `busy`.
-    expect(performance.now() - fourth).toBeGreaterThanOrEqual(450);
-    expect(performance.now() - fourth).toBeLessThan(900);
     await backlog;
+    // The idle account's burst opens at once: its first three slots are when they were asked for,
+    // all within the first busy slot's second, not queued behind `busy`.
+    const [idleSlots, busySlots] = [slots.get(idle)!, slots.get(busy)!];
+    expect(busySlots.at(-1)! - busySlots[0]!).toBeGreaterThanOrEqual(1_499);
+    expect(idleSlots[2]! - idleSlots[0]!).toBeLessThan(busySlots.at(-1)! - busySlots[0]!);
+    expect(idleSlots[2]! - busySlots[0]!).toBeLessThan(500);
+    // The fourth waits one interval of its own bucket (500 ms at 2/s) after its burst.
+    expect(idleSlots[3]! - idleSlots[0]!).toBeGreaterThanOrEqual(499);
+    expect(idleSlots[3]! - idleSlots[0]!).toBeLessThan(busySlots.at(-1)! - busySlots[0]!);
+    expect(performance.now() - fourth).toBeGreaterThanOrEqual(450);
   });
 
   it('keeps its state under the installation prefix and lets idle buckets expire', async () => {

@@ -24,6 +24,12 @@ export interface CloudRateLimiterOptions {
   keyPrefix: string;
   /** For tests: how a caller waits for its slot. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Told of every reservation: when its slot opens, in the Redis server's clock (epoch ms).
+   * Slots are what the limiter guarantees; when a request is actually sent also depends on the
+   * caller's event loop, which can only make it later.
+   */
+  onReserved?: (accountKey: string, slotAtMs: number) => void;
 }
 
 /** A small burst: enough to start a reconcile without a pause, too small to trip a provider's own limit. */
@@ -43,10 +49,10 @@ local sendAt = tat - tolerance
 if sendAt < now then sendAt = now end
 local nextTat = tat + interval
 redis.call('SET', KEYS[1], string.format('%.0f', nextTat), 'PX', math.ceil((nextTat - now) / 1000) + 1000)
-return math.floor(sendAt - now)
+return {math.floor(sendAt - now), math.floor(sendAt)}
 `;
 
-type ReservingRedis = Redis & { hmReserveCloudRequestSlot(key: string, intervalMicros: number, burst: number): Promise<number> };
+type ReservingRedis = Redis & { hmReserveCloudRequestSlot(key: string, intervalMicros: number, burst: number): Promise<[number, number]> };
 
 export class RedisCloudRequestLimiter implements CloudRequestLimiter {
   private readonly intervalMicros: number;
@@ -73,7 +79,8 @@ export class RedisCloudRequestLimiter implements CloudRequestLimiter {
   }
 
   async acquire(accountKey: string): Promise<void> {
-    const waitMicros = await this.redis.hmReserveCloudRequestSlot(this.keyFor(accountKey), this.intervalMicros, this.burst);
+    const [waitMicros, slotMicros] = await this.redis.hmReserveCloudRequestSlot(this.keyFor(accountKey), this.intervalMicros, this.burst);
+    this.options.onReserved?.(accountKey, slotMicros / 1000);
     // Round up: a timer may not fire before its slot, or the window bound would not hold.
     if (waitMicros > 0) await this.sleep(Math.ceil(waitMicros / 1000));
   }
