@@ -9,7 +9,8 @@
 // nodes on a shared 2-core machine cost minutes; the request is asserted to carry the
 // one-click defaults otherwise (generated name, API-chosen version and seed, and the default
 // node pool of 1 replica on the project's credential). The upgrade step creates its own cluster
-// at the oldest minor through the API with 1 etcd member and no node pool, for the same reason.
+// at the oldest minor through the API with 1 etcd member and a pool of 1 node (the fewest that
+// still has a kubelet to roll), for the same reason.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -354,45 +355,76 @@ describe('portal in Chromium', () => {
     }
   }, 90_000);
 
-  it('upgrades a control-plane-only cluster to the next minor version', async () => {
-    const catalog = await server.request<{ versions: string[] }>('GET', '/api/v1/catalog');
+  it('upgrades a cluster to the next minor version, then rolls its node to it', async () => {
+    const catalog = await server.request<{ versions: string[]; nodePoolDefaults: Record<string, { region: string; size: string }> }>('GET', '/api/v1/catalog');
     expect(catalog.status).toBe(200);
     const from = oldestMinorVersion(catalog.body.versions);
     const to = from === undefined ? undefined : nextMinorVersion(catalog.body.versions, from);
     if (from === undefined || to === undefined) throw new Error(`the catalog offers no upgrade from its oldest minor: ${JSON.stringify(catalog.body.versions)}`);
     const afterUpgrade = nextMinorVersion(catalog.body.versions, to);
 
-    // One etcd member and no node pool keep this cheap. The seed is named because placement
-    // would otherwise prefer the empty "extra" seed, which runs no pods.
+    // One etcd member and one node keep this cheap. The seed is named because placement
+    // would otherwise prefer the empty "extra" seed, which runs no pods. The pool is what the
+    // one-click create of step 2 sends with the project's DigitalOcean credential.
+    const credentials = await server.request<{ items: Array<{ id: string; provider: string }> }>('GET', `/api/v1/projects/${projectId}/credentials`);
+    const credential = credentials.body.items.find((candidate) => candidate.provider === 'digitalocean');
+    const poolDefaults = catalog.body.nodePoolDefaults.digitalocean;
+    if (!credential || !poolDefaults) throw new Error('step 2 left no DigitalOcean credential, or the catalog has no DigitalOcean pool defaults');
     const upgradeName = 'upgrade-e2e';
     const created = await server.request<{ id: string; version: string }>('POST', `/api/v1/projects/${projectId}/clusters`, {
-      body: { name: upgradeName, version: from, seed: 'sandbox', etcdReplicas: 1 },
+      body: {
+        name: upgradeName,
+        version: from,
+        seed: 'sandbox',
+        etcdReplicas: 1,
+        nodePool: { name: 'default', credentialId: credential.id, region: poolDefaults.region, size: poolDefaults.size, replicas: 1 },
+      },
     });
     expect(created.status).toBe(201);
     expect(created.body.version).toBe(from);
     const apiPath = `/api/v1/projects/${projectId}/clusters/${created.body.id}`;
     const readCluster = async () => (await server.request<{ phase: string; version: string }>('GET', apiPath)).body;
     await expect.poll(async () => (await readCluster()).phase, { timeout: 180_000, interval: 2000 }).toBe('Running');
+    const pools = await server.request<{ items: Array<{ id: string }> }>('GET', `${apiPath}/nodepools`);
+    expect(pools.body.items).toHaveLength(1);
+    const poolApiPath = `${apiPath}/nodepools/${pools.body.items[0].id}`;
+    const readyKubelets = async () => {
+      const nodes = await server.request<{ items: Array<{ phase: string; kubeletVersion: string | null }> }>('GET', `${poolApiPath}/nodes`);
+      return nodes.body.items.map((node) => `${node.phase}:${node.kubeletVersion}`);
+    };
+    await expect.poll(readyKubelets, { timeout: 180_000, interval: 2000 }).toEqual([`Ready:v${from}`]);
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Clusters' }).click();
     await page.getByRole('link', { name: upgradeName }).click();
     await page.getByRole('heading', { name: upgradeName, level: 1 }).waitFor();
     await page.getByTestId('cluster-phase').filter({ hasText: 'Running' }).waitFor();
     expect(await page.getByTestId('cluster-version').textContent()).toBe(from);
+    const pool = page.locator('article.pool');
+    await pool.locator(`tr[data-node-phase="Ready"][data-kubelet-version="v${from}"]`).waitFor({ timeout: 30_000 });
+    expect(await pool.getByRole('cell', { name: `v${from}`, exact: true }).count()).toBe(1);
+    // Every node already runs what the control plane runs: nothing to roll.
+    expect(await page.getByRole('button', { name: /^Roll nodes/ }).count()).toBe(0);
 
+    /** A viewer on this cluster, once it shows `version` and its node's kubelet, has neither control. */
+    const viewerSeesNoUpgradeOrRollout = async (version: string, kubelet: string, screenshot?: string) => {
+      const viewer = await browser.newContext({ viewport: WIDE });
+      try {
+        const viewerPage = await viewer.newPage();
+        guard.watch(viewerPage);
+        await signIn(viewerPage, server.baseUrl, viewerToken);
+        await viewerPage.getByRole('link', { name: upgradeName }).click();
+        await viewerPage.getByTestId('cluster-phase').filter({ hasText: 'Running' }).waitFor();
+        expect(await viewerPage.getByTestId('cluster-version').textContent()).toBe(version);
+        await viewerPage.locator(`article.pool tr[data-kubelet-version="${kubelet}"]`).waitFor({ timeout: 30_000 });
+        expect(await viewerPage.getByRole('button', { name: /^Upgrade/ }).count()).toBe(0);
+        expect(await viewerPage.getByRole('button', { name: /^Roll nodes/ }).count()).toBe(0);
+        if (screenshot) await shoot(viewerPage, screenshot);
+      } finally {
+        await viewer.close();
+      }
+    };
     // The same cluster, which has a next minor, offers the viewer no upgrade.
-    const viewer = await browser.newContext({ viewport: WIDE });
-    try {
-      const viewerPage = await viewer.newPage();
-      guard.watch(viewerPage);
-      await signIn(viewerPage, server.baseUrl, viewerToken);
-      await viewerPage.getByRole('link', { name: upgradeName }).click();
-      await viewerPage.getByTestId('cluster-phase').filter({ hasText: 'Running' }).waitFor();
-      expect(await viewerPage.getByTestId('cluster-version').textContent()).toBe(from);
-      expect(await viewerPage.getByRole('button', { name: /^Upgrade/ }).count()).toBe(0);
-    } finally {
-      await viewer.close();
-    }
+    await viewerSeesNoUpgradeOrRollout(from, `v${from}`);
 
     await page.getByRole('button', { name: `Upgrade to ${to}` }).focus();
     await page.keyboard.press('Enter');
@@ -426,21 +458,69 @@ describe('portal in Chromium', () => {
     const milestoneStates = () => page.locator('[data-milestone]').evaluateAll((items) => items.map((item) => `${item.getAttribute('data-milestone')}:${item.getAttribute('data-state')}`));
     await expect
       .poll(milestoneStates, { timeout: 30_000 })
-      .toEqual(['placed:done', 'etcd:done', 'apiserver:done', 'controllerManager:done', 'nodes:skipped', 'running:done']);
+      .toEqual(['placed:done', 'etcd:done', 'apiserver:done', 'controllerManager:done', 'nodes:done', 'running:done']);
     expect(await page.getByTestId('timeline-upgrade').count()).toBe(0);
     // The offer moves on to the minor after `to`, if the catalog has one.
     if (afterUpgrade) await page.getByRole('button', { name: `Upgrade to ${afterUpgrade}` }).waitFor();
     else expect(await page.getByRole('button', { name: /^Upgrade/ }).count()).toBe(0);
+    // The control plane upgrade leaves the kubelet where it was; now the pool offers to catch up.
+    const rollButton = pool.getByRole('button', { name: `Roll nodes to ${to}` });
+    await rollButton.waitFor({ timeout: 30_000 });
+    expect(await pool.locator(`tr[data-kubelet-version="v${from}"]`).count()).toBe(1);
     await shoot(page, '06b-upgraded');
+    await viewerSeesNoUpgradeOrRollout(to, `v${from}`, '06c-viewer-outdated-node');
 
-    // Back on the list, which must drop the cluster once the API has deleted it.
+    await rollButton.focus();
+    await page.keyboard.press('Enter');
+    const confirmRollout = pool.getByRole('button', { name: 'Confirm rollout' });
+    await confirmRollout.waitFor();
+    expect(await pool.textContent()).toContain(`Replace the outdated node of pool default with a node at ${to}, one at a time?`);
+    expect(await confirmRollout.evaluate((button) => button === document.activeElement)).toBe(true);
+    await checkAccessibility(page, '06c-rollout-confirm');
+    // Cancelling hands the keyboard back to the control, which asks again.
+    await pool.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => rollButton.evaluate((button) => button === document.activeElement), { timeout: 5_000 }).toBe(true);
+    await page.keyboard.press('Enter');
+    await confirmRollout.waitFor();
+
+    const rolloutPath = `${poolApiPath}/rollout`;
+    const posted = page.waitForResponse((response) => response.request().method() === 'POST' && new URL(response.url()).pathname === rolloutPath);
+    await confirmRollout.click();
+    const rolloutAnswer = await posted;
+    expect(rolloutAnswer.status()).toBe(202);
+    const rolloutOperation = (await rolloutAnswer.json()) as { id: string; kind: string; status: string; target: unknown };
+    expect(rolloutOperation).toEqual(expect.objectContaining({ kind: 'rollout-nodes', status: 'pending', target: { version: to } }));
+    const rolling = pool.locator('.operation').filter({ hasText: `Rolling nodes to ${to}` });
+    await rolling.waitFor();
+    expect(await rolling.getByTestId('rollout-count').textContent()).toBe('updated 0/1');
+    // While it runs, the control is not offered again.
+    expect(await pool.getByRole('button', { name: /^Roll nodes/ }).count()).toBe(0);
+    // The replacement joins before the old node leaves: two rows for a while.
+    await expect.poll(() => pool.locator('tbody tr').count(), { timeout: 120_000 }).toBe(2);
+    await shoot(page, '06c-rolling-nodes');
+
+    await pool.locator('.operation-succeeded').filter({ hasText: `Rolling nodes to ${to}` }).waitFor({ timeout: 180_000 });
+    expect(await rolling.getByTestId('rollout-count').textContent()).toBe('updated 1/1');
+    const rows = () => pool.locator('tbody tr').evaluateAll((items) => items.map((item) => `${item.getAttribute('data-node-phase')}:${item.getAttribute('data-ready')}:${item.getAttribute('data-kubelet-version')}`));
+    await expect.poll(rows, { timeout: 180_000 }).toEqual([`Ready:true:v${to}`]);
+    expect(await pool.getByRole('button', { name: /^Roll nodes/ }).count()).toBe(0);
+    expect(await readyKubelets()).toEqual([`Ready:v${to}`]);
+    const finished = await server.request<{ status: string }>('GET', `/api/v1/projects/${projectId}/operations/${rolloutOperation.id}`);
+    expect(finished.body.status).toBe('succeeded');
+    // A poll of the node list later, the control has not come back.
+    await page.waitForTimeout(4000);
+    expect(await pool.getByRole('button', { name: /^Roll nodes/ }).count()).toBe(0);
+    await shoot(page, '06c-rolled-out');
+
+    // Back on the list, which must drop the cluster once the API has deleted it. Its node is
+    // drained and its machine terminated first, which takes a while on a busy machine.
     await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: 'Clusters' }).click();
     await page.getByRole('heading', { name: 'Clusters', level: 1 }).waitFor();
     expect((await server.request('DELETE', apiPath)).status).toBe(202);
-    await expect.poll(async () => (await server.request('GET', apiPath)).status, { timeout: 180_000, interval: 2000 }).toBe(404);
+    await expect.poll(async () => (await server.request('GET', apiPath)).status, { timeout: 300_000, interval: 2000 }).toBe(404);
     await expect.poll(() => page.getByRole('link', { name: upgradeName }).count(), { timeout: 30_000 }).toBe(0);
     await page.getByRole('link', { name: clusterName }).waitFor();
-  }, 600_000);
+  }, 1_080_000);
 
   it('6: deletes the cluster after the name is typed', async () => {
     await guard.goto(page, `${server.baseUrl}/projects/${projectId}/clusters/${clusterId}`);

@@ -115,6 +115,8 @@ export interface PoolNode {
   lastHeartbeatAt: string | null;
   sshProbe: SshProbe | null;
   conditions?: Condition[];
+  /** As the Node reported it when it became Ready ("v1.36.2"); null before. */
+  kubeletVersion: string | null;
   createdAt: string;
 }
 

@@ -42,11 +42,18 @@ export function OperationProgress({ projectId, operation: initial, onFinished }:
     // onFinished is deliberately left out: a new callback identity must not restart polling.
   }, [operation, projectId, session.api]);
 
+  const updatedCount = rolloutCount(operation);
   const progress = Object.entries(operation.progress ?? {}).filter(([, value]) => typeof value === 'number' || typeof value === 'string');
   return (
     <div className={`operation operation-${operation.status}`} role="status" aria-live="polite">
       <p>
-        <strong>{operationTitle(operation)}</strong>: <span className="operation-status">{operation.status}</span>
+        <strong>{operationTitle(operation)}</strong>
+        {updatedCount && (
+          <>
+            {' '}(<span data-testid="rollout-count">{updatedCount}</span>)
+          </>
+        )}
+        : <span className="operation-status">{operation.status}</span>
         {operation.message ? ` — ${operation.message}` : ''}
       </p>
       {progress.length > 0 && (
@@ -72,7 +79,16 @@ function operationTitle(operation: Operation): string {
       return `Upgrade to ${String(operation.target.version ?? '?')}`;
     case 'delete-cluster':
       return 'Deleting the cluster';
+    case 'rollout-nodes':
+      return `Rolling nodes to ${String(operation.target.version ?? '?')}`;
     default:
       return operation.kind.replace(/-/g, ' ');
   }
+}
+
+/** "updated k/N" for a rolling node upgrade: the one number its user waits for. */
+function rolloutCount(operation: Operation): string | undefined {
+  if (operation.kind !== 'rollout-nodes') return undefined;
+  const { updated, desired } = operation.progress;
+  return typeof updated === 'number' && typeof desired === 'number' ? `updated ${updated}/${desired}` : undefined;
 }

@@ -192,7 +192,7 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
               <p>This cluster has a control plane only. Create it with a provider credential to get worker nodes.</p>
             </Empty>
           ) : (
-            pools.data.map((pool) => <PoolCard key={pool.id} projectId={projectId} clusterId={clusterId} pool={pool} editable={editable} onChanged={() => void pools.reload()} />)
+            pools.data.map((pool) => <PoolCard key={pool.id} projectId={projectId} cluster={cluster} pool={pool} editable={editable} onChanged={() => void pools.reload()} />)
           )}
         </section>
       )}
@@ -428,13 +428,40 @@ function DeleteCluster({ projectId, cluster, onOperation }: { projectId: string;
   );
 }
 
-function PoolCard({ projectId, clusterId, pool, editable, onChanged }: { projectId: string; clusterId: string; pool: NodePool; editable: boolean; onChanged: () => void }) {
+/** Live nodes whose kubelet reports another version than the control plane runs; a node not registered yet reports none. */
+function outdatedNodes(nodes: readonly PoolNode[], version: string): PoolNode[] {
+  return nodes.filter((node) => node.phase !== 'Deleting' && node.phase !== 'Deleted' && node.kubeletVersion !== null && node.kubeletVersion !== `v${version}`);
+}
+
+function PoolCard({ projectId, cluster, pool, editable, onChanged }: { projectId: string; cluster: Cluster; pool: NodePool; editable: boolean; onChanged: () => void }) {
   const session = useSession();
-  const poolPath = `${clusterPath(projectId, clusterId)}/nodepools/${pool.id}`;
+  const poolPath = `${clusterPath(projectId, cluster.id)}/nodepools/${pool.id}`;
   const nodes = useResource(() => session.api.list<PoolNode>(`${poolPath}/nodes`), pool.id, POOL_POLL_MS);
   const [operation, setOperation] = useState<Operation | undefined>(undefined);
+  const [rollout, setRollout] = useState<Operation | undefined>(undefined);
+  // The node list polled before the rollout finished still shows the old nodes: without waiting
+  // for a fresh one the control would flash back for a moment.
+  const [awaitingFreshNodes, setAwaitingFreshNodes] = useState(false);
+  // Kept here, not in the control: a refusal such as nodes_up_to_date takes the control away
+  // with the next node poll, and the reason must stay readable.
+  const [rolloutRefused, setRolloutRefused] = useState<string | undefined>(undefined);
   const headingId = useId();
   const onFinished = useCallback(() => onChanged(), [onChanged]);
+  const reloadNodes = nodes.reload;
+  const onRolloutFinished = useCallback(
+    (finished: Operation) => {
+      setRollout(finished);
+      setAwaitingFreshNodes(true);
+      void reloadNodes().finally(() => setAwaitingFreshNodes(false));
+      onChanged();
+    },
+    [onChanged, reloadNodes],
+  );
+  // Nodes are never newer than the apiserver, so the offer waits until the control plane runs the version.
+  const controlPlaneSettled = cluster.phase === 'Running' && cluster.observedGeneration === cluster.generation;
+  const outdated = outdatedNodes(nodes.data ?? [], cluster.version);
+  const rolloutOpen = rollout !== undefined && !operationFinished(rollout);
+  const offerRollout = editable && !pool.deletionRequestedAt && controlPlaneSettled && outdated.length > 0 && !rolloutOpen && !awaitingFreshNodes;
   return (
     <article className="card pool" aria-labelledby={headingId}>
       <div className="card-head">
@@ -451,6 +478,13 @@ function PoolCard({ projectId, clusterId, pool, editable, onChanged }: { project
       </p>
       {editable && <ReplicaControl poolPath={poolPath} pool={pool} onOperation={setOperation} />}
       {operation && <OperationProgress key={operation.id} projectId={projectId} operation={operation} onFinished={onFinished} />}
+      {offerRollout && <RolloutControl poolPath={poolPath} pool={pool} version={cluster.version} outdatedCount={outdated.length} onOperation={setRollout} onRefused={setRolloutRefused} />}
+      {rolloutRefused && (
+        <p className="form-error" role="alert">
+          {rolloutRefused}
+        </p>
+      )}
+      {rollout && <OperationProgress key={rollout.id} projectId={projectId} operation={rollout} onFinished={onRolloutFinished} />}
       <h4>Nodes</h4>
       {nodes.error !== undefined && <ErrorNotice error={nodes.error} onRetry={() => void nodes.reload()} />}
       {nodes.data === undefined ? (
@@ -507,6 +541,87 @@ function ReplicaControl({ poolPath, pool, onOperation }: { poolPath: string; poo
   );
 }
 
+/** The API's 409 answers in the words of this page; anything else as the API put it. */
+function rolloutRefusal(error: unknown, poolName: string, version: string): string {
+  if (!(error instanceof ApiError) || error.status !== 409) return describeError(error);
+  switch (error.code) {
+    case 'nodes_up_to_date':
+      return `Every node of pool ${poolName} already runs ${version}.`;
+    case 'cluster_not_ready':
+      return `The control plane does not run ${version} yet. Roll the nodes once the cluster is Running.`;
+    case 'node_pool_deleting':
+      return `Pool ${poolName} is being deleted.`;
+    case 'cluster_deleting':
+      return 'The cluster is being deleted.';
+    default:
+      return describeError(error);
+  }
+}
+
+function RolloutControl({
+  poolPath,
+  pool,
+  version,
+  outdatedCount,
+  onOperation,
+  onRefused,
+}: {
+  poolPath: string;
+  pool: NodePool;
+  version: string;
+  outdatedCount: number;
+  onOperation: (operation: Operation) => void;
+  onRefused: (reason: string | undefined) => void;
+}) {
+  const session = useSession();
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  // The button a keyboard user pressed is replaced by the question: keep their focus on the
+  // answer, and on the question's button again when they cancel.
+  const confirmButton = useRef<HTMLButtonElement>(null);
+  const rollButton = useRef<HTMLButtonElement>(null);
+  const wasConfirming = useRef(false);
+  useEffect(() => {
+    if (confirming) confirmButton.current?.focus();
+    else if (wasConfirming.current) rollButton.current?.focus();
+    wasConfirming.current = confirming;
+  }, [confirming]);
+  const start = async () => {
+    setBusy(true);
+    onRefused(undefined);
+    try {
+      const operation = await session.api.post<Operation>(`${poolPath}/rollout`);
+      setConfirming(false);
+      onOperation(operation);
+    } catch (caught) {
+      onRefused(rolloutRefusal(caught, pool.name, version));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="actions">
+      {confirming ? (
+        <span className="confirm-inline">
+          <span>
+            Replace {outdatedCount === 1 ? 'the outdated node' : `${outdatedCount} outdated nodes`} of pool {pool.name} with {outdatedCount === 1 ? 'a node' : 'nodes'} at {version}, one at a time?
+          </span>
+          <button ref={confirmButton} type="button" className="button button-primary" onClick={() => void start()} disabled={busy}>
+            Confirm rollout
+          </button>
+          <button type="button" className="button" onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
+        </span>
+      ) : (
+        <button ref={rollButton} type="button" className="button" onClick={() => setConfirming(true)}>
+          Roll nodes to {version}
+        </button>
+      )}
+    </div>
+  );
+}
+
 /** The health checker's Ready condition when it has reported, else what the join recorded. */
 function readiness(node: PoolNode): 'True' | 'False' | 'Unknown' {
   const condition = node.conditions?.find((candidate) => candidate.type === 'Ready');
@@ -525,6 +640,7 @@ function NodeTable({ nodes, poolName }: { nodes: PoolNode[]; poolName: string })
             <th scope="col">Node</th>
             <th scope="col">Phase</th>
             <th scope="col">Ready</th>
+            <th scope="col">Kubelet</th>
             <th scope="col">Last heartbeat</th>
             <th scope="col">SSH probe</th>
             <th scope="col">Address</th>
@@ -532,7 +648,7 @@ function NodeTable({ nodes, poolName }: { nodes: PoolNode[]; poolName: string })
         </thead>
         <tbody>
           {nodes.map((node) => (
-            <tr key={node.id} data-node-phase={node.phase} data-ready={readiness(node) === 'True'}>
+            <tr key={node.id} data-node-phase={node.phase} data-ready={readiness(node) === 'True'} data-kubelet-version={node.kubeletVersion ?? undefined}>
               <td className="mono">{node.name}</td>
               <td>
                 <PhaseBadge phase={node.phase} />
@@ -541,6 +657,7 @@ function NodeTable({ nodes, poolName }: { nodes: PoolNode[]; poolName: string })
               <td>
                 <span className={`badge badge-${READINESS[readiness(node)].badge}`}>{READINESS[readiness(node)].text}</span>
               </td>
+              <td className="mono">{node.kubeletVersion ?? <span className="muted">not reported yet</span>}</td>
               <td>
                 <RelativeTime at={node.lastHeartbeatAt} />
               </td>
