@@ -6,6 +6,9 @@ export type InformerEvent = 'added' | 'modified' | 'deleted';
 /** A sync failure that is expected to heal by itself (retried with backoff, logged quietly). */
 export class IgnorableError extends Error {}
 
+/** The informer was stopped before its first list: whoever waited for the cache must stop too. */
+export class InformerStoppedError extends Error {}
+
 /**
  * list+watch with resume: watches continue from the last seen resourceVersion (bookmarks
  * included) and fall back to a fresh list on 410 Gone, reporting objects that vanished meanwhile.
@@ -13,7 +16,8 @@ export class IgnorableError extends Error {}
 export class Informer {
   private readonly cache = new Map<string, KubeObject>();
   private synced = false;
-  private readonly syncWaiters: Array<() => void> = [];
+  private stopped = false;
+  private readonly syncWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
 
   constructor(
     private readonly client: KubeClient,
@@ -31,10 +35,23 @@ export class Informer {
   }
 
   hasSynced(): Promise<void> {
-    return this.synced ? Promise.resolve() : new Promise((resolve) => this.syncWaiters.push(resolve));
+    if (this.synced) return Promise.resolve();
+    // Resolving without a list would let a controller act on an empty cache (a bootstrap signer
+    // would drop every signature), and never settling would hang the process's shutdown.
+    if (this.stopped) return Promise.reject(new InformerStoppedError(`informer ${this.path} stopped before it synced`));
+    return new Promise((resolve, reject) => this.syncWaiters.push({ resolve, reject }));
   }
 
   async run(signal: AbortSignal): Promise<void> {
+    try {
+      await this.listAndWatch(signal);
+    } finally {
+      this.stopped = true;
+      for (const waiter of this.syncWaiters.splice(0)) waiter.reject(new InformerStoppedError(`informer ${this.path} stopped before it synced`));
+    }
+  }
+
+  private async listAndWatch(signal: AbortSignal): Promise<void> {
     let resourceVersion: string | undefined;
     let failures = 0;
     while (!signal.aborted) {
@@ -85,7 +102,7 @@ export class Informer {
     }
     if (!this.synced) {
       this.synced = true;
-      for (const waiter of this.syncWaiters.splice(0)) waiter();
+      for (const waiter of this.syncWaiters.splice(0)) waiter.resolve();
     }
     return list.metadata.resourceVersion ?? '0';
   }

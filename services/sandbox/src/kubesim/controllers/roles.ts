@@ -11,6 +11,7 @@ import { FlagError, flagBool, flagValue, parseDuration, parseFlags, type ParsedF
 import { GarbageCollector } from './garbage-collector.js';
 import { startHealthzServer } from './healthz.js';
 import { LeaderElector } from './leader-election.js';
+import { InformerStoppedError } from './informer.js';
 import { NamespaceController } from './namespace.js';
 import { NodeLifecycleController } from './node-lifecycle.js';
 import { RootCaPublisher, ServiceAccountController } from './namespace-defaults.js';
@@ -288,7 +289,11 @@ export async function startControllers(kubeconfig: string | KubeConfig, options:
   // Every informer and watch listens on the same signal.
   setMaxListeners(0, abort.signal);
   const running = runners.map((run) =>
-    run(abort.signal).catch((error: unknown) => logger.error(`controller stopped: ${error instanceof Error ? error.message : String(error)}`)),
+    run(abort.signal).catch((error: unknown) => {
+      // Stopped while its caches were still filling: that is a shutdown, not a failure.
+      if (error instanceof InformerStoppedError && abort.signal.aborted) return;
+      logger.error(`controller stopped: ${error instanceof Error ? error.message : String(error)}`);
+    }),
   );
   return async () => {
     abort.abort();
@@ -536,7 +541,10 @@ export async function runScheduler(argv: string[]): Promise<void> {
         const running = scheduler.run(abort.signal);
         return async () => {
           abort.abort();
-          await running;
+          // Stopped before its caches synced: a shutdown, not a failure.
+          await running.catch((error: unknown) => {
+            if (!(error instanceof InformerStoppedError)) throw error;
+          });
         };
       },
     });
