@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
 import { startProcessKubelet, type ProcessKubelet } from '../../../services/sandbox/src/kubelet/index.js';
-import { eventually, getJson, startTestSeed, temporaryStateDir, TEST_APP_BINARIES, type TestSeed } from './support/harness.js';
+import { eventually, getJson, startTestSeed, temporaryStateDir, TEST_APP_BINARIES, updateRetryingConflicts, type TestSeed } from './support/harness.js';
 
 const namespace = `kl-dep-${randomBytes(3).toString('hex')}`;
 const base64 = (text: string): string => Buffer.from(text).toString('base64');
@@ -277,10 +277,8 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
 
   it('replaces pods on template change without dropping below the desired ready count', async () => {
     const before = kubelet.pods().filter((pod) => pod.ownerName === 'web').map((pod) => pod.name);
-    const current = await seed.client.get('Deployment', namespace, 'web');
-    if (!current) throw new Error('web missing');
     const next = webDeployment(2, 'v2');
-    await seed.client.replace('Deployment', { ...current, spec: next.spec });
+    await updateRetryingConflicts(seed.client, 'Deployment', namespace, 'web', (current) => ({ ...current, spec: next.spec }));
     let minimumReady = Number.POSITIVE_INFINITY;
     await eventually(() => {
       const pods = kubelet.pods().filter((pod) => pod.ownerName === 'web');
@@ -301,11 +299,8 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
   });
 
   it('scales up and down', async () => {
-    const scale = async (replicas: number, revisionHistoryLimit?: number): Promise<void> => {
-      const current = await seed.client.get('Deployment', namespace, 'web');
-      if (!current?.spec) throw new Error('web missing');
-      await seed.client.replace('Deployment', { ...current, spec: { ...current.spec, replicas, revisionHistoryLimit } });
-    };
+    const scale = (replicas: number, revisionHistoryLimit?: number): Promise<void> =>
+      updateRetryingConflicts(seed.client, 'Deployment', namespace, 'web', (current) => ({ ...current, spec: { ...current.spec!, replicas, revisionHistoryLimit } }));
     await scale(3);
     await eventually(() => (kubelet.pods().filter((pod) => pod.ownerName === 'web' && pod.ready).length === 3 ? true : undefined), '3 replicas');
     await scale(1, 0);

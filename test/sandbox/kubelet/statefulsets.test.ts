@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { startProcessKubelet, type ProcessKubelet, type RunningPod } from '../../../services/sandbox/src/kubelet/index.js';
-import { eventually, getJson, startTestSeed, temporaryStateDir, TEST_APP_BINARIES, type TestSeed } from './support/harness.js';
+import { eventually, getJson, startTestSeed, temporaryStateDir, TEST_APP_BINARIES, updateRetryingConflicts, type TestSeed } from './support/harness.js';
 
 const namespace = `kl-sts-${randomBytes(3).toString('hex')}`;
 
@@ -153,9 +153,7 @@ describe('process kubelet: StatefulSets, PVCs and LoadBalancer Services', () => 
     const removed = members().find((pod) => pod.name === 'app-2');
     if (!removed) throw new Error('app-2 missing');
     const removedData = await dataDir(removed);
-    const current = await seed.client.get('StatefulSet', namespace, 'app');
-    if (!current?.spec) throw new Error('app missing');
-    await seed.client.replace('StatefulSet', { ...current, spec: { ...current.spec, replicas: 1 } });
+    await updateRetryingConflicts(seed.client, 'StatefulSet', namespace, 'app', (current) => ({ ...current, spec: { ...current.spec!, replicas: 1 } }));
     await eventually(() => (members().map((pod) => pod.name).join() === 'app-0' ? true : undefined), 'one member left');
     expect((await seed.client.list('Pod', namespace)).map((pod) => pod.metadata?.name)).toEqual(['app-0']);
     expect((await seed.client.list('PersistentVolumeClaim', namespace)).length).toBe(3);

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { KubernetesSeedClient, type SeedClient } from '../../../../services/sandbox/src/kubelet/index.js';
+import type { SeedKind, SeedObjects } from '../../../../services/sandbox/src/kubelet/index.js';
 import { startControllers } from '../../../../services/sandbox/src/kubesim/controllers/roles.js';
 import { createSeed } from '../../../../services/sandbox/src/kubesim/index.js';
 import { ensureBuilt } from '../../../support/build.js';
@@ -47,6 +48,24 @@ export async function startTestSeed(): Promise<TestSeed> {
       await handle.close();
     },
   };
+}
+
+/**
+ * Read, change, write back (PUT with the read resourceVersion). A 409 means a controller wrote
+ * the object (usually its status) in between: read again and retry, as client-go's
+ * RetryOnConflict does. Any other error, or a fifth conflict, fails.
+ */
+export async function updateRetryingConflicts<K extends SeedKind>(client: SeedClient, kind: K, namespace: string, name: string, change: (current: SeedObjects[K]) => SeedObjects[K]): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    const current = await client.get(kind, namespace, name);
+    if (!current) throw new Error(`${kind} ${namespace}/${name} missing`);
+    try {
+      await client.replace(kind, change(current));
+      return;
+    } catch (error) {
+      if ((error as { code?: number }).code !== 409 || attempt === 5) throw error;
+    }
+  }
 }
 
 export function temporaryStateDir(label: string): { path: string; remove(): void } {
