@@ -1,5 +1,6 @@
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
+import { scaled } from './test/support/time.js';
 
 // SWC (not esbuild) transforms the tests, because NestJS needs emitted decorator metadata.
 export default defineConfig({
@@ -20,8 +21,9 @@ export default defineConfig({
     // default of cpus − 1 would run one file at a time on a 2-core machine.
     maxWorkers: 2,
     minWorkers: 1,
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Quiet-machine budgets, stretched by HM_TEST_TIME_SCALE like every other deadline (test/support/time.ts).
+    testTimeout: scaled(60_000),
+    hookTimeout: scaled(120_000),
     reporters: ['default'],
     globalSetup: ['test/support/global-setup.ts'],
   },

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCredential, doCredential, sshPublicKey } from '../support/fixtures.js';
 import { dumpPglite, dumpPostgres } from '../support/database.js';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
-import { ROOT, TestServer, eventually, type Backend } from '../support/server.js';
+import { ROOT, TestServer, type Backend } from '../support/server.js';
+import { eventually, scaled } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 
 interface Cluster {
@@ -51,7 +52,7 @@ describe.each<Backend>(['pglite', 'postgres'])('management API on %s', (backend)
 
   /** Reads an SSE stream until `done` holds for what arrived, then hangs up. */
   async function readStream(path: string, headers: Record<string, string>, done: (text: string) => boolean): Promise<string> {
-    const response = await fetch(`${server.baseUrl}${path}`, { headers: { authorization: `Bearer ${server.adminToken}`, ...headers }, signal: AbortSignal.timeout(30_000) });
+    const response = await fetch(`${server.baseUrl}${path}`, { headers: { authorization: `Bearer ${server.adminToken}`, ...headers }, signal: AbortSignal.timeout(scaled(30_000)) });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const reader = response.body!.getReader();

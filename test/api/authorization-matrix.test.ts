@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCredential, projectWithRoles, sshPublicKey, type ProjectWithRoles } from '../support/fixtures.js';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
-import { eventually, ROOT, TestServer } from '../support/server.js';
+import { ROOT, TestServer } from '../support/server.js';
+import { eventually, scaled } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 
 type Caller = 'owner' | 'editor' | 'viewer' | 'outsider' | 'admin' | 'anonymous';
@@ -155,7 +156,7 @@ describe('authorisation matrix', () => {
   async function call(route: RouteCase, caller: Caller, ids: Ids) {
     if (route.path(ids).endsWith('/events/stream')) {
       const token = tokenOf(caller);
-      const response = await fetch(`${server.baseUrl}${route.path(ids)}`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(10_000) });
+      const response = await fetch(`${server.baseUrl}${route.path(ids)}`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(scaled(10_000)) });
       if (response.status === 200) {
         await response.body?.cancel();
         return { status: response.status, text: '', body: undefined as unknown };

@@ -3,7 +3,8 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
-import { ROOT, TestServer, eventually } from '../support/server.js';
+import { ROOT, TestServer } from '../support/server.js';
+import { eventually } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 
 describe('api and worker as separate deployments', () => {

@@ -36,7 +36,8 @@ import { startEc2Simulator, type Ec2Simulator } from '../../services/sandbox/src
 import { createSeed, startKubeSim, type KubeSimHandle, type SeedHandle } from '../../services/sandbox/src/kubesim/index.js';
 import { parseNodeUserData } from '../../services/sandbox/src/nodes/index.js';
 import { sshPublicKey } from '../support/fixtures.js';
-import { eventually, ROOT, TestServer } from '../support/server.js';
+import { ROOT, TestServer } from '../support/server.js';
+import { eventually } from '../support/time.js';
 
 const CLUSTERS = Number(process.env.HM_BENCH_NODE_CLUSTERS ?? '50');
 const NODES_PER_CLUSTER = Number(process.env.HM_BENCH_NODES_PER_CLUSTER ?? '20');

@@ -10,7 +10,8 @@ import {
   type CloudDriver,
 } from '../../services/clouds/src/index.js';
 import { startDigitalOceanSimulator, type DigitalOceanSimulator, type SimulatedDroplet } from '../../services/sandbox/src/clouds/digitalocean/index.js';
-import { fastRetry, nodeRequest, openSshPublicKey, waitFor } from './support.js';
+import { fastRetry, nodeRequest, openSshPublicKey } from './support.js';
+import { eventually } from '../support/time.js';
 
 const TOKEN = 'dop_v1_project_one';
 const booted: Array<{ droplet: SimulatedDroplet; userData: string }> = [];
@@ -68,12 +69,12 @@ describe('DigitalOcean driver', () => {
     expect(droplet.userData).toBe(request.userData);
     expect(droplet.sshKeyIds).toHaveLength(1);
 
-    const running = await waitFor(async () => {
+    const running = await eventually(async () => {
       const found = await driver().findInstance(request.nodeId);
       return found?.state === 'running' ? found : undefined;
-    });
+    }, 'the droplet to run', 5_000, 20);
     expect(running.privateIp).toMatch(/^127\.110\.\d+\.\d+$/);
-    expect((await waitFor(() => booted.find((entry) => entry.droplet.id === droplet.id))).userData).toBe(request.userData);
+    expect((await eventually(() => booted.find((entry) => entry.droplet.id === droplet.id), 'the boot hook of the droplet', 5_000, 20)).userData).toBe(request.userData);
   });
 
   it('registers an SSH key once per account, looked up by fingerprint', async () => {
@@ -150,7 +151,7 @@ describe('DigitalOcean driver', () => {
     const byId = await driver().ensureInstance(freshNode());
     await driver().deleteInstance({ id: byId.id });
     expect((await driver().findInstance(byId.nodeId ?? ''))?.state).toBe('stopping');
-    await waitFor(async () => ((await driver().findInstance(byId.nodeId ?? '')) === undefined ? true : undefined));
+    await eventually(async () => ((await driver().findInstance(byId.nodeId ?? '')) === undefined ? true : undefined), 'the droplet to be gone', 5_000, 20);
     await driver().deleteInstance({ id: byId.id });
 
     const node = freshNode();
@@ -217,7 +218,7 @@ describe('DigitalOcean driver', () => {
     const stuck = await driver().ensureInstance(freshNode());
     simulator.faults.dieLaterNext(1, { afterMs: 50, finalState: 'stopped' });
     const doomed = await driver().ensureInstance(freshNode());
-    await waitFor(async () => ((await driver().findInstance(doomed.nodeId ?? ''))?.providerState === 'off' ? true : undefined));
+    await eventually(async () => ((await driver().findInstance(doomed.nodeId ?? ''))?.providerState === 'off' ? true : undefined), 'the doomed droplet to be off', 5_000, 20);
     expect((await driver().findInstance(stuck.nodeId ?? ''))?.state).toBe('pending');
   });
 });

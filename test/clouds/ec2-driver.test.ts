@@ -10,7 +10,8 @@ import {
   type CloudDriver,
 } from '../../services/clouds/src/index.js';
 import { startEc2Simulator, type Ec2SimulatedInstance, type Ec2Simulator } from '../../services/sandbox/src/clouds/ec2/index.js';
-import { fastRetry, nodeRequest, waitFor } from './support.js';
+import { fastRetry, nodeRequest } from './support.js';
+import { eventually } from '../support/time.js';
 
 const ACCOUNT = { accessKeyId: 'AKIAHARBORMASTER0001', secretAccessKey: 'ec2-secret-one' };
 const booted: Array<{ instance: Ec2SimulatedInstance; userData: string }> = [];
@@ -58,13 +59,13 @@ describe('EC2 driver', () => {
     expect(created.id).toMatch(/^i-[0-9a-f]{17}$/);
     expect(created.tags).toMatchObject({ Name: request.name, team: 'platform', [AWS_TAG_KEYS.node]: request.nodeId });
 
-    const running = await waitFor(async () => {
+    const running = await eventually(async () => {
       const found = await driver().findInstance(request.nodeId);
       return found?.state === 'running' ? found : undefined;
-    });
+    }, 'the instance to run', 5_000, 20);
     expect(running.id).toBe(created.id);
     expect(running.privateIp).toMatch(/^127\.100\.\d+\.\d+$/);
-    const hook = await waitFor(() => booted.find((entry) => entry.instance.instanceId === created.id));
+    const hook = await eventually(() => booted.find((entry) => entry.instance.instanceId === created.id), 'the boot hook of the instance', 5_000, 20);
     expect(hook.userData).toBe(request.userData);
   });
 
@@ -121,10 +122,10 @@ describe('EC2 driver', () => {
   it('deletes by id and by node id, idempotently, and terminated instances stay visible', async () => {
     const byId = await driver().ensureInstance(freshNode());
     await driver().deleteInstance({ id: byId.id });
-    const terminated = await waitFor(async () => {
+    const terminated = await eventually(async () => {
       const found = await driver().findInstance(byId.nodeId ?? '');
       return found?.state === 'terminated' ? found : undefined;
-    });
+    }, 'the instance to be terminated', 5_000, 20);
     expect(terminated.id).toBe(byId.id);
     await driver().deleteInstance({ id: byId.id });
 
@@ -204,7 +205,7 @@ describe('EC2 driver', () => {
     simulator.faults.dieLaterNext(1, { afterMs: 60, finalState: 'terminated' });
     const doomed = await driver().ensureInstance(freshNode());
 
-    await waitFor(async () => ((await driver().findInstance(doomed.nodeId ?? ''))?.state === 'terminated' ? true : undefined));
+    await eventually(async () => ((await driver().findInstance(doomed.nodeId ?? ''))?.state === 'terminated' ? true : undefined), 'the doomed instance to be terminated', 5_000, 20);
     expect((await driver().findInstance(stuck.nodeId ?? ''))?.state).toBe('pending');
     expect((await driver().findInstance(noNode.nodeId ?? ''))?.state).toBe('running');
     expect(booted.some((entry) => entry.instance.instanceId === noNode.id)).toBe(false);

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCloudDriver, UnrecoverableCloudError } from '../../services/clouds/src/index.js';
 import { startDigitalOceanSimulator, type DigitalOceanSimulator, type SimulatedDroplet } from '../../services/sandbox/src/clouds/digitalocean/index.js';
 import { startEc2Simulator, type Ec2SimulatedInstance, type Ec2Simulator } from '../../services/sandbox/src/clouds/ec2/index.js';
-import { fastRetry, nodeRequest, waitFor } from './support.js';
+import { fastRetry, nodeRequest } from './support.js';
+import { eventually } from '../support/time.js';
 
 const EC2_ACCOUNT = { accessKeyId: 'AKIAHARBORMASTERHOOK', secretAccessKey: 'hook-secret' };
 const DO_TOKEN = 'dop_v1_hooks';
@@ -76,10 +77,10 @@ describe('EC2 simulator onInstanceTerminated', () => {
     const driver = awsDriver();
     const request = awsNode();
     const instance = await driver.ensureInstance(request);
-    await waitFor(() => (ec2Running.includes(instance.id) ? true : undefined), 5_000, 'running');
+    await eventually(() => (ec2Running.includes(instance.id) ? true : undefined), 'running', 5_000, 20);
     expect(goneEc2(instance.id)).toHaveLength(0);
     await driver.deleteInstance({ nodeId: request.nodeId });
-    const [gone] = await waitFor(() => (goneEc2(instance.id).length > 0 ? goneEc2(instance.id) : undefined), 5_000, 'termination hook');
+    const [gone] = await eventually(() => (goneEc2(instance.id).length > 0 ? goneEc2(instance.id) : undefined), 'termination hook', 5_000, 20);
     expect(gone).toMatchObject({ instanceId: instance.id, state: 'terminated' });
     expect(gone.tags['harbormaster.io/node-id']).toBe(request.nodeId);
     // Terminating again changes nothing and does not fire again.
@@ -92,10 +93,10 @@ describe('EC2 simulator onInstanceTerminated', () => {
     const driver = awsDriver();
     const killed = await driver.ensureInstance(awsNode());
     const stopped = await driver.ensureInstance(awsNode());
-    await waitFor(() => (ec2Running.includes(killed.id) && ec2Running.includes(stopped.id) ? true : undefined), 5_000, 'running');
+    await eventually(() => (ec2Running.includes(killed.id) && ec2Running.includes(stopped.id) ? true : undefined), 'running', 5_000, 20);
     ec2.killInstance(killed.id);
     ec2.killInstance(stopped.id, 'stopped');
-    await waitFor(() => (goneEc2(killed.id).length > 0 && goneEc2(stopped.id).length > 0 ? true : undefined), 5_000, 'kill hooks');
+    await eventually(() => (goneEc2(killed.id).length > 0 && goneEc2(stopped.id).length > 0 ? true : undefined), 'kill hooks', 5_000, 20);
     expect(goneEc2(killed.id)[0].state).toBe('terminated');
     expect(goneEc2(stopped.id)[0].state).toBe('stopped');
     // A stopped instance terminated later was already reported gone.
@@ -106,14 +107,14 @@ describe('EC2 simulator onInstanceTerminated', () => {
     ec2.faults.neverBootNext(1);
     const stuck = await driver.ensureInstance(awsNode());
     await driver.deleteInstance({ id: stuck.id });
-    await waitFor(() => (goneEc2(stuck.id).length > 0 ? true : undefined), 5_000, 'hook for a never-booted instance');
+    await eventually(() => (goneEc2(stuck.id).length > 0 ? true : undefined), 'hook for a never-booted instance', 5_000, 20);
     expect(ec2Running).not.toContain(stuck.id);
   });
 
   it('fires when a death fault kills a running instance', async () => {
     ec2.faults.dieLaterNext(1, { afterMs: 20, finalState: 'terminated' });
     const instance = await awsDriver().ensureInstance(awsNode());
-    await waitFor(() => (goneEc2(instance.id).length > 0 ? true : undefined), 5_000, 'death hook');
+    await eventually(() => (goneEc2(instance.id).length > 0 ? true : undefined), 'death hook', 5_000, 20);
     expect(ec2Running).toContain(instance.id);
   });
 });
@@ -147,10 +148,10 @@ describe('DigitalOcean simulator onInstanceTerminated', () => {
     const byId = await driver.ensureInstance(doNode());
     const byTagRequest = doNode();
     const byTag = await driver.ensureInstance(byTagRequest);
-    await waitFor(() => (dropletsRunning.includes(Number(byId.id)) && dropletsRunning.includes(Number(byTag.id)) ? true : undefined), 5_000, 'active');
+    await eventually(() => (dropletsRunning.includes(Number(byId.id)) && dropletsRunning.includes(Number(byTag.id)) ? true : undefined), 'active', 5_000, 20);
     await driver.deleteInstance({ id: byId.id });
     await driver.deleteInstance({ nodeId: byTagRequest.nodeId });
-    await waitFor(() => (goneDroplets(byId.id).length > 0 && goneDroplets(byTag.id).length > 0 ? true : undefined), 5_000, 'deletion hooks');
+    await eventually(() => (goneDroplets(byId.id).length > 0 && goneDroplets(byTag.id).length > 0 ? true : undefined), 'deletion hooks', 5_000, 20);
     expect(goneDroplets(byId.id)[0]).toMatchObject({ deleted: true });
     expect(goneDroplets(byTag.id)[0].tags).toContain(`hm-node:${byTagRequest.nodeId}`);
     await driver.deleteInstance({ nodeId: byTagRequest.nodeId });
@@ -161,9 +162,9 @@ describe('DigitalOcean simulator onInstanceTerminated', () => {
   it('fires for killInstance and for a death fault', async () => {
     const driver = doDriver();
     const killed = await driver.ensureInstance(doNode());
-    await waitFor(() => (dropletsRunning.includes(Number(killed.id)) ? true : undefined), 5_000, 'active');
+    await eventually(() => (dropletsRunning.includes(Number(killed.id)) ? true : undefined), 'active', 5_000, 20);
     digitalOcean.killInstance(Number(killed.id));
-    await waitFor(() => (goneDroplets(killed.id).length > 0 ? true : undefined), 5_000, 'kill hook');
+    await eventually(() => (goneDroplets(killed.id).length > 0 ? true : undefined), 'kill hook', 5_000, 20);
     expect(goneDroplets(killed.id)[0].status).toBe('off');
     // Deleting the dead droplet afterwards does not report it twice.
     await driver.deleteInstance({ id: killed.id });
@@ -172,7 +173,7 @@ describe('DigitalOcean simulator onInstanceTerminated', () => {
 
     digitalOcean.faults.dieLaterNext(1, { afterMs: 20, finalState: 'terminated' });
     const dying = await driver.ensureInstance(doNode());
-    await waitFor(() => (goneDroplets(dying.id).length > 0 ? true : undefined), 5_000, 'death hook');
+    await eventually(() => (goneDroplets(dying.id).length > 0 ? true : undefined), 'death hook', 5_000, 20);
     expect(goneDroplets(dying.id)[0].status).toBe('archive');
   });
 });

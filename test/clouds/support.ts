@@ -29,16 +29,6 @@ export function fastRetry(overrides: Partial<RetryPolicy> = {}): Partial<RetryPo
   };
 }
 
-export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 5000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 export function nodeRequest(overrides: Partial<EnsureInstanceRequest> = {}): EnsureInstanceRequest {
   return {
     nodeId: 'node-1',

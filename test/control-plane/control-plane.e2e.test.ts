@@ -11,7 +11,8 @@ import { CoreV1Api, KubeConfig, type V1Deployment, type V1StatefulSet } from '@k
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { projectWithRoles } from '../support/fixtures.js';
-import { eventually, ROOT, TestServer } from '../support/server.js';
+import { ROOT, TestServer } from '../support/server.js';
+import { eventually, scaled } from '../support/time.js';
 import { startProcessSeed, type ProcessSeed } from './support.js';
 import { ensureBuilt } from '../support/build.js';
 
@@ -61,13 +62,13 @@ describe('tenant control planes on a process seed', () => {
     const registered = await server.request('POST', '/api/v1/seeds', { body: { name: 'process-seed', kubeconfig: seed.kubesim.adminKubeconfig, maxClusters: 5 } });
     if (registered.status !== 201) throw new Error(`seed registration failed: ${registered.text}`);
     ({ projectId, tokens } = await projectWithRoles(server, 'cp'));
-  }, 120_000);
+  }, scaled(120_000));
 
   afterAll(async () => {
     await server?.destroy();
     await seed?.stop();
     rmSync(scratch, { recursive: true, force: true });
-  }, 60_000);
+  }, scaled(60_000));
 
   it('one-click creates a cluster that reaches Running with real etcd ×3 and the apiserver from its flags', async () => {
     const created = await server.request<Cluster>('POST', `/api/v1/projects/${projectId}/clusters`, { token: tokens.editor, body: {} });
@@ -104,7 +105,7 @@ describe('tenant control planes on a process seed', () => {
     const positions = order.map((reason) => reasons.indexOf(reason));
     expect(positions.every((position) => position >= 0), `${order.join(',')} in ${reasons.join(',')}`).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
-  }, 180_000);
+  }, scaled(180_000));
 
   it('serves an admin kubeconfig to editors and a read-only one to viewers, both usable by kubectl and client-node', async () => {
     const path = `/api/v1/projects/${projectId}/clusters/${cluster.id}/kubeconfig`;
@@ -124,12 +125,12 @@ describe('tenant control planes on a process seed', () => {
     const viewerFile = join(scratch, 'viewer.kubeconfig');
     writeFileSync(adminFile, admin.text, { mode: 0o600 });
     writeFileSync(viewerFile, viewer.text, { mode: 0o600 });
-    const kubectl = await run('/usr/bin/kubectl', ['--kubeconfig', adminFile, 'get', 'ns', '-o', 'name'], { timeout: 30_000 });
+    const kubectl = await run('/usr/bin/kubectl', ['--kubeconfig', adminFile, 'get', 'ns', '-o', 'name'], { timeout: scaled(30_000) });
     expect(kubectl.stdout).toContain('namespace/kube-system');
-    const created = await run('/usr/bin/kubectl', ['--kubeconfig', adminFile, 'create', 'configmap', 'hello', '-n', 'default', '--from-literal=a=b'], { timeout: 30_000 });
+    const created = await run('/usr/bin/kubectl', ['--kubeconfig', adminFile, 'create', 'configmap', 'hello', '-n', 'default', '--from-literal=a=b'], { timeout: scaled(30_000) });
     expect(created.stdout).toContain('configmap/hello created');
-    await expect(run('/usr/bin/kubectl', ['--kubeconfig', viewerFile, 'create', 'configmap', 'nope', '-n', 'default', '--from-literal=a=b'], { timeout: 30_000 })).rejects.toThrow(/forbidden/i);
-    const viewerRead = await run('/usr/bin/kubectl', ['--kubeconfig', viewerFile, 'get', 'configmap', 'hello', '-n', 'default', '-o', 'jsonpath={.data.a}'], { timeout: 30_000 });
+    await expect(run('/usr/bin/kubectl', ['--kubeconfig', viewerFile, 'create', 'configmap', 'nope', '-n', 'default', '--from-literal=a=b'], { timeout: scaled(30_000) })).rejects.toThrow(/forbidden/i);
+    const viewerRead = await run('/usr/bin/kubectl', ['--kubeconfig', viewerFile, 'get', 'configmap', 'hello', '-n', 'default', '-o', 'jsonpath={.data.a}'], { timeout: scaled(30_000) });
     expect(viewerRead.stdout).toBe('b');
 
     const config = new KubeConfig();
@@ -139,7 +140,7 @@ describe('tenant control planes on a process seed', () => {
     // What node join needs was created in the tenant.
     const clusterInfo = await config.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: 'cluster-info', namespace: 'kube-public' });
     expect(clusterInfo.data?.kubeconfig).toContain(cluster.endpoint!);
-  }, 90_000);
+  }, scaled(90_000));
 
   it('keeps the cluster Running when an etcd member dies, and the member comes back', async () => {
     const before = podsOf(cluster.id).find((pod) => pod.name === 'etcd-1')!;
@@ -159,7 +160,7 @@ describe('tenant control planes on a process seed', () => {
     expect([...phases]).toEqual(['Running']);
     const current = await getCluster(cluster.id);
     expect(current.conditions.find((condition) => condition.type === 'Reachable')?.status).toBe('True');
-  }, 90_000);
+  }, scaled(90_000));
 
   it('repairs drift: a deleted Secret, a scaled-down etcd and an edited Deployment are put back', async () => {
     const namespace = `cluster-${cluster.id}`;
@@ -188,7 +189,7 @@ describe('tenant control planes on a process seed', () => {
     expect(reasons).toEqual(expect.arrayContaining(['AppliedConfig', 'AppliedEtcd', 'AppliedControllers']));
     await waitForPhase(cluster.id, 'Running', 60_000);
     await eventually(async () => podsOf(cluster.id).filter((pod) => pod.name.startsWith('etcd-') && pod.ready).length === 3, 'etcd back to 3 ready members', 60_000, 500);
-  }, 150_000);
+  }, scaled(150_000));
 
   let second: Cluster;
 
@@ -218,7 +219,7 @@ describe('tenant control planes on a process seed', () => {
       return [doc.clusters[0].name, doc.users[0].name];
     };
     expect(names(admin.text).filter((name) => names(first.text).includes(name))).toEqual([]);
-  }, 240_000);
+  }, scaled(240_000));
 
   it('upgrades the apiserver first, then the controller-manager and scheduler, each after health', async () => {
     const namespace = `cluster-${second.id}`;
@@ -280,7 +281,7 @@ describe('tenant control planes on a process seed', () => {
     expect([...steps].sort((a, b) => a - b)).toEqual(steps);
     // etcd keeps its version across these minors, so the upgrade leaves it alone.
     expect(afterRequest).not.toContain('AppliedEtcd');
-  }, 200_000);
+  }, scaled(200_000));
 
   it('deletes clusters: the seed namespace, the processes and the data directories are gone', async () => {
     const ids = [cluster.id, second.id];
@@ -310,5 +311,5 @@ describe('tenant control planes on a process seed', () => {
     await eventually(async () => readdirSync(volumes).length === 0, 'the etcd data directories to be removed', 30_000, 200);
     const seeds = await server.request<{ items: Array<{ capacity: { used: number } }> }>('GET', '/api/v1/seeds');
     expect(seeds.body.items[0].capacity.used).toBe(0);
-  }, 200_000);
+  }, scaled(200_000));
 });

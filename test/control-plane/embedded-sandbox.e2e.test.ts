@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, ROOT, TestServer } from '../support/server.js';
+import { ROOT, TestServer } from '../support/server.js';
+import { eventually, scaled } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 
 const run = promisify(execFile);
@@ -18,12 +19,12 @@ describe('one-click on the embedded sandbox seed', () => {
   beforeAll(async () => {
     ensureBuilt();
     server = await TestServer.start({ backend: 'pglite', env: { HM_SANDBOX: 'true' } });
-  }, 120_000);
+  }, scaled(120_000));
 
   afterAll(async () => {
     await server?.destroy();
     rmSync(scratch, { recursive: true, force: true });
-  }, 60_000);
+  }, scaled(60_000));
 
   it('creates, serves and deletes a cluster on the sandbox seed', async () => {
     const seeds = await server.request<{ items: Array<{ name: string }> }>('GET', '/api/v1/seeds');
@@ -41,7 +42,7 @@ describe('one-click on the embedded sandbox seed', () => {
     expect(kubeconfig.text).toContain(`server: ${running.endpoint}`);
     const file = join(scratch, 'admin.kubeconfig');
     writeFileSync(file, kubeconfig.text, { mode: 0o600 });
-    const namespaces = await run('/usr/bin/kubectl', ['--kubeconfig', file, 'get', 'ns', '-o', 'name'], { timeout: 30_000 });
+    const namespaces = await run('/usr/bin/kubectl', ['--kubeconfig', file, 'get', 'ns', '-o', 'name'], { timeout: scaled(30_000) });
     expect(namespaces.stdout).toContain('namespace/kube-public');
 
     const volumes = join(server.dataDir, 'sandbox', 'volumes');
@@ -49,5 +50,5 @@ describe('one-click on the embedded sandbox seed', () => {
     expect((await server.request('DELETE', `${clusters}/${created.body.id}`)).status).toBe(202);
     await eventually(async () => (await server.request('GET', `${clusters}/${created.body.id}`)).status === 404, 'the cluster to be deleted', 90_000, 500);
     await eventually(async () => !existsSync(volumes) || readdirSync(volumes).length === 0, 'the etcd data to be removed', 30_000, 200);
-  }, 240_000);
+  }, scaled(240_000));
 });

@@ -6,7 +6,8 @@ import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
-import { eventually, TestServer } from '../support/server.js';
+import { TestServer } from '../support/server.js';
+import { eventually, scaled } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 
 interface ClusterView {
@@ -29,7 +30,7 @@ describe('seed watches wake waiting clusters', () => {
     const config = new KubeConfig();
     config.loadFromString(seed.kubeconfig);
     apps = config.makeApiClient(AppsV1Api);
-  }, 120_000);
+  }, scaled(120_000));
 
   afterAll(async () => {
     await queue?.close();
@@ -87,5 +88,5 @@ describe('seed watches wake waiting clusters', () => {
     await eventually(async () => (await condition('APIServerReady'))?.reason === 'ReadyzFailed', 'the /readyz probe to fail', 30_000, 200);
     await delayedJob(created.body.id, (delay) => delay <= 8_000, 'the job to poll /readyz on the short backoff');
     expect((await server.request<ClusterView>('GET', path)).body.phase).toBe('Provisioning');
-  }, 150_000);
+  }, scaled(150_000));
 });

@@ -5,7 +5,7 @@ import { AppsV1Api, type V1StatefulSet } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient, StatusWatch, type StatusChange } from '../../services/kube/src/index.js';
 import { createSeed, type SeedHandle } from '../../services/sandbox/src/kubesim/index.js';
-import { eventually } from '../support/server.js';
+import { eventually } from '../support/time.js';
 
 const MANAGED = 'app.kubernetes.io/managed-by=harbormaster';
 const STATEFULSETS = [{ kind: 'StatefulSet', path: '/apis/apps/v1/statefulsets' }];

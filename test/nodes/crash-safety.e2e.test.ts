@@ -16,7 +16,8 @@ import { startDigitalOceanSimulator, type DigitalOceanSimulator } from '../../se
 import { startEc2Simulator, type Ec2Simulator } from '../../services/sandbox/src/clouds/ec2/index.js';
 import { startProcessSeed, type ProcessSeed } from '../control-plane/support.js';
 import { sshPublicKey } from '../support/fixtures.js';
-import { eventually, ROOT, TestServer } from '../support/server.js';
+import { ROOT, TestServer } from '../support/server.js';
+import { eventually, scaled } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 
 type Provider = 'aws' | 'digitalocean';
@@ -160,7 +161,7 @@ describe('node provisioning survives SIGKILL of the worker', () => {
       const scaled = await api.request('PATCH', `/api/v1/projects/${project.id}/clusters/${pools[provider].clusterId}/nodepools/${pools[provider].poolId}`, { body: { replicas: NODES_PER_POOL } });
       expect(scaled.status).toBe(202);
     }
-  }, 300_000);
+  }, scaled(300_000));
 
   afterAll(async () => {
     if (process.env.HM_TEST_SERVER_LOG) {
@@ -177,7 +178,7 @@ describe('node provisioning survives SIGKILL of the worker', () => {
     await ec2?.close();
     await digitalOcean?.close();
     await seed?.stop();
-  }, 120_000);
+  }, scaled(120_000));
 
   it(`converges to exactly ${NODES_PER_POOL} machines per cloud with no orphan and no duplicate after ${KILLS} kills`, async () => {
     const liveCount = () => PROVIDERS.map((provider) => machines(provider).filter((machine) => machine.live).length);
@@ -243,5 +244,5 @@ describe('node provisioning survives SIGKILL of the worker', () => {
     expect(failures(digitalOcean.requests())).toBeGreaterThan(5);
     expect(ec2.internalErrors()).toEqual([]);
     expect(digitalOcean.specViolations()).toEqual([]);
-  }, 240_000);
+  }, scaled(240_000));
 });

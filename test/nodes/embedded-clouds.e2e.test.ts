@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshPublicKey } from '../support/fixtures.js';
-import { eventually, ROOT, TestServer } from '../support/server.js';
+import { ROOT, TestServer } from '../support/server.js';
+import { eventually, scaled } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 
 interface PoolNode {
@@ -27,11 +28,11 @@ describe('embedded default with simulated clouds', () => {
       backend: 'pglite',
       env: { HM_SANDBOX: 'true', HM_CLUSTER_HEALTH_INTERVAL_SECONDS: '2', HM_RESYNC_INTERVAL_SECONDS: '5', HM_NODE_HEALTH_INTERVAL_SECONDS: '3' },
     });
-  }, 180_000);
+  }, scaled(180_000));
 
   afterAll(async () => {
     await server?.destroy();
-  }, 60_000);
+  }, scaled(60_000));
 
   it('provisions a Ready node on each simulated cloud with credentials nobody registered beforehand', async () => {
     expect(server.log).toMatch(/simulated clouds running/);

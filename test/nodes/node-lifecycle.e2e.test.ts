@@ -14,7 +14,7 @@ import { PolicyV1Api, type CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANONICAL_OWNER_ID } from '../../services/sandbox/src/clouds/ec2/index.js';
 import { awsCredential, sshPublicKey } from '../support/fixtures.js';
-import { eventually } from '../support/server.js';
+import { eventually, scaled } from '../support/time.js';
 import {
   clusterEvents,
   clusterPath,
@@ -83,11 +83,11 @@ const eventIndex = (events: ClusterEvent[], reason: string, text: string): numbe
 
 beforeAll(async () => {
   world = await startNodeWorld();
-}, 180_000);
+}, scaled(180_000));
 
 afterAll(async () => {
   await world?.stop();
-}, 60_000);
+}, scaled(60_000));
 
 describe('node lifecycle', () => {
   it('creates a cluster whose AWS pool, given no image, boots the newest Canonical noble AMI of the region, and adds a DigitalOcean pool', async () => {
@@ -127,7 +127,7 @@ describe('node lifecycle', () => {
     expect(droplets.status).toBe(201);
     pools.digitalocean = droplets.body.id;
     await allReady('digitalocean', 1, 'one Ready node in the DigitalOcean pool');
-  }, 480_000);
+  }, scaled(480_000));
 
   it('replaces a node whose EC2 machine was terminated behind its back: the Node goes, a new node becomes Ready, no orphans', async () => {
     const before = await nodesOf('aws');
@@ -164,7 +164,7 @@ describe('node lifecycle', () => {
     expect(events.filter((event) => event.reason === 'OrphanedMachinesTerminated')).toEqual([]);
     // Replaced for its machine, well before the 5-minute unhealthy timeout could have fired.
     expect(events.filter((event) => event.reason === 'NodeReplacing')).toEqual([]);
-  }, 420_000);
+  }, scaled(420_000));
 
   it('replaces a DigitalOcean node on request: the replacement joins first, then the old node is cordoned, drained, deleted and destroyed', async () => {
     const [old] = await nodesOf('digitalocean');
@@ -234,7 +234,7 @@ describe('node lifecycle', () => {
     const removed = eventIndex(events, 'NodeRemoved', old!.name);
     expect(requested).toBeGreaterThan(-1);
     expect([requested, provisioning, joined, removing, removed].every((index, position, all) => index > -1 && (position === 0 || index > all[position - 1]!))).toBe(true);
-  }, 420_000);
+  }, scaled(420_000));
 
   it('deletes the cluster: every machine of both pools ends terminated', async () => {
     const deleted = await world.server.request<{ id: string }>('DELETE', clusterPath(world, cluster.id));
@@ -246,5 +246,5 @@ describe('node lifecycle', () => {
         return seen.length > 0 && seen.every((machine) => machine.terminated);
       }, `every ${provider} machine of the cluster to be terminated`, 60_000, 500);
     }
-  }, 300_000);
+  }, scaled(300_000));
 });

@@ -9,7 +9,7 @@
 // server environment (2 s, see support.ts). Nothing lowers a limit the public API enforces.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintOfPublicKey } from '../../services/worker/src/nodes/ssh-prober.js';
-import { eventually } from '../support/server.js';
+import { eventually, scaled } from '../support/time.js';
 import {
   clusterEvents,
   clusterPath,
@@ -58,11 +58,11 @@ let world: NodeWorld;
 
 beforeAll(async () => {
   world = await startNodeWorld();
-}, 180_000);
+}, scaled(180_000));
 
 afterAll(async () => {
   await world?.stop();
-}, 60_000);
+}, scaled(60_000));
 
 describe.each(PROVIDERS)('node health and auto-repair on %s', (provider: Provider) => {
   let cluster: Cluster;
@@ -130,7 +130,7 @@ describe.each(PROVIDERS)('node health and auto-repair on %s', (provider: Provide
     const remediation = await eventually(async () => conditionOf((await pool()).conditions, 'RemediationAllowed'), 'the pool to report RemediationAllowed', 30_000, 500);
     expect(remediation).toMatchObject({ status: 'True', reason: 'WithinMaxUnhealthy' });
     expect(JSON.stringify(await pool())).not.toMatch(/PRIVATE KEY/);
-  }, 480_000);
+  }, scaled(480_000));
 
   it('stopping only sshd on a node reports it Unhealthy with SshReachable=False while its kubelet stays Ready, then replaces it', async () => {
     const before = await nodes();
@@ -150,7 +150,7 @@ describe.each(PROVIDERS)('node health and auto-repair on %s', (provider: Provide
     const events = await clusterEvents(world, cluster.id);
     expect(events.find((event) => event.reason === 'NodeUnhealthy' && event.message.includes(victim.name))).toMatchObject({ type: 'Warning' });
     expect(events.find((event) => event.reason === 'NodeReplacing' && event.message.includes(victim.name))).toBeDefined();
-  }, 420_000);
+  }, scaled(420_000));
 
   it('killing a node simulator gets the node reported Unhealthy and replaced: new node first, old machine terminated, 3 Ready again', async () => {
     const before = await nodes();
@@ -167,7 +167,7 @@ describe.each(PROVIDERS)('node health and auto-repair on %s', (provider: Provide
     const events = await clusterEvents(world, cluster.id);
     expect(events.find((event) => event.reason === 'NodeReplacing' && event.message.includes(victim.name))).toBeDefined();
     expect(events.filter((event) => event.reason === 'RemediationShortCircuited')).toEqual([]);
-  }, 420_000);
+  }, scaled(420_000));
 
   it('with 2 of 3 nodes dead (maxUnhealthyPercent 40) nothing is replaced and the pool reports RemediationAllowed=False', async () => {
     const before = await nodes();
@@ -195,11 +195,11 @@ describe.each(PROVIDERS)('node health and auto-repair on %s', (provider: Provide
     const events = await clusterEvents(world, cluster.id);
     expect(events.filter((event) => event.reason === 'RemediationShortCircuited')).toHaveLength(1);
     expect(events.find((event) => event.reason === 'RemediationShortCircuited')).toMatchObject({ type: 'Warning' });
-  }, 300_000);
+  }, scaled(300_000));
 
   it('deletes the cluster', async () => {
     const deleted = await world.server.request('DELETE', clusterPath(world, cluster.id));
     expect(deleted.status).toBe(202);
     await eventually(async () => (await world.server.request('GET', clusterPath(world, cluster.id))).status === 404, 'the cluster to be gone', 180_000, 500);
-  }, 240_000);
+  }, scaled(240_000));
 });

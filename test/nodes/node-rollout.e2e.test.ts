@@ -8,7 +8,7 @@
 // The health interval is 2 s and the resync 5 s (support.ts).
 import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../support/server.js';
+import { eventually, scaled } from '../support/time.js';
 import {
   clusterEvents,
   clusterPath,
@@ -65,11 +65,11 @@ beforeAll(async () => {
   viewerToken = await viewerOf(world);
   const catalog = await world.server.request<{ versions: string[] }>('GET', '/api/v1/catalog');
   [oldVersion, newVersion] = [catalog.body.versions[0]!, catalog.body.versions[1]!];
-}, 180_000);
+}, scaled(180_000));
 
 afterAll(async () => {
   await world?.stop();
-}, 60_000);
+}, scaled(60_000));
 
 describe('rolling kubelet upgrade of a node pool', () => {
   it('brings up a pool of 2 at the oldest supported minor, with nothing to roll out yet', async () => {
@@ -93,7 +93,7 @@ describe('rolling kubelet upgrade of a node pool', () => {
     const current = await world.server.request<Problem>('POST', rolloutPath());
     expect(current.status).toBe(409);
     expect(current.body.code).toBe('nodes_up_to_date');
-  }, 480_000);
+  }, scaled(480_000));
 
   it('refuses a rollout while the control plane still converges to the new version, and a viewer always', async () => {
     const upgrade = await world.server.request('PATCH', clusterPath(world, cluster.id), { body: { version: newVersion } });
@@ -113,7 +113,7 @@ describe('rolling kubelet upgrade of a node pool', () => {
     expect((await tenant.listNode()).items.map((node) => node.status?.nodeInfo?.kubeletVersion)).toEqual([`v${oldVersion}`, `v${oldVersion}`]);
     const viewerLater = await world.server.request<Problem>('POST', rolloutPath(), { token: viewerToken });
     expect(viewerLater.status).toBe(403);
-  }, 300_000);
+  }, scaled(300_000));
 
   it('rolls both nodes to the new version one at a time, never below 2 serving nodes', async () => {
     const before = await nodesOfPool();
@@ -180,7 +180,7 @@ describe('rolling kubelet upgrade of a node pool', () => {
     expect(eventIndex(events, 'NodePoolRolledOut', newVersion)).toBeGreaterThan(previous);
     // Replacing a healthy node on purpose is not ill health: the maxUnhealthy budget never tripped.
     expect(events.filter((event) => event.reason === 'RemediationShortCircuited')).toEqual([]);
-  }, 360_000);
+  }, scaled(360_000));
 
   it('answers a second rollout with 409 nodes_up_to_date and writes nothing', async () => {
     const operationsBefore = (await operationsOf()).length;

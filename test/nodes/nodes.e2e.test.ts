@@ -5,7 +5,7 @@
 // deleting the cluster terminates every machine.
 import { PolicyV1Api, type CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../support/server.js';
+import { eventually, scaled } from '../support/time.js';
 import {
   clusterEvents,
   clusterPath,
@@ -36,11 +36,11 @@ let world: NodeWorld;
 
 beforeAll(async () => {
   world = await startNodeWorld();
-}, 180_000);
+}, scaled(180_000));
 
 afterAll(async () => {
   await world?.stop();
-}, 60_000);
+}, scaled(60_000));
 
 describe.each(PROVIDERS)('worker nodes on %s', (provider: Provider) => {
   let cluster: Cluster;
@@ -66,7 +66,7 @@ describe.each(PROVIDERS)('worker nodes on %s', (provider: Provider) => {
     // The join token lives only while nodes join.
     await eventually(async () => (await bootstrapTokens()).length === 0, 'the bootstrap token to be deleted once every node joined', 30_000, 500);
     original = nodes;
-  }, 420_000);
+  }, scaled(420_000));
 
   it('scales to 5 and then to 2: the newest 3 are drained away, their machines terminated and their Nodes gone', async () => {
     const up = await scalePool(world, cluster.id, pool.id, 5);
@@ -131,7 +131,7 @@ describe.each(PROVIDERS)('worker nodes on %s', (provider: Provider) => {
     // The budget's refusal is the only warning, recorded once however often the drain was retried.
     const nodeWarnings = events.filter((event) => event.type === 'Warning' && NODE_WARNINGS.includes(event.reason));
     expect(nodeWarnings.map((event) => event.reason)).toEqual(['NodeDrainBlocked']);
-  }, 420_000);
+  }, scaled(420_000));
 
   it('deletes the cluster: every machine ends terminated and the cluster is gone', async () => {
     const deleted = await world.server.request<{ id: string; kind: string }>('DELETE', clusterPath(world, cluster.id));
@@ -144,5 +144,5 @@ describe.each(PROVIDERS)('worker nodes on %s', (provider: Provider) => {
     }, 'every machine of the cluster to be terminated', 60_000, 500);
     const keys = machines(world, provider, { clusterId: cluster.id }).map((machine) => fleetKey(provider, machine));
     expect(world.fleet.instanceIds().filter((key) => keys.includes(key))).toEqual([]);
-  }, 300_000);
+  }, scaled(300_000));
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSshd, type SshdHandle } from '../../services/sandbox/src/nodes/index.js';
 import { fingerprintOfPublicKey, probeSsh, type SshProbeTarget } from '../../services/worker/src/nodes/ssh-prober.js';
+import { scaled } from '../support/time.js';
 
 function keyPair(dir: string, name: string): { privateKey: string; publicKey: string } {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', join(dir, name)]);
@@ -106,7 +107,7 @@ describe('SSH prober against a real sshd', () => {
       expect(result.durationMs).toBeGreaterThanOrEqual(590);
       expect(sockets).toHaveLength(1);
       // The prober destroyed its side, so the server sees the connection go.
-      await expect.poll(() => closedSockets.length, { timeout: 2_000 }).toBe(1);
+      await expect.poll(() => closedSockets.length, { timeout: scaled(2_000) }).toBe(1);
     });
   });
 });

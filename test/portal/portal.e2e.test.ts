@@ -22,6 +22,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSeed, type SeedHandle } from '../../services/sandbox/src/kubesim/index.js';
 import { ROOT, TestServer } from '../support/server.js';
 import { ensureBuilt } from '../support/build.js';
+import { scaled } from '../support/time.js';
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -92,6 +93,13 @@ interface AxeViolation {
   impact: string | null;
   help: string;
   nodes: Array<{ target: unknown[] }>;
+}
+
+/** A browser context whose implicit Playwright deadlines (30 s unless a call says otherwise) are scaled like every other. */
+async function newContext(browser: Browser, options: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
+  context.setDefaultTimeout(scaled(30_000));
+  return context;
 }
 
 /** Runs axe-core at 1280 px and 390 px; serious and critical violations fail. */
@@ -170,11 +178,11 @@ describe('portal in Chromium', () => {
     ensureBuilt({ portal: true });
     mkdirSync(ARTIFACTS, { recursive: true });
     server = await TestServer.start({ backend: 'pglite', env: { HM_SANDBOX: 'true', HM_NODE_HEALTH_INTERVAL_SECONDS: '5' } });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
-    admin = await browser.newContext({ viewport: WIDE, acceptDownloads: true });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'], timeout: scaled(30_000) });
+    admin = await newContext(browser, { viewport: WIDE, acceptDownloads: true });
     page = await admin.newPage();
     guard.watch(page);
-  }, 180_000);
+  }, scaled(180_000));
 
   afterEach(() => {
     expect(guard.takeProblems()).toEqual([]);
@@ -185,7 +193,7 @@ describe('portal in Chromium', () => {
     await server?.destroy();
     await extraSeed?.close();
     rmSync(scratch, { recursive: true, force: true });
-  }, 90_000);
+  }, scaled(90_000));
 
   it('1: signs in with the first-start admin token', async () => {
     await guard.goto(page, server.baseUrl);
@@ -202,7 +210,7 @@ describe('portal in Chromium', () => {
     await page.getByText('No clusters yet.').waitFor();
     expect(await page.getByText('admin@harbormaster.local').isVisible()).toBe(true);
     await shoot(page, '01-signed-in');
-  }, 60_000);
+  }, scaled(60_000));
 
   it('2: one click creates a cluster and the timeline reaches Running', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Credentials' }).click();
@@ -237,25 +245,25 @@ describe('portal in Chromium', () => {
     await page.waitForURL(/\/clusters\/[0-9a-f-]{36}$/);
     clusterId = new URL(page.url()).pathname.split('/').pop()!;
     await page.getByRole('heading', { name: clusterName, level: 1 }).waitFor();
-    await page.locator('[data-milestone="placed"][data-state="done"]').waitFor({ timeout: 15_000 });
+    await page.locator('[data-milestone="placed"][data-state="done"]').waitFor({ timeout: scaled(15_000) });
     await shoot(page, '02-timeline-started');
-    await page.locator('[data-milestone="running"][data-state="done"]').waitFor({ timeout: 180_000 });
+    await page.locator('[data-milestone="running"][data-state="done"]').waitFor({ timeout: scaled(180_000) });
     for (const step of ['placed', 'etcd', 'apiserver', 'controllerManager']) {
       expect(await page.locator(`[data-milestone="${step}"]`).getAttribute('data-state')).toBe('done');
     }
     expect(await page.getByTestId('cluster-phase').textContent()).toContain('Running');
     await shoot(page, '02-timeline-running');
-  }, 240_000);
+  }, scaled(240_000));
 
   it('3: the kubeconfig downloads and works with kubectl', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download kubeconfig' }).click()]);
     expect(download.suggestedFilename()).toBe(`${clusterName}-admin.kubeconfig`);
     const file = join(scratch, 'admin.kubeconfig');
     await download.saveAs(file);
-    const namespaces = await run('/usr/bin/kubectl', ['--kubeconfig', file, 'get', 'ns', '-o', 'name'], { timeout: 30_000 });
+    const namespaces = await run('/usr/bin/kubectl', ['--kubeconfig', file, 'get', 'ns', '-o', 'name'], { timeout: scaled(30_000) });
     expect(namespaces.stdout).toContain('namespace/kube-system');
     await checkAccessibility(page, '03-cluster');
-  }, 60_000);
+  }, scaled(60_000));
 
   it('shows seeds with capacity and health, cordons and uncordons one, and registers one from a pasted kubeconfig', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Seeds' }).click();
@@ -282,13 +290,13 @@ describe('portal in Chromium', () => {
     // The kubeconfig is sealed and the form cleared: the client key is nowhere on the page.
     expect(await page.content()).not.toContain('client-key-data');
     await shoot(page, '04-seed-registered');
-  }, 60_000);
+  }, scaled(60_000));
 
   it('4: scales the pool from 1 to 3 and shows 3 Ready nodes', async () => {
     await guard.goto(page, `${server.baseUrl}/projects/${projectId}/clusters/${clusterId}`);
     const pool = page.locator('article.pool');
     await pool.waitFor();
-    await pool.getByTestId('pool-ready').filter({ hasText: '1/1' }).waitFor({ timeout: 120_000 });
+    await pool.getByTestId('pool-ready').filter({ hasText: '1/1' }).waitFor({ timeout: scaled(120_000) });
     await shoot(page, '05-one-node');
     await pool.getByRole('button', { name: 'One replica more' }).click();
     await pool.getByRole('button', { name: 'One replica more' }).click();
@@ -296,15 +304,15 @@ describe('portal in Chromium', () => {
     await pool.getByRole('button', { name: 'Apply' }).click();
     await pool.getByText('Scaling to 3').waitFor();
     await shoot(page, '05-scaling');
-    await pool.getByTestId('pool-ready').filter({ hasText: '3/3' }).waitFor({ timeout: 180_000 });
-    await expect.poll(() => pool.locator('tr[data-node-phase="Ready"]').count(), { timeout: 30_000 }).toBe(3);
+    await pool.getByTestId('pool-ready').filter({ hasText: '3/3' }).waitFor({ timeout: scaled(180_000) });
+    await expect.poll(() => pool.locator('tr[data-node-phase="Ready"]').count(), { timeout: scaled(30_000) }).toBe(3);
     // The health checker's view too: each node's Ready condition and a heartbeat.
-    await expect.poll(() => pool.locator('tr[data-node-phase="Ready"][data-ready="true"]').count(), { timeout: 60_000 }).toBe(3);
-    await pool.locator('.operation-succeeded').waitFor({ timeout: 60_000 });
+    await expect.poll(() => pool.locator('tr[data-node-phase="Ready"][data-ready="true"]').count(), { timeout: scaled(60_000) }).toBe(3);
+    await pool.locator('.operation-succeeded').waitFor({ timeout: scaled(60_000) });
     await page.locator('[data-milestone="nodes"][data-state="done"]').waitFor();
     expect(await page.locator('[data-milestone="nodes"]').textContent()).toContain('3/3');
     await shoot(page, '05-three-nodes');
-  }, 300_000);
+  }, scaled(300_000));
 
   let viewerToken = '';
 
@@ -316,7 +324,7 @@ describe('portal in Chromium', () => {
     expect(token.status).toBe(201);
     viewerToken = token.body.token;
 
-    const viewer = await browser.newContext({ viewport: WIDE });
+    const viewer = await newContext(browser, { viewport: WIDE });
     const viewerPage = await viewer.newPage();
     guard.watch(viewerPage);
     try {
@@ -353,7 +361,7 @@ describe('portal in Chromium', () => {
       guard.expectedForbidden = undefined;
       await viewer.close();
     }
-  }, 90_000);
+  }, scaled(90_000));
 
   it('upgrades a cluster to the next minor version, then rolls its node to it', async () => {
     const catalog = await server.request<{ versions: string[]; nodePoolDefaults: Record<string, { region: string; size: string }> }>('GET', '/api/v1/catalog');
@@ -384,7 +392,7 @@ describe('portal in Chromium', () => {
     expect(created.body.version).toBe(from);
     const apiPath = `/api/v1/projects/${projectId}/clusters/${created.body.id}`;
     const readCluster = async () => (await server.request<{ phase: string; version: string }>('GET', apiPath)).body;
-    await expect.poll(async () => (await readCluster()).phase, { timeout: 180_000, interval: 2000 }).toBe('Running');
+    await expect.poll(async () => (await readCluster()).phase, { timeout: scaled(180_000), interval: 2000 }).toBe('Running');
     const pools = await server.request<{ items: Array<{ id: string }> }>('GET', `${apiPath}/nodepools`);
     expect(pools.body.items).toHaveLength(1);
     const poolApiPath = `${apiPath}/nodepools/${pools.body.items[0].id}`;
@@ -392,7 +400,7 @@ describe('portal in Chromium', () => {
       const nodes = await server.request<{ items: Array<{ phase: string; kubeletVersion: string | null }> }>('GET', `${poolApiPath}/nodes`);
       return nodes.body.items.map((node) => `${node.phase}:${node.kubeletVersion}`);
     };
-    await expect.poll(readyKubelets, { timeout: 180_000, interval: 2000 }).toEqual([`Ready:v${from}`]);
+    await expect.poll(readyKubelets, { timeout: scaled(180_000), interval: 2000 }).toEqual([`Ready:v${from}`]);
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Clusters' }).click();
     await page.getByRole('link', { name: upgradeName }).click();
@@ -400,14 +408,14 @@ describe('portal in Chromium', () => {
     await page.getByTestId('cluster-phase').filter({ hasText: 'Running' }).waitFor();
     expect(await page.getByTestId('cluster-version').textContent()).toBe(from);
     const pool = page.locator('article.pool');
-    await pool.locator(`tr[data-node-phase="Ready"][data-kubelet-version="v${from}"]`).waitFor({ timeout: 30_000 });
+    await pool.locator(`tr[data-node-phase="Ready"][data-kubelet-version="v${from}"]`).waitFor({ timeout: scaled(30_000) });
     expect(await pool.getByRole('cell', { name: `v${from}`, exact: true }).count()).toBe(1);
     // Every node already runs what the control plane runs: nothing to roll.
     expect(await page.getByRole('button', { name: /^Roll nodes/ }).count()).toBe(0);
 
     /** A viewer on this cluster, once it shows `version` and its node's kubelet, has neither control. */
     const viewerSeesNoUpgradeOrRollout = async (version: string, kubelet: string, screenshot?: string) => {
-      const viewer = await browser.newContext({ viewport: WIDE });
+      const viewer = await newContext(browser, { viewport: WIDE });
       try {
         const viewerPage = await viewer.newPage();
         guard.watch(viewerPage);
@@ -415,7 +423,7 @@ describe('portal in Chromium', () => {
         await viewerPage.getByRole('link', { name: upgradeName }).click();
         await viewerPage.getByTestId('cluster-phase').filter({ hasText: 'Running' }).waitFor();
         expect(await viewerPage.getByTestId('cluster-version').textContent()).toBe(version);
-        await viewerPage.locator(`article.pool tr[data-kubelet-version="${kubelet}"]`).waitFor({ timeout: 30_000 });
+        await viewerPage.locator(`article.pool tr[data-kubelet-version="${kubelet}"]`).waitFor({ timeout: scaled(30_000) });
         expect(await viewerPage.getByRole('button', { name: /^Upgrade/ }).count()).toBe(0);
         expect(await viewerPage.getByRole('button', { name: /^Roll nodes/ }).count()).toBe(0);
         if (screenshot) await shoot(viewerPage, screenshot);
@@ -451,13 +459,13 @@ describe('portal in Chromium', () => {
     expect(await page.getByRole('button', { name: /^Upgrade/ }).count()).toBe(0);
     await shoot(page, '06b-upgrading');
 
-    await page.locator('.operation-succeeded').filter({ hasText: `Upgrade to ${to}` }).waitFor({ timeout: 180_000 });
-    await page.getByTestId('cluster-phase').filter({ hasText: 'Running' }).waitFor({ timeout: 60_000 });
+    await page.locator('.operation-succeeded').filter({ hasText: `Upgrade to ${to}` }).waitFor({ timeout: scaled(180_000) });
+    await page.getByTestId('cluster-phase').filter({ hasText: 'Running' }).waitFor({ timeout: scaled(60_000) });
     expect(await page.getByTestId('cluster-version').textContent()).toBe(to);
     expect(await readCluster()).toEqual(expect.objectContaining({ version: to, phase: 'Running' }));
     const milestoneStates = () => page.locator('[data-milestone]').evaluateAll((items) => items.map((item) => `${item.getAttribute('data-milestone')}:${item.getAttribute('data-state')}`));
     await expect
-      .poll(milestoneStates, { timeout: 30_000 })
+      .poll(milestoneStates, { timeout: scaled(30_000) })
       .toEqual(['placed:done', 'etcd:done', 'apiserver:done', 'controllerManager:done', 'nodes:done', 'running:done']);
     expect(await page.getByTestId('timeline-upgrade').count()).toBe(0);
     // The offer moves on to the minor after `to`, if the catalog has one.
@@ -465,7 +473,7 @@ describe('portal in Chromium', () => {
     else expect(await page.getByRole('button', { name: /^Upgrade/ }).count()).toBe(0);
     // The control plane upgrade leaves the kubelet where it was; now the pool offers to catch up.
     const rollButton = pool.getByRole('button', { name: `Roll nodes to ${to}` });
-    await rollButton.waitFor({ timeout: 30_000 });
+    await rollButton.waitFor({ timeout: scaled(30_000) });
     expect(await pool.locator(`tr[data-kubelet-version="v${from}"]`).count()).toBe(1);
     await shoot(page, '06b-upgraded');
     await viewerSeesNoUpgradeOrRollout(to, `v${from}`, '06c-viewer-outdated-node');
@@ -479,7 +487,7 @@ describe('portal in Chromium', () => {
     await checkAccessibility(page, '06c-rollout-confirm');
     // Cancelling hands the keyboard back to the control, which asks again.
     await pool.getByRole('button', { name: 'Cancel' }).click();
-    await expect.poll(() => rollButton.evaluate((button) => button === document.activeElement), { timeout: 5_000 }).toBe(true);
+    await expect.poll(() => rollButton.evaluate((button) => button === document.activeElement), { timeout: scaled(5_000) }).toBe(true);
     await page.keyboard.press('Enter');
     await confirmRollout.waitFor();
 
@@ -496,13 +504,13 @@ describe('portal in Chromium', () => {
     // While it runs, the control is not offered again.
     expect(await pool.getByRole('button', { name: /^Roll nodes/ }).count()).toBe(0);
     // The replacement joins before the old node leaves: two rows for a while.
-    await expect.poll(() => pool.locator('tbody tr').count(), { timeout: 120_000 }).toBe(2);
+    await expect.poll(() => pool.locator('tbody tr').count(), { timeout: scaled(120_000) }).toBe(2);
     await shoot(page, '06c-rolling-nodes');
 
-    await pool.locator('.operation-succeeded').filter({ hasText: `Rolling nodes to ${to}` }).waitFor({ timeout: 180_000 });
+    await pool.locator('.operation-succeeded').filter({ hasText: `Rolling nodes to ${to}` }).waitFor({ timeout: scaled(180_000) });
     expect(await rolling.getByTestId('rollout-count').textContent()).toBe('updated 1/1');
     const rows = () => pool.locator('tbody tr').evaluateAll((items) => items.map((item) => `${item.getAttribute('data-node-phase')}:${item.getAttribute('data-ready')}:${item.getAttribute('data-kubelet-version')}`));
-    await expect.poll(rows, { timeout: 180_000 }).toEqual([`Ready:true:v${to}`]);
+    await expect.poll(rows, { timeout: scaled(180_000) }).toEqual([`Ready:true:v${to}`]);
     expect(await pool.getByRole('button', { name: /^Roll nodes/ }).count()).toBe(0);
     expect(await readyKubelets()).toEqual([`Ready:v${to}`]);
     const finished = await server.request<{ status: string }>('GET', `/api/v1/projects/${projectId}/operations/${rolloutOperation.id}`);
@@ -517,10 +525,10 @@ describe('portal in Chromium', () => {
     await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: 'Clusters' }).click();
     await page.getByRole('heading', { name: 'Clusters', level: 1 }).waitFor();
     expect((await server.request('DELETE', apiPath)).status).toBe(202);
-    await expect.poll(async () => (await server.request('GET', apiPath)).status, { timeout: 300_000, interval: 2000 }).toBe(404);
-    await expect.poll(() => page.getByRole('link', { name: upgradeName }).count(), { timeout: 30_000 }).toBe(0);
+    await expect.poll(async () => (await server.request('GET', apiPath)).status, { timeout: scaled(300_000), interval: 2000 }).toBe(404);
+    await expect.poll(() => page.getByRole('link', { name: upgradeName }).count(), { timeout: scaled(30_000) }).toBe(0);
     await page.getByRole('link', { name: clusterName }).waitFor();
-  }, 1_080_000);
+  }, scaled(1_080_000));
 
   it('6: deletes the cluster after the name is typed', async () => {
     await guard.goto(page, `${server.baseUrl}/projects/${projectId}/clusters/${clusterId}`);
@@ -537,9 +545,9 @@ describe('portal in Chromium', () => {
     await page.getByText('Deleting the cluster').waitFor();
     await shoot(page, '07-deleting');
     // When the delete operation succeeds the portal goes back to the (now empty) list.
-    await page.waitForURL(new RegExp(`/projects/${projectId}/clusters$`), { timeout: 180_000 });
+    await page.waitForURL(new RegExp(`/projects/${projectId}/clusters$`), { timeout: scaled(180_000) });
     await page.getByText('No clusters yet.').waitFor();
     expect((await server.request('GET', `/api/v1/projects/${projectId}/clusters/${clusterId}`)).status).toBe(404);
     await shoot(page, '07-deleted');
-  }, 240_000);
+  }, scaled(240_000));
 });

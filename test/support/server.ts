@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { scaled } from './time.js';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -106,7 +107,12 @@ export class TestServer {
       child.stderr!.on('data', onData);
       child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening:\n${this.output.slice(-4000)}`)));
     });
-    await Promise.race([started, new Promise((_, reject) => setTimeout(() => reject(new Error(`server did not start in 90 s:\n${this.output.slice(-4000)}`)), 90_000))]);
+    const startBudget = scaled(90_000);
+    let timer: NodeJS.Timeout | undefined;
+    const notStarted = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`server did not start in ${startBudget / 1000} s:\n${this.output.slice(-4000)}`)), startBudget);
+    });
+    await Promise.race([started, notStarted]).finally(() => clearTimeout(timer));
   }
 
   /** Stops the process: SIGTERM first (graceful), SIGKILL when `hard`. */
@@ -188,19 +194,4 @@ export async function dropDatabase(url: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-export async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }

@@ -10,6 +10,7 @@ import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
 import { SECRET, allObjects, buildControlPlane } from '../../../services/core/src/controlplane/index.js';
 import { referencePki, referenceSpec } from './reference.js';
+import { eventually, scaled } from '../../support/time.js';
 
 // An uncommon loopback address keeps etcd's fixed ports clear of other engineers' processes.
 const POD_IP = '127.204.4.17';
@@ -29,7 +30,7 @@ function secretFiles(secret: ISecret): Record<string, string> {
 function etcdPost(path: string, body: unknown, tls: TlsClient): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: POD_IP, port: 2379, path, method: 'POST', servername: MEMBER_HOST, ...tls, headers: { 'content-type': 'application/json' }, timeout: 5000 },
+      { host: POD_IP, port: 2379, path, method: 'POST', servername: MEMBER_HOST, ...tls, headers: { 'content-type': 'application/json' }, timeout: scaled(5_000) },
       (res) => {
         let text = '';
         res.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -40,20 +41,6 @@ function etcdPost(path: string, body: unknown, tls: TlsClient): Promise<{ status
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end(JSON.stringify(body));
   });
-}
-
-async function waitForHealth(deadlineMs: number): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  while (Date.now() < until) {
-    try {
-      const response = await fetch(`http://${POD_IP}:2381/health`);
-      if (response.ok && ((await response.json()) as { health?: string }).health === 'true') return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error('etcd did not become healthy');
 }
 
 describe('the built etcd StatefulSet runs a real etcd', () => {
@@ -95,7 +82,10 @@ describe('the built etcd StatefulSet runs a real etcd', () => {
     etcd.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     etcd.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      await waitForHealth(20_000);
+      await eventually(async () => {
+        const response = await fetch(`http://${POD_IP}:2381/health`);
+        return response.ok && ((await response.json()) as { health?: string }).health === 'true';
+      }, 'etcd to report healthy on /health', 20_000);
     } catch (error) {
       throw new Error(`${String(error)}\n${output.slice(-3000)}`);
     }

@@ -13,18 +13,3 @@ export async function applyDefaultRbac(admin: KubeClient): Promise<void> {
     else await admin.request('POST', base, object);
   }
 }
-
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 8_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== null) return value as NonNullable<T>;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`condition not met in ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
-}

@@ -11,6 +11,7 @@ import { KubeClient, silentLogger } from '../../../services/sandbox/src/kubesim/
 import { resolveControllers } from '../../../services/sandbox/src/kubesim/controllers/roles.js';
 import { LeaderElector } from '../../../services/sandbox/src/kubesim/controllers/leader-election.js';
 import { ensureBuilt } from '../../support/build.js';
+import { eventually, scaled } from '../../support/time.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const ROLES = join(ROOT, 'dist/services/sandbox/src/kubesim/controllers/roles.js');
@@ -48,20 +49,6 @@ function healthz(port: number): Promise<{ status: number; body: string }> {
   });
 }
 
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch {
-      // not there yet
-    }
-    await new Promise((done) => setTimeout(done, 150));
-  }
-  throw new Error(`condition not met in ${timeoutMs} ms`);
-}
-
 describe('--controllers semantics', () => {
   it('enables the default set with *, needs bootstrapsigner and tokencleaner by name, honours -name', () => {
     expect(resolveControllers('*')).toEqual(['namespace', 'garbagecollector', 'csrapproving', 'csrsigning', 'nodelifecycle', 'serviceaccount', 'root-ca-cert-publisher']);
@@ -86,7 +73,7 @@ describe('kube-controller-manager and kube-scheduler as processes', () => {
     writeFileSync(join(dir, 'admin.conf'), seed.adminKubeconfig);
     writeFileSync(join(dir, 'ca.crt'), seed.caPem);
     writeFileSync(join(dir, 'ca.key'), seed.caKeyPem);
-  }, 60_000);
+  }, scaled(60_000));
 
   afterAll(async () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
@@ -114,7 +101,7 @@ describe('kube-controller-manager and kube-scheduler as processes', () => {
     const lease = await admin.get('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/election-test');
     expect(lease.spec).toMatchObject({ holderIdentity: 'second', leaseTransitions: 1 });
     secondStop.abort();
-  }, 20_000);
+  }, scaled(20_000));
 
   it('fails loudly on unknown flags, unreadable files and unknown controllers', async () => {
     const [unknown, missing, badController, scheduler] = await Promise.all([
@@ -131,7 +118,7 @@ describe('kube-controller-manager and kube-scheduler as processes', () => {
     expect(badController.stderr).toMatch(/nosuch/);
     expect(scheduler.code).toBe(1);
     expect(scheduler.stderr).toMatch(/nonexistent/);
-  }, 30_000);
+  }, scaled(30_000));
 
   it('runs from a kubeadm-style command line: leader Lease, healthz over TLS, clean exit on SIGTERM', async () => {
     const port = await freePort();
@@ -150,19 +137,20 @@ describe('kube-controller-manager and kube-scheduler as processes', () => {
     child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
     const exited = finish(child);
     const admin = await KubeClient.fromFile(join(dir, 'admin.conf'));
-    const lease = await eventually<KubeObject>(() => admin.getOptional('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager'));
+    const lease = await eventually<KubeObject>(() => admin.getOptional('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager'), 'the kube-controller-manager Lease', 10_000, 50);
     expect((lease.spec as { holderIdentity?: string }).holderIdentity).toMatch(/_/);
-    expect(await eventually(() => healthz(port))).toEqual({ status: 200, body: 'ok' });
+    expect(await eventually(() => healthz(port), 'healthz to answer', 10_000, 50)).toEqual({ status: 200, body: 'ok' });
     const signalledAt = Date.now();
     child.kill('SIGTERM');
     // A process that does not stop says where it hangs: its own log comes with the failure.
     let timer: NodeJS.Timeout | undefined;
+    const exitBudget = scaled(30_000);
     const notExited = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`still running 30 s after SIGTERM; its log:\n${log.slice(-4_000)}`)), 30_000);
+      timer = setTimeout(() => reject(new Error(`still running ${exitBudget / 1000} s after SIGTERM; its log:\n${log.slice(-4_000)}`)), exitBudget);
     });
     const outcome = await Promise.race([exited, notExited]).finally(() => clearTimeout(timer));
     expect(outcome.code, `exit after ${Date.now() - signalledAt} ms; log:\n${log.slice(-4_000)}`).toBe(0);
-  }, 60_000);
+  }, scaled(60_000));
 
   it('kube-scheduler takes its Lease and binds a pending pod to a Ready node', async () => {
     const admin = await KubeClient.fromFile(join(dir, 'admin.conf'));
@@ -175,13 +163,13 @@ describe('kube-controller-manager and kube-scheduler as processes', () => {
     const child = launch('runScheduler', [`--kubeconfig=${join(dir, 'scheduler.conf')}`, `--authentication-kubeconfig=${join(dir, 'scheduler.conf')}`, `--authorization-kubeconfig=${join(dir, 'scheduler.conf')}`, '--bind-address=127.0.0.1', '--leader-elect=true', `--secure-port=${port}`]);
     children.push(child);
     const exited = finish(child);
-    await eventually(() => admin.getOptional('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler'));
+    await eventually(() => admin.getOptional('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler'), 'the kube-scheduler Lease', 10_000, 50);
     const bound = await eventually(async () => {
       const pod = await admin.get('/api/v1/namespaces/default/pods/web');
       return (pod.spec as { nodeName?: string }).nodeName;
-    });
+    }, 'the pod to be bound to a node', 10_000, 50);
     expect(bound).toBe('worker-a');
     child.kill('SIGTERM');
     expect((await exited).code).toBe(0);
-  }, 30_000);
+  }, scaled(30_000));
 });

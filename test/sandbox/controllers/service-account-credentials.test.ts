@@ -7,7 +7,8 @@ import { createSeed, type SeedHandle } from '../../../services/sandbox/src/kubes
 import { ApiError, KubeClient, silentLogger } from '../../../services/sandbox/src/kubesim/controllers/client.js';
 import type { KubeObject } from '../../../services/sandbox/src/kubesim/contracts.js';
 import { startControllers } from '../../../services/sandbox/src/kubesim/controllers/roles.js';
-import { applyDefaultRbac, eventually } from './helpers.js';
+import { applyDefaultRbac } from './helpers.js';
+import { eventually, scaled } from '../../support/time.js';
 
 const b64 = (value: string): string => Buffer.from(value).toString('base64');
 
@@ -40,7 +41,7 @@ describe('controllers with the real controller-manager identity and per-controll
       serviceAccountPrivateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       logger: silentLogger,
     });
-  }, 30_000);
+  }, scaled(30_000));
 
   afterAll(async () => {
     await stop?.();
@@ -64,22 +65,22 @@ describe('controllers with the real controller-manager identity and per-controll
     await eventually(async () => {
       const info = await admin.get('/api/v1/namespaces/kube-public/configmaps/cluster-info');
       return (info.data as Record<string, string>)['jws-kubeconfig-sa0001'];
-    });
+    }, 'cluster-info to be signed for token sa0001', 8_000, 50);
     expect(await admin.getOptional('/api/v1/namespaces/kube-system/serviceaccounts/bootstrap-signer')).toBeDefined();
   });
 
   it('every namespace gets a default ServiceAccount and the kube-root-ca.crt ConfigMap', async () => {
     await admin.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'fresh' } });
-    await eventually(() => admin.getOptional('/api/v1/namespaces/fresh/serviceaccounts/default'));
-    const rootCa = await eventually<KubeObject>(() => admin.getOptional('/api/v1/namespaces/fresh/configmaps/kube-root-ca.crt'));
+    await eventually(() => admin.getOptional('/api/v1/namespaces/fresh/serviceaccounts/default'), 'the default ServiceAccount in namespace fresh', 8_000, 50);
+    const rootCa = await eventually<KubeObject>(() => admin.getOptional('/api/v1/namespaces/fresh/configmaps/kube-root-ca.crt'), 'kube-root-ca.crt in namespace fresh', 8_000, 50);
     expect((rootCa.data as Record<string, string>)['ca.crt']).toBe(seed.caPem);
-    await eventually(() => admin.getOptional('/api/v1/namespaces/kube-system/serviceaccounts/default'));
+    await eventually(() => admin.getOptional('/api/v1/namespaces/kube-system/serviceaccounts/default'), 'the default ServiceAccount in kube-system', 8_000, 50);
   });
 
   it('namespace-controller finalizes a deleted namespace with its own account', async () => {
     await admin.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'gone-sa' } });
     await admin.request('POST', '/api/v1/namespaces/gone-sa/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } });
     await admin.request('DELETE', '/api/v1/namespaces/gone-sa');
-    await eventually(async () => ((await admin.getOptional('/api/v1/namespaces/gone-sa')) ? undefined : true), 10_000);
+    await eventually(async () => ((await admin.getOptional('/api/v1/namespaces/gone-sa')) ? undefined : true), 'namespace gone-sa to be gone', 10_000, 50);
   });
 });

@@ -6,7 +6,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSeed, type SeedHandle } from '../../../services/sandbox/src/kubesim/index.js';
 import type { KubeObject } from '../../../services/sandbox/src/kubesim/contracts.js';
-import { applyDefaultRbac, eventually } from './helpers.js';
+import { applyDefaultRbac } from './helpers.js';
+import { eventually, scaled } from '../../support/time.js';
 import { ApiError, KubeClient, silentLogger } from '../../../services/sandbox/src/kubesim/controllers/client.js';
 import { startControllers } from '../../../services/sandbox/src/kubesim/controllers/roles.js';
 import { webcrypto } from 'node:crypto';
@@ -76,7 +77,7 @@ describe('controllers against kubesim over the wire', () => {
       garbageCollectorIntervalMs: 300,
       logger: silentLogger,
     });
-  }, 30_000);
+  }, scaled(30_000));
 
   afterAll(async () => {
     await stop?.();
@@ -100,7 +101,7 @@ describe('controllers against kubesim over the wire', () => {
     const clusterInfo = await eventually(async () => {
       const found = await anonymous.get('/api/v1/namespaces/kube-public/configmaps/cluster-info');
       return (found.data as Record<string, string>)['jws-kubeconfig-abcdef'] ? found : undefined;
-    });
+    }, 'cluster-info to be signed for token abcdef', 8_000, 50);
     const data = clusterInfo.data as Record<string, string>;
     const [header, payload, signature] = data['jws-kubeconfig-abcdef']!.split('.');
     expect(payload).toBe('');
@@ -119,7 +120,7 @@ describe('controllers against kubesim over the wire', () => {
     expect(await statusOf(holder.request('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'get', resource: 'nodes' } } }))).not.toBe(401);
     await new Promise((resolve) => setTimeout(resolve, expiresAt.getTime() - Date.now() + 200));
     expect(await statusOf(holder.get('/api/v1/namespaces'))).toBe(401);
-    await eventually(async () => ((await admin.getOptional('/api/v1/namespaces/kube-system/secrets/bootstrap-token-old123')) ? undefined : true));
+    await eventually(async () => ((await admin.getOptional('/api/v1/namespaces/kube-system/secrets/bootstrap-token-old123')) ? undefined : true), 'the token cleaner to delete the expired token Secret', 8_000, 50);
   });
 
   it('approves and signs a node CSR only when the bootstrap token group may create nodeclient CSRs', async () => {
@@ -149,7 +150,7 @@ describe('controllers against kubesim over the wire', () => {
     const issued = await eventually(async () => {
       const csr = await joiner.get(`${csrPath}/node-csr-bound`);
       return (csr.status as { certificate?: string } | undefined)?.certificate ? csr : undefined;
-    });
+    }, 'a certificate for node-csr-bound', 8_000, 50);
     expect((issued.status as { conditions: Array<{ type: string; reason: string }> }).conditions).toEqual([expect.objectContaining({ type: 'Approved', reason: 'AutoApproved' })]);
     const certPem = Buffer.from((issued.status as { certificate: string }).certificate, 'base64').toString();
     expect(new X509Certificate(certPem).verify(new X509Certificate(seed.caPem).publicKey)).toBe(true);
@@ -157,7 +158,7 @@ describe('controllers against kubesim over the wire', () => {
     await eventually(async () => {
       const csr = await joiner.get(`${csrPath}/node-csr-unbound`);
       return (csr.status as { certificate?: string } | undefined)?.certificate ? csr : undefined;
-    }, 12_000);
+    }, 'a certificate for node-csr-unbound', 12_000, 50);
     const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
     const kubelet = await KubeClient.fromKubeConfig(kubeConfigFor(seed.url, seed.caPem, { certPem, keyPem }));
     const review = await kubelet.request<{ status: { userInfo: { username: string } } }>('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
@@ -169,7 +170,7 @@ describe('controllers against kubesim over the wire', () => {
     await admin.request('POST', '/api/v1/namespaces/doomed/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'doomed' }, data: { x: '1' } });
     await admin.request('POST', '/api/v1/namespaces/doomed/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'b', namespace: 'doomed' }, stringData: { y: '2' } });
     await admin.request('DELETE', '/api/v1/namespaces/doomed');
-    await eventually(async () => ((await admin.getOptional('/api/v1/namespaces/doomed')) ? undefined : true));
+    await eventually(async () => ((await admin.getOptional('/api/v1/namespaces/doomed')) ? undefined : true), 'namespace doomed to be gone', 8_000, 50);
     expect(await admin.getOptional('/api/v1/namespaces/doomed/configmaps/a')).toBeUndefined();
   });
 
@@ -182,7 +183,7 @@ describe('controllers against kubesim over the wire', () => {
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(await admin.getOptional('/api/v1/namespaces/default/configmaps/dependent')).toBeDefined();
     await admin.request('DELETE', '/api/v1/namespaces/default/configmaps/owner');
-    await eventually(async () => ((await admin.getOptional('/api/v1/namespaces/default/configmaps/dependent')) ? undefined : true));
+    await eventually(async () => ((await admin.getOptional('/api/v1/namespaces/default/configmaps/dependent')) ? undefined : true), 'the dependent ConfigMap to be collected', 8_000, 50);
   });
 
   it('deletes foreground dependents first, then releases the owner', async () => {
@@ -194,7 +195,7 @@ describe('controllers against kubesim over the wire', () => {
     await admin.request('DELETE', '/api/v1/namespaces/default/configmaps/fg-owner', { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Foreground' });
     const deleting = await admin.getOptional('/api/v1/namespaces/default/configmaps/fg-owner');
     expect(deleting?.metadata.finalizers).toContain('foregroundDeletion');
-    await eventually(async () => ((await admin.getOptional('/api/v1/namespaces/default/configmaps/fg-owner')) ? undefined : true));
+    await eventually(async () => ((await admin.getOptional('/api/v1/namespaces/default/configmaps/fg-owner')) ? undefined : true), 'the foreground owner to be deleted', 8_000, 50);
     expect(await admin.getOptional('/api/v1/namespaces/default/secrets/fg-dependent')).toBeUndefined();
   });
 
@@ -205,7 +206,7 @@ describe('controllers against kubesim over the wire', () => {
       metadata: { name: 'orphan-dependent', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'orphan-owner', uid: owner.metadata.uid }] },
     });
     await admin.request('DELETE', '/api/v1/namespaces/default/configmaps/orphan-owner', { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Orphan' });
-    await eventually(async () => ((await admin.getOptional('/api/v1/namespaces/default/configmaps/orphan-owner')) ? undefined : true));
+    await eventually(async () => ((await admin.getOptional('/api/v1/namespaces/default/configmaps/orphan-owner')) ? undefined : true), 'the orphaning owner to be deleted', 8_000, 50);
     const dependent = await admin.get('/api/v1/namespaces/default/configmaps/orphan-dependent');
     expect(dependent.metadata.ownerReferences ?? []).toEqual([]);
   });
@@ -224,14 +225,14 @@ describe('controllers against kubesim over the wire', () => {
       const current = await admin.get('/api/v1/nodes/stale-1');
       const ready = (current.status as { conditions: Array<{ type: string; status: string; reason?: string }> }).conditions.find((condition) => condition.type === 'Ready');
       return ready?.status === 'Unknown' ? ready : undefined;
-    });
+    }, 'Ready to turn Unknown on node stale-1', 8_000, 50);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
     expect(unknown.reason).toBe('NodeStatusUnknown');
     const tainted = await eventually(async () => {
       const current = await admin.get('/api/v1/nodes/stale-1');
       const taints = (current.spec as { taints?: Array<{ key: string; effect: string }> } | undefined)?.taints ?? [];
       return taints.length > 0 ? current : undefined;
-    });
+    }, 'the unreachable taints on node stale-1', 8_000, 50);
     expect((tainted.spec as { taints: Array<{ key: string; effect: string }> }).taints.map((taint) => `${taint.key}:${taint.effect}`)).toEqual([
       'node.kubernetes.io/unreachable:NoSchedule',
       'node.kubernetes.io/unreachable:NoExecute',
@@ -242,6 +243,6 @@ describe('controllers against kubesim over the wire', () => {
     await eventually(async () => {
       const current = await admin.get('/api/v1/nodes/stale-1');
       return ((current.spec as { taints?: unknown[] } | undefined)?.taints ?? []).length === 0 ? true : undefined;
-    });
+    }, 'the taints on node stale-1 to go', 8_000, 50);
   });
 });

@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
 import { startProcessKubelet, type ProcessKubelet } from '../../../services/sandbox/src/kubelet/index.js';
-import { eventually, getJson, startTestSeed, temporaryStateDir, TEST_APP_BINARIES, updateRetryingConflicts, type TestSeed } from './support/harness.js';
+import { getJson, startTestSeed, temporaryStateDir, TEST_APP_BINARIES, updateRetryingConflicts, type TestSeed } from './support/harness.js';
+import { eventually } from '../../support/time.js';
 
 const namespace = `kl-dep-${randomBytes(3).toString('hex')}`;
 const base64 = (text: string): string => Buffer.from(text).toString('base64');
@@ -96,7 +97,7 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     const deployment = await eventually(async () => {
       const current = await seed.client.get('Deployment', namespace, 'web');
       return current?.status?.readyReplicas === 2 ? current : undefined;
-    }, 'web to have 2 ready replicas');
+    }, 'web to have 2 ready replicas', 20_000, 100);
     expect(deployment.status?.availableReplicas).toBe(2);
     expect(deployment.status?.updatedReplicas).toBe(2);
     expect(deployment.status?.observedGeneration).toBe(deployment.metadata?.generation);
@@ -166,7 +167,7 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     await eventually(async () => {
       const { body: file } = await getJson(`http://${pod.ip}:8080/file?path=${encodeURIComponent(tokenFile)}`);
       return (file as { content?: string }).content === 's3cret-v2' ? true : undefined;
-    }, 'the secret file to change');
+    }, 'the secret file to change', 20_000, 100);
   });
 
   it('forwards a NodePort Service to ready endpoints and resolves its DNS names', async () => {
@@ -182,12 +183,12 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     const endpoints = await eventually(async () => {
       const current = await seed.client.get('Endpoints', namespace, 'web');
       return current?.subsets?.[0]?.addresses?.length === 2 ? current : undefined;
-    }, 'Endpoints with two addresses');
+    }, 'Endpoints with two addresses', 20_000, 100);
     expect(endpoints.subsets?.[0]?.ports?.[0]).toMatchObject({ name: 'http', port: 8080 });
     const podNames = kubelet.pods().filter((pod) => pod.ownerName === 'web').map((pod) => pod.name);
     const served = new Set<string>();
     for (let attempt = 0; attempt < 6; attempt++) {
-      const { status, body } = await eventually(() => getJson(`http://127.0.0.1:${assigned}/`), 'the node port to answer');
+      const { status, body } = await eventually(() => getJson(`http://127.0.0.1:${assigned}/`), 'the node port to answer', 20_000, 100);
       expect(status).toBe(200);
       served.add((body as { pod: string }).pod);
     }
@@ -199,7 +200,7 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     const hosts = readFileSync('/etc/hosts', 'utf8');
     expect(hosts).toContain(`${address}\tweb.${namespace}.svc.cluster.local web.${namespace}.svc web.${namespace}`);
     expect((await lookup(`web.${namespace}.svc.cluster.local`, { family: 4 })).address).toBe(address);
-    const { body } = await eventually(() => getJson(`http://web.${namespace}.svc:80/`), 'the service name to answer');
+    const { body } = await eventually(() => getJson(`http://web.${namespace}.svc:80/`), 'the service name to answer', 20_000, 100);
     expect(podNames).toContain((body as { pod: string }).pod);
   });
 
@@ -235,14 +236,14 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
       },
     });
     // Until the exec startup probe finds /state/started, the container is not started or ready.
-    const starting = await eventually(() => kubelet.pods().find((candidate) => candidate.ownerName === 'probed' && candidate.containers[0].pid), 'probed to run');
-    const { body: startingEnv } = await eventually(() => getJson(`http://${starting.ip}:9000/env`), 'probed to listen');
+    const starting = await eventually(() => kubelet.pods().find((candidate) => candidate.ownerName === 'probed' && candidate.containers[0].pid), 'probed to run', 20_000, 100);
+    const { body: startingEnv } = await eventually(() => getJson(`http://${starting.ip}:9000/env`), 'probed to listen', 20_000, 100);
     await new Promise((done) => setTimeout(done, 1_500));
     expect(kubelet.pods().find((candidate) => candidate.name === starting.name)?.ready).toBe(false);
     const stuck = await seed.client.get('Pod', namespace, starting.name);
     expect(stuck?.status?.containerStatuses?.[0]).toMatchObject({ started: false, ready: false });
     writeFileSync(join(dirname((startingEnv as Record<string, string>).HEALTH_FILE), 'started'), '');
-    const pod = await eventually(() => kubelet.pods().find((candidate) => candidate.ownerName === 'probed' && candidate.ready), 'probed to be ready');
+    const pod = await eventually(() => kubelet.pods().find((candidate) => candidate.ownerName === 'probed' && candidate.ready), 'probed to be ready', 20_000, 100);
     const { body: env } = await getJson(`http://${pod.ip}:9000/env`);
     const healthFile = (env as Record<string, string>).HEALTH_FILE;
     writeFileSync(healthFile, 'fail');
@@ -250,14 +251,14 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     await eventually(async () => {
       const object = await seed.client.get('Pod', namespace, podName);
       return object?.status?.conditions?.find((condition) => condition.type === 'Ready')?.status === 'False' ? true : undefined;
-    }, 'the Pod to report Ready=False');
+    }, 'the Pod to report Ready=False', 20_000, 100);
     // Three failed liveness probes later the kubelet kills and restarts the container.
     await eventually(
       () => kubelet.pods().find((candidate) => candidate.name === podName && candidate.containers[0].restartCount >= 1),
-      'a liveness restart',
+      'a liveness restart', 20_000, 100,
     );
     writeFileSync(healthFile, 'ok');
-    const recovered = await eventually(() => kubelet.pods().find((candidate) => candidate.name === podName && candidate.ready), 'ready again');
+    const recovered = await eventually(() => kubelet.pods().find((candidate) => candidate.name === podName && candidate.ready), 'ready again', 20_000, 100);
     const restartsBefore = recovered.containers[0].restartCount;
 
     // A crash (SIGKILL) is restarted too, and the Pod status shows the exit code.
@@ -265,13 +266,13 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     expect(kubelet.signalContainer(namespace, podName, 'app', 'SIGKILL')).toBe(true);
     const restarted = await eventually(
       () => kubelet.pods().find((candidate) => candidate.name === podName && candidate.containers[0].restartCount > restartsBefore && candidate.ready),
-      'the container to restart and become ready',
+      'the container to restart and become ready', 20_000, 100,
     );
     expect(restarted.containers[0].pid).not.toBe(pid);
     const object = await eventually(async () => {
       const found = await seed.client.get('Pod', namespace, podName);
       return (found?.status?.containerStatuses?.[0]?.restartCount ?? 0) > restartsBefore ? found : undefined;
-    }, 'restartCount in the Pod status');
+    }, 'restartCount in the Pod status', 20_000, 100);
     expect(object.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode).toBe(137);
   });
 
@@ -289,12 +290,12 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     const status = await eventually(async () => {
       const found = await seed.client.get('Deployment', namespace, 'web');
       return found?.status?.updatedReplicas === 2 && found.status.replicas === 2 && found.status.readyReplicas === 2 ? found.status : undefined;
-    }, 'status after rollout');
+    }, 'status after rollout', 20_000, 100);
     expect(status.conditions?.find((condition) => condition.type === 'Progressing')?.reason).toBe('NewReplicaSetAvailable');
     const replicaSets = await eventually(async () => {
       const found = (await seed.client.list('ReplicaSet', namespace)).filter((replicaSet) => replicaSet.metadata?.name?.startsWith('web-'));
       return found.length === 2 && found.some((replicaSet) => replicaSet.status?.readyReplicas === 2) ? found : undefined;
-    }, 'the new ReplicaSet to be ready');
+    }, 'the new ReplicaSet to be ready', 20_000, 100);
     expect(replicaSets.map((replicaSet) => replicaSet.spec?.replicas).sort()).toEqual([0, 2]);
   });
 
@@ -302,14 +303,14 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     const scale = (replicas: number, revisionHistoryLimit?: number): Promise<void> =>
       updateRetryingConflicts(seed.client, 'Deployment', namespace, 'web', (current) => ({ ...current, spec: { ...current.spec!, replicas, revisionHistoryLimit } }));
     await scale(3);
-    await eventually(() => (kubelet.pods().filter((pod) => pod.ownerName === 'web' && pod.ready).length === 3 ? true : undefined), '3 replicas');
+    await eventually(() => (kubelet.pods().filter((pod) => pod.ownerName === 'web' && pod.ready).length === 3 ? true : undefined), '3 replicas', 20_000, 100);
     await scale(1, 0);
-    await eventually(async () => ((await seedPods('web-')).length === 1 && kubelet.pods().filter((pod) => pod.ownerName === 'web').length === 1 ? true : undefined), '1 replica');
+    await eventually(async () => ((await seedPods('web-')).length === 1 && kubelet.pods().filter((pod) => pod.ownerName === 'web').length === 1 ? true : undefined), '1 replica', 20_000, 100);
     // revisionHistoryLimit 0 prunes the scaled-down ReplicaSet of the previous template.
     const replicaSets = await eventually(async () => {
       const found = (await seed.client.list('ReplicaSet', namespace)).filter((replicaSet) => replicaSet.metadata?.name?.startsWith('web-'));
       return found.length === 1 && found[0].spec?.replicas === 1 ? found : undefined;
-    }, 'one ReplicaSet left');
+    }, 'one ReplicaSet left', 20_000, 100);
     expect(replicaSets[0].metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
   });
 
@@ -327,7 +328,7 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     const pod = await eventually(async () => {
       const found = (await seedPods('unknown-'))[0];
       return found?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ErrImagePull' ? found : undefined;
-    }, 'ErrImagePull');
+    }, 'ErrImagePull', 20_000, 100);
     expect(pod.status?.phase).toBe('Pending');
     expect(pod.status?.containerStatuses?.[0]?.state?.waiting?.message).toContain('nginx');
   });
@@ -364,15 +365,15 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
         },
       },
     });
-    const running = await eventually(() => kubelet.pods().find((pod) => pod.ownerName === 'initialized' && pod.ready), 'the app container to run');
+    const running = await eventually(() => kubelet.pods().find((pod) => pod.ownerName === 'initialized' && pod.ready), 'the app container to run', 20_000, 100);
     // Without a readiness probe the container is ready once started, before it listens.
-    const { body: env } = await eventually(() => getJson(`http://${running.ip}:9100/env`), 'the app to listen');
+    const { body: env } = await eventually(() => getJson(`http://${running.ip}:9100/env`), 'the app to listen', 20_000, 100);
     const { body: file } = await getJson(`http://${running.ip}:9100/file?path=${encodeURIComponent((env as Record<string, string>).GREETING_FILE)}`);
     expect(file).toEqual({ content: 'hello-from-init' });
     const pod = await eventually(async () => {
       const found = await seed.client.get('Pod', namespace, running.name);
       return found?.status?.conditions?.find((condition) => condition.type === 'Ready')?.status === 'True' ? found : undefined;
-    }, 'the Pod status');
+    }, 'the Pod status', 20_000, 100);
     expect(pod.status?.conditions?.find((condition) => condition.type === 'Initialized')?.status).toBe('True');
     expect(pod.status?.initContainerStatuses?.map((status) => [status.name, status.state?.terminated?.reason, status.state?.terminated?.exitCode])).toEqual([
       ['write', 'Completed', 0],
@@ -388,7 +389,7 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     });
     await seed.client.create('Pod', podFrom('left-by-dead-kubelet', `${2 ** 22 + 777}-dead`));
     await seed.client.create('Pod', podFrom('owned-by-live-kubelet', `${process.pid}-other`));
-    await eventually(async () => ((await seed.client.get('Pod', namespace, 'left-by-dead-kubelet')) ? undefined : true), 'the abandoned Pod to go');
+    await eventually(async () => ((await seed.client.get('Pod', namespace, 'left-by-dead-kubelet')) ? undefined : true), 'the abandoned Pod to go', 20_000, 100);
     expect(await seed.client.get('Pod', namespace, 'owned-by-live-kubelet')).toBeDefined();
     await seed.client.delete('Pod', namespace, 'owned-by-live-kubelet');
   });
@@ -401,13 +402,13 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     expect(pids.every((pid) => pid > 0)).toBe(true);
     await seed.client.delete('Deployment', namespace, 'web');
     await seed.client.delete('Service', namespace, 'web');
-    await eventually(async () => ((await seedPods('web-')).length === 0 ? true : undefined), 'web pods to be deleted');
+    await eventually(async () => ((await seedPods('web-')).length === 0 ? true : undefined), 'web pods to be deleted', 20_000, 100);
     await eventually(
       async () => ((await seed.client.list('ReplicaSet', namespace)).some((replicaSet) => replicaSet.metadata?.name?.startsWith('web-')) ? undefined : true),
-      'web ReplicaSets to be deleted',
+      'web ReplicaSets to be deleted', 20_000, 100,
     );
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
-    await eventually(() => (readFileSync('/etc/hosts', 'utf8').includes(`web.${namespace}.svc`) ? undefined : true), 'hosts entries to go');
+    await eventually(() => (readFileSync('/etc/hosts', 'utf8').includes(`web.${namespace}.svc`) ? undefined : true), 'hosts entries to go', 20_000, 100);
     await kubelet.stop();
     expect(readFileSync('/etc/hosts', 'utf8')).not.toContain(kubelet.instanceId);
     expect(existsSync(state.path)).toBe(true);

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { startProcessKubelet, type ProcessKubelet } from '../../../services/sandbox/src/kubelet/index.js';
-import { buildDist, eventually, startTestSeed, temporaryStateDir, type TestSeed } from './support/harness.js';
+import { buildDist, startTestSeed, temporaryStateDir, type TestSeed } from './support/harness.js';
+import { eventually, scaled, scaledSeconds } from '../../support/time.js';
 import { issueEtcdPki, type EtcdPki } from './support/pki.js';
 
 const run = promisify(execFile);
@@ -100,11 +101,11 @@ describe('process kubelet: a 3-member etcd StatefulSet with TLS', () => {
         `--cacert=${join(pki.directory, 'ca.crt')}`,
         `--cert=${join(pki.directory, 'client.crt')}`,
         `--key=${join(pki.directory, 'client.key')}`,
-        '--dial-timeout=2s',
-        '--command-timeout=4s',
+        `--dial-timeout=${scaledSeconds(2)}s`,
+        `--command-timeout=${scaledSeconds(4)}s`,
         ...args,
       ],
-      { env: { ETCDCTL_API: '3', PATH: process.env.PATH ?? '/usr/bin' }, timeout: 10_000 },
+      { env: { ETCDCTL_API: '3', PATH: process.env.PATH ?? '/usr/bin' }, timeout: scaled(10_000) },
     );
     return stdout;
   };

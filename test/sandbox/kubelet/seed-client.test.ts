@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { createSeed } from '../../../services/sandbox/src/kubesim/index.js';
 import { KubernetesSeedClient } from '../../../services/sandbox/src/kubelet/index.js';
-import { buildDist, eventually } from './support/harness.js';
+import { buildDist } from './support/harness.js';
+import { eventually } from '../../support/time.js';
 
 describe('KubernetesSeedClient against kubesim', () => {
   let seed: Awaited<ReturnType<typeof createSeed>>;
@@ -75,7 +76,7 @@ describe('KubernetesSeedClient against kubesim', () => {
       await new Promise((done) => setTimeout(done, 500));
       const before = changes;
       await client.create('ConfigMap', { metadata: { name: 'watched', namespace }, data: { a: 'b' } });
-      await eventually(() => (changes > before ? true : undefined), 'a watch event', 10_000);
+      await eventually(() => (changes > before ? true : undefined), 'a watch event', 10_000, 100);
     } finally {
       stop();
     }
@@ -97,8 +98,8 @@ describe('KubernetesSeedClient against kubesim', () => {
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
       try {
-        await eventually(() => (output.includes('running') ? true : undefined), `the CLI to start (${output})`, 20_000);
-        await eventually(() => (readFileSync('/etc/hosts', 'utf8').includes(`named.${namespace}.svc.cluster.local`) ? true : undefined), 'the Service name in /etc/hosts');
+        await eventually(() => (output.includes('running') ? true : undefined), `the CLI to start (${output})`, 20_000, 100);
+        await eventually(() => (readFileSync('/etc/hosts', 'utf8').includes(`named.${namespace}.svc.cluster.local`) ? true : undefined), 'the Service name in /etc/hosts', 20_000, 100);
       } finally {
         child.kill('SIGTERM');
       }

@@ -3,7 +3,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { startProcessKubelet, type ProcessKubelet, type RunningPod } from '../../../services/sandbox/src/kubelet/index.js';
-import { eventually, getJson, startTestSeed, temporaryStateDir, TEST_APP_BINARIES, updateRetryingConflicts, type TestSeed } from './support/harness.js';
+import { getJson, startTestSeed, temporaryStateDir, TEST_APP_BINARIES, updateRetryingConflicts, type TestSeed } from './support/harness.js';
+import { eventually } from '../../support/time.js';
 
 const namespace = `kl-sts-${randomBytes(3).toString('hex')}`;
 
@@ -95,7 +96,7 @@ describe('process kubelet: StatefulSets, PVCs and LoadBalancer Services', () => 
     const status = await eventually(async () => {
       const found = await seed.client.get('StatefulSet', namespace, 'app');
       return found?.status?.readyReplicas === 3 ? found.status : undefined;
-    }, 'StatefulSet status');
+    }, 'StatefulSet status', 20_000, 100);
     expect(status).toMatchObject({ replicas: 3, currentReplicas: 3, updatedReplicas: 3 });
     expect(status.currentRevision).toMatch(/^app-/);
   });
@@ -126,7 +127,7 @@ describe('process kubelet: StatefulSets, PVCs and LoadBalancer Services', () => 
     const status = await eventually(async () => {
       const found = await seed.client.get('StatefulSet', namespace, 'app');
       return found?.status?.updatedReplicas === 3 && found.status.currentRevision === found.status.updateRevision ? found.status : undefined;
-    }, 'the revisions to converge');
+    }, 'the revisions to converge', 20_000, 100);
     expect(status.updateRevision).not.toBe(oldRevision);
   });
 
@@ -143,9 +144,9 @@ describe('process kubelet: StatefulSets, PVCs and LoadBalancer Services', () => 
     const ingress = await eventually(async () => {
       const found = await seed.client.get('Service', namespace, 'app-lb');
       return found?.status?.loadBalancer?.ingress?.[0]?.ip;
-    }, 'a load balancer address');
+    }, 'a load balancer address', 20_000, 100);
     expect(ingress).toMatch(/^127\.32\.\d+\.\d+$/);
-    const { body } = await eventually(() => getJson(`http://${ingress}:8443/`), 'the load balancer to answer');
+    const { body } = await eventually(() => getJson(`http://${ingress}:8443/`), 'the load balancer to answer', 20_000, 100);
     expect(['app-0', 'app-1', 'app-2']).toContain((body as { pod: string }).pod);
   });
 
@@ -154,19 +155,19 @@ describe('process kubelet: StatefulSets, PVCs and LoadBalancer Services', () => 
     if (!removed) throw new Error('app-2 missing');
     const removedData = await dataDir(removed);
     await updateRetryingConflicts(seed.client, 'StatefulSet', namespace, 'app', (current) => ({ ...current, spec: { ...current.spec!, replicas: 1 } }));
-    await eventually(() => (members().map((pod) => pod.name).join() === 'app-0' ? true : undefined), 'one member left');
+    await eventually(() => (members().map((pod) => pod.name).join() === 'app-0' ? true : undefined), 'one member left', 20_000, 100);
     expect((await seed.client.list('Pod', namespace)).map((pod) => pod.metadata?.name)).toEqual(['app-0']);
     expect((await seed.client.list('PersistentVolumeClaim', namespace)).length).toBe(3);
     expect(existsSync(`${removedData}/marker`)).toBe(true);
     await seed.client.delete('PersistentVolumeClaim', namespace, 'data-app-2');
-    await eventually(() => (existsSync(removedData) ? undefined : true), 'the volume directory to be removed');
+    await eventually(() => (existsSync(removedData) ? undefined : true), 'the volume directory to be removed', 20_000, 100);
   });
 
   it('stops everything when the namespace goes away', async () => {
     const pids = members().flatMap((pod) => pod.containers.map((container) => container.pid ?? 0));
     await seed.deleteNamespace(namespace);
-    await eventually(() => (members().length === 0 ? true : undefined), 'members to stop', 30_000);
+    await eventually(() => (members().length === 0 ? true : undefined), 'members to stop', 30_000, 100);
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
-    await eventually(() => (readFileSync('/etc/hosts', 'utf8').includes(namespace) ? undefined : true), 'hosts entries to go');
+    await eventually(() => (readFileSync('/etc/hosts', 'utf8').includes(namespace) ? undefined : true), 'hosts entries to go', 20_000, 100);
   });
 });

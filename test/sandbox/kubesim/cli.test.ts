@@ -6,13 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, issueCertificate } from '../../../services/sandbox/src/kubesim/index.js';
 import { apiserverConfigFromFlags, parseFlags } from '../../../services/sandbox/src/kubesim/cli.js';
 import { ensureBuilt } from '../../support/build.js';
+import { scaled } from '../../support/time.js';
 
 let dir: string;
 let certFile: string;
 let keyFile: string;
 
 function cli(...args: string[]): { status: number | null; stderr: string } {
-  const result = spawnSync(process.execPath, ['dist/services/sandbox/src/kubesim/cli.js', ...args], { cwd: process.cwd(), encoding: 'utf8', timeout: 20_000 });
+  const result = spawnSync(process.execPath, ['dist/services/sandbox/src/kubesim/cli.js', ...args], { cwd: process.cwd(), encoding: 'utf8', timeout: scaled(20_000) });
   return { status: result.status, stderr: result.stderr };
 }
 

@@ -1,7 +1,8 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSeed, type SeedHandle } from '../../../services/sandbox/src/kubesim/index.js';
-import { eventually, raw } from './helpers.js';
+import { raw } from './helpers.js';
+import { eventually } from '../../support/time.js';
 
 let seed: SeedHandle;
 let kc: k8s.KubeConfig;
@@ -383,7 +384,7 @@ describe('kubesim with @kubernetes/client-node', () => {
     await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'w-ignored' } } });
     await core.patchNamespacedConfigMap({ name: 'w1', namespace: ns, body: { data: { a: 'b' } } }, mergePatch);
     await core.patchNamespacedConfigMap({ name: 'w1', namespace: ns, body: { metadata: { labels: { watched: 'no' } } } }, mergePatch);
-    await eventually(() => events.some((e) => e.type === 'BOOKMARK') && events.filter((e) => e.type !== 'BOOKMARK').length >= 3);
+    await eventually(() => events.some((e) => e.type === 'BOOKMARK') && events.filter((e) => e.type !== 'BOOKMARK').length >= 3, 'a bookmark and three changes on the watch', 10_000, 50);
     controller.abort();
     const changes = events.filter((e) => e.type !== 'BOOKMARK');
     expect(changes.map((e) => `${e.type}:${e.name}`)).toEqual(['ADDED:w1', 'MODIFIED:w1', 'DELETED:w1']);
@@ -391,7 +392,7 @@ describe('kubesim with @kubernetes/client-node', () => {
     // Resume from the first event: only what came after it is replayed.
     const resumed: string[] = [];
     const again = await watch.watch(`/api/v1/namespaces/${ns}/configmaps`, { resourceVersion: changes[0].rv }, (type, object: k8s.V1ConfigMap) => resumed.push(`${type}:${object.metadata?.name}`), () => undefined);
-    await eventually(() => resumed.length >= 3);
+    await eventually(() => resumed.length >= 3, 'three events on the resumed watch', 10_000, 50);
     again.abort();
     expect(resumed.slice(0, 3)).toEqual(['ADDED:w-ignored', 'MODIFIED:w1', 'MODIFIED:w1']);
 
@@ -403,7 +404,7 @@ describe('kubesim with @kubernetes/client-node', () => {
     expect(gone.json).toMatchObject({ kind: 'Status', reason: 'Expired', code: 410 });
     let doneError: unknown;
     await watch.watch(`/api/v1/namespaces/${ns}/configmaps`, { resourceVersion: changes[0].rv }, () => undefined, (err) => { doneError = err; });
-    await eventually(() => doneError !== undefined);
+    await eventually(() => doneError !== undefined, 'the watch from a compacted version to end with an error', 10_000, 50);
   });
 
   it('issues service-account tokens that authenticate as the service account', async () => {

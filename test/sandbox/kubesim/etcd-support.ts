@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createCa, issueCertificate, type CertificateAuthority } from '../../../services/sandbox/src/kubesim/index.js';
+import { scaled } from '../../support/time.js';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -57,14 +58,15 @@ export async function startEtcd(dir: string): Promise<EtcdFixture> {
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => { stderr += c.toString(); });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 20_000;
+  const budget = scaled(20_000);
+  const deadline = Date.now() + budget;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const probe = spawn('/usr/bin/etcdctl', ['--endpoints', endpoint, '--cacert', caFile, '--cert', certFile, '--key', keyFile, 'endpoint', 'health'], { stdio: 'ignore' });
       probe.on('exit', (code) => resolve(code === 0));
     });
     if (ok) break;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`etcd did not start: ${stderr}`);
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`etcd did not start${child.exitCode === null ? ` in ${budget} ms` : ''}: ${stderr}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   return {

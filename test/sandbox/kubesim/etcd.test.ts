@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildKubeconfig, createCa, issueCertificate, startKubeSim, type CertificateAuthority, type KubeSimHandle, type KubeSimOptions } from '../../../services/sandbox/src/kubesim/index.js';
 import { ClientCertificateAuthenticator } from '../../../services/sandbox/src/kubesim/server/builtin-auth.js';
 import { etcdctl, freePort, startEtcd, type EtcdFixture } from './etcd-support.js';
-import { eventually, raw } from './helpers.js';
+import { raw } from './helpers.js';
+import { eventually } from '../../support/time.js';
 import { ensureBuilt } from '../../support/build.js';
 
 let dir: string;
@@ -69,7 +70,7 @@ describe('kubesim on a real etcd', () => {
       (type, object: k8s.V1ConfigMap) => events.push(`${type}:${object.metadata?.name}:${object.data?.k ?? ''}`), () => undefined);
     await a.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'second' }, data: { k: '2' } } });
     await a.core.deleteNamespacedConfigMap({ name: 'second', namespace: 'default' });
-    await eventually(() => events.length >= 3);
+    await eventually(() => events.length >= 3, 'three events on the watch', 10_000, 50);
     watch.abort();
     expect(events.slice(0, 3)).toEqual(['MODIFIED:shared:from-b', 'ADDED:second:2', 'DELETED:second:2']);
 
@@ -134,10 +135,12 @@ describe('kubesim on a real etcd', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       const kubeconfig = buildKubeconfig(`https://127.0.0.1:${port}`, ca.certPem, { clientCert: adminCert.certPem, clientKey: adminCert.keyPem });
-      await eventually(async () => {
-        if (child.exitCode !== null) throw new Error(`apiserver exited: ${stderr}`);
-        return (await raw(kubeconfig, 'GET', '/readyz').catch(() => ({ status: 0 }))).status === 200 || undefined;
-      }, 20_000);
+      // A process that exits fails at once with its log, not at the deadline.
+      const outcome = await eventually(async () => {
+        if (child.exitCode !== null) return 'exited';
+        return (await raw(kubeconfig, 'GET', '/readyz').catch(() => ({ status: 0 }))).status === 200 ? 'ready' : undefined;
+      }, 'the apiserver to answer /readyz', 20_000, 50);
+      if (outcome === 'exited') throw new Error(`apiserver exited: ${stderr}`);
       // It shares the etcd with the replicas above, and took the service CIDR and node-port range from its flags.
       const shared = await raw(kubeconfig, 'GET', '/api/v1/namespaces/default/configmaps/shared');
       expect(shared.json.data).toEqual({ k: 'from-b' });

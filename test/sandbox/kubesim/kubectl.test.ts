@@ -8,6 +8,7 @@ import type { Authorizer, RequestAttributes } from '../../../services/sandbox/sr
 import { createSeed, type SeedHandle } from '../../../services/sandbox/src/kubesim/index.js';
 import { ClientCertificateAuthenticator } from '../../../services/sandbox/src/kubesim/server/builtin-auth.js';
 import { raw } from './helpers.js';
+import { eventually, scaled, scaledSeconds } from '../../support/time.js';
 
 const run = promisify(execFile);
 
@@ -34,7 +35,7 @@ let viewer: string;
 
 async function kubectl(kubeconfig: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run('/usr/bin/kubectl', ['--kubeconfig', kubeconfig, ...args], { cwd: dir, timeout: 30_000, env: { ...process.env, HOME: dir } });
+    const { stdout, stderr } = await run('/usr/bin/kubectl', ['--kubeconfig', kubeconfig, ...args], { cwd: dir, timeout: scaled(30_000), env: { ...process.env, HOME: dir } });
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const failed = error as { stdout: string; stderr: string; code: number };
@@ -129,7 +130,7 @@ describe('real kubectl against kubesim', () => {
   });
 
   it('waits for a condition set through the status subresource', async () => {
-    const waiting = spawn('/usr/bin/kubectl', ['--kubeconfig', admin, 'wait', '--for=condition=Available', 'deployment/web', '--timeout=20s'], { env: { ...process.env, HOME: dir } });
+    const waiting = spawn('/usr/bin/kubectl', ['--kubeconfig', admin, 'wait', '--for=condition=Available', 'deployment/web', `--timeout=${scaledSeconds(20)}s`], { env: { ...process.env, HOME: dir } });
     const output: string[] = [];
     waiting.stdout.on('data', (c: Buffer) => output.push(c.toString()));
     const exited = new Promise<number | null>((resolve) => waiting.on('exit', resolve));
@@ -144,13 +145,7 @@ describe('real kubectl against kubesim', () => {
   it('streams changes with get --watch', async () => {
     const watching = spawn('/usr/bin/kubectl', ['--kubeconfig', admin, 'get', 'configmaps', '--watch', '-o', 'name'], { env: { ...process.env, HOME: dir } });
     let output = '';
-    const seen = (text: string) => new Promise<void>((resolve) => {
-      const check = () => {
-        if (output.includes(text)) resolve();
-        else setTimeout(check, 50);
-      };
-      check();
-    });
+    const seen = (text: string) => eventually(() => output.includes(text), `kubectl get --watch to print ${text}`, 30_000, 50);
     watching.stdout.on('data', (c: Buffer) => { output += c.toString(); });
     try {
       await seen('configmap/settings');

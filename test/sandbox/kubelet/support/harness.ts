@@ -10,6 +10,7 @@ import type { SeedKind, SeedObjects } from '../../../../services/sandbox/src/kub
 import { startControllers } from '../../../../services/sandbox/src/kubesim/controllers/roles.js';
 import { createSeed } from '../../../../services/sandbox/src/kubesim/index.js';
 import { ensureBuilt } from '../../../support/build.js';
+import { scaled } from '../../../support/time.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 export const FIXTURE_APP = resolve(here, '../fixtures/test-app.mjs');
@@ -73,25 +74,8 @@ export function temporaryStateDir(label: string): { path: string; remove(): void
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
-    }
-    await new Promise((done) => setTimeout(done, intervalMs));
-  }
-}
-
 export async function getJson(url: string): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+  const response = await fetch(url, { signal: AbortSignal.timeout(scaled(3_000)) });
   return { status: response.status, body: await response.json() };
 }
 
