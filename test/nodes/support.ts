@@ -5,14 +5,15 @@
 // through the HTTP API and read the tenant through the kubeconfig the API hands out.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { startDigitalOceanSimulator, type DigitalOceanSimulator } from '../../services/sandbox/src/clouds/digitalocean/index.js';
 import { startEc2Simulator, type Ec2Simulator } from '../../services/sandbox/src/clouds/ec2/index.js';
 import { createNodeFleet, type FleetNodeOptions, type NodeFleet } from '../../services/sandbox/src/nodes/index.js';
 import { awsCredential, doCredential, sshPublicKey } from '../support/fixtures.js';
-import { eventually, ROOT, TestServer } from '../support/server.js';
+import { ROOT, TestServer } from '../support/server.js';
+import { eventually, scaledSeconds } from '../support/time.js';
 import { startProcessSeed, type ProcessSeed } from '../control-plane/support.js';
 import { ensureBuilt } from '../support/build.js';
 
@@ -137,8 +138,8 @@ export async function startNodeWorld(options: NodeWorldOptions = {}): Promise<No
       HM_CLUSTER_HEALTH_INTERVAL_SECONDS: '2',
       HM_RESYNC_INTERVAL_SECONDS: '5',
       HM_NODE_HEALTH_INTERVAL_SECONDS: '2',
-      // The simulated nodes' sshd admits only the local account.
-      HM_NODE_SSH_USER: userInfo().username,
+      // The product's own timeout, set on purpose: a probe of a live node under load answers late, not never.
+      HM_NODE_SSH_TIMEOUT_SECONDS: String(scaledSeconds(5)),
       HM_NODE_SSH_PORT: String(sshPort),
       HM_CLOUD_RATE_LIMIT_PER_SECOND: '50',
       ...options.env,
@@ -207,12 +208,14 @@ export async function getOperation(world: NodeWorld, operationId: string): Promi
   return (await world.server.request<Operation>('GET', `/api/v1/projects/${world.projectId}/operations/${operationId}`)).body;
 }
 
-export function waitForOperation(world: NodeWorld, operationId: string, status: string, timeoutMs = 180_000): Promise<Operation> {
-  return eventually(async () => {
-    const operation = await getOperation(world, operationId);
-    if (operation.status === 'failed' && status !== 'failed') throw new Error(`operation ${operationId} failed: ${operation.message}`);
-    return operation.status === status ? operation : undefined;
+export async function waitForOperation(world: NodeWorld, operationId: string, status: string, timeoutMs = 180_000): Promise<Operation> {
+  // A failed operation ends the wait at once (eventually retries a probe that throws).
+  const operation = await eventually(async () => {
+    const current = await getOperation(world, operationId);
+    return current.status === status || current.status === 'failed' ? current : undefined;
   }, `operation ${operationId} to be ${status}`, timeoutMs, 500);
+  if (operation.status !== status) throw new Error(`operation ${operationId} failed: ${operation.message}`);
+  return operation;
 }
 
 export async function poolNodes(world: NodeWorld, clusterId: string, poolId: string): Promise<PoolNode[]> {

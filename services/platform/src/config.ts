@@ -1,7 +1,6 @@
 // Typed, validated environment configuration. Every default here is the embedded default:
 // with nothing set, the system runs on PGlite in ./.data, local Redis, the sandbox seed and
 // the simulated clouds, with api and worker in one process.
-import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_SSH_USER } from '../../core/src/bootstrap/cloud-init.js';
@@ -27,6 +26,7 @@ const envSchema = z.object({
   HM_SANDBOX: bool.optional(),
   HM_RESYNC_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   HM_SEED_HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
+  HM_SEED_UNREACHABLE_AFTER_FAILURES: z.coerce.number().int().min(1).max(100).default(3),
   HM_CLUSTER_HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
   HM_QUOTA_CLUSTERS_PER_PROJECT: z.coerce.number().int().min(0).default(20),
   HM_QUOTA_NODES_PER_PROJECT: z.coerce.number().int().min(0).default(200),
@@ -37,6 +37,7 @@ const envSchema = z.object({
   HM_NODE_HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
   HM_NODE_SSH_USER: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Unix user name').optional(),
   HM_NODE_SSH_PORT: z.coerce.number().int().min(1).max(65535).default(22),
+  HM_NODE_SSH_TIMEOUT_SECONDS: z.coerce.number().min(1).max(120).default(10),
   HM_PROGRESS_DEADLINE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(1_200),
   HM_WATCHED_WAIT_POLL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
 });
@@ -56,6 +57,7 @@ export interface AppConfig {
   sandbox: boolean;
   resyncIntervalSeconds: number;
   seedHealthIntervalSeconds: number;
+  seedUnreachableAfterFailures: number;
   /** How often Running clusters are probed (and so re-reconciled for drift). */
   clusterHealthIntervalSeconds: number;
   quotas: { clustersPerProject: number; nodesPerProject: number };
@@ -70,7 +72,7 @@ export interface AppConfig {
   /** How often each cluster's nodes are health-checked (Node Ready, Lease, SSH). */
   nodeHealthIntervalSeconds: number;
   /** Who the SSH health probe logs in as, and where: the user cloud-init creates; the sandbox's sshd only admits the local account. */
-  nodeSsh: { user: string; port: number };
+  nodeSsh: { user: string; port: number; timeoutMs: number };
   /** A control plane still not converged this long after its create or upgrade request is Failed (and still reconciled). */
   progressDeadlineSeconds: number;
   /** A pass waiting on a seed object its watches follow runs again after this long even without a change. */
@@ -104,12 +106,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     sandbox,
     resyncIntervalSeconds: e.HM_RESYNC_INTERVAL_SECONDS,
     seedHealthIntervalSeconds: e.HM_SEED_HEALTH_INTERVAL_SECONDS,
+    seedUnreachableAfterFailures: e.HM_SEED_UNREACHABLE_AFTER_FAILURES,
     clusterHealthIntervalSeconds: e.HM_CLUSTER_HEALTH_INTERVAL_SECONDS,
     quotas: { clustersPerProject: e.HM_QUOTA_CLUSTERS_PER_PROJECT, nodesPerProject: e.HM_QUOTA_NODES_PER_PROJECT },
     shutdownTimeoutSeconds: e.HM_SHUTDOWN_TIMEOUT_SECONDS,
     clouds: { awsEndpoint: e.HM_AWS_ENDPOINT, digitalOceanEndpoint: e.HM_DIGITALOCEAN_ENDPOINT, rateLimitPerSecond: e.HM_CLOUD_RATE_LIMIT_PER_SECOND },
     nodeHealthIntervalSeconds: e.HM_NODE_HEALTH_INTERVAL_SECONDS,
-    nodeSsh: { user: e.HM_NODE_SSH_USER ?? (sandbox ? userInfo().username : DEFAULT_SSH_USER), port: e.HM_NODE_SSH_PORT },
+    nodeSsh: { user: e.HM_NODE_SSH_USER ?? DEFAULT_SSH_USER, port: e.HM_NODE_SSH_PORT, timeoutMs: Math.round(e.HM_NODE_SSH_TIMEOUT_SECONDS * 1000) },
     progressDeadlineSeconds: e.HM_PROGRESS_DEADLINE_SECONDS,
     watchedWaitPollSeconds: e.HM_WATCHED_WAIT_POLL_SECONDS,
   };

@@ -55,7 +55,7 @@ const KUBELET_CONDITIONS: Array<[string, string, string, string]> = [
 
 export async function startNodeSimulator(options: NodeSimulatorOptions): Promise<NodeSimulator> {
   const params = parseNodeUserData(options.userData);
-  const sshd: SshdHandle = await startSshd({ ip: options.ip, port: options.sshPort ?? 0, stateDir: options.stateDir, authorizedKeys: params.sshAuthorizedKeys });
+  const sshd: SshdHandle = await startSshd({ ip: options.ip, port: options.sshPort ?? 0, stateDir: options.stateDir, authorizedKeys: params.sshAuthorizedKeys, ...(params.sshUser ? { user: params.sshUser } : {}) });
   const leaseIntervalMs = options.leaseRenewIntervalMs ?? 10_000;
   const statusIntervalMs = options.statusUpdateIntervalMs ?? leaseIntervalMs;
   const abort = new AbortController();

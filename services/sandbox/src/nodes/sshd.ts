@@ -1,7 +1,7 @@
 // A real OpenSSH server per simulated node, bound to the instance's own loopback address so
 // that SSH probes exercise the genuine protocol, key checks and failures.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,79 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 export const SSHD_BIN = process.env.SSHD_BIN ?? '/usr/sbin/sshd';
+/** cloud-init's user on a Harbormaster node (core's DEFAULT_SSH_USER). */
+export const DEFAULT_NODE_USER = 'harbormaster';
+/** The shell of the sandbox's node account: it reads no rc file when sshd runs a command. */
+export const NODE_ACCOUNT_SHELL = '/bin/sh';
+const SANDBOX_ROOT = '/var/lib/harbormaster-sandbox';
+const NODE_ACCOUNT_HOME_ROOT = join(SANDBOX_ROOT, 'home');
+/** One directory per running sshd: each simulated machine has its own authorized keys. */
+const NODE_KEYS_ROOT = join(SANDBOX_ROOT, 'authorized-keys');
+
+export interface NodeAccount {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+const accountsReady = new Map<string, Promise<NodeAccount>>();
+
+/**
+ * A real node logs its cloud-init user in with a fresh home and nothing in it. Logging in as the
+ * host's own user instead would run whatever that user's shell profile does (here root's
+ * ~/.bashrc runs `pyenv init`, which under load took tens of seconds per login and serialised
+ * on pyenv's lock), so probes would measure the host, not the node. The account is created once
+ * (idempotent across processes: useradd is retried when another process holds the passwd lock
+ * or created the account first) and must have a shell that sources nothing for `sh -c`.
+ */
+function mkdirp(path: string): string {
+  mkdirSync(path, { recursive: true, mode: 0o755 });
+  return path;
+}
+
+export function ensureNodeAccount(name: string): Promise<NodeAccount> {
+  let ready = accountsReady.get(name);
+  if (!ready) {
+    ready = createNodeAccount(name);
+    accountsReady.set(name, ready);
+    ready.catch(() => accountsReady.delete(name));
+  }
+  return ready;
+}
+
+async function lookUpAccount(name: string): Promise<{ uid: number; gid: number; shell: string } | undefined> {
+  try {
+    const { stdout } = await execFileAsync('getent', ['passwd', name]);
+    const fields = stdout.trim().split(':');
+    return { uid: Number(fields[2]), gid: Number(fields[3]), shell: fields[6] ?? '' };
+  } catch {
+    return undefined;
+  }
+}
+
+async function createNodeAccount(name: string): Promise<NodeAccount> {
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(name) || name === 'root') throw new Error(`node account ${name} is not a valid non-root user name`);
+  const home = join(NODE_ACCOUNT_HOME_ROOT, name);
+  for (let attempt = 0; ; attempt++) {
+    const account = await lookUpAccount(name);
+    if (account) {
+      if (account.shell !== NODE_ACCOUNT_SHELL) {
+        throw new Error(`local account ${name} exists with shell ${account.shell}; the sandbox's node account needs ${NODE_ACCOUNT_SHELL} (run: usermod -s ${NODE_ACCOUNT_SHELL} ${name})`);
+      }
+      mkdirSync(home, { recursive: true, mode: 0o755 });
+      return { name, uid: account.uid, gid: account.gid };
+    }
+    try {
+      mkdirSync(NODE_ACCOUNT_HOME_ROOT, { recursive: true, mode: 0o755 });
+      // Without PAM, sshd refuses an account whose password is locked ("!"); "*" has no
+      // password and is not locked, so only the keys get in.
+      await execFileAsync('useradd', ['--system', '--user-group', '--shell', NODE_ACCOUNT_SHELL, '--home-dir', home, '--no-create-home', '--password', '*', '--comment', 'Harbormaster sandbox node user', name]);
+    } catch (error) {
+      if (attempt >= 20) throw new Error(`could not create the node account ${name}: ${String(error)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+    }
+  }
+}
 
 export interface SshdOptions {
   ip: string;
@@ -16,13 +89,19 @@ export interface SshdOptions {
   port?: number;
   stateDir: string;
   authorizedKeys: readonly string[];
+  /**
+   * The account the keys log in as: the user that the node's cloud-init creates (default
+   * `harbormaster`). As root the sandbox makes it a local account with a plain shell; without
+   * root sshd can only admit the account it runs as.
+   */
+  user?: string;
   startTimeoutMs?: number;
 }
 
 export interface SshdHandle {
   ip: string;
   port: number;
-  /** The local account the keys log in as: sshd can only switch to real users. */
+  /** The local account the keys log in as (see SshdOptions.user). */
   user: string;
   hostPublicKey: string;
   stop(): Promise<void>;
@@ -58,9 +137,18 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
     // A restarted node keeps its host key, as a rebooted machine would.
     if (!String(error).includes('already exists')) throw error;
   });
-  const authorizedKeysFile = join(options.stateDir, 'authorized_keys');
+  const account = isRoot ? await ensureNodeAccount(options.user ?? DEFAULT_NODE_USER) : undefined;
+  const user = account?.name ?? userInfo().username;
+  // sshd reads authorized_keys with the user's own rights, as on a real machine (~/.ssh of
+  // the cloud-init user), so the file must be the user's and on a path the user can walk.
+  const keysDir = account ? mkdtempSync(join(mkdirp(NODE_KEYS_ROOT), 'node-')) : options.stateDir;
+  if (account) chmodSync(keysDir, 0o711);
+  const authorizedKeysFile = join(keysDir, 'authorized_keys');
   writeFileSync(authorizedKeysFile, options.authorizedKeys.map((key) => `${key.trim()}\n`).join(''), { mode: 0o600 });
-  const user = userInfo().username;
+  if (account) chownSync(authorizedKeysFile, account.uid, account.gid);
+  const removeKeys = (): void => {
+    if (account) rmSync(keysDir, { recursive: true, force: true });
+  };
   const port = options.port && options.port > 0 ? options.port : await freePort(options.ip);
   const configFile = join(options.stateDir, 'sshd_config');
   writeFileSync(configFile, [
@@ -69,7 +157,7 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
     `PidFile ${join(options.stateDir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${authorizedKeysFile}`,
     `AllowUsers ${user}`,
-    isRoot ? 'PermitRootLogin prohibit-password' : 'PermitRootLogin no',
+    'PermitRootLogin no',
     'PubkeyAuthentication yes',
     'PasswordAuthentication no',
     'KbdInteractiveAuthentication no',
@@ -100,6 +188,7 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
   } catch (error) {
     killGroup();
     await waitForExit(child, 2_000);
+    removeKeys();
     throw error;
   }
   let stopped = false;
@@ -110,6 +199,7 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
       stopped = true;
       killGroup();
       await waitForExit(child, 5_000);
+      removeKeys();
     },
   };
 }

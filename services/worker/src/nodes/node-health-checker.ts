@@ -198,7 +198,7 @@ export class NodeHealthChecker {
 
   private async probe(row: NodeRow, privateKey: string | null): Promise<SshProbeResult | null> {
     if (!privateKey || !row.private_ip || !PROBED_PHASES.includes(row.phase as NodePhase)) return null;
-    return probeSsh({ host: row.private_ip, port: this.config.nodeSsh.port, username: this.config.nodeSsh.user, privateKey, pinnedHostKey: row.ssh_host_key });
+    return probeSsh({ host: row.private_ip, port: this.config.nodeSsh.port, username: this.config.nodeSsh.user, privateKey, pinnedHostKey: row.ssh_host_key }, { timeoutMs: this.config.nodeSsh.timeoutMs });
   }
 
   /** Writes one node's observation and, guarded by the phase it was read in, its phase. True when the phase moved. */

@@ -89,6 +89,8 @@ const CONTROLLER_ACCOUNTS: Record<ControllerName, string> = {
 };
 
 export interface ControllerOptions {
+  /** How long stopping waits for controllers to wind down before it returns anyway (default 5 s). */
+  shutdownGraceMs?: number;
   /** Controllers to run; defaults to the kube-controller-manager default set (no bootstrapsigner/tokencleaner). */
   controllers?: ControllerName[];
   /** PEM of the cluster signing CA; csrsigning is skipped without it. */
@@ -230,28 +232,28 @@ export async function startControllers(kubeconfig: string | KubeConfig, options:
   if (names.includes('csrsigning') && options.clusterSigningCertPem && options.clusterSigningKeyPem) {
     signingCa = await loadSigningCa(options.clusterSigningCertPem, options.clusterSigningKeyPem);
   }
-  const runners: Array<(signal: AbortSignal) => Promise<void>> = [];
+  const runners: Array<{ name: string; run: (signal: AbortSignal) => Promise<void> }> = [];
   for (const name of names) {
     const client = clientFor(name);
     switch (name) {
       case 'namespace': {
         const controller = new NamespaceController(client, logger);
-        runners.push((signal) => controller.run(signal));
+        runners.push({ name: 'namespace', run: (signal) => controller.run(signal) });
         break;
       }
       case 'garbagecollector': {
         const controller = new GarbageCollector(client, logger, options.garbageCollectorIntervalMs);
-        runners.push((signal) => controller.run(signal));
+        runners.push({ name: 'garbagecollector', run: (signal) => controller.run(signal) });
         break;
       }
       case 'bootstrapsigner': {
         const controller = new BootstrapSigner(client, logger);
-        runners.push((signal) => controller.run(signal));
+        runners.push({ name: 'bootstrapsigner', run: (signal) => controller.run(signal) });
         break;
       }
       case 'tokencleaner': {
         const controller = new TokenCleaner(client, logger);
-        runners.push((signal) => controller.run(signal));
+        runners.push({ name: 'tokencleaner', run: (signal) => controller.run(signal) });
         break;
       }
       case 'nodelifecycle': {
@@ -259,18 +261,18 @@ export async function startControllers(kubeconfig: string | KubeConfig, options:
           gracePeriodMs: options.nodeMonitorGracePeriodMs ?? 40_000,
           monitorPeriodMs: options.nodeMonitorPeriodMs ?? 5_000,
         });
-        runners.push((signal) => controller.run(signal));
+        runners.push({ name: 'nodelifecycle', run: (signal) => controller.run(signal) });
         break;
       }
       case 'serviceaccount': {
         const controller = new ServiceAccountController(client, logger);
-        runners.push((signal) => controller.run(signal));
+        runners.push({ name: 'serviceaccount', run: (signal) => controller.run(signal) });
         break;
       }
       case 'root-ca-cert-publisher': {
         if (!options.rootCaPem) break;
         const controller = new RootCaPublisher(client, options.rootCaPem, logger);
-        runners.push((signal) => controller.run(signal));
+        runners.push({ name: 'root-ca-cert-publisher', run: (signal) => controller.run(signal) });
         break;
       }
       case 'csrapproving':
@@ -283,21 +285,30 @@ export async function startControllers(kubeconfig: string | KubeConfig, options:
     const approver = approving ? new CsrApprover(clientFor('csrapproving'), logger) : undefined;
     const signer = signingCa ? new CsrSigner(clientFor('csrsigning'), signingCa, logger, options.clusterSigningDurationSeconds) : undefined;
     const controller = new CsrController(clientFor(approving ? 'csrapproving' : 'csrsigning'), approver, signer, logger);
-    runners.push((signal) => controller.run(signal));
+    runners.push({ name: 'csr', run: (signal) => controller.run(signal) });
   }
   const abort = new AbortController();
   // Every informer and watch listens on the same signal.
   setMaxListeners(0, abort.signal);
-  const running = runners.map((run) =>
-    run(abort.signal).catch((error: unknown) => {
-      // Stopped while its caches were still filling: that is a shutdown, not a failure.
-      if (error instanceof InformerStoppedError && abort.signal.aborted) return;
-      logger.error(`controller stopped: ${error instanceof Error ? error.message : String(error)}`);
-    }),
-  );
+  const stillRunning = new Set<string>();
+  const running = runners.map(({ name, run }) => {
+    stillRunning.add(name);
+    return run(abort.signal)
+      .catch((error: unknown) => {
+        // Stopped while its caches were still filling: that is a shutdown, not a failure.
+        if (error instanceof InformerStoppedError && abort.signal.aborted) return;
+        logger.error(`controller ${name} stopped: ${error instanceof Error ? error.message : String(error)}`);
+      })
+      .finally(() => stillRunning.delete(name));
+  });
   return async () => {
     abort.abort();
-    await Promise.all(running);
+    // The real binary cancels its controllers' context and exits; it does not wait for a
+    // request in flight to a slow apiserver. Give them a moment to finish cleanly, then go.
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), options.shutdownGraceMs ?? 5_000)));
+    const outcome = await Promise.race([Promise.all(running), grace]).finally(() => clearTimeout(timer));
+    if (outcome === 'timeout') logger.info(`shutdown: controllers still busy after the grace period, leaving them: ${[...stillRunning].join(', ')}`);
   };
 }
 
