@@ -6,10 +6,11 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TransientCloudError } from '../../services/clouds/src/index.js';
-import { createLogger, Metrics } from '../../services/platform/src/index.js';
+import { createLogger, Metrics, type QueueService } from '../../services/platform/src/index.js';
 import { JobRunner } from '../../services/worker/src/job-runner.js';
 import type { NodePoolReconciler } from '../../services/worker/src/nodes/node-pool-reconciler.js';
 import { NodesProcessor } from '../../services/worker/src/processors.js';
+import { eventually } from '../support/time.js';
 
 const connection = { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null };
 const prefix = `hm-test-${randomUUID().slice(0, 8)}`;
@@ -35,7 +36,7 @@ async function nodesQueue(failure: Error) {
       return {};
     },
   } as unknown as NodePoolReconciler;
-  const processor = new NodesProcessor(new JobRunner(createLogger('silent'), new Metrics()), reconciler);
+  const processor = new NodesProcessor(new JobRunner(createLogger('silent'), new Metrics()), reconciler, { wakePool: async () => 'queued' } as unknown as QueueService);
   const worker = new Worker(name, (job: Job, token?: string) => processor.process(job, token), { connection, prefix });
   closers.push(async () => {
     await worker.close();
@@ -71,15 +72,10 @@ describe('nodes processor under provider throttling', () => {
   });
 });
 
-async function waitForState(queue: Queue, jobId: string, state: string): Promise<Job> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
+function waitForState(queue: Queue, jobId: string, state: string): Promise<Job> {
+  return eventually(async () => {
     // State first, then the job: a job read before its move would carry the old fields.
-    if ((await queue.getJobState(jobId)) === state) {
-      const job = await queue.getJob(jobId);
-      if (job) return job;
-    }
-    if (Date.now() > deadline) throw new Error(`job ${jobId} never reached ${state}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+    if ((await queue.getJobState(jobId)) !== state) return undefined;
+    return queue.getJob(jobId);
+  }, `job ${jobId} to reach ${state}`, 10_000, 20);
 }

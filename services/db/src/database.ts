@@ -4,6 +4,7 @@ import pg from 'pg';
 import * as initial from './migrations/0001-initial.js';
 import * as nodeLifecycle from './migrations/0002-node-lifecycle.js';
 import * as nodeProvisionedVersion from './migrations/0003-node-provisioned-version.js';
+import * as seedHealthFailures from './migrations/0004-seed-health-failures.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
 
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-node-lifecycle': nodeLifecycle,
   '0003-node-provisioned-version': nodeProvisionedVersion,
+  '0004-seed-health-failures': seedHealthFailures,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -65,6 +65,8 @@ export interface SeedsTable {
   health: 'Healthy' | 'Unreachable' | 'Unknown';
   health_message: string;
   health_checked_at: Date | null;
+  /** Consecutive failed probes; reset by a success. */
+  health_failures: Generated<number>;
   created_at: CreatedAt;
 }
 

@@ -24,19 +24,35 @@ export class QueueService {
 
   /**
    * Runs the cluster's reconcile now: a delayed (waiting) job is promoted, and a cluster with
-   * no job gets one. A job already waiting or running is left alone and reported as busy.
+   * no job gets one. A job already waiting or running is left alone and reported as busy; a
+   * running pass notices a newer generation itself (see ClusterReconciler).
+   *
+   * Every request that changes a cluster goes through here, not through `reconcileCluster`: a
+   * plain add with the job's id is dropped while that job sits delayed, so a delete or an
+   * upgrade would wait out whatever the last pass was waiting for (up to the watched-wait poll).
    */
-  async wakeCluster(clusterId: string): Promise<'promoted' | 'queued' | 'busy'> {
-    const job = await this.controlPlane.getJob(jobIds.reconcileCluster(clusterId));
+  wakeCluster(clusterId: string): Promise<'promoted' | 'queued' | 'busy'> {
+    return this.wake(this.controlPlane, jobIds.reconcileCluster(clusterId), () => this.reconcileCluster(clusterId));
+  }
+
+  /** The same for a node pool: a scale request runs now, not after the pool's current wait. */
+  wakePool(clusterId: string, poolId: string): Promise<'promoted' | 'queued' | 'busy'> {
+    return this.wake(this.nodes, jobIds.reconcilePool(poolId), () => this.reconcilePool(clusterId, poolId));
+  }
+
+  private async wake(queue: Queue, jobId: string, add: () => Promise<void>): Promise<'promoted' | 'queued' | 'busy'> {
+    const job = await queue.getJob(jobId);
     if (!job) {
-      await this.reconcileCluster(clusterId);
+      await add();
       return 'queued';
     }
     try {
       await job.promote();
       return 'promoted';
     } catch {
-      // Not delayed (any more): it is waiting for a worker or running.
+      // Not delayed (any more): it is waiting for a worker or running. A job that finished
+      // between the lookup and the promotion is gone, so add again (a no-op if it still exists).
+      await add();
       return 'busy';
     }
   }

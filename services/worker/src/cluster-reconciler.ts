@@ -14,6 +14,8 @@ const MAX_PASSES = 5;
 export interface ReconcileOutcome {
   /** The job should run again after this delay (waiting for pods, a namespace to go…). */
   requeueAfterMs?: number;
+  /** The generation the waiting pass converged towards. */
+  generation?: number;
 }
 
 @Injectable()
@@ -33,18 +35,27 @@ export class ClusterReconciler {
 
   /**
    * A request that arrives while this job runs is not queued again (the job id is taken), so
-   * the job itself goes round again until the generation it converged is the latest.
+   * the job itself goes round again until the generation it converged is the latest. That
+   * holds for a pass that ends waiting too: a delete or an upgrade requested meanwhile must not
+   * wait out the old generation's wait.
    */
   async reconcile(clusterId: string): Promise<ReconcileOutcome> {
     for (let pass = 0; pass < MAX_PASSES; pass += 1) {
       const cluster = await this.clusters.findById(clusterId);
       if (!cluster || cluster.deleted_at) return {};
       const result = await this.reconcileOnce(cluster);
-      if (result.requeueAfterMs !== undefined) return { requeueAfterMs: result.requeueAfterMs };
       const after = await this.clusters.findById(clusterId);
-      if (!after || after.deleted_at || after.generation === cluster.generation) return {};
+      if (!after || after.deleted_at) return {};
+      if (after.generation !== cluster.generation) continue;
+      return result.requeueAfterMs !== undefined ? { requeueAfterMs: result.requeueAfterMs, generation: after.generation } : {};
     }
     return { requeueAfterMs: 1_000 };
+  }
+
+  /** Whether the cluster moved past `generation` (or is gone), for a job about to wait. */
+  async changedSince(clusterId: string, generation: number): Promise<boolean> {
+    const cluster = await this.clusters.findById(clusterId);
+    return !cluster || cluster.deleted_at !== null || cluster.generation !== generation;
   }
 
   private async reconcileOnce(cluster: ClusterRow): Promise<PassResult> {

@@ -6,7 +6,7 @@ import { isThrottlingCloudError } from '../../clouds/src/index.js';
 import { sealingContext, type SecretBox } from '../../core/src/index.js';
 import { SeedRepository } from '../../db/src/index.js';
 import { parseKubeconfig, probeApiServer } from '../../kube/src/index.js';
-import { JOBS, QUEUES, QueueService, SECRET_BOX, type ClusterJob, type PoolJob, type SeedJob } from '../../platform/src/index.js';
+import { APP_CONFIG, JOBS, QUEUES, QueueService, SECRET_BOX, type AppConfig, type ClusterJob, type PoolJob, type SeedJob } from '../../platform/src/index.js';
 import { ClusterReconciler } from './cluster-reconciler.js';
 import { ClusterHealthChecker } from './control-plane/health-checker.js';
 import { JobRunner } from './job-runner.js';
@@ -43,7 +43,11 @@ export class ControlPlaneProcessor extends WorkerHost {
       const woken = (): boolean => clusterId !== undefined && this.watches.wokenSince(clusterId, startedAt);
       const wokenBefore = woken();
       await job.moveToDelayed(Date.now() + (wokenBefore ? 0 : delay), token);
-      if (!wokenBefore && woken()) await this.watches.wake(clusterId!);
+      // A request that came in after the pass's last look found the job still active (so it
+      // could not promote it): now that the job is delayed, promote it for them.
+      const generation = typeof result === 'object' && result !== null && 'generation' in result ? result.generation : undefined;
+      const changed = clusterId !== undefined && typeof generation === 'number' && (await this.reconciler.changedSince(clusterId, generation));
+      if (!wokenBefore && (woken() || changed)) await this.watches.wake(clusterId!);
       throw new DelayedError();
     }
     return result;
@@ -56,6 +60,7 @@ export class NodesProcessor extends WorkerHost {
   constructor(
     private readonly runner: JobRunner,
     private readonly reconciler: NodePoolReconciler,
+    private readonly queues: QueueService,
   ) {
     super();
   }
@@ -75,6 +80,11 @@ export class NodesProcessor extends WorkerHost {
     }
     if (result.requeueAfterMs !== undefined && token) {
       await job.moveToDelayed(Date.now() + result.requeueAfterMs, token);
+      // A scale request that came in after the pass's last look found the job active: promote it now.
+      const { clusterId, poolId } = job.data as PoolJob;
+      if (result.generation !== undefined && (await this.reconciler.changedSince(clusterId, poolId, result.generation))) {
+        await this.queues.wakePool(clusterId, poolId).catch(() => undefined);
+      }
       throw new DelayedError();
     }
     return result;
@@ -110,6 +120,7 @@ export class SeedsProcessor extends WorkerHost {
     private readonly seeds: SeedRepository,
     private readonly queues: QueueService,
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super();
   }
@@ -132,11 +143,13 @@ export class SeedsProcessor extends WorkerHost {
     try {
       const kubeconfig = parseKubeconfig(this.secrets.open(seed.sealed_kubeconfig, sealingContext.seedKubeconfig(seed.id)));
       const version = await probeApiServer(kubeconfig);
-      await this.seeds.setHealth(seed.id, 'Healthy', `answered /version with ${version.gitVersion}`, version.gitVersion, now);
+      await this.seeds.recordHealthy(seed.id, `answered /version with ${version.gitVersion}`, version.gitVersion, now);
       return { seedId, health: 'Healthy' };
     } catch (error) {
-      await this.seeds.setHealth(seed.id, 'Unreachable', error instanceof Error ? error.message.slice(0, 500) : 'unreachable', null, now);
-      return { seedId, health: 'Unreachable' };
+      const threshold = this.config.seedUnreachableAfterFailures;
+      const reason = error instanceof Error ? error.message.slice(0, 450) : 'unreachable';
+      const failures = await this.seeds.recordProbeFailure(seed.id, `probe failed (${Math.min(seed.health_failures + 1, threshold)}/${threshold} in a row): ${reason}`, now, threshold);
+      return { seedId, failures, health: failures >= threshold ? 'Unreachable' : seed.health };
     }
   }
 }

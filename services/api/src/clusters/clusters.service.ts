@@ -92,8 +92,8 @@ export class ClustersService {
       return seed.name;
     });
     await this.events.notify(clusterId);
-    await this.enqueue(() => this.queues.reconcileCluster(clusterId));
-    if (input.nodePool) await this.enqueue(() => this.queues.reconcilePool(clusterId, poolId));
+    await this.enqueue(async () => void (await this.queues.wakeCluster(clusterId)));
+    if (input.nodePool) await this.enqueue(async () => void (await this.queues.wakePool(clusterId, poolId)));
     return presentCluster((await this.clusters.findById(clusterId))!, seedName);
   }
 
@@ -126,7 +126,7 @@ export class ClustersService {
       await this.audit.append({ ...auditBase(actor, projectId), action: 'cluster.delete', resourceType: 'cluster', resourceId: clusterId }, trx);
     });
     await this.events.notify(clusterId);
-    await this.enqueue(() => this.queues.reconcileCluster(clusterId));
+    await this.enqueue(async () => void (await this.queues.wakeCluster(clusterId)));
     return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
   }
 
@@ -168,7 +168,7 @@ export class ClustersService {
       await this.audit.append({ ...auditBase(actor, projectId), action: 'cluster.upgrade', resourceType: 'cluster', resourceId: clusterId, details: { from: cluster.version, to: input.version } }, trx);
     });
     await this.events.notify(clusterId);
-    await this.enqueue(() => this.queues.reconcileCluster(clusterId));
+    await this.enqueue(async () => void (await this.queues.wakeCluster(clusterId)));
     return { operation: presentOperation((await this.clusters.findOperation(projectId, operationId))!), cluster: await this.get(actor, projectId, clusterId) };
   }
 

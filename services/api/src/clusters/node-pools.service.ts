@@ -37,7 +37,7 @@ export class NodePoolsService {
       await this.audit.append({ ...auditBase(actor, projectId), action: 'nodepool.create', resourceType: 'node_pool', resourceId: poolId, details: { name: input.name, replicas: input.replicas } }, trx);
     });
     await this.events.notify(clusterId);
-    await this.clusterService.enqueue(() => this.queues.reconcilePool(clusterId, poolId));
+    await this.clusterService.enqueue(async () => void (await this.queues.wakePool(clusterId, poolId)));
     return presentPool((await this.clusters.findPool(clusterId, poolId))!, []);
   }
 
@@ -91,7 +91,7 @@ export class NodePoolsService {
       await this.audit.append({ ...auditBase(actor, projectId), action: 'nodepool.scale', resourceType: 'node_pool', resourceId: poolId, details: { from: pool.replicas, to: input.replicas } }, trx);
     });
     await this.events.notify(clusterId);
-    await this.clusterService.enqueue(() => this.queues.reconcilePool(clusterId, poolId));
+    await this.clusterService.enqueue(async () => void (await this.queues.wakePool(clusterId, poolId)));
     return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
   }
 
@@ -112,7 +112,7 @@ export class NodePoolsService {
       await this.audit.append({ ...auditBase(actor, projectId), action: 'nodepool.delete', resourceType: 'node_pool', resourceId: poolId }, trx);
     });
     await this.events.notify(clusterId);
-    await this.clusterService.enqueue(() => this.queues.reconcilePool(clusterId, poolId));
+    await this.clusterService.enqueue(async () => void (await this.queues.wakePool(clusterId, poolId)));
     return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
   }
 
@@ -141,7 +141,7 @@ export class NodePoolsService {
       await this.audit.append({ ...auditBase(actor, projectId), action: 'node.replace', resourceType: 'node', resourceId: nodeId }, trx);
     });
     await this.events.notify(clusterId);
-    await this.clusterService.enqueue(() => this.queues.reconcilePool(clusterId, poolId));
+    await this.clusterService.enqueue(async () => void (await this.queues.wakePool(clusterId, poolId)));
     return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
   }
 
@@ -195,7 +195,7 @@ export class NodePoolsService {
       await this.audit.append({ ...auditBase(actor, projectId), action: 'nodepool.rollout', resourceType: 'node_pool', resourceId: poolId, details: { version, outdated: outdated.length } }, trx);
     });
     await this.events.notify(clusterId);
-    await this.clusterService.enqueue(() => this.queues.reconcilePool(clusterId, poolId));
+    await this.clusterService.enqueue(async () => void (await this.queues.wakePool(clusterId, poolId)));
     return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
   }
 

@@ -36,7 +36,7 @@ export class SeedRepository {
     return this.db.selectFrom('seeds').selectAll().where('name', '=', name).executeTakeFirst();
   }
 
-  async insert(row: Omit<SeedRow, 'created_at' | 'labels'> & { labels: Record<string, string> }, db = this.db): Promise<void> {
+  async insert(row: Omit<SeedRow, 'created_at' | 'labels' | 'health_failures'> & { labels: Record<string, string> }, db = this.db): Promise<void> {
     await db.insertInto('seeds').values({ ...row, labels: JSON.stringify(row.labels) }).execute();
   }
 
@@ -44,12 +44,31 @@ export class SeedRepository {
     await db.updateTable('seeds').set({ cordoned }).where('id', '=', id).execute();
   }
 
-  async setHealth(id: string, health: SeedRow['health'], message: string, serverVersion: string | null, at: Date): Promise<void> {
+  async recordHealthy(id: string, message: string, serverVersion: string, at: Date): Promise<void> {
     await this.db
       .updateTable('seeds')
-      .set({ health, health_message: message, health_checked_at: at, ...(serverVersion ? { server_version: serverVersion } : {}) })
+      .set({ health: 'Healthy', health_message: message, health_checked_at: at, health_failures: 0, server_version: serverVersion })
       .where('id', '=', id)
       .execute();
+  }
+
+  /**
+   * Counts a failed probe and returns the new count. The seed keeps its health until
+   * `unreachableAfter` probes in a row have failed; then it turns Unreachable.
+   */
+  async recordProbeFailure(id: string, message: string, at: Date, unreachableAfter: number): Promise<number> {
+    const row = await this.db
+      .updateTable('seeds')
+      .set((eb) => ({
+        health_failures: eb('health_failures', '+', 1),
+        health: sql<SeedRow['health']>`case when ${eb.ref('health_failures')} + 1 >= ${unreachableAfter} then 'Unreachable' else ${eb.ref('health')} end`,
+        health_message: message,
+        health_checked_at: at,
+      }))
+      .where('id', '=', id)
+      .returning('health_failures')
+      .executeTakeFirst();
+    return row?.health_failures ?? 0;
   }
 
   /** Points an existing seed at a new API server address and credentials. */

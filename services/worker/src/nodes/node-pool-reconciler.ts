@@ -33,6 +33,8 @@ const DELETE_MEMORY_MS = 2 * 60_000;
 
 export interface ReconcileOutcome {
   requeueAfterMs?: number;
+  /** The generation the waiting pass converged towards. */
+  generation?: number;
 }
 
 interface Tenant {
@@ -118,11 +120,20 @@ export class NodePoolReconciler {
         return {};
       }
       const outcome = await this.reconcileOnce(pool);
-      if (outcome.requeueAfterMs !== undefined) return outcome;
       const after = await this.clusters.findPool(clusterId, poolId);
-      if (!after || after.generation === pool.generation) return {};
+      if (!after) continue;
+      // A scale or delete request that came in during the pass is acted on now, not after the
+      // wait this pass chose for the previous generation.
+      if (after.generation !== pool.generation) continue;
+      return outcome.requeueAfterMs !== undefined ? { ...outcome, generation: after.generation } : {};
     }
     return { requeueAfterMs: 1_000 };
+  }
+
+  /** Whether the pool moved past `generation` (or is gone), for a job about to wait. */
+  async changedSince(clusterId: string, poolId: string, generation: number): Promise<boolean> {
+    const pool = await this.clusters.findPool(clusterId, poolId);
+    return !pool || pool.generation !== generation;
   }
 
   private forget(poolId: string): void {
