@@ -13,28 +13,16 @@ import { createCa, createSeed, type SeedHandle } from '../../services/sandbox/sr
 import { KubeClient, silentLogger } from '../../services/sandbox/src/kubesim/controllers/client.js';
 import { startControllers } from '../../services/sandbox/src/kubesim/controllers/roles.js';
 import { ApiStatusError, createNodeFleet, JoinRefusedError, requestNodeCertificate, startNodeSimulator, type NodeSimulator } from '../../services/sandbox/src/nodes/index.js';
+import { eventually, scaled } from '../support/time.js';
 
 type Condition = { type: string; status: string; reason?: string };
 type NodeObject = { metadata: { labels?: Record<string, string> }; spec?: { taints?: Array<{ key: string; value?: string; effect: string }> }; status?: { conditions?: Condition[]; addresses?: Array<{ type: string; address: string }> } };
 
 const PLURALS: Record<string, string> = { ConfigMap: 'configmaps', Role: 'roles', RoleBinding: 'rolebindings', ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings', Secret: 'secrets' };
 
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
-}
-
-async function sshRun(options: { host: string; port: number; username: string; privateKey: string }, command: string, timeoutMs = 8_000): Promise<string> {
+/** `quietTimeoutMs` is the quiet-machine budget for the whole session; it is scaled. */
+async function sshRun(options: { host: string; port: number; username: string; privateKey: string }, command: string, quietTimeoutMs = 8_000): Promise<string> {
+  const timeoutMs = scaled(quietTimeoutMs);
   const ssh = new NodeSSH();
   // node-ssh has no command timeout of its own; a hung session must not hang the suite.
   let timer: NodeJS.Timeout | undefined;
@@ -116,7 +104,7 @@ describe('node simulator joining a kubesim tenant', () => {
       nodeMonitorPeriodMs: 250,
       logger: silentLogger,
     });
-  }, 30_000);
+  }, scaled(30_000));
 
   afterAll(async () => {
     for (const node of nodes) await node.stop();
@@ -148,17 +136,23 @@ describe('node simulator joining a kubesim tenant', () => {
     const renewed = await eventually(async () => {
       const lease = await admin.request<{ spec: { renewTime: string } }>('GET', leasePath);
       return Date.parse(lease.spec.renewTime) > Date.parse(first.spec.renewTime) ? lease : undefined;
-    }, 5_000);
+    }, 'the node Lease to be renewed', 5_000, 100);
     expect(Date.parse(renewed.spec.renewTime)).toBeGreaterThan(Date.parse(first.spec.renewTime));
-  }, 30_000);
+  }, scaled(30_000));
 
   it('serves SSH with the pool key on its own address and refuses any other key', async () => {
     const node = nodes[0]!;
     expect(node.ssh.host).toBe('127.100.0.11');
     const output = await sshRun({ host: node.ssh.host, port: node.ssh.port, username: node.ssh.user, privateKey: poolKey.privateKey }, 'echo hello-from-node');
     expect(output.trim()).toBe('hello-from-node');
+    // The keys log in as the user the node's cloud-init creates, with a shell that reads no
+    // profile: the host's own accounts (and their ~/.bashrc) play no part.
+    expect(node.ssh.user).toBe('harbormaster');
+    const identity = await sshRun({ host: node.ssh.host, port: node.ssh.port, username: node.ssh.user, privateKey: poolKey.privateKey }, 'id -un; echo "$0"; echo "${BASH_VERSION:-no-bash}"');
+    expect(identity.trim().split('\n')).toEqual(['harbormaster', 'sh', 'no-bash']);
+    await expect(sshRun({ host: node.ssh.host, port: node.ssh.port, username: 'root', privateKey: poolKey.privateKey }, 'true')).rejects.toThrow(/authentication/i);
     await expect(sshRun({ host: node.ssh.host, port: node.ssh.port, username: node.ssh.user, privateKey: strangerKey }, 'true')).rejects.toThrow(/authentication/i);
-  }, 30_000);
+  }, scaled(30_000));
 
   it('boots one node per cloud instance through a fleet, all joining with the pool token', async () => {
     const token = await addToken();
@@ -186,7 +180,7 @@ describe('node simulator joining a kubesim tenant', () => {
       await fleet.stopAll();
     }
     expect(fleet.instanceIds()).toEqual([]);
-  }, 30_000);
+  }, scaled(30_000));
 
   it('refuses a cluster whose CA does not match the pinned hash', async () => {
     const token = await addToken();
@@ -196,7 +190,7 @@ describe('node simulator joining a kubesim tenant', () => {
     await expect(node.joined).rejects.toThrow(/does not match the pinned hash/);
     expect(node.phase()).toBe('failed');
     expect(await admin.getOptional('/api/v1/nodes/worker-pinned')).toBeUndefined();
-  }, 30_000);
+  }, scaled(30_000));
 
   it('does not trust cluster-info whose JWS fails with its token secret', async () => {
     const token = await addToken();
@@ -204,7 +198,7 @@ describe('node simulator joining a kubesim tenant', () => {
     const node = await start(userDataFor(forged, { nodeName: 'worker-forged' }), '127.100.0.14', { discoveryTimeoutMs: 1_500 });
     await expect(node.joined).rejects.toThrow(/discovery timed out: the cluster-info JWS does not verify/);
     expect(await admin.getOptional('/api/v1/nodes/worker-forged')).toBeUndefined();
-  }, 30_000);
+  }, scaled(30_000));
 
   it('gets 401 with an expired token, and a node holding one never joins', async () => {
     const token = await addToken(new Date(Math.ceil((Date.now() + 1_500) / 1000) * 1000));
@@ -219,7 +213,7 @@ describe('node simulator joining a kubesim tenant', () => {
     const node = await start(userDataFor(token, { nodeName: 'worker-expired' }), '127.100.0.13', { discoveryTimeoutMs: 1_500 });
     await expect(node.joined).rejects.toThrow(/discovery timed out: cluster-info has no JWS/);
     expect(await admin.getOptional('/api/v1/nodes/worker-expired')).toBeUndefined();
-  }, 30_000);
+  }, scaled(30_000));
 
   it('kill() stops heartbeats and sshd: the Node goes NotReady-Unknown and SSH is refused', async () => {
     const node = nodes[0]!;
@@ -229,8 +223,27 @@ describe('node simulator joining a kubesim tenant', () => {
       const current = await admin.request<NodeObject>('GET', '/api/v1/nodes/worker-1');
       const condition = current.status?.conditions?.find((candidate) => candidate.type === 'Ready');
       return condition?.status === 'Unknown' ? condition : undefined;
-    }, 10_000);
+    }, 'the Node Ready condition to turn Unknown', 10_000, 100);
     expect(ready.reason).toBe('NodeStatusUnknown');
     await expect(sshRun({ host: node.ssh.host, port: node.ssh.port, username: node.ssh.user, privateKey: poolKey.privateKey }, 'true', 3_000)).rejects.toThrow(/ECONNREFUSED/);
-  }, 30_000);
+  }, scaled(30_000));
+
+  it('reads cluster-info as kubeadm does: a named cluster without a current context is refused', async () => {
+    // Runs last: it replaces the tenant's cluster-info. kubeadm's GetClusterFromKubeConfig takes
+    // the unnamed cluster or the current context's; anything else ended in a panic in discovery.
+    const path = '/api/v1/namespaces/kube-public/configmaps/cluster-info';
+    const current = await admin.request<{ data: Record<string, string> }>('GET', path);
+    const named = current.data.kubeconfig!.replace(/^(\s*-\s*)name: ""$/m, '$1name: tenant1-cluster');
+    expect(named).toContain('name: tenant1-cluster');
+    await admin.request('PATCH', path, { data: { kubeconfig: named } }, 'application/merge-patch+json');
+    const token = await addToken();
+    // The bootstrap signer signs the new content first; an old signature would fail the JWS check instead.
+    await eventually(async () => {
+      const signed = await admin.request<{ data: Record<string, string> }>('GET', path);
+      return signed.data.kubeconfig === named && signed.data[`jws-kubeconfig-${token.id}`] ? true : undefined;
+    }, 'cluster-info to be re-signed for the new token', 10_000, 100);
+    const node = await start(userDataFor(token, { nodeName: 'worker-named-cluster' }), '127.100.0.16');
+    await expect(node.joined).rejects.toThrow(/neither an unnamed cluster nor a current context/);
+    expect(await admin.getOptional('/api/v1/nodes/worker-named-cluster')).toBeUndefined();
+  }, scaled(30_000));
 });

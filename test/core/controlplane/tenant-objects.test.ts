@@ -55,10 +55,16 @@ describe('tenant bootstrap objects for kubeadm join', () => {
   it('publishes cluster-info with the server and CA and no user', () => {
     const clusterInfo = find(objects, 'ConfigMap', 'cluster-info', 'kube-public') as IConfigMap;
     const kubeconfig = parse(clusterInfo.data?.kubeconfig ?? '') as {
-      clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+      clusters: { name: string; cluster: { server: string; 'certificate-authority-data': string } }[];
       users: unknown[];
+      contexts: unknown[];
+      'current-context': string;
     };
     expect(kubeconfig.clusters).toHaveLength(1);
+    // kubeadm's discovery reads the unnamed cluster, or the current context's: with a named
+    // cluster and no context, real `kubeadm join` dies in discovery.
+    expect(kubeconfig.clusters[0].name).toBe('');
+    expect(kubeconfig.contexts).toEqual([]);
     expect(kubeconfig.clusters[0].cluster.server).toBe('https://k7x2m9.seed-1.harbormaster.example:6443');
     const ca = new X509Certificate(Buffer.from(kubeconfig.clusters[0].cluster['certificate-authority-data'], 'base64'));
     expect(ca.fingerprint256).toBe(new X509Certificate(pki.ca.cluster.certPem).fingerprint256);
@@ -139,5 +145,16 @@ describe('tenant bootstrap objects for kubeadm join', () => {
     expect(resolved[0].subsets?.[0].addresses?.map((address) => address.ip)).toEqual(['198.51.100.7', '198.51.100.8']);
     expect(resolved[1].ports?.[0].port).toBe(6443);
     expect(() => buildKubernetesServiceEndpoints(referenceSpec('LoadBalancer'), ['lb.example.com'])).toThrow(/IPv4/);
+  });
+
+  it('publishes no kubernetes Service endpoints on addresses the apiserver refuses (loopback, link-local)', () => {
+    // The real kube-apiserver answers 422 "may not be in the loopback range" to such Endpoints.
+    for (const host of ['127.0.0.1', '127.100.0.5', '169.254.1.1', '0.0.0.0', '224.0.0.5']) {
+      const built = buildTenantBootstrapObjects(referenceSpec('NodePort', { endpoint: { host, port: 30443 } }), pki.ca.cluster.certPem);
+      expect(built.some((object) => object.kind === 'Endpoints' || object.kind === 'EndpointSlice'), host).toBe(false);
+      expect(() => buildKubernetesServiceEndpoints(referenceSpec('LoadBalancer'), [host]), host).toThrow(/loopback/);
+    }
+    const routable = buildTenantBootstrapObjects(referenceSpec('NodePort', { endpoint: { host: '10.0.0.7', port: 30443 } }), pki.ca.cluster.certPem);
+    expect(routable.some((object) => object.kind === 'Endpoints')).toBe(true);
   });
 });

@@ -18,7 +18,7 @@ import {
   ETCD_CLIENT_PORT,
   etcdMemberUrl,
   externalServerUrl,
-  isIpv4,
+  isEndpointAddress,
   resolveSpec,
   type ControlPlaneSpec,
   type ResolvedSpec,
@@ -139,8 +139,8 @@ export function clusterInfoKubeconfig(spec: ControlPlaneSpec, caCertPem: string)
  */
 export function buildKubernetesServiceEndpoints(input: ControlPlaneSpec, addresses: readonly string[]): [IEndpoints, IEndpointSlice] {
   const spec = resolveSpec(input);
-  const invalid = addresses.filter((address) => !isIpv4(address));
-  if (addresses.length === 0 || invalid.length > 0) throw new Error(`kubernetes Service endpoints need IPv4 addresses, got ${addresses.join(', ') || 'none'}`);
+  const invalid = addresses.filter((address) => !isEndpointAddress(address));
+  if (addresses.length === 0 || invalid.length > 0) throw new Error(`kubernetes Service endpoints need IPv4 addresses the apiserver accepts (not loopback or link-local), got ${addresses.join(', ') || 'none'}`);
   const port = spec.endpoint.port;
   return [
     {
@@ -167,11 +167,13 @@ export function buildKubernetesServiceEndpoints(input: ControlPlaneSpec, address
 
 /**
  * Everything node join needs, plus the `kubernetes` Service endpoints when the external
- * endpoint is an IP (see buildKubernetesServiceEndpoints for hostname endpoints).
+ * endpoint is an IP (see buildKubernetesServiceEndpoints for hostname endpoints). An endpoint
+ * on a loopback or link-local address (the local sandbox's) cannot be an Endpoints address, and
+ * no node could reach it through the Service anyway, so the Service is left without endpoints.
  */
 export function buildTenantBootstrapObjects(input: ControlPlaneSpec, caCertPem: string): TenantObject[] {
   const spec = resolveSpec(input);
-  const endpoints = isIpv4(spec.endpoint.host) ? buildKubernetesServiceEndpoints(input, [spec.endpoint.host]) : [];
+  const endpoints = isEndpointAddress(spec.endpoint.host) ? buildKubernetesServiceEndpoints(input, [spec.endpoint.host]) : [];
   const joiners = [group(BOOTSTRAPPERS_GROUP), group(NODES_GROUP)];
   return [
     configMap(CLUSTER_INFO_NAMESPACE, CLUSTER_INFO_CONFIGMAP, { kubeconfig: clusterInfoKubeconfig(input, caCertPem) }),

@@ -54,6 +54,20 @@ export function isIpv4(value: string): boolean {
   return parseIpv4(value) !== undefined;
 }
 
+/**
+ * Whether the apiserver accepts the address as an endpoint: Endpoints and EndpointSlices refuse
+ * unspecified, loopback, link-local and link-local multicast addresses (its
+ * ValidateNonSpecialIP: "may not be in the loopback range (127.0.0.0/8)" and so on).
+ */
+export function isEndpointAddress(value: string): boolean {
+  if (!isIpv4(value)) return false;
+  const [a, b, c] = value.split('.').map(Number) as [number, number, number, number];
+  if (a === 0 || a === 127) return false;
+  if (a === 169 && b === 254) return false;
+  if (a === 224 && b === 0 && c === 0) return false;
+  return true;
+}
+
 export function namespaceFor(clusterId: string): string {
   return `cluster-${clusterId}`;
 }

@@ -48,11 +48,14 @@ export interface KubeconfigDocument {
 
 export function kubeconfigDocument(input: KubeconfigInput): KubeconfigDocument {
   const names = kubeconfigNames(input);
-  const clusters = [{ name: names.cluster, cluster: { server: input.server, 'certificate-authority-data': base64(input.caCertPem) } }];
+  const cluster = { server: input.server, 'certificate-authority-data': base64(input.caCertPem) };
   if (!input.client) {
-    // kubeadm's cluster-info kubeconfig: a cluster and nothing else.
-    return { apiVersion: 'v1', kind: 'Config', clusters, users: [], contexts: [], 'current-context': '', preferences: {} };
+    // kubeadm's cluster-info kubeconfig: one unnamed cluster and nothing else. kubeadm's
+    // discovery (GetClusterFromKubeConfig) reads only the unnamed cluster or the current
+    // context's; a named cluster without a context makes `kubeadm join` fail.
+    return { apiVersion: 'v1', kind: 'Config', clusters: [{ name: '', cluster }], users: [], contexts: [], 'current-context': '', preferences: {} };
   }
+  const clusters = [{ name: names.cluster, cluster }];
   return {
     apiVersion: 'v1',
     kind: 'Config',

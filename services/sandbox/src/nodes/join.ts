@@ -102,11 +102,29 @@ export function verifyDetachedJws(jws: string, content: string, tokenId: string,
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
+/**
+ * kubeadm's discovery reads the cluster the way `GetClusterFromKubeConfig` does: the unnamed
+ * cluster (what `kubeadm init` writes into cluster-info), or else the current context's
+ * cluster. Anything else (a named cluster and no current context) makes real kubeadm fail, so
+ * it fails here too instead of taking the first cluster it sees.
+ */
 function clusterFromKubeconfig(kubeconfig: string): ClusterInfo {
-  const config: unknown = parse(kubeconfig);
-  const clusters = (config as { clusters?: Array<{ cluster?: { server?: unknown; 'certificate-authority-data'?: unknown } }> } | null)?.clusters;
-  const cluster = clusters?.[0]?.cluster;
-  if (typeof cluster?.server !== 'string' || typeof cluster['certificate-authority-data'] !== 'string') throw new JoinRefusedError('cluster-info kubeconfig has no server or CA');
+  type Cluster = { server?: unknown; 'certificate-authority-data'?: unknown };
+  const config = parse(kubeconfig) as {
+    clusters?: Array<{ name?: unknown; cluster?: Cluster }>;
+    contexts?: Array<{ name?: unknown; context?: { cluster?: unknown } }>;
+    'current-context'?: unknown;
+  } | null;
+  const clusters = config?.clusters ?? [];
+  const named = (name: unknown): Cluster | undefined => clusters.find((entry) => (entry.name ?? '') === name)?.cluster;
+  let cluster = named('');
+  if (!cluster) {
+    const current = config?.['current-context'];
+    const context = typeof current === 'string' && current !== '' ? config?.contexts?.find((entry) => entry.name === current)?.context : undefined;
+    if (context) cluster = named(context.cluster);
+  }
+  if (!cluster) throw new JoinRefusedError('cluster-info kubeconfig has neither an unnamed cluster nor a current context naming one (kubeadm cannot read it)');
+  if (typeof cluster.server !== 'string' || typeof cluster['certificate-authority-data'] !== 'string') throw new JoinRefusedError('cluster-info kubeconfig has no server or CA');
   return { server: cluster.server, caPem: pemFromBase64(cluster['certificate-authority-data']) };
 }
 
