@@ -45,6 +45,12 @@ export interface ProcessKubeletOptions {
   backoff?: Partial<BackoffSettings>;
   /** Upper bound on terminationGracePeriodSeconds, so tests do not wait 30 s for a stuck process. */
   maxTerminationGraceMs?: number;
+  /**
+   * The safety-net pass (default 10 s). Passes are driven by the seed watch and by the local
+   * processes' own changes (exit, probe result); a pass lists nine kinds across the whole seed,
+   * so running one every second was most of the test suite's own CPU. The real kubelet's
+   * periodic sync is a minute.
+   */
   resyncIntervalMs?: number;
   hostsFile?: string;
   /** Maintain Endpoints objects (a real cluster's endpoints controller would already do it). */
@@ -106,6 +112,12 @@ interface ManagedPod {
   ordinal: number | undefined;
   addressKey: string;
   lastStatus: string;
+  /**
+   * Readiness as last written to the Pod's status. Workload statuses count this, not the live
+   * probe: a controller derives readyReplicas from Pods in the API, so a Deployment must never
+   * read ready before its Pods do.
+   */
+  publishedReady: boolean;
 }
 
 interface Snapshot {
@@ -195,7 +207,7 @@ class Kubelet implements ProcessKubelet {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       void this.resync().finally(() => this.schedulePeriodic());
-    }, this.options.resyncIntervalMs ?? 1_000);
+    }, this.options.resyncIntervalMs ?? 10_000);
   }
 
   private trigger(): void {
@@ -491,7 +503,7 @@ class Kubelet implements ProcessKubelet {
       }
       const hash = replicaSet.metadata?.labels?.[POD_TEMPLATE_HASH];
       const pods = this.podsOf(deployment).filter((pod) => pod.revision === hash);
-      const ready = pods.filter((pod) => pod.local.ready).length;
+      const ready = pods.filter((pod) => pod.publishedReady).length;
       try {
         let current = replicaSet;
         if ((current.spec?.replicas ?? 1) !== pods.length && current.spec) {
@@ -520,7 +532,7 @@ class Kubelet implements ProcessKubelet {
     const ip = this.podAddresses.allocate(addressKey);
     const podDir = join(this.options.stateDir, 'pods', `${namespace}_${name}_${created.metadata?.uid ?? 'uid'}`);
     const local = new LocalPod(created, ip, podDir, this.podHost);
-    this.managed.set(key(namespace, name), { local, owner, revision, ordinal, addressKey, lastStatus: '' });
+    this.managed.set(key(namespace, name), { local, owner, revision, ordinal, addressKey, lastStatus: '', publishedReady: false });
   }
 
   private async reconcileStatefulSet(statefulSet: V1StatefulSet, snapshot: Snapshot): Promise<void> {
@@ -700,6 +712,7 @@ class Kubelet implements ProcessKubelet {
         if (updated && this.managed.get(podKey) === managed) {
           managed.local.object = updated;
           managed.lastStatus = serialized;
+          managed.publishedReady = status.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') ?? false;
         }
       } catch (error) {
         this.recordError(error);
@@ -729,7 +742,7 @@ class Kubelet implements ProcessKubelet {
       const desired = deployment.spec?.replicas ?? 1;
       const hash = deployment.spec?.template ? templateHash(deployment.spec.template) : '';
       const pods = this.podsOf(deployment);
-      const ready = pods.filter((pod) => pod.local.ready).length;
+      const ready = pods.filter((pod) => pod.publishedReady).length;
       const updated = pods.filter((pod) => pod.revision === hash).length;
       const available = ready >= desired;
       const complete = updated === desired && pods.length === desired && ready === desired;
@@ -758,7 +771,7 @@ class Kubelet implements ProcessKubelet {
       const updated = pods.filter((pod) => pod.revision === updateRevision).length;
       const rolledOut = updated === desired && pods.length === desired;
       const currentRevision = rolledOut || !statefulSet.status?.currentRevision ? updateRevision : statefulSet.status.currentRevision;
-      const ready = pods.filter((pod) => pod.local.ready).length;
+      const ready = pods.filter((pod) => pod.publishedReady).length;
       const status = {
         observedGeneration: statefulSet.metadata?.generation,
         replicas: pods.length,
