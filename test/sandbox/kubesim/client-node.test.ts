@@ -97,6 +97,21 @@ describe('kubesim with @kubernetes/client-node', () => {
     expect(missing.body).toMatchObject({ reason: 'NotFound', code: 404, message: `configmaps "${name}" not found`, details: { name, kind: 'configmaps' } });
   });
 
+  it('serves discovery.k8s.io/v1 EndpointSlices, listed by their service-name label', async () => {
+    const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+    const slice: k8s.V1EndpointSlice = {
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+      metadata: { name: 'web-abc', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.0.0.7'], conditions: { ready: true } }],
+      ports: [{ name: 'https', port: 6443, protocol: 'TCP' }],
+    };
+    await discovery.createNamespacedEndpointSlice({ namespace: ns, body: slice });
+    const listed = await discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector: 'kubernetes.io/service-name=web' });
+    expect(listed.items.map((item) => item.endpoints[0]?.addresses)).toEqual([['10.0.0.7']]);
+    await discovery.deleteNamespacedEndpointSlice({ name: 'web-abc', namespace: ns });
+  });
+
   it('refuses objects in missing namespaces and a namespace mismatch', async () => {
     const missing = await failure(core.createNamespacedConfigMap({ namespace: 'nope', body: { metadata: { name: 'x' } } }));
     expect(missing.body).toMatchObject({ code: 404, reason: 'NotFound', message: 'namespaces "nope" not found' });

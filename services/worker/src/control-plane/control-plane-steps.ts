@@ -423,15 +423,6 @@ export class ControlPlaneSteps {
           if (seen.get(key) !== result.metadata?.resourceVersion) changed.push(`${result.kind}/${result.metadata?.name}`);
           seen.set(key, result.metadata?.resourceVersion ?? '');
         } catch (error) {
-          // Every real apiserver serves discovery.k8s.io/v1; kubesim does not yet, and the
-          // Endpoints object next to it carries the same addresses.
-          if (object.kind === 'EndpointSlice' && isNotFound(error)) {
-            if (!seen.has('tenant:endpointslice-unserved')) {
-              seen.set('tenant:endpointslice-unserved', '');
-              status.event('TenantAPIIncomplete', 'the tenant API does not serve discovery.k8s.io/v1 EndpointSlices; kept the Endpoints only', 'Warning');
-            }
-            continue;
-          }
           throw new Error(`tenant apply of ${object.kind} ${object.metadata?.name} failed: ${describeApiError(error)}`);
         }
       }
