@@ -16,7 +16,8 @@
 #   ${HM_KUBE_BIN_CACHE:-<repo>/.cache/kube-bins}/v1.37.2/{kube-apiserver,kube-controller-manager,kube-scheduler,kubeadm,kubemark}
 #   ${HM_KUBE_BIN_CACHE:-<repo>/.cache/kube-bins}/etcd-v3.7.0/{etcd,etcdctl}
 # Progress goes to stderr, one line per binary built or found, then the total time. The only
-# line on stdout is the last one, `KUBE_BIN_DIR=<cache dir>`, so callers can eval stdout.
+# line on stdout is the last one, `KUBE_BIN_DIR=<cache dir>/<newest version asked for>` (where
+# the process kubelet finds kube-apiserver & co.), so callers can eval stdout.
 #
 # Build flags follow upstream's release build (hack/lib/golang.sh, hack/lib/version.sh):
 # CGO_ENABLED=0, -trimpath, tags selinux,notest,grpcnotrace, -s -w, and the version -X flags on
@@ -26,7 +27,8 @@
 # stable for a given Go toolchain. gitCommit is left unset (the module proxy does not carry it),
 # as upstream does when it is unknown. etcd gets its version from its own source.
 # The five Kubernetes commands are built by one `go build` so they share compiled packages;
-# a minor takes about 15 minutes of both cores from a cold Go build cache.
+# a minor took 19 min 51 s from a cold Go build cache on the 2-core machine while the test
+# suite ran beside it (nice 10); etcd then took 28 s, sharing most packages.
 #
 # Go: the wrappers' go.mod `go` line is the minimum (1.26.0 today). If `go` is missing it
 # installs Debian's golang-go with apt-get (needs root). If the go found is older than needed:
@@ -155,19 +157,38 @@ if command -v flock >/dev/null 2>&1; then
   flock 9
 fi
 
-# ---- Kubernetes -------------------------------------------------------------------------------
-build_kube() { # minor
-  local minor=$1 wrapper="$WRAPPERS/v$1" version dest missing=() name t0
-  version=$(mod_version "$wrapper" k8s.io/kubernetes)
-  [ -n "$version" ] || die "$wrapper/go.mod does not require k8s.io/kubernetes"
-  dest="$CACHE/$version"
-  for name in "${KUBE_CMDS[@]}"; do
+# Sets `missing` to those of the binaries $3... in directory $1 that do not report version $2.
+find_missing() {
+  local dest=$1 version=$2 name
+  shift 2
+  missing=()
+  for name in "$@"; do
     if reports_version "$dest/$name" "$name" "$version"; then
       log "found  $name $version  $dest/$name"
     else
       missing+=("$name")
     fi
   done
+}
+
+# Moves binaries $5... from build directory $1 to $2 once each reports version $3.
+install_built() {
+  local tmp=$1 dest=$2 version=$3 t0=$4 name
+  shift 4
+  for name in "$@"; do
+    reports_version "$tmp/$name" "$name" "$version" || die "built $name does not report $version"
+    mv -f "$tmp/$name" "$dest/$name"
+    log "built  $name $version  $dest/$name ($((SECONDS - t0))s for the batch)"
+  done
+}
+
+# ---- Kubernetes -------------------------------------------------------------------------------
+build_kube() { # minor
+  local minor=$1 wrapper="$WRAPPERS/v$1" version dest name t0
+  version=$(mod_version "$wrapper" k8s.io/kubernetes)
+  [ -n "$version" ] || die "$wrapper/go.mod does not require k8s.io/kubernetes"
+  dest="$CACHE/$version"
+  find_missing "$dest" "$version" "${KUBE_CMDS[@]}"
   [ ${#missing[@]} -gt 0 ] || return 0
 
   ensure_go
@@ -195,29 +216,19 @@ build_kube() { # minor
   mkdir -p "$dest"
   tmp=$(mktemp -d "$CACHE/.build-$version.XXXXXX")
   tmp_dirs+=("$tmp")
-  log "building ${missing[*]} $version (one go build; ~15 min of 2 cores from a cold cache)"
+  log "building ${missing[*]} $version (one go build; ~20 min of 2 cores from a cold cache)"
   t0=$SECONDS
   go_build "$wrapper" "$tmp" "all=${ldflags# } -s -w" "selinux,notest,grpcnotrace" "${pkgs[@]}"
-  for name in "${missing[@]}"; do
-    reports_version "$tmp/$name" "$name" "$version" || die "built $name does not report $version"
-    mv -f "$tmp/$name" "$dest/$name"
-    log "built  $name $version  $dest/$name ($((SECONDS - t0))s for the batch)"
-  done
+  install_built "$tmp" "$dest" "$version" "$t0" "${missing[@]}"
 }
 
 # ---- etcd -------------------------------------------------------------------------------------
 build_etcd() { # wrapper dir name, e.g. etcd-v3.7
-  local wrapper="$WRAPPERS/$1" version dest missing=() pkgs=() name t0 tmp
+  local wrapper="$WRAPPERS/$1" version dest pkgs=() name t0 tmp
   version=$(mod_version "$wrapper" go.etcd.io/etcd/server/v3)
   [ -n "$version" ] || die "$wrapper/go.mod does not require go.etcd.io/etcd/server/v3"
   dest="$CACHE/etcd-$version"
-  for name in etcd etcdctl; do
-    if reports_version "$dest/$name" "$name" "$version"; then
-      log "found  $name $version  $dest/$name"
-    else
-      missing+=("$name")
-    fi
-  done
+  find_missing "$dest" "$version" etcd etcdctl
   [ ${#missing[@]} -gt 0 ] || return 0
 
   ensure_go
@@ -235,11 +246,7 @@ build_etcd() { # wrapper dir name, e.g. etcd-v3.7
   go_build "$wrapper" "$tmp" "-s -w" "" "${pkgs[@]}"
   # go build names a binary after the path element before the /v3 suffix: server, etcdctl.
   [ ! -e "$tmp/server" ] || mv -f "$tmp/server" "$tmp/etcd"
-  for name in "${missing[@]}"; do
-    reports_version "$tmp/$name" "$name" "$version" || die "built $name does not report $version"
-    mv -f "$tmp/$name" "$dest/$name"
-    log "built  $name $version  $dest/$name ($((SECONDS - t0))s for the batch)"
-  done
+  install_built "$tmp" "$dest" "$version" "$t0" "${missing[@]}"
 }
 
 for minor in "${minors[@]}"; do
@@ -250,4 +257,5 @@ for minor in "${minors[@]}"; do
 done
 
 log "kube-bins: done in $((SECONDS - started))s"
-printf 'KUBE_BIN_DIR=%q\n' "$CACHE"
+# The sandbox's process kubelet runs $KUBE_BIN_DIR/kube-apiserver & co.: the newest version asked for.
+printf 'KUBE_BIN_DIR=%q\n' "$CACHE/$(mod_version "$WRAPPERS/v${minors[0]}" k8s.io/kubernetes)"

@@ -26,6 +26,11 @@ export interface NodeAccount {
 
 const accountsReady = new Map<string, Promise<NodeAccount>>();
 
+function mkdirp(path: string): string {
+  mkdirSync(path, { recursive: true, mode: 0o755 });
+  return path;
+}
+
 /**
  * A real node logs its cloud-init user in with a fresh home and nothing in it. Logging in as the
  * host's own user instead would run whatever that user's shell profile does (here root's
@@ -34,11 +39,6 @@ const accountsReady = new Map<string, Promise<NodeAccount>>();
  * (idempotent across processes: useradd is retried when another process holds the passwd lock
  * or created the account first) and must have a shell that sources nothing for `sh -c`.
  */
-function mkdirp(path: string): string {
-  mkdirSync(path, { recursive: true, mode: 0o755 });
-  return path;
-}
-
 export function ensureNodeAccount(name: string): Promise<NodeAccount> {
   let ready = accountsReady.get(name);
   if (!ready) {
