@@ -229,15 +229,23 @@ describe('tenant control planes on a process seed', () => {
     const namespace = `cluster-${second.id}`;
     interface Sample {
       at: number;
+      /** Samples of one round share it; each round reads the controllers before the apiserver. */
+      round: number;
       name: string;
       version: string;
       rolledOut: boolean;
     }
     const timeline: Sample[] = [];
     let polling = true;
+    let round = 0;
     const poller = (async () => {
       while (polling) {
-        for (const name of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
+        round += 1;
+        // Controllers first: a controller seen at the new version proves the upgrade moved on,
+        // so the apiserver read after it in the same round must already be rolled out. (Reading
+        // the apiserver first let a rollout that finished between two reads look out of order on
+        // a loaded machine.)
+        for (const name of ['kube-controller-manager', 'kube-scheduler', 'kube-apiserver']) {
           const deployment = await seed.read<V1Deployment>('apps/v1', 'Deployment', namespace, name);
           if (!deployment) continue;
           const image = deployment.spec!.template.spec!.containers[0].image ?? '';
@@ -248,7 +256,7 @@ describe('tenant control planes on a process seed', () => {
             (status.updatedReplicas ?? 0) === wanted &&
             (status.readyReplicas ?? 0) === wanted &&
             (status.replicas ?? 0) === wanted;
-          timeline.push({ at: Date.now(), name, version: image.split(':v')[1] ?? '', rolledOut });
+          timeline.push({ at: Date.now(), round, name, version: image.split(':v')[1] ?? '', rolledOut });
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -265,19 +273,19 @@ describe('tenant control planes on a process seed', () => {
     const operation = await server.request<{ status: string }>('GET', `/api/v1/projects/${projectId}/operations/${patched.body.operation.id}`);
     expect(operation.body.status).toBe('succeeded');
 
-    const first = (name: string, predicate: (sample: Sample) => boolean) => timeline.find((sample) => sample.name === name && predicate(sample))?.at;
+    const first = (name: string, predicate: (sample: Sample) => boolean) => timeline.find((sample) => sample.name === name && predicate(sample));
+    const apiserverChanged = first('kube-apiserver', (sample) => sample.version === '1.37.0')?.at;
     const apiserverRolled = first('kube-apiserver', (sample) => sample.version === '1.37.0' && sample.rolledOut);
-    const apiserverChanged = first('kube-apiserver', (sample) => sample.version === '1.37.0');
-    const controllerManagerChanged = first('kube-controller-manager', (sample) => sample.version === '1.37.0');
-    const schedulerChanged = first('kube-scheduler', (sample) => sample.version === '1.37.0');
     expect(apiserverChanged).toBeDefined();
     expect(apiserverRolled).toBeDefined();
-    expect(controllerManagerChanged).toBeDefined();
-    expect(schedulerChanged).toBeDefined();
     // The controllers were still on 1.36 while the new apiserver rolled out.
     expect(timeline.some((sample) => sample.name === 'kube-controller-manager' && sample.version === '1.36.2' && sample.at > apiserverChanged!)).toBe(true);
-    expect(controllerManagerChanged!).toBeGreaterThan(apiserverRolled!);
-    expect(schedulerChanged!).toBeGreaterThan(apiserverRolled!);
+    for (const controller of ['kube-controller-manager', 'kube-scheduler']) {
+      const changed = first(controller, (sample) => sample.version === '1.37.0');
+      expect(changed, controller).toBeDefined();
+      const apiserverThen = timeline.find((sample) => sample.name === 'kube-apiserver' && sample.round === changed!.round);
+      expect(apiserverThen, `${controller} changed in round ${changed!.round} while the apiserver was ${JSON.stringify(apiserverThen)}`).toMatchObject({ version: '1.37.0', rolledOut: true });
+    }
     const all = (await events(second.id)).map((event) => event.reason);
     const afterRequest = all.slice(all.indexOf('UpgradeRequested'));
     const steps = ['UpgradeRequested', 'AppliedApiserver', 'APIServerReady', 'AppliedControllers', 'ControlPlaneReady'].map((reason) => afterRequest.indexOf(reason));
