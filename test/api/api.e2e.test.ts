@@ -119,7 +119,7 @@ describe.each<Backend>(['pglite', 'postgres'])('management API on %s', (backend)
     const created = await server.request<Cluster>('POST', `/api/v1/projects/${projectId}/clusters`, { body: {} });
     expect(created.status).toBe(201);
     expect(created.body.name).toMatch(/^[a-z]+-[a-z]+-[a-z0-9]{4}$/);
-    expect(created.body.version).toBe('1.37.0');
+    expect(created.body.version).toBe('1.37.2');
     expect(created.body.network).toEqual({ podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' });
     expect(created.body.seed.id).toBe(seedId);
     expect(created.body.phase).toBe('Provisioning');
@@ -169,18 +169,18 @@ describe.each<Backend>(['pglite', 'postgres'])('management API on %s', (backend)
   it('upgrades one minor at a time and never down', async () => {
     const cluster = (await server.request<Cluster>('POST', `/api/v1/projects/${projectId}/clusters`, { body: { name: 'old', version: '1.35.4' } })).body;
     const path = `/api/v1/projects/${projectId}/clusters/${cluster.id}`;
-    const skip = await server.request<{ code: string }>('PATCH', path, { body: { version: '1.37.0' } });
+    const skip = await server.request<{ code: string }>('PATCH', path, { body: { version: '1.37.2' } });
     expect(skip.status).toBe(422);
     expect(skip.body.code).toBe('upgrade_skips_minor');
-    const next = await server.request<{ operation: Operation; cluster: Cluster }>('PATCH', path, { body: { version: '1.36.2' } });
+    const next = await server.request<{ operation: Operation; cluster: Cluster }>('PATCH', path, { body: { version: '1.36.3' } });
     expect(next.status).toBe(202);
-    expect(next.body.cluster.version).toBe('1.36.2');
+    expect(next.body.cluster.version).toBe('1.36.3');
     // 1.36 is not rolled out yet (nothing converges here): the control plane may still run 1.35.
-    const onTop = await server.request<{ code: string; detail: string }>('PATCH', path, { body: { version: '1.37.0' } });
+    const onTop = await server.request<{ code: string; detail: string }>('PATCH', path, { body: { version: '1.37.2' } });
     expect(onTop.status).toBe(409);
     expect(onTop.body.code).toBe('upgrade_in_progress');
     expect(onTop.body.detail).toContain('1.35.4');
-    expect((await server.request<Cluster>('GET', path)).body.version).toBe('1.36.2');
+    expect((await server.request<Cluster>('GET', path)).body.version).toBe('1.36.3');
     const down = await server.request<{ code: string }>('PATCH', path, { body: { version: '1.35.4' } });
     expect(down.status).toBe(422);
     expect(down.body.code).toBe('downgrade_not_allowed');

@@ -85,7 +85,7 @@ describe('authorisation matrix', () => {
     { name: 'create cluster', method: 'POST', path: (ids) => `${P(ids)}/clusters`, body: () => ({ name: `k-${unique()}`, etcdReplicas: 1 }), min: 'editor', ok: 201 },
     { name: 'list clusters', method: 'GET', path: (ids) => `${P(ids)}/clusters`, min: 'viewer', ok: 200 },
     { name: 'get cluster', method: 'GET', path: C, min: 'viewer', ok: 200 },
-    { name: 'upgrade cluster', method: 'PATCH', path: C, body: () => ({ version: '1.37.0' }), min: 'editor', ok: 202, fresh: (ids) => freshCluster(ids, '1.36.2') },
+    { name: 'upgrade cluster', method: 'PATCH', path: C, body: () => ({ version: '1.37.2' }), min: 'editor', ok: 202, fresh: (ids) => freshCluster(ids, '1.36.3') },
     { name: 'delete cluster', method: 'DELETE', path: C, min: 'editor', ok: 202, fresh: (ids) => freshCluster(ids) },
     { name: 'cluster events', method: 'GET', path: (ids) => `${C(ids)}/events`, min: 'viewer', ok: 200 },
     { name: 'cluster event stream', method: 'GET', path: (ids) => `${C(ids)}/events/stream`, min: 'viewer', ok: 200 },

@@ -106,7 +106,7 @@ describe('malformed and hostile bodies', () => {
       { name: 'scale beyond the node quota', method: 'PATCH', path: poolPath, body: { replicas: 6 }, code: 'quota_nodes_exceeded' },
       { name: 'member with a bad e-mail', method: 'POST', path: `/api/v1/projects/${projectId}/members`, body: { email: 'not-an-email', role: 'owner' }, code: 'invalid_email' },
       { name: 'member with an invented role', method: 'POST', path: `/api/v1/projects/${projectId}/members`, body: { email: 'a@example.com', role: 'god' } },
-      { name: 'shell injection in a version', method: 'PATCH', path: `${clusters}/${clusterId}`, body: { version: '1.37.0; rm -rf /' }, code: 'unsupported_version' },
+      { name: 'shell injection in a version', method: 'PATCH', path: `${clusters}/${clusterId}`, body: { version: '1.37.2; rm -rf /' }, code: 'unsupported_version' },
       { name: 'kubeconfig that is not YAML', method: 'POST', path: '/api/v1/seeds', body: { name: 'bad-seed', kubeconfig: 'not: [valid, yaml: at all' }, code: 'invalid_kubeconfig' },
       { name: 'kubeconfig over plain HTTP', method: 'POST', path: '/api/v1/seeds', body: { name: 'http-seed', kubeconfig: kubeconfigOverHttp }, code: 'invalid_kubeconfig' },
       { name: 'seed with zero capacity', method: 'POST', path: '/api/v1/seeds', body: { name: 'zero', kubeconfig: seed.kubeconfig, maxClusters: 0 }, code: 'too_small' },

@@ -48,7 +48,7 @@ describe('upgrade and node version skew', () => {
     );
     const path = `/api/v1/projects/${project}/clusters/${cluster}`;
 
-    const refused = await server.request<{ code: string; detail: string; violations?: Array<{ path: string; message: string }> }>('PATCH', path, { body: { version: '1.36.2' } });
+    const refused = await server.request<{ code: string; detail: string; violations?: Array<{ path: string; message: string }> }>('PATCH', path, { body: { version: '1.36.3' } });
     expect(refused.status).toBe(409);
     expect(refused.body.code).toBe('node_version_skew');
     expect(JSON.stringify(refused.body)).toContain('veteran-node');
@@ -58,8 +58,8 @@ describe('upgrade and node version skew', () => {
     expect(operations.body.items.filter((operation) => operation.kind === 'upgrade')).toHaveLength(0);
 
     await database.query(`update nodes set kubelet_version = 'v1.33.1' where id = $1`, [nodeId]);
-    const accepted = await server.request<{ cluster: { version: string } }>('PATCH', path, { body: { version: '1.36.2' } });
+    const accepted = await server.request<{ cluster: { version: string } }>('PATCH', path, { body: { version: '1.36.3' } });
     expect(accepted.status).toBe(202);
-    expect(accepted.body.cluster.version).toBe('1.36.2');
+    expect(accepted.body.cluster.version).toBe('1.36.3');
   });
 });

@@ -6,7 +6,7 @@ import { renderCluster, type ControlPlaneSpec } from '../../services/core/src/co
 const spec: ControlPlaneSpec = {
   clusterId: 'bench1',
   clusterName: 'bench',
-  version: '1.36.2',
+  version: '1.36.3',
   serviceCidr: '10.96.0.0/12',
   podCidr: '10.244.0.0/16',
   expose: { strategy: 'LoadBalancer' },

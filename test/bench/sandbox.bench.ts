@@ -96,7 +96,7 @@ describe('3-member TLS etcd under the process kubelet', () => {
     const spec: ControlPlaneSpec = {
       clusterId: id,
       clusterName: `bench-${id}`,
-      version: '1.37.0',
+      version: '1.37.2',
       serviceCidr: '10.96.0.0/12',
       podCidr: '10.244.0.0/16',
       expose: { strategy: 'NodePort' },

@@ -200,7 +200,7 @@ describe('tenant control planes on a process seed', () => {
   it('converges after the Harbormaster process is killed -9 in the middle of a reconcile', async () => {
     const created = await server.request<Cluster>('POST', `/api/v1/projects/${projectId}/clusters`, {
       token: tokens.editor,
-      body: { name: 'upgrader', version: '1.36.2', exposeStrategy: 'LoadBalancer', etcdReplicas: 1 },
+      body: { name: 'upgrader', version: '1.36.3', exposeStrategy: 'LoadBalancer', etcdReplicas: 1 },
     });
     expect(created.status).toBe(201);
     const namespace = `cluster-${created.body.id}`;
@@ -261,30 +261,30 @@ describe('tenant control planes on a process seed', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     })();
-    const patched = await server.request<{ operation: { id: string } }>('PATCH', `/api/v1/projects/${projectId}/clusters/${second.id}`, { token: tokens.editor, body: { version: '1.37.0' } });
+    const patched = await server.request<{ operation: { id: string } }>('PATCH', `/api/v1/projects/${projectId}/clusters/${second.id}`, { token: tokens.editor, body: { version: '1.37.2' } });
     expect(patched.status).toBe(202);
     const upgraded = await eventually(async () => {
       const current = await getCluster(second.id);
-      return current.phase === 'Running' && current.version === '1.37.0' ? current : undefined;
+      return current.phase === 'Running' && current.version === '1.37.2' ? current : undefined;
     }, 'the upgrade to finish', 150_000, 500);
     polling = false;
     await poller;
-    expect(upgraded.version).toBe('1.37.0');
+    expect(upgraded.version).toBe('1.37.2');
     const operation = await server.request<{ status: string }>('GET', `/api/v1/projects/${projectId}/operations/${patched.body.operation.id}`);
     expect(operation.body.status).toBe('succeeded');
 
     const first = (name: string, predicate: (sample: Sample) => boolean) => timeline.find((sample) => sample.name === name && predicate(sample));
-    const apiserverChanged = first('kube-apiserver', (sample) => sample.version === '1.37.0')?.at;
-    const apiserverRolled = first('kube-apiserver', (sample) => sample.version === '1.37.0' && sample.rolledOut);
+    const apiserverChanged = first('kube-apiserver', (sample) => sample.version === '1.37.2')?.at;
+    const apiserverRolled = first('kube-apiserver', (sample) => sample.version === '1.37.2' && sample.rolledOut);
     expect(apiserverChanged).toBeDefined();
     expect(apiserverRolled).toBeDefined();
     // The controllers were still on 1.36 while the new apiserver rolled out.
-    expect(timeline.some((sample) => sample.name === 'kube-controller-manager' && sample.version === '1.36.2' && sample.at > apiserverChanged!)).toBe(true);
+    expect(timeline.some((sample) => sample.name === 'kube-controller-manager' && sample.version === '1.36.3' && sample.at > apiserverChanged!)).toBe(true);
     for (const controller of ['kube-controller-manager', 'kube-scheduler']) {
-      const changed = first(controller, (sample) => sample.version === '1.37.0');
+      const changed = first(controller, (sample) => sample.version === '1.37.2');
       expect(changed, controller).toBeDefined();
       const apiserverThen = timeline.find((sample) => sample.name === 'kube-apiserver' && sample.round === changed!.round);
-      expect(apiserverThen, `${controller} changed in round ${changed!.round} while the apiserver was ${JSON.stringify(apiserverThen)}`).toMatchObject({ version: '1.37.0', rolledOut: true });
+      expect(apiserverThen, `${controller} changed in round ${changed!.round} while the apiserver was ${JSON.stringify(apiserverThen)}`).toMatchObject({ version: '1.37.2', rolledOut: true });
     }
     const all = (await events(second.id)).map((event) => event.reason);
     const afterRequest = all.slice(all.indexOf('UpgradeRequested'));

@@ -4,7 +4,7 @@ import { isOutdated, nodesAtVersion, planPool, poolConverged, poolProgress, type
 const at = (minute: number) => new Date(Date.UTC(2025, 0, 1, 0, minute));
 const node = (id: string, phase: PlannedNode['phase'], minute: number, replacesNodeId: string | null = null, kubeletVersion: string | null = null): PlannedNode => ({ id, phase, createdAt: at(minute), replacesNodeId, kubeletVersion });
 const OLD = 'v1.35.4';
-const NEW = 'v1.36.2';
+const NEW = 'v1.36.3';
 const rollout = { kubeletVersion: NEW };
 const at35 = (id: string, minute: number, phase: PlannedNode['phase'] = 'Ready') => node(id, phase, minute, null, OLD);
 const at36 = (id: string, minute: number, phase: PlannedNode['phase'] = 'Ready', replacesNodeId: string | null = null) => node(id, phase, minute, replacesNodeId, NEW);

@@ -3,15 +3,15 @@ import { kubeletSkewProblem, SUPPORTED_VERSIONS } from '../../services/core/src/
 
 describe('kubelet version skew', () => {
   it.each([
-    ['1.36.2', 'v1.36.2', undefined],
-    ['1.36.2', 'v1.33.0', undefined],
-    ['1.37.0', '1.34.7', undefined],
+    ['1.36.3', 'v1.36.3', undefined],
+    ['1.36.3', 'v1.33.0', undefined],
+    ['1.37.2', '1.34.7', undefined],
   ])('apiserver %s accepts kubelet %s', (apiserver, kubelet, expected) => {
     expect(kubeletSkewProblem(apiserver, kubelet)).toBe(expected);
   });
 
   it.each([
-    ['1.36.2', 'v1.32.9', /4 minors behind/],
+    ['1.36.3', 'v1.32.9', /4 minors behind/],
     ['1.35.4', 'v1.36.0', /newer than apiserver/],
     ['1.35.4', 'v2.35.0', /major/],
     ['1.35.4', 'garbage', /cannot compare/],

@@ -30,7 +30,7 @@ const token = formatBootstrapToken(generateBootstrapToken());
 const hash = `sha256:${'ab'.repeat(32)}`;
 const base: NodeUserDataInput = {
   nodeName: 'pool-a-7x2k9',
-  kubernetesVersion: '1.36.2',
+  kubernetesVersion: '1.36.3',
   apiServerEndpoint: '203.0.113.10:31443',
   bootstrapToken: token,
   caCertHash: hash,
@@ -92,7 +92,7 @@ describe('node cloud-init user data', () => {
     expect(runcmd).toContain('swapoff -a');
     expect(runcmd.some((command) => command.includes('https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key') && command.includes('gpg --dearmor'))).toBe(true);
     expect(runcmd.some((command) => command.includes("signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.36/deb/ /"))).toBe(true);
-    expect(runcmd.some((command) => command.includes("kubelet='1.36.2-*' kubeadm='1.36.2-*' kubectl='1.36.2-*'"))).toBe(true);
+    expect(runcmd.some((command) => command.includes("kubelet='1.36.3-*' kubeadm='1.36.3-*' kubectl='1.36.3-*'"))).toBe(true);
     expect(runcmd.at(-1)).toBe(`kubeadm join 203.0.113.10:31443 --node-name pool-a-7x2k9 --token ${token} --discovery-token-ca-cert-hash ${hash}`);
     const users = config.users as Array<{ name: string; ssh_authorized_keys: string[] }>;
     expect(users[0]!.name).not.toBe('root');
@@ -100,7 +100,7 @@ describe('node cloud-init user data', () => {
     // The node simulator reads back what a real instance would act on.
     const params = parseNodeUserData(userData);
     expect(params).toMatchObject({
-      endpoint: '203.0.113.10:31443', nodeName: 'pool-a-7x2k9', caCertHashes: [hash], kubernetesVersion: '1.36.2',
+      endpoint: '203.0.113.10:31443', nodeName: 'pool-a-7x2k9', caCertHashes: [hash], kubernetesVersion: '1.36.3',
       labels: base.labels, taints: base.taints, sshAuthorizedKeys: base.sshPublicKeys,
     });
     expect(`${params.tokenId}.${params.tokenSecret}`).toBe(token);

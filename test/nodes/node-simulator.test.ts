@@ -65,7 +65,7 @@ describe('node simulator joining a kubesim tenant', () => {
 
   const userDataFor = (token: BootstrapToken, overrides: Partial<NodeUserDataInput> = {}): string => buildNodeUserData({
     nodeName: 'worker-1',
-    kubernetesVersion: '1.36.2',
+    kubernetesVersion: '1.36.3',
     apiServerEndpoint: `127.0.0.1:${seed.port}`,
     bootstrapToken: formatBootstrapToken(token),
     caCertHash: discoveryTokenCaCertHash(seed.caPem),
@@ -91,7 +91,7 @@ describe('node simulator joining a kubesim tenant', () => {
     writeFileSync(kubeconfigPath, seed.adminKubeconfig);
     admin = await KubeClient.fromFile(kubeconfigPath);
     const spec = {
-      clusterId: 'tenant1', clusterName: 'tenant1', version: '1.36.2', serviceCidr: '10.96.0.0/12', podCidr: '10.244.0.0/16',
+      clusterId: 'tenant1', clusterName: 'tenant1', version: '1.36.3', serviceCidr: '10.96.0.0/12', podCidr: '10.244.0.0/16',
       expose: { strategy: 'NodePort' as const }, endpoint: { host: '127.0.0.1', port: seed.port },
     };
     // The kubernetes Service endpoints are not part of joining; kubesim already owns default/kubernetes.

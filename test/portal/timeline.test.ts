@@ -14,7 +14,7 @@ function cluster(overrides: Partial<Cluster> = {}): Cluster {
     id: 'c1',
     projectId: 'p1',
     name: 'brisk-harbor-7kq2',
-    version: '1.37.0',
+    version: '1.37.2',
     seed: { id: 's1', name: 'sandbox' },
     exposeStrategy: 'NodePort',
     etcdReplicas: 1,
@@ -98,23 +98,23 @@ describe('progress milestones', () => {
 describe('progress milestones during an upgrade', () => {
   const ready = ['EtcdReady', 'APIServerReady', 'ControllerManagerReady', 'SchedulerReady'].map((type) => condition(type, 'True'));
   // What the cluster went through before the upgrade: created, converged, one ready event per step.
-  const created = () => [event('Placed', 'placed on seed sandbox (1/50)'), event('EtcdReady'), event('APIServerReady'), event('ControllerManagerReady'), event('ControlPlaneReady', 'control plane 1.36.2 is ready at https://10.0.0.1:30443')];
+  const created = () => [event('Placed', 'placed on seed sandbox (1/50)'), event('EtcdReady'), event('APIServerReady'), event('ControllerManagerReady'), event('ControlPlaneReady', 'control plane 1.36.3 is ready at https://10.0.0.1:30443')];
   const upgrading = (overrides: Partial<Cluster> = {}) =>
-    cluster({ version: '1.37.0', phase: 'Updating', phaseReason: 'UpgradeRequested', conditions: ready, generation: 2, observedGeneration: 1, endpoint: 'https://10.0.0.1:30443', ...overrides });
+    cluster({ version: '1.37.2', phase: 'Updating', phaseReason: 'UpgradeRequested', conditions: ready, generation: 2, observedGeneration: 1, endpoint: 'https://10.0.0.1:30443', ...overrides });
   const labelOf = (milestones: ReturnType<typeof deriveMilestones>, key: string) => milestones.find((milestone) => milestone.key === key)?.label;
 
   it('counts nothing from before the request once an upgrade was just requested: the API server is next', () => {
     const current = upgrading();
-    const events = [...created(), event('UpgradeRequested', 'upgrade from 1.36.2 to 1.37.0 requested')];
+    const events = [...created(), event('UpgradeRequested', 'upgrade from 1.36.3 to 1.37.2 requested')];
     const milestones = deriveMilestones(current, events, []);
     expect(states(milestones)).toEqual({ placed: 'done', etcd: 'done', apiserver: 'active', controllerManager: 'pending', nodes: 'skipped', running: 'pending' });
-    expect(labelOf(milestones, 'apiserver')).toBe('API server 1.37.0 rolled out');
-    expect(labelOf(milestones, 'controllerManager')).toBe('Controller manager 1.37.0 rolled out');
-    expect(upgradeInProgress(current, events)).toMatchObject({ from: '1.36.2', to: '1.37.0' });
+    expect(labelOf(milestones, 'apiserver')).toBe('API server 1.37.2 rolled out');
+    expect(labelOf(milestones, 'controllerManager')).toBe('Controller manager 1.37.2 rolled out');
+    expect(upgradeInProgress(current, events)).toMatchObject({ from: '1.36.3', to: '1.37.2' });
   });
 
   it('shows the new apiserver rolling out with its condition, then the controller manager once the controllers were applied', () => {
-    const events = [...created(), event('UpgradeRequested', 'upgrade from 1.36.2 to 1.37.0 requested'), event('AppliedApiserver', 'applied Deployment/kube-apiserver')];
+    const events = [...created(), event('UpgradeRequested', 'upgrade from 1.36.3 to 1.37.2 requested'), event('AppliedApiserver', 'applied Deployment/kube-apiserver')];
     const rollingOut = upgrading({
       phaseReason: 'WaitingForAPIServer',
       conditions: ready.map((candidate) => (candidate.type === 'APIServerReady' ? condition('APIServerReady', 'False', 'rolling out (0/1 ready, 0 updated)') : candidate)),
@@ -132,23 +132,23 @@ describe('progress milestones during an upgrade', () => {
   });
 
   it('follows etcd as well when the new minor pairs with another etcd release', () => {
-    const events = [...created(), event('UpgradeRequested', 'upgrade from 1.35.4 to 1.36.2 requested'), event('AppliedEtcd', 'applied StatefulSet/etcd')];
-    const rolling = upgrading({ version: '1.36.2', phaseReason: 'WaitingForEtcd', conditions: ready.map((candidate) => (candidate.type === 'EtcdReady' ? condition('EtcdReady', 'False', '0/1 members ready (quorum 1)') : candidate)) });
+    const events = [...created(), event('UpgradeRequested', 'upgrade from 1.35.4 to 1.36.3 requested'), event('AppliedEtcd', 'applied StatefulSet/etcd')];
+    const rolling = upgrading({ version: '1.36.3', phaseReason: 'WaitingForEtcd', conditions: ready.map((candidate) => (candidate.type === 'EtcdReady' ? condition('EtcdReady', 'False', '0/1 members ready (quorum 1)') : candidate)) });
     const milestones = deriveMilestones(rolling, [...events, event('EtcdReadyFalse', '', 'Warning')], []);
     expect(states(milestones)).toMatchObject({ etcd: 'active', apiserver: 'pending', controllerManager: 'pending' });
-    expect(labelOf(milestones, 'etcd')).toBe('etcd ready for 1.36.2');
-    const quorum = deriveMilestones(upgrading({ version: '1.36.2', phaseReason: 'WaitingForAPIServer' }), [...events, event('EtcdReadyFalse', '', 'Warning'), event('EtcdReady'), event('AppliedApiserver')], []);
+    expect(labelOf(milestones, 'etcd')).toBe('etcd ready for 1.36.3');
+    const quorum = deriveMilestones(upgrading({ version: '1.36.3', phaseReason: 'WaitingForAPIServer' }), [...events, event('EtcdReadyFalse', '', 'Warning'), event('EtcdReady'), event('AppliedApiserver')], []);
     expect(states(quorum)).toMatchObject({ etcd: 'done', apiserver: 'active' });
   });
 
   it('shows every step done again once the upgrade finished', () => {
     const events = [
       ...created(),
-      event('UpgradeRequested', 'upgrade from 1.36.2 to 1.37.0 requested'),
+      event('UpgradeRequested', 'upgrade from 1.36.3 to 1.37.2 requested'),
       event('AppliedApiserver'),
       event('APIServerReady'),
       event('AppliedControllers'),
-      event('ControlPlaneReady', 'control plane 1.37.0 is ready at https://10.0.0.1:30443'),
+      event('ControlPlaneReady', 'control plane 1.37.2 is ready at https://10.0.0.1:30443'),
     ];
     const finished = upgrading({ phase: 'Running', phaseReason: 'ControlPlaneReady', observedGeneration: 2 });
     const milestones = deriveMilestones(finished, events, [pool(1, 1)]);
@@ -161,7 +161,7 @@ describe('progress milestones during an upgrade', () => {
     const events = [
       event('ProgressDeadlineExceeded', 'not converged within 1200s; waiting for: the LoadBalancer has no address yet (WaitingForEndpoint)', 'Warning'),
       ...created(),
-      event('UpgradeRequested', 'upgrade from 1.36.2 to 1.37.0 requested'),
+      event('UpgradeRequested', 'upgrade from 1.36.3 to 1.37.2 requested'),
       event('AppliedApiserver'),
       event('APIServerReadyFalse', 'APIServerReady is False: /readyz: HTTP 500', 'Warning'),
       event('ProgressDeadlineExceeded', 'not converged within 1200s; waiting for: /readyz failed (WaitingForAPIServer)', 'Warning'),
@@ -170,7 +170,7 @@ describe('progress milestones during an upgrade', () => {
     const milestones = deriveMilestones(failed, events, []);
     expect(states(milestones)).toEqual({ placed: 'done', etcd: 'done', apiserver: 'failed', controllerManager: 'pending', nodes: 'skipped', running: 'failed' });
     expect(milestones.find((milestone) => milestone.key === 'apiserver')?.detail).toBe('UpdateTimedOut: not converged within 1200s; waiting for: /readyz failed (WaitingForAPIServer)');
-    expect(upgradeInProgress(failed, events)).toMatchObject({ from: '1.36.2', to: '1.37.0' });
+    expect(upgradeInProgress(failed, events)).toMatchObject({ from: '1.36.3', to: '1.37.2' });
   });
 });
 

@@ -21,7 +21,7 @@ export interface ComponentImages {
 }
 
 export interface KubernetesVersion {
-  /** Full semantic version without the leading "v", e.g. "1.36.2". */
+  /** Full semantic version without the leading "v", e.g. "1.36.3". */
   version: string;
   minor: string;
   /** The etcd release kubeadm pairs with this minor (its SupportedEtcdVersion table). */
@@ -59,8 +59,8 @@ export const SUPPORTED_VERSIONS: readonly KubernetesVersion[] = [
   // `--feature-gates=InitialCorruptCheck=true` (etcd >= 3.6 names; the `--experimental-*`
   // forms are gone in 3.7) would go here as `etcd: { set: ... }` once the sandbox has 3.6.
   entry('1.35.4', '3.6.5-0'),
-  entry('1.36.2', '3.6.6-0'),
-  entry('1.37.0', '3.6.6-0'),
+  entry('1.36.3', '3.6.8-0'),
+  entry('1.37.2', '3.7.0-0'),
 ];
 
 export function newestVersion(): KubernetesVersion {

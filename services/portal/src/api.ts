@@ -115,7 +115,7 @@ export interface PoolNode {
   lastHeartbeatAt: string | null;
   sshProbe: SshProbe | null;
   conditions?: Condition[];
-  /** As the Node reported it when it became Ready ("v1.36.2"); null before. */
+  /** As the Node reported it when it became Ready ("v1.36.3"); null before. */
   kubeletVersion: string | null;
   createdAt: string;
 }

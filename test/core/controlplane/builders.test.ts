@@ -66,7 +66,7 @@ describe('control-plane builders', () => {
     expect(statefulSet.spec?.volumeClaimTemplates?.[0].spec?.resources?.requests?.storage).toBe('2Gi');
     const container = statefulSet.spec?.template.spec?.containers[0];
     expect(container?.command).toEqual(['etcd']);
-    expect(container?.image).toBe('registry.k8s.io/etcd:3.6.6-0');
+    expect(container?.image).toBe('registry.k8s.io/etcd:3.6.8-0');
     const args = flags(container?.args);
     expect(args.get('client-cert-auth')).toBe('true');
     expect(args.get('peer-client-cert-auth')).toBe('true');
@@ -103,7 +103,7 @@ describe('control-plane builders', () => {
     expect((find(built, 'PodDisruptionBudget', 'kube-apiserver') as IPodDisruptionBudget).spec?.maxUnavailable).toBe(1);
     const container = deployment.spec?.template.spec?.containers[0];
     expect(container?.command).toEqual(['kube-apiserver']);
-    expect(container?.image).toBe('registry.k8s.io/kube-apiserver:v1.36.2');
+    expect(container?.image).toBe('registry.k8s.io/kube-apiserver:v1.36.3');
     const args = flags(container?.args);
     expect(args.get('etcd-servers')?.split(',')).toHaveLength(3);
     expect(args.get('etcd-servers')?.split(',').every((url) => url.startsWith('https://'))).toBe(true);
@@ -223,8 +223,8 @@ describe('control-plane builders', () => {
     const baseline = ['--a=1', '--b=2', '--c=3'];
     expect(applyFlagOverrides(baseline, { set: { '--b': 'x', '--d': '4' }, remove: ['--c'] })).toEqual(['--a=1', '--b=x', '--d=4']);
     expect(applyFlagOverrides(baseline, undefined)).toEqual(baseline);
-    const version = findVersion('1.36.2');
-    if (!version) throw new Error('1.36.2 missing');
+    const version = findVersion('1.36.3');
+    if (!version) throw new Error('1.36.3 missing');
     const spec = { ...resolveSpec(referenceSpec('NodePort')), version: { ...version, flags: { apiserver: { remove: ['--profiling'], set: { '--feature-gates': 'Example=true' } } } } };
     const args = apiserverArguments(spec);
     expect(args).not.toContain('--profiling=false');

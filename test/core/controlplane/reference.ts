@@ -14,7 +14,7 @@ export function referenceSpec(strategy: ExposeStrategy, overrides: Partial<Contr
   return {
     clusterId: 'k7x2m9',
     clusterName: 'brisk-harbor-7kq2',
-    version: '1.36.2',
+    version: '1.36.3',
     serviceCidr: '10.96.0.0/12',
     podCidr: '10.244.0.0/16',
     expose: strategy === 'NodePort' ? { strategy, nodePort: 30443 } : { strategy },

@@ -108,7 +108,7 @@ describe('tenant bootstrap objects for kubeadm join', () => {
     expect(clusterConfiguration).toMatchObject({
       apiVersion: 'kubeadm.k8s.io/v1beta4',
       kind: 'ClusterConfiguration',
-      kubernetesVersion: 'v1.36.2',
+      kubernetesVersion: 'v1.36.3',
       controlPlaneEndpoint: 'k7x2m9.seed-1.harbormaster.example:6443',
       networking: { serviceSubnet: '10.96.0.0/12', podSubnet: '10.244.0.0/16', dnsDomain: 'cluster.local' },
     });

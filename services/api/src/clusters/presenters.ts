@@ -56,7 +56,7 @@ export const presentNode = (row: NodeRow) => ({
   sshProbe: row.ssh_probe,
   /** The host key fingerprint pinned on first contact (public; the pool's private key never leaves the worker). */
   sshHostKeyFingerprint: row.ssh_host_key,
-  /** As the Node reported it when it became Ready ("v1.36.2"); null before. */
+  /** As the Node reported it when it became Ready ("v1.36.3"); null before. */
   kubeletVersion: row.kubelet_version,
   createdAt: row.created_at.toISOString(),
 });

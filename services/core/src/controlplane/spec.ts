@@ -10,7 +10,7 @@ export interface ControlPlaneSpec {
   clusterId: string;
   /** Human-facing name, used in kubeconfig names. */
   clusterName: string;
-  /** A version from SUPPORTED_VERSIONS, e.g. "1.36.2". */
+  /** A version from SUPPORTED_VERSIONS, e.g. "1.36.3". */
   version: string;
   serviceCidr: string;
   podCidr: string;

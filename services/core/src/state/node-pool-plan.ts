@@ -28,7 +28,7 @@ export interface PoolPlan {
 }
 
 export interface RolloutTarget {
-  /** The kubelet version every node should report, "v" included ("v1.36.2"). */
+  /** The kubelet version every node should report, "v" included ("v1.36.3"). */
   kubeletVersion: string;
 }
 
