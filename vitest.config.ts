@@ -16,6 +16,8 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
+    // The real-binaries suite has its own config (vitest.real.config.ts).
+    exclude: ['**/node_modules/**', 'test/real/**'],
     pool: 'forks',
     // Most files spend their time waiting on real processes (etcd, sshd, timers), not CPU; vitest's
     // default of cpus − 1 would run one file at a time on a 2-core machine.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes control-plane binaries (kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubeadm, kubemark) and the etcd / etcdctl that kubeadm pairs with each minor,
+# kube-scheduler, kubeadm, kubemark, kubectl) and the etcd / etcdctl that kubeadm pairs with each minor,
 # from Go modules, for tests. Test tooling only: nothing here ships in the product.
 #
 #   bash scripts/kube-bins.sh              # every version pinned under test/kube-bins/
@@ -13,7 +13,7 @@
 # and fetch only from the Go module proxy. Each go.mod's `tool` block names the commands built.
 #
 # Output, cached by version (a binary already there that reports the right version is kept):
-#   ${HM_KUBE_BIN_CACHE:-<repo>/.cache/kube-bins}/v1.37.2/{kube-apiserver,kube-controller-manager,kube-scheduler,kubeadm,kubemark}
+#   ${HM_KUBE_BIN_CACHE:-<repo>/.cache/kube-bins}/v1.37.2/{kube-apiserver,kube-controller-manager,kube-scheduler,kubeadm,kubemark,kubectl}
 #   ${HM_KUBE_BIN_CACHE:-<repo>/.cache/kube-bins}/etcd-v3.7.0/{etcd,etcdctl}
 # Progress goes to stderr, one line per binary built or found, then the total time. The only
 # line on stdout is the last one, `KUBE_BIN_DIR=<cache dir>/<newest version asked for>` (where
@@ -26,7 +26,7 @@
 # buildDate is the module's publication time on the proxy, so rebuilds are byte-for-byte
 # stable for a given Go toolchain. gitCommit is left unset (the module proxy does not carry it),
 # as upstream does when it is unknown. etcd gets its version from its own source.
-# The five Kubernetes commands are built by one `go build` so they share compiled packages;
+# The six Kubernetes commands are built by one `go build` so they share compiled packages;
 # a minor took 19 min 51 s from a cold Go build cache on the 2-core machine while the test
 # suite ran beside it (nice 10); etcd then took 28 s, sharing most packages.
 #
@@ -47,7 +47,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WRAPPERS="$ROOT/test/kube-bins"
 CACHE=${HM_KUBE_BIN_CACHE:-$ROOT/.cache/kube-bins}
 NICE=${HM_KUBE_BIN_NICE:-10}
-KUBE_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubeadm kubemark)
+KUBE_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubeadm kubemark kubectl)
 # Which etcd wrapper goes with which Kubernetes minor: kubeadm's DefaultEtcdVersion /
 # SupportedEtcdVersion in cmd/kubeadm/app/constants/constants.go of that release (checked
 # against the downloaded source whenever the script builds).
@@ -89,6 +89,8 @@ reports_version() { # binary name expected-version
   case "$name" in
     kubeadm) out=$(timeout 30 "$bin" version -o short 2>/dev/null) || return 1
              [ "$out" = "$want" ] ;;
+    kubectl) out=$(timeout 30 "$bin" version --client 2>/dev/null) || return 1
+             grep -qx "Client Version: $want" <<<"$out" ;;
     etcd) out=$(timeout 30 "$bin" --version 2>/dev/null) || return 1
           grep -qx "etcd Version: ${want#v}" <<<"$out" ;;
     etcdctl) out=$(timeout 30 "$bin" version 2>/dev/null) || return 1

@@ -5,6 +5,7 @@
 // deleting the cluster terminates every machine.
 import { PolicyV1Api, type CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RealBinaries } from '../../services/sandbox/src/real-binaries/index.js';
 import { eventually, scaled } from '../support/time.js';
 import {
   clusterEvents,
@@ -33,6 +34,8 @@ import {
 const NODE_WARNINGS = ['NodeMachineLost', 'OrphanedMachinesTerminated', 'NodeDrainBlocked', 'ProvisioningFailed', 'CredentialUnusable'];
 
 let world: NodeWorld;
+/** The real Kubernetes binaries when KUBE_BIN_DIR is set (the real-binaries suite). */
+const real = RealBinaries.fromEnvironment();
 
 beforeAll(async () => {
   world = await startNodeWorld();
@@ -60,6 +63,13 @@ describe.each(PROVIDERS)('worker nodes on %s', (provider: Provider) => {
       return rows.length === 3 && rows.every((row) => row.phase === 'Ready') ? rows : undefined;
     }, '3 Ready nodes in the pool', 180_000, 500);
     expect(await readyTenantNodes(tenant)).toEqual(nodes.map((node) => node.name).sort());
+    // With KUBE_BIN_DIR every Node is a real kubelet (kubemark's hollow one) of the cluster's version.
+    if (real) {
+      for (const node of (await tenant.listNode()).items) {
+        expect(node.spec?.providerID).toBe(`kubemark://${node.metadata?.name}`);
+        expect(node.status?.nodeInfo?.kubeletVersion).toBe(`v${cluster.version}`);
+      }
+    }
     const live = machines(world, provider, { clusterId: cluster.id, poolId: pool.id }).filter((machine) => !machine.terminated);
     expect(live.map((machine) => machine.nodeId).sort()).toEqual(nodes.map((node) => node.id).sort());
     expect(nodes.map((node) => node.cloudId).sort()).toEqual(live.map((machine) => machine.id).sort());
@@ -84,7 +94,15 @@ describe.each(PROVIDERS)('worker nodes on %s', (provider: Provider) => {
       namespace: 'default',
       body: { metadata: { name: 'guarded', labels: { app: 'guarded' } }, spec: { nodeName: newest.name, terminationGracePeriodSeconds: 0, containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] } },
     });
-    await tenant.replaceNamespacedPodStatus({ name: 'guarded', namespace: 'default', body: { ...pod, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } } });
+    // A real kubelet (KUBE_BIN_DIR: kubemark's hollow one) runs the pod and reports it Ready; the
+    // node simulator runs no pods, so the test reports for it.
+    if (!real) {
+      await tenant.replaceNamespacedPodStatus({ name: 'guarded', namespace: 'default', body: { ...pod, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } } });
+    }
+    await eventually(async () => {
+      const current = await tenant.readNamespacedPod({ name: 'guarded', namespace: 'default' });
+      return current.status?.phase === 'Running' && current.status.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True');
+    }, 'the guarded pod to run and be Ready', 60_000, 500);
     await policy.createNamespacedPodDisruptionBudget({ namespace: 'default', body: { metadata: { name: 'guarded' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'guarded' } } } } });
 
     const down = await scalePool(world, cluster.id, pool.id, 2);

@@ -23,6 +23,7 @@ export const PROVIDERS: readonly Provider[] = ['aws', 'digitalocean'];
 export interface Cluster {
   id: string;
   name: string;
+  version: string;
   phase: string;
   phaseReason: string;
   endpoint: string | null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandKubeVariables } from '../../../services/sandbox/src/kubelet/expansion.js';
@@ -90,13 +90,34 @@ describe('images', () => {
     expect(imageBasename('registry.k8s.io/etcd:3.5.21-0')).toBe('etcd');
     expect(imageBasename('localhost:5000/kube-apiserver@sha256:abc')).toBe('kube-apiserver');
     expect(imageBasename('quay.io/org/kube-scheduler:v1.32.0@sha256:abc')).toBe('kube-scheduler');
-    const resolver = new ImageResolver({ repositoryRoot: '/repo', kubeBinDir: '/nonexistent' });
-    expect(resolver.resolve('registry.k8s.io/etcd:3.5', 'etcd').path).toBe('/usr/bin/etcd');
-    expect(resolver.resolve('registry.k8s.io/kube-apiserver:v1.32.0', 'kube-apiserver')).toEqual({
+    const simulated = new ImageResolver({ repositoryRoot: '/repo', kubeBinDir: '' });
+    expect(simulated.resolve('registry.k8s.io/etcd:3.5', 'etcd').path).toBe('/usr/bin/etcd');
+    expect(simulated.resolve('registry.k8s.io/kube-apiserver:v1.32.0', 'kube-apiserver')).toEqual({
       path: process.execPath,
       leadingArgs: ['/repo/dist/services/sandbox/src/kubesim/cli.js', 'kube-apiserver'],
     });
-    expect(() => resolver.resolve('nginx:1.27', undefined)).toThrow(ImageNotFound);
+    expect(() => simulated.resolve('nginx:1.27', undefined)).toThrow(ImageNotFound);
+  });
+
+  it('with real binaries, runs the binary of the image tag and cannot pull a version that was not built', () => {
+    const root = mkdtempSync(join(tmpdir(), 'kube-bins-'));
+    try {
+      for (const [dir, name] of [['v1.37.2', 'kube-apiserver'], ['v1.36.3', 'kube-apiserver'], ['v1.36.3', 'kube-scheduler'], ['etcd-v3.7.0', 'etcd'], ['etcd-v3.7.0', 'etcdctl']]) {
+        mkdirSync(join(root, dir!), { recursive: true });
+        writeFileSync(join(root, dir!, name!), '#!/bin/sh\n', { mode: 0o755 });
+      }
+      const real = new ImageResolver({ repositoryRoot: '/repo', kubeBinDir: join(root, 'v1.37.2') });
+      expect(real.resolve('registry.k8s.io/kube-apiserver:v1.37.2', 'kube-apiserver').path).toBe(join(root, 'v1.37.2/kube-apiserver'));
+      expect(real.resolve('registry.k8s.io/kube-apiserver:v1.36.3', 'kube-apiserver').path).toBe(join(root, 'v1.36.3/kube-apiserver'));
+      expect(real.resolve('registry.k8s.io/kube-scheduler:v1.36.3@sha256:abc', undefined).path).toBe(join(root, 'v1.36.3/kube-scheduler'));
+      expect(real.resolve('registry.k8s.io/etcd:3.7.0-0', 'etcd').path).toBe(join(root, 'etcd-v3.7.0/etcd'));
+      expect(real.resolveCommand('etcdctl', 'registry.k8s.io/etcd:3.7.0-0')?.path).toBe(join(root, 'etcd-v3.7.0/etcdctl'));
+      expect(() => real.resolve('registry.k8s.io/kube-apiserver:v1.35.4', 'kube-apiserver')).toThrow(/kube-apiserver v1\.35\.4 was not built/);
+      expect(() => real.resolve('registry.k8s.io/kube-scheduler:v1.37.2', undefined)).toThrow(ImageNotFound);
+      expect(() => real.resolve('registry.k8s.io/etcd:3.6.8-0', 'etcd')).toThrow(ImageNotFound);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { RealBinaries, RealBinaryMissing, type KubeCommand } from '../real-binaries/index.js';
 
 /** An executable plus arguments placed before the container's own arguments. */
 export interface Executable {
@@ -12,13 +13,19 @@ export type BinaryOverrides = Record<string, string | Executable>;
 
 export interface ImageResolverOptions {
   binaries?: BinaryOverrides;
-  /** Directory holding kube-apiserver & co.; defaults to $KUBE_BIN_DIR. */
+  /**
+   * The newest version's directory of the real binaries (scripts/kube-bins.sh); defaults to
+   * $KUBE_BIN_DIR. When set, kube-apiserver & co. and etcd run the real binary of the image's
+   * tag, and a tag that was not built cannot be pulled. Unset, kubesim plays the Kubernetes
+   * components and Debian's etcd plays every etcd.
+   */
   kubeBinDir?: string;
   /** Repository root, used to locate the built kubesim CLI. */
   repositoryRoot: string;
 }
 
-const KUBE_COMPONENTS = new Set(['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
+const KUBE_COMPONENTS: ReadonlySet<string> = new Set<KubeCommand>(['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
+const isKubeComponent = (name: string): name is KubeCommand => KUBE_COMPONENTS.has(name);
 
 export class ImageNotFound extends Error {}
 
@@ -31,6 +38,14 @@ export function imageBasename(image: string): string {
   return repository.slice(lastSlash + 1);
 }
 
+/** `registry.k8s.io/etcd:3.5.9-0@sha256:…` → `3.5.9-0`; `latest` when the image names no tag. */
+export function imageTag(image: string): string {
+  const withoutDigest = image.split('@')[0];
+  const lastSlash = withoutDigest.lastIndexOf('/');
+  const lastColon = withoutDigest.lastIndexOf(':');
+  return lastColon > lastSlash ? withoutDigest.slice(lastColon + 1) : 'latest';
+}
+
 /**
  * Maps images to local binaries. An image is "pulled" when its basename is known; the
  * container's command[0] names a binary inside the image, so it is looked up by basename too
@@ -38,16 +53,22 @@ export function imageBasename(image: string): string {
  * main binary.
  */
 export class ImageResolver {
-  constructor(private readonly options: ImageResolverOptions) {}
+  private readonly real: RealBinaries | undefined;
+
+  constructor(private readonly options: ImageResolverOptions) {
+    const kubeBinDir = options.kubeBinDir ?? process.env.KUBE_BIN_DIR;
+    this.real = kubeBinDir ? new RealBinaries(kubeBinDir) : undefined;
+  }
 
   resolve(image: string, command0: string | undefined): Executable {
     const imageName = imageBasename(image);
-    const imageBinary = this.lookup(imageName);
+    const tag = imageTag(image);
+    const imageBinary = this.lookup(imageName, tag, image);
     if (!imageBinary) throw new ImageNotFound(`image "${image}" has no local binary for "${imageName}"`);
     if (command0 !== undefined) {
       const commandName = basename(command0);
       if (commandName !== imageName) {
-        const commandBinary = this.lookup(commandName);
+        const commandBinary = this.lookup(commandName, tag, image);
         if (commandBinary) return commandBinary;
       }
     }
@@ -57,7 +78,7 @@ export class ImageResolver {
   /** For exec probes: a command inside the container, or a host binary as a last resort. */
   resolveCommand(command0: string, image: string): Executable | undefined {
     const name = basename(command0);
-    const mapped = this.lookup(name);
+    const mapped = this.lookup(name, imageTag(image), image);
     if (mapped) return mapped;
     if (name === imageBasename(image)) return undefined;
     for (const directory of ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin']) {
@@ -67,18 +88,29 @@ export class ImageResolver {
     return undefined;
   }
 
-  private lookup(name: string): Executable | undefined {
+  private lookup(name: string, tag: string, image: string): Executable | undefined {
     const override = this.options.binaries?.[name];
     if (typeof override === 'string') return { path: override, leadingArgs: [] };
     if (override) return override;
-    if (name === 'etcd' && existsSync('/usr/bin/etcd')) return { path: '/usr/bin/etcd', leadingArgs: [] };
-    if (name === 'etcdctl' && existsSync('/usr/bin/etcdctl')) return { path: '/usr/bin/etcdctl', leadingArgs: [] };
-    if (KUBE_COMPONENTS.has(name)) {
-      const kubeBinDir = this.options.kubeBinDir ?? process.env.KUBE_BIN_DIR;
-      if (kubeBinDir && existsSync(join(kubeBinDir, name))) return { path: join(kubeBinDir, name), leadingArgs: [] };
+    if (name === 'etcd' || name === 'etcdctl') {
+      if (this.real) return this.realBinary(() => this.real!.etcd(name, tag), image);
+      const debian = `/usr/bin/${name}`;
+      return existsSync(debian) ? { path: debian, leadingArgs: [] } : undefined;
+    }
+    if (isKubeComponent(name)) {
+      if (this.real) return this.realBinary(() => this.real!.kube(name, tag), image);
       const cli = resolve(this.options.repositoryRoot, 'dist/services/sandbox/src/kubesim/cli.js');
       return { path: process.execPath, leadingArgs: [cli, name] };
     }
     return undefined;
+  }
+
+  private realBinary(find: () => string, image: string): Executable {
+    try {
+      return { path: find(), leadingArgs: [] };
+    } catch (error) {
+      if (error instanceof RealBinaryMissing) throw new ImageNotFound(`image "${image}": ${error.message}`);
+      throw error;
+    }
   }
 }

@@ -1,6 +1,9 @@
-// A simulated tenant node: it boots its cloud-config (sshd with the pool's keys, then
-// `kubeadm join`) and behaves as a kubelet afterwards (Ready status, Lease renewals).
+// A tenant node: it boots its cloud-config (sshd with the pool's keys, then `kubeadm join`) and
+// behaves as a kubelet afterwards (Ready status, Lease renewals). With the real binaries
+// (KUBE_BIN_DIR) the join is the real kubeadm and the kubelet kubemark's hollow one (real-kubelet.ts).
+import { RealBinaries } from '../real-binaries/index.js';
 import { ApiStatusError, apiRequest, discoverCluster, microTime, requestNodeCertificate, rfc3339, type ApiTarget } from './join.js';
+import { joinWithRealBinaries, type RealKubelet } from './real-kubelet.js';
 import { startSshd, type SshdHandle } from './sshd.js';
 import { parseNodeUserData, type JoinParameters } from './user-data.js';
 
@@ -27,6 +30,12 @@ export interface NodeSimulatorOptions {
   /** kubeadm's TLS bootstrap timeout (5 min by default). */
   certificateTimeoutMs?: number;
   onError?: (error: Error) => void;
+  /**
+   * The real `kubeadm join` and kubemark's hollow kubelet of the pinned version instead of the
+   * simulated join and heartbeats (see real-kubelet.ts). Defaults to $KUBE_BIN_DIR's binaries
+   * when it is set; null forces the simulation.
+   */
+  realBinaries?: RealBinaries | null;
 }
 
 export interface NodeSimulator {
@@ -63,6 +72,8 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
   let target: ApiTarget | undefined;
   let caPem = '';
   let nodeUid: string | undefined;
+  const realBinaries = options.realBinaries === undefined ? RealBinaries.fromEnvironment() : options.realBinaries ?? undefined;
+  let realKubelet: RealKubelet | undefined;
   const timers: NodeJS.Timeout[] = [];
   const transitionTimes = new Map<string, string>();
   const report = (error: unknown): void => {
@@ -117,7 +128,19 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     }
   };
 
+  const joinReal = async (binaries: RealBinaries): Promise<void> => {
+    realKubelet = await joinWithRealBinaries({
+      binaries, params, endpoint: options.endpointOverride ?? params.endpoint, stateDir: options.stateDir,
+      timeoutMs: (options.discoveryTimeoutMs ?? 300_000) + (options.certificateTimeoutMs ?? 300_000), signal: abort.signal,
+    });
+    target = realKubelet.target;
+    caPem = realKubelet.target.caPem ?? '';
+    if (abort.signal.aborted) return;
+    phase = 'ready';
+  };
+
   const join = async (): Promise<void> => {
+    if (realBinaries) return joinReal(realBinaries);
     const endpoint = options.endpointOverride ?? params.endpoint;
     const info = await discoverCluster({
       endpoint, tokenId: params.tokenId, tokenSecret: params.tokenSecret, caCertHashes: params.caCertHashes,
@@ -167,7 +190,7 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     abort.abort();
     for (const timer of timers.splice(0)) clearInterval(timer);
     if (phase !== 'stopped') phase = next;
-    await sshd.stop();
+    await Promise.all([next === 'dead' ? realKubelet?.kill() : realKubelet?.stop(), sshd.stop()]);
   };
 
   return {

@@ -1,0 +1,23 @@
+import { defineConfig, mergeConfig } from 'vitest/config';
+import base from './vitest.config.js';
+
+/**
+ * The real-binaries suite: the end-to-end scenarios again, with the tenant control planes, the
+ * nodes' kubeadm and kubelet, and (in test/real/) the seed itself as the real Kubernetes binaries
+ * that scripts/kube-bins.sh builds. `npm test` runs it after the simulated suite with KUBE_BIN_DIR
+ * set; test/support/real-setup.ts refuses to start without the binaries rather than skip.
+ */
+const REAL_BINARY_SCENARIOS = [
+  'test/real/**/*.test.ts',
+  'test/control-plane/control-plane.e2e.test.ts',
+  'test/nodes/nodes.e2e.test.ts',
+  'test/nodes/node-rollout.e2e.test.ts',
+];
+
+export default mergeConfig(base, defineConfig({
+  test: {
+    include: REAL_BINARY_SCENARIOS,
+    exclude: [],
+    globalSetup: ['test/support/global-setup.ts', 'test/support/real-setup.ts'],
+  },
+}));
