@@ -1,4 +1,4 @@
-import { defineConfig, mergeConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 import base from './vitest.config.js';
 
 /**
@@ -14,10 +14,13 @@ const REAL_BINARY_SCENARIOS = [
   'test/nodes/node-rollout.e2e.test.ts',
 ];
 
-export default mergeConfig(base, defineConfig({
+// Not mergeConfig: it would append these lists to the simulated suite's instead of replacing them.
+export default defineConfig({
+  ...base,
   test: {
+    ...base.test,
     include: REAL_BINARY_SCENARIOS,
-    exclude: [],
+    exclude: ['**/node_modules/**'],
     globalSetup: ['test/support/global-setup.ts', 'test/support/real-setup.ts'],
   },
-}));
+});
