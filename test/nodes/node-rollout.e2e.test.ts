@@ -125,10 +125,15 @@ describe('rolling kubelet upgrade of a node pool', () => {
     expect(started.body).toMatchObject({ kind: 'rollout-nodes', target: { version: newVersion } });
     expect(['pending', 'running']).toContain(started.body.status);
 
-    const samples: Array<{ rows: PoolNode[]; serving: number }> = [];
+    const samples: Array<{ rows: PoolNode[]; serving: number; at: string; nodes: string[] }> = [];
     const done = await eventually(async () => {
       const [rows, nodes] = await Promise.all([nodesOfPool(), tenant.listNode()]);
-      samples.push({ rows, serving: nodes.items.filter(isServing).length });
+      samples.push({
+        rows,
+        serving: nodes.items.filter(isServing).length,
+        at: new Date().toISOString(),
+        nodes: nodes.items.map((node) => `${node.metadata?.name}:${node.spec?.unschedulable ? 'cordoned' : 'schedulable'}:${node.status?.conditions?.find((condition) => condition.type === 'Ready')?.status ?? 'none'}`),
+      });
       const operation = await getOperation(world, started.body.id);
       // A failed or superseded rollout ends the wait at once, so the assertion below shows why.
       return ['succeeded', 'failed', 'superseded'].includes(operation.status) ? operation : undefined;
@@ -140,7 +145,7 @@ describe('rolling kubelet upgrade of a node pool', () => {
     // had two nodes Ready or still serving while their replacement comes up; never more than 3 machines.
     expect(samples.length).toBeGreaterThan(10);
     for (const sample of samples) {
-      expect(sample.serving).toBeGreaterThanOrEqual(2);
+      expect(sample.serving, `${sample.at}: ${sample.nodes.join(' ')} | ${sample.rows.map((row) => `${row.name}:${row.phase}`).join(' ')}`).toBeGreaterThanOrEqual(2);
       expect(sample.rows.filter((row) => row.phase === 'Ready' || row.phase === 'Replacing').length).toBeGreaterThanOrEqual(2);
       expect(sample.rows.filter((row) => row.phase !== 'Deleting').length).toBeLessThanOrEqual(3);
       expect(sample.rows.filter((row) => row.phase === 'Replacing').length).toBeLessThanOrEqual(1);

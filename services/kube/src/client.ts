@@ -42,21 +42,16 @@ export function describeApiError(error: unknown): string {
 }
 
 /**
- * RBAC names such as `kubeadm:get-nodes` contain ':', which client-node percent-encodes in the
- * path. Both forms are valid URLs and a real apiserver decodes either; kubectl sends ':' as
- * is, so this client does too (kubesim does not decode `%3a`, see the control-plane report).
+ * client-node's object API, over the pooled connection when the kubeconfig allows one (see
+ * transport.ts). A subclass only because the default-namespace setter is protected.
  */
-class ColonSafeObjectApi extends KubernetesObjectApi {
-  protected override async specUriPath(spec: KubernetesObject, action: 'create' | 'delete' | 'patch' | 'read' | 'list' | 'replace'): Promise<string> {
-    return (await super.specUriPath(spec, action)).replace(/%3a/g, ':');
-  }
-
-  static forConfig(config: KubeConfig, connection: PooledConnection | undefined): ColonSafeObjectApi {
+class ObjectApi extends KubernetesObjectApi {
+  static forConfig(config: KubeConfig, connection: PooledConnection | undefined): KubernetesObjectApi {
     const server = config.getCurrentCluster()?.server;
     const client =
       connection && server
-        ? new ColonSafeObjectApi(createConfiguration({ baseServer: new ServerConfiguration(server, {}), authMethods: { default: connection }, httpApi: pooledHttpLibrary }))
-        : config.makeApiClient(ColonSafeObjectApi);
+        ? new ObjectApi(createConfiguration({ baseServer: new ServerConfiguration(server, {}), authMethods: { default: connection }, httpApi: pooledHttpLibrary }))
+        : config.makeApiClient(ObjectApi);
     client.setDefaultNamespace(config);
     return client;
   }
@@ -73,7 +68,7 @@ export class KubeClient {
 
   constructor(readonly config: KubeConfig) {
     this.connection = PooledConnection.supports(config) ? new PooledConnection(config) : undefined;
-    this.objects = ColonSafeObjectApi.forConfig(config, this.connection);
+    this.objects = ObjectApi.forConfig(config, this.connection);
   }
 
   /** Closes the pooled connections; the client stays usable and reconnects on the next call. */

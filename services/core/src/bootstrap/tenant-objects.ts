@@ -31,6 +31,11 @@ export const CLUSTER_INFO_CONFIGMAP = 'cluster-info';
 export const KUBEADM_CONFIG_CONFIGMAP = 'kubeadm-config';
 export const KUBELET_CONFIG_CONFIGMAP = 'kubelet-config';
 export const NODE_CLIENT_CLUSTER_ROLE = 'system:certificates.k8s.io:certificatesigningrequests:nodeclient';
+/**
+ * The read-only kubeconfig's role: the built-in `view`, which the tenant's controller manager
+ * fills by aggregation (so it also covers the user's own CRDs labelled aggregate-to-view).
+ */
+export const VIEWER_CLUSTER_ROLE = 'view';
 export const SELF_NODE_CLIENT_CLUSTER_ROLE = 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient';
 
 export type TenantObject = IConfigMap | IRole | IRoleBinding | IClusterRole | IClusterRoleBinding | IEndpoints | IEndpointSlice;
@@ -193,7 +198,7 @@ export function buildTenantBootstrapObjects(input: ControlPlaneSpec, caCertPem: 
     configMap('kube-system', KUBELET_CONFIG_CONFIGMAP, { kubelet: stringify(kubeletConfiguration(spec)) }),
     ...configMapReader('kube-system', 'kubeadm:kubelet-config', KUBELET_CONFIG_CONFIGMAP, joiners),
     // The viewer kubeconfig's certificate carries this group.
-    clusterRoleBinding('harbormaster:viewers', 'view', VIEWER_IDENTITY.organizations.map(group)),
+    clusterRoleBinding('harbormaster:viewers', VIEWER_CLUSTER_ROLE, VIEWER_IDENTITY.organizations.map(group)),
     ...endpoints,
   ];
 }

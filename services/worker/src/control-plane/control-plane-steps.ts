@@ -2,14 +2,14 @@
 // dependency order and stops at the first component that is not ready yet, asking to be run
 // again shortly instead of holding a worker slot while pods start.
 import { createHash } from 'node:crypto';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ClusterRole } from '@kubernetes/client-node';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { buildControlPlane, etcdQuorum, pkiSpecFor, resolveSpec, type ApplyGroup, type ControlPlaneSpec, type ResolvedSpec } from '../../../core/src/controlplane/index.js';
 import { buildExternalApiserverService } from '../../../core/src/controlplane/expose.js';
 import { baseLabels } from '../../../core/src/controlplane/common.js';
 import type { INamespace } from 'kubernetes-models/v1/Namespace';
-import { buildTenantBootstrapObjects } from '../../../core/src/bootstrap/tenant-objects.js';
+import { buildTenantBootstrapObjects, VIEWER_CLUSTER_ROLE } from '../../../core/src/bootstrap/tenant-objects.js';
 import { ensureClusterPki, PkiError } from '../../../core/src/pki/index.js';
 import { canTransitionCluster, transitionCluster, type ClusterPhase, type SecretBox } from '../../../core/src/index.js';
 import { ClusterRepository, type ClusterRow, type DatabaseHandle } from '../../../db/src/index.js';
@@ -286,7 +286,10 @@ export class ControlPlaneSteps {
     if (pending.length > 0) return wait('WaitingForControllers', pending.join('; '), true);
 
     // 5. What node join needs, inside the tenant cluster.
-    await this.applyTenantObjects(cluster, spec, adminKubeconfig, secrets, status);
+    const { viewerRoleAggregated } = await this.applyTenantObjects(cluster, spec, adminKubeconfig, secrets, status);
+    // A real controller manager aggregates `view` a few seconds after it starts; a viewer
+    // kubeconfig handed out before that is refused every read.
+    if (!viewerRoleAggregated) return wait('WaitingForRBAC', `the tenant controller manager has not aggregated the ${VIEWER_CLUSTER_ROLE} ClusterRole yet`, false);
 
     status.setPhase(transitionCluster(cluster.phase as ClusterPhase, 'Running'), 'ControlPlaneReady');
     status.update({ observed_generation: cluster.generation });
@@ -409,7 +412,7 @@ export class ControlPlaneSteps {
     return results;
   }
 
-  private async applyTenantObjects(cluster: ClusterRow, spec: ControlPlaneSpec, adminKubeconfig: string, secrets: ClusterSecrets, status: ClusterStatus): Promise<void> {
+  private async applyTenantObjects(cluster: ClusterRow, spec: ControlPlaneSpec, adminKubeconfig: string, secrets: ClusterSecrets, status: ClusterStatus): Promise<{ viewerRoleAggregated: boolean }> {
     const tenant = KubeClient.fromYaml(adminKubeconfig);
     const objects = buildTenantBootstrapObjects(spec, secrets.pki.ca.cluster.certPem);
     const seen = this.applied.get(cluster.id) ?? new Map<string, string>();
@@ -426,10 +429,12 @@ export class ControlPlaneSteps {
           throw new Error(`tenant apply of ${object.kind} ${object.metadata?.name} failed: ${describeApiError(error)}`);
         }
       }
+      if (changed.length > 0) status.event('AppliedTenantBootstrap', `applied ${changed.length} tenant object(s): ${changed.slice(0, 6).join(', ')}${changed.length > 6 ? ', …' : ''}`);
+      const viewer = await tenant.read<V1ClusterRole>({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: VIEWER_CLUSTER_ROLE });
+      return { viewerRoleAggregated: (viewer?.rules?.length ?? 0) > 0 };
     } finally {
       tenant.close();
     }
-    if (changed.length > 0) status.event('AppliedTenantBootstrap', `applied ${changed.length} tenant object(s): ${changed.slice(0, 6).join(', ')}${changed.length > 6 ? ', …' : ''}`);
   }
 
   private async finishOperations(cluster: ClusterRow): Promise<void> {
