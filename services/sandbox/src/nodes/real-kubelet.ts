@@ -15,7 +15,7 @@
 //   on 127.0.0.1:10248, which every node on one host shares; this module waits for the
 //   bootstrap instead (kubelet.conf written, Node registered).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -37,7 +37,6 @@ export interface RealKubeletOptions {
 export interface RealKubelet {
   /** The node's own client identity after the TLS bootstrap (what the kubelet runs as). */
   target: ApiTarget;
-  kubeletPid: number | undefined;
   /** SIGKILL: the machine dies with no goodbye. */
   kill(): Promise<void>;
   /** SIGTERM, as systemd stops the kubelet on shutdown. */
@@ -105,7 +104,7 @@ export async function joinWithRealBinaries(options: RealKubeletOptions): Promise
   const kubemark = binaries.kube('kubemark', version);
   const deadline = Date.now() + options.timeoutMs;
   const rootfs = join(options.stateDir, 'rootfs');
-  for (const dir of ['etc/kubernetes/pki', 'var/lib/kubelet/pki', 'etc/default', 'tmp', 'run']) mkdirSync(join(rootfs, dir), { recursive: true });
+  for (const dir of ['etc/kubernetes/pki', 'var/lib/kubelet/pki', 'tmp']) mkdirSync(join(rootfs, dir), { recursive: true });
   const children = new Set<ChildProcess>();
   const run = (binary: string, args: string[], log: string, env: NodeJS.ProcessEnv = {}): ChildProcess => {
     const out = createWriteStream(join(options.stateDir, log), { flags: 'a' });
@@ -172,7 +171,6 @@ export async function joinWithRealBinaries(options: RealKubeletOptions): Promise
       ...(taints ? [`--register-with-taints=${taints}`] : []),
       '--v=1',
     ], 'kubelet.log', { TMPDIR: join(rootfs, 'tmp') });
-    writeFileSync(join(rootfs, 'run/kubelet.pid'), String(kubelet.pid ?? ''));
 
     // 3. What kubelet-wait-bootstrap would check, and the Node the kubelet registers.
     const server = `https://${options.endpoint}`;
@@ -199,7 +197,6 @@ export async function joinWithRealBinaries(options: RealKubeletOptions): Promise
 
     return {
       target,
-      kubeletPid: kubelet.pid,
       kill: () => killAll('SIGKILL'),
       stop: () => killAll('SIGTERM'),
     };
