@@ -36,4 +36,10 @@ describe('statefulSetQuorum', () => {
     expect(statefulSetQuorum(etcd(3), 2)).toMatchObject({ ready: true, full: true });
     expect(statefulSetQuorum(etcd(3, 0), 2).ready).toBe(false);
   });
+
+  it('is not full while no member runs the new revision: the apiserver omits a zero updatedReplicas', () => {
+    const member = etcd(3);
+    const { updatedReplicas: _omitted, ...status } = member.status;
+    expect(statefulSetQuorum(Object.assign(member, { status }), 2)).toMatchObject({ ready: true, full: false });
+  });
 });

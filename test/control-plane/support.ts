@@ -45,7 +45,7 @@ export async function startProcessSeed(options: { pods: boolean }): Promise<Proc
       await kubelet?.stop();
       await stopControllers();
       await kubesim.close();
-      rmSync(stateDir, { recursive: true, force: true });
+      if (!process.env.HM_TEST_KEEP_STATE) rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }

@@ -82,6 +82,16 @@ describe('node health policy: one node', () => {
     },
     { name: 'an unprobed node (no address yet) is not held against it', input: node('Ready', { ...healthy(), ssh: null }), phase: 'Ready' },
     { name: 'a deleted Node object makes a Ready node unhealthy', input: node('Ready', { node: null, leaseRenewTime: null, ssh: { ok: true, reason: 'SshProbeSucceeded', message: 'ok' } }), phase: 'Unhealthy', reason: 'NodeNotFound', transition: 'Unhealthy' },
+    {
+      name: 'a Node registered moments ago without its Lease yet is alive by its status heartbeat (a real kubelet creates the Lease on its next round)',
+      input: node('Ready', { ...healthy(), leaseRenewTime: null }),
+      phase: 'Ready', transition: undefined,
+    },
+    {
+      name: 'no Lease and a node status older than the grace period is unhealthy',
+      input: node('Ready', { ...healthy(), leaseRenewTime: null, node: { ready: { status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: ago(41) } } }),
+      phase: 'Unhealthy', reason: 'LeaseNotFound', transition: 'Unhealthy',
+    },
     { name: 'a lease renewed exactly 40 s ago is still fresh', input: node('Ready', { ...healthy(), leaseRenewTime: ago(40) }), phase: 'Ready' },
     { name: 'a lease renewed 41 s ago is stale', input: node('Ready', { ...healthy(), leaseRenewTime: ago(41) }), phase: 'Unhealthy', reason: 'LeaseStale', transition: 'Unhealthy' },
     {

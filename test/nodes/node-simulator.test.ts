@@ -130,7 +130,11 @@ describe('node simulator joining a kubesim tenant', () => {
     expect(certificate.verify(new X509Certificate(seed.caPem).publicKey)).toBe(true);
 
     const leasePath = '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/worker-1';
-    const first = await admin.request<{ spec: { renewTime: string; holderIdentity: string } }>('GET', leasePath);
+    // Created on the lease controller's round after registering, as a real kubelet does.
+    const first = await eventually(
+      () => admin.request<{ spec: { renewTime: string; holderIdentity: string } }>('GET', leasePath).catch(() => undefined),
+      'the node Lease to be created', 5_000, 100,
+    );
     expect(first.spec.holderIdentity).toBe('worker-1');
     expect((first as { metadata?: { ownerReferences?: Array<{ kind: string; name: string }> } }).metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'Node', name: 'worker-1' })]);
     const renewed = await eventually(async () => {

@@ -145,7 +145,7 @@ describe.each(PROVIDERS)('worker nodes on %s', (provider: Provider) => {
     expect(reasons).toEqual(expect.arrayContaining(['NodePoolReconciling', 'NodeProvisioning', 'NodeJoined', 'NodeRemoving', 'NodeRemoved', 'NodePoolScaled']));
     expect(events.filter((event) => event.reason === 'NodeRemoved')).toHaveLength(3);
     expect(events.filter((event) => event.reason === 'NodeJoined')).toHaveLength(5);
-    expect(events.find((event) => event.reason === 'NodeJoined' && /\(5\/5 ready\)/.test(event.message)), events.filter((event) => event.reason === 'NodeJoined').map((event) => event.message).join('; ')).toBeDefined();
+    expect(events.find((event) => event.reason === 'NodeJoined' && /\(5\/5 ready\)/.test(event.message)), events.map((event) => `${event.reason}: ${event.message}`).join('\n')).toBeDefined();
     // The budget's refusal is the only warning, recorded once however often the drain was retried.
     const nodeWarnings = events.filter((event) => event.type === 'Warning' && NODE_WARNINGS.includes(event.reason));
     expect(nodeWarnings.map((event) => event.reason)).toEqual(['NodeDrainBlocked']);

@@ -171,7 +171,7 @@ export async function startNodeWorld(options: NodeWorldOptions = {}): Promise<No
       await ec2.close();
       await digitalocean.close();
       await seed.stop();
-      rmSync(fleetRoot, { recursive: true, force: true });
+      if (!process.env.HM_TEST_KEEP_STATE) rmSync(fleetRoot, { recursive: true, force: true });
     },
   };
 }

@@ -53,6 +53,7 @@ export function statefulSetQuorum(object: KubernetesObject | undefined, quorum: 
   const ready = status.readyReplicas ?? 0;
   const message = `${ready}/${wanted} members ready (quorum ${quorum})`;
   if ((status.observedGeneration ?? 0) < generation) return { ready: false, full: false, message: `generation ${generation} not observed yet (${message})` };
-  const full = ready >= wanted && (status.updatedReplicas ?? wanted) >= wanted;
+  // The apiserver omits zero counts, so a missing updatedReplicas means no member is updated yet.
+  const full = ready >= wanted && (status.updatedReplicas ?? 0) >= wanted;
   return { ready: ready >= quorum, full, message };
 }

@@ -155,8 +155,14 @@ function leaseCondition(input: NodeHealthInput, apiReachable: boolean, now: Date
   if (!apiReachable) return { type, status: 'Unknown', reason: 'TenantAPIUnreachable', message: 'the tenant API could not be read' };
   const renewed = input.observation.leaseRenewTime;
   if (!renewed) {
-    return STARTING.includes(input.phase) && !input.observation.node
-      ? { type, status: 'Unknown', reason: 'NodeNotRegistered', message: 'no Lease yet' }
+    if (STARTING.includes(input.phase) && !input.observation.node) return { type, status: 'Unknown', reason: 'NodeNotRegistered', message: 'no Lease yet' };
+    // A real kubelet creates its Lease only on the lease controller's next round once its Node
+    // exists, up to 10 s after registering. Until then, as for the node lifecycle controller, the
+    // Node's own status heartbeat is what says the kubelet is alive.
+    const posted = input.observation.node?.ready?.lastHeartbeatTime;
+    const postedAge = posted ? now.getTime() - posted.getTime() : undefined;
+    return postedAge !== undefined && postedAge <= LEASE_STALE_AFTER_MS
+      ? { type, status: 'True', reason: 'NodeStatusFresh', message: `no Lease yet; node status posted ${seconds(postedAge)} s ago` }
       : { type, status: 'False', reason: 'LeaseNotFound', message: `no Lease kube-node-lease/${input.name}` };
   }
   const age = now.getTime() - renewed.getTime();

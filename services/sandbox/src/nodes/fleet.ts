@@ -31,7 +31,7 @@ export function createNodeFleet(stateRoot: string, nodeOptions: FleetNodeOptions
     nodes.delete(instanceId);
     ready.delete(instanceId);
     await node?.stop();
-    rmSync(stateDirOf(instanceId), { recursive: true, force: true });
+    if (!process.env.HM_TEST_KEEP_STATE) rmSync(stateDirOf(instanceId), { recursive: true, force: true });
   };
   return {
     boot: (instanceId, privateIp, userData) => {

@@ -172,7 +172,8 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
       nodeUid = (await apiRequest<{ metadata: { uid: string } }>(target, 'GET', `/api/v1/nodes/${params.nodeName}`)).metadata.uid;
     }
     await postStatus();
-    await renewLease();
+    // As a real kubelet: its lease controller's first round ran before the Node existed and could
+    // not set the Lease's owner, so the Lease appears on the next round, one interval later.
     if (abort.signal.aborted) return;
     phase = 'ready';
     timers.push(setInterval(() => { renewLease().catch(report); }, leaseIntervalMs));
