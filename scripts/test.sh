@@ -22,7 +22,8 @@ case "$suites" in all|simulated|real) ;; *) echo "HM_TEST_SUITES must be simulat
 bins_pid=
 if [ "$suites" != simulated ]; then
   mkdir -p .cache
-  bash scripts/kube-bins.sh > .cache/kube-bins.env 2> .cache/kube-bins.log &
+  # Its own process group (setsid), so stopping the tests stops the go builds it started too.
+  setsid bash scripts/kube-bins.sh > .cache/kube-bins.env 2> .cache/kube-bins.log &
   bins_pid=$!
 fi
 wait_for_bins() {
@@ -35,7 +36,7 @@ wait_for_bins() {
   eval "$(tail -n 1 .cache/kube-bins.env)"
   export KUBE_BIN_DIR
 }
-trap '[ -z "$bins_pid" ] || kill "$bins_pid" 2>/dev/null || true' EXIT
+trap '[ -z "$bins_pid" ] || kill -- "-$bins_pid" 2>/dev/null || true' EXIT
 
 node scripts/build.mjs
 npx tsc --noEmit -p tsconfig.json
