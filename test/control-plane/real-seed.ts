@@ -260,6 +260,7 @@ export async function startRealSeed(options: { binaries?: RealBinaries } = {}): 
       backoff: { initialMs: 1_000, maxMs: 4_000 },
       maxTerminationGraceMs: 2_000,
       resyncIntervalMs: 5_000,
+      log: (message) => process.stderr.write(`${message}\n`),
     });
     const node = kubelet;
     const read = async <T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<T | undefined> => {

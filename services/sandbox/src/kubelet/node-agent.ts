@@ -83,6 +83,8 @@ class NodeAgent implements ProcessKubelet {
   private readonly hosts: HostsFile;
   private readonly proxy = new ServiceProxy();
   private readonly managed = new Map<string, AgentPod>();
+  /** Pods whose final (grace 0) delete is in flight. */
+  private readonly finishing = new Set<string>();
   private readonly podHost: PodHost;
   private readonly errors: string[] = [];
   private readonly nodeName: string;
@@ -325,7 +327,13 @@ class NodeAgent implements ProcessKubelet {
       void this.terminate(podKey, managed, seen?.metadata?.uid === managed.local.object.metadata?.uid ? seen : undefined);
     }
     for (const [podKey, pod] of bound) {
-      if (this.managed.has(podKey) || pod.metadata?.deletionTimestamp) continue;
+      if (this.managed.has(podKey)) continue;
+      if (pod.metadata?.deletionTimestamp) {
+        // Nothing of it runs here (stopped earlier, or left by a previous agent): finish the
+        // deletion, as the kubelet's status manager does until the object is gone.
+        if (!this.finishing.has(podKey)) void this.finishDeletion(podKey, pod);
+        continue;
+      }
       const phase = pod.status?.phase;
       if (phase === 'Succeeded' || phase === 'Failed') continue;
       const uid = pod.metadata?.uid ?? '';
@@ -346,20 +354,24 @@ class NodeAgent implements ProcessKubelet {
     if (this.managed.get(podKey) === managed) this.managed.delete(podKey);
     managed.local.removeScratch();
     this.podAddresses.release(managed.local.object.metadata?.uid ?? '');
-    if (live) {
-      try {
-        await this.core.deleteNamespacedPod({
-          name: managed.local.name,
-          namespace: managed.local.namespace,
-          gracePeriodSeconds: 0,
-          body: { preconditions: { uid: live.metadata?.uid } },
-        });
-      } catch (error) {
-        const code = statusOf(error);
-        if (code !== 404 && code !== 409) this.recordError(error);
-      }
-    }
+    if (live) await this.finishDeletion(podKey, live);
     this.trigger();
+  }
+
+  private async finishDeletion(podKey: string, pod: V1Pod): Promise<void> {
+    this.finishing.add(podKey);
+    try {
+      await this.core.deleteNamespacedPod({
+        name: pod.metadata?.name ?? '',
+        namespace: pod.metadata?.namespace ?? 'default',
+        gracePeriodSeconds: 0,
+        body: { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata?.uid } },
+      });
+    } catch (error) {
+      if (statusOf(error) !== 404) this.recordError(error);
+    } finally {
+      this.finishing.delete(podKey);
+    }
   }
 
   private async writePodStatuses(): Promise<void> {
