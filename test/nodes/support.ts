@@ -67,8 +67,15 @@ export interface SimulatedMachine {
   state: string;
 }
 
+/** The seed a node world registers: kubesim with a process kubelet, or a real one (test/control-plane/real-seed.ts). */
+export interface WorldSeed {
+  /** The kubeconfig the seed is registered with. */
+  kubeconfig: string;
+  stop(): Promise<void>;
+}
+
 export interface NodeWorld {
-  seed: ProcessSeed;
+  seed: WorldSeed;
   ec2: Ec2Simulator;
   digitalocean: DigitalOceanSimulator;
   fleet: NodeFleet;
@@ -83,6 +90,13 @@ export interface NodeWorldOptions {
   env?: Record<string, string>;
   fleet?: FleetNodeOptions;
   cloudTiming?: { bootMs?: number; shutdownMs?: number };
+  /** Starts the seed; by default a kubesim seed with a process kubelet. */
+  seed?: () => Promise<WorldSeed>;
+}
+
+async function processWorldSeed(): Promise<WorldSeed> {
+  const seed: ProcessSeed = await startProcessSeed({ pods: true });
+  return { kubeconfig: seed.kubesim.adminKubeconfig, stop: () => seed.stop() };
 }
 
 const AWS = awsCredential();
@@ -113,7 +127,7 @@ export async function startNodeWorld(options: NodeWorldOptions = {}): Promise<No
   const sshPort = await freeLoopbackPort();
   const fleet = createNodeFleet(fleetRoot, { leaseRenewIntervalMs: 2_000, discoveryTimeoutMs: 120_000, certificateTimeoutMs: 120_000, sshPort, ...options.fleet });
   const timing = { bootMs: 1_000, shutdownMs: 1_000, ...options.cloudTiming };
-  const seed = await startProcessSeed({ pods: true });
+  const seed = await (options.seed ?? processWorldSeed)();
   const ec2 = await startEc2Simulator({
     accounts: [{ accessKeyId: AWS.accessKeyId, secretAccessKey: AWS.secretAccessKey }],
     timing,
@@ -146,7 +160,7 @@ export async function startNodeWorld(options: NodeWorldOptions = {}): Promise<No
       ...options.env,
     },
   });
-  const registered = await server.request('POST', '/api/v1/seeds', { body: { name: 'node-seed', kubeconfig: seed.kubesim.adminKubeconfig, maxClusters: 5 } });
+  const registered = await server.request('POST', '/api/v1/seeds', { body: { name: 'node-seed', kubeconfig: seed.kubeconfig, maxClusters: 5 } });
   if (registered.status !== 201) throw new Error(`seed registration failed: ${registered.text}`);
   const project = await server.request<{ id: string }>('POST', '/api/v1/projects', { body: { name: 'nodes' } });
   if (project.status !== 201) throw new Error(`project create failed: ${project.text}`);

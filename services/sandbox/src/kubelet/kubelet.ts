@@ -23,6 +23,7 @@ import { HostsFile, type HostsEntry } from './hosts-file.js';
 import { randomSuffix, stableJson, templateHash } from './hashing.js';
 import { ImageResolver, type BinaryOverrides } from './images.js';
 import { LocalPod, type PodHost } from './pod.js';
+import { startNodeAgent } from './node-agent.js';
 import { resolvePort } from './probes.js';
 import { ServiceProxy, type Backend } from './proxy.js';
 import { KubernetesSeedClient, statusOf, type SeedClient, type SeedKind, type SeedObjects } from './seed-client.js';
@@ -55,6 +56,12 @@ export interface ProcessKubeletOptions {
   hostsFile?: string;
   /** Maintain Endpoints objects (a real cluster's endpoints controller would already do it). */
   manageEndpoints?: boolean;
+  /**
+   * false: node-agent mode (node-agent.ts) for a seed with its own kube-controller-manager and
+   * kube-scheduler: no Deployment, ReplicaSet, StatefulSet or Endpoints work, only a Node with a
+   * Lease, the Pods bound to it, Service forwarding from EndpointSlices and names. Default true.
+   */
+  controllers?: boolean;
   /** Replaces the client-node implementation, for driving the runtime without an API server. */
   seedClient?: SeedClient;
   log?: (message: string) => void;
@@ -1046,6 +1053,7 @@ function deploymentCondition(
 }
 
 export async function startProcessKubelet(options: ProcessKubeletOptions): Promise<ProcessKubelet> {
+  if (options.controllers === false) return startNodeAgent(options);
   const kubelet = new Kubelet(options);
   kubelet.start();
   await kubelet.resync();

@@ -408,7 +408,8 @@ export class LocalPod {
       podIP: this.ip,
       podIPs: [{ ip: this.ip }],
       startTime: this.startTime,
-      qosClass: 'BestEffort',
+      // Immutable once the apiserver set it at creation (a real apiserver refuses a change, 422).
+      qosClass: this.object.status?.qosClass ?? podQosClass(this.object),
       containerStatuses: statuses,
       ...(initContainers.length > 0 ? { initContainerStatuses: initContainers.map((container) => this.containerStatus(container, this.initRunners)) } : {}),
     };
@@ -458,6 +459,23 @@ export class LocalPod {
         : {},
     };
   }
+}
+
+/**
+ * The QoS class as the apiserver computes it at creation (pkg/apis/core/helper/qos): Guaranteed
+ * when every container has equal cpu and memory requests and limits, BestEffort when none has
+ * any request or limit, Burstable otherwise. Init containers count too.
+ */
+export function podQosClass(pod: V1Pod): string {
+  const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  const named = (resources: Record<string, unknown> | undefined) => Object.entries(resources ?? {}).filter(([name]) => name === 'cpu' || name === 'memory');
+  if (containers.every((container) => named(container.resources?.requests).length === 0 && named(container.resources?.limits).length === 0)) return 'BestEffort';
+  const guaranteed = containers.every((container) => {
+    const limits = container.resources?.limits ?? {};
+    const requests = { ...limits, ...(container.resources?.requests ?? {}) };
+    return limits.cpu !== undefined && limits.memory !== undefined && String(requests.cpu) === String(limits.cpu) && String(requests.memory) === String(limits.memory);
+  });
+  return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
 function signalNumber(signal: string): number {
