@@ -11,6 +11,7 @@ import base from './vitest.config.js';
 // (README, "Real Kubernetes binaries in the test loop"); they join once that is fixed.
 const REAL_BINARY_SCENARIOS = [
   'test/control-plane/control-plane.e2e.test.ts',
+  'test/real/**/*.test.ts',
 ];
 
 // Not mergeConfig: it would append these lists to the simulated suite's instead of replacing them.
