@@ -349,7 +349,7 @@ function rbac(): Step[] {
     { id: 'rbac:admin-sar-invalid', method: 'POST', path: '/apis/authorization.k8s.io/v1/subjectaccessreviews', body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { resourceAttributes: { verb: 'get', resource: 'nodes' } } } },
     // Escalation prevention: alice may create rolebindings, but only to what she holds.
     { id: 'rbac:alice-bind-held', as: 'alice', method: 'POST', path: '/apis/rbac.authorization.k8s.io/v1/namespaces/diff-rbac/rolebindings', body: { apiVersion: `${RBAC_GROUP}/v1`, kind: 'RoleBinding', metadata: { name: 'bob-reader' }, roleRef: { apiGroup: RBAC_GROUP, kind: 'Role', name: 'cm-reader' }, subjects: [{ kind: 'User', apiGroup: RBAC_GROUP, name: 'bob' }] } },
-    { id: 'rbac:alice-bind-escalate', as: 'alice', method: 'POST', path: '/apis/rbac.authorization.k8s.io/v1/namespaces/diff-rbac/rolebindings', body: { apiVersion: `${RBAC_GROUP}/v1`, kind: 'RoleBinding', metadata: { name: 'bob-admin' }, roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: 'admin' }, subjects: [{ kind: 'User', apiGroup: RBAC_GROUP, name: 'bob' }] } },
+    { id: 'rbac:alice-bind-escalate', as: 'alice', method: 'POST', path: '/apis/rbac.authorization.k8s.io/v1/namespaces/diff-rbac/rolebindings', body: { apiVersion: `${RBAC_GROUP}/v1`, kind: 'RoleBinding', metadata: { name: 'bob-admin' }, roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'User', apiGroup: RBAC_GROUP, name: 'bob' }] } },
     { id: 'rbac:alice-role-escalate', as: 'alice', method: 'POST', path: '/apis/rbac.authorization.k8s.io/v1/namespaces/diff-rbac/roles', body: { apiVersion: `${RBAC_GROUP}/v1`, kind: 'Role', metadata: { name: 'secrets' }, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] } },
     { id: 'rbac:alice-role-held', as: 'alice', method: 'POST', path: '/apis/rbac.authorization.k8s.io/v1/namespaces/diff-rbac/roles', body: { apiVersion: `${RBAC_GROUP}/v1`, kind: 'Role', metadata: { name: 'cm-get' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }] } },
     { id: 'rbac:anonymous-version', as: 'anonymous', method: 'GET', path: '/version' },
@@ -414,7 +414,7 @@ function nodes(): Step[] {
     { id: 'node:event', as: 'node-a', method: 'POST', path: '/api/v1/namespaces/default/events', body: { apiVersion: 'v1', kind: 'Event', metadata: { name: 'node-a.1' }, involvedObject: { kind: 'Node', name: 'node-a' }, reason: 'Starting', message: 'x', type: 'Normal', source: { component: 'kubelet', host: 'node-a' } } },
     { id: 'node:configmap-unref', as: 'node-a', method: 'GET', path: '/api/v1/namespaces/diff-node/configmaps/none' },
     { id: 'node:namespaces', as: 'node-a', method: 'GET', path: '/api/v1/namespaces/diff-node' },
-    { id: 'node:services', as: 'node-a', method: 'GET', path: '/api/v1/services' },
+    { id: 'node:services', as: 'node-a', method: 'GET', path: '/api/v1/services?fieldSelector=metadata.namespace%3Ddiff-node' },
     { id: 'node:create-configmap', as: 'node-a', method: 'POST', path: '/api/v1/namespaces/diff-node/configmaps', body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } } },
     { id: 'node:csr', as: 'node-a', method: 'POST', path: '/apis/certificates.k8s.io/v1/certificatesigningrequests', body: { apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest', metadata: { name: 'node-a-serving' }, spec: { request: '{{csr:system:node:node-a}}', signerName: 'kubernetes.io/kubelet-serving', usages: ['digital signature', 'server auth'] } } },
     { id: 'node:csr-get', as: 'node-a', method: 'GET', path: '/apis/certificates.k8s.io/v1/certificatesigningrequests/node-a-serving' },
@@ -474,7 +474,7 @@ function bootstrap(): Step[] {
     { id: 'bootstrap:csr-status-certificate', method: 'PATCH', path: `${csrs}/node-csr-c/status`, contentType: MERGE_PATCH, body: { status: { certificate: Buffer.from('not a certificate').toString('base64') } } },
     { id: 'bootstrap:csr-update-spec', method: 'PATCH', path: `${csrs}/node-csr-c`, contentType: MERGE_PATCH, body: { spec: { usages: ['server auth'] } } },
     { id: 'bootstrap:token-delete', method: 'DELETE', path: `${secrets}/bootstrap-token-abcdef` },
-    { id: 'bootstrap:after-delete', as: 'bootstrap', method: 'GET', path: csrs, delayMs: 0 },
+    { id: 'bootstrap:after-delete', as: 'bootstrap', method: 'GET', path: csrs, delayMs: 1500 },
   ];
 }
 

@@ -1,5 +1,5 @@
 // What legitimately differs between two servers is normalised away before comparing: uids,
-// resourceVersions, timestamps, managed-field times and field sets, generated name suffixes,
+// resourceVersions, timestamps, managedFields (the product strips them), generated name suffixes,
 // allocated cluster IPs and node ports, issued tokens. Status errors keep code, reason, details
 // (name, group, kind, cause types and fields); their messages are kept for reading, not compared.
 import type { WireResponse } from './client.js';
@@ -17,13 +17,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export class Normaliser {
   private readonly uids = new Map<string, string>();
 
+  /** A uid by the object it belongs to (`<uid of ns/name>`), once that object has been seen. */
   uid(value: string): string {
-    let named = this.uids.get(value);
-    if (!named) {
-      named = `<uid-${this.uids.size + 1}>`;
-      this.uids.set(value, named);
-    }
-    return named;
+    return this.uids.get(value) ?? '<uid>';
   }
 
   response(response: WireResponse): unknown {
@@ -72,19 +68,23 @@ export class Normaliser {
 
   private metadata(metadata: Record<string, unknown>): Record<string, unknown> {
     const out: Record<string, unknown> = {};
+    if (typeof metadata.uid === 'string' && typeof metadata.name === 'string') {
+      const name = typeof metadata.generateName === 'string' ? `${metadata.generateName}<suffix>` : metadata.name;
+      this.uids.set(metadata.uid, `<uid of ${metadata.namespace ? `${String(metadata.namespace)}/` : ''}${name}>`);
+    }
     for (const [key, child] of Object.entries(metadata)) {
       if (key === 'resourceVersion' || key === 'selfLink') continue;
+      if (key === 'uid') {
+        out.uid = '<uid>';
+        continue;
+      }
       if (key === 'continue') {
         out.continue = child ? '<continue>' : child;
         continue;
       }
-      if (key === 'managedFields' && Array.isArray(child)) {
-        out.managedFields = child
-          .filter(isRecord)
-          .map((entry) => ({ manager: entry.manager, operation: entry.operation, ...(entry.subresource ? { subresource: entry.subresource } : {}) }))
-          .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-        continue;
-      }
+      // The product strips managedFields (services/kube/src/client.ts); SSA ownership shows in
+      // the apply conflicts' causes instead.
+      if (key === 'managedFields') continue;
       if (key === 'name' && typeof metadata.generateName === 'string' && typeof child === 'string' && child.startsWith(metadata.generateName)) {
         out.name = `${metadata.generateName}<suffix>`;
         continue;
@@ -97,7 +97,7 @@ export class Normaliser {
   private status(status: Record<string, unknown>): Record<string, unknown> {
     const details = isRecord(status.details) ? status.details : undefined;
     const causes = details && Array.isArray(details.causes)
-      ? details.causes.filter(isRecord).map((c) => ({ type: c.type, field: c.field })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
+      ? details.causes.filter(isRecord).map((c) => ({ reason: c.reason, field: c.field })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
       : undefined;
     return {
       kind: 'Status',
@@ -107,7 +107,7 @@ export class Normaliser {
       ...(details
         ? {
             details: {
-              ...(details.name !== undefined ? { name: typeof details.name === 'string' && UID.test(details.name) ? this.uid(details.name) : details.name } : {}),
+              ...(details.name !== undefined ? { name: details.name } : {}),
               ...(details.group !== undefined ? { group: details.group } : {}),
               ...(details.kind !== undefined ? { kind: details.kind } : {}),
               ...(details.uid !== undefined ? { uid: this.uid(String(details.uid)) } : {}),

@@ -19,6 +19,8 @@ export interface RequestContext {
   fieldValidation: FieldValidation;
   dryRun: boolean;
   warnings: string[];
+  /** Set by an apply that created the object (answered 201). */
+  created?: boolean;
 }
 
 export interface ListOptions {
@@ -113,8 +115,12 @@ export class ObjectStore implements ObjectReader {
       if (page.items.length > 0) afterKey = storageKey(info, page.items[page.items.length - 1].metadata.namespace, page.items[page.items.length - 1].metadata.name as string);
       if (!limit || !more || items.length >= limit) break;
     }
-    const result: { items: KubeObject[]; resourceVersion: string; continueToken?: string } = { items, resourceVersion: String(listRevision) };
-    if (limit && more && afterKey) result.continueToken = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: listRevision, start: afterKey })).toString('base64url');
+    const result: { items: KubeObject[]; resourceVersion: string; continueToken?: string; remaining?: number } = { items, resourceVersion: String(listRevision) };
+    if (limit && more && afterKey) {
+      result.continueToken = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: listRevision, start: afterKey })).toString('base64url');
+      // Like etcd's count, the apiserver tells how many items are left only when no selector filters them.
+      if (!options.labelSelector && !options.fieldSelector) result.remaining = (await this.storage.list(prefix, { afterKey, revision: listRevision })).items.length;
+    }
     return result;
   }
 
@@ -309,7 +315,9 @@ export class ObjectStore implements ObjectReader {
           if (type === 'apply' && subresource === '') {
             const applied = this.decode(info, body, ctx);
             if (applied.metadata.name !== name) throw errors.badRequest(`the name of the object (${applied.metadata.name ?? ''}) does not match the name on the URL (${name})`);
-            return await this.create(info, namespace, applied, ctx, { force });
+            const created = await this.create(info, namespace, applied, ctx, { force });
+            ctx.created = true;
+            return created;
           }
           throw errors.notFound(target(info, name));
         }
@@ -355,9 +363,11 @@ export class ObjectStore implements ObjectReader {
     for (let attempt = 0; ; attempt += 1) {
       const old = await this.read(info, namespace, name);
       const pre = options.preconditions ?? {};
-      if (pre.uid && pre.uid !== old.metadata.uid) throw errors.conflict(target(info, name), `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
+      // Precondition failures name the kind, not the resource, in details.kind.
+      const preconditionTarget = { ...target(info, name), resource: info.kind };
+      if (pre.uid && pre.uid !== old.metadata.uid) throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${info.group ? `${info.plural}.${info.group}` : info.plural} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`, { name, group: info.group, kind: info.kind });
       if (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
-        throw errors.conflict(target(info, name), `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+        throw errors.conflict(preconditionTarget, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
       }
       const next = clone(old);
       const finalizers = new Set(next.metadata.finalizers ?? []);
@@ -399,7 +409,7 @@ export class ObjectStore implements ObjectReader {
         if (!next.metadata.deletionTimestamp) {
           const graceSeconds = info.kind === 'Pod' ? next.metadata.deletionGracePeriodSeconds ?? 0 : 0;
           next.metadata.deletionTimestamp = new Date(Date.now() + graceSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-          if (info.kind !== 'Pod') next.metadata.deletionGracePeriodSeconds = 0;
+          if (info.kind !== 'Pod' && info.kind !== 'Namespace') next.metadata.deletionGracePeriodSeconds = 0;
         }
         if (deepEqual(next, old)) return { object: old, deleted: false };
         if (generationKinds.has(info.kind)) next.metadata.generation = (old.metadata.generation ?? 1) + 1;

@@ -16,6 +16,8 @@ function defaultContainers(containers: unknown): void {
       const tag = c.image.includes('@') ? 'digest' : c.image.split('/').pop()?.split(':')[1];
       c.imagePullPolicy = tag === undefined || tag === 'latest' ? 'Always' : 'IfNotPresent';
     }
+    // ResourceRequirements is a struct without omitempty in Go: an absent one serialises as {}.
+    c.resources ??= {};
     c.terminationMessagePath ??= '/dev/termination-log';
     c.terminationMessagePolicy ??= 'File';
     if (Array.isArray(c.ports)) for (const p of c.ports) obj(p).protocol ??= 'TCP';
@@ -31,8 +33,27 @@ export function defaultPodSpec(specValue: unknown): void {
   spec.securityContext ??= {};
   defaultContainers(spec.containers);
   defaultContainers(spec.initContainers);
+  if (spec.serviceAccountName !== undefined) spec.serviceAccount = spec.serviceAccountName;
+}
+
+/**
+ * What a Pod (not a pod template) gets on create beyond SetDefaults_PodSpec: SetDefaults_Pod
+ * (enableServiceLinks) and the default admission chain: ServiceAccount (the `default`
+ * account), Priority (priority 0, PreemptLowerPriority) and DefaultTolerationSeconds.
+ */
+export function admitPod(pod: KubeObject): void {
+  const spec = obj(pod.spec);
+  spec.enableServiceLinks ??= true;
   if (spec.serviceAccountName === undefined && spec.serviceAccount === undefined) spec.serviceAccountName = 'default';
   if (spec.serviceAccountName !== undefined) spec.serviceAccount = spec.serviceAccountName;
+  if (spec.priorityClassName === undefined) spec.priority ??= 0;
+  spec.preemptionPolicy ??= 'PreemptLowerPriority';
+  const tolerations = (Array.isArray(spec.tolerations) ? spec.tolerations : []) as Array<Record<string, unknown>>;
+  const tolerates = (key: string) => tolerations.some((t) => (t.operator === 'Exists' && t.key === undefined) || (t.key === key && (t.effect === undefined || t.effect === 'NoExecute')));
+  const added = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']
+    .filter((key) => !tolerates(key))
+    .map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }));
+  if (added.length > 0) spec.tolerations = [...tolerations, ...added];
 }
 
 function intOrPercent(value: unknown, total: number, roundUp: boolean): number {
@@ -64,7 +85,7 @@ export function applyDefaults(object: KubeObject): void {
       spec.replicas ??= 1;
       spec.revisionHistoryLimit ??= 10;
       spec.podManagementPolicy ??= 'OrderedReady';
-      spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { partition: 0 } };
+      spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { partition: 0, maxUnavailable: 1 } };
       spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
       defaultPodSpec(obj(spec.template).spec);
       break;
@@ -83,8 +104,12 @@ export function applyDefaults(object: KubeObject): void {
     case 'Service': {
       spec.type ??= 'ClusterIP';
       if (spec.type !== 'ExternalName') {
-        spec.sessionAffinity ??= 'None';
         spec.internalTrafficPolicy ??= 'Cluster';
+      }
+      spec.sessionAffinity ??= 'None';
+      if (spec.clusterIP === 'None') {
+        spec.ipFamilies ??= ['IPv4'];
+        spec.ipFamilyPolicy ??= 'SingleStack';
       }
       if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') spec.externalTrafficPolicy ??= 'Cluster';
       if (Array.isArray(spec.ports)) {
@@ -99,6 +124,32 @@ export function applyDefaults(object: KubeObject): void {
     case 'Namespace':
       object.metadata.labels = { ...(object.metadata.labels ?? {}), 'kubernetes.io/metadata.name': object.metadata.name as string };
       break;
+    case 'EndpointSlice':
+      // EndpointConditions is a struct without omitempty.
+      if (Array.isArray(object.endpoints)) for (const endpoint of object.endpoints) obj(endpoint).conditions ??= {};
+      break;
+    case 'Event':
+      // metav1.Time / MicroTime zero values serialise as null, strings as "".
+      object.firstTimestamp ??= null;
+      object.lastTimestamp ??= null;
+      object.eventTime ??= null;
+      object.reportingComponent ??= '';
+      object.reportingInstance ??= '';
+      break;
+    case 'Node': {
+      const status = obj(object.status);
+      object.status = status;
+      status.daemonEndpoints ??= { kubeletEndpoint: { Port: 0 } };
+      status.nodeInfo ??= { machineID: '', systemUUID: '', bootID: '', kernelVersion: '', osImage: '', containerRuntimeVersion: '', kubeletVersion: '', kubeProxyVersion: '', operatingSystem: '', architecture: '' };
+      if (Array.isArray(status.conditions)) {
+        for (const raw of status.conditions) {
+          const condition = obj(raw);
+          condition.lastHeartbeatTime ??= null;
+          condition.lastTransitionTime ??= null;
+        }
+      }
+      break;
+    }
   }
 }
 
@@ -149,6 +200,7 @@ export function prepareForCreate(object: KubeObject, user: UserInfo): void {
       object.status = { phase: 'Active' };
       break;
     case 'Pod':
+      admitPod(object);
       object.status = { phase: 'Pending', qosClass: qosClass(object) };
       break;
     // Empty statuses as Go serialises them: non-omitempty counters become zeros, and the
@@ -157,9 +209,19 @@ export function prepareForCreate(object: KubeObject, user: UserInfo): void {
       object.status = {};
       break;
     case 'StatefulSet':
+      object.status = { replicas: 0, availableReplicas: 0 };
+      break;
     case 'ReplicaSet':
       object.status = { replicas: 0 };
       break;
+    case 'Node': {
+      // TaintNodesByCondition admission: a new node is not ready until its kubelet says so.
+      const spec = obj(object.spec);
+      object.spec = spec;
+      const taints = (Array.isArray(spec.taints) ? spec.taints : []) as Array<Record<string, unknown>>;
+      if (!taints.some((t) => t.key === 'node.kubernetes.io/not-ready' && t.effect === 'NoSchedule')) spec.taints = [...taints, { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }];
+      break;
+    }
     case 'DaemonSet':
       object.status = { currentNumberScheduled: 0, desiredNumberScheduled: 0, numberMisscheduled: 0, numberReady: 0 };
       break;
@@ -252,7 +314,7 @@ export function restrictUpdate(kind: string, subresource: string, hasStatus: boo
 }
 
 /** Kinds whose spec changes bump metadata.generation. */
-export const generationKinds = new Set(['Deployment', 'StatefulSet', 'ReplicaSet', 'DaemonSet', 'PodDisruptionBudget', 'NetworkPolicy']);
+export const generationKinds = new Set(['Deployment', 'StatefulSet', 'ReplicaSet', 'DaemonSet', 'PodDisruptionBudget', 'NetworkPolicy', 'Pod', 'EndpointSlice']);
 
 export function specOf(object: KubeObject): unknown {
   const copy: Record<string, unknown> = { ...object };
