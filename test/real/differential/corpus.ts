@@ -306,8 +306,9 @@ function watches(): Step[] {
     { id: 'watch:send-initial-events-invalid', method: 'GET', path: `${coll}?watch=true&timeoutSeconds=1&sendInitialEvents=true`, watch: true },
     { id: 'watch:compact', method: 'GET', path: coll, action: 'compact' },
     { id: 'watch:after-compaction', method: 'POST', path: coll, body: cm('w4', { watched: 'yes' }, '4') },
-    watch('watch:too-old', 'resourceVersion={{rv:watch:start}}'),
-    watch('watch:too-old-selector', 'resourceVersion={{rv:watch:start}}&labelSelector=watched%3Dyes'),
+    // Older than the real watch cache's window (it starts at the list it made when the server came up).
+    watch('watch:too-old', 'resourceVersion=1'),
+    watch('watch:too-old-selector', 'resourceVersion=1&labelSelector=watched%3Dyes'),
     watch('watch:after-compaction-resume', 'resourceVersion={{rv:watch:after-compaction}}'),
     { id: 'watch:single-object', method: 'GET', path: `/api/v1/watch/namespaces/diff-watch/configmaps/w3?timeoutSeconds=1`, watch: true },
   ];

@@ -424,7 +424,7 @@ export class ApiServer {
       const body = decodeBody(sub === 'scale' ? 'Scale' : info.kind);
       if (sub === 'scale') return this.send(response, 200, await writeScale(store, info, namespace, req.name, body, ctx));
       const updated = await store.update(info, namespace, req.name, body, ctx, sub);
-      return this.send(response, 200, withTypeMeta(info, updated), ctx.warnings);
+      return this.send(response, ctx.created ? 201 : 200, withTypeMeta(info, updated), ctx.warnings);
     }
 
     if (method === 'PATCH') {
@@ -487,7 +487,7 @@ export class ApiServer {
       if (result.deleted && !['Pod', 'Namespace', 'Service', 'ServiceAccount'].includes(info.kind)) {
         return this.send(response, 200, {
           kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success',
-          details: { name: req.name, group: info.group, kind: info.plural, uid: result.object.metadata.uid },
+          details: { name: req.name, ...(info.group ? { group: info.group } : {}), kind: info.plural, uid: result.object.metadata.uid },
         });
       }
       return this.send(response, 200, withTypeMeta(info, result.object));
@@ -499,7 +499,7 @@ export class ApiServer {
     const review = (body && typeof body === 'object' ? body : {}) as { apiVersion?: string; kind?: string; metadata?: object; spec?: Record<string, unknown> };
     if (review.kind !== undefined && review.kind !== info.kind) throw errors.badRequest(`the API version in the data (${review.apiVersion}) does not match the expected API version (${groupVersion(info)}) or kind (${review.kind} vs ${info.kind})`);
     const spec = review.spec ?? {};
-    const base = { apiVersion: groupVersion(info), kind: info.kind, metadata: { creationTimestamp: null, ...(review.metadata ?? {}) }, spec };
+    const base = { apiVersion: groupVersion(info), kind: info.kind, metadata: { ...(review.metadata ?? {}) }, spec };
     if (info.kind === 'SelfSubjectReview') {
       return { apiVersion: base.apiVersion, kind: base.kind, metadata: { ...(review.metadata ?? {}), creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }, status: { userInfo: { username: user.username, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups, ...(user.extra ? { extra: user.extra } : {}) } } };
     }

@@ -9,7 +9,7 @@ import { immutableErrors, nameErrors, schemaErrors, semanticErrors, unknownField
 import { allocateServiceAddresses, type ServiceRanges } from './allocator.js';
 import { ApiError, errors, fieldError, type StatusCause } from './errors.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { applyDefaults, generationKinds, normalizeSecret, prepareForCreate, restrictUpdate, secretTypeErrors, specOf } from './strategies.js';
+import { applyDefaults, generationKinds, generationOnAnyChange, normalizeSecret, prepareForCreate, restrictUpdate, secretTypeErrors, specOf } from './strategies.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -58,6 +58,9 @@ function decodeContinue(token: string): { key: string; revision: number } {
     throw errors.badRequest('continue key is not valid: illegal base64 data at input byte 0');
   }
 }
+
+/** Registries whose PUT creates a missing object (AllowCreateOnUpdate). */
+const ALLOW_CREATE_ON_UPDATE = new Set(['Service', 'Endpoints', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'Lease']);
 
 /** An admission check run on the final object of a create or update, before it is stored. */
 export type AdmissionCheck = (info: ResourceInfo, object: KubeObject, old: KubeObject | undefined, ctx: RequestContext) => Promise<void>;
@@ -264,7 +267,10 @@ export class ObjectStore implements ObjectReader {
     }
     if (generationKinds.has(info.kind)) {
       const generation = old.metadata.generation ?? 1;
-      next.metadata.generation = subresource === '' && !deepEqual(specOf(old), specOf(next)) ? generation + 1 : generation;
+      const changed = generationOnAnyChange.has(info.kind)
+        ? !deepEqual({ ...next, metadata: { ...next.metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined } }, { ...old, metadata: { ...old.metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined } })
+        : !deepEqual(specOf(old), specOf(next));
+      next.metadata.generation = subresource === '' && changed ? generation + 1 : generation;
     } else delete next.metadata.generation;
     if (info.kind === 'Secret' && next.stringData !== undefined) normalizeSecret(next);
     applyDefaults(next);
@@ -283,7 +289,11 @@ export class ObjectStore implements ObjectReader {
     const key = storageKey(info, old.metadata.namespace, name);
     const revision = Number(old.metadata.resourceVersion);
     try {
-      if (this.readyToRemove(info, next)) return await this.storage.delete(key, revision);
+      if (this.readyToRemove(info, next)) {
+        // The answer is the object as the update left it (finalizers gone), at the deletion's revision.
+        const removed = await this.storage.delete(key, revision);
+        return { ...next, metadata: { ...next.metadata, resourceVersion: removed.metadata.resourceVersion } };
+      }
       return await this.storage.update(key, next, revision);
     } catch (error) {
       if (error instanceof StorageError && error.code === 'Conflict') throw errors.conflict(target(info, name));
@@ -302,6 +312,12 @@ export class ObjectStore implements ObjectReader {
 
   async update(info: ResourceInfo, namespace: string | undefined, name: string, body: unknown, ctx: RequestContext, subresource: string): Promise<KubeObject> {
     const candidate = this.decode(info, body, ctx);
+    if (subresource === '' && ALLOW_CREATE_ON_UPDATE.has(info.kind) && !(await this.storage.get(storageKey(info, namespace, name)))) {
+      if (candidate.metadata.name !== undefined && candidate.metadata.name !== name) throw errors.badRequest(`the name of the object (${candidate.metadata.name}) does not match the name on the URL (${name})`);
+      const created = await this.create(info, namespace, { ...candidate, metadata: { ...candidate.metadata, name, resourceVersion: undefined } }, ctx);
+      ctx.created = true;
+      return created;
+    }
     const old = await this.read(info, namespace, name);
     if (!candidate.metadata.name) throw errors.badRequest('name is required');
     return this.commitUpdate(info, old, candidate, ctx, subresource);
@@ -404,6 +420,8 @@ export class ObjectStore implements ObjectReader {
       try {
         if (!pending) {
           const removed = await this.storage.delete(key, Number(old.metadata.resourceVersion));
+          // A pod's deletion is a spec-level change: the answered object carries the next generation.
+          if (info.kind === 'Pod') removed.metadata.generation = (removed.metadata.generation ?? 1) + 1;
           return { object: removed, deleted: true };
         }
         if (!next.metadata.deletionTimestamp) {

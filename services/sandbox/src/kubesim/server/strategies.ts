@@ -316,6 +316,9 @@ export function restrictUpdate(kind: string, subresource: string, hasStatus: boo
 /** Kinds whose spec changes bump metadata.generation. */
 export const generationKinds = new Set(['Deployment', 'StatefulSet', 'ReplicaSet', 'DaemonSet', 'PodDisruptionBudget', 'NetworkPolicy', 'Pod', 'EndpointSlice']);
 
+/** Kinds whose every change (metadata included) bumps metadata.generation. */
+export const generationOnAnyChange = new Set(['EndpointSlice']);
+
 export function specOf(object: KubeObject): unknown {
   const copy: Record<string, unknown> = { ...object };
   delete copy.metadata;

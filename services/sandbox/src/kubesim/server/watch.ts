@@ -45,7 +45,8 @@ export async function serveWatch(store: ObjectStore, request: WatchRequest, resp
     initial.push(...listed.items);
     fromRevision = Number(listed.resourceVersion);
   } else {
-    if (!/^\d+$/.test(rv)) throw errors.badRequest(`invalid resource version "${rv}"`);
+    // The watch cache fails to parse it as an internal error.
+    if (!/^\d+$/.test(rv)) throw errors.internal(`strconv.ParseUint: parsing "${rv}": invalid syntax`);
     fromRevision = Number(rv);
   }
   let lastRevision = fromRevision;
