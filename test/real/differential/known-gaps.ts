@@ -16,6 +16,7 @@ const TOKENCACHE = "No token authentication cache: the real apiserver keeps a su
 const EVICTION = "The 429 of an eviction blocked by a PodDisruptionBudget carries no retryAfterSeconds.";
 const TOKENREQUEST = "The TokenRequest answer has no metadata.uid.";
 const SA = "No ServiceAccount admission lookup: pods are admitted without their service account existing (the seed runs no serviceaccount controller).";
+const TAINT = "No TaintNodesByCondition admission: a new Node does not get the node.kubernetes.io/not-ready:NoSchedule taint (kubesim's node-lifecycle controller does not remove it, so the simulated scheduler would never bind).";
 
 export const KNOWN_GAPS: Readonly<Record<string, string>> = {
   'services:create-invalid': VALIDATION,
@@ -72,4 +73,20 @@ export const KNOWN_GAPS: Readonly<Record<string, string>> = {
   'valid:sa-token-short': VALIDATION,
   'valid:pod-no-sa': SA,
   'valid:pod-missing-sa': SA,
+  'nodes:create': TAINT,
+  'nodes:create-dry-run': TAINT,
+  'nodes:get': TAINT,
+  'nodes:list-selector': TAINT,
+  'nodes:patch-merge': TAINT,
+  'nodes:patch-strategic': TAINT,
+  'nodes:patch-json': TAINT,
+  'nodes:put': TAINT,
+  'nodes:apply-a': TAINT,
+  'nodes:apply-create': TAINT,
+  'nodes:get-after-apply-create': TAINT,
+  'node:register-self': TAINT,
+  'node:register-b': TAINT,
+  'node:status-self': TAINT,
+  'node:label-self': TAINT,
+  'node:admin-label-role': TAINT,
 };

@@ -214,14 +214,6 @@ export function prepareForCreate(object: KubeObject, user: UserInfo): void {
     case 'ReplicaSet':
       object.status = { replicas: 0 };
       break;
-    case 'Node': {
-      // TaintNodesByCondition admission: a new node is not ready until its kubelet says so.
-      const spec = obj(object.spec);
-      object.spec = spec;
-      const taints = (Array.isArray(spec.taints) ? spec.taints : []) as Array<Record<string, unknown>>;
-      if (!taints.some((t) => t.key === 'node.kubernetes.io/not-ready' && t.effect === 'NoSchedule')) spec.taints = [...taints, { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }];
-      break;
-    }
     case 'DaemonSet':
       object.status = { currentNumberScheduled: 0, desiredNumberScheduled: 0, numberMisscheduled: 0, numberReady: 0 };
       break;
