@@ -210,6 +210,8 @@ export class ApiServer {
       : error instanceof StorageError && error.code === 'Conflict' ? new ApiError(409, 'Conflict', error.message)
       : errors.internal(error instanceof Error ? error.message : String(error));
     if (!(error instanceof ApiError) && !(error instanceof StorageError)) process.stderr.write(`kubesim: ${error instanceof Error ? error.stack : String(error)}\n`);
+    // writers.go: a Status with details.retryAfterSeconds also carries the Retry-After header.
+    if (apiError.details?.retryAfterSeconds && !response.headersSent) response.setHeader('Retry-After', String(apiError.details.retryAfterSeconds));
     this.send(response, apiError.code, apiError.toStatus());
   }
 
@@ -516,7 +518,8 @@ export class ApiServer {
     let subject: UserInfo = user;
     if (info.kind === 'SubjectAccessReview' || info.kind === 'LocalSubjectAccessReview') {
       if (!spec.user && !(Array.isArray(spec.groups) && spec.groups.length > 0)) {
-        throw errors.invalid(info.group, info.kind, '', [{ type: 'FieldValueInvalid', field: 'spec.user', message: 'Invalid value: "": at least one of user or group must be specified' }]);
+        // The real answer names no kind: the decoded review's TypeMeta is empty by then.
+        throw errors.invalid(info.group, '', '', [{ type: 'FieldValueInvalid', field: 'spec.user', message: 'Invalid value: "": at least one of user or group must be specified' }]);
       }
       subject = { username: String(spec.user ?? ''), groups: (spec.groups as string[] | undefined) ?? [], ...(spec.uid ? { uid: String(spec.uid) } : {}), ...(spec.extra ? { extra: spec.extra as Record<string, string[]> } : {}) };
     }

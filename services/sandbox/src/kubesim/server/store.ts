@@ -5,7 +5,7 @@ import { clone, deepEqual, jsonPatch, mergePatch } from '../patch/json.js';
 import { strategicMergePatch } from '../patch/strategic.js';
 import { findResourceByPlural, groupVersion, qualifiedResource, RESOURCES, storageKey, storagePrefix, type ResourceInfo } from '../registry/resources.js';
 import { StorageError, type Storage } from '../storage/types.js';
-import { immutableErrors, nameErrors, schemaErrors, semanticErrors, unknownFields } from '../validation/validate.js';
+import { decodeTypeErrors, immutableErrors, nameErrors, schemaErrors, semanticErrors, unknownFields } from '../validation/validate.js';
 import { allocateServiceAddresses, type ServiceRanges } from './allocator.js';
 import { ApiError, errors, fieldError, type StatusCause } from './errors.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -158,6 +158,14 @@ export class ObjectStore implements ObjectReader {
     return object;
   }
 
+  /** A request body that would not decode into the Go types (a value of the wrong JSON type) is a 400. */
+  private decodeBody(info: ResourceInfo, body: unknown, ctx: RequestContext): KubeObject {
+    const object = this.decode(info, body, ctx);
+    const wrong = decodeTypeErrors(info, object);
+    if (wrong.length > 0) throw errors.badRequest(`unable to decode the request body: ${wrong.join(', ')}`);
+    return object;
+  }
+
   private validate(info: ResourceInfo, object: KubeObject, old: KubeObject | undefined): StatusCause[] {
     const causes = [...schemaErrors(info, object)];
     if (!object.metadata.name) causes.push(fieldError('FieldValueRequired', 'metadata.name', 'name or generateName is required'));
@@ -189,7 +197,7 @@ export class ObjectStore implements ObjectReader {
   }
 
   async create(info: ResourceInfo, namespace: string | undefined, body: unknown, ctx: RequestContext, applied?: { force: boolean }): Promise<KubeObject> {
-    const object = this.decode(info, body, ctx);
+    const object = applied ? this.decode(info, body, ctx) : this.decodeBody(info, body, ctx);
     if (info.namespaced) {
       if (object.metadata.namespace && namespace && object.metadata.namespace !== namespace) {
         throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
@@ -311,7 +319,7 @@ export class ObjectStore implements ObjectReader {
   }
 
   async update(info: ResourceInfo, namespace: string | undefined, name: string, body: unknown, ctx: RequestContext, subresource: string): Promise<KubeObject> {
-    const candidate = this.decode(info, body, ctx);
+    const candidate = this.decodeBody(info, body, ctx);
     if (subresource === '' && ALLOW_CREATE_ON_UPDATE.has(info.kind) && !(await this.storage.get(storageKey(info, namespace, name)))) {
       if (candidate.metadata.name !== undefined && candidate.metadata.name !== name) throw errors.badRequest(`the name of the object (${candidate.metadata.name}) does not match the name on the URL (${name})`);
       const created = await this.create(info, namespace, { ...candidate, metadata: { ...candidate.metadata, name, resourceVersion: undefined } }, ctx);

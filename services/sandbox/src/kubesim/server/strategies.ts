@@ -283,6 +283,18 @@ export function restrictUpdate(kind: string, subresource: string, hasStatus: boo
     return result;
   }
   if (subresource === 'approval') {
+    // The approval subresource changes only Approved/Denied conditions; any other condition type
+    // added, changed or removed is Forbidden (ValidateCertificateSigningRequestApprovalUpdate).
+    const others = (list: Array<Record<string, unknown>>) => list.filter((c) => c.type !== 'Approved' && c.type !== 'Denied');
+    const added = others((obj(next.status).conditions as Array<Record<string, unknown>> | undefined) ?? []);
+    const before = others((obj(old.status).conditions as Array<Record<string, unknown>> | undefined) ?? []);
+    if (!deepEqual(added, before)) {
+      const type = String((added.find((c) => !before.some((b) => deepEqual(b, c))) ?? before[0] ?? {}).type ?? '');
+      throw new ApiError(422, 'Invalid', `CertificateSigningRequest.certificates.k8s.io "${old.metadata.name}" is invalid: status.conditions: Forbidden: updates may not add a condition of type "${type}"`, {
+        name: old.metadata.name, group: 'certificates.k8s.io', kind: 'CertificateSigningRequest',
+        causes: [fieldError('FieldValueForbidden', 'status.conditions', `updates may not add a condition of type "${type}"`)],
+      });
+    }
     const conditions = ((obj(next.status).conditions as Array<Record<string, unknown>> | undefined) ?? []).map((c) => {
       const stamped = { ...c };
       const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');

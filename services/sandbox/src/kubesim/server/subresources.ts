@@ -93,7 +93,7 @@ export async function evictPod(store: ObjectStore, _reader: ObjectStore, namespa
 }
 
 function tooMany(cause: string): ApiError {
-  return new ApiError(429, 'TooManyRequests', 'Cannot evict pod as it would violate the pod\'s disruption budget.', { causes: [{ type: 'DisruptionBudget', message: cause }] });
+  return new ApiError(429, 'TooManyRequests', 'Cannot evict pod as it would violate the pod\'s disruption budget.', { causes: [{ type: 'DisruptionBudget', message: cause }], retryAfterSeconds: 10 });
 }
 
 /** core/v1 Binding: what the scheduler posts to assign a pod to a node. */
