@@ -9,10 +9,8 @@ const MESSAGE = "An unparsable watch resourceVersion is a 500 like the real one,
 const WATCH = "A watch from resourceVersion 1 gets the 410 Expired ERROR event from kubesim (compacted history); the real v1.37 apiserver still serves it.";
 const REASON = "Authorizer decision reasons (SubjectAccessReview status.reason) are worded differently.";
 const TOPOLOGY = "No PodTopologyLabels admission: node topology labels are not copied onto pods bound to the node.";
-const CSR1 = "No CertificateSubjectRestriction admission (system:masters in a kube-apiserver-client CSR).";
 const TOKENCACHE = "No token authentication cache: the real apiserver keeps a successful token authentication for 10 s, so a deleted bootstrap token still works for a while.";
 const SA = "No ServiceAccount admission lookup: pods are admitted without their service account existing (the seed runs no serviceaccount controller).";
-const TAINT = "No TaintNodesByCondition admission: a new Node does not get the node.kubernetes.io/not-ready:NoSchedule taint (kubesim's node-lifecycle controller does not remove it, so the simulated scheduler would never bind).";
 
 export const KNOWN_GAPS: Readonly<Record<string, string>> = {
   'endpointslices:patch-strategic': GENERATION,
@@ -35,26 +33,9 @@ export const KNOWN_GAPS: Readonly<Record<string, string>> = {
   'node:get-own-pod': TOPOLOGY,
   'node:create-mirror-pod': TOPOLOGY,
   'node:pod-status-own': TOPOLOGY,
-  'bootstrap:csr-masters': CSR1,
   'bootstrap:after-delete': TOKENCACHE,
   'valid:pod-status': TOPOLOGY,
   'valid:pod-after-evict': TOPOLOGY,
   'valid:pod-no-sa': SA,
   'valid:pod-missing-sa': SA,
-  'nodes:create': TAINT,
-  'nodes:create-dry-run': TAINT,
-  'nodes:get': TAINT,
-  'nodes:list-selector': TAINT,
-  'nodes:patch-merge': TAINT,
-  'nodes:patch-strategic': TAINT,
-  'nodes:patch-json': TAINT,
-  'nodes:put': TAINT,
-  'nodes:apply-a': TAINT,
-  'nodes:apply-create': TAINT,
-  'nodes:get-after-apply-create': TAINT,
-  'node:register-self': TAINT,
-  'node:register-b': TAINT,
-  'node:status-self': TAINT,
-  'node:label-self': TAINT,
-  'node:admin-label-role': TAINT,
 };
