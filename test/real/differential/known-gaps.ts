@@ -3,12 +3,10 @@
 // ("Deliberate gaps"). The differential suite fails on any other mismatch, and on a gap listed
 // here that no longer mismatches, so the list stays true.
 const GENERATION = "EndpointSlice generation bumps follow a simplified rule (every change bumps it).";
-const PODDELETE = "An unbound pod is removed at once; the answered object lacks the deletionTimestamp the real registry stamps.";
 const SSA = "Server-side apply ownership of defaulted fields is approximated (a forced apply keeps a defaulted field the real one drops).";
 const MESSAGE = "An unparsable watch resourceVersion is a 500 like the real one, but kubesim names the reason InternalError where the real Status has none.";
 const WATCH = "A watch from resourceVersion 1 gets the 410 Expired ERROR event from kubesim (compacted history); the real v1.37 apiserver still serves it.";
 const REASON = "Authorizer decision reasons (SubjectAccessReview status.reason) are worded differently.";
-const TOPOLOGY = "No PodTopologyLabels admission: node topology labels are not copied onto pods bound to the node.";
 const TOKENCACHE = "No token authentication cache: the real apiserver keeps a successful token authentication for 10 s, so a deleted bootstrap token still works for a while.";
 const SA = "No ServiceAccount admission lookup: pods are admitted without their service account existing (the seed runs no serviceaccount controller).";
 
@@ -18,8 +16,6 @@ export const KNOWN_GAPS: Readonly<Record<string, string>> = {
   'endpointslices:put': GENERATION,
   'endpointslices:apply-a': GENERATION,
   'endpointslices:apply-b-force': GENERATION,
-  'pods:delete': PODDELETE,
-  'pods:delete-ssa': PODDELETE,
   'nodes:apply-b-force': SSA,
   'watch:bad-rv': MESSAGE,
   'watch:too-old': WATCH,
@@ -27,15 +23,7 @@ export const KNOWN_GAPS: Readonly<Record<string, string>> = {
   'rbac:alice-ssar': REASON,
   'rbac:admin-sar': REASON,
   'rbac:admin-sar-node': REASON,
-  'node:pod-a': TOPOLOGY,
-  'node:list-pods': TOPOLOGY,
-  'node:list-pods-namespace': TOPOLOGY,
-  'node:get-own-pod': TOPOLOGY,
-  'node:create-mirror-pod': TOPOLOGY,
-  'node:pod-status-own': TOPOLOGY,
   'bootstrap:after-delete': TOKENCACHE,
-  'valid:pod-status': TOPOLOGY,
-  'valid:pod-after-evict': TOPOLOGY,
   'valid:pod-no-sa': SA,
   'valid:pod-missing-sa': SA,
 };

@@ -2,13 +2,16 @@
 // - TaintNodesByCondition (plugin/pkg/admission/nodetaint): a new Node gets the
 //   node.kubernetes.io/not-ready:NoSchedule taint; the node-lifecycle controller removes it once
 //   the Node's conditions say it is ready.
+// - PodTopologyLabels (plugin/pkg/admission/podtopologylabels): a pod bound to a Node (by
+//   pods/binding, or created with spec.nodeName) gets the Node's topology labels.
 // - CertificateSubjectRestriction (plugin/pkg/admission/certificates/subjectrestriction): a CSR
 //   for the kube-apiserver-client signer may not ask for the system:masters group.
 import * as x509 from '@peculiar/x509';
 import type { KubeObject } from '../contracts.js';
 import type { ResourceInfo } from '../registry/resources.js';
 import { ApiError } from './errors.js';
-import type { AdmissionCheck } from './store.js';
+import { findResourceByPlural } from '../registry/resources.js';
+import type { AdmissionCheck, ObjectStore } from './store.js';
 
 export const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
 
@@ -41,3 +44,29 @@ export const certificateSubjectRestriction: AdmissionCheck = async (info, object
     throw forbidden(info, object.metadata.name ?? '', 'use of kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed');
   }
 };
+
+/** The Node labels PodTopologyLabels copies: topology.k8s.io/* and the well-known zone and region. */
+export async function nodeTopologyLabels(store: ObjectStore, nodeName: string): Promise<Record<string, string>> {
+  const nodes = findResourceByPlural('', 'nodes') as ResourceInfo;
+  let node: KubeObject;
+  try {
+    node = await store.read(nodes, undefined, nodeName);
+  } catch {
+    return {};
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(node.metadata.labels ?? {})) {
+    if (key === 'topology.kubernetes.io/zone' || key === 'topology.kubernetes.io/region' || key.startsWith('topology.k8s.io/')) out[key] = value;
+  }
+  return out;
+}
+
+export function podTopologyLabels(store: ObjectStore): AdmissionCheck {
+  return async (info, object, old) => {
+    if (old || info.group !== '' || info.kind !== 'Pod') return;
+    const nodeName = (object.spec as { nodeName?: string } | undefined)?.nodeName;
+    if (!nodeName) return;
+    const labels = await nodeTopologyLabels(store, nodeName);
+    if (Object.keys(labels).length > 0) object.metadata.labels = { ...(object.metadata.labels ?? {}), ...labels };
+  };
+}

@@ -429,7 +429,12 @@ export class ObjectStore implements ObjectReader {
         if (!pending) {
           const removed = await this.storage.delete(key, Number(old.metadata.resourceVersion));
           // A pod's deletion is a spec-level change: the answered object carries the next generation.
-          if (info.kind === 'Pod') removed.metadata.generation = (removed.metadata.generation ?? 1) + 1;
+          if (info.kind === 'Pod') {
+            removed.metadata.generation = (removed.metadata.generation ?? 1) + 1;
+            // BeforeDelete stamps a pod deleted with grace period 0 before it goes: the answer shows it.
+            removed.metadata.deletionTimestamp ??= new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+            removed.metadata.deletionGracePeriodSeconds ??= 0;
+          }
           return { object: removed, deleted: true };
         }
         if (!next.metadata.deletionTimestamp) {

@@ -44,7 +44,9 @@ export function defaultPodSpec(specValue: unknown): void {
 export function admitPod(pod: KubeObject): void {
   const spec = obj(pod.spec);
   spec.enableServiceLinks ??= true;
-  if (spec.serviceAccountName === undefined && spec.serviceAccount === undefined) spec.serviceAccountName = 'default';
+  // ServiceAccount admission leaves mirror pods (the kubelet's static pods) without a service account.
+  const mirror = (pod.metadata.annotations ?? {})['kubernetes.io/config.mirror'] !== undefined;
+  if (!mirror && spec.serviceAccountName === undefined && spec.serviceAccount === undefined) spec.serviceAccountName = 'default';
   if (spec.serviceAccountName !== undefined) spec.serviceAccount = spec.serviceAccountName;
   if (spec.priorityClassName === undefined) spec.priority ??= 0;
   spec.preemptionPolicy ??= 'PreemptLowerPriority';
@@ -71,9 +73,21 @@ export { intOrPercent };
 export function applyDefaults(object: KubeObject): void {
   const spec = obj(object.spec);
   switch (object.kind) {
-    case 'Pod':
+    case 'Pod': {
       defaultPodSpec(object.spec);
+      const status = object.status as { conditions?: unknown[]; podIP?: string; podIPs?: unknown[] } | undefined;
+      if (status) {
+        // PodCondition's probe and transition times are not omitempty: null when unset.
+        for (const raw of status.conditions ?? []) {
+          const condition = obj(raw);
+          condition.lastProbeTime ??= null;
+          condition.lastTransitionTime ??= null;
+        }
+        // Conversion fills podIPs from podIP.
+        if (status.podIP && (!status.podIPs || status.podIPs.length === 0)) status.podIPs = [{ ip: status.podIP }];
+      }
       break;
+    }
     case 'Deployment':
       spec.replicas ??= 1;
       spec.revisionHistoryLimit ??= 10;
