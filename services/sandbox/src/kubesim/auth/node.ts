@@ -80,6 +80,7 @@ export class NodeAuthorizer implements Authorizer {
           if (subresource === '' && verb === 'create') return allow(reason);
           if (subresource === '' && (verb === 'list' || verb === 'watch') && (attributes.fieldSelector ?? '').split(',').includes(`metadata.name=${nodeName}`)) return allow(reason);
           if ((subresource === '' || subresource === 'status') && ['get', 'update', 'patch'].includes(verb) && name === nodeName) return allow(reason);
+          if (READ_VERBS.includes(verb)) return noOpinion(`node: ${reason} cannot read '${name}', only its own Node object`);
           return noOpinion(`${reason} cannot ${verb} node '${name}'`);
         case 'events':
           return ['create', 'update', 'patch'].includes(verb) ? allow(reason) : noOpinion();
