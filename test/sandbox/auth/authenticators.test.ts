@@ -86,7 +86,8 @@ describe('client certificate authentication over a real TLS handshake', () => {
     const cert = await issueLeaf(clientCa, { subject: 'CN=system:node:worker-1, O=system:nodes' });
     expect(await call(cert)).toEqual({
       outcome: 'authenticated',
-      user: { username: 'system:node:worker-1', groups: ['system:nodes', 'system:authenticated'] },
+      // Like the real x509 authenticator, the certificate's SHA-256 is the credential id.
+      user: { username: 'system:node:worker-1', groups: ['system:nodes', 'system:authenticated'], extra: { 'authentication.kubernetes.io/credential-id': [expect.stringMatching(/^X509SHA256=[0-9a-f]{64}$/)] } },
     });
   });
 

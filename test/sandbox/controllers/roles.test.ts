@@ -157,7 +157,11 @@ describe('kube-controller-manager and kube-scheduler as processes', () => {
     await admin.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'worker-a' } });
     const node = await admin.get('/api/v1/nodes/worker-a');
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    await admin.request('PUT', '/api/v1/nodes/worker-a/status', { ...node, status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: now, lastTransitionTime: now }] } });
+    // TaintNodesByCondition admission taints the new Node not-ready, as the real apiserver does.
+    expect((node.spec as { taints?: Array<{ key: string; effect: string }> } | undefined)?.taints).toEqual([{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }]);
+    const readyNode = await admin.request<KubeObject>('PUT', '/api/v1/nodes/worker-a/status', { ...node, status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: now, lastTransitionTime: now }] } });
+    // No kube-controller-manager runs here: lift the taint as its node-lifecycle controller would for a Ready node.
+    await admin.request('PUT', '/api/v1/nodes/worker-a', { ...readyNode, spec: {} });
     await admin.request('POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' }, spec: { containers: [{ name: 'web', image: 'nginx' }] } });
     const port = await freePort();
     const child = launch('runScheduler', [`--kubeconfig=${join(dir, 'scheduler.conf')}`, `--authentication-kubeconfig=${join(dir, 'scheduler.conf')}`, `--authorization-kubeconfig=${join(dir, 'scheduler.conf')}`, '--bind-address=127.0.0.1', '--leader-elect=true', `--secure-port=${port}`]);

@@ -32,9 +32,10 @@ describe('patches', () => {
       },
     }) as { spec: { containers: Array<{ name: string; env?: unknown[]; ports?: unknown[] }>; volumes: unknown[]; tolerations: unknown[] }; metadata: { finalizers: string[] } };
     expect(patched.spec.containers.map((c) => c.name)).toEqual(['a']);
-    expect(patched.spec.containers[0].env).toEqual([{ name: 'X', value: '1' }, { name: 'Y', value: '2' }]);
-    expect(patched.spec.containers[0].ports).toEqual([{ containerPort: 80, protocol: 'TCP' }, { containerPort: 443 }]);
-    expect(patched.spec.volumes).toEqual([{ name: 'v1' }, { name: 'v2' }]);
+    // New keyed items come before the server's (apimachinery's normalizeElementOrder).
+    expect(patched.spec.containers[0].env).toEqual([{ name: 'Y', value: '2' }, { name: 'X', value: '1' }]);
+    expect(patched.spec.containers[0].ports).toEqual([{ containerPort: 443 }, { containerPort: 80, protocol: 'TCP' }]);
+    expect(patched.spec.volumes).toEqual([{ name: 'v2' }, { name: 'v1' }]);
     expect(patched.spec.tolerations).toEqual([{ key: 't2' }]);
     expect(patched.metadata.finalizers).toEqual(['f1', 'f2']);
     const replaced = strategicMergePatch({ spec: { a: 1, b: 2 } }, { spec: { $patch: 'replace', c: 3 } });

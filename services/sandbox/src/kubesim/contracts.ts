@@ -71,6 +71,8 @@ export interface RequestAttributes {
   namespace: string;
   name: string;
   path: string; // for non-resource requests, e.g. /healthz
+  /** list/watch: the request's field selector (the Node authorizer's selector-scoped rules). */
+  fieldSelector?: string;
 }
 
 export interface AuthorizationDecision {

@@ -7,6 +7,8 @@ import { ClientCertificateAuthenticator, StaticTokenAuthenticator } from './serv
 import { ApiServer } from './server/http.js';
 import { ObjectStore } from './server/store.js';
 import { tokenSigner } from './server/token-request.js';
+import { nodeRestriction } from './server/node-restriction.js';
+import { certificateSubjectRestriction, podTopologyLabels, taintNodesByCondition } from './server/default-admission.js';
 import { EtcdStorage } from './storage/etcd.js';
 import { MemoryStorage } from './storage/memory.js';
 import type { Storage } from './storage/types.js';
@@ -135,6 +137,10 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSimHand
     ? await authModule.buildAuthenticators(authConfig, store)
     : [...(options.clientCA ? [new ClientCertificateAuthenticator()] : []), new StaticTokenAuthenticator(authConfig.tokenAuthFile)]);
   const authorizers = options.authorizers ?? (authModule && authConfig.authorizationModes.some((m) => m !== 'AlwaysAllow') ? await authModule.buildAuthorizers(authConfig, store) : []);
+  // The product enables NodeRestriction wherever the Node authorizer runs (--enable-admission-plugins=NodeRestriction).
+  if (authConfig.authorizationModes.includes('Node')) store.admission.push(nodeRestriction);
+  // Default-on plugins of the real apiserver (the node-lifecycle controller lifts the not-ready taint).
+  store.admission.push(taintNodesByCondition, podTopologyLabels(store), certificateSubjectRestriction);
   // /readyz stays false until the default namespaces, Service and RBAC policy exist.
   let bootstrapped = options.bootstrap === false;
   const server = new ApiServer({

@@ -85,7 +85,9 @@ export class X509Authenticator implements Authenticator {
     const subject = parseDistinguishedName(leaf.subject);
     const username = subject.get('CN')?.[0] ?? '';
     if (username === '') return { outcome: 'rejected', reason: 'x509: certificate has no common name' };
-    return { outcome: 'authenticated', user: { username, groups: [...(subject.get('O') ?? [])] } };
+    // Like the x509 authenticator since 1.32: the certificate's SHA-256 as the credential id.
+    const credentialId = `X509SHA256=${leaf.fingerprint256.replace(/:/g, '').toLowerCase()}`;
+    return { outcome: 'authenticated', user: { username, groups: [...(subject.get('O') ?? [])], extra: { 'authentication.kubernetes.io/credential-id': [credentialId] } } };
   }
 
   /** Returns why the chain is unacceptable, or undefined when it leads to a trusted root. */

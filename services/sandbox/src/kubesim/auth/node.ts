@@ -75,8 +75,12 @@ export class NodeAuthorizer implements Authorizer {
     if (apiGroup === '') {
       switch (resource) {
         case 'nodes':
-          if (subresource === '' && (verb === 'create' || READ_VERBS.includes(verb))) return allow(reason);
+          // AuthorizeNodeWithSelectors: a node reads only itself, and lists/watches only with a
+          // metadata.name=<itself> field selector.
+          if (subresource === '' && verb === 'create') return allow(reason);
+          if (subresource === '' && (verb === 'list' || verb === 'watch') && (attributes.fieldSelector ?? '').split(',').includes(`metadata.name=${nodeName}`)) return allow(reason);
           if ((subresource === '' || subresource === 'status') && ['get', 'update', 'patch'].includes(verb) && name === nodeName) return allow(reason);
+          if (READ_VERBS.includes(verb)) return noOpinion(`node: ${reason} cannot read '${name}', only its own Node object`);
           return noOpinion(`${reason} cannot ${verb} node '${name}'`);
         case 'events':
           return ['create', 'update', 'patch'].includes(verb) ? allow(reason) : noOpinion();

@@ -83,6 +83,12 @@ export function subjectApplies(subject: Subject, user: UserInfo, bindingNamespac
   }
 }
 
+/** describeSubject in the RBAC authorizer: the binding subject that matched, as its decision reason names it. */
+function describeSubject(subject: Subject, bindingNamespace: string): string {
+  if (subject.kind === 'ServiceAccount') return `${subject.kind} ${JSON.stringify(`${subject.name}/${subject.namespace || bindingNamespace}`)}`;
+  return `${subject.kind} ${JSON.stringify(subject.name)}`;
+}
+
 /** pkg/apis/rbac/v1 evaluation helpers (VerbMatches, APIGroupMatches, ResourceMatches, ...). */
 export function ruleAllows(attributes: RequestAttributes, rule: PolicyRule): boolean {
   if (!rule.verbs.includes('*') && !rule.verbs.includes(attributes.verb)) return false;
@@ -149,9 +155,10 @@ export class RbacAuthorizer implements Authorizer {
     for (const binding of clusterRoleBindings) {
       const ref = roleRefOf(binding);
       if (!ref || ref.kind !== 'ClusterRole') continue;
-      if (!subjectsOf(binding).some((subject) => subjectApplies(subject, attributes.user, ''))) continue;
+      const subject = subjectsOf(binding).find((candidate) => subjectApplies(candidate, attributes.user, ''));
+      if (!subject) continue;
       if ((await this.clusterRoleRules(ref.name)).some((rule) => ruleAllows(attributes, rule))) {
-        return { decision: 'allow', reason: `RBAC: allowed by ClusterRoleBinding "${binding.metadata.name}" of ClusterRole "${ref.name}" to user "${attributes.user.username}"` };
+        return { decision: 'allow', reason: `RBAC: allowed by ClusterRoleBinding "${binding.metadata.name}" of ClusterRole "${ref.name}" to ${describeSubject(subject, '')}` };
       }
     }
     if (attributes.resourceRequest && attributes.namespace !== '') {
@@ -160,10 +167,11 @@ export class RbacAuthorizer implements Authorizer {
         const ref = roleRefOf(binding);
         if (!ref) continue;
         const namespace = binding.metadata.namespace ?? attributes.namespace;
-        if (!subjectsOf(binding).some((subject) => subjectApplies(subject, attributes.user, namespace))) continue;
+        const subject = subjectsOf(binding).find((candidate) => subjectApplies(candidate, attributes.user, namespace));
+        if (!subject) continue;
         const rules = ref.kind === 'ClusterRole' ? await this.clusterRoleRules(ref.name) : ref.kind === 'Role' ? await this.roleRules(namespace, ref.name) : [];
         if (rules.some((rule) => ruleAllows(attributes, rule))) {
-          return { decision: 'allow', reason: `RBAC: allowed by RoleBinding "${binding.metadata.name}/${namespace}" of ${ref.kind} "${ref.name}" to user "${attributes.user.username}"` };
+          return { decision: 'allow', reason: `RBAC: allowed by RoleBinding "${binding.metadata.name}/${namespace}" of ${ref.kind} "${ref.name}" to ${describeSubject(subject, namespace)}` };
         }
       }
     }

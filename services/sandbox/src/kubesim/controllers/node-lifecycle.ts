@@ -1,6 +1,6 @@
 import type { KubeObject } from '../contracts.js';
 import { isStatus, sleep, type KubeClient, type Logger } from './client.js';
-import { Informer } from './informer.js';
+import { Informer, WorkQueue } from './informer.js';
 
 interface NodeCondition {
   type: string;
@@ -13,6 +13,17 @@ interface NodeCondition {
 
 const MONITORED_CONDITIONS = ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'];
 const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable';
+const UNSCHEDULABLE_TAINT = 'node.kubernetes.io/unschedulable';
+
+/** nodeConditionToTaintKeyStatusMap: the NoSchedule taint each condition status stands for. */
+const CONDITION_TAINTS: Record<string, Record<string, string>> = {
+  Ready: { False: 'node.kubernetes.io/not-ready', Unknown: UNREACHABLE_TAINT },
+  MemoryPressure: { True: 'node.kubernetes.io/memory-pressure' },
+  DiskPressure: { True: 'node.kubernetes.io/disk-pressure' },
+  NetworkUnavailable: { True: 'node.kubernetes.io/network-unavailable' },
+  PIDPressure: { True: 'node.kubernetes.io/pid-pressure' },
+};
+const CONDITION_TAINT_KEYS = new Set(Object.values(CONDITION_TAINTS).flatMap((m) => Object.values(m)));
 
 interface Taint {
   key: string;
@@ -37,14 +48,55 @@ export class NodeLifecycleController {
   private readonly nodes: Informer;
   private readonly leases: Informer;
   private readonly probes = new Map<string, { marker: string; observedAt: number }>();
+  private readonly noScheduleQueue: WorkQueue;
 
   constructor(private readonly client: KubeClient, private readonly logger: Logger, private readonly options: NodeLifecycleOptions, private readonly now: () => number = Date.now) {
-    this.nodes = new Informer(client, '/api/v1/nodes', () => undefined, logger);
+    this.noScheduleQueue = new WorkQueue((name) => this.syncNoScheduleTaints(name), logger, 'nodelifecycle-noschedule');
+    this.nodes = new Informer(client, '/api/v1/nodes', (event, object) => {
+      if (event !== 'deleted') this.noScheduleQueue.add(object.metadata.name ?? '');
+    }, logger);
     this.leases = new Informer(client, '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', () => undefined, logger);
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    await Promise.all([this.nodes.run(signal), this.leases.run(signal), this.monitor(signal)]);
+    await Promise.all([this.nodes.run(signal), this.leases.run(signal), this.noScheduleQueue.run(signal), this.monitor(signal)]);
+  }
+
+  /**
+   * doNoScheduleTaintingPass: the NoSchedule taints a Node carries follow its conditions (Ready
+   * False → not-ready, Unknown → unreachable, pressures, network) and spec.unschedulable. This is
+   * what lifts the not-ready taint TaintNodesByCondition admission put on the new Node.
+   */
+  private async syncNoScheduleTaints(name: string): Promise<void> {
+    await this.nodes.hasSynced();
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const node = await this.client.getOptional(`/api/v1/nodes/${name}`);
+      if (!node || node.metadata.deletionTimestamp) return;
+      const conditions = ((node.status as { conditions?: NodeCondition[] } | undefined)?.conditions ?? []);
+      const wanted = new Set<string>();
+      for (const condition of conditions) {
+        const key = CONDITION_TAINTS[condition.type]?.[condition.status];
+        if (key) wanted.add(key);
+      }
+      if ((node.spec as { unschedulable?: boolean } | undefined)?.unschedulable === true) wanted.add(UNSCHEDULABLE_TAINT);
+      const taints = this.taints(node);
+      const managed = (taint: Taint): boolean => taint.effect === 'NoSchedule' && (taint.key === UNSCHEDULABLE_TAINT || CONDITION_TAINT_KEYS.has(taint.key));
+      const present = new Set(taints.filter(managed).map((taint) => taint.key));
+      const toAdd = [...wanted].filter((key) => !present.has(key));
+      const toDelete = [...present].filter((key) => !wanted.has(key));
+      if (toAdd.length === 0 && toDelete.length === 0) return;
+      const next = [...taints.filter((taint) => !(managed(taint) && toDelete.includes(taint.key))), ...toAdd.map((key) => ({ key, effect: 'NoSchedule' }))];
+      const spec = { ...((node.spec as Record<string, unknown> | undefined) ?? {}) };
+      if (next.length > 0) spec.taints = next;
+      else delete spec.taints;
+      try {
+        await this.client.request('PUT', `/api/v1/nodes/${name}`, { ...node, spec });
+        return;
+      } catch (error) {
+        if (isStatus(error, 404)) return;
+        if (!isStatus(error, 409)) throw error;
+      }
+    }
   }
 
   private async monitor(signal: AbortSignal): Promise<void> {
@@ -77,7 +129,7 @@ export class NodeLifecycleController {
     }
     if (now - probe.observedAt <= this.options.gracePeriodMs) return;
     if (ready?.status === 'Unknown') {
-      if (!this.taints(node).some((taint) => taint.key === UNREACHABLE_TAINT)) await this.setUnreachableTaints(name, true);
+      if (!this.taints(node).some((taint) => taint.key === UNREACHABLE_TAINT && taint.effect === 'NoExecute')) await this.setUnreachableTaints(name, true);
       return;
     }
     await this.markUnknown(name);

@@ -33,7 +33,7 @@ export function mergePatch(target: Json, patch: Json): Json {
 }
 
 function unprocessable(message: string): ApiError {
-  return new ApiError(422, 'Invalid', message);
+  return new ApiError(422, 'Invalid', message, {});
 }
 
 function parsePointer(pointer: string): string[] {

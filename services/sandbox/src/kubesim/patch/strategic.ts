@@ -61,6 +61,11 @@ function mergeList(field: string, original: unknown[], patch: unknown[], order: 
       return at < 0 ? order.length : at;
     };
     result.sort((a, b) => position(a) - position(b));
+  } else {
+    // normalizeElementOrder without a $setElementOrder: items keep their server order, and
+    // items the server did not have come first (their server index is -1).
+    const serverIndex = (item: unknown): number => original.findIndex((o) => isObject(o) && isObject(item) && o[key] === item[key]);
+    result.sort((a, b) => serverIndex(a) - serverIndex(b));
   }
   return result;
 }

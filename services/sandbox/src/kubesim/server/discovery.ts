@@ -1,9 +1,18 @@
 import { groupVersion, groupVersions, RESOURCES } from '../registry/resources.js';
 
+import { SUPPORTED_VERSIONS } from '../../../../core/src/versions.js';
+
+/** kubesim imitates the newest kube-apiserver the catalog offers (the differential suite holds it to that binary). */
+const IMITATED = SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1].version;
+
 export const KUBE_VERSION = {
-  major: '1',
-  minor: '32',
-  gitVersion: 'v1.32.0-kubesim',
+  major: IMITATED.split('.')[0],
+  minor: IMITATED.split('.')[1],
+  emulationMajor: IMITATED.split('.')[0],
+  emulationMinor: IMITATED.split('.')[1],
+  minCompatibilityMajor: IMITATED.split('.')[0],
+  minCompatibilityMinor: String(Number(IMITATED.split('.')[1]) - 1),
+  gitVersion: `v${IMITATED}`,
   gitCommit: '0000000000000000000000000000000000000000',
   gitTreeState: 'clean',
   buildDate: '2024-12-11T00:00:00Z',

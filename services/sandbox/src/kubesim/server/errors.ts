@@ -33,10 +33,31 @@ export class ApiError extends Error {
       status: 'Failure',
       message: this.message,
       reason: this.reason,
-      ...(this.details ? { details: this.details } : {}),
+      ...(this.details ? { details: wireDetails(this.details) } : {}),
       code: this.code,
     };
   }
+}
+
+/**
+ * metav1.StatusDetails as Go serialises it: empty strings are omitted, and a cause's type goes
+ * on the wire as `reason` (StatusCause.Type has the JSON name "reason").
+ */
+function wireDetails(details: StatusDetails): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (details.name) out.name = details.name;
+  if (details.group) out.group = details.group;
+  if (details.kind) out.kind = details.kind;
+  if (details.uid) out.uid = details.uid;
+  if (details.causes && details.causes.length > 0) {
+    out.causes = details.causes.map((cause) => ({
+      ...(cause.type ? { reason: cause.type } : {}),
+      ...(cause.message ? { message: cause.message } : {}),
+      ...(cause.field ? { field: cause.field } : {}),
+    }));
+  }
+  if (details.retryAfterSeconds) out.retryAfterSeconds = details.retryAfterSeconds;
+  return out;
 }
 
 export interface Target {
@@ -58,9 +79,9 @@ export const errors = {
   invalid: (group: string, kind: string, name: string, causes: StatusCause[]) =>
     new ApiError(422, 'Invalid', `${kind}${group ? `.${group}` : ''} "${name}" is invalid: ${causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(', ')}`, { name, group, kind, causes }),
   badRequest: (message: string) => new ApiError(400, 'BadRequest', message),
-  methodNotAllowed: () => new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
-  notFoundPath: () => new ApiError(404, 'NotFound', 'the server could not find the requested resource'),
-  unsupportedMediaType: (contentType: string) => new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${contentType})`),
+  methodNotAllowed: () => new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {}),
+  notFoundPath: () => new ApiError(404, 'NotFound', 'the server could not find the requested resource', {}),
+  unsupportedMediaType: (contentType: string) => new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${contentType})`, {}),
   unauthorized: () => new ApiError(401, 'Unauthorized', 'Unauthorized'),
   gone: (message: string) => new ApiError(410, 'Expired', message),
   internal: (message: string) => new ApiError(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] }),

@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Authenticator, Authorizer, KubeObject, RequestAttributes, UserInfo } from '../contracts.js';
 import { findResource, groupVersion, qualifiedResource, type ResourceInfo } from '../registry/resources.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, KUBE_VERSION } from './discovery.js';
-import { ApiError, errors } from './errors.js';
+import { ApiError, errors, fieldError } from './errors.js';
 import { openApiV2, openApiV3Index, openApiV3Group } from './openapi.js';
 import { decodeProtobufObject, decodeProtobufReview } from './protobuf.js';
 import { rbacEscalationCheck } from './rbac-escalation.js';
@@ -210,6 +210,8 @@ export class ApiServer {
       : error instanceof StorageError && error.code === 'Conflict' ? new ApiError(409, 'Conflict', error.message)
       : errors.internal(error instanceof Error ? error.message : String(error));
     if (!(error instanceof ApiError) && !(error instanceof StorageError)) process.stderr.write(`kubesim: ${error instanceof Error ? error.stack : String(error)}\n`);
+    // writers.go: a Status with details.retryAfterSeconds also carries the Retry-After header.
+    if (apiError.details?.retryAfterSeconds && !response.headersSent) response.setHeader('Retry-After', String(apiError.details.retryAfterSeconds));
     this.send(response, apiError.code, apiError.toStatus());
   }
 
@@ -240,16 +242,38 @@ export class ApiServer {
     const url = new URL(request.url ?? '/', 'https://kubesim');
     const method = (request.method ?? 'GET').toUpperCase();
     const query = url.searchParams;
+    // The deprecated watch paths (/api/v1/watch/namespaces/ns/pods[/name]) are watches with a name selector.
+    const legacyWatch = /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)\/watch\/(.+)$/.exec(url.pathname);
+    if (legacyWatch && method === 'GET') {
+      const rest = legacyWatch[2].split('/').filter(Boolean);
+      const named = (rest[0] === 'namespaces' && rest.length === 4) || (rest[0] !== 'namespaces' && rest.length === 2);
+      if (named) {
+        const name = rest.pop() as string;
+        query.set('fieldSelector', [query.get('fieldSelector'), `metadata.name=${name}`].filter(Boolean).join(','));
+      }
+      url.pathname = `${legacyWatch[1]}/${rest.join('/')}`;
+      query.set('watch', 'true');
+    }
     const info = requestInfo(method, url.pathname.replace(/\/+$/, '') || '/', query);
     const user = await this.authenticate(request);
     const attributes: RequestAttributes = {
       user, verb: info.verb, resourceRequest: info.resourceRequest, apiGroup: info.apiGroup, apiVersion: info.apiVersion,
       resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name, path: info.path,
+      ...(query.has('fieldSelector') ? { fieldSelector: query.get('fieldSelector') ?? '' } : {}),
     };
     const decision = await this.authorize(attributes);
     if (!decision.allowed) throw forbiddenMessage(attributes, decision.reason);
     if (!info.resourceRequest) return this.handleNonResource(info.path, method, request, response);
-    if (!info.info) throw errors.notFoundPath();
+    if (!info.info) {
+      // An API group or version nobody serves falls through to the mux's plain-text 404.
+      if (info.apiGroup !== '' && !apiGroup(info.apiGroup)) {
+        const text = '404 page not found\n';
+        response.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Content-Length': String(text.length) });
+        response.end(text);
+        return;
+      }
+      throw errors.notFoundPath();
+    }
     await this.handleResource(info, info.info, user, method, query, request, response);
   }
 
@@ -295,13 +319,14 @@ export class ApiServer {
 
   private context(user: UserInfo, query: URLSearchParams, request: IncomingMessage, apply: boolean): RequestContext {
     const fieldValidation = (query.get('fieldValidation') ?? 'Warn') as FieldValidation;
+    const optionsKind = request.method === 'POST' ? 'CreateOptions' : request.method === 'PUT' ? 'UpdateOptions' : request.method === 'DELETE' ? 'DeleteOptions' : 'PatchOptions';
     if (!['Strict', 'Warn', 'Ignore'].includes(fieldValidation)) {
-      throw errors.badRequest(`fieldValidation parameter unsupported: ${fieldValidation}. Supported values: [Ignore, Warn, Strict]`);
+      throw errors.invalid('meta.k8s.io', optionsKind, '', [fieldError('FieldValueNotSupported', 'fieldValidation', 'supported values: "Ignore", "Strict", "Warn"', fieldValidation)]);
     }
     const dryRun = query.getAll('dryRun');
     if (dryRun.some((d) => d !== 'All')) throw errors.badRequest(`dryRun: Unsupported value: ${JSON.stringify(dryRun)}: supported values: "All"`);
     const explicit = query.get('fieldManager');
-    if (apply && !explicit) throw errors.badRequest('PATCH /apply requires fieldManager to be set');
+    if (apply && !explicit) throw errors.invalid('meta.k8s.io', 'PatchOptions', '', [fieldError('FieldValueRequired', 'fieldManager', 'is required for apply patch')]);
     return { user, fieldManager: explicit ?? fieldManagerFromUserAgent(request.headers['user-agent']), fieldValidation, dryRun: dryRun.length > 0, warnings: [] };
   }
 
@@ -351,15 +376,16 @@ export class ApiServer {
         }, response, (cb) => { request.on('close', cb); response.on('close', cb); });
         return;
       }
-      const limit = query.has('limit') ? Number(query.get('limit')) : undefined;
-      if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw errors.badRequest(`invalid limit ${query.get('limit')}`);
+      // A limit that is not a positive integer means no limit, as ListOptions decoding has it.
+      const parsedLimit = query.has('limit') ? Number(query.get('limit')) : undefined;
+      const limit = parsedLimit !== undefined && Number.isInteger(parsedLimit) && parsedLimit > 0 ? parsedLimit : undefined;
       const result = await store.listObjects(info, namespace, {
         labelSelector: query.get('labelSelector') ?? undefined,
         fieldSelector: query.get('fieldSelector') ?? undefined,
         limit,
         continueToken: query.get('continue') ?? undefined,
       });
-      const listMeta = { resourceVersion: result.resourceVersion, ...(result.continueToken ? { continue: result.continueToken } : {}) };
+      const listMeta = { resourceVersion: result.resourceVersion, ...(result.continueToken ? { continue: result.continueToken } : {}), ...(result.remaining !== undefined ? { remainingItemCount: result.remaining } : {}) };
       if (wantsTable(request.headers.accept)) return this.send(response, 200, toTable(info, result.items.map((i) => withTypeMeta(info, i)), listMeta, query.get('includeObject')));
       const items = result.items.map((item) => {
         const copy: Record<string, unknown> = { ...item };
@@ -369,7 +395,7 @@ export class ApiServer {
       });
       return this.send(response, 200, {
         kind: listKind(info), apiVersion: groupVersion(info),
-        metadata: { resourceVersion: result.resourceVersion, ...(result.continueToken ? { continue: result.continueToken } : {}) },
+        metadata: listMeta,
         items,
       });
     }
@@ -400,7 +426,7 @@ export class ApiServer {
       const body = decodeBody(sub === 'scale' ? 'Scale' : info.kind);
       if (sub === 'scale') return this.send(response, 200, await writeScale(store, info, namespace, req.name, body, ctx));
       const updated = await store.update(info, namespace, req.name, body, ctx, sub);
-      return this.send(response, 200, withTypeMeta(info, updated), ctx.warnings);
+      return this.send(response, ctx.created ? 201 : 200, withTypeMeta(info, updated), ctx.warnings);
     }
 
     if (method === 'PATCH') {
@@ -425,7 +451,7 @@ export class ApiServer {
         return this.send(response, 200, await writeScale(store, info, namespace, req.name, patched, ctx));
       }
       const patched = await store.patch(info, namespace, req.name, type, body, ctx, sub, force);
-      return this.send(response, 200, withTypeMeta(info, patched), ctx.warnings);
+      return this.send(response, ctx.created ? 201 : 200, withTypeMeta(info, patched), ctx.warnings);
     }
 
     if (method === 'DELETE') {
@@ -450,13 +476,20 @@ export class ApiServer {
             if (!(error instanceof ApiError && error.code === 404)) throw error;
           }
         }
-        return this.send(response, 200, { kind: listKind(info), apiVersion: groupVersion(info), metadata: {}, items: deleted });
+        const items = deleted.map((item) => {
+          const copy: Record<string, unknown> = { ...item };
+          delete copy.apiVersion;
+          delete copy.kind;
+          return copy;
+        });
+        return this.send(response, 200, { kind: listKind(info), apiVersion: groupVersion(info), metadata: {}, items });
       }
       const result = await store.delete(info, namespace, req.name, options, ctx);
-      if (result.deleted && info.kind !== 'Pod' && info.kind !== 'Namespace' && info.kind !== 'Service') {
+      // Registries with ReturnDeletedObject answer with the object, the rest with a Status.
+      if (result.deleted && !['Pod', 'Namespace', 'Service', 'ServiceAccount'].includes(info.kind)) {
         return this.send(response, 200, {
           kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success',
-          details: { name: req.name, group: info.group, kind: info.plural, uid: result.object.metadata.uid },
+          details: { name: req.name, ...(info.group ? { group: info.group } : {}), kind: info.plural, uid: result.object.metadata.uid },
         });
       }
       return this.send(response, 200, withTypeMeta(info, result.object));
@@ -468,9 +501,9 @@ export class ApiServer {
     const review = (body && typeof body === 'object' ? body : {}) as { apiVersion?: string; kind?: string; metadata?: object; spec?: Record<string, unknown> };
     if (review.kind !== undefined && review.kind !== info.kind) throw errors.badRequest(`the API version in the data (${review.apiVersion}) does not match the expected API version (${groupVersion(info)}) or kind (${review.kind} vs ${info.kind})`);
     const spec = review.spec ?? {};
-    const base = { apiVersion: groupVersion(info), kind: info.kind, metadata: { creationTimestamp: null, ...(review.metadata ?? {}) }, spec };
+    const base = { apiVersion: groupVersion(info), kind: info.kind, metadata: { ...(review.metadata ?? {}) }, spec };
     if (info.kind === 'SelfSubjectReview') {
-      return { ...base, status: { userInfo: { username: user.username, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups, ...(user.extra ? { extra: user.extra } : {}) } } };
+      return { apiVersion: base.apiVersion, kind: base.kind, metadata: { ...(review.metadata ?? {}), creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }, status: { userInfo: { username: user.username, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups, ...(user.extra ? { extra: user.extra } : {}) } } };
     }
     if (info.kind === 'TokenReview') {
       const token = String(spec.token ?? '');
@@ -485,7 +518,8 @@ export class ApiServer {
     let subject: UserInfo = user;
     if (info.kind === 'SubjectAccessReview' || info.kind === 'LocalSubjectAccessReview') {
       if (!spec.user && !(Array.isArray(spec.groups) && spec.groups.length > 0)) {
-        throw errors.invalid(info.group, info.kind, '', [{ type: 'FieldValueInvalid', field: 'spec.user', message: 'Invalid value: "": at least one of user or group must be specified' }]);
+        // The real answer names no kind: the decoded review's TypeMeta is empty by then.
+        throw errors.invalid(info.group, '', '', [{ type: 'FieldValueInvalid', field: 'spec.user', message: 'Invalid value: "": at least one of user or group must be specified' }]);
       }
       subject = { username: String(spec.user ?? ''), groups: (spec.groups as string[] | undefined) ?? [], ...(spec.uid ? { uid: String(spec.uid) } : {}), ...(spec.extra ? { extra: spec.extra as Record<string, string[]> } : {}) };
     }

@@ -5,11 +5,11 @@ import { clone, deepEqual, jsonPatch, mergePatch } from '../patch/json.js';
 import { strategicMergePatch } from '../patch/strategic.js';
 import { findResourceByPlural, groupVersion, qualifiedResource, RESOURCES, storageKey, storagePrefix, type ResourceInfo } from '../registry/resources.js';
 import { StorageError, type Storage } from '../storage/types.js';
-import { immutableErrors, nameErrors, schemaErrors, semanticErrors, unknownFields } from '../validation/validate.js';
+import { decodeTypeErrors, immutableErrors, nameErrors, schemaErrors, semanticErrors, unknownFields } from '../validation/validate.js';
 import { allocateServiceAddresses, type ServiceRanges } from './allocator.js';
 import { ApiError, errors, fieldError, type StatusCause } from './errors.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { applyDefaults, generationKinds, normalizeSecret, prepareForCreate, restrictUpdate, secretTypeErrors, specOf } from './strategies.js';
+import { applyDefaults, generationKinds, generationOnAnyChange, normalizeSecret, prepareForCreate, restrictUpdate, secretTypeErrors, specOf } from './strategies.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -19,6 +19,8 @@ export interface RequestContext {
   fieldValidation: FieldValidation;
   dryRun: boolean;
   warnings: string[];
+  /** Set by an apply that created the object (answered 201). */
+  created?: boolean;
 }
 
 export interface ListOptions {
@@ -56,6 +58,9 @@ function decodeContinue(token: string): { key: string; revision: number } {
     throw errors.badRequest('continue key is not valid: illegal base64 data at input byte 0');
   }
 }
+
+/** Registries whose PUT creates a missing object (AllowCreateOnUpdate). */
+const ALLOW_CREATE_ON_UPDATE = new Set(['Service', 'Endpoints', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'Lease']);
 
 /** An admission check run on the final object of a create or update, before it is stored. */
 export type AdmissionCheck = (info: ResourceInfo, object: KubeObject, old: KubeObject | undefined, ctx: RequestContext) => Promise<void>;
@@ -113,8 +118,12 @@ export class ObjectStore implements ObjectReader {
       if (page.items.length > 0) afterKey = storageKey(info, page.items[page.items.length - 1].metadata.namespace, page.items[page.items.length - 1].metadata.name as string);
       if (!limit || !more || items.length >= limit) break;
     }
-    const result: { items: KubeObject[]; resourceVersion: string; continueToken?: string } = { items, resourceVersion: String(listRevision) };
-    if (limit && more && afterKey) result.continueToken = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: listRevision, start: afterKey })).toString('base64url');
+    const result: { items: KubeObject[]; resourceVersion: string; continueToken?: string; remaining?: number } = { items, resourceVersion: String(listRevision) };
+    if (limit && more && afterKey) {
+      result.continueToken = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: listRevision, start: afterKey })).toString('base64url');
+      // Like etcd's count, the apiserver tells how many items are left only when no selector filters them.
+      if (!options.labelSelector && !options.fieldSelector) result.remaining = (await this.storage.list(prefix, { afterKey, revision: listRevision })).items.length;
+    }
     return result;
   }
 
@@ -149,6 +158,14 @@ export class ObjectStore implements ObjectReader {
     return object;
   }
 
+  /** A request body that would not decode into the Go types (a value of the wrong JSON type) is a 400. */
+  private decodeBody(info: ResourceInfo, body: unknown, ctx: RequestContext): KubeObject {
+    const object = this.decode(info, body, ctx);
+    const wrong = decodeTypeErrors(info, object);
+    if (wrong.length > 0) throw errors.badRequest(`unable to decode the request body: ${wrong.join(', ')}`);
+    return object;
+  }
+
   private validate(info: ResourceInfo, object: KubeObject, old: KubeObject | undefined): StatusCause[] {
     const causes = [...schemaErrors(info, object)];
     if (!object.metadata.name) causes.push(fieldError('FieldValueRequired', 'metadata.name', 'name or generateName is required'));
@@ -180,7 +197,7 @@ export class ObjectStore implements ObjectReader {
   }
 
   async create(info: ResourceInfo, namespace: string | undefined, body: unknown, ctx: RequestContext, applied?: { force: boolean }): Promise<KubeObject> {
-    const object = this.decode(info, body, ctx);
+    const object = applied ? this.decode(info, body, ctx) : this.decodeBody(info, body, ctx);
     if (info.namespaced) {
       if (object.metadata.namespace && namespace && object.metadata.namespace !== namespace) {
         throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
@@ -258,7 +275,10 @@ export class ObjectStore implements ObjectReader {
     }
     if (generationKinds.has(info.kind)) {
       const generation = old.metadata.generation ?? 1;
-      next.metadata.generation = subresource === '' && !deepEqual(specOf(old), specOf(next)) ? generation + 1 : generation;
+      const changed = generationOnAnyChange.has(info.kind)
+        ? !deepEqual({ ...next, metadata: { ...next.metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined } }, { ...old, metadata: { ...old.metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined } })
+        : !deepEqual(specOf(old), specOf(next));
+      next.metadata.generation = subresource === '' && changed ? generation + 1 : generation;
     } else delete next.metadata.generation;
     if (info.kind === 'Secret' && next.stringData !== undefined) normalizeSecret(next);
     applyDefaults(next);
@@ -277,7 +297,11 @@ export class ObjectStore implements ObjectReader {
     const key = storageKey(info, old.metadata.namespace, name);
     const revision = Number(old.metadata.resourceVersion);
     try {
-      if (this.readyToRemove(info, next)) return await this.storage.delete(key, revision);
+      if (this.readyToRemove(info, next)) {
+        // The answer is the object as the update left it (finalizers gone), at the deletion's revision.
+        const removed = await this.storage.delete(key, revision);
+        return { ...next, metadata: { ...next.metadata, resourceVersion: removed.metadata.resourceVersion } };
+      }
       return await this.storage.update(key, next, revision);
     } catch (error) {
       if (error instanceof StorageError && error.code === 'Conflict') throw errors.conflict(target(info, name));
@@ -295,7 +319,13 @@ export class ObjectStore implements ObjectReader {
   }
 
   async update(info: ResourceInfo, namespace: string | undefined, name: string, body: unknown, ctx: RequestContext, subresource: string): Promise<KubeObject> {
-    const candidate = this.decode(info, body, ctx);
+    const candidate = this.decodeBody(info, body, ctx);
+    if (subresource === '' && ALLOW_CREATE_ON_UPDATE.has(info.kind) && !(await this.storage.get(storageKey(info, namespace, name)))) {
+      if (candidate.metadata.name !== undefined && candidate.metadata.name !== name) throw errors.badRequest(`the name of the object (${candidate.metadata.name}) does not match the name on the URL (${name})`);
+      const created = await this.create(info, namespace, { ...candidate, metadata: { ...candidate.metadata, name, resourceVersion: undefined } }, ctx);
+      ctx.created = true;
+      return created;
+    }
     const old = await this.read(info, namespace, name);
     if (!candidate.metadata.name) throw errors.badRequest('name is required');
     return this.commitUpdate(info, old, candidate, ctx, subresource);
@@ -309,7 +339,9 @@ export class ObjectStore implements ObjectReader {
           if (type === 'apply' && subresource === '') {
             const applied = this.decode(info, body, ctx);
             if (applied.metadata.name !== name) throw errors.badRequest(`the name of the object (${applied.metadata.name ?? ''}) does not match the name on the URL (${name})`);
-            return await this.create(info, namespace, applied, ctx, { force });
+            const created = await this.create(info, namespace, applied, ctx, { force });
+            ctx.created = true;
+            return created;
           }
           throw errors.notFound(target(info, name));
         }
@@ -355,9 +387,11 @@ export class ObjectStore implements ObjectReader {
     for (let attempt = 0; ; attempt += 1) {
       const old = await this.read(info, namespace, name);
       const pre = options.preconditions ?? {};
-      if (pre.uid && pre.uid !== old.metadata.uid) throw errors.conflict(target(info, name), `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
+      // Precondition failures name the kind, not the resource, in details.kind.
+      const preconditionTarget = { ...target(info, name), resource: info.kind };
+      if (pre.uid && pre.uid !== old.metadata.uid) throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${info.group ? `${info.plural}.${info.group}` : info.plural} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`, { name, group: info.group, kind: info.kind });
       if (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
-        throw errors.conflict(target(info, name), `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+        throw errors.conflict(preconditionTarget, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
       }
       const next = clone(old);
       const finalizers = new Set(next.metadata.finalizers ?? []);
@@ -394,12 +428,19 @@ export class ObjectStore implements ObjectReader {
       try {
         if (!pending) {
           const removed = await this.storage.delete(key, Number(old.metadata.resourceVersion));
+          // A pod's deletion is a spec-level change: the answered object carries the next generation.
+          if (info.kind === 'Pod') {
+            removed.metadata.generation = (removed.metadata.generation ?? 1) + 1;
+            // BeforeDelete stamps a pod deleted with grace period 0 before it goes: the answer shows it.
+            removed.metadata.deletionTimestamp ??= new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+            removed.metadata.deletionGracePeriodSeconds ??= 0;
+          }
           return { object: removed, deleted: true };
         }
         if (!next.metadata.deletionTimestamp) {
           const graceSeconds = info.kind === 'Pod' ? next.metadata.deletionGracePeriodSeconds ?? 0 : 0;
           next.metadata.deletionTimestamp = new Date(Date.now() + graceSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-          if (info.kind !== 'Pod') next.metadata.deletionGracePeriodSeconds = 0;
+          if (info.kind !== 'Pod' && info.kind !== 'Namespace') next.metadata.deletionGracePeriodSeconds = 0;
         }
         if (deepEqual(next, old)) return { object: old, deleted: false };
         if (generationKinds.has(info.kind)) next.metadata.generation = (old.metadata.generation ?? 1) + 1;

@@ -16,6 +16,8 @@ function defaultContainers(containers: unknown): void {
       const tag = c.image.includes('@') ? 'digest' : c.image.split('/').pop()?.split(':')[1];
       c.imagePullPolicy = tag === undefined || tag === 'latest' ? 'Always' : 'IfNotPresent';
     }
+    // ResourceRequirements is a struct without omitempty in Go: an absent one serialises as {}.
+    c.resources ??= {};
     c.terminationMessagePath ??= '/dev/termination-log';
     c.terminationMessagePolicy ??= 'File';
     if (Array.isArray(c.ports)) for (const p of c.ports) obj(p).protocol ??= 'TCP';
@@ -31,8 +33,29 @@ export function defaultPodSpec(specValue: unknown): void {
   spec.securityContext ??= {};
   defaultContainers(spec.containers);
   defaultContainers(spec.initContainers);
-  if (spec.serviceAccountName === undefined && spec.serviceAccount === undefined) spec.serviceAccountName = 'default';
   if (spec.serviceAccountName !== undefined) spec.serviceAccount = spec.serviceAccountName;
+}
+
+/**
+ * What a Pod (not a pod template) gets on create beyond SetDefaults_PodSpec: SetDefaults_Pod
+ * (enableServiceLinks) and the default admission chain: ServiceAccount (the `default`
+ * account), Priority (priority 0, PreemptLowerPriority) and DefaultTolerationSeconds.
+ */
+export function admitPod(pod: KubeObject): void {
+  const spec = obj(pod.spec);
+  spec.enableServiceLinks ??= true;
+  // ServiceAccount admission leaves mirror pods (the kubelet's static pods) without a service account.
+  const mirror = (pod.metadata.annotations ?? {})['kubernetes.io/config.mirror'] !== undefined;
+  if (!mirror && spec.serviceAccountName === undefined && spec.serviceAccount === undefined) spec.serviceAccountName = 'default';
+  if (spec.serviceAccountName !== undefined) spec.serviceAccount = spec.serviceAccountName;
+  if (spec.priorityClassName === undefined) spec.priority ??= 0;
+  spec.preemptionPolicy ??= 'PreemptLowerPriority';
+  const tolerations = (Array.isArray(spec.tolerations) ? spec.tolerations : []) as Array<Record<string, unknown>>;
+  const tolerates = (key: string) => tolerations.some((t) => (t.operator === 'Exists' && t.key === undefined) || (t.key === key && (t.effect === undefined || t.effect === 'NoExecute')));
+  const added = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']
+    .filter((key) => !tolerates(key))
+    .map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }));
+  if (added.length > 0) spec.tolerations = [...tolerations, ...added];
 }
 
 function intOrPercent(value: unknown, total: number, roundUp: boolean): number {
@@ -50,9 +73,21 @@ export { intOrPercent };
 export function applyDefaults(object: KubeObject): void {
   const spec = obj(object.spec);
   switch (object.kind) {
-    case 'Pod':
+    case 'Pod': {
       defaultPodSpec(object.spec);
+      const status = object.status as { conditions?: unknown[]; podIP?: string; podIPs?: unknown[] } | undefined;
+      if (status) {
+        // PodCondition's probe and transition times are not omitempty: null when unset.
+        for (const raw of status.conditions ?? []) {
+          const condition = obj(raw);
+          condition.lastProbeTime ??= null;
+          condition.lastTransitionTime ??= null;
+        }
+        // Conversion fills podIPs from podIP.
+        if (status.podIP && (!status.podIPs || status.podIPs.length === 0)) status.podIPs = [{ ip: status.podIP }];
+      }
       break;
+    }
     case 'Deployment':
       spec.replicas ??= 1;
       spec.revisionHistoryLimit ??= 10;
@@ -64,7 +99,7 @@ export function applyDefaults(object: KubeObject): void {
       spec.replicas ??= 1;
       spec.revisionHistoryLimit ??= 10;
       spec.podManagementPolicy ??= 'OrderedReady';
-      spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { partition: 0 } };
+      spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { partition: 0, maxUnavailable: 1 } };
       spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
       defaultPodSpec(obj(spec.template).spec);
       break;
@@ -83,8 +118,12 @@ export function applyDefaults(object: KubeObject): void {
     case 'Service': {
       spec.type ??= 'ClusterIP';
       if (spec.type !== 'ExternalName') {
-        spec.sessionAffinity ??= 'None';
         spec.internalTrafficPolicy ??= 'Cluster';
+      }
+      spec.sessionAffinity ??= 'None';
+      if (spec.clusterIP === 'None') {
+        spec.ipFamilies ??= ['IPv4'];
+        spec.ipFamilyPolicy ??= 'SingleStack';
       }
       if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') spec.externalTrafficPolicy ??= 'Cluster';
       if (Array.isArray(spec.ports)) {
@@ -99,6 +138,32 @@ export function applyDefaults(object: KubeObject): void {
     case 'Namespace':
       object.metadata.labels = { ...(object.metadata.labels ?? {}), 'kubernetes.io/metadata.name': object.metadata.name as string };
       break;
+    case 'EndpointSlice':
+      // EndpointConditions is a struct without omitempty.
+      if (Array.isArray(object.endpoints)) for (const endpoint of object.endpoints) obj(endpoint).conditions ??= {};
+      break;
+    case 'Event':
+      // metav1.Time / MicroTime zero values serialise as null, strings as "".
+      object.firstTimestamp ??= null;
+      object.lastTimestamp ??= null;
+      object.eventTime ??= null;
+      object.reportingComponent ??= '';
+      object.reportingInstance ??= '';
+      break;
+    case 'Node': {
+      const status = obj(object.status);
+      object.status = status;
+      status.daemonEndpoints ??= { kubeletEndpoint: { Port: 0 } };
+      status.nodeInfo ??= { machineID: '', systemUUID: '', bootID: '', kernelVersion: '', osImage: '', containerRuntimeVersion: '', kubeletVersion: '', kubeProxyVersion: '', operatingSystem: '', architecture: '' };
+      if (Array.isArray(status.conditions)) {
+        for (const raw of status.conditions) {
+          const condition = obj(raw);
+          condition.lastHeartbeatTime ??= null;
+          condition.lastTransitionTime ??= null;
+        }
+      }
+      break;
+    }
   }
 }
 
@@ -149,6 +214,7 @@ export function prepareForCreate(object: KubeObject, user: UserInfo): void {
       object.status = { phase: 'Active' };
       break;
     case 'Pod':
+      admitPod(object);
       object.status = { phase: 'Pending', qosClass: qosClass(object) };
       break;
     // Empty statuses as Go serialises them: non-omitempty counters become zeros, and the
@@ -157,6 +223,8 @@ export function prepareForCreate(object: KubeObject, user: UserInfo): void {
       object.status = {};
       break;
     case 'StatefulSet':
+      object.status = { replicas: 0, availableReplicas: 0 };
+      break;
     case 'ReplicaSet':
       object.status = { replicas: 0 };
       break;
@@ -229,6 +297,18 @@ export function restrictUpdate(kind: string, subresource: string, hasStatus: boo
     return result;
   }
   if (subresource === 'approval') {
+    // The approval subresource changes only Approved/Denied conditions; any other condition type
+    // added, changed or removed is Forbidden (ValidateCertificateSigningRequestApprovalUpdate).
+    const others = (list: Array<Record<string, unknown>>) => list.filter((c) => c.type !== 'Approved' && c.type !== 'Denied');
+    const added = others((obj(next.status).conditions as Array<Record<string, unknown>> | undefined) ?? []);
+    const before = others((obj(old.status).conditions as Array<Record<string, unknown>> | undefined) ?? []);
+    if (!deepEqual(added, before)) {
+      const type = String((added.find((c) => !before.some((b) => deepEqual(b, c))) ?? before[0] ?? {}).type ?? '');
+      throw new ApiError(422, 'Invalid', `CertificateSigningRequest.certificates.k8s.io "${old.metadata.name}" is invalid: status.conditions: Forbidden: updates may not add a condition of type "${type}"`, {
+        name: old.metadata.name, group: 'certificates.k8s.io', kind: 'CertificateSigningRequest',
+        causes: [fieldError('FieldValueForbidden', 'status.conditions', `updates may not add a condition of type "${type}"`)],
+      });
+    }
     const conditions = ((obj(next.status).conditions as Array<Record<string, unknown>> | undefined) ?? []).map((c) => {
       const stamped = { ...c };
       const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -252,7 +332,10 @@ export function restrictUpdate(kind: string, subresource: string, hasStatus: boo
 }
 
 /** Kinds whose spec changes bump metadata.generation. */
-export const generationKinds = new Set(['Deployment', 'StatefulSet', 'ReplicaSet', 'DaemonSet', 'PodDisruptionBudget', 'NetworkPolicy']);
+export const generationKinds = new Set(['Deployment', 'StatefulSet', 'ReplicaSet', 'DaemonSet', 'PodDisruptionBudget', 'NetworkPolicy', 'Pod', 'EndpointSlice']);
+
+/** Kinds whose every change (metadata included) bumps metadata.generation. */
+export const generationOnAnyChange = new Set(['EndpointSlice']);
 
 export function specOf(object: KubeObject): unknown {
   const copy: Record<string, unknown> = { ...object };

@@ -5,6 +5,7 @@ import { ApiError, errors } from './errors.js';
 import { matchesLabelSelectorObject } from './selectors.js';
 import type { ObjectStore, RequestContext } from './store.js';
 import { intOrPercent } from './strategies.js';
+import { nodeTopologyLabels } from './default-admission.js';
 
 function selectorString(selector: unknown): string {
   const matchLabels = (selector as { matchLabels?: Record<string, string> } | undefined)?.matchLabels ?? {};
@@ -45,7 +46,7 @@ function isReady(pod: KubeObject): boolean {
 
 /** policy/v1 Eviction honouring PodDisruptionBudgets (pkg/registry/core/pod/storage/eviction.go). */
 export async function evictPod(store: ObjectStore, _reader: ObjectStore, namespace: string, name: string, body: unknown, ctx: RequestContext): Promise<Record<string, unknown>> {
-  const eviction = (body ?? {}) as { kind?: string; metadata?: { name?: string }; deleteOptions?: { gracePeriodSeconds?: number; preconditions?: { uid?: string } } };
+  const eviction = (body ?? {}) as { kind?: string; metadata?: { name?: string }; deleteOptions?: { gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string } } };
   if (eviction.kind !== undefined && eviction.kind !== 'Eviction') throw errors.badRequest(`kind ${eviction.kind} is not Eviction`);
   if (eviction.metadata?.name !== undefined && eviction.metadata.name !== name) throw errors.badRequest(`name in URL does not match name in Eviction object`);
   const pods = findResourceByPlural('', 'pods') as ResourceInfo;
@@ -88,12 +89,24 @@ export async function evictPod(store: ObjectStore, _reader: ObjectStore, namespa
       }
     }
   }
-  await store.delete(pods, namespace, name, { gracePeriodSeconds: eviction.deleteOptions?.gracePeriodSeconds, preconditions: eviction.deleteOptions?.preconditions }, ctx);
+  let preconditions = eviction.deleteOptions?.preconditions;
+  if (!ctx.dryRun && !pod.metadata.deletionTimestamp) {
+    // addConditionAndDeletePod: the pod gets a DisruptionTarget condition before it is deleted.
+    const latest = await store.read(pods, namespace, name);
+    const updated = clone(latest);
+    const status = (updated.status ?? {}) as { conditions?: Array<Record<string, unknown>> };
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== 'DisruptionTarget'), { type: 'DisruptionTarget', status: 'True', lastProbeTime: null, lastTransitionTime: now, reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting' }];
+    updated.status = status;
+    const written = await store.commitUpdate(pods, latest, updated, ctx, 'status');
+    if (preconditions?.resourceVersion) preconditions = { ...preconditions, resourceVersion: written.metadata.resourceVersion };
+  }
+  await store.delete(pods, namespace, name, { gracePeriodSeconds: eviction.deleteOptions?.gracePeriodSeconds, preconditions }, ctx);
   return success;
 }
 
 function tooMany(cause: string): ApiError {
-  return new ApiError(429, 'TooManyRequests', 'Cannot evict pod as it would violate the pod\'s disruption budget.', { causes: [{ type: 'DisruptionBudget', message: cause }] });
+  return new ApiError(429, 'TooManyRequests', 'Cannot evict pod as it would violate the pod\'s disruption budget.', { causes: [{ type: 'DisruptionBudget', message: cause }], retryAfterSeconds: 10 });
 }
 
 /** core/v1 Binding: what the scheduler posts to assign a pod to a node. */
@@ -113,6 +126,9 @@ export async function bindPod(store: ObjectStore, namespace: string, name: strin
   if (spec.nodeName) throw errors.conflict({ group: '', resource: 'pods/binding', name }, `pod ${name} is already assigned to node "${spec.nodeName}"`);
   const next = clone(pod);
   (next.spec as { nodeName?: string }).nodeName = binding.target.name;
+  // PodTopologyLabels admission on pods/binding: the Node's topology labels go onto the pod.
+  const topology = await nodeTopologyLabels(store, binding.target.name);
+  if (Object.keys(topology).length > 0) next.metadata.labels = { ...(next.metadata.labels ?? {}), ...topology };
   const status = (next.status ?? {}) as { conditions?: Array<Record<string, unknown>> };
   status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }];
   next.status = status;

@@ -35,15 +35,15 @@ export async function createToken(store: ObjectStore, signer: TokenSigner | unde
   const spec = request.spec ?? {};
   const expirationSeconds = spec.expirationSeconds ?? 3600;
   if (expirationSeconds < 600) {
-    throw errors.invalid('authentication.k8s.io', 'TokenRequest', name, [fieldError('FieldValueInvalid', 'spec.expirationSeconds', 'may not specify a duration less than 10 minutes', expirationSeconds)]);
+    throw errors.invalid('authentication.k8s.io', 'TokenRequest', '', [fieldError('FieldValueInvalid', 'spec.expirationSeconds', 'may not specify a duration less than 10 minutes', expirationSeconds)]);
   }
-  if (expirationSeconds > 2 ** 32) throw errors.invalid('authentication.k8s.io', 'TokenRequest', name, [fieldError('FieldValueTooLong' as 'FieldValueInvalid', 'spec.expirationSeconds', 'may not specify a duration larger than 2^32 seconds', expirationSeconds)]);
+  if (expirationSeconds > 2 ** 32) throw errors.invalid('authentication.k8s.io', 'TokenRequest', '', [fieldError('FieldValueTooLong' as 'FieldValueInvalid', 'spec.expirationSeconds', 'may not specify a duration larger than 2^32 seconds', expirationSeconds)]);
   const claims: Record<string, unknown> = { namespace, serviceaccount: { name, uid: serviceAccount.metadata.uid } };
   const bound = spec.boundObjectRef;
   if (bound) {
     const plural = bound.kind === 'Pod' ? 'pods' : bound.kind === 'Secret' ? 'secrets' : bound.kind === 'Node' ? 'nodes' : undefined;
     if (!plural || !bound.name) {
-      throw errors.invalid('authentication.k8s.io', 'TokenRequest', name, [fieldError('FieldValueNotSupported', 'spec.boundObjectRef.kind', 'supported values: "Pod", "Secret", "Node"', bound.kind)]);
+      throw errors.invalid('authentication.k8s.io', 'TokenRequest', '', [fieldError('FieldValueNotSupported', 'spec.boundObjectRef.kind', 'supported values: "Pod", "Secret", "Node"', bound.kind)]);
     }
     const info = findResourceByPlural('', plural) as ResourceInfo;
     const object = await store.read(info, info.namespaced ? namespace : undefined, bound.name);
@@ -66,7 +66,7 @@ export async function createToken(store: ObjectStore, signer: TokenSigner | unde
     .sign(signer.key);
   return {
     kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1',
-    metadata: { name, namespace, creationTimestamp: null },
+    metadata: { name, namespace, uid: randomUUID(), creationTimestamp: new Date(now * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') },
     spec: { audiences, expirationSeconds, boundObjectRef: bound ?? null },
     status: { token, expirationTimestamp: new Date((now + expirationSeconds) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') },
   };

@@ -35,7 +35,8 @@ export async function serveWatch(store: ObjectStore, request: WatchRequest, resp
   const fieldSelector = [request.fieldSelector, request.name ? `metadata.name=${request.name}` : undefined].filter(Boolean).join(',');
   const fields = parseFieldSelector(fieldSelector, info.fieldLabels, info.plural);
   const matches = (object: KubeObject) => matchesLabels(labels, object.metadata.labels) && matchesFields(fields, object);
-  const known = new Set<string>();
+  // The last state sent per object: one that leaves the selector is announced DELETED with it.
+  const known = new Map<string, KubeObject>();
   const initial: KubeObject[] = [];
   let fromRevision: number;
   const rv = request.resourceVersion;
@@ -44,7 +45,8 @@ export async function serveWatch(store: ObjectStore, request: WatchRequest, resp
     initial.push(...listed.items);
     fromRevision = Number(listed.resourceVersion);
   } else {
-    if (!/^\d+$/.test(rv)) throw errors.badRequest(`invalid resource version "${rv}"`);
+    // The watch cache fails to parse it as an internal error.
+    if (!/^\d+$/.test(rv)) throw errors.internal(`strconv.ParseUint: parsing "${rv}": invalid syntax`);
     fromRevision = Number(rv);
   }
   let lastRevision = fromRevision;
@@ -71,11 +73,12 @@ export async function serveWatch(store: ObjectStore, request: WatchRequest, resp
       return;
     }
     if (now) {
-      known.add(key);
+      known.set(key, event.object);
       write(event.type === 'ADDED' && !was ? 'ADDED' : was || event.type === 'MODIFIED' ? 'MODIFIED' : 'ADDED', event.object);
     } else if (was) {
+      const previous = known.get(key) as KubeObject;
       known.delete(key);
-      write('DELETED', event.object);
+      write('DELETED', { ...previous, metadata: { ...previous.metadata, resourceVersion: event.object.metadata.resourceVersion } });
     }
   };
   let failure: ApiError | undefined;
@@ -91,11 +94,16 @@ export async function serveWatch(store: ObjectStore, request: WatchRequest, resp
     if (error instanceof StorageError && error.code === 'Expired') failure = errors.gone(error.message);
     else throw error;
   }
-  if (failure) throw failure;
   response.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   response.flushHeaders();
+  if (failure) {
+    // Like the watch cache: the stream starts, and its only event is the 410 Expired.
+    write('ERROR', failure.toStatus() as KubeObject);
+    response.end();
+    return;
+  }
   for (const object of initial) {
-    known.add(keyOf(object));
+    known.set(keyOf(object), object);
     write('ADDED', { ...object, apiVersion: groupVersion(info), kind: info.kind });
   }
   const bookmark = (annotations?: Record<string, string>) =>
