@@ -120,7 +120,13 @@ describe('node simulator joining a kubesim tenant', () => {
     expect(node.phase()).toBe('ready');
     const registered = await admin.request<NodeObject>('GET', '/api/v1/nodes/worker-1');
     expect(registered.metadata.labels).toMatchObject({ 'harbormaster.dev/pool': 'pool-a', 'kubernetes.io/hostname': 'worker-1' });
-    expect(registered.spec?.taints).toEqual([{ key: 'dedicated', value: 'batch', effect: 'NoSchedule' }]);
+    // The apiserver's TaintNodesByCondition admission adds the not-ready taint to the new Node; the
+    // node-lifecycle controller lifts it once the Node is Ready, leaving the pool's own taint.
+    const untainted = await eventually(async () => {
+      const current = await admin.request<NodeObject>('GET', '/api/v1/nodes/worker-1');
+      return current.spec?.taints?.some((taint) => taint.key === 'node.kubernetes.io/not-ready') ? undefined : current;
+    }, 'the not-ready taint to be lifted from the Ready node', 5_000, 100);
+    expect(untainted.spec?.taints).toEqual([{ key: 'dedicated', value: 'batch', effect: 'NoSchedule' }]);
     expect(registered.status?.conditions?.find((condition) => condition.type === 'Ready')).toMatchObject({ status: 'True', reason: 'KubeletReady' });
     expect(registered.status?.addresses).toContainEqual({ type: 'InternalIP', address: '127.100.0.11' });
 
