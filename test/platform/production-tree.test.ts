@@ -90,9 +90,9 @@ describe('the production tree (npm run build, npm ci --omit=dev)', () => {
     expect([...worker].filter((name) => ['api', 'sandbox', 'all-in-one'].includes(name))).toEqual([]);
   });
 
-  it('refuses, with the way out, what each entry does not run', () => {
-    const start = (role: string, env: Record<string, string>) =>
-      spawnSync(process.execPath, [entryFor(role, dist)], {
+  it('refuses, with the way out, what each entry does not run', async () => {
+    const start = (role: string, env: Record<string, string>, tree = dist) =>
+      spawnSync(process.execPath, [entryFor(role, tree)], {
         env: { PATH: process.env.PATH ?? '', HM_DATA_DIR: join(directory, 'refused'), ...env },
         encoding: 'utf8',
         timeout: scaled(30_000),
@@ -112,6 +112,13 @@ describe('the production tree (npm run build, npm ci --omit=dev)', () => {
     const apiOnWorker = start('worker', { HM_ROLE: 'api' });
     expect(apiOnWorker.status).toBe(2);
     expect(apiOnWorker.stderr).toContain('dist/services/api/src/main.js');
+
+    // The dev tree over the production install: the sandbox is there, its packages are not.
+    const devTree = join(directory, 'dist-dev');
+    await run(process.execPath, ['scripts/build.mjs', '--with-sandbox', '--out', devTree, '--no-portal'], { cwd: ROOT, timeout: scaled(60_000) });
+    const withoutPackages = start('all', {}, devTree);
+    expect(withoutPackages.status).toBe(2);
+    expect(withoutPackages.stderr).toContain('install without --omit=dev');
   });
 
   it('runs the api and the worker apart over PostgreSQL and Redis', async () => {

@@ -27,7 +27,7 @@ runEntry('harbormaster', async () => {
 async function loadSandboxModule(): Promise<NonNullable<DynamicModule['imports']>[number]> {
   if (!existsSync(fileURLToPath(new URL(SANDBOX_MODULE, import.meta.url)))) {
     throw new StartupRefused(
-      'HM_SANDBOX is on (the default without DATABASE_URL), but this build has no sandbox: it is a production build. Set HM_SANDBOX=false (and DATABASE_URL for PostgreSQL), or build the dev tree with `node scripts/build.mjs --with-sandbox`.',
+      'HM_SANDBOX is on (it is by default without DATABASE_URL), but this build has no sandbox: it is a production build. Set HM_SANDBOX=false (and DATABASE_URL for PostgreSQL), or build the dev tree with `node scripts/build.mjs --with-sandbox`.',
     );
   }
   try {
@@ -35,7 +35,7 @@ async function loadSandboxModule(): Promise<NonNullable<DynamicModule['imports']
     return EmbeddedSandboxModule;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new StartupRefused(`HM_SANDBOX is on, but a package the sandbox needs is not installed (the sandbox's packages are devDependencies; install without --omit=dev): ${(error as Error).message}`);
+      throw new StartupRefused(`HM_SANDBOX is on, but a module the sandbox needs is missing (its packages are devDependencies: install without --omit=dev): ${(error as Error).message}`);
     }
     throw error;
   }
