@@ -1,7 +1,8 @@
 // The shape of one control-plane component and of one step of the apply sequence. A component
 // carries everything that is specific to it: its Secrets, its seed objects, the network flows it
-// needs and how its readiness is read, so adding one is a builder file plus an entry in
-// sequence.ts. The worker applies steps in order and knows no component by name.
+// needs, the client certificates it asks for and how its readiness is read, so adding one is a
+// builder file plus an entry in sequence.ts. The worker applies steps in order and knows no
+// component by name.
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -10,7 +11,7 @@ import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import type { ClusterPki } from '../pki/cluster-pki.js';
+import type { ClientCertificate, ClusterPki } from '../pki/cluster-pki.js';
 import type { ResolvedSpec } from './spec.js';
 
 export type SeedObject =
@@ -43,6 +44,11 @@ export interface AwaitedObject {
 }
 
 export interface ComponentDefinition {
+  /**
+   * Client certificates (signed by the cluster CA) it needs beyond the built-in leaves of
+   * pki/cluster-pki.ts; its `secrets` read them from the PKI by name.
+   */
+  clientCertificates?: readonly ClientCertificate[];
   /**
    * Secrets only this component mounts. They are applied with the other Secrets before any
    * workload, and their hash goes into its pod template so a rotated certificate rolls it.

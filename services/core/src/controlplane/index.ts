@@ -1,7 +1,7 @@
 // Assembles a tenant control plane from the component steps in sequence.ts, grouped in apply
 // order behind the frame (namespace), the Secrets and the network policies.
 import type { ISecret } from 'kubernetes-models/v1/Secret';
-import { ensureClusterPki, type ClusterPki } from '../pki/cluster-pki.js';
+import { ensureClusterPki, type ClusterPki, type PkiSpec } from '../pki/cluster-pki.js';
 import type { KeyAlgorithm } from '../pki/keys.js';
 import { configHash } from './common.js';
 import type { ApplyGroup, ComponentDefinition, SeedObject } from './component.js';
@@ -9,7 +9,7 @@ import { namespaceGroup } from './frame.js';
 import { buildNetworkPolicies } from './network-policies.js';
 import { buildAccessKubeconfigs } from './secrets.js';
 import { CONTROL_PLANE_STEPS } from './sequence.js';
-import { pkiSpecFor, resolveSpec, type ControlPlaneSpec } from './spec.js';
+import { isIpv4, resolveSpec, type ControlPlaneSpec } from './spec.js';
 
 export * from './spec.js';
 export type { ApplyGroup, ApplyGroupName, AwaitedObject, ComponentDefinition, ControlPlaneStep, ReadinessKind, SeedObject } from './component.js';
@@ -51,6 +51,24 @@ export function buildControlPlane(input: ControlPlaneSpec, pki: ClusterPki): Con
         waitReason: step.waitReason,
       })),
     ],
+  };
+}
+
+/** The PKI inputs that follow from a control-plane spec and the components of the sequence. */
+export function pkiSpecFor(spec: ControlPlaneSpec, keyAlgorithm: KeyAlgorithm = 'ecdsa'): PkiSpec {
+  const resolved = resolveSpec(spec);
+  const hostIsIp = isIpv4(resolved.endpoint.host);
+  const clients = CONTROL_PLANE_STEPS.flatMap((step) => step.components.flatMap((component) => component.clientCertificates ?? []));
+  return {
+    namespace: resolved.namespace,
+    externalHosts: hostIsIp ? [] : [resolved.endpoint.host],
+    externalIps: hostIsIp ? [resolved.endpoint.host] : [],
+    serviceCidr: resolved.serviceCidr,
+    tenantDnsDomain: resolved.tenantDnsDomain,
+    seedDnsDomain: resolved.seedDnsDomain,
+    etcdMembers: resolved.etcdMembers,
+    keyAlgorithm,
+    ...(clients.length > 0 ? { clients } : {}),
   };
 }
 

@@ -1,8 +1,6 @@
 // The input of the control-plane builders and its resolved form with every default applied.
 import { parseIpv4 } from '../model/cidr.js';
 import { findVersion, type KubernetesVersion } from '../versions.js';
-import type { KeyAlgorithm } from '../pki/keys.js';
-import type { PkiSpec } from '../pki/cluster-pki.js';
 import { DomainError } from '../model/errors.js';
 
 export interface ControlPlaneSpec {
@@ -92,22 +90,6 @@ export function resolveSpec(spec: ControlPlaneSpec): ResolvedSpec {
     apiserverReplicas: spec.apiserverReplicas ?? 2,
     tenantDnsDomain: spec.tenantDnsDomain ?? 'cluster.local',
     seedDnsDomain: spec.seedDnsDomain ?? 'cluster.local',
-  };
-}
-
-/** The PKI inputs that follow from a control-plane spec. */
-export function pkiSpecFor(spec: ControlPlaneSpec, keyAlgorithm: KeyAlgorithm = 'ecdsa'): PkiSpec {
-  const resolved = resolveSpec(spec);
-  const hostIsIp = isIpv4(resolved.endpoint.host);
-  return {
-    namespace: resolved.namespace,
-    externalHosts: hostIsIp ? [] : [resolved.endpoint.host],
-    externalIps: hostIsIp ? [resolved.endpoint.host] : [],
-    serviceCidr: resolved.serviceCidr,
-    tenantDnsDomain: resolved.tenantDnsDomain,
-    seedDnsDomain: resolved.seedDnsDomain,
-    etcdMembers: resolved.etcdMembers,
-    keyAlgorithm,
   };
 }
 
