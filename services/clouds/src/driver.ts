@@ -2,7 +2,10 @@
 // idempotent and keyed by the product's own ids, so a BullMQ job that carries only ids can be
 // retried or run twice without creating a second machine.
 
-export type CloudProvider = 'aws' | 'digitalocean';
+// Type-only: the registry's keys, so a driver's provider is always a registered one.
+import type { ProviderName } from './providers/index.js';
+
+export type CloudProvider = ProviderName;
 
 /** Provider states collapsed to what node provisioning decides on. */
 export type CloudInstanceState = 'pending' | 'running' | 'stopping' | 'terminated';

@@ -26,7 +26,8 @@ import {
 } from '../driver.js';
 import { DEFAULT_IMAGE_CACHE_TTL_MS, ImageResolver } from './image-resolver.js';
 import { acquireRequestSlot, type CloudRequestBudget } from '../request-budget.js';
-import { classifyAwsError, UnrecoverableCloudError, withRetry, type RetryPolicy } from '../retry.js';
+import { classifyAwsError } from './errors.js';
+import { UnrecoverableCloudError, withRetry, type RetryPolicy } from '../retry.js';
 
 /** EC2 refuses user data above 16 KB (before base64). */
 export const EC2_USER_DATA_LIMIT_BYTES = 16 * 1024;

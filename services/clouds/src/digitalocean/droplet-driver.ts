@@ -19,7 +19,8 @@ import {
   type InstanceSelector,
 } from '../driver.js';
 import { acquireRequestSlot, type CloudRequestBudget } from '../request-budget.js';
-import { classifyDigitalOceanError, UnrecoverableCloudError, withRetry, type RetryPolicy } from '../retry.js';
+import { classifyDigitalOceanError } from './errors.js';
+import { UnrecoverableCloudError, withRetry, type RetryPolicy } from '../retry.js';
 
 /** DigitalOcean's user_data limit. */
 export const DIGITALOCEAN_USER_DATA_LIMIT_BYTES = 64 * 1024;
