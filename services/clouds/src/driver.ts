@@ -69,17 +69,3 @@ export interface CloudDriver {
   /** Idempotent: deleting something already gone succeeds. */
   deleteInstance(ref: InstanceRef): Promise<void>;
 }
-
-/** EC2 tag keys the product owns. */
-export const AWS_TAG_KEYS = {
-  cluster: 'harbormaster.io/cluster-id',
-  pool: 'harbormaster.io/pool-id',
-  node: 'harbormaster.io/node-id',
-} as const;
-
-/** DigitalOcean tag prefixes (DO tags allow only letters, digits, `_`, `-` and `:`). */
-export const DIGITALOCEAN_TAG_PREFIXES = {
-  cluster: 'hm-cluster:',
-  pool: 'hm-pool:',
-  node: 'hm-node:',
-} as const;

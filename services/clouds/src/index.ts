@@ -44,6 +44,6 @@ export {
 export { classifyAwsError } from './aws/errors.js';
 export { classifyDigitalOceanError } from './digitalocean/errors.js';
 export { acquireRequestSlot, type CloudRequestBudget } from './request-budget.js';
-export { clientTokenFor, EC2_USER_DATA_LIMIT_BYTES, type AwsCredentials } from './aws/ec2-driver.js';
+export { AWS_TAG_KEYS, clientTokenFor, EC2_USER_DATA_LIMIT_BYTES, type AwsCredentials } from './aws/ec2-driver.js';
 export { CANONICAL_OWNER_ID, IMAGE_ALIASES, instanceTypeArchitecture } from './aws/image-resolver.js';
-export { DIGITALOCEAN_USER_DATA_LIMIT_BYTES, openSshMd5Fingerprint, type DigitalOceanCredentials } from './digitalocean/droplet-driver.js';
+export { DIGITALOCEAN_TAG_PREFIXES, DIGITALOCEAN_USER_DATA_LIMIT_BYTES, openSshMd5Fingerprint, type DigitalOceanCredentials } from './digitalocean/droplet-driver.js';

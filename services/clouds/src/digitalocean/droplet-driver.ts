@@ -10,7 +10,6 @@
 import { createHash } from 'node:crypto';
 import { createApiClient, modules as dotsModules } from 'dots-wrapper';
 import {
-  DIGITALOCEAN_TAG_PREFIXES,
   type CloudDriver,
   type CloudInstance,
   type CloudInstanceState,
@@ -21,6 +20,13 @@ import {
 import { acquireRequestSlot, type CloudRequestBudget } from '../request-budget.js';
 import { classifyDigitalOceanError } from './errors.js';
 import { UnrecoverableCloudError, withRetry, type RetryPolicy } from '../retry.js';
+
+/** DigitalOcean tag prefixes (DO tags allow only letters, digits, `_`, `-` and `:`). */
+export const DIGITALOCEAN_TAG_PREFIXES = {
+  cluster: 'hm-cluster:',
+  pool: 'hm-pool:',
+  node: 'hm-node:',
+} as const;
 
 /** DigitalOcean's user_data limit. */
 export const DIGITALOCEAN_USER_DATA_LIMIT_BYTES = 64 * 1024;
