@@ -6,7 +6,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from './tokens.js';
 import type { AppConfig } from './config.js';
 import { RedisCloudRequestLimiter } from './cloud-rate-limiter.js';
-import type { CloudCredentials } from '../../clouds/src/index.js';
+import type { CloudCredentials } from '../../clouds/src/providers/index.js';
 
 /** An opened provider credential: what its provider definition sealed, tagged with the provider. */
 export type CloudAccountCredentials = CloudCredentials;

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_SSH_USER } from '../../core/src/bootstrap/cloud-init.js';
-import { PROVIDER_NAMES, PROVIDERS, type ProviderName } from '../../clouds/src/index.js';
+import { PROVIDER_NAMES, PROVIDERS, type ProviderName } from '../../clouds/src/providers/index.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])

@@ -20,7 +20,7 @@ import {
 import { AuditRepository, ClusterRepository, ProjectRepository, SeedRepository, type ClusterRow, type Database, type DatabaseHandle } from '../../../db/src/index.js';
 import { APP_CONFIG, ClusterEvents, DATABASE, LOGGER, QueueService, SECRET_BOX, type AppConfig } from '../../../platform/src/index.js';
 import { clusterKubeconfig, openClusterSecrets } from '../../../kube/src/index.js';
-import { isProviderName, providerDefinition } from '../../../clouds/src/index.js';
+import { isProviderName, providerDefinition } from '../../../clouds/src/providers/index.js';
 import { auditBase, type Actor } from '../auth/principal.js';
 import { ProjectAccess } from '../projects/project-access.js';
 import { presentCluster, presentEvent, presentOperation } from './presenters.js';

@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, EXPOSE_STRATEGIES, SUPPORTED_VERSIONS, newestVersion } from '../../../core/src/index.js';
-import { nodePoolDefaultsByProvider, providerCatalog } from '../../../clouds/src/index.js';
+import { nodePoolDefaultsByProvider, providerCatalog } from '../../../clouds/src/providers/index.js';
 import { SeedsService } from '../seeds/seeds.service.js';
 
 /** What a cluster can be created with: the portal's "advanced" panel reads this. */

@@ -15,7 +15,7 @@ import {
 } from '../../../core/src/index.js';
 import { AuditRepository, ClusterRepository, IdentityRepository, ProjectRepository, type CredentialRow, type DatabaseHandle, type MemberWithUser, type ProjectRow } from '../../../db/src/index.js';
 import { DATABASE, SECRET_BOX } from '../../../platform/src/index.js';
-import { createCredentialSchema, sealCredential } from '../../../clouds/src/index.js';
+import { createCredentialSchema, sealCredential } from '../../../clouds/src/providers/index.js';
 import { auditBase, type Actor } from '../auth/principal.js';
 import { ProjectAccess } from './project-access.js';
 

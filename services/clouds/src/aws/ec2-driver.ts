@@ -26,6 +26,7 @@ import {
 import { DEFAULT_IMAGE_CACHE_TTL_MS, ImageResolver } from './image-resolver.js';
 import { acquireRequestSlot, type CloudRequestBudget } from '../request-budget.js';
 import { classifyAwsError } from './errors.js';
+import { EC2_USER_DATA_LIMIT_BYTES } from './provider.js';
 import { UnrecoverableCloudError, withRetry, type RetryPolicy } from '../retry.js';
 
 /** EC2 tag keys the product owns. */
@@ -35,8 +36,6 @@ export const AWS_TAG_KEYS = {
   node: 'harbormaster.io/node-id',
 } as const;
 
-/** EC2 refuses user data above 16 KB (before base64). */
-export const EC2_USER_DATA_LIMIT_BYTES = 16 * 1024;
 
 export interface AwsCredentials {
   accessKeyId: string;

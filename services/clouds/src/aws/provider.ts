@@ -2,9 +2,12 @@
 // portal need to know about it. Credentials are regional, so pools take the credential's region.
 import { z } from 'zod';
 import { mask, type ProviderDefinition } from '../providers/definition.js';
-import { Ec2Driver, EC2_USER_DATA_LIMIT_BYTES, type AwsCredentials } from './ec2-driver.js';
+import type { AwsCredentials } from './ec2-driver.js';
 import { classifyAwsError, isAwsThrottling } from './errors.js';
 import { awsImageReferenceProblem } from './image-resolver.js';
+
+/** EC2 refuses user data above 16 KB (before base64). */
+export const EC2_USER_DATA_LIMIT_BYTES = 16 * 1024;
 
 const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
@@ -47,16 +50,16 @@ export const aws: ProviderDefinition<'aws', AwsCredentialShape, AwsCredentials, 
   classifyError: classifyAwsError,
   isThrottling: isAwsThrottling,
   endpointEnv: 'HM_AWS_ENDPOINT',
-  createDriver: (secret, context, options) =>
-    new Ec2Driver(secret, {
-      endpoint: context.endpoint,
-      retry: context.retry,
-      requestTimeoutMs: context.requestTimeoutMs,
-      rateLimiter: context.rateLimiter,
-      subnetId: options?.subnetId,
-      securityGroupIds: options?.securityGroupIds,
-      imageCacheTtlMs: options?.imageCacheTtlMs,
-    }),
+  loadDriver: async () => {
+    const { Ec2Driver } = await import('./ec2-driver.js');
+    return (secret, context, options) =>
+      new Ec2Driver(secret, {
+        ...context,
+        subnetId: options?.subnetId,
+        securityGroupIds: options?.securityGroupIds,
+        imageCacheTtlMs: options?.imageCacheTtlMs,
+      });
+  },
 };
 
 type AwsCredentialShape = {

@@ -19,6 +19,7 @@ import {
 } from '../driver.js';
 import { acquireRequestSlot, type CloudRequestBudget } from '../request-budget.js';
 import { classifyDigitalOceanError } from './errors.js';
+import { DIGITALOCEAN_USER_DATA_LIMIT_BYTES } from './provider.js';
 import { UnrecoverableCloudError, withRetry, type RetryPolicy } from '../retry.js';
 
 /** DigitalOcean tag prefixes (DO tags allow only letters, digits, `_`, `-` and `:`). */
@@ -28,8 +29,6 @@ export const DIGITALOCEAN_TAG_PREFIXES = {
   node: 'hm-node:',
 } as const;
 
-/** DigitalOcean's user_data limit. */
-export const DIGITALOCEAN_USER_DATA_LIMIT_BYTES = 64 * 1024;
 const TAG_ALPHABET = /^[a-zA-Z0-9_\-:]+$/;
 const PAGE_SIZE = 200;
 

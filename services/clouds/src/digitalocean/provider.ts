@@ -2,8 +2,11 @@
 // portal need to know about it. A token reaches every region, so pools choose theirs.
 import { z } from 'zod';
 import { mask, type ProviderDefinition } from '../providers/definition.js';
-import { DIGITALOCEAN_USER_DATA_LIMIT_BYTES, DropletDriver, type DigitalOceanCredentials } from './droplet-driver.js';
+import type { DigitalOceanCredentials } from './droplet-driver.js';
 import { classifyDigitalOceanError, isDigitalOceanThrottling } from './errors.js';
+
+/** DigitalOcean's user_data limit. */
+export const DIGITALOCEAN_USER_DATA_LIMIT_BYTES = 64 * 1024;
 
 export const digitalocean: ProviderDefinition<'digitalocean', { token: z.ZodString }, DigitalOceanCredentials, never> = {
   name: 'digitalocean',
@@ -28,5 +31,8 @@ export const digitalocean: ProviderDefinition<'digitalocean', { token: z.ZodStri
   classifyError: classifyDigitalOceanError,
   isThrottling: isDigitalOceanThrottling,
   endpointEnv: 'HM_DIGITALOCEAN_ENDPOINT',
-  createDriver: (secret, context) => new DropletDriver(secret, context),
+  loadDriver: async () => {
+    const { DropletDriver } = await import('./droplet-driver.js');
+    return (secret, context) => new DropletDriver(secret, context);
+  },
 };

@@ -57,8 +57,14 @@ export interface ProviderDefinition<Name extends string = string, Shape extends 
   isThrottling(error: CloudError): boolean;
   /** The environment variable pointing the driver at another endpoint (an API-compatible simulator). */
   readonly endpointEnv: string;
-  createDriver(secret: Sealed, context: DriverContext, options: Options | undefined): CloudDriver;
+  /**
+   * Loads the driver module (and its SDK) on first use, so whatever reads only the facts above
+   * (the API, the catalog, the configuration) never loads a cloud SDK.
+   */
+  loadDriver(): Promise<DriverFactory<Sealed, Options>>;
 }
+
+export type DriverFactory<Sealed, Options> = (secret: Sealed, context: DriverContext, options: Options | undefined) => CloudDriver;
 
 /** The value listings show for a secret: enough to tell two apart, not enough to use. */
 export const mask = (value: string): string => `${value.slice(0, 4)}…${value.slice(-4)}`;

@@ -13,9 +13,10 @@ export const PROVIDERS = { aws, digitalocean } as const;
 type Registry = typeof PROVIDERS;
 export type ProviderName = keyof Registry;
 
-type SealedOf<D> = D extends ProviderDefinition<string, z.ZodRawShape, infer Sealed, unknown> ? Sealed : never;
-type OptionsOf<D> = D extends ProviderDefinition<string, z.ZodRawShape, unknown, infer Options> ? Options : never;
-type ShapeOf<D> = D extends ProviderDefinition<string, infer Shape, unknown, unknown> ? Shape : never;
+type PartsOf<D> = D extends ProviderDefinition<string, infer Shape, infer Sealed, infer Options> ? { shape: Shape; sealed: Sealed; options: Options } : never;
+type SealedOf<D> = PartsOf<D>['sealed'];
+type OptionsOf<D> = PartsOf<D>['options'];
+type ShapeOf<D> = PartsOf<D>['shape'] extends infer Shape extends z.ZodRawShape ? Shape : never;
 
 /** What a provider's credential holds once opened: the very object the API sealed. */
 export type SealedCredential<P extends ProviderName = ProviderName> = SealedOf<Registry[P]>;
