@@ -14,7 +14,7 @@ import { generateSshKeyPair } from '../../../core/src/crypto/ssh-keys.js';
 import { discoveryTokenCaCertHash } from '../../../core/src/pki/discovery.js';
 import { nodesAtVersion, planPool, poolConverged, poolProgress, type PlannedNode, type RolloutTarget } from '../../../core/src/state/node-pool-plan.js';
 import { PLANNED_REPLACEMENT, sealingContext, type NodePhase, type SecretBox } from '../../../core/src/index.js';
-import { isUnrecoverableCloudError, type CloudDriver, type CloudInstance } from '../../../clouds/src/index.js';
+import { isUnrecoverableCloudError, providerDefinition, type CloudDriver, type CloudInstance } from '../../../clouds/src/index.js';
 import { ClusterRepository, type ClusterRow, type DatabaseHandle, type NodePoolRow, type NodeRow, type OperationRow } from '../../../db/src/index.js';
 import { clusterKubeconfig, describeApiError, openClusterSecrets } from '../../../kube/src/index.js';
 import { ClusterEvents, DATABASE, LOGGER, SECRET_BOX } from '../../../platform/src/index.js';
@@ -259,7 +259,7 @@ export class NodePoolReconciler {
           labels: pool.labels,
           taints: pool.taints as NodeTaint[],
           sshPublicKeys,
-        });
+        }, providerDefinition(driver.provider).userDataLimitBytes);
         const instance = await driver.ensureInstance({
           nodeId: row.id,
           clusterId: cluster.id,
