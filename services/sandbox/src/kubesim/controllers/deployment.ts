@@ -4,6 +4,7 @@ import { isStatus, type KubeClient, type Logger } from './client.js';
 import { Informer, WorkQueue } from './informer.js';
 import {
   canonicalJson,
+  namespaceTerminating,
   controllerOf,
   deleteIfPresent,
   kubeTime,
@@ -85,6 +86,14 @@ export class DeploymentController {
   }
 
   private async sync(key: string): Promise<void> {
+    try {
+      await this.syncKey(key);
+    } catch (error) {
+      if (!namespaceTerminating(error)) throw error;
+    }
+  }
+
+  private async syncKey(key: string): Promise<void> {
     await Promise.all([this.deployments.hasSynced(), this.replicaSets.hasSynced(), this.pods.hasSynced()]);
     const cached = this.deployments.get(key);
     if (!cached || cached.metadata.deletionTimestamp) return;

@@ -1,7 +1,7 @@
 import type { V1ContainerPort, V1EndpointAddress, V1EndpointSubset, V1Endpoints, V1Pod, V1Service } from '@kubernetes/client-node';
 import { isStatus, type KubeClient, type Logger } from './client.js';
 import { Informer, WorkQueue } from './informer.js';
-import { canonicalJson, deleteIfPresent, namespacedKey, podActive, podReady, splitKey, typed } from './workload-support.js';
+import { canonicalJson, deleteIfPresent, namespaceTerminating, namespacedKey, podActive, podReady, splitKey, typed } from './workload-support.js';
 
 /**
  * pkg/controller/endpoint: one Endpoints object per Service with a selector, listing the selected
@@ -34,6 +34,14 @@ export class EndpointsController {
   }
 
   private async sync(key: string): Promise<void> {
+    try {
+      await this.syncKey(key);
+    } catch (error) {
+      if (!namespaceTerminating(error)) throw error;
+    }
+  }
+
+  private async syncKey(key: string): Promise<void> {
     await Promise.all([this.services.hasSynced(), this.pods.hasSynced(), this.endpoints.hasSynced()]);
     const { namespace, name } = splitKey(key);
     const path = `/api/v1/namespaces/${namespace}/endpoints`;

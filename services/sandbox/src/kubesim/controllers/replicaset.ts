@@ -4,6 +4,7 @@ import { Informer, WorkQueue } from './informer.js';
 import {
   PodExpectations,
   canonicalJson,
+  namespaceTerminating,
   controllerOf,
   deleteIfPresent,
   namespacedKey,
@@ -105,7 +106,13 @@ export class ReplicaSetController {
       },
       spec: template.spec ?? { containers: [] },
     };
-    const created = await this.client.request<V1Pod>('POST', `/api/v1/namespaces/${metadata.namespace}/pods`, pod);
+    let created: V1Pod;
+    try {
+      created = await this.client.request<V1Pod>('POST', `/api/v1/namespaces/${metadata.namespace}/pods`, pod);
+    } catch (error) {
+      if (namespaceTerminating(error)) return;
+      throw error;
+    }
     this.expectations.expectCreation(metadata.uid ?? '', created);
     this.logger.info(`replicaset ${metadata.namespace}/${metadata.name}: created pod ${created.metadata?.name}`);
   }

@@ -5,6 +5,7 @@ import { Informer, WorkQueue } from './informer.js';
 import {
   PodExpectations,
   canonicalJson,
+  namespaceTerminating,
   controllerOf,
   deleteIfPresent,
   namespacedKey,
@@ -60,6 +61,14 @@ export class StatefulSetController {
   }
 
   private async sync(key: string): Promise<void> {
+    try {
+      await this.syncStatefulSet(key);
+    } catch (error) {
+      if (!namespaceTerminating(error)) throw error;
+    }
+  }
+
+  private async syncStatefulSet(key: string): Promise<void> {
     await Promise.all([this.statefulSets.hasSynced(), this.pods.hasSynced(), this.claims.hasSynced()]);
     const cached = this.statefulSets.get(key);
     if (!cached || cached.metadata.deletionTimestamp) return;

@@ -5,7 +5,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import type { V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { KubeObject } from '../contracts.js';
-import { isStatus, type KubeClient } from './client.js';
+import { ApiError, isStatus, type KubeClient } from './client.js';
 
 /** The informers hold plain JSON; the controllers read it through the client-node types. */
 export function typed<T>(object: KubeObject): T {
@@ -138,4 +138,14 @@ export async function writeStatus(client: KubeClient, path: string, object: Kube
     if (isStatus(error, 404) || isStatus(error, 409)) return false;
     throw error;
   }
+}
+
+/**
+ * A create refused because its namespace is being deleted: the real controllers drop the item
+ * quietly (NamespaceTerminatingCause), since the namespace controller is removing the owner too.
+ */
+export function namespaceTerminating(error: unknown): boolean {
+  if (!(error instanceof ApiError) || error.status !== 403) return false;
+  const body = error.body as { message?: string; details?: { causes?: Array<{ type?: string }> } } | undefined;
+  return (body?.details?.causes ?? []).some((cause) => cause.type === 'NamespaceTerminating') || (body?.message ?? '').includes('because it is being terminated');
 }
