@@ -24,7 +24,9 @@ export async function startProcessSeed(options: { pods: boolean }): Promise<Proc
   const kubesim = await createSeed({ authorizationModes: ['RBAC'] });
   const config = new KubeConfig();
   config.loadFromString(kubesim.adminKubeconfig);
-  const stopControllers = await startControllers(config, { controllers: ['namespace', 'garbagecollector', ...WORKLOAD_CONTROLLERS], garbageCollectorIntervalMs: 500 });
+  // The workload controllers make the Pods the kubelet runs; without a kubelet nothing would run them.
+  const controllers = ['namespace' as const, 'garbagecollector' as const, ...(options.pods ? WORKLOAD_CONTROLLERS : [])];
+  const stopControllers = await startControllers(config, { controllers, garbageCollectorIntervalMs: 500 });
   const kubelet = options.pods
     ? await startProcessKubelet({ kubeconfig: kubesim.adminKubeconfig, stateDir, backoff: { initialMs: 1_000, maxMs: 4_000 }, maxTerminationGraceMs: 2_000 })
     : undefined;
