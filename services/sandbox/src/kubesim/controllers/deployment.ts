@@ -12,7 +12,6 @@ import {
   ownerReference,
   podActive,
   podReady,
-  splitKey,
   templateHash,
   typed,
   writeStatus,
@@ -189,9 +188,8 @@ export class DeploymentController {
 
   private async setReplicas(replicaSet: V1ReplicaSet, replicas: number): Promise<void> {
     if ((replicaSet.spec?.replicas ?? 1) === replicas || !replicaSet.spec) return;
-    const { namespace, name } = { namespace: replicaSet.metadata?.namespace ?? 'default', name: replicaSet.metadata?.name ?? '' };
     try {
-      await this.client.request('PUT', replicaSetPath(namespace, name), { ...replicaSet, apiVersion: 'apps/v1', kind: 'ReplicaSet', spec: { ...replicaSet.spec, replicas } });
+      await this.client.request('PUT', replicaSetPath(replicaSet.metadata?.namespace ?? 'default', replicaSet.metadata?.name ?? ''), { ...replicaSet, apiVersion: 'apps/v1', kind: 'ReplicaSet', spec: { ...replicaSet.spec, replicas } });
     } catch (error) {
       // A newer ReplicaSet exists; its informer event brings this Deployment back.
       if (!isStatus(error, 409) && !isStatus(error, 404)) throw error;
@@ -239,8 +237,7 @@ export class DeploymentController {
     const serialized = canonicalJson(status);
     // Either check alone suffices: a server that drops zero values must not make every sync write.
     if (canonicalJson(deployment.status ?? {}) === serialized || this.written.get(uid) === serialized) return;
-    const { namespace, name } = splitKey(namespacedKey(deployment.metadata?.namespace, deployment.metadata?.name));
-    if (await writeStatus(this.client, deploymentPath(namespace, name), cached, status)) this.written.set(uid, serialized);
+    if (await writeStatus(this.client, deploymentPath(deployment.metadata?.namespace ?? 'default', deployment.metadata?.name ?? ''), cached, status)) this.written.set(uid, serialized);
   }
 }
 

@@ -12,10 +12,6 @@ export function typed<T>(object: KubeObject): T {
   return object as unknown as T;
 }
 
-export function untyped(object: object): KubeObject {
-  return object as KubeObject;
-}
-
 /**
  * A pod counts as ready only when its Ready condition, as written to the API, is True: workload
  * statuses are derived from Pods, so a Deployment never reports a replica ready before its Pod does.
