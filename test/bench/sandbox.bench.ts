@@ -11,7 +11,7 @@ import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, Watch, type Kube
 import { afterAll, beforeAll, bench, describe } from 'vitest';
 import { buildControlPlane, pkiSpecFor, type ControlPlaneSpec } from '../../services/core/src/controlplane/index.js';
 import { ensureClusterPki } from '../../services/core/src/pki/index.js';
-import { startControllers } from '../../services/sandbox/src/kubesim/controllers/roles.js';
+import { startControllers, WORKLOAD_CONTROLLERS } from '../../services/sandbox/src/kubesim/controllers/roles.js';
 import { createSeed, type SeedHandle } from '../../services/sandbox/src/kubesim/index.js';
 import { startProcessKubelet, type ProcessKubelet } from '../../services/sandbox/src/kubelet/index.js';
 
@@ -46,7 +46,7 @@ beforeAll(async () => {
     }, () => undefined);
     watches.push(controller);
   }
-  stopControllers = await startControllers(config, { controllers: ['namespace', 'garbagecollector'], garbageCollectorIntervalMs: 500 });
+  stopControllers = await startControllers(config, { controllers: ['namespace', 'garbagecollector', ...WORKLOAD_CONTROLLERS], garbageCollectorIntervalMs: 500 });
   kubelet = await startProcessKubelet({ kubeconfig: seed.adminKubeconfig, stateDir, maxTerminationGraceMs: 2_000 });
 });
 

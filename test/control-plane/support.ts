@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
-import { startControllers } from '../../services/sandbox/src/kubesim/controllers/roles.js';
+import { startControllers, WORKLOAD_CONTROLLERS } from '../../services/sandbox/src/kubesim/controllers/roles.js';
 import { createSeed, type SeedHandle } from '../../services/sandbox/src/kubesim/index.js';
 import { startProcessKubelet, type ProcessKubelet } from '../../services/sandbox/src/kubelet/index.js';
 
@@ -24,7 +24,9 @@ export async function startProcessSeed(options: { pods: boolean }): Promise<Proc
   const kubesim = await createSeed({ authorizationModes: ['RBAC'] });
   const config = new KubeConfig();
   config.loadFromString(kubesim.adminKubeconfig);
-  const stopControllers = await startControllers(config, { controllers: ['namespace', 'garbagecollector'], garbageCollectorIntervalMs: 500 });
+  // The workload controllers make the Pods the kubelet runs; without a kubelet nothing would run them.
+  const controllers = ['namespace' as const, 'garbagecollector' as const, ...(options.pods ? WORKLOAD_CONTROLLERS : [])];
+  const stopControllers = await startControllers(config, { controllers, garbageCollectorIntervalMs: 500 });
   const kubelet = options.pods
     ? await startProcessKubelet({ kubeconfig: kubesim.adminKubeconfig, stateDir, backoff: { initialMs: 1_000, maxMs: 4_000 }, maxTerminationGraceMs: 2_000 })
     : undefined;

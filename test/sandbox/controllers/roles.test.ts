@@ -51,10 +51,15 @@ function healthz(port: number): Promise<{ status: number; body: string }> {
 
 describe('--controllers semantics', () => {
   it('enables the default set with *, needs bootstrapsigner and tokencleaner by name, honours -name', () => {
-    expect(resolveControllers('*')).toEqual(['namespace', 'garbagecollector', 'csrapproving', 'csrsigning', 'nodelifecycle', 'serviceaccount', 'root-ca-cert-publisher']);
+    expect(resolveControllers('*')).toEqual([
+      'namespace', 'garbagecollector', 'csrapproving', 'csrsigning', 'nodelifecycle', 'serviceaccount', 'root-ca-cert-publisher',
+      'deployment', 'replicaset', 'statefulset', 'endpoint',
+    ]);
     expect(resolveControllers('*,bootstrapsigner,tokencleaner')).toContain('bootstrapsigner');
-    expect(resolveControllers('*,-garbagecollector,-serviceaccount,tokencleaner')).toEqual(['namespace', 'tokencleaner', 'csrapproving', 'csrsigning', 'nodelifecycle', 'root-ca-cert-publisher']);
-    expect(resolveControllers('csrsigning,deployment')).toEqual(['csrsigning']);
+    expect(resolveControllers('*,-garbagecollector,-serviceaccount,tokencleaner,-deployment,-replicaset,-statefulset,-endpoint')).toEqual(['namespace', 'tokencleaner', 'csrapproving', 'csrsigning', 'nodelifecycle', 'root-ca-cert-publisher']);
+    // Known to the real binary but not simulated: accepted, and nothing runs.
+    expect(resolveControllers('csrsigning,daemonset')).toEqual(['csrsigning']);
+    expect(resolveControllers('csrsigning,deployment-controller,endpoints-controller')).toEqual(['csrsigning', 'deployment', 'endpoint']);
     expect(() => resolveControllers('*,nosuchcontroller')).toThrow(/not in the list of known controllers/);
   });
 });

@@ -1,4 +1,5 @@
-// The process kubelet: runs a seed cluster's Deployments and StatefulSets as host processes.
+// The process kubelet: runs a seed cluster's Pods as host processes (the workload controllers
+// that create them are kubesim's controller manager's, or a real one's).
 // See README.md in this directory for the container emulation and its limits.
 export { startProcessKubelet, INSTANCE_ANNOTATION } from './kubelet.js';
 export type { ProcessKubelet, ProcessKubeletOptions, RunningPod, RunningContainer } from './kubelet.js';

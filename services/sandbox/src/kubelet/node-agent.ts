@@ -11,8 +11,7 @@
 // it binds and connects on this host, and none is loopback, which real Endpoints and
 // EndpointSlices refuse. Each node agent takes 198.18.<slot>.0/24: .1 is the node, pods the rest.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
   CoordinationV1Api,
@@ -35,8 +34,10 @@ import { stableJson } from './hashing.js';
 import { ImageResolver } from './images.js';
 import { LocalPod, type PodHost } from './pod.js';
 import { ServiceProxy, type Backend } from './proxy.js';
+import { ResyncLoop } from './resync.js';
 import { statusOf } from './seed-client.js';
 import type { ProcessKubelet, ProcessKubeletOptions, RunningPod } from './kubelet.js';
+import { describePod, key, repositoryRoot } from './shared.js';
 
 /** The pod network node agents take their addresses from; routed locally by the seed helper. */
 export const POD_NETWORK = '198.18.0.0/15';
@@ -59,18 +60,6 @@ interface Snapshot {
   volumes: Map<string, V1PersistentVolume>;
 }
 
-const key = (namespace: string | undefined, name: string | undefined): string => `${namespace ?? 'default'}/${name ?? ''}`;
-
-function repositoryRoot(): string {
-  let directory = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(directory, 'package.json')) && existsSync(join(directory, 'services'))) return directory;
-    const parent = dirname(directory);
-    if (parent === directory) return process.cwd();
-    directory = parent;
-  }
-}
-
 class NodeAgent implements ProcessKubelet {
   readonly instanceId = `${process.pid}-${randomBytes(4).toString('hex')}`;
   private readonly config = new KubeConfig();
@@ -86,16 +75,12 @@ class NodeAgent implements ProcessKubelet {
   /** Pods whose final (grace 0) delete is in flight. */
   private readonly finishing = new Set<string>();
   private readonly podHost: PodHost;
-  private readonly errors: string[] = [];
+  private readonly loop: ResyncLoop;
   private readonly nodeName: string;
   private readonly nodeIP: string;
   private snapshot: Snapshot | undefined;
   private currentHosts: HostsEntry[] = [];
   private serviceIPs = new Map<string, string>();
-  private running: Promise<void> | undefined;
-  private rerunRequested = false;
-  private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private readonly watches = new Set<AbortController>();
 
@@ -110,6 +95,7 @@ class NodeAgent implements ProcessKubelet {
     this.podAddresses = new AddressPool(base + 2, base + 254);
     this.balancerAddresses = AddressPool.forLoadBalancers(this.slot.slot);
     this.nodeName = options.nodeName ?? `process-node-${this.slot.slot}`;
+    this.loop = new ResyncLoop(() => this.reconcile(), options.resyncIntervalMs ?? 10_000, options.log, `process-kubelet (node agent ${this.nodeName})`);
     this.hosts = new HostsFile(options.hostsFile ?? '/etc/hosts', this.instanceId);
     const images = new ImageResolver({ binaries: options.binaries, kubeBinDir: options.kubeBinDir, repositoryRoot: repositoryRoot() });
     mkdirSync(join(options.stateDir, 'pods'), { recursive: true });
@@ -140,22 +126,22 @@ class NodeAgent implements ProcessKubelet {
       '/api/v1/persistentvolumeclaims',
     ];
     for (const path of watched) this.watch(path, path === '/api/v1/pods' ? { fieldSelector: `spec.nodeName=${this.nodeName}` } : {});
-    this.schedulePeriodic();
+    this.loop.startPeriodic();
   }
 
   private watch(path: string, query: Record<string, string>): void {
-    if (this.stopped) return;
+    if (this.loop.isStopped) return;
     const watcher = new Watch(this.config);
     let controller: AbortController | undefined;
     const restart = (): void => {
       if (controller) this.watches.delete(controller);
-      if (!this.stopped) setTimeout(() => this.watch(path, query), 1_000).unref();
+      if (!this.loop.isStopped) setTimeout(() => this.watch(path, query), 1_000).unref();
     };
     watcher
       .watch(path, { ...query, allowWatchBookmarks: false }, () => this.trigger(), restart)
       .then((created) => {
         controller = created;
-        if (this.stopped) created.abort();
+        if (this.loop.isStopped) created.abort();
         else this.watches.add(created);
       })
       .catch(restart);
@@ -208,7 +194,7 @@ class NodeAgent implements ProcessKubelet {
   }
 
   private scheduleLease(): void {
-    if (this.stopped) return;
+    if (this.loop.isStopped) return;
     this.leaseTimer = setTimeout(() => {
       void this.renewLease()
         .catch((error: unknown) => this.recordError(error))
@@ -250,43 +236,16 @@ class NodeAgent implements ProcessKubelet {
 
   // --- Reconcile ------------------------------------------------------------------------------
 
-  private schedulePeriodic(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      void this.resync().finally(() => this.schedulePeriodic());
-    }, this.options.resyncIntervalMs ?? 10_000);
-  }
-
   private trigger(): void {
-    if (!this.stopped) void this.resync();
+    this.loop.trigger();
   }
 
   resync(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.running) {
-      this.rerunRequested = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.rerunRequested = false;
-        try {
-          await this.reconcile();
-        } catch (error) {
-          this.recordError(error);
-        }
-      } while (this.rerunRequested && !this.stopped);
-    })().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.loop.resync();
   }
 
   private recordError(error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
-    this.errors.push(`${new Date().toISOString()} ${message}`);
-    if (this.errors.length > 50) this.errors.shift();
-    this.options.log?.(`process-kubelet (node agent ${this.nodeName}): ${message}`);
+    this.loop.recordError(error);
   }
 
   private async takeSnapshot(): Promise<Snapshot> {
@@ -493,33 +452,16 @@ class NodeAgent implements ProcessKubelet {
 
   pods(): RunningPod[] {
     return [...this.managed.values()].map(({ local }) => {
-      const status = local.status();
+      // The owner as the API has it (a Deployment's pods name their ReplicaSet): tests of the
+      // real seed look for the real controllers' objects.
       const controller = local.object.metadata?.ownerReferences?.find((reference) => reference.controller);
       const ordinal = local.object.metadata?.labels?.['apps.kubernetes.io/pod-index'];
-      return {
-        namespace: local.namespace,
-        name: local.name,
-        ip: local.ip,
-        ready: local.ready,
-        terminating: local.isTerminating,
-        phase: status.phase ?? 'Pending',
+      return describePod(local, {
         ownerKind: controller?.kind ?? '',
         ownerName: controller?.name ?? '',
         ordinal: ordinal === undefined ? undefined : Number.parseInt(ordinal, 10),
         revision: local.object.metadata?.labels?.['pod-template-hash'] ?? local.object.metadata?.labels?.['controller-revision-hash'] ?? '',
-        containers: (local.object.spec?.containers ?? []).map((container) => {
-          const runner = local.runners.get(container.name);
-          const state = status.containerStatuses?.find((candidate) => candidate.name === container.name)?.state;
-          return {
-            name: container.name,
-            pid: runner?.pid,
-            ready: runner?.ready ?? false,
-            restartCount: runner?.restartCount ?? 0,
-            state: state?.running ? 'running' : state?.waiting ? `waiting:${state.waiting.reason}` : state?.terminated ? `terminated:${state.terminated.reason}` : 'unknown',
-            logPath: local.logPath(container.name),
-          };
-        }),
-      };
+      });
     });
   }
 
@@ -543,17 +485,16 @@ class NodeAgent implements ProcessKubelet {
   }
 
   recentErrors(): string[] {
-    return [...this.errors];
+    return this.loop.recentErrors();
   }
 
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.loop.isStopped) return;
+    const stopping = this.loop.stop();
     if (this.leaseTimer) clearTimeout(this.leaseTimer);
     for (const controller of this.watches) controller.abort();
     this.watches.clear();
-    await this.running?.catch(() => undefined);
+    await stopping;
     const pods = [...this.managed.values()];
     this.managed.clear();
     await Promise.all(

@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { KubernetesSeedClient, type SeedClient } from '../../../../services/sandbox/src/kubelet/index.js';
 import type { SeedKind, SeedObjects } from '../../../../services/sandbox/src/kubelet/index.js';
-import { startControllers } from '../../../../services/sandbox/src/kubesim/controllers/roles.js';
+import { startControllers, WORKLOAD_CONTROLLERS } from '../../../../services/sandbox/src/kubesim/controllers/roles.js';
 import { createSeed } from '../../../../services/sandbox/src/kubesim/index.js';
 import { ensureBuilt } from '../../../support/build.js';
 import { scaled } from '../../../support/time.js';
@@ -25,16 +25,17 @@ export interface TestSeed {
 }
 
 /**
- * A kubesim seed driven through @kubernetes/client-node, plus kubesim's namespace and
- * garbage-collector controllers: a seed is an API server and a controller manager, and
- * namespace deletion must cascade as in a real cluster.
+ * A kubesim seed driven through @kubernetes/client-node, plus kubesim's namespace,
+ * garbage-collector and workload controllers: a seed is an API server and a controller manager
+ * (Deployments, ReplicaSets, StatefulSets and Endpoints are its work; the kubelet runs the Pods),
+ * and namespace deletion must cascade as in a real cluster.
  */
 export async function startTestSeed(): Promise<TestSeed> {
   const handle = await createSeed();
   const config = new KubeConfig();
   config.loadFromString(handle.adminKubeconfig);
   const core = config.makeApiClient(CoreV1Api);
-  const stopControllers = await startControllers(config, { controllers: ['namespace', 'garbagecollector'], garbageCollectorIntervalMs: 500 });
+  const stopControllers = await startControllers(config, { controllers: ['namespace', 'garbagecollector', ...WORKLOAD_CONTROLLERS], garbageCollectorIntervalMs: 500 });
   return {
     client: KubernetesSeedClient.fromYaml(handle.adminKubeconfig),
     kubeconfig: handle.adminKubeconfig,

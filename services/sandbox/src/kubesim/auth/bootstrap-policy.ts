@@ -164,6 +164,39 @@ function controllerRoles(): { roles: KubeObject[]; bindings: KubeObject[] } {
       rule(['list', 'delete'], [''], ['pods']),
       eventRule,
     ]],
+    // The workload controllers kubesim's controller manager runs (controllers/deployment.ts, …).
+    ['deployment-controller', [
+      rule(['get', 'list', 'watch', 'update'], ['extensions', 'apps'], ['deployments']),
+      rule(['update'], ['extensions', 'apps'], ['deployments/status']),
+      rule(['update'], ['extensions', 'apps'], ['deployments/finalizers']),
+      rule(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], ['extensions', 'apps'], ['replicasets']),
+      rule(['get', 'list', 'watch', 'update'], [''], ['pods']),
+      eventRule,
+    ]],
+    ['replicaset-controller', [
+      rule(['get', 'list', 'watch', 'update'], ['extensions', 'apps'], ['replicasets']),
+      rule(['update'], ['extensions', 'apps'], ['replicasets/status']),
+      rule(['update'], ['extensions', 'apps'], ['replicasets/finalizers']),
+      rule(['list', 'watch', 'patch', 'create', 'delete'], [''], ['pods']),
+      eventRule,
+    ]],
+    ['statefulset-controller', [
+      rule(['list', 'watch'], [''], ['pods']),
+      rule(['list', 'watch'], ['apps'], ['statefulsets']),
+      rule(['update'], ['apps'], ['statefulsets/status']),
+      rule(['update'], ['apps'], ['statefulsets/finalizers']),
+      rule(['get', 'create', 'delete', 'update', 'patch'], [''], ['pods']),
+      rule(['get', 'create', 'delete', 'update', 'patch', 'list', 'watch'], ['apps'], ['controllerrevisions']),
+      rule(['get', 'create'], [''], ['persistentvolumeclaims']),
+      rule(['update', 'patch'], [''], ['persistentvolumeclaims']),
+      eventRule,
+    ]],
+    ['endpoint-controller', [
+      rule(['get', 'list', 'watch'], [''], ['services', 'pods']),
+      rule(['get', 'list', 'create', 'update', 'delete'], [''], ['endpoints']),
+      rule(['create'], [''], ['endpoints/restricted']),
+      eventRule,
+    ]],
   ];
   const roles = definitions.map(([name, rules]) => clusterRole(`system:controller:${name}`, rules));
   const bindings = definitions.map(([name]) => clusterRoleBinding(`system:controller:${name}`, `system:controller:${name}`, [controllerAccount(name)]));

@@ -6,6 +6,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../contracts.js';
 import { BootstrapSigner } from './bootstrap-signer.js';
 import { ApiError, KubeClient, isStatus, stderrLogger, type Logger } from './client.js';
+import { DeploymentController } from './deployment.js';
+import { EndpointsController } from './endpoints.js';
 import { CsrApprover, CsrController, CsrSigner, loadSigningCa, type SigningCa } from './csr.js';
 import { FlagError, flagBool, flagValue, parseDuration, parseFlags, type ParsedFlags } from './flags.js';
 import { GarbageCollector } from './garbage-collector.js';
@@ -15,11 +17,29 @@ import { InformerStoppedError } from './informer.js';
 import { NamespaceController } from './namespace.js';
 import { NodeLifecycleController } from './node-lifecycle.js';
 import { RootCaPublisher, ServiceAccountController } from './namespace-defaults.js';
+import { ReplicaSetController } from './replicaset.js';
+import { StatefulSetController } from './statefulset.js';
 import { Scheduler } from './scheduler.js';
 import { TokenCleaner } from './token-cleaner.js';
 
 /** The controllers kubesim implements, by their kube-controller-manager names. */
-export type ControllerName = 'namespace' | 'garbagecollector' | 'bootstrapsigner' | 'tokencleaner' | 'csrapproving' | 'csrsigning' | 'nodelifecycle' | 'serviceaccount' | 'root-ca-cert-publisher';
+export type ControllerName =
+  | 'namespace'
+  | 'garbagecollector'
+  | 'bootstrapsigner'
+  | 'tokencleaner'
+  | 'csrapproving'
+  | 'csrsigning'
+  | 'nodelifecycle'
+  | 'serviceaccount'
+  | 'root-ca-cert-publisher'
+  | 'deployment'
+  | 'replicaset'
+  | 'statefulset'
+  | 'endpoint';
+
+/** The controllers that turn workloads into Pods and Services into Endpoints (the process kubelet runs the Pods). */
+export const WORKLOAD_CONTROLLERS: ControllerName[] = ['deployment', 'replicaset', 'statefulset', 'endpoint'];
 
 const IMPLEMENTED: Record<string, ControllerName> = {
   namespace: 'namespace',
@@ -40,20 +60,31 @@ const IMPLEMENTED: Record<string, ControllerName> = {
   'serviceaccount-controller': 'serviceaccount',
   'root-ca-cert-publisher': 'root-ca-cert-publisher',
   'root-ca-certificate-publisher-controller': 'root-ca-cert-publisher',
+  deployment: 'deployment',
+  'deployment-controller': 'deployment',
+  replicaset: 'replicaset',
+  'replicaset-controller': 'replicaset',
+  statefulset: 'statefulset',
+  'statefulset-controller': 'statefulset',
+  endpoint: 'endpoint',
+  'endpoints-controller': 'endpoint',
 };
 
 // Known to the real binary but not simulated here; naming them is valid and does nothing.
 const OTHER_KNOWN = new Set([
-  'attachdetach', 'cloud-node-lifecycle', 'clusterrole-aggregation', 'cronjob', 'csrcleaner', 'daemonset', 'deployment', 'disruption',
-  'endpoint', 'endpointslice', 'endpointslicemirroring', 'ephemeral-volume', 'horizontalpodautoscaling', 'job', 'legacy-service-account-token-cleaner',
-  'nodeipam', 'persistentvolume-binder', 'persistentvolume-expander', 'podgc', 'pv-protection', 'pvc-protection', 'replicaset',
+  'attachdetach', 'cloud-node-lifecycle', 'clusterrole-aggregation', 'cronjob', 'csrcleaner', 'daemonset', 'disruption',
+  'endpointslice', 'endpointslicemirroring', 'ephemeral-volume', 'horizontalpodautoscaling', 'job', 'legacy-service-account-token-cleaner',
+  'nodeipam', 'persistentvolume-binder', 'persistentvolume-expander', 'podgc', 'pv-protection', 'pvc-protection',
   'replicationcontroller', 'resource-claim-controller', 'resourcequota', 'route', 'service',
-  'serviceaccount-token', 'statefulset', 'ttl', 'ttl-after-finished', 'storage-version-gc', 'service-lb-controller', 'node-route-controller',
+  'serviceaccount-token', 'ttl', 'ttl-after-finished', 'storage-version-gc', 'service-lb-controller', 'node-route-controller',
   'taint-eviction-controller', 'validatingadmissionpolicy-status-controller', 'service-cidr-controller', 'storageversion-garbage-collector',
   'selinux-warning-controller', 'kube-apiserver-serving-clustertrustbundle-publisher-controller', 'device-taint-eviction-controller',
 ]);
 const DISABLED_BY_DEFAULT = new Set<ControllerName>(['bootstrapsigner', 'tokencleaner']);
-const ALL_CONTROLLERS: ControllerName[] = ['namespace', 'garbagecollector', 'bootstrapsigner', 'tokencleaner', 'csrapproving', 'csrsigning', 'nodelifecycle', 'serviceaccount', 'root-ca-cert-publisher'];
+const ALL_CONTROLLERS: ControllerName[] = [
+  'namespace', 'garbagecollector', 'bootstrapsigner', 'tokencleaner', 'csrapproving', 'csrsigning', 'nodelifecycle', 'serviceaccount', 'root-ca-cert-publisher',
+  ...WORKLOAD_CONTROLLERS,
+];
 
 /** --controllers semantics: "*" enables the default set, "name" enables, "-name" disables. */
 export function resolveControllers(value: string): ControllerName[] {
@@ -86,6 +117,10 @@ const CONTROLLER_ACCOUNTS: Record<ControllerName, string> = {
   nodelifecycle: 'node-controller',
   serviceaccount: 'service-account-controller',
   'root-ca-cert-publisher': 'root-ca-cert-publisher',
+  deployment: 'deployment-controller',
+  replicaset: 'replicaset-controller',
+  statefulset: 'statefulset-controller',
+  endpoint: 'endpoint-controller',
 };
 
 export interface ControllerOptions {
@@ -273,6 +308,26 @@ export async function startControllers(kubeconfig: string | KubeConfig, options:
         if (!options.rootCaPem) break;
         const controller = new RootCaPublisher(client, options.rootCaPem, logger);
         runners.push({ name: 'root-ca-cert-publisher', run: (signal) => controller.run(signal) });
+        break;
+      }
+      case 'deployment': {
+        const controller = new DeploymentController(client, logger);
+        runners.push({ name, run: (signal) => controller.run(signal) });
+        break;
+      }
+      case 'replicaset': {
+        const controller = new ReplicaSetController(client, logger);
+        runners.push({ name, run: (signal) => controller.run(signal) });
+        break;
+      }
+      case 'statefulset': {
+        const controller = new StatefulSetController(client, logger);
+        runners.push({ name, run: (signal) => controller.run(signal) });
+        break;
+      }
+      case 'endpoint': {
+        const controller = new EndpointsController(client, logger);
+        runners.push({ name, run: (signal) => controller.run(signal) });
         break;
       }
       case 'csrapproving':

@@ -111,7 +111,7 @@ function tooMany(cause: string): ApiError {
 
 /** core/v1 Binding: what the scheduler posts to assign a pod to a node. */
 export async function bindPod(store: ObjectStore, namespace: string, name: string, body: unknown, ctx: RequestContext): Promise<Record<string, unknown>> {
-  const binding = (body ?? {}) as { kind?: string; metadata?: { name?: string }; target?: { kind?: string; name?: string } };
+  const binding = (body ?? {}) as { kind?: string; metadata?: { name?: string; annotations?: Record<string, string> }; target?: { kind?: string; name?: string } };
   if (binding.kind !== undefined && binding.kind !== 'Binding') throw errors.badRequest(`kind ${binding.kind} is not Binding`);
   if (!name) throw errors.invalid('', 'Binding', '', [{ type: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
   if (binding.metadata?.name !== undefined && binding.metadata.name !== name) throw errors.badRequest(`the name of the object (${binding.metadata.name}) does not match the name on the URL (${name})`);
@@ -126,6 +126,10 @@ export async function bindPod(store: ObjectStore, namespace: string, name: strin
   if (spec.nodeName) throw errors.conflict({ group: '', resource: 'pods/binding', name }, `pod ${name} is already assigned to node "${spec.nodeName}"`);
   const next = clone(pod);
   (next.spec as { nodeName?: string }).nodeName = binding.target.name;
+  // setPodNodeAndMetadata: the Binding's annotations are copied onto the pod.
+  if (binding.metadata?.annotations && Object.keys(binding.metadata.annotations).length > 0) {
+    next.metadata.annotations = { ...(next.metadata.annotations ?? {}), ...binding.metadata.annotations };
+  }
   // PodTopologyLabels admission on pods/binding: the Node's topology labels go onto the pod.
   const topology = await nodeTopologyLabels(store, binding.target.name);
   if (Object.keys(topology).length > 0) next.metadata.labels = { ...(next.metadata.labels ?? {}), ...topology };
