@@ -74,7 +74,11 @@ export default tseslint.config(
   {
     files: ['services/portal/**/*.{ts,tsx}'],
     plugins: { 'react-hooks': reactHooks },
-    rules: reactHooks.configs.recommended.rules,
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      // A warning would not fail `npm test`; a deliberately omitted dependency says so inline.
+      'react-hooks/exhaustive-deps': 'error',
+    },
   },
   {
     // Plain JavaScript (build scripts, this file, test fixtures) has no types to check against.

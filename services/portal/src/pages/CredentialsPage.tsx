@@ -1,4 +1,4 @@
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useState, type SubmitEvent } from 'react';
 import { describeError, projectPath, type Credential, type Provider } from '../api.js';
 import { Empty, RelativeTime, ResourceView, ScrollTable } from '../components/states.js';
 import { useResource } from '../hooks.js';
@@ -60,7 +60,12 @@ export function CredentialsPage({ projectId }: { projectId: string }) {
                         </td>
                         {editable && (
                           <td>
-                            <button type="button" className="button button-quiet" onClick={() => void remove(credential)} aria-label={`Delete credential ${credential.name}`}>
+                            <button
+                              type="button"
+                              className="button button-quiet"
+                              onClick={() => void remove(credential)}
+                              aria-label={`Delete credential ${credential.name}`}
+                            >
                               Delete
                             </button>
                           </td>
@@ -87,7 +92,7 @@ function AddCredential({ projectId, onAdded }: { projectId: string; onAdded: () 
   const [form, setForm] = useState(empty);
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
-  const submit = async (event: FormEvent) => {
+  const submit = async (event: SubmitEvent) => {
     event.preventDefault();
     setBusy(true);
     setError(undefined);
@@ -109,7 +114,7 @@ function AddCredential({ projectId, onAdded }: { projectId: string; onAdded: () 
   return (
     <section className="card" aria-labelledby="add-credential-title">
       <h2 id="add-credential-title">Add a credential</h2>
-      <form onSubmit={submit} className="stack" autoComplete="off">
+      <form onSubmit={(event) => void submit(event)} className="stack" autoComplete="off">
         <div className="grid">
           <div className="field">
             <label htmlFor={ids.provider}>Provider</label>
@@ -126,11 +131,24 @@ function AddCredential({ projectId, onAdded }: { projectId: string; onAdded: () 
             <>
               <div className="field">
                 <label htmlFor={ids.key}>Access key id</label>
-                <input id={ids.key} required value={form.accessKeyId} onChange={(event) => setForm({ ...form, accessKeyId: event.target.value })} spellCheck={false} />
+                <input
+                  id={ids.key}
+                  required
+                  value={form.accessKeyId}
+                  onChange={(event) => setForm({ ...form, accessKeyId: event.target.value })}
+                  spellCheck={false}
+                />
               </div>
               <div className="field">
                 <label htmlFor={ids.secret}>Secret access key</label>
-                <input id={ids.secret} type="password" required value={form.secretAccessKey} onChange={(event) => setForm({ ...form, secretAccessKey: event.target.value })} autoComplete="new-password" />
+                <input
+                  id={ids.secret}
+                  type="password"
+                  required
+                  value={form.secretAccessKey}
+                  onChange={(event) => setForm({ ...form, secretAccessKey: event.target.value })}
+                  autoComplete="new-password"
+                />
               </div>
               <div className="field">
                 <label htmlFor={ids.region}>Region</label>
@@ -140,7 +158,14 @@ function AddCredential({ projectId, onAdded }: { projectId: string; onAdded: () 
           ) : (
             <div className="field">
               <label htmlFor={ids.token}>API token</label>
-              <input id={ids.token} type="password" required value={form.token} onChange={(event) => setForm({ ...form, token: event.target.value })} autoComplete="new-password" />
+              <input
+                id={ids.token}
+                type="password"
+                required
+                value={form.token}
+                onChange={(event) => setForm({ ...form, token: event.target.value })}
+                autoComplete="new-password"
+              />
             </div>
           )}
         </div>
