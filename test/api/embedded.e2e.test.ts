@@ -36,7 +36,10 @@ describe('embedded default', () => {
     const seedId = (after[0] as Seed & { id: string }).id;
     expect((await server.request('POST', `/api/v1/seeds/${seedId}/health-check`)).status).toBe(202);
     // The worker's probe reaches the new seed with the new credentials and records its version.
-    await eventually(async () => (await server.request<{ serverVersion: string }>('GET', `/api/v1/seeds/${seedId}`)).body.serverVersion.startsWith('v'), 'the seed health probe');
+    await eventually(
+      async () => (await server.request<{ serverVersion: string }>('GET', `/api/v1/seeds/${seedId}`)).body.serverVersion.startsWith('v'),
+      'the seed health probe',
+    );
   });
 
   it('places a one-click cluster on the sandbox seed', async () => {

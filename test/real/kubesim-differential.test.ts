@@ -64,13 +64,16 @@ describe(`kubesim against the real kube-apiserver v${newest.version}`, () => {
     const simNormaliser = new Normaliser();
     const mismatches: Mismatch[] = [];
     for (const step of steps) {
-      const real = comparable(realNormaliser, answers.real.get(step.id) as Answer);
-      const kubesim = comparable(simNormaliser, answers.kubesim.get(step.id) as Answer);
+      const real = comparable(realNormaliser, answers.real.get(step.id)!);
+      const kubesim = comparable(simNormaliser, answers.kubesim.get(step.id)!);
       const diff = differences(real, kubesim);
       if (diff.length > 0) mismatches.push({ id: step.id, request: `${step.as ?? 'admin'} ${step.method} ${step.path}`, differences: diff, real, kubesim });
     }
     if (process.env.DIFF_REPORT) {
-      writeFileSync(process.env.DIFF_REPORT, JSON.stringify({ requests: steps.length, mismatches: mismatches.length, gaps: Object.keys(KNOWN_GAPS).length, detail: mismatches }, null, 2));
+      writeFileSync(
+        process.env.DIFF_REPORT,
+        JSON.stringify({ requests: steps.length, mismatches: mismatches.length, gaps: Object.keys(KNOWN_GAPS).length, detail: mismatches }, null, 2),
+      );
     }
     const unexpected = mismatches.filter((m) => !(m.id in KNOWN_GAPS)).map((m) => ({ id: m.id, request: m.request, differences: m.differences }));
     const stale = Object.keys(KNOWN_GAPS).filter((id) => !mismatches.some((m) => m.id === id));

@@ -1,6 +1,14 @@
 // A thin client over @kubernetes/client-node for the reconcilers: server-side apply with one
 // field manager, reads that treat 404 as absence, and deletes that tolerate absence.
-import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, ServerConfiguration, createConfiguration, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  ApiException,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  ServerConfiguration,
+  createConfiguration,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { PooledConnection, pooledHttpLibrary } from './transport.js';
 
 /** Every object Harbormaster writes is owned by this manager, so conflicts name us. */
@@ -50,7 +58,9 @@ class ObjectApi extends KubernetesObjectApi {
     const server = config.getCurrentCluster()?.server;
     const client =
       connection && server
-        ? new ObjectApi(createConfiguration({ baseServer: new ServerConfiguration(server, {}), authMethods: { default: connection }, httpApi: pooledHttpLibrary }))
+        ? new ObjectApi(
+            createConfiguration({ baseServer: new ServerConfiguration(server, {}), authMethods: { default: connection }, httpApi: pooledHttpLibrary }),
+          )
         : config.makeApiClient(ObjectApi);
     client.setDefaultNamespace(config);
     return client;
@@ -105,7 +115,14 @@ export class KubeClient {
   /** Returns false when the object was already gone. */
   async delete(ref: ObjectRef, propagationPolicy: 'Background' | 'Foreground' = 'Background'): Promise<boolean> {
     try {
-      await this.objects.delete({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } }, undefined, undefined, undefined, undefined, propagationPolicy);
+      await this.objects.delete(
+        { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } },
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        propagationPolicy,
+      );
       return true;
     } catch (error) {
       if (isNotFound(error)) return false;

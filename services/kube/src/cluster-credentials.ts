@@ -33,4 +33,3 @@ export function clusterKubeconfig(input: { clusterName: string; endpoint: string
   if (!leaf) throw new Error(`the stored PKI has no ${input.role} certificate`);
   return renderKubeconfig({ clusterName: input.clusterName, role: input.role, server: input.endpoint, caCertPem: input.pki.ca.cluster.certPem, client: leaf });
 }
-

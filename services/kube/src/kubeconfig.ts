@@ -12,7 +12,7 @@ export function parseKubeconfig(text: string): KubeConfig {
   }
   const cluster = config.getCurrentCluster();
   if (!cluster || !config.getCurrentUser()) throw invalid('invalid_kubeconfig', 'kubeconfig needs a current-context with a cluster and a user');
-  if (!/^https:\/\//.test(cluster.server)) throw invalid('invalid_kubeconfig', 'the kubeconfig server must be an https:// URL');
+  if (!cluster.server.startsWith('https://')) throw invalid('invalid_kubeconfig', 'the kubeconfig server must be an https:// URL');
   return config;
 }
 

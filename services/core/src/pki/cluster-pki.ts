@@ -228,9 +228,7 @@ export function leafReissueReason(
 
 /** CAs that expire within `withinDays`, for the caller to alert on and rotate deliberately. */
 export function expiringCas(pki: ClusterPki, now: Date, withinDays = 90): CaName[] {
-  return (Object.keys(pki.ca) as CaName[]).filter(
-    (name) => inspectCertificate(pki.ca[name].certPem).notAfter.getTime() - now.getTime() <= withinDays * DAY_MS,
-  );
+  return (Object.keys(pki.ca) as CaName[]).filter((name) => inspectCertificate(pki.ca[name].certPem).notAfter.getTime() - now.getTime() <= withinDays * DAY_MS);
 }
 
 export interface EnsurePkiResult {

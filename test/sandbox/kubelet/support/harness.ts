@@ -56,7 +56,13 @@ export async function startTestSeed(): Promise<TestSeed> {
  * the object (usually its status) in between: read again and retry, as client-go's
  * RetryOnConflict does. Any other error, or a fifth conflict, fails.
  */
-export async function updateRetryingConflicts<K extends SeedKind>(client: SeedClient, kind: K, namespace: string, name: string, change: (current: SeedObjects[K]) => SeedObjects[K]): Promise<void> {
+export async function updateRetryingConflicts<K extends SeedKind>(
+  client: SeedClient,
+  kind: K,
+  namespace: string,
+  name: string,
+  change: (current: SeedObjects[K]) => SeedObjects[K],
+): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     const current = await client.get(kind, namespace, name);
     if (!current) throw new Error(`${kind} ${namespace}/${name} missing`);
