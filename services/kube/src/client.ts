@@ -99,12 +99,14 @@ export class KubeClient {
    * field someone else changed is taken back rather than reported as a conflict.
    */
   async apply<T extends KubernetesObject>(object: T): Promise<T> {
+    // eslint-disable-next-line @typescript-eslint/no-misused-spread -- V1ObjectMeta is a plain JSON shape (kubeModels in eslint.config.js)
     const body = { ...object, metadata: { ...object.metadata, managedFields: undefined, resourceVersion: undefined } };
     return this.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
   }
 
   async read<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the reference is not a T, so T cannot be the type argument
       return (await this.objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } })) as T;
     } catch (error) {
       if (isNotFound(error)) return undefined;

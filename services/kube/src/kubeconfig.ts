@@ -22,6 +22,7 @@ export interface ApiServerVersion {
 }
 
 export async function probeApiServer(config: KubeConfig, timeoutMs = 5_000): Promise<ApiServerVersion> {
+  // eslint-disable-next-line @typescript-eslint/no-non-null-assertion -- callers build the config around a current cluster
   const serverUrl = config.getCurrentCluster()!.server;
   const api = config.makeApiClient(VersionApi);
   let timer: NodeJS.Timeout | undefined;

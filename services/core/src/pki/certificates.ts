@@ -236,6 +236,7 @@ interface ParsedCertificate {
 /** Reads the certificate fields Harbormaster decides on; throws on anything malformed. */
 function parseCertificateDer(der: Buffer): ParsedCertificate {
   const certificate = expectTag(readNode(der), DER_TAG.sequence, 'Certificate');
+  // eslint-disable-next-line no-restricted-syntax -- malformed DER, as in der.ts
   if (certificate.raw.length !== der.length) throw new Error('DER: trailing data after the certificate');
   const [tbs, algorithm, signature] = children(certificate);
   expectTag(tbs, DER_TAG.sequence, 'TBSCertificate');
@@ -281,7 +282,8 @@ function parseCertificate(certPem: string): ParsedCertificate {
   const cached = parsed.get(certPem);
   if (cached) return cached;
   const result = parseCertificateDer(pemToDer(certPem, 'CERTIFICATE'));
-  if (parsed.size >= PARSED_LIMIT) parsed.delete(parsed.keys().next().value!);
+  const oldest = parsed.keys().next();
+  if (parsed.size >= PARSED_LIMIT && !oldest.done) parsed.delete(oldest.value);
   parsed.set(certPem, result);
   return result;
 }
@@ -323,9 +325,8 @@ export function inspectCertificate(certPem: string): CertificateFacts {
   const constraints = certificate.extensions.get(OID.basicConstraints);
   const cA = constraints ? children(readNode(constraints))[0] : undefined;
   const isCa = cA?.tag === DER_TAG.boolean && cA.content[0] !== 0;
-  const extendedUsages = certificate.extensions.has(OID.extendedKeyUsage)
-    ? children(readNode(certificate.extensions.get(OID.extendedKeyUsage)!)).map(readOid)
-    : [];
+  const extendedUsage = certificate.extensions.get(OID.extendedKeyUsage);
+  const extendedUsages = extendedUsage ? children(readNode(extendedUsage)).map(readOid) : [];
   return {
     commonName: commonNames[0] ?? '',
     organizations,
@@ -372,7 +373,7 @@ export function isSignedBy(certPem: string, issuerCertPem: string): boolean {
   const issuerUsage = issuer.extensions.get(OID.keyUsage);
   if (issuerUsage) {
     const bits = expectTag(readNode(issuerUsage), DER_TAG.bitString, 'keyUsage').content;
-    if (!((bits[1] ?? 0) & (0x80 >> 5))) return false;
+    if (!((bits.length > 1 ? bits[1] : 0) & (0x80 >> 5))) return false;
   }
   const hash = SIGNATURE_HASHES[certificate.signatureAlgorithm];
   if (!hash) {

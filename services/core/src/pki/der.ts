@@ -2,6 +2,9 @@
 // ASN.1 library spends most of a cluster's PKI time building and walking schema objects.
 import { isIPv4, isIPv6 } from 'node:net';
 
+/* eslint-disable no-restricted-syntax -- DER this code encodes or stored itself: malformed bytes are corrupt
+   state no caller can correct, and the PKI layer above reports them as a PkiError where a caller can act. */
+
 const TAG = {
   boolean: 0x01,
   integer: 0x02,
@@ -103,7 +106,7 @@ export function ipBytes(address: string): Buffer {
     const [a, b, c, d] = embedded[1].split('.').map(Number) as [number, number, number, number];
     text = `${text.slice(0, embedded.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
-  const [head = '', tail] = text.split('::') as [string, string | undefined];
+  const [head, tail] = text.split('::') as [string, string | undefined];
   const headGroups = head ? head.split(':') : [];
   const tailGroups = tail ? tail.split(':') : [];
   const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
@@ -181,7 +184,7 @@ export function children(node: DerNode): DerNode[] {
 }
 
 export function expectTag(node: DerNode | undefined, tag: number, what: string): DerNode {
-  if (!node || node.tag !== tag) throw new Error(`DER: ${what} expected tag 0x${tag.toString(16)}, got ${node ? `0x${node.tag.toString(16)}` : 'nothing'}`);
+  if (node?.tag !== tag) throw new Error(`DER: ${what} expected tag 0x${tag.toString(16)}, got ${node ? `0x${node.tag.toString(16)}` : 'nothing'}`);
   return node;
 }
 

@@ -118,6 +118,7 @@ export function keyAlgorithmOf(privateKeyPem: string): KeyAlgorithm | undefined 
 export function loadSigningKey(privateKeyPem: string): { key: KeyObject; algorithm: KeyAlgorithm } {
   const key = createPrivateKey(privateKeyPem);
   const algorithm = algorithmOfKey(key);
+  // eslint-disable-next-line no-restricted-syntax -- only keys this code generated are stored; another type is corrupt state
   if (!algorithm) throw new Error('unsupported private key type');
   return { key, algorithm };
 }
