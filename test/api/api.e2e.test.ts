@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCredential, doCredential, sshPublicKey } from '../support/fixtures.js';
 import { dumpPglite, dumpPostgres } from '../support/database.js';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
-import { ROOT, TestServer, type Backend } from '../support/server.js';
+import { TestServer, type Backend } from '../support/server.js';
 import { eventually, scaled } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 

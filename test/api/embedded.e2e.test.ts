@@ -1,6 +1,6 @@
 // The embedded default: one process, PGlite, and the sandbox seed registered by itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, TestServer } from '../support/server.js';
+import { TestServer } from '../support/server.js';
 import { eventually } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dumpPostgres } from '../support/database.js';
 import { awsCredential, sshPublicKey } from '../support/fixtures.js';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
-import { ROOT, TestServer } from '../support/server.js';
+import { TestServer } from '../support/server.js';
 import { eventually } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 

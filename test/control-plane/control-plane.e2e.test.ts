@@ -11,7 +11,7 @@ import { CoreV1Api, KubeConfig, VersionApi, type V1Deployment, type V1StatefulSe
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { projectWithRoles } from '../support/fixtures.js';
-import { ROOT, TestServer } from '../support/server.js';
+import { TestServer } from '../support/server.js';
 import { eventually, scaled } from '../support/time.js';
 import { startProcessSeed, type ProcessSeed } from './support.js';
 import { SUPPORTED_VERSIONS } from '../../services/core/src/versions.js';

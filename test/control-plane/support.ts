@@ -31,7 +31,7 @@ export async function startProcessSeed(options: { pods: boolean }): Promise<Proc
   const objects = KubernetesObjectApi.makeApiClient(config);
   return {
     kubesim,
-    kubelet: kubelet!,
+    kubelet: kubelet as ProcessKubelet,
     stateDir,
     objects,
     async read<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<T | undefined> {

@@ -12,7 +12,7 @@ import { startDigitalOceanSimulator, type DigitalOceanSimulator } from '../../se
 import { startEc2Simulator, type Ec2Simulator } from '../../services/sandbox/src/clouds/ec2/index.js';
 import { createNodeFleet, type FleetNodeOptions, type NodeFleet } from '../../services/sandbox/src/nodes/index.js';
 import { awsCredential, doCredential, sshPublicKey } from '../support/fixtures.js';
-import { ROOT, TestServer } from '../support/server.js';
+import { TestServer } from '../support/server.js';
 import { eventually, scaledSeconds } from '../support/time.js';
 import { startProcessSeed, type ProcessSeed } from '../control-plane/support.js';
 import { ensureBuilt } from '../support/build.js';

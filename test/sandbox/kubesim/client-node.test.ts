@@ -82,7 +82,7 @@ describe('kubesim with @kubernetes/client-node', () => {
 
   it('does CRUD with uid, creationTimestamp, generateName and 409 on stale resourceVersion', async () => {
     const created = await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { generateName: 'cfg-' }, data: { a: '1' } } });
-    const name = created.metadata?.name!;
+    const name = created.metadata?.name as string;
     expect(name).toMatch(/^cfg-[a-z0-9]{5}$/);
     expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.metadata?.creationTimestamp).toBeInstanceOf(Date);
@@ -439,7 +439,7 @@ describe('kubesim with @kubernetes/client-node', () => {
       body: { metadata: { name: 'np' }, spec: { type: 'NodePort', selector: { app: 'x' }, ports: [{ port: 80 }] } },
     });
     expect(svc.spec?.clusterIP).toMatch(/^10\.(9[6-9]|1[01][0-9])\./);
-    const nodePort = svc.spec?.ports?.[0].nodePort!;
+    const nodePort = svc.spec?.ports?.[0].nodePort as number;
     expect(nodePort).toBeGreaterThanOrEqual(30000);
     expect(nodePort).toBeLessThanOrEqual(32767);
     expect(svc.spec?.ports?.[0].targetPort).toBe(80);
@@ -533,12 +533,10 @@ describe('kubesim with @kubernetes/client-node', () => {
         body: { ...pod, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } },
       });
     }
-    await kc
-      .makeApiClient(k8s.PolicyV1Api)
-      .createNamespacedPodDisruptionBudget({
-        namespace: ns,
-        body: { metadata: { name: 'pdb' }, spec: { minAvailable: 2, selector: { matchLabels: { app: 'evict' } } } },
-      });
+    await kc.makeApiClient(k8s.PolicyV1Api).createNamespacedPodDisruptionBudget({
+      namespace: ns,
+      body: { metadata: { name: 'pdb' }, spec: { minAvailable: 2, selector: { matchLabels: { app: 'evict' } } } },
+    });
     const blocked = await raw(seed.adminKubeconfig, 'POST', `/api/v1/namespaces/${ns}/pods/e1/eviction`, {
       apiVersion: 'policy/v1',
       kind: 'Eviction',
@@ -628,7 +626,7 @@ describe('kubesim with @kubernetes/client-node', () => {
     const missing = await failure(core.createNamespacedServiceAccountToken({ name: 'nobody', namespace: ns, body: { spec: { audiences: [] } } }));
     expect(missing.code).toBe(404);
     const issued = await core.createNamespacedServiceAccountToken({ name: 'robot', namespace: ns, body: { spec: { audiences: [] } } });
-    const token = issued.status?.token!;
+    const token = issued.status?.token as string;
     const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
     expect(claims).toMatchObject({
       iss: 'https://kubernetes.default.svc.cluster.local',

@@ -13,7 +13,7 @@ function ctx(): RequestContext {
 }
 
 export async function bootstrapObjects(store: ObjectStore, options: { kubernetesServiceIp: string; securePort: number; rbac: boolean }): Promise<void> {
-  const namespaces = findResourceByPlural('', 'namespaces')!;
+  const namespaces = findResourceByPlural('', 'namespaces') as ResourceInfo;
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     await ensure(store, namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
@@ -32,7 +32,7 @@ export async function bootstrapObjects(store: ObjectStore, options: { kubernetes
     RoleBinding: 'rolebindings',
   };
   for (const object of defaultRbacObjects()) {
-    await ensure(store, findResourceByPlural('rbac.authorization.k8s.io', plurals[object.kind])!, object);
+    await ensure(store, findResourceByPlural('rbac.authorization.k8s.io', plurals[object.kind]) as ResourceInfo, object);
   }
 }
 

@@ -330,7 +330,7 @@ export function apiserverConfigFromFlags(argv: string[]): ApiserverConfig {
     }
   }
   if (errorsFound.length > 0) throw new FlagError(errorsFound.join('\n'));
-  const serviceAccountKeys = all('service-account-key-file').map((p) => files.get(`service-account-key-file:${p}`)!);
+  const serviceAccountKeys = all('service-account-key-file').map((p) => files.get(`service-account-key-file:${p}`) as string);
   const signingKey = file('service-account-signing-key-file');
   if (serviceAccountKeys.length === 0 && signingKey) serviceAccountKeys.push(createPublicKey(signingKey).export({ type: 'spki', format: 'pem' }).toString());
   const host = last('bind-address') ?? '0.0.0.0';
@@ -341,8 +341,8 @@ export function apiserverConfigFromFlags(argv: string[]): ApiserverConfig {
     host,
     options: {
       storage: { type: 'etcd', endpoints: etcdServers, caFile: last('etcd-cafile'), certFile: last('etcd-certfile'), keyFile: last('etcd-keyfile') },
-      servingCert: file('tls-cert-file')!,
-      servingKey: file('tls-private-key-file')!,
+      servingCert: file('tls-cert-file') as string,
+      servingKey: file('tls-private-key-file') as string,
       clientCA: file('client-ca-file'),
       host,
       port,

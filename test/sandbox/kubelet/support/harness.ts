@@ -1,9 +1,9 @@
 // @peculiar/x509 (used by kubesim's PKI) needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { KubernetesSeedClient, type SeedClient } from '../../../../services/sandbox/src/kubelet/index.js';
 import type { SeedKind, SeedObjects } from '../../../../services/sandbox/src/kubelet/index.js';

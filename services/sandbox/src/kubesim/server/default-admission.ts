@@ -47,7 +47,7 @@ export const certificateSubjectRestriction: AdmissionCheck = async (info, object
 
 /** The Node labels PodTopologyLabels copies: topology.k8s.io/* and the well-known zone and region. */
 export async function nodeTopologyLabels(store: ObjectStore, nodeName: string): Promise<Record<string, string>> {
-  const nodes = findResourceByPlural('', 'nodes')!;
+  const nodes = findResourceByPlural('', 'nodes') as ResourceInfo;
   let node: KubeObject;
   try {
     node = await store.read(nodes, undefined, nodeName);

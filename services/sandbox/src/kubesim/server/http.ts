@@ -269,7 +269,7 @@ export class ApiServer {
       const rest = legacyWatch[2].split('/').filter(Boolean);
       const named = (rest[0] === 'namespaces' && rest.length === 4) || (rest[0] !== 'namespaces' && rest.length === 2);
       if (named) {
-        const name = rest.pop()!;
+        const name = rest.pop() as string;
         query.set('fieldSelector', [query.get('fieldSelector'), `metadata.name=${name}`].filter(Boolean).join(','));
       }
       url.pathname = `${legacyWatch[1]}/${rest.join('/')}`;
@@ -618,7 +618,7 @@ export class ApiServer {
         const deleted: KubeObject[] = [];
         for (const item of listed.items) {
           try {
-            deleted.push((await store.delete(info, item.metadata.namespace, item.metadata.name!, options, ctx)).object);
+            deleted.push((await store.delete(info, item.metadata.namespace, item.metadata.name as string, options, ctx)).object);
           } catch (error) {
             if (!(error instanceof ApiError && error.code === 404)) throw error;
           }

@@ -134,7 +134,7 @@ export function rbacEscalationCheck(store: ObjectStore, authorize: Authorize): A
         path: '',
       };
       if ((await authorize(bindAttributes)).allowed) return;
-      const roleInfo = findResourceByPlural(info.group, roleResource)!;
+      const roleInfo = findResourceByPlural(info.group, roleResource) as ResourceInfo;
       const role = await store.storage.get(roleRef.kind === 'Role' ? `/registry/roles/${namespace}/${roleRef.name}` : `/registry/clusterroles/${roleRef.name}`);
       if (!role) {
         throw forbidden(

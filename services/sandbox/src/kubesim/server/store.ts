@@ -276,7 +276,7 @@ export class ObjectStore implements ObjectReader {
     if (!applied) created.metadata.managedFields = recordUpdate(undefined, created, ctx.fieldManager, undefined, !info.subresources.includes('status'));
     if (ctx.dryRun) return created;
     try {
-      return await this.storage.create(storageKey(info, created.metadata.namespace, created.metadata.name!), created);
+      return await this.storage.create(storageKey(info, created.metadata.namespace, created.metadata.name as string), created);
     } catch (error) {
       if (error instanceof StorageError && error.code === 'AlreadyExists') throw errors.alreadyExists(target(info, created.metadata.name));
       throw error;

@@ -137,7 +137,7 @@ export function applyDefaults(object: KubeObject): void {
       break;
     }
     case 'Namespace':
-      object.metadata.labels = { ...(object.metadata.labels ?? {}), 'kubernetes.io/metadata.name': object.metadata.name! };
+      object.metadata.labels = { ...(object.metadata.labels ?? {}), 'kubernetes.io/metadata.name': object.metadata.name as string };
       break;
     case 'EndpointSlice':
       // EndpointConditions is a struct without omitempty.

@@ -79,7 +79,7 @@ export async function evictPod(
   if (eviction.kind !== undefined && eviction.kind !== 'Eviction') throw errors.badRequest(`kind ${eviction.kind} is not Eviction`);
   if (eviction.metadata?.name !== undefined && eviction.metadata.name !== name) throw errors.badRequest(`name in URL does not match name in Eviction object`);
   const pods = findResourceByPlural('', 'pods')!;
-  const pdbs = findResourceByPlural('policy', 'poddisruptionbudgets')!;
+  const pdbs = findResourceByPlural('policy', 'poddisruptionbudgets') as ResourceInfo;
   const pod = await store.read(pods, namespace, name);
   const phase = (pod.status as { phase?: string } | undefined)?.phase;
   const terminal = phase === 'Succeeded' || phase === 'Failed' || phase === 'Pending' || !!pod.metadata.deletionTimestamp;

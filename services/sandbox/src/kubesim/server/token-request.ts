@@ -37,7 +37,7 @@ export async function createToken(
   if (!signer) throw errors.notFoundPath();
   const request = (body ?? {}) as TokenRequestBody;
   if (request.kind !== undefined && request.kind !== 'TokenRequest') throw errors.badRequest(`kind ${request.kind} is not TokenRequest`);
-  const serviceAccounts = findResourceByPlural('', 'serviceaccounts')!;
+  const serviceAccounts = findResourceByPlural('', 'serviceaccounts') as ResourceInfo;
   const serviceAccount = await store.read(serviceAccounts, namespace, name);
   const spec = request.spec ?? {};
   const expirationSeconds = spec.expirationSeconds ?? 3600;
@@ -64,7 +64,7 @@ export async function createToken(
         fieldError('FieldValueNotSupported', 'spec.boundObjectRef.kind', 'supported values: "Pod", "Secret", "Node"', bound.kind),
       ]);
     }
-    const info = findResourceByPlural('', plural)!;
+    const info = findResourceByPlural('', plural) as ResourceInfo;
     const object = await store.read(info, info.namespaced ? namespace : undefined, bound.name);
     if (bound.uid && bound.uid !== object.metadata.uid) {
       throw errors.conflict(

@@ -77,7 +77,7 @@ export async function serveWatch(store: ObjectStore, request: WatchRequest, resp
       known.set(key, event.object);
       write(event.type === 'ADDED' && !was ? 'ADDED' : was || event.type === 'MODIFIED' ? 'MODIFIED' : 'ADDED', event.object);
     } else if (was) {
-      const previous = known.get(key)!;
+      const previous = known.get(key) as KubeObject;
       known.delete(key);
       write('DELETED', { ...previous, metadata: { ...previous.metadata, resourceVersion: event.object.metadata.resourceVersion } });
     }

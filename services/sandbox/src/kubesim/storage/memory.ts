@@ -29,7 +29,7 @@ export class MemoryStorage implements Storage {
     const keys = [...this.entries.keys()].filter((k) => k.startsWith(prefix) && (options.afterKey === undefined || k > options.afterKey)).sort();
     const limit = options.limit && options.limit > 0 ? options.limit : keys.length;
     const page = keys.slice(0, limit);
-    return { items: page.map((k) => this.decode(this.entries.get(k)!)), revision: this.revision, more: keys.length > page.length };
+    return { items: page.map((k) => this.decode(this.entries.get(k) as Entry)), revision: this.revision, more: keys.length > page.length };
   }
 
   async create(key: string, object: KubeObject): Promise<KubeObject> {

@@ -23,7 +23,7 @@ function loadModel(path: string): ModelClass | null {
   if (!modelCache.has(path)) {
     try {
       const module = require(`kubernetes-models/${path}`) as Record<string, unknown>;
-      const name = path.split('/').pop()!;
+      const name = path.split('/').pop() as string;
       modelCache.set(path, (module[name] as ModelClass | undefined) ?? null);
     } catch {
       modelCache.set(path, null);
