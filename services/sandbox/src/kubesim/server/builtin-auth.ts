@@ -1,7 +1,6 @@
 // Minimal authenticators the server falls back to when ../auth/ is not available: x509
 // client certificates and static tokens. The full set lives in ../auth/.
 import { timingSafeEqual } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
 import type { AuthenticationRequest, AuthenticationResult, Authenticator, StaticTokenEntry } from '../contracts.js';
 
 function asList(value: string | string[] | undefined): string[] {
