@@ -8,6 +8,9 @@
 #   npm test                      both suites
 #   npm test -- <vitest args>     the simulated suite only, with those arguments
 #   HM_TEST_SUITES=real npm test  the real-binaries suite only (simulated | real | all)
+#   HM_LINT_PATHS="services/portal test" npm test
+#                                 lint and format-check only those paths (default: the whole
+#                                 tree; an empty value skips both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -41,6 +44,14 @@ trap '[ -z "$bins_pid" ] || kill -- "-$bins_pid" 2>/dev/null || true' EXIT
 node scripts/build.mjs --with-sandbox
 npx tsc --noEmit -p tsconfig.json
 npx tsc --noEmit -p services/portal/tsconfig.json
+lint_paths=${HM_LINT_PATHS-.}
+if [ -n "$lint_paths" ]; then
+  # Word splitting is intended: HM_LINT_PATHS is a space-separated list of paths.
+  # shellcheck disable=SC2086
+  npx eslint $lint_paths
+  # shellcheck disable=SC2086
+  npx prettier --check --log-level warn $lint_paths
+fi
 
 status=0
 if [ "$suites" != real ]; then

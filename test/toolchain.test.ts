@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 function Marker(): ClassDecorator {
   return () => undefined;
 }
+// eslint-disable-next-line @typescript-eslint/no-extraneous-class -- an empty class is all decorator metadata needs to name
 class Dependency {}
 @Marker()
 class Consumer {

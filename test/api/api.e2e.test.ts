@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCredential, doCredential, sshPublicKey } from '../support/fixtures.js';
 import { dumpPglite, dumpPostgres } from '../support/database.js';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
-import { ROOT, TestServer, type Backend } from '../support/server.js';
+import { TestServer, type Backend } from '../support/server.js';
 import { eventually, scaled } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 
@@ -52,7 +52,10 @@ describe.each<Backend>(['pglite', 'postgres'])('management API on %s', (backend)
 
   /** Reads an SSE stream until `done` holds for what arrived, then hangs up. */
   async function readStream(path: string, headers: Record<string, string>, done: (text: string) => boolean): Promise<string> {
-    const response = await fetch(`${server.baseUrl}${path}`, { headers: { authorization: `Bearer ${server.adminToken}`, ...headers }, signal: AbortSignal.timeout(scaled(30_000)) });
+    const response = await fetch(`${server.baseUrl}${path}`, {
+      headers: { authorization: `Bearer ${server.adminToken}`, ...headers },
+      signal: AbortSignal.timeout(scaled(30_000)),
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const reader = response.body!.getReader();
@@ -78,7 +81,9 @@ describe.each<Backend>(['pglite', 'postgres'])('management API on %s', (backend)
     const metrics = await server.request('GET', '/metrics', { token: null });
     expect(metrics.text).toContain('harbormaster_http_request_duration_seconds');
     const docs = await server.request<{ paths: Record<string, unknown> }>('GET', '/api/docs/openapi.json', { token: null });
-    expect(Object.keys(docs.body.paths)).toEqual(expect.arrayContaining(['/api/v1/projects/{projectId}/clusters', '/api/v1/projects/{projectId}/clusters/{clusterId}/nodepools/{poolId}']));
+    expect(Object.keys(docs.body.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/projects/{projectId}/clusters', '/api/v1/projects/{projectId}/clusters/{clusterId}/nodepools/{poolId}']),
+    );
     const me = await server.request<{ admin: boolean }>('GET', '/api/v1/me');
     expect(me.body.admin).toBe(true);
   });
@@ -104,7 +109,9 @@ describe.each<Backend>(['pglite', 'postgres'])('management API on %s', (backend)
     expect(project.status).toBe(201);
     expect(project.body.role).toBe('owner');
     projectId = project.body.id;
-    const aws = await server.request<{ id: string; summary: Record<string, string> }>('POST', `/api/v1/projects/${projectId}/credentials`, { body: awsCredential() });
+    const aws = await server.request<{ id: string; summary: Record<string, string> }>('POST', `/api/v1/projects/${projectId}/credentials`, {
+      body: awsCredential(),
+    });
     expect(aws.status).toBe(201);
     expect(aws.text).not.toContain(awsCredential().secretAccessKey);
     expect(aws.text).not.toContain(awsCredential().accessKeyId);
@@ -135,7 +142,7 @@ describe.each<Backend>(['pglite', 'postgres'])('management API on %s', (backend)
   it('streams cluster events as Server-Sent Events, resuming after Last-Event-ID', async () => {
     const cluster = (await server.request<Cluster>('POST', `/api/v1/projects/${projectId}/clusters`, { body: { name: 'streamed' } })).body;
     const path = `/api/v1/projects/${projectId}/clusters/${cluster.id}/events/stream`;
-    const received = await readStream(path, {}, (text) => /"reason":"Reconciling"/.test(text) && /event: cluster\n/.test(text));
+    const received = await readStream(path, {}, (text) => text.includes('"reason":"Reconciling"') && text.includes('event: cluster\n'));
     expect(received).toMatch(/id: \d+\nevent: cluster-event\ndata: \{.*"reason":"Placed"/);
     expect(received).toMatch(/event: cluster\ndata: \{.*"phase":"Provisioning"/);
     const ids = [...received.matchAll(/id: (\d+)/g)].map((match) => Number(match[1]));
@@ -147,10 +154,27 @@ describe.each<Backend>(['pglite', 'postgres'])('management API on %s', (backend)
 
   it('scales a node pool through the node-scaling API with an operation to follow', async () => {
     const credentials = await server.request<Items<{ id: string }>>('GET', `/api/v1/projects/${projectId}/credentials`);
-    const cluster = (await server.request<Cluster>('POST', `/api/v1/projects/${projectId}/clusters`, {
-      body: { name: 'scaled', exposeStrategy: 'LoadBalancer', etcdReplicas: 1, nodePool: { name: 'workers', credentialId: credentials.body.items[0].id, region: 'eu-central-1', size: 't3.medium', replicas: 1, sshPublicKeys: [sshPublicKey()] } },
-    })).body;
-    const pools = await server.request<Items<{ id: string; replicas: number; provider: string }>>('GET', `/api/v1/projects/${projectId}/clusters/${cluster.id}/nodepools`);
+    const cluster = (
+      await server.request<Cluster>('POST', `/api/v1/projects/${projectId}/clusters`, {
+        body: {
+          name: 'scaled',
+          exposeStrategy: 'LoadBalancer',
+          etcdReplicas: 1,
+          nodePool: {
+            name: 'workers',
+            credentialId: credentials.body.items[0].id,
+            region: 'eu-central-1',
+            size: 't3.medium',
+            replicas: 1,
+            sshPublicKeys: [sshPublicKey()],
+          },
+        },
+      })
+    ).body;
+    const pools = await server.request<Items<{ id: string; replicas: number; provider: string }>>(
+      'GET',
+      `/api/v1/projects/${projectId}/clusters/${cluster.id}/nodepools`,
+    );
     expect(pools.body.items).toHaveLength(1);
     expect(pools.body.items[0].provider).toBe('aws');
     const poolPath = `/api/v1/projects/${projectId}/clusters/${cluster.id}/nodepools/${pools.body.items[0].id}`;
@@ -161,7 +185,10 @@ describe.each<Backend>(['pglite', 'postgres'])('management API on %s', (backend)
     const superseded = await server.request<Operation>('GET', `/api/v1/projects/${projectId}/operations/${first.body.id}`);
     expect(superseded.body.status).toBe('superseded');
     expect((await server.request<{ replicas: number }>('GET', poolPath)).body.replicas).toBe(2);
-    await eventually(async () => (await server.request<Operation>('GET', `/api/v1/projects/${projectId}/operations/${second.body.id}`)).body.status === 'running', 'the worker to take the scale operation');
+    await eventually(
+      async () => (await server.request<Operation>('GET', `/api/v1/projects/${projectId}/operations/${second.body.id}`)).body.status === 'running',
+      'the worker to take the scale operation',
+    );
     const events = await server.request<Items<Event>>('GET', `/api/v1/projects/${projectId}/clusters/${cluster.id}/events`);
     expect(events.body.items.map((event) => event.reason)).toEqual(expect.arrayContaining(['NodePoolCreated', 'ScalingRequested', 'NodePoolReconciling']));
   });
@@ -231,7 +258,16 @@ describe.each<Backend>(['pglite', 'postgres'])('management API on %s', (backend)
     expect(projects.body.items.map((project) => project.name)).toContain(`demo-${backend}`);
     await server.stop();
     const dump = JSON.stringify(backend === 'postgres' ? await dumpPostgres(server.databaseUrl!) : await dumpPglite(`${server.dataDir}/pglite`));
-    for (const secret of [awsCredential().secretAccessKey, awsCredential().accessKeyId, doToken, server.adminToken, server.adminToken.slice('hm_'.length + 13), 'BEGIN EC PRIVATE KEY', 'BEGIN PRIVATE KEY', seed.kubeconfig.slice(-60)]) {
+    for (const secret of [
+      awsCredential().secretAccessKey,
+      awsCredential().accessKeyId,
+      doToken,
+      server.adminToken,
+      server.adminToken.slice('hm_'.length + 13),
+      'BEGIN EC PRIVATE KEY',
+      'BEGIN PRIVATE KEY',
+      seed.kubeconfig.slice(-60),
+    ]) {
       expect(dump).not.toContain(secret);
     }
     expect(dump).toContain('hmenc:v1:');

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCredential, projectWithRoles, sshPublicKey, type ProjectWithRoles } from '../support/fixtures.js';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
-import { ROOT, TestServer } from '../support/server.js';
+import { TestServer } from '../support/server.js';
 import { eventually, scaled } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 
@@ -53,14 +53,23 @@ describe('authorisation matrix', () => {
     return { clusterId: cluster.body.id };
   };
   const freshPool = async (ids: Ids) => {
-    const pool = await admin<{ id: string }>('POST', `${C(ids)}/nodepools`, { name: `p-${unique()}`, credentialId: ids.credentialId, region: 'eu-central-1', size: 't3.medium', replicas: 1, sshPublicKeys: [sshPublicKey()] });
+    const pool = await admin<{ id: string }>('POST', `${C(ids)}/nodepools`, {
+      name: `p-${unique()}`,
+      credentialId: ids.credentialId,
+      region: 'eu-central-1',
+      size: 't3.medium',
+      replicas: 1,
+      sshPublicKeys: [sshPublicKey()],
+    });
     return { poolId: pool.body.id };
   };
   const freshMember = async (ids: Ids) => {
     const member = await admin<{ userId: string }>('POST', `${P(ids)}/members`, { email: `m-${unique()}@example.com`, role: 'viewer' });
     return { memberId: member.body.userId };
   };
-  const freshCredential = async (ids: Ids) => ({ credentialId: (await admin<{ id: string }>('POST', `${P(ids)}/credentials`, awsCredential(`cred-${unique()}`))).body.id });
+  const freshCredential = async (ids: Ids) => ({
+    credentialId: (await admin<{ id: string }>('POST', `${P(ids)}/credentials`, awsCredential(`cred-${unique()}`))).body.id,
+  });
   /** A project of its own with the same people in the same roles. */
   const freshProject = async (): Promise<Partial<Ids>> => {
     const project = await admin<{ id: string }>('POST', '/api/v1/projects', { name: `fresh-${unique()}` });
@@ -75,17 +84,47 @@ describe('authorisation matrix', () => {
     { name: 'update project', method: 'PATCH', path: P, body: () => ({ displayName: 'Renamed' }), min: 'owner', ok: 200 },
     { name: 'delete project', method: 'DELETE', path: P, min: 'owner', ok: 204, fresh: freshProject },
     { name: 'list members', method: 'GET', path: (ids) => `${P(ids)}/members`, min: 'viewer', ok: 200 },
-    { name: 'add member', method: 'POST', path: (ids) => `${P(ids)}/members`, body: () => ({ email: `new-${unique()}@example.com`, role: 'viewer' }), min: 'owner', ok: 201 },
-    { name: 'change member role', method: 'PATCH', path: (ids) => `${P(ids)}/members/${ids.memberId}`, body: () => ({ role: 'editor' }), min: 'owner', ok: 200, fresh: freshMember },
+    {
+      name: 'add member',
+      method: 'POST',
+      path: (ids) => `${P(ids)}/members`,
+      body: () => ({ email: `new-${unique()}@example.com`, role: 'viewer' }),
+      min: 'owner',
+      ok: 201,
+    },
+    {
+      name: 'change member role',
+      method: 'PATCH',
+      path: (ids) => `${P(ids)}/members/${ids.memberId}`,
+      body: () => ({ role: 'editor' }),
+      min: 'owner',
+      ok: 200,
+      fresh: freshMember,
+    },
     { name: 'remove member', method: 'DELETE', path: (ids) => `${P(ids)}/members/${ids.memberId}`, min: 'owner', ok: 204, fresh: freshMember },
     { name: 'list credentials', method: 'GET', path: (ids) => `${P(ids)}/credentials`, min: 'viewer', ok: 200 },
     { name: 'create credential', method: 'POST', path: (ids) => `${P(ids)}/credentials`, body: () => awsCredential(`c-${unique()}`), min: 'editor', ok: 201 },
     { name: 'delete credential', method: 'DELETE', path: (ids) => `${P(ids)}/credentials/${ids.credentialId}`, min: 'editor', ok: 204, fresh: freshCredential },
     { name: 'project audit log', method: 'GET', path: (ids) => `${P(ids)}/audit`, min: 'owner', ok: 200 },
-    { name: 'create cluster', method: 'POST', path: (ids) => `${P(ids)}/clusters`, body: () => ({ name: `k-${unique()}`, etcdReplicas: 1 }), min: 'editor', ok: 201 },
+    {
+      name: 'create cluster',
+      method: 'POST',
+      path: (ids) => `${P(ids)}/clusters`,
+      body: () => ({ name: `k-${unique()}`, etcdReplicas: 1 }),
+      min: 'editor',
+      ok: 201,
+    },
     { name: 'list clusters', method: 'GET', path: (ids) => `${P(ids)}/clusters`, min: 'viewer', ok: 200 },
     { name: 'get cluster', method: 'GET', path: C, min: 'viewer', ok: 200 },
-    { name: 'upgrade cluster', method: 'PATCH', path: C, body: () => ({ version: '1.37.2' }), min: 'editor', ok: 202, fresh: (ids) => freshCluster(ids, '1.36.3') },
+    {
+      name: 'upgrade cluster',
+      method: 'PATCH',
+      path: C,
+      body: () => ({ version: '1.37.2' }),
+      min: 'editor',
+      ok: 202,
+      fresh: (ids) => freshCluster(ids, '1.36.3'),
+    },
     { name: 'delete cluster', method: 'DELETE', path: C, min: 'editor', ok: 202, fresh: (ids) => freshCluster(ids) },
     { name: 'cluster events', method: 'GET', path: (ids) => `${C(ids)}/events`, min: 'viewer', ok: 200 },
     { name: 'cluster event stream', method: 'GET', path: (ids) => `${C(ids)}/events/stream`, min: 'viewer', ok: 200 },
@@ -93,7 +132,14 @@ describe('authorisation matrix', () => {
     { name: 'get operation', method: 'GET', path: (ids) => `${P(ids)}/operations/${ids.operationId}`, min: 'viewer', ok: 200 },
     // The reconciler issues the PKI and endpoint right after placement (beforeAll waits for it).
     { name: 'download kubeconfig', method: 'GET', path: (ids) => `${C(ids)}/kubeconfig`, min: 'viewer', ok: 200 },
-    { name: 'create node pool', method: 'POST', path: (ids) => `${C(ids)}/nodepools`, body: () => ({ name: `np-${unique()}`, credentialId: base.credentialId, region: 'eu-central-1', size: 't3.small', replicas: 0 }), min: 'editor', ok: 201 },
+    {
+      name: 'create node pool',
+      method: 'POST',
+      path: (ids) => `${C(ids)}/nodepools`,
+      body: () => ({ name: `np-${unique()}`, credentialId: base.credentialId, region: 'eu-central-1', size: 't3.small', replicas: 0 }),
+      min: 'editor',
+      ok: 201,
+    },
     { name: 'list node pools', method: 'GET', path: (ids) => `${C(ids)}/nodepools`, min: 'viewer', ok: 200 },
     { name: 'get node pool', method: 'GET', path: NP, min: 'viewer', ok: 200 },
     { name: 'scale node pool', method: 'PATCH', path: NP, body: () => ({ replicas: 2 }), min: 'editor', ok: 202 },
@@ -109,11 +155,25 @@ describe('authorisation matrix', () => {
     { name: 'create own token', method: 'POST', path: () => '/api/v1/tokens', body: () => ({ name: 'matrix' }), min: 'authenticated', ok: 201 },
     { name: 'list users', method: 'GET', path: () => '/api/v1/users', min: 'admin', ok: 200 },
     { name: 'create user', method: 'POST', path: () => '/api/v1/users', body: () => ({ email: `u-${unique()}@example.com` }), min: 'admin', ok: 201 },
-    { name: 'issue token for user', method: 'POST', path: (ids) => `/api/v1/users/${ids.userId}/tokens`, body: () => ({ name: 'issued' }), min: 'admin', ok: 201 },
+    {
+      name: 'issue token for user',
+      method: 'POST',
+      path: (ids) => `/api/v1/users/${ids.userId}/tokens`,
+      body: () => ({ name: 'issued' }),
+      min: 'admin',
+      ok: 201,
+    },
     { name: 'platform audit log', method: 'GET', path: () => '/api/v1/audit', min: 'admin', ok: 200 },
     { name: 'list seeds', method: 'GET', path: () => '/api/v1/seeds', min: 'admin', ok: 200 },
     { name: 'get seed', method: 'GET', path: (ids) => `/api/v1/seeds/${ids.seedId}`, min: 'admin', ok: 200 },
-    { name: 'register seed', method: 'POST', path: () => '/api/v1/seeds', body: () => ({ name: `s-${unique()}`, kubeconfig: seed.kubeconfig, maxClusters: 1 }), min: 'admin', ok: 201 },
+    {
+      name: 'register seed',
+      method: 'POST',
+      path: () => '/api/v1/seeds',
+      body: () => ({ name: `s-${unique()}`, kubeconfig: seed.kubeconfig, maxClusters: 1 }),
+      min: 'admin',
+      ok: 201,
+    },
     { name: 'cordon seed', method: 'POST', path: (ids) => `/api/v1/seeds/${ids.seedId}/cordon`, min: 'admin', ok: 200 },
     { name: 'uncordon seed', method: 'POST', path: (ids) => `/api/v1/seeds/${ids.seedId}/uncordon`, min: 'admin', ok: 200 },
     { name: 'seed health check', method: 'POST', path: (ids) => `/api/v1/seeds/${ids.seedId}/health-check`, min: 'admin', ok: 202 },
@@ -156,7 +216,10 @@ describe('authorisation matrix', () => {
   async function call(route: RouteCase, caller: Caller, ids: Ids) {
     if (route.path(ids).endsWith('/events/stream')) {
       const token = tokenOf(caller);
-      const response = await fetch(`${server.baseUrl}${route.path(ids)}`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(scaled(10_000)) });
+      const response = await fetch(`${server.baseUrl}${route.path(ids)}`, {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        signal: AbortSignal.timeout(scaled(10_000)),
+      });
       if (response.status === 200) {
         await response.body?.cancel();
         return { status: response.status, text: '', body: undefined as unknown };
@@ -177,7 +240,8 @@ describe('authorisation matrix', () => {
         if (denial === undefined) continue;
         const response = await call(route, caller, base);
         const code = (response.body as { code?: string } | undefined)?.code;
-        if (response.status !== denial || !code) failures.push(`${route.name} as ${caller}: expected ${denial} with a code, got ${response.status} ${response.text.slice(0, 120)}`);
+        if (response.status !== denial || !code)
+          failures.push(`${route.name} as ${caller}: expected ${denial} with a code, got ${response.status} ${response.text.slice(0, 120)}`);
       }
     }
     expect(failures).toEqual([]);
@@ -190,7 +254,8 @@ describe('authorisation matrix', () => {
         if (expectedDenial(route, caller) !== undefined) continue;
         const ids = { ...base, ...(route.fresh ? await route.fresh(base) : {}) };
         const response = await call(route, caller, ids);
-        if (response.status !== route.ok) failures.push(`${route.name} as ${caller}: expected ${route.ok}, got ${response.status} ${response.text.slice(0, 160)}`);
+        if (response.status !== route.ok)
+          failures.push(`${route.name} as ${caller}: expected ${route.ok}, got ${response.status} ${response.text.slice(0, 160)}`);
       }
     }
     expect(failures).toEqual([]);
@@ -201,7 +266,9 @@ describe('authorisation matrix', () => {
     expect(outsiderProjects.body.items.map((project) => project.id)).not.toContain(base.projectId);
     const ownerProjects = await server.request<{ items: Array<{ name: string }> }>('GET', '/api/v1/projects', { token: roles.tokens.owner });
     expect(ownerProjects.body.items.map((project) => project.name)).not.toContain('matrix-other');
-    const missing = await server.request<{ code: string }>('GET', '/api/v1/projects/00000000-0000-4000-8000-000000000000/clusters', { token: roles.tokens.outsider });
+    const missing = await server.request<{ code: string }>('GET', '/api/v1/projects/00000000-0000-4000-8000-000000000000/clusters', {
+      token: roles.tokens.outsider,
+    });
     const hidden = await server.request<{ code: string }>('GET', `${P(base)}/clusters`, { token: roles.tokens.outsider });
     expect({ status: hidden.status, body: hidden.body.code }).toEqual({ status: missing.status, body: missing.body.code });
   });

@@ -1,6 +1,6 @@
 // The embedded default: one process, PGlite, and the sandbox seed registered by itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, TestServer } from '../support/server.js';
+import { TestServer } from '../support/server.js';
 import { eventually } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 
@@ -36,7 +36,10 @@ describe('embedded default', () => {
     const seedId = (after[0] as Seed & { id: string }).id;
     expect((await server.request('POST', `/api/v1/seeds/${seedId}/health-check`)).status).toBe(202);
     // The worker's probe reaches the new seed with the new credentials and records its version.
-    await eventually(async () => (await server.request<{ serverVersion: string }>('GET', `/api/v1/seeds/${seedId}`)).body.serverVersion.startsWith('v'), 'the seed health probe');
+    await eventually(
+      async () => (await server.request<{ serverVersion: string }>('GET', `/api/v1/seeds/${seedId}`)).body.serverVersion.startsWith('v'),
+      'the seed health probe',
+    );
   });
 
   it('places a one-click cluster on the sandbox seed', async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dumpPostgres } from '../support/database.js';
 import { awsCredential, sshPublicKey } from '../support/fixtures.js';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
-import { ROOT, TestServer } from '../support/server.js';
+import { TestServer } from '../support/server.js';
 import { eventually } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 
@@ -41,7 +41,10 @@ describe('malformed and hostile bodies', () => {
     // The worker converges the new cluster in the background; let it reach the etcd wait (this
     // seed runs no pods) so its writes do not mix with what the hostile requests might write.
     await eventually(
-      async () => (await server.request<{ items: Array<{ reason: string }> }>('GET', `/api/v1/projects/${projectId}/clusters/${clusterId}/events`)).body.items.some((event) => event.reason === 'EtcdReadyFalse'),
+      async () =>
+        (await server.request<{ items: Array<{ reason: string }> }>('GET', `/api/v1/projects/${projectId}/clusters/${clusterId}/events`)).body.items.some(
+          (event) => event.reason === 'EtcdReadyFalse',
+        ),
       'the first reconcile to settle',
     );
 
@@ -69,49 +72,133 @@ describe('malformed and hostile bodies', () => {
       { name: 'string instead of object', method: 'POST', path: projects, raw: '"project"', code: 'invalid_type' },
       { name: 'JSON null', method: 'POST', path: projects, raw: 'null', code: 'invalid_type' },
       { name: 'malformed JSON', method: 'POST', path: projects, raw: '{"name": "x",', code: 'malformed_json' },
-      { name: 'body over the size limit', method: 'POST', path: projects, raw: JSON.stringify({ name: 'x', displayName: 'y'.repeat(400_000) }), code: 'payload_too_large' },
-      { name: 'not JSON at all', method: 'POST', path: projects, raw: 'name=x', contentType: 'application/x-www-form-urlencoded', code: 'unsupported_media_type' },
+      {
+        name: 'body over the size limit',
+        method: 'POST',
+        path: projects,
+        raw: JSON.stringify({ name: 'x', displayName: 'y'.repeat(400_000) }),
+        code: 'payload_too_large',
+      },
+      {
+        name: 'not JSON at all',
+        method: 'POST',
+        path: projects,
+        raw: 'name=x',
+        contentType: 'application/x-www-form-urlencoded',
+        code: 'unsupported_media_type',
+      },
       { name: 'deeply nested arrays', method: 'POST', path: projects, body: deep },
       { name: 'unsupported version', method: 'POST', path: clusters, body: { version: '1.12.0' }, code: 'unsupported_version' },
       { name: 'version as a number', method: 'POST', path: clusters, body: { version: 1.37 }, code: 'invalid_type' },
       { name: 'CIDR prefix out of range', method: 'POST', path: clusters, body: { network: { podCidr: '10.0.0.0/33' } }, code: 'invalid_cidr' },
       { name: 'CIDR with host bits', method: 'POST', path: clusters, body: { network: { podCidr: '10.0.0.1/16' } }, code: 'invalid_cidr' },
       { name: 'CIDR that is not one', method: 'POST', path: clusters, body: { network: { podCidr: '999.1.1.1/8' } }, code: 'invalid_cidr' },
-      { name: 'overlapping CIDRs', method: 'POST', path: clusters, body: { network: { podCidr: '10.96.0.0/16', serviceCidr: '10.96.0.0/12' } }, code: 'cidr_overlap' },
+      {
+        name: 'overlapping CIDRs',
+        method: 'POST',
+        path: clusters,
+        body: { network: { podCidr: '10.96.0.0/16', serviceCidr: '10.96.0.0/12' } },
+        code: 'cidr_overlap',
+      },
       { name: 'service CIDR too small', method: 'POST', path: clusters, body: { network: { serviceCidr: '10.200.0.0/30' } }, code: 'cidr_too_small' },
       { name: 'unknown expose strategy', method: 'POST', path: clusters, body: { exposeStrategy: 'Ingress' } },
       { name: 'even etcd size', method: 'POST', path: clusters, body: { etcdReplicas: 2 } },
       { name: 'name with leading dash', method: 'POST', path: clusters, body: { name: '-bad-' } },
       { name: 'path traversal as seed', method: 'POST', path: clusters, body: { seed: '../../etc/passwd' } },
       { name: 'NoSQL operator as a name', method: 'POST', path: clusters, body: { name: { $ne: null } }, code: 'invalid_type' },
-      { name: 'credential id not a UUID', method: 'POST', path: clusters, body: { nodePool: { ...validPool, credentialId: 'not-a-uuid' } }, code: 'invalid_uuid' },
-      { name: 'credential of nobody', method: 'POST', path: clusters, body: { nodePool: { ...validPool, credentialId: randomUUID() } }, code: 'credential_not_found' },
+      {
+        name: 'credential id not a UUID',
+        method: 'POST',
+        path: clusters,
+        body: { nodePool: { ...validPool, credentialId: 'not-a-uuid' } },
+        code: 'invalid_uuid',
+      },
+      {
+        name: 'credential of nobody',
+        method: 'POST',
+        path: clusters,
+        body: { nodePool: { ...validPool, credentialId: randomUUID() } },
+        code: 'credential_not_found',
+      },
       { name: 'AWS image that is no alias', method: 'POST', path: clusters, body: { nodePool: { ...validPool, image: 'debian-13' } }, code: 'unknown_image' },
       { name: 'malformed AMI id', method: 'POST', path: clusters, body: { nodePool: { ...validPool, image: 'ami-ubuntu' } }, code: 'unknown_image' },
-      { name: 'unknown image on a new pool', method: 'POST', path: `${clusters}/${clusterId}/nodepools`, body: { ...validPool, image: 'ubuntu-18.04' }, code: 'unknown_image' },
+      {
+        name: 'unknown image on a new pool',
+        method: 'POST',
+        path: `${clusters}/${clusterId}/nodepools`,
+        body: { ...validPool, image: 'ubuntu-18.04' },
+        code: 'unknown_image',
+      },
       { name: 'negative replicas', method: 'POST', path: clusters, body: { nodePool: { ...validPool, replicas: -1 } }, code: 'too_small' },
       { name: 'replicas above the bound', method: 'POST', path: clusters, body: { nodePool: { ...validPool, replicas: 1_000 } }, code: 'too_large' },
       { name: 'fractional replicas', method: 'POST', path: clusters, body: { nodePool: { ...validPool, replicas: 1.5 } } },
       { name: 'node quota exceeded', method: 'POST', path: clusters, body: { nodePool: { ...validPool, replicas: 5 } }, code: 'quota_nodes_exceeded' },
-      { name: 'forged SSH key', method: 'POST', path: clusters, body: { nodePool: { ...validPool, sshPublicKeys: ['ssh-rsa AAAAB3NzaC1lZDI1NTE5AAAAIFake'] } }, code: 'invalid_ssh_key' },
+      {
+        name: 'forged SSH key',
+        method: 'POST',
+        path: clusters,
+        body: { nodePool: { ...validPool, sshPublicKeys: ['ssh-rsa AAAAB3NzaC1lZDI1NTE5AAAAIFake'] } },
+        code: 'invalid_ssh_key',
+      },
       { name: 'bad label key', method: 'POST', path: clusters, body: { nodePool: { ...validPool, labels: { 'bad key!': 'v' } } } },
       { name: 'bad taint effect', method: 'POST', path: clusters, body: { nodePool: { ...validPool, taints: [{ key: 'dedicated', effect: 'Sometimes' }] } } },
       { name: 'unknown provider', method: 'POST', path: credentials, body: { name: 'gcp', provider: 'gcp', token: 'x'.repeat(20) } },
       { name: 'AWS region that does not exist', method: 'POST', path: credentials, body: { ...awsCredential('mars'), region: 'mars-1' } },
       { name: 'injection in an access key', method: 'POST', path: credentials, body: { ...awsCredential('inj'), accessKeyId: "AKIA'; DROP TABLE users;--" } },
-      { name: 'DigitalOcean token with spaces', method: 'POST', path: credentials, body: { name: 'do', provider: 'digitalocean', token: 'dop v1 with spaces here' } },
+      {
+        name: 'DigitalOcean token with spaces',
+        method: 'POST',
+        path: credentials,
+        body: { name: 'do', provider: 'digitalocean', token: 'dop v1 with spaces here' },
+      },
       { name: 'replicas as a string', method: 'PATCH', path: poolPath, body: { replicas: '3' }, code: 'invalid_type' },
       { name: 'scale with an extra field', method: 'PATCH', path: poolPath, body: { replicas: 2, size: 'huge' }, code: 'unknown_field' },
       { name: 'scale without replicas', method: 'PATCH', path: poolPath, body: {} },
       { name: 'scale beyond the node quota', method: 'PATCH', path: poolPath, body: { replicas: 6 }, code: 'quota_nodes_exceeded' },
-      { name: 'member with a bad e-mail', method: 'POST', path: `/api/v1/projects/${projectId}/members`, body: { email: 'not-an-email', role: 'owner' }, code: 'invalid_email' },
+      {
+        name: 'member with a bad e-mail',
+        method: 'POST',
+        path: `/api/v1/projects/${projectId}/members`,
+        body: { email: 'not-an-email', role: 'owner' },
+        code: 'invalid_email',
+      },
       { name: 'member with an invented role', method: 'POST', path: `/api/v1/projects/${projectId}/members`, body: { email: 'a@example.com', role: 'god' } },
-      { name: 'shell injection in a version', method: 'PATCH', path: `${clusters}/${clusterId}`, body: { version: '1.37.2; rm -rf /' }, code: 'unsupported_version' },
-      { name: 'kubeconfig that is not YAML', method: 'POST', path: '/api/v1/seeds', body: { name: 'bad-seed', kubeconfig: 'not: [valid, yaml: at all' }, code: 'invalid_kubeconfig' },
-      { name: 'kubeconfig over plain HTTP', method: 'POST', path: '/api/v1/seeds', body: { name: 'http-seed', kubeconfig: kubeconfigOverHttp }, code: 'invalid_kubeconfig' },
-      { name: 'seed with zero capacity', method: 'POST', path: '/api/v1/seeds', body: { name: 'zero', kubeconfig: seed.kubeconfig, maxClusters: 0 }, code: 'too_small' },
+      {
+        name: 'shell injection in a version',
+        method: 'PATCH',
+        path: `${clusters}/${clusterId}`,
+        body: { version: '1.37.2; rm -rf /' },
+        code: 'unsupported_version',
+      },
+      {
+        name: 'kubeconfig that is not YAML',
+        method: 'POST',
+        path: '/api/v1/seeds',
+        body: { name: 'bad-seed', kubeconfig: 'not: [valid, yaml: at all' },
+        code: 'invalid_kubeconfig',
+      },
+      {
+        name: 'kubeconfig over plain HTTP',
+        method: 'POST',
+        path: '/api/v1/seeds',
+        body: { name: 'http-seed', kubeconfig: kubeconfigOverHttp },
+        code: 'invalid_kubeconfig',
+      },
+      {
+        name: 'seed with zero capacity',
+        method: 'POST',
+        path: '/api/v1/seeds',
+        body: { name: 'zero', kubeconfig: seed.kubeconfig, maxClusters: 0 },
+        code: 'too_small',
+      },
       { name: 'token lifetime too long', method: 'POST', path: '/api/v1/tokens', body: { name: 't', expiresInDays: 10_000 }, code: 'too_large' },
-      { name: 'member id that is not a UUID', method: 'PATCH', path: `/api/v1/projects/${projectId}/members/1%20or%201=1`, body: { role: 'viewer' }, code: 'member_not_found' },
+      {
+        name: 'member id that is not a UUID',
+        method: 'PATCH',
+        path: `/api/v1/projects/${projectId}/members/1%20or%201=1`,
+        body: { role: 'viewer' },
+        code: 'member_not_found',
+      },
       { name: 'token for a user id that is not a UUID', method: 'POST', path: '/api/v1/users/not-a-uuid/tokens', body: { name: 'x' }, code: 'user_not_found' },
       { name: 'user with a unicode-homoglyph e-mail', method: 'POST', path: '/api/v1/users', body: { email: 'аdmin@exаmple.com' }, code: 'invalid_email' },
     );
@@ -138,10 +225,17 @@ describe('malformed and hostile bodies', () => {
     const failures: string[] = [];
     for (const hostile of cases) {
       const response = await server.request<{ code?: string; status?: number }>(hostile.method, hostile.path, {
-        ...(hostile.raw !== undefined ? { rawBody: hostile.raw, headers: { 'content-type': hostile.contentType ?? 'application/json' } } : { body: hostile.body }),
+        ...(hostile.raw !== undefined
+          ? { rawBody: hostile.raw, headers: { 'content-type': hostile.contentType ?? 'application/json' } }
+          : { body: hostile.body }),
       });
       const problem = response.body;
-      const okShape = response.status >= 400 && response.status < 500 && typeof problem?.code === 'string' && problem.status === response.status && response.headers.get('content-type')?.startsWith('application/problem+json');
+      const okShape =
+        response.status >= 400 &&
+        response.status < 500 &&
+        typeof problem?.code === 'string' &&
+        problem.status === response.status &&
+        response.headers.get('content-type')?.startsWith('application/problem+json');
       const okCode = hostile.code === undefined || problem?.code === hostile.code;
       if (!okShape || !okCode) failures.push(`${hostile.name}: ${response.status} ${response.text.slice(0, 200)}`);
     }

@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
-import { ROOT, TestServer } from '../support/server.js';
+import { TestServer } from '../support/server.js';
 import { eventually } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 
@@ -26,7 +26,13 @@ describe('periodic resync', () => {
     await server.request('POST', '/api/v1/seeds', { body: { name: 'sandbox', kubeconfig: seed.kubeconfig, maxClusters: 3 } });
     const project = (await server.request<{ id: string }>('POST', '/api/v1/projects', { body: { name: 'resync' } })).body;
     const cluster = (await server.request<{ id: string }>('POST', `/api/v1/projects/${project.id}/clusters`, { body: { name: 'lost' } })).body;
-    await eventually(async () => (await server.request<{ items: Array<{ reason: string }> }>('GET', `/api/v1/projects/${project.id}/clusters/${cluster.id}/events`)).body.items.some((event) => event.reason === 'Reconciling'), 'first reconcile');
+    await eventually(
+      async () =>
+        (await server.request<{ items: Array<{ reason: string }> }>('GET', `/api/v1/projects/${project.id}/clusters/${cluster.id}/events`)).body.items.some(
+          (event) => event.reason === 'Reconciling',
+        ),
+      'first reconcile',
+    );
 
     // Request deletion the way the API does, but without the enqueue: as if Redis lost the job.
     const client = new pg.Client({ connectionString: server.databaseUrl });
@@ -36,7 +42,11 @@ describe('periodic resync', () => {
     } finally {
       await client.end();
     }
-    await eventually(async () => (await server.request('GET', `/api/v1/projects/${project.id}/clusters/${cluster.id}`)).status === 404, 'the resync to finish the deletion', 30_000);
+    await eventually(
+      async () => (await server.request('GET', `/api/v1/projects/${project.id}/clusters/${cluster.id}`)).status === 404,
+      'the resync to finish the deletion',
+      30_000,
+    );
     const events = await server.request<{ items: Array<{ reason: string }> }>('GET', `/api/v1/projects/${project.id}/clusters/${cluster.id}/events`);
     expect(events.body.items.at(-1)!.reason).toBe('Deleted');
   });

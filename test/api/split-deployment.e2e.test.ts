@@ -48,7 +48,10 @@ describe('api and worker as separate deployments', () => {
     const project = (await api.request<{ id: string }>('POST', '/api/v1/projects', { body: { name: 'split' } })).body;
     const cluster = (await api.request<{ id: string }>('POST', `/api/v1/projects/${project.id}/clusters`, { body: {} })).body;
     const events = await eventually(async () => {
-      const response = await api.request<{ items: Array<{ reason: string; message: string }> }>('GET', `/api/v1/projects/${project.id}/clusters/${cluster.id}/events`);
+      const response = await api.request<{ items: Array<{ reason: string; message: string }> }>(
+        'GET',
+        `/api/v1/projects/${project.id}/clusters/${cluster.id}/events`,
+      );
       return response.body.items.find((event) => event.reason === 'Reconciling');
     }, 'the worker process to reconcile');
     expect(events.message).toMatch(/picked up generation 1/);

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCredential, sshPublicKey } from '../support/fixtures.js';
 import { startTestSeed, type TestSeed } from '../support/seed.js';
-import { ROOT, TestServer } from '../support/server.js';
+import { TestServer } from '../support/server.js';
 import { ensureBuilt } from '../support/build.js';
 
 beforeAll(() => {
@@ -37,7 +37,12 @@ describe('upgrade and node version skew', () => {
     const credential = (await server.request<{ id: string }>('POST', `/api/v1/projects/${project}/credentials`, { body: awsCredential() })).body.id;
     const cluster = (
       await server.request<{ id: string }>('POST', `/api/v1/projects/${project}/clusters`, {
-        body: { name: 'skewed', version: '1.35.4', etcdReplicas: 1, nodePool: { name: 'old', credentialId: credential, region: 'eu-central-1', size: 't3.medium', replicas: 0, sshPublicKeys: [sshPublicKey()] } },
+        body: {
+          name: 'skewed',
+          version: '1.35.4',
+          etcdReplicas: 1,
+          nodePool: { name: 'old', credentialId: credential, region: 'eu-central-1', size: 't3.medium', replicas: 0, sshPublicKeys: [sshPublicKey()] },
+        },
       })
     ).body.id;
     const pools = await server.request<{ items: Array<{ id: string }> }>('GET', `/api/v1/projects/${project}/clusters/${cluster}/nodepools`);
@@ -48,7 +53,9 @@ describe('upgrade and node version skew', () => {
     );
     const path = `/api/v1/projects/${project}/clusters/${cluster}`;
 
-    const refused = await server.request<{ code: string; detail: string; violations?: Array<{ path: string; message: string }> }>('PATCH', path, { body: { version: '1.36.3' } });
+    const refused = await server.request<{ code: string; detail: string; violations?: Array<{ path: string; message: string }> }>('PATCH', path, {
+      body: { version: '1.36.3' },
+    });
     expect(refused.status).toBe(409);
     expect(refused.body.code).toBe('node_version_skew');
     expect(JSON.stringify(refused.body)).toContain('veteran-node');

@@ -33,7 +33,7 @@ async function inParallel<T>(items: readonly T[], limit: number, work: (item: T)
   let next = 0;
   await Promise.all(
     Array.from({ length: limit }, async () => {
-      while (next < items.length) await work(items[next++]!);
+      while (next < items.length) await work(items[next++]);
     }),
   );
 }
@@ -93,7 +93,9 @@ describe('apply-only: clusters created through the API into a kubesim seed witho
         },
       });
       const pid = applyServer.pid!;
-      const registered = await applyServer.request('POST', '/api/v1/seeds', { body: { name: 'bench-seed', kubeconfig: seed.adminKubeconfig, maxClusters: Math.max(CLUSTERS, 1) } });
+      const registered = await applyServer.request('POST', '/api/v1/seeds', {
+        body: { name: 'bench-seed', kubeconfig: seed.adminKubeconfig, maxClusters: Math.max(CLUSTERS, 1) },
+      });
       if (registered.status !== 201) throw new Error(`seed registration answered ${registered.status}: ${registered.text}`);
       const projectId = (await applyServer.request<{ id: string }>('POST', '/api/v1/projects', { body: { name: 'bench' } })).body.id;
 
@@ -102,13 +104,17 @@ describe('apply-only: clusters created through the API into a kubesim seed witho
       const seedConnectionsBefore = seed.connectionsAccepted();
       const started = performance.now();
       let postFailures = 0;
-      await inParallel(Array.from({ length: CLUSTERS }, (_, index) => index), POSTS_IN_FLIGHT, async () => {
-        const created = await applyServer!.request('POST', `/api/v1/projects/${projectId}/clusters`, { body: {} });
-        if (created.status !== 201 && created.status !== 202) {
-          postFailures += 1;
-          if (postFailures === 1) console.error(`[apply-only] POST /clusters answered ${created.status}: ${created.text.slice(0, 300)}`);
-        }
-      });
+      await inParallel(
+        Array.from({ length: CLUSTERS }, (_, index) => index),
+        POSTS_IN_FLIGHT,
+        async () => {
+          const created = await applyServer!.request('POST', `/api/v1/projects/${projectId}/clusters`, { body: {} });
+          if (created.status !== 201 && created.status !== 202) {
+            postFailures += 1;
+            if (postFailures === 1) console.error(`[apply-only] POST /clusters answered ${created.status}: ${created.text.slice(0, 300)}`);
+          }
+        },
+      );
       const postedMs = performance.now() - started;
       if (postFailures > 0) throw new Error(`${postFailures} of ${CLUSTERS} POST /clusters failed`);
 
@@ -124,7 +130,8 @@ describe('apply-only: clusters created through the API into a kubesim seed witho
           convergedMs = performance.now() - started;
           break;
         }
-        if (performance.now() - started > APPLY_TIMEOUT_MS) throw new Error(`only ${converged} of ${CLUSTERS} clusters converged in ${APPLY_TIMEOUT_MS / 1000} s`);
+        if (performance.now() - started > APPLY_TIMEOUT_MS)
+          throw new Error(`only ${converged} of ${CLUSTERS} clusters converged in ${APPLY_TIMEOUT_MS / 1000} s`);
         await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
       const serverCpu = processCpuSeconds(pid) - serverCpuBefore;
@@ -136,8 +143,14 @@ describe('apply-only: clusters created through the API into a kubesim seed witho
         ['wall: all converged', `${(convergedMs / 1000).toFixed(1)} s  (bar: < 60 s)`],
         ['wall per cluster', `${(convergedMs / CLUSTERS).toFixed(1)} ms`],
         ['server (api + worker) CPU', `${serverCpu.toFixed(1)} s = ${((serverCpu * 1000) / CLUSTERS).toFixed(1)} ms/cluster`],
-        ['server peak RSS (VmHWM)', `${processMemoryMiB(pid, 'VmHWM').toFixed(0)} MiB = ${((processMemoryMiB(pid, 'VmHWM') * 1024) / CLUSTERS).toFixed(1)} KiB/cluster`],
-        ['seed (kubesim, bench process) CPU', `${((benchCpu.user + benchCpu.system) / 1e6).toFixed(1)} s = ${((benchCpu.user + benchCpu.system) / 1000 / CLUSTERS).toFixed(1)} ms/cluster`],
+        [
+          'server peak RSS (VmHWM)',
+          `${processMemoryMiB(pid, 'VmHWM').toFixed(0)} MiB = ${((processMemoryMiB(pid, 'VmHWM') * 1024) / CLUSTERS).toFixed(1)} KiB/cluster`,
+        ],
+        [
+          'seed (kubesim, bench process) CPU',
+          `${((benchCpu.user + benchCpu.system) / 1e6).toFixed(1)} s = ${((benchCpu.user + benchCpu.system) / 1000 / CLUSTERS).toFixed(1)} ms/cluster`,
+        ],
         ['TLS connections to the seed', String(seed.connectionsAccepted() - seedConnectionsBefore)],
       ];
       const width = Math.max(...rows.map(([name]) => name.length));
@@ -163,8 +176,12 @@ describe(`one-click latency on a process seed, tenant on ${tenantBinaries}`, () 
   // quote. stderr, and not from an afterAll hook: vitest's bench reporter drops both of those otherwise.
   const report = (): void => {
     const sorted = [...runs].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)]!;
-    process.stderr.write(`[one-click, ${tenantBinaries}] POST → Running: runs ${runs.map((run) => run.toFixed(1)).join(', ')} s; median ${median.toFixed(1)} s; load average ${loadavg().map((load) => load.toFixed(1)).join(' ')}\n`);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    process.stderr.write(
+      `[one-click, ${tenantBinaries}] POST → Running: runs ${runs.map((run) => run.toFixed(1)).join(', ')} s; median ${median.toFixed(1)} s; load average ${loadavg()
+        .map((load) => load.toFixed(1))
+        .join(' ')}\n`,
+    );
   };
 
   bench(

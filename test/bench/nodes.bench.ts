@@ -45,7 +45,11 @@ const RATE_PER_SECOND = 20;
 const TOTAL_NODES = CLUSTERS * NODES_PER_CLUSTER;
 /** Per pool: one listing before creating, one RunInstances per node, one listing that sees them running. */
 const FLOOR_REQUESTS = CLUSTERS * (1 + NODES_PER_CLUSTER + 1);
-const ACCOUNT = { accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64'), region: 'us-east-1' };
+const ACCOUNT = {
+  accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+  secretAccessKey: randomBytes(30).toString('base64'),
+  region: 'us-east-1',
+};
 
 interface Tenant {
   handle: KubeSimHandle;
@@ -76,15 +80,21 @@ afterAll(async () => {
 
 async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
 }
 
 /** This cluster's apiserver: an in-process kubesim with the cluster's own certificates, on its NodePort. */
 function tenantFor(clusterId: string, box: SecretBox): Promise<Tenant | undefined> {
   return (async () => {
-    const row = (await database!.query<{ endpoint: string | null; sealed_secrets: string | null }>('select endpoint, sealed_secrets from clusters where id = $1', [clusterId])).rows[0];
+    const row = (
+      await database!.query<{ endpoint: string | null; sealed_secrets: string | null }>('select endpoint, sealed_secrets from clusters where id = $1', [
+        clusterId,
+      ])
+    ).rows[0];
     const secrets = row ? openClusterSecrets(box, clusterId, row.sealed_secrets) : undefined;
     if (!row?.endpoint || !secrets) return undefined;
     const port = Number(new URL(row.endpoint).port);
@@ -92,15 +102,15 @@ function tenantFor(clusterId: string, box: SecretBox): Promise<Tenant | undefine
     if (!tenant) {
       const { pki } = secrets;
       tenant = startKubeSim({
-        servingCert: pki.leaves.apiserver!.certPem,
-        servingKey: pki.leaves.apiserver!.keyPem,
+        servingCert: pki.leaves.apiserver.certPem,
+        servingKey: pki.leaves.apiserver.keyPem,
         clientCA: pki.ca.cluster.certPem,
         host: '127.0.0.1',
         port,
         serviceAccountKeys: [pki.serviceAccount.publicKeyPem],
       }).then((handle) => {
         const config = new KubeConfig();
-        config.loadFromString(handle.kubeconfig({ clientCert: pki.leaves.admin!.certPem, clientKey: pki.leaves.admin!.keyPem }, pki.ca.cluster.certPem));
+        config.loadFromString(handle.kubeconfig({ clientCert: pki.leaves.admin.certPem, clientKey: pki.leaves.admin.keyPem }, pki.ca.cluster.certPem));
         return { handle, core: config.makeApiClient(CoreV1Api) };
       });
       tenants.set(port, tenant);
@@ -118,18 +128,34 @@ function startStandInKubelet(box: SecretBox): () => void {
   const settled = (object: V1Deployment | V1StatefulSet): boolean => {
     const wanted = object.spec?.replicas ?? 1;
     const status = object.status;
-    return status?.observedGeneration === object.metadata?.generation && status?.readyReplicas === wanted && status?.updatedReplicas === wanted && status?.replicas === wanted;
+    return (
+      status?.observedGeneration === object.metadata?.generation &&
+      status?.readyReplicas === wanted &&
+      status?.updatedReplicas === wanted &&
+      status?.replicas === wanted
+    );
   };
   const rolledOut = (object: V1Deployment | V1StatefulSet) => {
     const wanted = object.spec?.replicas ?? 1;
-    return { observedGeneration: object.metadata?.generation, replicas: wanted, readyReplicas: wanted, updatedReplicas: wanted, availableReplicas: wanted, currentReplicas: wanted };
+    return {
+      observedGeneration: object.metadata?.generation,
+      replicas: wanted,
+      readyReplicas: wanted,
+      updatedReplicas: wanted,
+      availableReplicas: wanted,
+      currentReplicas: wanted,
+    };
   };
   const loop = async (): Promise<void> => {
     while (!stopped) {
       try {
         for (const set of (await apps.listStatefulSetForAllNamespaces()).items) {
           if (!set.metadata?.namespace?.startsWith('cluster-') || settled(set)) continue;
-          await apps.replaceNamespacedStatefulSetStatus({ name: set.metadata.name!, namespace: set.metadata.namespace, body: { ...set, status: rolledOut(set) } });
+          await apps.replaceNamespacedStatefulSetStatus({
+            name: set.metadata.name!,
+            namespace: set.metadata.namespace,
+            body: { ...set, status: rolledOut(set) },
+          });
         }
         for (const deployment of (await apps.listDeploymentForAllNamespaces()).items) {
           const namespace = deployment.metadata?.namespace ?? '';
@@ -155,17 +181,36 @@ async function instantJoin(userData: string, privateIp: string): Promise<void> {
   const tenant = await tenants.get(Number(params.endpoint.split(':').pop()));
   if (!tenant) throw new Error(`no apiserver at ${params.endpoint}`);
   const now = new Date();
-  const created = await tenant.core.createNode({ body: { apiVersion: 'v1', kind: 'Node', metadata: { name: params.nodeName, labels: { 'kubernetes.io/hostname': params.nodeName } } } });
+  const created = await tenant.core.createNode({
+    body: { apiVersion: 'v1', kind: 'Node', metadata: { name: params.nodeName, labels: { 'kubernetes.io/hostname': params.nodeName } } },
+  });
   await tenant.core.replaceNodeStatus({
     name: params.nodeName,
     body: {
       ...created,
       status: {
-        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }],
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'KubeletReady',
+            message: 'kubelet is posting ready status',
+            lastHeartbeatTime: now,
+            lastTransitionTime: now,
+          },
+        ],
         addresses: [{ type: 'InternalIP', address: privateIp }],
         nodeInfo: {
-          kubeletVersion: `v${params.kubernetesVersion ?? '0.0.0'}`, machineID: params.nodeName, systemUUID: params.nodeName, bootID: params.nodeName, kernelVersion: '6.8.0',
-          osImage: 'Ubuntu 24.04 LTS', containerRuntimeVersion: 'containerd://1.7.12', kubeProxyVersion: '', operatingSystem: 'linux', architecture: 'amd64',
+          kubeletVersion: `v${params.kubernetesVersion ?? '0.0.0'}`,
+          machineID: params.nodeName,
+          systemUUID: params.nodeName,
+          bootID: params.nodeName,
+          kernelVersion: '6.8.0',
+          osImage: 'Ubuntu 24.04 LTS',
+          containerRuntimeVersion: 'containerd://1.7.12',
+          kubeProxyVersion: '',
+          operatingSystem: 'linux',
+          architecture: 'amd64',
         },
       },
     },
@@ -173,7 +218,13 @@ async function instantJoin(userData: string, privateIp: string): Promise<void> {
 }
 
 function procStatus(pid: number, field: string): string {
-  return /^(\S+):\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((line) => line.startsWith(`${field}:`)) ?? '')?.[2] ?? '?';
+  return (
+    /^(\S+):\s+(.*)$/m.exec(
+      readFileSync(`/proc/${pid}/status`, 'utf8')
+        .split('\n')
+        .find((line) => line.startsWith(`${field}:`)) ?? '',
+    )?.[2] ?? '?'
+  );
 }
 
 /** The process's open sockets, counted by what their TCP peer is (by remote port). */
@@ -181,7 +232,7 @@ function openSockets(pid: number, peers: Record<string, (port: number) => boolea
   const inodes = readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
     try {
       const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      return match ? [match[1]!] : [];
+      return match ? [match[1]] : [];
     } catch {
       return [];
     }
@@ -190,13 +241,14 @@ function openSockets(pid: number, peers: Record<string, (port: number) => boolea
   for (const table of ['tcp', 'tcp6']) {
     for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
-      if (fields.length > 9) remotePortOf.set(fields[9]!, Number.parseInt(fields[2]!.split(':')[1]!, 16));
+      if (fields.length > 9) remotePortOf.set(fields[9], Number.parseInt(fields[2].split(':')[1], 16));
     }
   }
   const byPeer = new Map<string, number>();
   for (const inode of inodes) {
     const port = remotePortOf.get(inode);
-    const peer = port === undefined ? 'not TCP' : port === 0 ? 'listening' : (Object.entries(peers).find(([, matches]) => matches(port))?.[0] ?? `port ${port}`);
+    const peer =
+      port === undefined ? 'not TCP' : port === 0 ? 'listening' : (Object.entries(peers).find(([, matches]) => matches(port))?.[0] ?? `port ${port}`);
     byPeer.set(peer, (byPeer.get(peer) ?? 0) + 1);
   }
   return { total: inodes.length, byPeer };
@@ -213,7 +265,10 @@ describe('node provisioning at scale under the per-account budget', () => {
         timing: { bootMs: 1_000, shutdownMs: 1_000 },
         onInstanceRunning: (instance, userData) => instantJoin(userData, instance.privateIp),
       });
-      api = await TestServer.start({ backend: 'postgres', env: { HM_ROLE: 'api', HM_QUOTA_CLUSTERS_PER_PROJECT: String(CLUSTERS), HM_QUOTA_NODES_PER_PROJECT: String(TOTAL_NODES) } });
+      api = await TestServer.start({
+        backend: 'postgres',
+        env: { HM_ROLE: 'api', HM_QUOTA_CLUSTERS_PER_PROJECT: String(CLUSTERS), HM_QUOTA_NODES_PER_PROJECT: String(TOTAL_NODES) },
+      });
       database = new pg.Client({ connectionString: api.databaseUrl });
       await database.connect();
       const box = new SecretBox(Buffer.from(api.masterKey, 'base64'));
@@ -236,50 +291,79 @@ describe('node provisioning at scale under the per-account budget', () => {
       worker.stderr!.on('data', (chunk: Buffer) => (workerLog += chunk.toString()));
       await eventually(async () => workerLog.includes('harbormaster worker running') || undefined, 'the worker to start', 60_000, 100);
 
-      const registered = await api.request('POST', '/api/v1/seeds', { body: { name: 'bench-seed', kubeconfig: seed.adminKubeconfig, maxClusters: CLUSTERS + 10 } });
+      const registered = await api.request('POST', '/api/v1/seeds', {
+        body: { name: 'bench-seed', kubeconfig: seed.adminKubeconfig, maxClusters: CLUSTERS + 10 },
+      });
       if (registered.status !== 201) throw new Error(`seed registration failed: ${registered.text}`);
       const project = (await api.request<{ id: string }>('POST', '/api/v1/projects', { body: { name: 'bench-nodes' } })).body;
-      const credential = (await api.request<{ id: string }>('POST', `/api/v1/projects/${project.id}/credentials`, { body: { name: 'aws', provider: 'aws', ...ACCOUNT } })).body;
+      const credential = (
+        await api.request<{ id: string }>('POST', `/api/v1/projects/${project.id}/credentials`, { body: { name: 'aws', provider: 'aws', ...ACCOUNT } })
+      ).body;
       const pools: Array<{ clusterId: string; poolId: string }> = [];
       const controlPlanesStarted = performance.now();
-      await inParallel(Array.from({ length: CLUSTERS }, (_, index) => index), 8, async (index) => {
-        const cluster = await api!.request<{ id: string }>('POST', `/api/v1/projects/${project.id}/clusters`, {
-          body: {
-            name: `bench-${index}`,
-            etcdReplicas: 1,
-            nodePool: { name: 'workers', credentialId: credential.id, replicas: 0, region: 'us-east-1', size: 't3.medium', image: 'ami-0123456789abcdef0', sshPublicKeys: [sshPublicKey()] },
-          },
-        });
-        if (cluster.status !== 201) throw new Error(`cluster create failed: ${cluster.text}`);
-        const poolList = await api!.request<{ items: Array<{ id: string }> }>('GET', `/api/v1/projects/${project.id}/clusters/${cluster.body.id}/nodepools`);
-        pools.push({ clusterId: cluster.body.id, poolId: poolList.body.items[0]!.id });
-      });
-      await eventually(async () => {
-        const running = (await database!.query<{ count: string }>("select count(*) from clusters where phase = 'Running' and deleted_at is null")).rows[0]!.count;
-        return Number(running) === CLUSTERS || undefined;
-      }, `${CLUSTERS} clusters to run`, 900_000, 500);
+      await inParallel(
+        Array.from({ length: CLUSTERS }, (_, index) => index),
+        8,
+        async (index) => {
+          const cluster = await api!.request<{ id: string }>('POST', `/api/v1/projects/${project.id}/clusters`, {
+            body: {
+              name: `bench-${index}`,
+              etcdReplicas: 1,
+              nodePool: {
+                name: 'workers',
+                credentialId: credential.id,
+                replicas: 0,
+                region: 'us-east-1',
+                size: 't3.medium',
+                image: 'ami-0123456789abcdef0',
+                sshPublicKeys: [sshPublicKey()],
+              },
+            },
+          });
+          if (cluster.status !== 201) throw new Error(`cluster create failed: ${cluster.text}`);
+          const poolList = await api!.request<{ items: Array<{ id: string }> }>('GET', `/api/v1/projects/${project.id}/clusters/${cluster.body.id}/nodepools`);
+          pools.push({ clusterId: cluster.body.id, poolId: poolList.body.items[0].id });
+        },
+      );
+      await eventually(
+        async () => {
+          const running = (await database!.query<{ count: string }>("select count(*) from clusters where phase = 'Running' and deleted_at is null")).rows[0]
+            .count;
+          return Number(running) === CLUSTERS || undefined;
+        },
+        `${CLUSTERS} clusters to run`,
+        900_000,
+        500,
+      );
       const controlPlanesSeconds = (performance.now() - controlPlanesStarted) / 1000;
 
       // The measured part.
       const requestsBefore = ec2.requests().length;
       const started = performance.now();
       await inParallel(pools, 10, async ({ clusterId, poolId }) => {
-        const scaled = await api!.request('PATCH', `/api/v1/projects/${project.id}/clusters/${clusterId}/nodepools/${poolId}`, { body: { replicas: NODES_PER_CLUSTER } });
+        const scaled = await api!.request('PATCH', `/api/v1/projects/${project.id}/clusters/${clusterId}/nodepools/${poolId}`, {
+          body: { replicas: NODES_PER_CLUSTER },
+        });
         if (scaled.status !== 202) throw new Error(`scale failed: ${scaled.text}`);
       });
       let runningAt = 0;
       let readyAt = 0;
-      await eventually(async () => {
-        const counts = (
-          await database!.query<{ running: string; ready: string }>(
-            "select count(*) filter (where instance_state = 'running') as running, count(*) filter (where phase = 'Ready') as ready from nodes where deleted_at is null",
-          )
-        ).rows[0]!;
-        const now = performance.now();
-        if (!runningAt && Number(counts.running) >= TOTAL_NODES) runningAt = now;
-        if (!readyAt && Number(counts.ready) >= TOTAL_NODES) readyAt = now;
-        return (runningAt && readyAt) || undefined;
-      }, `${TOTAL_NODES} nodes running and Ready`, 1_800_000, 250);
+      await eventually(
+        async () => {
+          const counts = (
+            await database!.query<{ running: string; ready: string }>(
+              "select count(*) filter (where instance_state = 'running') as running, count(*) filter (where phase = 'Ready') as ready from nodes where deleted_at is null",
+            )
+          ).rows[0];
+          const now = performance.now();
+          if (!runningAt && Number(counts.running) >= TOTAL_NODES) runningAt = now;
+          if (!readyAt && Number(counts.ready) >= TOTAL_NODES) readyAt = now;
+          return (runningAt && readyAt) || undefined;
+        },
+        `${TOTAL_NODES} nodes running and Ready`,
+        1_800_000,
+        250,
+      );
       const requests = ec2.requests().slice(requestsBefore);
       const workerPid = worker.pid!;
       const peakRss = procStatus(workerPid, 'VmHWM');
@@ -304,19 +388,25 @@ describe('node provisioning at scale under the per-account budget', () => {
       const duplicates = [...perNode.values()].filter((count) => count > 1).length;
       const live = instances.filter((instance) => instance.state !== 'terminated' && instance.state !== 'shutting-down');
       const liveIds = new Set(live.map((instance) => instance.instanceId));
-      const orphans = live.filter((instance) => !rowIds.has(instance.tags['harbormaster.io/node-id'] ?? '')).length + rows.filter((row) => !row.cloud_id || !liveIds.has(row.cloud_id)).length;
+      const orphans =
+        live.filter((instance) => !rowIds.has(instance.tags['harbormaster.io/node-id'] ?? '')).length +
+        rows.filter((row) => !row.cloud_id || !liveIds.has(row.cloud_id)).length;
 
       const seconds = (runningAt - started) / 1000;
       const floorSeconds = FLOOR_REQUESTS / RATE_PER_SECOND;
       const byOperation = new Map<string, number>();
-      for (const request of requests) byOperation.set(`${request.operation ?? '?'}${request.status === 200 ? '' : ` (${request.status})`}`, (byOperation.get(`${request.operation ?? '?'}${request.status === 200 ? '' : ` (${request.status})`}`) ?? 0) + 1);
+      for (const request of requests)
+        byOperation.set(
+          `${request.operation ?? '?'}${request.status === 200 ? '' : ` (${request.status})`}`,
+          (byOperation.get(`${request.operation ?? '?'}${request.status === 200 ? '' : ` (${request.status})`}`) ?? 0) + 1,
+        );
       const rows_ = [
         ['control planes Running (not measured)', `${controlPlanesSeconds.toFixed(1)} s for ${CLUSTERS}`],
         ['nodes', `${TOTAL_NODES} (${CLUSTERS} pools × ${NODES_PER_CLUSTER})`],
         ['rate limit', `${RATE_PER_SECOND} requests/s, one account`],
         ['floor', `${FLOOR_REQUESTS} requests / ${RATE_PER_SECOND} = ${floorSeconds.toFixed(1)} s`],
         ['scale request → all machines running', `${seconds.toFixed(1)} s`],
-        ['ratio to floor (bar ≤ 1.2)', `${(seconds / floorSeconds).toFixed(3)}`],
+        ['ratio to floor (bar ≤ 1.2)', (seconds / floorSeconds).toFixed(3)],
         ['→ all nodes Ready', `${((readyAt - started) / 1000).toFixed(1)} s`],
         ['EC2 requests sent', `${requests.length} (${[...byOperation].map(([operation, count]) => `${operation} ${count}`).join(', ')})`],
         ['duplicates (node ids with >1 machine)', String(duplicates)],
@@ -325,8 +415,8 @@ describe('node provisioning at scale under the per-account budget', () => {
         ['worker peak RSS (VmHWM)', peakRss],
         ['worker open sockets at the end', `${sockets.total} (${[...sockets.byPeer].map(([peer, count]) => `${peer} ${count}`).join(', ')})`],
       ];
-      const width = Math.max(...rows_.map(([label]) => label!.length));
-      console.log(`\n[nodes bench]\n${rows_.map(([label, value]) => `  ${label!.padEnd(width)}  ${value}`).join('\n')}\n`);
+      const width = Math.max(...rows_.map(([label]) => label.length));
+      console.log(`\n[nodes bench]\n${rows_.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n')}\n`);
       if (duplicates > 0 || orphans > 0) throw new Error(`duplicates ${duplicates}, orphans ${orphans}`);
     },
     { iterations: 1, time: 0, warmupIterations: 0, warmupTime: 0 },

@@ -15,10 +15,18 @@ const spec: ControlPlaneSpec = {
 };
 
 describe('render a new cluster (PKI + manifests)', () => {
-  bench('ECDSA P-256', async () => {
-    await renderCluster(spec, { keyAlgorithm: 'ecdsa' });
-  }, { iterations: 50, time: 0, warmupIterations: 3, warmupTime: 0 });
-  bench('RSA-2048', async () => {
-    await renderCluster(spec, { keyAlgorithm: 'rsa' });
-  }, { iterations: 2, time: 0, warmupIterations: 0, warmupTime: 0 });
+  bench(
+    'ECDSA P-256',
+    async () => {
+      await renderCluster(spec, { keyAlgorithm: 'ecdsa' });
+    },
+    { iterations: 50, time: 0, warmupIterations: 3, warmupTime: 0 },
+  );
+  bench(
+    'RSA-2048',
+    async () => {
+      await renderCluster(spec, { keyAlgorithm: 'rsa' });
+    },
+    { iterations: 2, time: 0, warmupIterations: 0, warmupTime: 0 },
+  );
 });

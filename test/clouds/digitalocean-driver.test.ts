@@ -69,12 +69,19 @@ describe('DigitalOcean driver', () => {
     expect(droplet.userData).toBe(request.userData);
     expect(droplet.sshKeyIds).toHaveLength(1);
 
-    const running = await eventually(async () => {
-      const found = await driver().findInstance(request.nodeId);
-      return found?.state === 'running' ? found : undefined;
-    }, 'the droplet to run', 5_000, 20);
+    const running = await eventually(
+      async () => {
+        const found = await driver().findInstance(request.nodeId);
+        return found?.state === 'running' ? found : undefined;
+      },
+      'the droplet to run',
+      5_000,
+      20,
+    );
     expect(running.privateIp).toMatch(/^127\.110\.\d+\.\d+$/);
-    expect((await eventually(() => booted.find((entry) => entry.droplet.id === droplet.id), 'the boot hook of the droplet', 5_000, 20)).userData).toBe(request.userData);
+    expect((await eventually(() => booted.find((entry) => entry.droplet.id === droplet.id), 'the boot hook of the droplet', 5_000, 20)).userData).toBe(
+      request.userData,
+    );
   });
 
   it('registers an SSH key once per account, looked up by fingerprint', async () => {
@@ -84,7 +91,10 @@ describe('DigitalOcean driver', () => {
     await driver().ensureInstance(freshNode({ sshPublicKeys: [key] }));
     expect(calls('sshKeys_create') - before).toBe(1);
     const fingerprint = openSshMd5Fingerprint(key);
-    const dropletKeys = simulator.instances().slice(-2).map((droplet) => droplet.sshKeyIds);
+    const dropletKeys = simulator
+      .instances()
+      .slice(-2)
+      .map((droplet) => droplet.sshKeyIds);
     expect(dropletKeys[0]).toEqual(dropletKeys[1]);
     expect(simulator.requests().some((request) => request.path === `/v2/account/keys/${fingerprint}`)).toBe(true);
   });
@@ -218,7 +228,12 @@ describe('DigitalOcean driver', () => {
     const stuck = await driver().ensureInstance(freshNode());
     simulator.faults.dieLaterNext(1, { afterMs: 50, finalState: 'stopped' });
     const doomed = await driver().ensureInstance(freshNode());
-    await eventually(async () => ((await driver().findInstance(doomed.nodeId ?? ''))?.providerState === 'off' ? true : undefined), 'the doomed droplet to be off', 5_000, 20);
+    await eventually(
+      async () => ((await driver().findInstance(doomed.nodeId ?? ''))?.providerState === 'off' ? true : undefined),
+      'the doomed droplet to be off',
+      5_000,
+      20,
+    );
     expect((await driver().findInstance(stuck.nodeId ?? ''))?.state).toBe('pending');
   });
 });

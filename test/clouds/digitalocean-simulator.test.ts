@@ -14,7 +14,12 @@ interface ApiReply {
   body: Record<string, unknown> | undefined;
 }
 
-async function api(method: string, path: string, body?: unknown, options: { token?: string | null; raw?: string; target?: DigitalOceanSimulator } = {}): Promise<ApiReply> {
+async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { token?: string | null; raw?: string; target?: DigitalOceanSimulator } = {},
+): Promise<ApiReply> {
   const token = options.token === undefined ? TOKEN : options.token;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
@@ -102,7 +107,9 @@ describe('DigitalOcean simulator strictness', () => {
     const multi = await api('POST', '/v2/droplets', { ...droplet({ name: undefined }), names: ['m-1', 'm-2', 'm-3', 'm-4'], tags: ['page-test'] });
     expect(multi.status).toBe(202);
     expect(multi.body?.droplets).toHaveLength(4);
-    expect((await api('POST', '/v2/droplets', { ...droplet({ name: undefined }), names: Array.from({ length: 11 }, (_, index) => `n-${index}`) })).status).toBe(422);
+    expect((await api('POST', '/v2/droplets', { ...droplet({ name: undefined }), names: Array.from({ length: 11 }, (_, index) => `n-${index}`) })).status).toBe(
+      422,
+    );
 
     const first = await api('GET', '/v2/droplets?tag_name=page-test&per_page=2');
     expect(first.status).toBe(200);
@@ -181,7 +188,8 @@ describe('DigitalOcean simulator response validation', () => {
   it('turns a response that breaks the spec into a 500 and a recorded violation', async () => {
     const broken = await startDigitalOceanSimulator({
       accounts: [{ name: 'x', tokens: ['x'] }],
-      tamperResponse: (operationId, body) => (operationId === 'droplets_create' ? { droplet: { ...(body as { droplet: object }).droplet, status: 'booting' }, links: {} } : body),
+      tamperResponse: (operationId, body) =>
+        operationId === 'droplets_create' ? { droplet: { ...(body as { droplet: object }).droplet, status: 'booting' }, links: {} } : body,
     });
     try {
       const reply = await api('POST', '/v2/droplets', droplet(), { token: 'x', target: broken });

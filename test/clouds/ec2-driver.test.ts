@@ -59,10 +59,15 @@ describe('EC2 driver', () => {
     expect(created.id).toMatch(/^i-[0-9a-f]{17}$/);
     expect(created.tags).toMatchObject({ Name: request.name, team: 'platform', [AWS_TAG_KEYS.node]: request.nodeId });
 
-    const running = await eventually(async () => {
-      const found = await driver().findInstance(request.nodeId);
-      return found?.state === 'running' ? found : undefined;
-    }, 'the instance to run', 5_000, 20);
+    const running = await eventually(
+      async () => {
+        const found = await driver().findInstance(request.nodeId);
+        return found?.state === 'running' ? found : undefined;
+      },
+      'the instance to run',
+      5_000,
+      20,
+    );
     expect(running.id).toBe(created.id);
     expect(running.privateIp).toMatch(/^127\.100\.\d+\.\d+$/);
     const hook = await eventually(() => booted.find((entry) => entry.instance.instanceId === created.id), 'the boot hook of the instance', 5_000, 20);
@@ -100,7 +105,9 @@ describe('EC2 driver', () => {
     const request = freshNode();
     await driver().ensureInstance(request);
     const before = callsTo('RunInstances');
-    const error = await driver().ensureInstance({ ...request, image: 'ami-0fedcba9876543210' }).catch((caught: unknown) => caught);
+    const error = await driver()
+      .ensureInstance({ ...request, image: 'ami-0fedcba9876543210' })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UnrecoverableCloudError);
     expect(error).toMatchObject({ code: 'IdempotentParameterMismatch' });
     expect(callsTo('RunInstances') - before).toBe(1);
@@ -122,10 +129,15 @@ describe('EC2 driver', () => {
   it('deletes by id and by node id, idempotently, and terminated instances stay visible', async () => {
     const byId = await driver().ensureInstance(freshNode());
     await driver().deleteInstance({ id: byId.id });
-    const terminated = await eventually(async () => {
-      const found = await driver().findInstance(byId.nodeId ?? '');
-      return found?.state === 'terminated' ? found : undefined;
-    }, 'the instance to be terminated', 5_000, 20);
+    const terminated = await eventually(
+      async () => {
+        const found = await driver().findInstance(byId.nodeId ?? '');
+        return found?.state === 'terminated' ? found : undefined;
+      },
+      'the instance to be terminated',
+      5_000,
+      20,
+    );
     expect(terminated.id).toBe(byId.id);
     await driver().deleteInstance({ id: byId.id });
 
@@ -205,7 +217,12 @@ describe('EC2 driver', () => {
     simulator.faults.dieLaterNext(1, { afterMs: 60, finalState: 'terminated' });
     const doomed = await driver().ensureInstance(freshNode());
 
-    await eventually(async () => ((await driver().findInstance(doomed.nodeId ?? ''))?.state === 'terminated' ? true : undefined), 'the doomed instance to be terminated', 5_000, 20);
+    await eventually(
+      async () => ((await driver().findInstance(doomed.nodeId ?? ''))?.state === 'terminated' ? true : undefined),
+      'the doomed instance to be terminated',
+      5_000,
+      20,
+    );
     expect((await driver().findInstance(stuck.nodeId ?? ''))?.state).toBe('pending');
     expect((await driver().findInstance(noNode.nodeId ?? ''))?.state).toBe('running');
     expect(booted.some((entry) => entry.instance.instanceId === noNode.id)).toBe(false);

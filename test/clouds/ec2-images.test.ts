@@ -16,7 +16,10 @@ function client(region = 'us-east-1'): EC2Client {
 }
 
 function driver(region = 'us-east-1', options: { imageCacheTtlMs?: number; retry?: ReturnType<typeof fastRetry> } = {}): CloudDriver {
-  return createCloudDriver({ provider: 'aws', region, ...ACCOUNT }, { endpoint: simulator.url, retry: options.retry ?? fastRetry(), aws: { imageCacheTtlMs: options.imageCacheTtlMs } });
+  return createCloudDriver(
+    { provider: 'aws', region, ...ACCOUNT },
+    { endpoint: simulator.url, retry: options.retry ?? fastRetry(), aws: { imageCacheTtlMs: options.imageCacheTtlMs } },
+  );
 }
 
 function freshNode(overrides: Parameters<typeof nodeRequest>[0] = {}) {
@@ -35,13 +38,17 @@ async function errorOf(promise: Promise<unknown>): Promise<{ name: string; code?
 }
 
 const callsTo = (action: string): number => simulator.requests().filter((request) => request.operation === action).length;
-const launch = (ImageId: string, InstanceType = 't3.medium') => new RunInstancesCommand({ ImageId, InstanceType: InstanceType as _InstanceType, MinCount: 1, MaxCount: 1 });
+const launch = (ImageId: string, InstanceType = 't3.medium') =>
+  new RunInstancesCommand({ ImageId, InstanceType: InstanceType as _InstanceType, MinCount: 1, MaxCount: 1 });
 
 /** What the lookup must find, computed from the catalog rather than written down. */
 function newestCanonical(region: string, namePrefix: string, architecture: 'x86_64' | 'arm64'): Ec2Image {
   const candidates = simulator
     .images(region)
-    .filter((image) => image.ownerId === CANONICAL_OWNER_ID && image.name.startsWith(namePrefix) && image.state === 'available' && image.architecture === architecture);
+    .filter(
+      (image) =>
+        image.ownerId === CANONICAL_OWNER_ID && image.name.startsWith(namePrefix) && image.state === 'available' && image.architecture === architecture,
+    );
   const newest = candidates.sort((a, b) => Date.parse(b.creationDate) - Date.parse(a.creationDate))[0];
   if (!newest) throw new Error(`catalog has no ${namePrefix} ${architecture} image in ${region}`);
   return newest;
@@ -73,7 +80,14 @@ describe('EC2 simulator images', () => {
     const east = (await client('us-east-1').send(new DescribeImagesCommand(query))).Images ?? [];
     expect(east.map((image) => image.Name?.slice(NOBLE_AMD64.length)).sort()).toEqual(['20240423', '20240801', '20241109', '20250305']);
     for (const image of east) {
-      expect(image).toMatchObject({ OwnerId: CANONICAL_OWNER_ID, State: 'available', Architecture: 'x86_64', RootDeviceType: 'ebs', VirtualizationType: 'hvm', Public: true });
+      expect(image).toMatchObject({
+        OwnerId: CANONICAL_OWNER_ID,
+        State: 'available',
+        Architecture: 'x86_64',
+        RootDeviceType: 'ebs',
+        VirtualizationType: 'hvm',
+        Public: true,
+      });
       expect(image.ImageId).toMatch(/^ami-[0-9a-f]{17}$/);
       expect(Number.isNaN(Date.parse(image.CreationDate ?? ''))).toBe(false);
     }
@@ -83,7 +97,10 @@ describe('EC2 simulator images', () => {
     expect(west.some((image) => eastIds.has(image.ImageId))).toBe(false);
 
     const jammyArm = await client().send(
-      new DescribeImagesCommand({ Owners: [CANONICAL_OWNER_ID], Filters: [{ Name: 'name', Values: ['ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-arm64-server-*'] }] }),
+      new DescribeImagesCommand({
+        Owners: [CANONICAL_OWNER_ID],
+        Filters: [{ Name: 'name', Values: ['ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-arm64-server-*'] }],
+      }),
     );
     expect(jammyArm.Images?.length).toBeGreaterThanOrEqual(3);
     expect(jammyArm.Images?.every((image) => image.Architecture === 'arm64')).toBe(true);
@@ -112,8 +129,8 @@ describe('EC2 simulator images', () => {
     expect(await errorOf(client().send(new DescribeImagesCommand({ Owners: ['canonical'] })))).toMatchObject({ name: 'InvalidUserID.Malformed' });
     expect(await errorOf(client().send(new DescribeImagesCommand({ ImageIds: ['ami-xyz'] })))).toMatchObject({ name: 'InvalidAMIID.Malformed' });
     expect(await errorOf(client().send(new DescribeImagesCommand({ ImageIds: ['ami-00000000000000000'] })))).toMatchObject({ name: 'InvalidAMIID.NotFound' });
-    const byId = await client().send(new DescribeImagesCommand({ ImageIds: [image!.imageId] }));
-    expect(byId.Images?.map((found) => found.ImageId)).toEqual([image!.imageId]);
+    const byId = await client().send(new DescribeImagesCommand({ ImageIds: [image.imageId] }));
+    expect(byId.Images?.map((found) => found.ImageId)).toEqual([image.imageId]);
   });
 
   it('launches only images of the caller region that are available and match the instance architecture', async () => {
@@ -198,7 +215,9 @@ describe('EC2 driver image aliases', () => {
     const retry = fastRetry();
     const created = await driver('ap-south-1', { retry }).ensureInstance(freshNode({ image: 'ubuntu-24.04', region: 'ap-south-1' }));
     expect(retry.retries).toEqual(['DescribeImages:RequestLimitExceeded']);
-    expect(simulator.instances().find((instance) => instance.instanceId === created.id)?.imageId).toBe(newestCanonical('ap-south-1', NOBLE_AMD64, 'x86_64').imageId);
+    expect(simulator.instances().find((instance) => instance.instanceId === created.id)?.imageId).toBe(
+      newestCanonical('ap-south-1', NOBLE_AMD64, 'x86_64').imageId,
+    );
   });
 
   it('follows a newer serial after the cache expires, without a second machine for a node launched on the old one', async () => {

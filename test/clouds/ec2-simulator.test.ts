@@ -26,7 +26,8 @@ function client(options: { credentials?: typeof ACCOUNT; edit?: (params: URLSear
   const ec2 = new EC2Client({ region: 'us-east-1', endpoint: simulator.url, credentials: options.credentials ?? ACCOUNT, maxAttempts: 1 });
   const { edit } = options;
   if (edit) {
-    const editForm = <Input extends object, Output extends object>(next: (args: { request: unknown; input: Input }) => Promise<Output>) =>
+    const editForm =
+      <Input extends object, Output extends object>(next: (args: { request: unknown; input: Input }) => Promise<Output>) =>
       async (args: { request: unknown; input: Input }): Promise<Output> => {
         const request = args.request as MutableRequest;
         const params = new URLSearchParams(String(request.body));
@@ -99,7 +100,9 @@ describe('EC2 simulator strictness', () => {
     );
     expect(nested).toMatchObject({ name: 'UnknownParameter' });
     expect(nested.message).toContain('TagSpecification.1.Colour');
-    expect(await errorOf(client({ edit: (params) => params.set('InstanceId.first', 'i-0123456789abcdef0') }).send(new DescribeInstancesCommand({})))).toMatchObject({
+    expect(
+      await errorOf(client({ edit: (params) => params.set('InstanceId.first', 'i-0123456789abcdef0') }).send(new DescribeInstancesCommand({}))),
+    ).toMatchObject({
       name: 'UnknownParameter',
     });
   });
@@ -118,7 +121,9 @@ describe('EC2 simulator strictness', () => {
   });
 
   it('verifies SigV4: unknown key, wrong secret, tampered body', async () => {
-    expect(await errorOf(client({ credentials: { accessKeyId: 'AKIANOBODY0000000000', secretAccessKey: 'x' } }).send(new DescribeInstancesCommand({})))).toMatchObject({
+    expect(
+      await errorOf(client({ credentials: { accessKeyId: 'AKIANOBODY0000000000', secretAccessKey: 'x' } }).send(new DescribeInstancesCommand({}))),
+    ).toMatchObject({
       name: 'AuthFailure',
       status: 401,
     });
@@ -168,7 +173,14 @@ describe('EC2 simulator strictness', () => {
   it('filters by state, tag key and instance id, and keeps accounts apart', async () => {
     const launched = await client().send(launch({ TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'solo', Value: '1' }] }] }));
     const id = launched.Instances?.[0]?.InstanceId ?? '';
-    const byKey = await client().send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag-key', Values: ['solo'] }, { Name: 'instance-state-name', Values: ['pending', 'running'] }] }));
+    const byKey = await client().send(
+      new DescribeInstancesCommand({
+        Filters: [
+          { Name: 'tag-key', Values: ['solo'] },
+          { Name: 'instance-state-name', Values: ['pending', 'running'] },
+        ],
+      }),
+    );
     expect(byKey.Reservations?.flatMap((reservation) => reservation.Instances ?? []).map((instance) => instance.InstanceId)).toEqual([id]);
     const byWildcard = await client().send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [`${id.slice(0, 6)}*`] }] }));
     expect(byWildcard.Reservations?.flatMap((reservation) => reservation.Instances ?? []).some((instance) => instance.InstanceId === id)).toBe(true);

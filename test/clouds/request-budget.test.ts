@@ -65,7 +65,7 @@ function expectWithinBudget(accountKey: string, requests: RecordedRequest[]): vo
   for (const windowMs of [200, 500, 1_000]) expect(busiestWindow(slots, windowMs)).toBeLessThanOrEqual(allowedIn(windowMs));
   const arrivals = requests.map((request) => request.at.getTime()).sort((a, b) => a - b);
   // 1 ms: the simulator's stamp has millisecond resolution.
-  arrivals.forEach((arrivedAt, index) => expect(arrivedAt).toBeGreaterThanOrEqual(Math.floor(slots[index]!) - 1));
+  arrivals.forEach((arrivedAt, index) => expect(arrivedAt).toBeGreaterThanOrEqual(Math.floor(slots[index]) - 1));
 }
 
 beforeAll(async () => {
@@ -135,7 +135,14 @@ describe('request budget in the drivers', () => {
     await Promise.all(
       Array.from({ length: 6 }, (_, index) =>
         budgeted.ensureInstance(
-          nodeRequest({ nodeId: `budget-${randomUUID()}`, name: `budget-${index}`, region: 'fra1', size: 's-2vcpu-4gb', image: 'ubuntu-24-04-x64', sshPublicKeys: [publicKey] }),
+          nodeRequest({
+            nodeId: `budget-${randomUUID()}`,
+            name: `budget-${index}`,
+            region: 'fra1',
+            size: 's-2vcpu-4gb',
+            image: 'ubuntu-24-04-x64',
+            sshPublicKeys: [publicKey],
+          }),
         ),
       ),
     );
@@ -155,8 +162,14 @@ describe('request budget in the drivers', () => {
   it('a limiter that cannot answer fails the call as transient, never as a validation error', async () => {
     const broken = { acquire: async () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6379')) };
     for (const driver of [
-      createCloudDriver({ provider: 'aws', region: 'us-east-1', ...EC2_ACCOUNT }, { endpoint: ec2.url, retry: fastRetry({ maxAttempts: 2 }), rateLimiter: { limiter: broken, accountKey: 'k' } }),
-      createCloudDriver({ provider: 'digitalocean', token: DO_TOKEN }, { endpoint: digitalOcean.url, retry: fastRetry({ maxAttempts: 2 }), rateLimiter: { limiter: broken, accountKey: 'k' } }),
+      createCloudDriver(
+        { provider: 'aws', region: 'us-east-1', ...EC2_ACCOUNT },
+        { endpoint: ec2.url, retry: fastRetry({ maxAttempts: 2 }), rateLimiter: { limiter: broken, accountKey: 'k' } },
+      ),
+      createCloudDriver(
+        { provider: 'digitalocean', token: DO_TOKEN },
+        { endpoint: digitalOcean.url, retry: fastRetry({ maxAttempts: 2 }), rateLimiter: { limiter: broken, accountKey: 'k' } },
+      ),
     ]) {
       const before = driver.provider === 'aws' ? ec2.requests().length : digitalOcean.requests().length;
       const error = await driver.findInstance('node-x').catch((caught: unknown) => caught);

@@ -122,7 +122,9 @@ describe('EC2 simulator onInstanceTerminated', () => {
 describe('EC2 simulator addAccount', () => {
   it('admits a signed-up key, still refuses unknown keys, and refuses a key claimed with another secret', async () => {
     const newcomer = { accessKeyId: 'AKIANEWCOMER00000001', secretAccessKey: 'newcomer-secret' };
-    const refused = await awsDriver(newcomer).listInstances({ clusterId: 'c' }).catch((error: unknown) => error);
+    const refused = await awsDriver(newcomer)
+      .listInstances({ clusterId: 'c' })
+      .catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(UnrecoverableCloudError);
     expect((refused as UnrecoverableCloudError).code).toBe('AuthFailure');
 
@@ -134,10 +136,14 @@ describe('EC2 simulator addAccount', () => {
     expect(await awsDriver().listInstances({ clusterId: 'cluster-a' })).not.toContainEqual(expect.objectContaining({ id: created.id }));
 
     expect(() => ec2.addAccount({ accessKeyId: newcomer.accessKeyId, secretAccessKey: 'someone-else' })).toThrow(/another account/);
-    const stranger = await awsDriver({ accessKeyId: 'AKIASTRANGER00000001', secretAccessKey: 'x' }).listInstances({ clusterId: 'c' }).catch((error: unknown) => error);
+    const stranger = await awsDriver({ accessKeyId: 'AKIASTRANGER00000001', secretAccessKey: 'x' })
+      .listInstances({ clusterId: 'c' })
+      .catch((error: unknown) => error);
     expect((stranger as UnrecoverableCloudError).code).toBe('AuthFailure');
     // The right key with the wrong secret is still a bad signature.
-    const forged = await awsDriver({ accessKeyId: newcomer.accessKeyId, secretAccessKey: 'forged' }).listInstances({ clusterId: 'c' }).catch((error: unknown) => error);
+    const forged = await awsDriver({ accessKeyId: newcomer.accessKeyId, secretAccessKey: 'forged' })
+      .listInstances({ clusterId: 'c' })
+      .catch((error: unknown) => error);
     expect(forged).toBeInstanceOf(UnrecoverableCloudError);
   });
 });
@@ -181,7 +187,9 @@ describe('DigitalOcean simulator onInstanceTerminated', () => {
 describe('DigitalOcean simulator addAccount', () => {
   it('admits a signed-up token, still refuses unknown tokens, and never lets a token change accounts', async () => {
     const token = 'dop_v1_newcomer';
-    const refused = await doDriver(token).listInstances({ clusterId: 'c' }).catch((error: unknown) => error);
+    const refused = await doDriver(token)
+      .listInstances({ clusterId: 'c' })
+      .catch((error: unknown) => error);
     expect((refused as UnrecoverableCloudError).status).toBe(401);
     digitalOcean.addAccount({ name: 'newcomer', tokens: [token] });
     digitalOcean.addAccount({ name: 'newcomer', tokens: [token] });
@@ -189,7 +197,9 @@ describe('DigitalOcean simulator addAccount', () => {
     expect(digitalOcean.instances({ account: 'newcomer' }).map((droplet) => String(droplet.id))).toEqual([created.id]);
     expect(() => digitalOcean.addAccount({ name: 'thief', tokens: [token] })).toThrow(/one account only/);
     expect(() => digitalOcean.addAccount({ name: 'thief', tokens: [DO_TOKEN] })).toThrow(/one account only/);
-    const stranger = await doDriver('dop_v1_stranger').listInstances({ clusterId: 'c' }).catch((error: unknown) => error);
+    const stranger = await doDriver('dop_v1_stranger')
+      .listInstances({ clusterId: 'c' })
+      .catch((error: unknown) => error);
     expect((stranger as UnrecoverableCloudError).status).toBe(401);
   });
 });

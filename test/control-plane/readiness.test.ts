@@ -15,9 +15,14 @@ describe('deploymentRolledOut', () => {
     expect(deploymentRolledOut(undefined)).toEqual({ ready: false, message: 'missing' });
     expect(deploymentRolledOut(deployment(3, { observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2 })).ready).toBe(false);
     expect(deploymentRolledOut(deployment(3, { observedGeneration: 3, replicas: 3, updatedReplicas: 1, readyReplicas: 3 })).message).toMatch(/^rolling out/);
-    expect(deploymentRolledOut(deployment(3, { observedGeneration: 3, replicas: 3, updatedReplicas: 2, readyReplicas: 3 })).message).toMatch(/^old replicas terminating/);
+    expect(deploymentRolledOut(deployment(3, { observedGeneration: 3, replicas: 3, updatedReplicas: 2, readyReplicas: 3 })).message).toMatch(
+      /^old replicas terminating/,
+    );
     expect(deploymentRolledOut(deployment(3, { observedGeneration: 3, replicas: 2, updatedReplicas: 2, readyReplicas: 1 })).ready).toBe(false);
-    expect(deploymentRolledOut(deployment(3, { observedGeneration: 3, replicas: 2, updatedReplicas: 2, readyReplicas: 2 }))).toEqual({ ready: true, message: '2/2 ready, 2 updated' });
+    expect(deploymentRolledOut(deployment(3, { observedGeneration: 3, replicas: 2, updatedReplicas: 2, readyReplicas: 2 }))).toEqual({
+      ready: true,
+      message: '2/2 ready, 2 updated',
+    });
   });
 });
 

@@ -271,10 +271,20 @@ export async function startRealSeed(options: { binaries?: RealBinaries } = {}): 
       }
     };
     // The node is schedulable once the node lifecycle controller has seen it Ready.
-    await eventually(async () => {
-      const found = await read<KubernetesObject & { spec?: { taints?: unknown[] } }>('v1', 'Node', undefined, (await objects.list('v1', 'Node')).items[0]?.metadata?.name ?? '');
-      return found !== undefined && (found.spec?.taints ?? []).length === 0;
-    }, 'the node agent to be registered and untainted', 60_000, 250);
+    await eventually(
+      async () => {
+        const found = await read<KubernetesObject & { spec?: { taints?: unknown[] } }>(
+          'v1',
+          'Node',
+          undefined,
+          (await objects.list('v1', 'Node')).items[0]?.metadata?.name ?? '',
+        );
+        return found !== undefined && (found.spec?.taints ?? []).length === 0;
+      },
+      'the node agent to be registered and untainted',
+      60_000,
+      250,
+    );
     return {
       url,
       adminKubeconfig,

@@ -40,53 +40,86 @@ describe('seed watches wake waiting clusters', () => {
 
   /** The cluster's reconcile job, once it sits in the delayed set with a delay matching `accept`. */
   async function delayedJob(clusterId: string, accept: (delayMs: number) => boolean, what: string): Promise<number> {
-    return eventually(async () => {
-      const job = await queue.getJob(`cluster.${clusterId}`);
-      if (!job || (await job.getState()) !== 'delayed') return undefined;
-      return accept(job.delay) ? job.delay : undefined;
-    }, what, 30_000, 100);
+    return eventually(
+      async () => {
+        const job = await queue.getJob(`cluster.${clusterId}`);
+        if (!job || (await job.getState()) !== 'delayed') return undefined;
+        return accept(job.delay) ? job.delay : undefined;
+      },
+      what,
+      30_000,
+      100,
+    );
   }
 
-  it('moves on from etcd as soon as quorum is reported, and polls /readyz, which no watch can see', async () => {
-    expect((await server.request('POST', '/api/v1/seeds', { body: { name: 'podless', kubeconfig: seed.kubeconfig, maxClusters: 5 } })).status).toBe(201);
-    const project = (await server.request<{ id: string }>('POST', '/api/v1/projects', { body: { name: 'wakeups' } })).body.id;
-    const created = await server.request<ClusterView>('POST', `/api/v1/projects/${project}/clusters`, { body: { name: 'woken', etcdReplicas: 1 } });
-    expect(created.status).toBe(201);
-    const path = `/api/v1/projects/${project}/clusters/${created.body.id}`;
-    const namespace = `cluster-${created.body.id}`;
-    const condition = async (type: string) => (await server.request<ClusterView>('GET', path)).body.conditions.find((candidate) => candidate.type === type);
+  it(
+    'moves on from etcd as soon as quorum is reported, and polls /readyz, which no watch can see',
+    async () => {
+      expect((await server.request('POST', '/api/v1/seeds', { body: { name: 'podless', kubeconfig: seed.kubeconfig, maxClusters: 5 } })).status).toBe(201);
+      const project = (await server.request<{ id: string }>('POST', '/api/v1/projects', { body: { name: 'wakeups' } })).body.id;
+      const created = await server.request<ClusterView>('POST', `/api/v1/projects/${project}/clusters`, { body: { name: 'woken', etcdReplicas: 1 } });
+      expect(created.status).toBe(201);
+      const path = `/api/v1/projects/${project}/clusters/${created.body.id}`;
+      const namespace = `cluster-${created.body.id}`;
+      const condition = async (type: string) => (await server.request<ClusterView>('GET', path)).body.conditions.find((candidate) => candidate.type === type);
 
-    await eventually(async () => (await condition('EtcdReady'))?.reason === 'QuorumNotReady', 'the pass to wait for etcd');
-    // Once the watches are up the wait is the long poll (capped by the 20-minute progress deadline).
-    await delayedJob(created.body.id, (delay) => delay > 10 * 60_000, 'the job to wait on the watched StatefulSet');
+      await eventually(async () => (await condition('EtcdReady'))?.reason === 'QuorumNotReady', 'the pass to wait for etcd');
+      // Once the watches are up the wait is the long poll (capped by the 20-minute progress deadline).
+      await delayedJob(created.body.id, (delay) => delay > 10 * 60_000, 'the job to wait on the watched StatefulSet');
 
-    const etcd = await apps.readNamespacedStatefulSet({ name: 'etcd', namespace });
-    await apps.replaceNamespacedStatefulSetStatus({
-      name: 'etcd',
-      namespace,
-      body: { ...etcd, status: { replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1, currentReplicas: 1, observedGeneration: etcd.metadata!.generation } },
-    });
-    await eventually(async () => (await condition('EtcdReady'))?.status === 'True', 'etcd quorum to be noticed', 30_000, 200);
-    const apiserver = await eventually(async () => {
-      try {
-        return await apps.readNamespacedDeployment({ name: 'kube-apiserver', namespace });
-      } catch {
-        return undefined;
-      }
-    }, 'the apiserver to be applied', 30_000, 200);
-    expect((await condition('APIServerReady'))?.reason).toBe('RollingOut');
-    await delayedJob(created.body.id, (delay) => delay > 10 * 60_000, 'the job to wait on the watched Deployment');
+      const etcd = await apps.readNamespacedStatefulSet({ name: 'etcd', namespace });
+      await apps.replaceNamespacedStatefulSetStatus({
+        name: 'etcd',
+        namespace,
+        body: {
+          ...etcd,
+          status: {
+            replicas: 1,
+            readyReplicas: 1,
+            availableReplicas: 1,
+            updatedReplicas: 1,
+            currentReplicas: 1,
+            observedGeneration: etcd.metadata!.generation,
+          },
+        },
+      });
+      await eventually(async () => (await condition('EtcdReady'))?.status === 'True', 'etcd quorum to be noticed', 30_000, 200);
+      const apiserver = await eventually(
+        async () => {
+          try {
+            return await apps.readNamespacedDeployment({ name: 'kube-apiserver', namespace });
+          } catch {
+            return undefined;
+          }
+        },
+        'the apiserver to be applied',
+        30_000,
+        200,
+      );
+      expect((await condition('APIServerReady'))?.reason).toBe('RollingOut');
+      await delayedJob(created.body.id, (delay) => delay > 10 * 60_000, 'the job to wait on the watched Deployment');
 
-    // The rollout is reported done, but nothing answers /readyz at the endpoint: a wait no
-    // watch can end, so the cluster is back on the short backoff.
-    const replicas = apiserver.spec!.replicas ?? 1;
-    await apps.replaceNamespacedDeploymentStatus({
-      name: 'kube-apiserver',
-      namespace,
-      body: { ...apiserver, status: { replicas, readyReplicas: replicas, availableReplicas: replicas, updatedReplicas: replicas, observedGeneration: apiserver.metadata!.generation } },
-    });
-    await eventually(async () => (await condition('APIServerReady'))?.reason === 'ReadyzFailed', 'the /readyz probe to fail', 30_000, 200);
-    await delayedJob(created.body.id, (delay) => delay <= 8_000, 'the job to poll /readyz on the short backoff');
-    expect((await server.request<ClusterView>('GET', path)).body.phase).toBe('Provisioning');
-  }, scaled(150_000));
+      // The rollout is reported done, but nothing answers /readyz at the endpoint: a wait no
+      // watch can end, so the cluster is back on the short backoff.
+      const replicas = apiserver.spec!.replicas ?? 1;
+      await apps.replaceNamespacedDeploymentStatus({
+        name: 'kube-apiserver',
+        namespace,
+        body: {
+          ...apiserver,
+          status: {
+            replicas,
+            readyReplicas: replicas,
+            availableReplicas: replicas,
+            updatedReplicas: replicas,
+            observedGeneration: apiserver.metadata!.generation,
+          },
+        },
+      });
+      await eventually(async () => (await condition('APIServerReady'))?.reason === 'ReadyzFailed', 'the /readyz probe to fail', 30_000, 200);
+      await delayedJob(created.body.id, (delay) => delay <= 8_000, 'the job to poll /readyz on the short backoff');
+      expect((await server.request<ClusterView>('GET', path)).body.phase).toBe('Provisioning');
+    },
+    scaled(150_000),
+  );
 });

@@ -26,7 +26,13 @@ const dead = (): NodeObservation => ({
   ssh: { ok: false, reason: 'SshProbeFailed', message: 'connect ECONNREFUSED' },
 });
 const notRegistered = (): NodeObservation => ({ node: null, leaseRenewTime: null, ssh: null });
-const sshFailingSince = (seconds: number): Condition => ({ type: 'SshReachable', status: 'False', reason: 'SshProbeFailed', message: 'refused', lastTransitionTime: ago(seconds).toISOString() });
+const sshFailingSince = (seconds: number): Condition => ({
+  type: 'SshReachable',
+  status: 'False',
+  reason: 'SshProbeFailed',
+  message: 'refused',
+  lastTransitionTime: ago(seconds).toISOString(),
+});
 
 let counter = 0;
 function node(phase: NodePhase, observation: NodeObservation, extra: Partial<NodeHealthInput> = {}): NodeHealthInput {
@@ -54,64 +60,120 @@ const conditionOf = (conditions: readonly Condition[], type: string): Condition 
 describe('node health policy: one node', () => {
   const cases: Array<{ name: string; input: NodeHealthInput; phase: NodePhase; reason?: string; transition?: string; unhealthySince?: Date | null }> = [
     { name: 'a healthy Ready node stays Ready', input: node('Ready', healthy()), phase: 'Ready', transition: undefined },
-    { name: 'a Ready node whose Lease and SSH fail turns Unhealthy at once', input: node('Ready', dead()), phase: 'Unhealthy', reason: 'LeaseStale', transition: 'Unhealthy', unhealthySince: NOW },
+    {
+      name: 'a Ready node whose Lease and SSH fail turns Unhealthy at once',
+      input: node('Ready', dead()),
+      phase: 'Unhealthy',
+      reason: 'LeaseStale',
+      transition: 'Unhealthy',
+      unhealthySince: NOW,
+    },
     {
       name: 'Ready=False from the kubelet is unhealthy, reason from the Node',
-      input: node('Ready', { ...healthy(), node: { ready: { status: 'False', reason: 'KubeletNotReady', message: 'container runtime is down', lastHeartbeatTime: ago(2) } } }),
-      phase: 'Unhealthy', reason: 'KubeletNotReady', transition: 'Unhealthy',
+      input: node('Ready', {
+        ...healthy(),
+        node: { ready: { status: 'False', reason: 'KubeletNotReady', message: 'container runtime is down', lastHeartbeatTime: ago(2) } },
+      }),
+      phase: 'Unhealthy',
+      reason: 'KubeletNotReady',
+      transition: 'Unhealthy',
     },
     {
       name: 'one failed SSH probe shows in SshReachable but leaves a Ready node Ready',
       input: node('Ready', { ...healthy(), ssh: { ok: false, reason: 'SshTimeout', message: 'no answer within 5000 ms' } }),
-      phase: 'Ready', transition: undefined,
+      phase: 'Ready',
+      transition: undefined,
     },
     {
       name: 'SSH failing for 29 s is still within its grace',
       input: node('Ready', { ...healthy(), ssh: { ok: false, reason: 'SshProbeFailed', message: 'refused' } }, { conditions: [sshFailingSince(29)] }),
-      phase: 'Ready', transition: undefined,
+      phase: 'Ready',
+      transition: undefined,
     },
     {
       name: 'SSH failing for 30 s makes a Ready node Unhealthy (SSH is a health signal of its own)',
       input: node('Ready', { ...healthy(), ssh: { ok: false, reason: 'SshProbeFailed', message: 'refused' } }, { conditions: [sshFailingSince(30)] }),
-      phase: 'Unhealthy', reason: 'SshProbeFailed', transition: 'Unhealthy', unhealthySince: NOW,
+      phase: 'Unhealthy',
+      reason: 'SshProbeFailed',
+      transition: 'Unhealthy',
+      unhealthySince: NOW,
     },
     {
       name: 'a changed host key counts at once: it is not transient',
       input: node('Ready', { ...healthy(), ssh: { ok: false, reason: 'HostKeyMismatch', message: 'host key changed' } }),
-      phase: 'Unhealthy', reason: 'HostKeyMismatch', transition: 'Unhealthy',
+      phase: 'Unhealthy',
+      reason: 'HostKeyMismatch',
+      transition: 'Unhealthy',
     },
     { name: 'an unprobed node (no address yet) is not held against it', input: node('Ready', { ...healthy(), ssh: null }), phase: 'Ready' },
-    { name: 'a deleted Node object makes a Ready node unhealthy', input: node('Ready', { node: null, leaseRenewTime: null, ssh: { ok: true, reason: 'SshProbeSucceeded', message: 'ok' } }), phase: 'Unhealthy', reason: 'NodeNotFound', transition: 'Unhealthy' },
+    {
+      name: 'a deleted Node object makes a Ready node unhealthy',
+      input: node('Ready', { node: null, leaseRenewTime: null, ssh: { ok: true, reason: 'SshProbeSucceeded', message: 'ok' } }),
+      phase: 'Unhealthy',
+      reason: 'NodeNotFound',
+      transition: 'Unhealthy',
+    },
     {
       name: 'a Node registered moments ago without its Lease yet is alive by its status heartbeat (a real kubelet creates the Lease on its next round)',
       input: node('Ready', { ...healthy(), leaseRenewTime: null }),
-      phase: 'Ready', transition: undefined,
+      phase: 'Ready',
+      transition: undefined,
     },
     {
       name: 'no Lease and a node status older than the grace period is unhealthy',
-      input: node('Ready', { ...healthy(), leaseRenewTime: null, node: { ready: { status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: ago(41) } } }),
-      phase: 'Unhealthy', reason: 'LeaseNotFound', transition: 'Unhealthy',
+      input: node('Ready', {
+        ...healthy(),
+        leaseRenewTime: null,
+        node: { ready: { status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: ago(41) } },
+      }),
+      phase: 'Unhealthy',
+      reason: 'LeaseNotFound',
+      transition: 'Unhealthy',
     },
     { name: 'a lease renewed exactly 40 s ago is still fresh', input: node('Ready', { ...healthy(), leaseRenewTime: ago(40) }), phase: 'Ready' },
-    { name: 'a lease renewed 41 s ago is stale', input: node('Ready', { ...healthy(), leaseRenewTime: ago(41) }), phase: 'Unhealthy', reason: 'LeaseStale', transition: 'Unhealthy' },
+    {
+      name: 'a lease renewed 41 s ago is stale',
+      input: node('Ready', { ...healthy(), leaseRenewTime: ago(41) }),
+      phase: 'Unhealthy',
+      reason: 'LeaseStale',
+      transition: 'Unhealthy',
+    },
     {
       name: 'an Unhealthy node whose checks pass again recovers and forgets when it went bad',
       input: node('Unhealthy', healthy(), { phaseReason: 'LeaseStale', unhealthySince: ago(100) }),
-      phase: 'Ready', reason: 'HealthChecksPassing', transition: 'Recovered', unhealthySince: null,
+      phase: 'Ready',
+      reason: 'HealthChecksPassing',
+      transition: 'Recovered',
+      unhealthySince: null,
     },
     {
       name: 'an Unhealthy node inside the unhealthy timeout keeps waiting (and its first-seen time)',
       input: node('Unhealthy', dead(), { phaseReason: 'LeaseStale', unhealthySince: ago(299) }),
-      phase: 'Unhealthy', reason: 'LeaseStale', transition: undefined, unhealthySince: ago(299),
+      phase: 'Unhealthy',
+      reason: 'LeaseStale',
+      transition: undefined,
+      unhealthySince: ago(299),
     },
-    { name: 'a Provisioning node inside its startup window is left alone', input: node('Provisioning', notRegistered(), { createdAt: ago(899) }), phase: 'Provisioning' },
-    { name: 'a Joining node inside its startup window is left alone', input: node('Joining', { ...notRegistered(), ssh: { ok: true, reason: 'SshProbeSucceeded', message: 'ok' } }, { createdAt: ago(60) }), phase: 'Joining' },
+    {
+      name: 'a Provisioning node inside its startup window is left alone',
+      input: node('Provisioning', notRegistered(), { createdAt: ago(899) }),
+      phase: 'Provisioning',
+    },
+    {
+      name: 'a Joining node inside its startup window is left alone',
+      input: node('Joining', { ...notRegistered(), ssh: { ok: true, reason: 'SshProbeSucceeded', message: 'ok' } }, { createdAt: ago(60) }),
+      phase: 'Joining',
+    },
     {
       name: 'a Joining node that registered healthy is the reconciler’s to mark Ready, even past the startup timeout',
       input: node('Joining', healthy(), { createdAt: ago(1000) }),
       phase: 'Joining',
     },
-    { name: 'Replacing and its conditions are observed, never changed', input: node('Replacing', dead(), { phaseReason: 'LeaseStale', unhealthySince: ago(400) }), phase: 'Replacing' },
+    {
+      name: 'Replacing and its conditions are observed, never changed',
+      input: node('Replacing', dead(), { phaseReason: 'LeaseStale', unhealthySince: ago(400) }),
+      phase: 'Replacing',
+    },
   ];
   for (const testCase of cases) {
     it(testCase.name, () => {
@@ -141,7 +203,9 @@ describe('node health policy: one node', () => {
       { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'x', lastTransitionTime: earlier },
       { type: 'SshReachable', status: 'True', reason: 'SshProbeSucceeded', message: 'ok', lastTransitionTime: earlier },
     ];
-    const [decision] = evaluate([node('Ready', { ...healthy(), ssh: { ok: false, reason: 'SshProbeFailed', message: 'refused' } }, { conditions: previous })]).nodes;
+    const [decision] = evaluate([
+      node('Ready', { ...healthy(), ssh: { ok: false, reason: 'SshProbeFailed', message: 'refused' } }, { conditions: previous }),
+    ]).nodes;
     expect(conditionOf(decision.conditions, 'Ready')?.lastTransitionTime).toBe(earlier);
     expect(conditionOf(decision.conditions, 'SshReachable')?.lastTransitionTime).toBe(NOW.toISOString());
   });
@@ -164,7 +228,14 @@ describe('node health policy: flapping', () => {
   const at = (seconds: number): Date => new Date(NOW.getTime() + seconds * 1000);
   const round = (current: NodeHealthInput, observation: NodeObservation, now: Date) => {
     const [decision] = evaluatePoolHealth({ settings: SETTINGS, poolConditions: [], apiReachable: true, nodes: [current], now }).nodes;
-    const next: NodeHealthInput = { ...current, phase: decision.phase, phaseReason: decision.phaseReason, unhealthySince: decision.unhealthySince, conditions: decision.conditions, observation };
+    const next: NodeHealthInput = {
+      ...current,
+      phase: decision.phase,
+      phaseReason: decision.phaseReason,
+      unhealthySince: decision.unhealthySince,
+      conditions: decision.conditions,
+      observation,
+    };
     return { decision, next };
   };
   const sshDown = (now: Date): NodeObservation => ({ ...healthy(now), ssh: { ok: false, reason: 'SshTimeout', message: 'slow' } });
@@ -195,7 +266,11 @@ describe('node health policy: flapping', () => {
   it('a node that goes bad again after recovering starts a new unhealthy period: it is not replaced on the old one', () => {
     const [decision] = evaluate([node('Ready', dead(), { unhealthySince: null })]).nodes;
     expect(decision.unhealthySince).toEqual(NOW);
-    const result = evaluate([node('Unhealthy', dead(), { phaseReason: 'LeaseStale', unhealthySince: decision.unhealthySince }), node('Ready', healthy()), node('Ready', healthy())]);
+    const result = evaluate([
+      node('Unhealthy', dead(), { phaseReason: 'LeaseStale', unhealthySince: decision.unhealthySince }),
+      node('Ready', healthy()),
+      node('Ready', healthy()),
+    ]);
     expect(result.remediate).toEqual([]);
     expect(result.nodes[0].heldBack).toBe(false);
   });
@@ -213,11 +288,7 @@ describe('node health policy: startup timeout', () => {
   });
 
   it('a timed-out Joining node held back by the short-circuit stays Unhealthy with StartupTimeout', () => {
-    const result = evaluate([
-      node('Joining', notRegistered(), { createdAt: ago(1000) }),
-      node('Ready', dead()),
-      node('Ready', healthy()),
-    ]);
+    const result = evaluate([node('Joining', notRegistered(), { createdAt: ago(1000) }), node('Ready', dead()), node('Ready', healthy())]);
     expect(result.nodes[0].phase).toBe('Unhealthy');
     expect(result.nodes[0].phaseReason).toBe('StartupTimeout');
     expect(result.nodes[0].heldBack).toBe(true);
@@ -226,7 +297,11 @@ describe('node health policy: startup timeout', () => {
 
   it('StartupTimeout sticks while the node stays unhealthy, so it stays due at once', () => {
     const result = evaluate([
-      node('Unhealthy', { ...notRegistered(), ssh: { ok: false, reason: 'SshProbeFailed', message: 'refused' } }, { phaseReason: 'StartupTimeout', unhealthySince: ago(1), createdAt: ago(2000) }),
+      node(
+        'Unhealthy',
+        { ...notRegistered(), ssh: { ok: false, reason: 'SshProbeFailed', message: 'refused' } },
+        { phaseReason: 'StartupTimeout', unhealthySince: ago(1), createdAt: ago(2000) },
+      ),
       node('Ready', healthy()),
       node('Ready', healthy()),
     ]);
@@ -246,8 +321,22 @@ describe('node health policy: remediation and the maxUnhealthy short-circuit', (
     { phases: ['Unhealthy'], percent: 0, counted: 1, unhealthy: 1, max: 0, allowed: false },
     { phases: ['Ready', 'Ready', 'Ready'], percent: 0, counted: 3, unhealthy: 0, max: 0, allowed: true },
     // 40 % of 25 is 10: 10 unhealthy may be remediated, 11 may not.
-    { phases: [...Array<NodePhase>(15).fill('Ready'), ...Array<NodePhase>(10).fill('Unhealthy')], percent: 40, counted: 25, unhealthy: 10, max: 10, allowed: true },
-    { phases: [...Array<NodePhase>(14).fill('Ready'), ...Array<NodePhase>(11).fill('Unhealthy')], percent: 40, counted: 25, unhealthy: 11, max: 10, allowed: false },
+    {
+      phases: [...Array<NodePhase>(15).fill('Ready'), ...Array<NodePhase>(10).fill('Unhealthy')],
+      percent: 40,
+      counted: 25,
+      unhealthy: 10,
+      max: 10,
+      allowed: true,
+    },
+    {
+      phases: [...Array<NodePhase>(14).fill('Ready'), ...Array<NodePhase>(11).fill('Unhealthy')],
+      percent: 40,
+      counted: 25,
+      unhealthy: 11,
+      max: 10,
+      allowed: false,
+    },
     // Starting nodes count neither way; Deleting ones are on their way out.
     { phases: ['Ready', 'Ready', 'Unhealthy', 'Provisioning', 'Joining', 'Deleting'], percent: 40, counted: 3, unhealthy: 1, max: 1, allowed: true },
     { phases: [], percent: 40, counted: 0, unhealthy: 0, max: 0, allowed: true },
@@ -255,17 +344,33 @@ describe('node health policy: remediation and the maxUnhealthy short-circuit', (
   for (const testCase of budgetCases) {
     it(`${testCase.unhealthy} unhealthy of ${testCase.counted} at ${testCase.percent}% → max ${testCase.max}, ${testCase.allowed ? 'allowed' : 'short-circuited'}`, () => {
       const nodes = testCase.phases.map((phase) => ({ phase, phaseReason: phase === 'Ready' ? 'HealthChecksPassing' : 'LeaseStale' }));
-      expect(remediationBudget(nodes, testCase.percent)).toEqual({ counted: testCase.counted, unhealthy: testCase.unhealthy, maxUnhealthy: testCase.max, allowed: testCase.allowed });
+      expect(remediationBudget(nodes, testCase.percent)).toEqual({
+        counted: testCase.counted,
+        unhealthy: testCase.unhealthy,
+        maxUnhealthy: testCase.max,
+        allowed: testCase.allowed,
+      });
     });
   }
 
   it('a healthy node replaced on request or by a rolling update is not unhealthy, so it never trips the short-circuit', () => {
     for (const phaseReason of Object.values(PLANNED_REPLACEMENT)) {
-      const pool = [{ phase: 'Replacing' as const, phaseReason }, { phase: 'Ready' as const, phaseReason: 'HealthChecksPassing' }];
+      const pool = [
+        { phase: 'Replacing' as const, phaseReason },
+        { phase: 'Ready' as const, phaseReason: 'HealthChecksPassing' },
+      ];
       expect(remediationBudget(pool, 40)).toEqual({ counted: 2, unhealthy: 0, maxUnhealthy: 0, allowed: true });
     }
     // The same node replaced by remediation still counts.
-    expect(remediationBudget([{ phase: 'Replacing', phaseReason: 'LeaseStale' }, { phase: 'Ready', phaseReason: 'HealthChecksPassing' }], 40).allowed).toBe(false);
+    expect(
+      remediationBudget(
+        [
+          { phase: 'Replacing', phaseReason: 'LeaseStale' },
+          { phase: 'Ready', phaseReason: 'HealthChecksPassing' },
+        ],
+        40,
+      ).allowed,
+    ).toBe(false);
   });
 
   it('replaces a node unhealthy for longer than the timeout when the pool has budget', () => {
@@ -291,7 +396,9 @@ describe('node health policy: remediation and the maxUnhealthy short-circuit', (
   it('two of three down: nothing is replaced and RemediationAllowed turns False (TooManyUnhealthy)', () => {
     const a = node('Unhealthy', dead(), { phaseReason: 'LeaseStale', unhealthySince: ago(400) });
     const b = node('Unhealthy', dead(), { phaseReason: 'LeaseStale', unhealthySince: ago(400) });
-    const previous: Condition[] = [{ type: 'RemediationAllowed', status: 'True', reason: 'WithinMaxUnhealthy', message: '', lastTransitionTime: ago(3600).toISOString() }];
+    const previous: Condition[] = [
+      { type: 'RemediationAllowed', status: 'True', reason: 'WithinMaxUnhealthy', message: '', lastTransitionTime: ago(3600).toISOString() },
+    ];
     const result = evaluate([a, b, node('Ready', healthy())], { poolConditions: previous });
     expect(result.remediate).toEqual([]);
     expect(result.nodes.filter((n) => n.heldBack).map((n) => n.id)).toEqual([a.id, b.id]);
@@ -306,7 +413,10 @@ describe('node health policy: remediation and the maxUnhealthy short-circuit', (
     const raised = evaluate([node('Ready', dead()), node('Ready', dead()), node('Ready', healthy())]);
     expect(raised.remediationAllowedChangedTo).toBe('False');
     expect(raised.remediate).toEqual([]);
-    const lifted = evaluate([node('Unhealthy', healthy(), { unhealthySince: ago(20) }), node('Unhealthy', dead(), { unhealthySince: ago(20) }), node('Ready', healthy())], { poolConditions: raised.poolConditions });
+    const lifted = evaluate(
+      [node('Unhealthy', healthy(), { unhealthySince: ago(20) }), node('Unhealthy', dead(), { unhealthySince: ago(20) }), node('Ready', healthy())],
+      { poolConditions: raised.poolConditions },
+    );
     expect(lifted.remediationAllowedChangedTo).toBe('True');
     expect(conditionOf(lifted.poolConditions, 'RemediationAllowed')?.status).toBe('True');
   });

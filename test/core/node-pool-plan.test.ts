@@ -2,21 +2,37 @@ import { describe, expect, it } from 'vitest';
 import { isOutdated, nodesAtVersion, planPool, poolConverged, poolProgress, type PlannedNode } from '../../services/core/src/state/node-pool-plan.js';
 
 const at = (minute: number) => new Date(Date.UTC(2025, 0, 1, 0, minute));
-const node = (id: string, phase: PlannedNode['phase'], minute: number, replacesNodeId: string | null = null, kubeletVersion: string | null = null): PlannedNode => ({ id, phase, createdAt: at(minute), replacesNodeId, kubeletVersion });
+const node = (
+  id: string,
+  phase: PlannedNode['phase'],
+  minute: number,
+  replacesNodeId: string | null = null,
+  kubeletVersion: string | null = null,
+): PlannedNode => ({ id, phase, createdAt: at(minute), replacesNodeId, kubeletVersion });
 const OLD = 'v1.35.4';
 const NEW = 'v1.36.3';
 const rollout = { kubeletVersion: NEW };
 const at35 = (id: string, minute: number, phase: PlannedNode['phase'] = 'Ready') => node(id, phase, minute, null, OLD);
-const at36 = (id: string, minute: number, phase: PlannedNode['phase'] = 'Ready', replacesNodeId: string | null = null) => node(id, phase, minute, replacesNodeId, NEW);
+const at36 = (id: string, minute: number, phase: PlannedNode['phase'] = 'Ready', replacesNodeId: string | null = null) =>
+  node(id, phase, minute, replacesNodeId, NEW);
 
 describe('node pool plan', () => {
   it('creates the missing nodes when machines can be made, and none when they cannot', () => {
-    expect(planPool({ desired: 3, nodes: [node('a', 'Ready', 1)], canCreate: true })).toEqual({ create: [{ replacesNodeId: null }, { replacesNodeId: null }], remove: [] });
+    expect(planPool({ desired: 3, nodes: [node('a', 'Ready', 1)], canCreate: true })).toEqual({
+      create: [{ replacesNodeId: null }, { replacesNodeId: null }],
+      remove: [],
+    });
     expect(planPool({ desired: 3, nodes: [node('a', 'Ready', 1)], canCreate: false })).toEqual({ create: [], remove: [] });
   });
 
   it('scales down unhealthy nodes first, then the newest', () => {
-    const nodes = [node('old', 'Ready', 1), node('sick', 'Unhealthy', 2), node('mid', 'Ready', 3), node('new', 'Joining', 4), node('newest', 'Provisioning', 5)];
+    const nodes = [
+      node('old', 'Ready', 1),
+      node('sick', 'Unhealthy', 2),
+      node('mid', 'Ready', 3),
+      node('new', 'Joining', 4),
+      node('newest', 'Provisioning', 5),
+    ];
     expect(planPool({ desired: 2, nodes, canCreate: true }).remove).toEqual([
       { id: 'sick', reason: 'ScaleDown' },
       { id: 'newest', reason: 'ScaleDown' },
@@ -57,7 +73,14 @@ describe('node pool plan', () => {
   });
 
   it('reports progress and convergence', () => {
-    const nodes = [node('a', 'Ready', 1), node('b', 'Joining', 2), node('c', 'Provisioning', 3), node('d', 'Deleting', 4), node('e', 'Replacing', 5), node('f', 'Unhealthy', 6)];
+    const nodes = [
+      node('a', 'Ready', 1),
+      node('b', 'Joining', 2),
+      node('c', 'Provisioning', 3),
+      node('d', 'Deleting', 4),
+      node('e', 'Replacing', 5),
+      node('f', 'Unhealthy', 6),
+    ];
     expect(poolProgress(3, nodes)).toEqual({ desired: 3, ready: 1, joining: 1, provisioning: 1, deleting: 2, unhealthy: 1 });
     expect(poolConverged(3, nodes)).toBe(false);
     expect(poolConverged(2, [node('a', 'Ready', 1), node('b', 'Ready', 2), node('z', 'Deleted', 0)])).toBe(true);

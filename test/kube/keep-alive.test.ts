@@ -15,8 +15,8 @@ function configMap(name: string, value: string) {
 
 /** The kubeconfig with its cluster entry changed (CA, TLS verification). */
 function withCluster(kubeconfig: string, change: (cluster: Record<string, unknown>) => void): string {
-  const document = parse(kubeconfig) as { clusters: { cluster: Record<string, unknown> }[] };
-  change(document.clusters[0]!.cluster);
+  const document = parse(kubeconfig) as { clusters: Array<{ cluster: Record<string, unknown> }> };
+  change(document.clusters[0].cluster);
   return stringify(document);
 }
 
@@ -37,7 +37,9 @@ describe('KubeClient connection reuse against kubesim', () => {
     for (let index = 0; index < 60; index += 1) {
       const applied = await client.apply(configMap(`sequential-${index % 5}`, String(index)));
       expect(applied.metadata?.name).toBe(`sequential-${index % 5}`);
-      expect(await client.read({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: `sequential-${index % 5}` })).toMatchObject({ data: { value: String(index) } });
+      expect(await client.read({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: `sequential-${index % 5}` })).toMatchObject({
+        data: { value: String(index) },
+      });
     }
     expect(seed.connectionsAccepted() - before).toBe(1);
     client.close();
@@ -103,14 +105,18 @@ describe('KubeClient connection reuse against kubesim', () => {
 
   it('verifies the server against the kubeconfig CA, and skips verification only when told to', async () => {
     const otherCa = await createCa('not-the-seed-ca');
-    const untrusted = KubeClient.fromYaml(withCluster(seed.adminKubeconfig, (cluster) => {
-      cluster['certificate-authority-data'] = Buffer.from(otherCa.certPem).toString('base64');
-    }));
+    const untrusted = KubeClient.fromYaml(
+      withCluster(seed.adminKubeconfig, (cluster) => {
+        cluster['certificate-authority-data'] = Buffer.from(otherCa.certPem).toString('base64');
+      }),
+    );
     await expect(untrusted.read({ apiVersion: 'v1', kind: 'Namespace', name: 'default' })).rejects.toThrow(/certificate/i);
-    const insecure = KubeClient.fromYaml(withCluster(seed.adminKubeconfig, (cluster) => {
-      delete cluster['certificate-authority-data'];
-      cluster['insecure-skip-tls-verify'] = true;
-    }));
+    const insecure = KubeClient.fromYaml(
+      withCluster(seed.adminKubeconfig, (cluster) => {
+        delete cluster['certificate-authority-data'];
+        cluster['insecure-skip-tls-verify'] = true;
+      }),
+    );
     expect(await insecure.read({ apiVersion: 'v1', kind: 'Namespace', name: 'default' })).toMatchObject({ metadata: { name: 'default' } });
     untrusted.close();
     insecure.close();
@@ -120,7 +126,9 @@ describe('KubeClient connection reuse against kubesim', () => {
     const client = KubeClient.fromYaml(seed.adminKubeconfig);
     expect(await client.read({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'never-created' })).toBeUndefined();
     expect(await client.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'never-created' })).toBe(false);
-    const invalid = await client.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bad..name', namespace: 'default' } }).catch((error: unknown) => error);
+    const invalid = await client
+      .apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bad..name', namespace: 'default' } })
+      .catch((error: unknown) => error);
     expect(describeApiError(invalid)).toMatch(/^HTTP 422: .*bad\.\.name/);
     client.close();
   });

@@ -59,11 +59,20 @@ describe('StatusWatch against kubesim', () => {
 
       await setReadyReplicas('etcd', 1);
       await eventually(async () => changes.length >= 1, 'the status change to be reported', 10_000, 20);
-      expect(changes[0]).toEqual({ kind: 'StatefulSet', namespace: 'default', name: 'etcd', labels: expect.objectContaining({ 'harbormaster.dev/cluster-id': 'c1' }), deleted: false });
+      expect(changes[0]).toEqual({
+        kind: 'StatefulSet',
+        namespace: 'default',
+        name: 'etcd',
+        labels: expect.objectContaining({ 'harbormaster.dev/cluster-id': 'c1' }),
+        deleted: false,
+      });
 
       // The foreign object's change comes before the next one of ours in the same stream, so it would be seen by then.
       await setReadyReplicas('foreign', 1);
-      await client.apply({ ...statefulSet('etcd', { 'app.kubernetes.io/managed-by': 'harbormaster', 'harbormaster.dev/cluster-id': 'c1' }), spec: { ...statefulSet('etcd', {}).spec!, replicas: 3 } });
+      await client.apply({
+        ...statefulSet('etcd', { 'app.kubernetes.io/managed-by': 'harbormaster', 'harbormaster.dev/cluster-id': 'c1' }),
+        spec: { ...statefulSet('etcd', {}).spec!, replicas: 3 },
+      });
       await eventually(async () => changes.length >= 2, 'the spec change (a new generation) to be reported', 10_000, 20);
 
       await client.delete({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: 'default', name: 'etcd' });
@@ -83,7 +92,13 @@ describe('StatusWatch against kubesim', () => {
   it('stays disconnected, and says why, for an identity that may not watch', async () => {
     const errors: unknown[] = [];
     const unprivileged = KubeClient.fromYaml(await seed.userKubeconfig('no-rights'));
-    const watch = new StatusWatch(unprivileged.config, STATEFULSETS, MANAGED, () => undefined, (_kind, error) => errors.push(error)).start();
+    const watch = new StatusWatch(
+      unprivileged.config,
+      STATEFULSETS,
+      MANAGED,
+      () => undefined,
+      (_kind, error) => errors.push(error),
+    ).start();
     try {
       await eventually(async () => errors.length > 0, 'the refused watch to be reported', 10_000, 20);
       expect(String(errors[0])).toMatch(/Forbidden/);

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildNodeUserData, MAX_USER_DATA_BYTES, type NodeUserDataInput } from '../../services/core/src/bootstrap/cloud-init.js';
 import {
-  buildBootstrapTokenSecret, decideTokenRefresh, formatBootstrapToken, generateBootstrapToken, parseBootstrapToken,
+  buildBootstrapTokenSecret,
+  decideTokenRefresh,
+  formatBootstrapToken,
+  generateBootstrapToken,
+  parseBootstrapToken,
 } from '../../services/core/src/bootstrap/bootstrap-token.js';
 import { createHmac } from 'node:crypto';
 import { parseNodeUserData } from '../../services/sandbox/src/nodes/user-data.js';
@@ -16,12 +20,16 @@ function sshKey(type: 'ed25519' | 'rsa', comment: string): string {
   const publicKey = type === 'rsa' ? rsaKey : generateKeyPairSync('ed25519').publicKey;
   const jwk = publicKey.export({ format: 'jwk' });
   const field = (value: Buffer): Buffer => Buffer.concat([Buffer.alloc(4), value]).fill(0, 0, 0);
-  const withLength = (value: Buffer): Buffer => { const out = field(value); out.writeUInt32BE(value.length, 0); return out; };
+  const withLength = (value: Buffer): Buffer => {
+    const out = field(value);
+    out.writeUInt32BE(value.length, 0);
+    return out;
+  };
   if (type === 'ed25519') {
     const blob = Buffer.concat([withLength(Buffer.from('ssh-ed25519')), withLength(Buffer.from(jwk.x!, 'base64url'))]);
     return `ssh-ed25519 ${blob.toString('base64')} ${comment}`;
   }
-  const mpint = (value: Buffer): Buffer => withLength(value[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), value]) : value);
+  const mpint = (value: Buffer): Buffer => withLength(value[0] & 0x80 ? Buffer.concat([Buffer.from([0]), value]) : value);
   const blob = Buffer.concat([withLength(Buffer.from('ssh-rsa')), mpint(Buffer.from(jwk.e!, 'base64url')), mpint(Buffer.from(jwk.n!, 'base64url'))]);
   return `ssh-rsa ${blob.toString('base64')} ${comment}`;
 }
@@ -54,8 +62,11 @@ describe('bootstrap tokens', () => {
     expect(secret.type).toBe('bootstrap.kubernetes.io/token');
     const data = Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString()]));
     expect(data).toMatchObject({
-      'token-id': 'abcdef', 'token-secret': '0123456789abcdef', expiration: '2026-01-01T10:30:00Z',
-      'usage-bootstrap-authentication': 'true', 'usage-bootstrap-signing': 'true',
+      'token-id': 'abcdef',
+      'token-secret': '0123456789abcdef',
+      expiration: '2026-01-01T10:30:00Z',
+      'usage-bootstrap-authentication': 'true',
+      'usage-bootstrap-signing': 'true',
       'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token',
     });
     expect(data.description).toBeTruthy();
@@ -82,26 +93,38 @@ describe('node cloud-init user data', () => {
     expect(config.hostname).toBe('pool-a-7x2k9');
     expect(config.packages).toContain('containerd');
     const files = config.write_files as Array<{ path: string; content: string }>;
-    expect(files.find((file) => file.path === '/etc/modules-load.d/k8s.conf')?.content.split('\n')).toEqual(expect.arrayContaining(['overlay', 'br_netfilter']));
+    expect(files.find((file) => file.path === '/etc/modules-load.d/k8s.conf')?.content.split('\n')).toEqual(
+      expect.arrayContaining(['overlay', 'br_netfilter']),
+    );
     const sysctl = files.find((file) => file.path === '/etc/sysctl.d/99-kubernetes.conf')?.content ?? '';
-    for (const key of ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables', 'net.ipv4.ip_forward']) expect(sysctl).toMatch(new RegExp(`^${key.replace(/\./g, '\\.')} = 1$`, 'm'));
+    for (const key of ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables', 'net.ipv4.ip_forward'])
+      expect(sysctl).toMatch(new RegExp(`^${key.replace(/\./g, '\\.')} = 1$`, 'm'));
     const kubelet = files.find((file) => file.path === '/etc/default/kubelet')?.content ?? '';
     expect(kubelet).toContain('--node-labels=harbormaster.dev/pool=pool-a,node.kubernetes.io/instance-type=t3.medium');
     expect(kubelet).toContain('--register-with-taints=dedicated=gpu:NoSchedule');
     const runcmd = config.runcmd as string[];
     expect(runcmd).toContain('swapoff -a');
-    expect(runcmd.some((command) => command.includes('https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key') && command.includes('gpg --dearmor'))).toBe(true);
-    expect(runcmd.some((command) => command.includes("signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.36/deb/ /"))).toBe(true);
+    expect(runcmd.some((command) => command.includes('https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key') && command.includes('gpg --dearmor'))).toBe(
+      true,
+    );
+    expect(
+      runcmd.some((command) => command.includes('signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.36/deb/ /')),
+    ).toBe(true);
     expect(runcmd.some((command) => command.includes("kubelet='1.36.3-*' kubeadm='1.36.3-*' kubectl='1.36.3-*'"))).toBe(true);
     expect(runcmd.at(-1)).toBe(`kubeadm join 203.0.113.10:31443 --node-name pool-a-7x2k9 --token ${token} --discovery-token-ca-cert-hash ${hash}`);
     const users = config.users as Array<{ name: string; ssh_authorized_keys: string[] }>;
-    expect(users[0]!.name).not.toBe('root');
-    expect(users[0]!.ssh_authorized_keys).toEqual(base.sshPublicKeys);
+    expect(users[0].name).not.toBe('root');
+    expect(users[0].ssh_authorized_keys).toEqual(base.sshPublicKeys);
     // The node simulator reads back what a real instance would act on.
     const params = parseNodeUserData(userData);
     expect(params).toMatchObject({
-      endpoint: '203.0.113.10:31443', nodeName: 'pool-a-7x2k9', caCertHashes: [hash], kubernetesVersion: '1.36.3',
-      labels: base.labels, taints: base.taints, sshAuthorizedKeys: base.sshPublicKeys,
+      endpoint: '203.0.113.10:31443',
+      nodeName: 'pool-a-7x2k9',
+      caCertHashes: [hash],
+      kubernetesVersion: '1.36.3',
+      labels: base.labels,
+      taints: base.taints,
+      sshAuthorizedKeys: base.sshPublicKeys,
     });
     expect(`${params.tokenId}.${params.tokenSecret}`).toBe(token);
   });
@@ -137,7 +160,9 @@ describe('node simulator user-data and JWS checks', () => {
   const kubeconfig = 'apiVersion: v1\nkind: Config\nclusters: []\n';
   const sign = (content: string, kid: string, secret: string, alg = 'HS256'): string => {
     const header = Buffer.from(JSON.stringify({ alg, kid })).toString('base64url');
-    return `${header}..${createHmac('sha256', secret).update(`${header}.${Buffer.from(content).toString('base64url')}`).digest('base64url')}`;
+    return `${header}..${createHmac('sha256', secret)
+      .update(`${header}.${Buffer.from(content).toString('base64url')}`)
+      .digest('base64url')}`;
   };
 
   it('accepts only a detached HS256 JWS made with the token secret over the exact kubeconfig', () => {
@@ -152,7 +177,9 @@ describe('node simulator user-data and JWS checks', () => {
     const good = buildNodeUserData(base);
     expect(() => parseNodeUserData(good.replace('#cloud-config\n', ''))).toThrow(/#cloud-config/);
     expect(() => parseNodeUserData(good.replace(/ --discovery-token-ca-cert-hash \S+/, ''))).toThrow(/ca-cert-hash/);
-    expect(() => parseNodeUserData(good.replace(/ --discovery-token-ca-cert-hash /, ' --discovery-token-unsafe-skip-ca-verification --discovery-token-ca-cert-hash '))).toThrow(/not supported/);
+    expect(() =>
+      parseNodeUserData(good.replace(/ --discovery-token-ca-cert-hash /, ' --discovery-token-unsafe-skip-ca-verification --discovery-token-ca-cert-hash ')),
+    ).toThrow(/not supported/);
     expect(() => parseNodeUserData(good.replace(token, 'short.token'))).toThrow(/--token/);
   });
 });

@@ -55,7 +55,11 @@ interface NodeRow {
   deleted_at: Date | null;
 }
 
-const AWS_ACCOUNT = { accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64'), region: 'us-east-1' };
+const AWS_ACCOUNT = {
+  accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+  secretAccessKey: randomBytes(30).toString('base64'),
+  region: 'us-east-1',
+};
 const DO_TOKEN = `dop_v1_${randomBytes(32).toString('hex')}`;
 
 describe('node provisioning survives SIGKILL of the worker', () => {
@@ -101,8 +105,8 @@ describe('node provisioning survives SIGKILL of the worker', () => {
       }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.on('data', (chunk: Buffer) => (workerLog += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (workerLog += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (workerLog += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (workerLog += chunk.toString()));
     worker = child;
     await eventually(async () => workerLog.slice(marker).includes('harbormaster worker running'), 'the worker to start', 60_000, 100);
   }
@@ -123,7 +127,11 @@ describe('node provisioning survives SIGKILL of the worker', () => {
     // No boot hook: the machines run but no node joins, so the test measures the machines alone.
     const timing = { bootMs: 500, shutdownMs: 500 };
     ec2 = await startEc2Simulator({ accounts: [AWS_ACCOUNT], timing, random });
-    digitalOcean = await startDigitalOceanSimulator({ accounts: [{ name: 'crash', tokens: [DO_TOKEN] }], timing: { ...timing, archiveRetentionMs: 60 * 60_000 }, random });
+    digitalOcean = await startDigitalOceanSimulator({
+      accounts: [{ name: 'crash', tokens: [DO_TOKEN] }],
+      timing: { ...timing, archiveRetentionMs: 60 * 60_000 },
+      random,
+    });
     api = await TestServer.start({ backend: 'postgres', env: { HM_ROLE: 'api', HM_QUOTA_NODES_PER_PROJECT: '200' } });
     database = new pg.Client({ connectionString: api.databaseUrl });
     await database.connect();
@@ -133,23 +141,40 @@ describe('node provisioning survives SIGKILL of the worker', () => {
     expect(registered.status).toBe(201);
     const project = (await api.request<{ id: string }>('POST', '/api/v1/projects', { body: { name: 'crash' } })).body;
     const credentials = {
-      aws: (await api.request<{ id: string }>('POST', `/api/v1/projects/${project.id}/credentials`, { body: { name: 'aws', provider: 'aws', ...AWS_ACCOUNT } })).body.id,
-      digitalocean: (await api.request<{ id: string }>('POST', `/api/v1/projects/${project.id}/credentials`, { body: { name: 'do', provider: 'digitalocean', token: DO_TOKEN } })).body.id,
+      aws: (await api.request<{ id: string }>('POST', `/api/v1/projects/${project.id}/credentials`, { body: { name: 'aws', provider: 'aws', ...AWS_ACCOUNT } }))
+        .body.id,
+      digitalocean: (
+        await api.request<{ id: string }>('POST', `/api/v1/projects/${project.id}/credentials`, {
+          body: { name: 'do', provider: 'digitalocean', token: DO_TOKEN },
+        })
+      ).body.id,
     };
     for (const provider of PROVIDERS) {
-      const placement = provider === 'aws' ? { region: 'us-east-1', size: 't3.medium', image: 'ami-0123456789abcdef0' } : { region: 'fra1', size: 's-2vcpu-4gb', image: 'ubuntu-24-04-x64' };
+      const placement =
+        provider === 'aws'
+          ? { region: 'us-east-1', size: 't3.medium', image: 'ami-0123456789abcdef0' }
+          : { region: 'fra1', size: 's-2vcpu-4gb', image: 'ubuntu-24-04-x64' };
       const cluster = await api.request<{ id: string }>('POST', `/api/v1/projects/${project.id}/clusters`, {
-        body: { name: `crash-${provider === 'aws' ? 'aws' : 'do'}`, etcdReplicas: 1, nodePool: { name: 'workers', credentialId: credentials[provider], replicas: 0, sshPublicKeys: [sshPublicKey()], ...placement } },
+        body: {
+          name: `crash-${provider === 'aws' ? 'aws' : 'do'}`,
+          etcdReplicas: 1,
+          nodePool: { name: 'workers', credentialId: credentials[provider], replicas: 0, sshPublicKeys: [sshPublicKey()], ...placement },
+        },
       });
       expect(cluster.status).toBe(201);
       const poolList = await api.request<{ items: Array<{ id: string }> }>('GET', `/api/v1/projects/${project.id}/clusters/${cluster.body.id}/nodepools`);
-      pools[provider] = { clusterId: cluster.body.id, poolId: poolList.body.items[0]!.id };
+      pools[provider] = { clusterId: cluster.body.id, poolId: poolList.body.items[0].id };
     }
     for (const provider of PROVIDERS) {
-      await eventually(async () => {
-        const cluster = (await api.request<{ phase: string }>('GET', `/api/v1/projects/${project.id}/clusters/${pools[provider].clusterId}`)).body;
-        return cluster.phase === 'Running' ? true : undefined;
-      }, `the ${provider} cluster to run`, 180_000, 500);
+      await eventually(
+        async () => {
+          const cluster = (await api.request<{ phase: string }>('GET', `/api/v1/projects/${project.id}/clusters/${pools[provider].clusterId}`)).body;
+          return cluster.phase === 'Running' ? true : undefined;
+        },
+        `the ${provider} cluster to run`,
+        180_000,
+        500,
+      );
     }
     for (const simulator of [ec2, digitalOcean]) {
       simulator.faults.setProbability('server-error', FAULT_PROBABILITY).setProbability('throttle', FAULT_PROBABILITY);
@@ -158,7 +183,9 @@ describe('node provisioning survives SIGKILL of the worker', () => {
     ec2.faults.failNext('server-error', 3, { operation: 'RunInstances', phase: 'after' });
     digitalOcean.faults.failNext('server-error', 3, { operation: 'droplets_create', phase: 'after' });
     for (const provider of PROVIDERS) {
-      const scaled = await api.request('PATCH', `/api/v1/projects/${project.id}/clusters/${pools[provider].clusterId}/nodepools/${pools[provider].poolId}`, { body: { replicas: NODES_PER_POOL } });
+      const scaled = await api.request('PATCH', `/api/v1/projects/${project.id}/clusters/${pools[provider].clusterId}/nodepools/${pools[provider].poolId}`, {
+        body: { replicas: NODES_PER_POOL },
+      });
       expect(scaled.status).toBe(202);
     }
   }, scaled(300_000));
@@ -180,69 +207,84 @@ describe('node provisioning survives SIGKILL of the worker', () => {
     await seed?.stop();
   }, scaled(120_000));
 
-  it(`converges to exactly ${NODES_PER_POOL} machines per cloud with no orphan and no duplicate after ${KILLS} kills`, async () => {
-    const liveCount = () => PROVIDERS.map((provider) => machines(provider).filter((machine) => machine.live).length);
-    const requestCounts = () => [ec2.requests().length, digitalOcean.requests().length];
-    const inProgress: boolean[] = [];
-    for (let kill = 1; kill <= KILLS; kill++) {
-      // Kill only while the worker is busy at the clouds: after a restart the killed worker's jobs
-      // come back once BullMQ finds them stalled, so wait for cloud traffic to resume first.
-      // Each cloud still provisioning must be hearing from the worker again, so every kill can hit both.
-      const baseline = requestCounts();
-      const resumed = () => {
-        const live = liveCount();
-        return requestCounts().every((count, index) => live[index]! >= NODES_PER_POOL || count > baseline[index]! + 3);
-      };
-      await eventually(async () => (resumed() ? true : undefined), 'cloud traffic to resume', 90_000, 100);
-      await new Promise((resolve) => setTimeout(resolve, random() * 2_500));
-      const before = liveCount();
-      await killWorker();
-      inProgress.push(before.some((count) => count < NODES_PER_POOL));
-      const [awsRequests, doRequests] = requestCounts();
-      killLog.push(`kill ${kill} at ${new Date().toISOString()}: live machines aws=${before[0]} digitalocean=${before[1]} (requests so far aws=${awsRequests} digitalocean=${doRequests})`);
-      await new Promise((resolve) => setTimeout(resolve, random() * 1_000));
-      await startWorker();
-    }
-    process.stdout.write(`${killLog.join('\n')}\n`);
-    // The kills must have hit provisioning in progress, or the test proves nothing.
-    expect(inProgress.filter(Boolean).length).toBeGreaterThanOrEqual(KILLS - 1);
-
-    const converged = async (): Promise<boolean> => {
-      for (const provider of PROVIDERS) {
-        const live = machines(provider).filter((machine) => machine.live && machine.poolId === pools[provider].poolId);
-        const rows = (await nodeRows(pools[provider].poolId)).filter((row) => row.deleted_at === null);
-        if (live.length !== NODES_PER_POOL || rows.length !== NODES_PER_POOL) return false;
-        if (rows.some((row) => row.cloud_id === null || row.phase === 'Deleting' || row.phase === 'Provisioning')) return false;
+  it(
+    `converges to exactly ${NODES_PER_POOL} machines per cloud with no orphan and no duplicate after ${KILLS} kills`,
+    async () => {
+      const liveCount = () => PROVIDERS.map((provider) => machines(provider).filter((machine) => machine.live).length);
+      const requestCounts = () => [ec2.requests().length, digitalOcean.requests().length];
+      const inProgress: boolean[] = [];
+      for (let kill = 1; kill <= KILLS; kill++) {
+        // Kill only while the worker is busy at the clouds: after a restart the killed worker's jobs
+        // come back once BullMQ finds them stalled, so wait for cloud traffic to resume first.
+        // Each cloud still provisioning must be hearing from the worker again, so every kill can hit both.
+        const baseline = requestCounts();
+        const resumed = () => {
+          const live = liveCount();
+          return requestCounts().every((count, index) => live[index] >= NODES_PER_POOL || count > baseline[index] + 3);
+        };
+        await eventually(async () => (resumed() ? true : undefined), 'cloud traffic to resume', 90_000, 100);
+        await new Promise((resolve) => setTimeout(resolve, random() * 2_500));
+        const before = liveCount();
+        await killWorker();
+        inProgress.push(before.some((count) => count < NODES_PER_POOL));
+        const [awsRequests, doRequests] = requestCounts();
+        killLog.push(
+          `kill ${kill} at ${new Date().toISOString()}: live machines aws=${before[0]} digitalocean=${before[1]} (requests so far aws=${awsRequests} digitalocean=${doRequests})`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, random() * 1_000));
+        await startWorker();
       }
-      return true;
-    };
-    await eventually(async () => ((await converged()) ? true : undefined), 'the pools to converge after the last restart', 150_000, 1_000);
-    // Stable: a further resync round changes nothing.
-    await new Promise((resolve) => setTimeout(resolve, 6_000));
-    expect(await converged()).toBe(true);
+      process.stdout.write(`${killLog.join('\n')}\n`);
+      // The kills must have hit provisioning in progress, or the test proves nothing.
+      expect(inProgress.filter(Boolean).length).toBeGreaterThanOrEqual(KILLS - 1);
 
-    for (const provider of PROVIDERS) {
-      const { poolId } = pools[provider];
-      const all = machines(provider).filter((machine) => machine.poolId === poolId);
-      const live = all.filter((machine) => machine.live);
-      const rows = await nodeRows(poolId);
-      const liveRows = rows.filter((row) => row.deleted_at === null);
-      const liveRowIds = new Set(liveRows.map((row) => row.id));
-      expect(live, `${provider}: live machines`).toHaveLength(NODES_PER_POOL);
-      // No orphans: every live machine belongs to a live node row, and every live row to a live machine.
-      expect(live.filter((machine) => !machine.nodeId || !liveRowIds.has(machine.nodeId)), `${provider}: orphaned machines`).toEqual([]);
-      const liveByNode = new Map(live.map((machine) => [machine.nodeId, machine]));
-      expect(liveRows.filter((row) => liveByNode.get(row.id)?.id !== row.cloud_id), `${provider}: rows without their machine`).toEqual([]);
-      // No duplicates: one node id never had two machines, live or terminated.
-      const perNode = new Map<string, number>();
-      for (const machine of all) if (machine.nodeId) perNode.set(machine.nodeId, (perNode.get(machine.nodeId) ?? 0) + 1);
-      expect([...perNode].filter(([, count]) => count > 1), `${provider}: node ids with more than one machine`).toEqual([]);
-    }
-    // The faults really happened.
-    const failures = (requests: Array<{ status: number }>) => requests.filter((request) => request.status >= 429).length;
-    expect(failures(ec2.requests())).toBeGreaterThan(5);
-    expect(failures(digitalOcean.requests())).toBeGreaterThan(5);
-    expect(ec2.internalErrors()).toEqual([]);
-    expect(digitalOcean.specViolations()).toEqual([]);
-  }, scaled(240_000));
+      const converged = async (): Promise<boolean> => {
+        for (const provider of PROVIDERS) {
+          const live = machines(provider).filter((machine) => machine.live && machine.poolId === pools[provider].poolId);
+          const rows = (await nodeRows(pools[provider].poolId)).filter((row) => row.deleted_at === null);
+          if (live.length !== NODES_PER_POOL || rows.length !== NODES_PER_POOL) return false;
+          if (rows.some((row) => row.cloud_id === null || row.phase === 'Deleting' || row.phase === 'Provisioning')) return false;
+        }
+        return true;
+      };
+      await eventually(async () => ((await converged()) ? true : undefined), 'the pools to converge after the last restart', 150_000, 1_000);
+      // Stable: a further resync round changes nothing.
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      expect(await converged()).toBe(true);
+
+      for (const provider of PROVIDERS) {
+        const { poolId } = pools[provider];
+        const all = machines(provider).filter((machine) => machine.poolId === poolId);
+        const live = all.filter((machine) => machine.live);
+        const rows = await nodeRows(poolId);
+        const liveRows = rows.filter((row) => row.deleted_at === null);
+        const liveRowIds = new Set(liveRows.map((row) => row.id));
+        expect(live, `${provider}: live machines`).toHaveLength(NODES_PER_POOL);
+        // No orphans: every live machine belongs to a live node row, and every live row to a live machine.
+        expect(
+          live.filter((machine) => !machine.nodeId || !liveRowIds.has(machine.nodeId)),
+          `${provider}: orphaned machines`,
+        ).toEqual([]);
+        const liveByNode = new Map(live.map((machine) => [machine.nodeId, machine]));
+        expect(
+          liveRows.filter((row) => liveByNode.get(row.id)?.id !== row.cloud_id),
+          `${provider}: rows without their machine`,
+        ).toEqual([]);
+        // No duplicates: one node id never had two machines, live or terminated.
+        const perNode = new Map<string, number>();
+        for (const machine of all) if (machine.nodeId) perNode.set(machine.nodeId, (perNode.get(machine.nodeId) ?? 0) + 1);
+        expect(
+          [...perNode].filter(([, count]) => count > 1),
+          `${provider}: node ids with more than one machine`,
+        ).toEqual([]);
+      }
+      // The faults really happened.
+      const failures = (requests: Array<{ status: number }>) => requests.filter((request) => request.status >= 429).length;
+      expect(failures(ec2.requests())).toBeGreaterThan(5);
+      expect(failures(digitalOcean.requests())).toBeGreaterThan(5);
+      expect(ec2.internalErrors()).toEqual([]);
+      expect(digitalOcean.specViolations()).toEqual([]);
+    },
+    scaled(240_000),
+  );
 });

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshPublicKey } from '../support/fixtures.js';
-import { ROOT, TestServer } from '../support/server.js';
+import { TestServer } from '../support/server.js';
 import { eventually, scaled } from '../support/time.js';
 import { ensureBuilt } from '../support/build.js';
 
@@ -49,23 +49,44 @@ describe('embedded default with simulated clouds', () => {
       body: {
         name: 'embedded-nodes',
         etcdReplicas: 1,
-        nodePool: { name: 'ec2', credentialId: aws.body.id, replicas: 1, region: 'eu-west-1', size: 't3.medium', image: 'ami-0123456789abcdef0', sshPublicKeys: [sshPublicKey()] },
+        nodePool: {
+          name: 'ec2',
+          credentialId: aws.body.id,
+          replicas: 1,
+          region: 'eu-west-1',
+          size: 't3.medium',
+          image: 'ami-0123456789abcdef0',
+          sshPublicKeys: [sshPublicKey()],
+        },
       },
     });
     expect(cluster.status).toBe(201);
     const clusterPath = `/api/v1/projects/${project.id}/clusters/${cluster.body.id}`;
     const dropletPool = await server.request<{ id: string }>('POST', `${clusterPath}/nodepools`, {
-      body: { name: 'droplets', credentialId: digitalOcean.body.id, replicas: 1, region: 'fra1', size: 's-2vcpu-4gb', image: 'ubuntu-24-04-x64', sshPublicKeys: [sshPublicKey()] },
+      body: {
+        name: 'droplets',
+        credentialId: digitalOcean.body.id,
+        replicas: 1,
+        region: 'fra1',
+        size: 's-2vcpu-4gb',
+        image: 'ubuntu-24-04-x64',
+        sshPublicKeys: [sshPublicKey()],
+      },
     });
     expect(dropletPool.status).toBe(201);
 
     const pools = (await server.request<{ items: Array<{ id: string; name: string }> }>('GET', `${clusterPath}/nodepools`)).body.items;
     expect(pools.map((pool) => pool.name).sort()).toEqual(['droplets', 'ec2']);
-    const readyNodes = await eventually(async () => {
-      const nodes: PoolNode[] = [];
-      for (const pool of pools) nodes.push(...(await server.request<{ items: PoolNode[] }>('GET', `${clusterPath}/nodepools/${pool.id}/nodes`)).body.items);
-      return nodes.length === 2 && nodes.every((node) => node.phase === 'Ready') ? nodes : undefined;
-    }, 'a Ready node in each pool', 300_000, 1_000);
+    const readyNodes = await eventually(
+      async () => {
+        const nodes: PoolNode[] = [];
+        for (const pool of pools) nodes.push(...(await server.request<{ items: PoolNode[] }>('GET', `${clusterPath}/nodepools/${pool.id}/nodes`)).body.items);
+        return nodes.length === 2 && nodes.every((node) => node.phase === 'Ready') ? nodes : undefined;
+      },
+      'a Ready node in each pool',
+      300_000,
+      1_000,
+    );
     // An EC2 instance id and a droplet id: each pool's machine came from its own simulated cloud.
     expect(readyNodes.map((node) => node.cloudId).sort()).toEqual([expect.stringMatching(/^\d+$/), expect.stringMatching(/^i-[0-9a-f]{17}$/)]);
 

@@ -43,12 +43,15 @@ let oldVersion: string;
 let newVersion: string;
 
 const rolloutPath = () => `${poolPath(world, cluster.id, poolId)}/rollout`;
-const nodesOfPool = (): Promise<Array<PoolNode & { kubeletVersion: string | null }>> => poolNodes(world, cluster.id, poolId) as Promise<Array<PoolNode & { kubeletVersion: string | null }>>;
+const nodesOfPool = (): Promise<Array<PoolNode & { kubeletVersion: string | null }>> =>
+  poolNodes(world, cluster.id, poolId) as Promise<Array<PoolNode & { kubeletVersion: string | null }>>;
 const machinesOfPool = (): SimulatedMachine[] => machines(world, 'digitalocean', { clusterId: cluster.id, poolId });
-const operationsOf = async (): Promise<Operation[]> => (await world.server.request<{ items: Operation[] }>('GET', `${clusterPath(world, cluster.id)}/operations`)).body.items;
+const operationsOf = async (): Promise<Operation[]> =>
+  (await world.server.request<{ items: Operation[] }>('GET', `${clusterPath(world, cluster.id)}/operations`)).body.items;
 const isServing = (node: V1Node): boolean =>
   node.spec?.unschedulable !== true && (node.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') ?? false);
-const eventIndex = (events: ClusterEvent[], reason: string, text: string): number => events.findIndex((event) => event.reason === reason && event.message.includes(text));
+const eventIndex = (events: ClusterEvent[], reason: string, text: string): number =>
+  events.findIndex((event) => event.reason === reason && event.message.includes(text));
 
 /** A viewer of the world's project, made the way an owner would: user, membership, token. */
 async function viewerOf(world: NodeWorld): Promise<string> {
@@ -72,120 +75,163 @@ afterAll(async () => {
 }, scaled(60_000));
 
 describe('rolling kubelet upgrade of a node pool', () => {
-  it('brings up a pool of 2 at the previous minor, with nothing to roll out yet', async () => {
-    expect(oldVersion.split('.')[1]).not.toBe(newVersion.split('.')[1]);
-    const created = await world.server.request<Cluster>('POST', `/api/v1/projects/${world.projectId}/clusters`, {
-      body: { name: 'rollout', version: oldVersion, etcdReplicas: 1, nodePool: poolBody(world, 'digitalocean', 2) },
-    });
-    expect(created.status).toBe(201);
-    cluster = created.body;
-    poolId = (await world.server.request<{ items: Array<{ id: string }> }>('GET', `${clusterPath(world, cluster.id)}/nodepools`)).body.items[0]!.id;
-    await waitForCluster(world, cluster.id, 'Running');
-    tenant = await tenantApi(world, cluster.id);
-    const ready = await eventually(async () => {
-      const rows = await nodesOfPool();
-      return rows.length === 2 && rows.every((row) => row.phase === 'Ready') ? rows : undefined;
-    }, 'two Ready nodes', 240_000, 500);
-    expect(ready.map((row) => row.kubeletVersion)).toEqual([`v${oldVersion}`, `v${oldVersion}`]);
-    const nodes = (await tenant.listNode()).items;
-    expect(nodes.map((node) => node.status?.nodeInfo?.kubeletVersion)).toEqual([`v${oldVersion}`, `v${oldVersion}`]);
-
-    const current = await world.server.request<Problem>('POST', rolloutPath());
-    expect(current.status).toBe(409);
-    expect(current.body.code).toBe('nodes_up_to_date');
-  }, scaled(480_000));
-
-  it('refuses a rollout while the control plane still converges to the new version, and a viewer always', async () => {
-    const upgrade = await world.server.request('PATCH', clusterPath(world, cluster.id), { body: { version: newVersion } });
-    expect(upgrade.status).toBe(202);
-    const operationsBefore = (await operationsOf()).length;
-    const early = await world.server.request<Problem>('POST', rolloutPath());
-    expect(early.status).toBe(409);
-    expect(early.body.code).toBe('cluster_not_ready');
-    const byViewer = await world.server.request<Problem>('POST', rolloutPath(), { token: viewerToken });
-    expect(byViewer.status).toBe(403);
-    expect((await operationsOf()).length).toBe(operationsBefore);
-    expect((await clusterEvents(world, cluster.id)).filter((event) => event.reason === 'NodePoolRolloutStarted')).toEqual([]);
-
-    const running = await waitForCluster(world, cluster.id, 'Running', 240_000);
-    expect((running as Cluster & { version: string }).version).toBe(newVersion);
-    // The nodes kept their kubelet through the control-plane upgrade.
-    expect((await tenant.listNode()).items.map((node) => node.status?.nodeInfo?.kubeletVersion)).toEqual([`v${oldVersion}`, `v${oldVersion}`]);
-    const viewerLater = await world.server.request<Problem>('POST', rolloutPath(), { token: viewerToken });
-    expect(viewerLater.status).toBe(403);
-  }, scaled(300_000));
-
-  it('rolls both nodes to the new version one at a time, never below 2 serving nodes', async () => {
-    const before = await nodesOfPool();
-    const oldMachines = before.map((row) => machinesOfPool().find((machine) => machine.nodeId === row.id)!);
-    expect(oldMachines.every((machine) => machine && !machine.terminated)).toBe(true);
-
-    const started = await world.server.request<RolloutOperation>('POST', rolloutPath());
-    expect(started.status).toBe(202);
-    expect(started.body).toMatchObject({ kind: 'rollout-nodes', target: { version: newVersion } });
-    expect(['pending', 'running']).toContain(started.body.status);
-
-    const samples: Array<{ rows: PoolNode[]; serving: number; at: string; nodes: string[] }> = [];
-    const done = await eventually(async () => {
-      const [rows, nodes] = await Promise.all([nodesOfPool(), tenant.listNode()]);
-      samples.push({
-        rows,
-        serving: nodes.items.filter(isServing).length,
-        at: new Date().toISOString(),
-        nodes: nodes.items.map((node) => `${node.metadata?.name}:${node.spec?.unschedulable ? 'cordoned' : 'schedulable'}:${node.status?.conditions?.find((condition) => condition.type === 'Ready')?.status ?? 'none'}`),
+  it(
+    'brings up a pool of 2 at the previous minor, with nothing to roll out yet',
+    async () => {
+      expect(oldVersion.split('.')[1]).not.toBe(newVersion.split('.')[1]);
+      const created = await world.server.request<Cluster>('POST', `/api/v1/projects/${world.projectId}/clusters`, {
+        body: { name: 'rollout', version: oldVersion, etcdReplicas: 1, nodePool: poolBody(world, 'digitalocean', 2) },
       });
-      const operation = await getOperation(world, started.body.id);
-      // A failed or superseded rollout ends the wait at once, so the assertion below shows why.
-      return ['succeeded', 'failed', 'superseded'].includes(operation.status) ? operation : undefined;
-    }, 'the rollout to finish', 300_000, 250);
-    expect({ status: done.status, message: done.message }).toEqual({ status: 'succeeded', message: expect.stringContaining(newVersion) });
-    expect(done.progress).toMatchObject({ desired: 2, updated: 2, ready: 2 });
-
-    // Surge 1, unavailable 0: at every sample two nodes served (Ready, not cordoned) and the pool
-    // had two nodes Ready or still serving while their replacement comes up; never more than 3 machines.
-    expect(samples.length).toBeGreaterThan(10);
-    for (const sample of samples) {
-      expect(sample.serving, `${sample.at}: ${sample.nodes.join(' ')} | ${sample.rows.map((row) => `${row.name}:${row.phase}`).join(' ')}`).toBeGreaterThanOrEqual(2);
-      expect(sample.rows.filter((row) => row.phase === 'Ready' || row.phase === 'Replacing').length).toBeGreaterThanOrEqual(2);
-      expect(sample.rows.filter((row) => row.phase !== 'Deleting').length).toBeLessThanOrEqual(3);
-      expect(sample.rows.filter((row) => row.phase === 'Replacing').length).toBeLessThanOrEqual(1);
-    }
-    // The oldest node went first.
-    const replacingOrder = [...new Set(samples.flatMap((sample) => sample.rows.filter((row) => row.phase === 'Replacing').map((row) => row.id)))];
-    const oldestFirst = [...before].sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id.localeCompare(b.id)).map((row) => row.id);
-    expect(replacingOrder).toEqual(oldestFirst);
-
-    const after = await nodesOfPool();
-    expect(after).toHaveLength(2);
-    expect(after.every((row) => row.phase === 'Ready' && row.kubeletVersion === `v${newVersion}`)).toBe(true);
-    expect(after.some((row) => before.some((old) => old.id === row.id))).toBe(false);
-    await eventually(async () => {
+      expect(created.status).toBe(201);
+      cluster = created.body;
+      poolId = (await world.server.request<{ items: Array<{ id: string }> }>('GET', `${clusterPath(world, cluster.id)}/nodepools`)).body.items[0].id;
+      await waitForCluster(world, cluster.id, 'Running');
+      tenant = await tenantApi(world, cluster.id);
+      const ready = await eventually(
+        async () => {
+          const rows = await nodesOfPool();
+          return rows.length === 2 && rows.every((row) => row.phase === 'Ready') ? rows : undefined;
+        },
+        'two Ready nodes',
+        240_000,
+        500,
+      );
+      expect(ready.map((row) => row.kubeletVersion)).toEqual([`v${oldVersion}`, `v${oldVersion}`]);
       const nodes = (await tenant.listNode()).items;
-      return nodes.length === 2 && nodes.every((node) => isServing(node) && node.status?.nodeInfo?.kubeletVersion === `v${newVersion}`) ? nodes : undefined;
-    }, 'both tenant Nodes at the new kubelet', 60_000, 500);
-    const tenantNames = (await tenant.listNode()).items.map((node) => node.metadata!.name!).sort();
-    expect(tenantNames).toEqual(after.map((row) => row.name).sort());
+      expect(nodes.map((node) => node.status?.nodeInfo?.kubeletVersion)).toEqual([`v${oldVersion}`, `v${oldVersion}`]);
 
-    // The old machines are terminated at the cloud; only the new nodes own live ones.
-    await eventually(async () => oldMachines.every((old) => machinesOfPool().find((machine) => machine.id === old.id)?.terminated), 'the old droplets to be destroyed', 60_000, 500);
-    expect(machinesOfPool().filter((machine) => !machine.terminated).map((machine) => machine.nodeId).sort()).toEqual(after.map((row) => row.id).sort());
+      const current = await world.server.request<Problem>('POST', rolloutPath());
+      expect(current.status).toBe(409);
+      expect(current.body.code).toBe('nodes_up_to_date');
+    },
+    scaled(480_000),
+  );
 
-    // The timeline: started, then per node the replacement steps, then rolled out.
-    const events = await clusterEvents(world, cluster.id);
-    const startedAt = eventIndex(events, 'NodePoolRolloutStarted', `rolling 2 node(s) of pool workers to ${newVersion}`);
-    expect(startedAt).toBeGreaterThan(-1);
-    let previous = startedAt;
-    for (const old of [...before].sort((a, b) => oldestFirst.indexOf(a.id) - oldestFirst.indexOf(b.id))) {
-      const replacing = eventIndex(events, 'NodeReplacing', old.name);
-      const removed = eventIndex(events, 'NodeRemoved', old.name);
-      expect(replacing).toBeGreaterThan(previous);
-      expect(removed).toBeGreaterThan(replacing);
-      previous = removed;
-    }
-    expect(eventIndex(events, 'NodePoolRolledOut', newVersion)).toBeGreaterThan(previous);
-    // Replacing a healthy node on purpose is not ill health: the maxUnhealthy budget never tripped.
-    expect(events.filter((event) => event.reason === 'RemediationShortCircuited')).toEqual([]);
-  }, scaled(360_000));
+  it(
+    'refuses a rollout while the control plane still converges to the new version, and a viewer always',
+    async () => {
+      const upgrade = await world.server.request('PATCH', clusterPath(world, cluster.id), { body: { version: newVersion } });
+      expect(upgrade.status).toBe(202);
+      const operationsBefore = (await operationsOf()).length;
+      const early = await world.server.request<Problem>('POST', rolloutPath());
+      expect(early.status).toBe(409);
+      expect(early.body.code).toBe('cluster_not_ready');
+      const byViewer = await world.server.request<Problem>('POST', rolloutPath(), { token: viewerToken });
+      expect(byViewer.status).toBe(403);
+      expect((await operationsOf()).length).toBe(operationsBefore);
+      expect((await clusterEvents(world, cluster.id)).filter((event) => event.reason === 'NodePoolRolloutStarted')).toEqual([]);
+
+      const running = await waitForCluster(world, cluster.id, 'Running', 240_000);
+      expect((running as Cluster & { version: string }).version).toBe(newVersion);
+      // The nodes kept their kubelet through the control-plane upgrade.
+      expect((await tenant.listNode()).items.map((node) => node.status?.nodeInfo?.kubeletVersion)).toEqual([`v${oldVersion}`, `v${oldVersion}`]);
+      const viewerLater = await world.server.request<Problem>('POST', rolloutPath(), { token: viewerToken });
+      expect(viewerLater.status).toBe(403);
+    },
+    scaled(300_000),
+  );
+
+  it(
+    'rolls both nodes to the new version one at a time, never below 2 serving nodes',
+    async () => {
+      const before = await nodesOfPool();
+      const oldMachines = before.map((row) => machinesOfPool().find((machine) => machine.nodeId === row.id)!);
+      expect(oldMachines.every((machine) => machine && !machine.terminated)).toBe(true);
+
+      const started = await world.server.request<RolloutOperation>('POST', rolloutPath());
+      expect(started.status).toBe(202);
+      expect(started.body).toMatchObject({ kind: 'rollout-nodes', target: { version: newVersion } });
+      expect(['pending', 'running']).toContain(started.body.status);
+
+      const samples: Array<{ rows: PoolNode[]; serving: number; at: string; nodes: string[] }> = [];
+      const done = await eventually(
+        async () => {
+          const [rows, nodes] = await Promise.all([nodesOfPool(), tenant.listNode()]);
+          samples.push({
+            rows,
+            serving: nodes.items.filter(isServing).length,
+            at: new Date().toISOString(),
+            nodes: nodes.items.map(
+              (node) =>
+                `${node.metadata?.name}:${node.spec?.unschedulable ? 'cordoned' : 'schedulable'}:${node.status?.conditions?.find((condition) => condition.type === 'Ready')?.status ?? 'none'}`,
+            ),
+          });
+          const operation = await getOperation(world, started.body.id);
+          // A failed or superseded rollout ends the wait at once, so the assertion below shows why.
+          return ['succeeded', 'failed', 'superseded'].includes(operation.status) ? operation : undefined;
+        },
+        'the rollout to finish',
+        300_000,
+        250,
+      );
+      expect({ status: done.status, message: done.message }).toEqual({ status: 'succeeded', message: expect.stringContaining(newVersion) });
+      expect(done.progress).toMatchObject({ desired: 2, updated: 2, ready: 2 });
+
+      // Surge 1, unavailable 0: at every sample two nodes served (Ready, not cordoned) and the pool
+      // had two nodes Ready or still serving while their replacement comes up; never more than 3 machines.
+      expect(samples.length).toBeGreaterThan(10);
+      for (const sample of samples) {
+        expect(
+          sample.serving,
+          `${sample.at}: ${sample.nodes.join(' ')} | ${sample.rows.map((row) => `${row.name}:${row.phase}`).join(' ')}`,
+        ).toBeGreaterThanOrEqual(2);
+        expect(sample.rows.filter((row) => row.phase === 'Ready' || row.phase === 'Replacing').length).toBeGreaterThanOrEqual(2);
+        expect(sample.rows.filter((row) => row.phase !== 'Deleting').length).toBeLessThanOrEqual(3);
+        expect(sample.rows.filter((row) => row.phase === 'Replacing').length).toBeLessThanOrEqual(1);
+      }
+      // The oldest node went first.
+      const replacingOrder = [...new Set(samples.flatMap((sample) => sample.rows.filter((row) => row.phase === 'Replacing').map((row) => row.id)))];
+      const oldestFirst = [...before].sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id.localeCompare(b.id)).map((row) => row.id);
+      expect(replacingOrder).toEqual(oldestFirst);
+
+      const after = await nodesOfPool();
+      expect(after).toHaveLength(2);
+      expect(after.every((row) => row.phase === 'Ready' && row.kubeletVersion === `v${newVersion}`)).toBe(true);
+      expect(after.some((row) => before.some((old) => old.id === row.id))).toBe(false);
+      await eventually(
+        async () => {
+          const nodes = (await tenant.listNode()).items;
+          return nodes.length === 2 && nodes.every((node) => isServing(node) && node.status?.nodeInfo?.kubeletVersion === `v${newVersion}`) ? nodes : undefined;
+        },
+        'both tenant Nodes at the new kubelet',
+        60_000,
+        500,
+      );
+      const tenantNames = (await tenant.listNode()).items.map((node) => node.metadata!.name!).sort();
+      expect(tenantNames).toEqual(after.map((row) => row.name).sort());
+
+      // The old machines are terminated at the cloud; only the new nodes own live ones.
+      await eventually(
+        async () => oldMachines.every((old) => machinesOfPool().find((machine) => machine.id === old.id)?.terminated),
+        'the old droplets to be destroyed',
+        60_000,
+        500,
+      );
+      expect(
+        machinesOfPool()
+          .filter((machine) => !machine.terminated)
+          .map((machine) => machine.nodeId)
+          .sort(),
+      ).toEqual(after.map((row) => row.id).sort());
+
+      // The timeline: started, then per node the replacement steps, then rolled out.
+      const events = await clusterEvents(world, cluster.id);
+      const startedAt = eventIndex(events, 'NodePoolRolloutStarted', `rolling 2 node(s) of pool workers to ${newVersion}`);
+      expect(startedAt).toBeGreaterThan(-1);
+      let previous = startedAt;
+      for (const old of [...before].sort((a, b) => oldestFirst.indexOf(a.id) - oldestFirst.indexOf(b.id))) {
+        const replacing = eventIndex(events, 'NodeReplacing', old.name);
+        const removed = eventIndex(events, 'NodeRemoved', old.name);
+        expect(replacing).toBeGreaterThan(previous);
+        expect(removed).toBeGreaterThan(replacing);
+        previous = removed;
+      }
+      expect(eventIndex(events, 'NodePoolRolledOut', newVersion)).toBeGreaterThan(previous);
+      // Replacing a healthy node on purpose is not ill health: the maxUnhealthy budget never tripped.
+      expect(events.filter((event) => event.reason === 'RemediationShortCircuited')).toEqual([]);
+    },
+    scaled(360_000),
+  );
 
   it('answers a second rollout with 409 nodes_up_to_date and writes nothing', async () => {
     const operationsBefore = (await operationsOf()).length;

@@ -19,7 +19,12 @@ describe('SSH prober against a real sshd', () => {
   let pool: { privateKey: string; publicKey: string };
   let stranger: { privateKey: string; publicKey: string };
   const target = (overrides: Partial<SshProbeTarget> = {}): SshProbeTarget => ({
-    host: sshd.ip, port: sshd.port, username: sshd.user, privateKey: pool.privateKey, pinnedHostKey: null, ...overrides,
+    host: sshd.ip,
+    port: sshd.port,
+    username: sshd.user,
+    privateKey: pool.privateKey,
+    pinnedHostKey: null,
+    ...overrides,
   });
 
   beforeAll(async () => {

@@ -12,7 +12,7 @@ import { startDigitalOceanSimulator, type DigitalOceanSimulator } from '../../se
 import { startEc2Simulator, type Ec2Simulator } from '../../services/sandbox/src/clouds/ec2/index.js';
 import { createNodeFleet, type FleetNodeOptions, type NodeFleet } from '../../services/sandbox/src/nodes/index.js';
 import { awsCredential, doCredential, sshPublicKey } from '../support/fixtures.js';
-import { ROOT, TestServer } from '../support/server.js';
+import { TestServer } from '../support/server.js';
 import { eventually, scaledSeconds } from '../support/time.js';
 import { startProcessSeed, type ProcessSeed } from '../control-plane/support.js';
 import { ensureBuilt } from '../support/build.js';
@@ -125,7 +125,13 @@ export async function startNodeWorld(options: NodeWorldOptions = {}): Promise<No
   // use 22, so the health checker's SSH probe (HM_NODE_SSH_PORT) reaches each. Not 22 itself: test
   // files run in parallel and their simulators hand out the same addresses.
   const sshPort = await freeLoopbackPort();
-  const fleet = createNodeFleet(fleetRoot, { leaseRenewIntervalMs: 2_000, discoveryTimeoutMs: 120_000, certificateTimeoutMs: 120_000, sshPort, ...options.fleet });
+  const fleet = createNodeFleet(fleetRoot, {
+    leaseRenewIntervalMs: 2_000,
+    discoveryTimeoutMs: 120_000,
+    certificateTimeoutMs: 120_000,
+    sshPort,
+    ...options.fleet,
+  });
   const timing = { bootMs: 1_000, shutdownMs: 1_000, ...options.cloudTiming };
   const seed = await (options.seed ?? processWorldSeed)();
   const ec2 = await startEc2Simulator({
@@ -166,7 +172,10 @@ export async function startNodeWorld(options: NodeWorldOptions = {}): Promise<No
   if (project.status !== 201) throw new Error(`project create failed: ${project.text}`);
   const projectId = project.body.id;
   const credentials = {} as Record<Provider, string>;
-  for (const [provider, body] of [['aws', AWS], ['digitalocean', DIGITALOCEAN]] as const) {
+  for (const [provider, body] of [
+    ['aws', AWS],
+    ['digitalocean', DIGITALOCEAN],
+  ] as const) {
     const created = await server.request<{ id: string }>('POST', `/api/v1/projects/${projectId}/credentials`, { body });
     if (created.status !== 201) throw new Error(`credential create failed: ${created.text}`);
     credentials[provider] = created.body.id;
@@ -192,25 +201,42 @@ export async function startNodeWorld(options: NodeWorldOptions = {}): Promise<No
 
 /** A valid pool for the provider's simulator (its regions, sizes and image formats). */
 export function poolBody(world: NodeWorld, provider: Provider, replicas: number, name = 'workers'): Record<string, unknown> {
-  const placement = provider === 'aws' ? { region: AWS.region, size: 't3.medium', image: 'ami-0123456789abcdef0' } : { region: 'fra1', size: 's-2vcpu-4gb', image: 'ubuntu-24-04-x64' };
-  return { name, credentialId: world.credentials[provider], replicas, sshPublicKeys: [sshPublicKey()], labels: { 'harbormaster.dev/pool': name }, ...placement };
+  const placement =
+    provider === 'aws'
+      ? { region: AWS.region, size: 't3.medium', image: 'ami-0123456789abcdef0' }
+      : { region: 'fra1', size: 's-2vcpu-4gb', image: 'ubuntu-24-04-x64' };
+  return {
+    name,
+    credentialId: world.credentials[provider],
+    replicas,
+    sshPublicKeys: [sshPublicKey()],
+    labels: { 'harbormaster.dev/pool': name },
+    ...placement,
+  };
 }
 
 export async function createClusterWithPool(world: NodeWorld, provider: Provider, replicas: number, name: string): Promise<{ cluster: Cluster; pool: Pool }> {
-  const created = await world.server.request<Cluster>('POST', `/api/v1/projects/${world.projectId}/clusters`, { body: { name, etcdReplicas: 1, nodePool: poolBody(world, provider, replicas) } });
+  const created = await world.server.request<Cluster>('POST', `/api/v1/projects/${world.projectId}/clusters`, {
+    body: { name, etcdReplicas: 1, nodePool: poolBody(world, provider, replicas) },
+  });
   if (created.status !== 201) throw new Error(`cluster create failed: ${created.text}`);
   const pools = await world.server.request<{ items: Pool[] }>('GET', `/api/v1/projects/${world.projectId}/clusters/${created.body.id}/nodepools`);
-  return { cluster: created.body, pool: pools.body.items[0]! };
+  return { cluster: created.body, pool: pools.body.items[0] };
 }
 
 export const clusterPath = (world: NodeWorld, clusterId: string) => `/api/v1/projects/${world.projectId}/clusters/${clusterId}`;
 export const poolPath = (world: NodeWorld, clusterId: string, poolId: string) => `${clusterPath(world, clusterId)}/nodepools/${poolId}`;
 
 export function waitForCluster(world: NodeWorld, clusterId: string, phase: string, timeoutMs = 180_000): Promise<Cluster> {
-  return eventually(async () => {
-    const cluster = (await world.server.request<Cluster>('GET', clusterPath(world, clusterId))).body;
-    return cluster.phase === phase ? cluster : undefined;
-  }, `cluster ${clusterId} to be ${phase}`, timeoutMs, 500);
+  return eventually(
+    async () => {
+      const cluster = (await world.server.request<Cluster>('GET', clusterPath(world, clusterId))).body;
+      return cluster.phase === phase ? cluster : undefined;
+    },
+    `cluster ${clusterId} to be ${phase}`,
+    timeoutMs,
+    500,
+  );
 }
 
 export async function scalePool(world: NodeWorld, clusterId: string, poolId: string, replicas: number): Promise<Operation> {
@@ -225,10 +251,15 @@ export async function getOperation(world: NodeWorld, operationId: string): Promi
 
 export async function waitForOperation(world: NodeWorld, operationId: string, status: string, timeoutMs = 180_000): Promise<Operation> {
   // A failed operation ends the wait at once (eventually retries a probe that throws).
-  const operation = await eventually(async () => {
-    const current = await getOperation(world, operationId);
-    return current.status === status || current.status === 'failed' ? current : undefined;
-  }, `operation ${operationId} to be ${status}`, timeoutMs, 500);
+  const operation = await eventually(
+    async () => {
+      const current = await getOperation(world, operationId);
+      return current.status === status || current.status === 'failed' ? current : undefined;
+    },
+    `operation ${operationId} to be ${status}`,
+    timeoutMs,
+    500,
+  );
   if (operation.status !== status) throw new Error(`operation ${operationId} failed: ${operation.message}`);
   return operation;
 }
@@ -254,10 +285,14 @@ export async function tenantApi(world: NodeWorld, clusterId: string): Promise<Co
   return (await tenantConfig(world, clusterId)).makeApiClient(CoreV1Api);
 }
 
-export const isNodeReady = (node: V1Node): boolean => node.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') ?? false;
+export const isNodeReady = (node: V1Node): boolean =>
+  node.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') ?? false;
 
 export async function readyTenantNodes(core: CoreV1Api): Promise<string[]> {
-  return (await core.listNode()).items.filter(isNodeReady).map((node) => node.metadata!.name!).sort();
+  return (await core.listNode()).items
+    .filter(isNodeReady)
+    .map((node) => node.metadata!.name!)
+    .sort();
 }
 
 /** The simulator's view of a cluster's machines (optionally one pool), terminated ones included. */

@@ -36,7 +36,9 @@ async function nodesQueue(failure: Error) {
       return {};
     },
   } as unknown as NodePoolReconciler;
-  const processor = new NodesProcessor(new JobRunner(createLogger('silent'), new Metrics()), reconciler, { wakePool: async () => 'queued' } as unknown as QueueService);
+  const processor = new NodesProcessor(new JobRunner(createLogger('silent'), new Metrics()), reconciler, {
+    wakePool: async () => 'queued',
+  } as unknown as QueueService);
   const worker = new Worker(name, (job: Job, token?: string) => processor.process(job, token), { connection, prefix });
   closers.push(async () => {
     await worker.close();
@@ -73,9 +75,14 @@ describe('nodes processor under provider throttling', () => {
 });
 
 function waitForState(queue: Queue, jobId: string, state: string): Promise<Job> {
-  return eventually(async () => {
-    // State first, then the job: a job read before its move would carry the old fields.
-    if ((await queue.getJobState(jobId)) !== state) return undefined;
-    return queue.getJob(jobId);
-  }, `job ${jobId} to reach ${state}`, 10_000, 20);
+  return eventually(
+    async () => {
+      // State first, then the job: a job read before its move would carry the old fields.
+      if ((await queue.getJobState(jobId)) !== state) return undefined;
+      return queue.getJob(jobId);
+    },
+    `job ${jobId} to reach ${state}`,
+    10_000,
+    20,
+  );
 }

@@ -42,7 +42,12 @@ afterAll(async () => {
 describe('RedisCloudRequestLimiter', () => {
   it('holds 40 requests at 20/s to about two seconds, and never lets more than burst + rate·t through', async () => {
     const slots: number[] = [];
-    const limiter = new RedisCloudRequestLimiter(connect(), { ratePerSecond: 20, burst: 2, keyPrefix: prefix, onReserved: (_account, slotAtMs) => slots.push(slotAtMs) });
+    const limiter = new RedisCloudRequestLimiter(connect(), {
+      ratePerSecond: 20,
+      burst: 2,
+      keyPrefix: prefix,
+      onReserved: (_account, slotAtMs) => slots.push(slotAtMs),
+    });
     const account = `acct-${randomUUID()}`;
     const started = performance.now();
     const grants = await Promise.all(
@@ -60,7 +65,7 @@ describe('RedisCloudRequestLimiter', () => {
     for (const windowMs of [100, 250, 500, 1_000]) expect(busiestWindow(slots, windowMs)).toBeLessThanOrEqual(2 + Math.floor((20 * windowMs) / 1000));
     // Nobody goes before a slot opened for them (a busy event loop only makes grants later).
     const sortedSlots = [...slots].sort((a, b) => a - b);
-    [...grants].sort((a, b) => a - b).forEach((grantedAt, index) => expect(grantedAt).toBeGreaterThanOrEqual(Math.floor(sortedSlots[index]!) - 1));
+    [...grants].sort((a, b) => a - b).forEach((grantedAt, index) => expect(grantedAt).toBeGreaterThanOrEqual(Math.floor(sortedSlots[index]) - 1));
   });
 
   it('shares one budget between separate connections (replicas), first come first served', async () => {
@@ -69,7 +74,8 @@ describe('RedisCloudRequestLimiter', () => {
     await Promise.all([redisA.ping(), redisB.ping()]);
     const slots: Array<{ replica: number; at: number }> = [];
     const replicas = [redisA, redisB].map(
-      (redis, replica) => new RedisCloudRequestLimiter(redis, { ratePerSecond: 20, burst: 2, keyPrefix: prefix, onReserved: (_account, at) => slots.push({ replica, at }) }),
+      (redis, replica) =>
+        new RedisCloudRequestLimiter(redis, { ratePerSecond: 20, burst: 2, keyPrefix: prefix, onReserved: (_account, at) => slots.push({ replica, at }) }),
     );
     const started = performance.now();
     // Callers arrive every 10 ms, alternating replicas: five times faster than the budget, so a queue builds.
@@ -94,8 +100,16 @@ describe('RedisCloudRequestLimiter', () => {
   it('gives an idle account its burst at once and keeps accounts apart', async () => {
     const busy = `acct-${randomUUID()}`;
     const idle = `acct-${randomUUID()}`;
-    const slots = new Map<string, number[]>([[busy, []], [idle, []]]);
-    const limiter = new RedisCloudRequestLimiter(connect(), { ratePerSecond: 2, burst: 3, keyPrefix: prefix, onReserved: (account, at) => slots.get(account)!.push(at) });
+    const slots = new Map<string, number[]>([
+      [busy, []],
+      [idle, []],
+    ]);
+    const limiter = new RedisCloudRequestLimiter(connect(), {
+      ratePerSecond: 2,
+      burst: 3,
+      keyPrefix: prefix,
+      onReserved: (account, at) => slots.get(account)!.push(at),
+    });
     // Drain `busy` well beyond its burst; its last slot is then 1.5 s away.
     const backlog = Promise.all(Array.from({ length: 6 }, () => limiter.acquire(busy)));
     await Promise.all(Array.from({ length: 3 }, () => limiter.acquire(idle)));
@@ -105,12 +119,12 @@ describe('RedisCloudRequestLimiter', () => {
     // The idle account's burst opens at once: its first three slots are when they were asked for,
     // all within the first busy slot's second, not queued behind `busy`.
     const [idleSlots, busySlots] = [slots.get(idle)!, slots.get(busy)!];
-    expect(busySlots.at(-1)! - busySlots[0]!).toBeGreaterThanOrEqual(1_499);
-    expect(idleSlots[2]! - idleSlots[0]!).toBeLessThan(busySlots.at(-1)! - busySlots[0]!);
-    expect(idleSlots[2]! - busySlots[0]!).toBeLessThan(500);
+    expect(busySlots.at(-1)! - busySlots[0]).toBeGreaterThanOrEqual(1_499);
+    expect(idleSlots[2] - idleSlots[0]).toBeLessThan(busySlots.at(-1)! - busySlots[0]);
+    expect(idleSlots[2] - busySlots[0]).toBeLessThan(500);
     // The fourth waits one interval of its own bucket (500 ms at 2/s) after its burst.
-    expect(idleSlots[3]! - idleSlots[0]!).toBeGreaterThanOrEqual(499);
-    expect(idleSlots[3]! - idleSlots[0]!).toBeLessThan(busySlots.at(-1)! - busySlots[0]!);
+    expect(idleSlots[3] - idleSlots[0]).toBeGreaterThanOrEqual(499);
+    expect(idleSlots[3] - idleSlots[0]).toBeLessThan(busySlots.at(-1)! - busySlots[0]);
     expect(performance.now() - fourth).toBeGreaterThanOrEqual(450);
   });
 

@@ -40,7 +40,10 @@ describe('logging', () => {
     });
     const logger = createLogger('info', sink);
     const apiToken = `hm_abcdefghijkl_${'A'.repeat(43)}`;
-    logger.info({ kubeconfig: 'apiVersion: v1', credentials: { secretAccessKey: 'wJalrXUtnFEMI/K7MDENG' }, header: `Bearer ${apiToken}` }, `token ${apiToken} and bootstrap abcdef.0123456789abcdef`);
+    logger.info(
+      { kubeconfig: 'apiVersion: v1', credentials: { secretAccessKey: 'wJalrXUtnFEMI/K7MDENG' }, header: `Bearer ${apiToken}` },
+      `token ${apiToken} and bootstrap abcdef.0123456789abcdef`,
+    );
     logger.error({ err: new Error('-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----') }, 'failed');
     const text = lines.join('');
     for (const secret of ['apiVersion: v1', 'wJalrXUtnFEMI', apiToken, 'abcdef.0123456789abcdef', 'MHcCAQEE']) expect(text).not.toContain(secret);

@@ -32,7 +32,13 @@ function cluster(overrides: Partial<Cluster> = {}): Cluster {
   };
 }
 
-const condition = (type: string, status: Condition['status'], message = ''): Condition => ({ type, status, reason: status === 'True' ? 'Ok' : 'Waiting', message, lastTransitionTime: AT });
+const condition = (type: string, status: Condition['status'], message = ''): Condition => ({
+  type,
+  status,
+  reason: status === 'True' ? 'Ok' : 'Waiting',
+  message,
+  lastTransitionTime: AT,
+});
 let nextId = 1;
 const event = (reason: string, message = '', type: ClusterEvent['type'] = 'Normal'): ClusterEvent => ({ id: nextId++, type, reason, message, createdAt: AT });
 const pool = (replicas: number, ready: number): NodePool => ({
@@ -54,7 +60,9 @@ const states = (milestones: ReturnType<typeof deriveMilestones>) => Object.fromE
 
 describe('event-stream parser', () => {
   it('splits events, joins multi-line data, keeps ids and retry, skips comments and keeps the unfinished rest', () => {
-    const { messages, rest } = parseSseChunk('retry: 2000\n\n: keep-alive\n\nid: 7\nevent: cluster-event\ndata: {"a":\ndata: 1}\n\nevent: cluster\r\ndata: {}\r\n\r\nid: 8\nevent: clus');
+    const { messages, rest } = parseSseChunk(
+      'retry: 2000\n\n: keep-alive\n\nid: 7\nevent: cluster-event\ndata: {"a":\ndata: 1}\n\nevent: cluster\r\ndata: {}\r\n\r\nid: 8\nevent: clus',
+    );
     expect(messages).toEqual([
       { event: '', data: '', retry: 2000 },
       { event: 'cluster-event', data: '{"a":\n1}', id: '7', retry: undefined },
@@ -66,8 +74,19 @@ describe('event-stream parser', () => {
 
 describe('progress milestones', () => {
   it('marks the first unfinished control-plane step as in progress, with the condition message', () => {
-    const milestones = deriveMilestones(cluster({ conditions: [condition('EtcdReady', 'True'), condition('APIServerReady', 'False', '0/2 ready')] }), [event('Placed', 'placed on seed sandbox (1/50)')], [pool(1, 0)]);
-    expect(states(milestones)).toEqual({ placed: 'done', etcd: 'done', apiserver: 'active', controllerManager: 'pending', nodes: 'pending', running: 'pending' });
+    const milestones = deriveMilestones(
+      cluster({ conditions: [condition('EtcdReady', 'True'), condition('APIServerReady', 'False', '0/2 ready')] }),
+      [event('Placed', 'placed on seed sandbox (1/50)')],
+      [pool(1, 0)],
+    );
+    expect(states(milestones)).toEqual({
+      placed: 'done',
+      etcd: 'done',
+      apiserver: 'active',
+      controllerManager: 'pending',
+      nodes: 'pending',
+      running: 'pending',
+    });
     expect(milestones.find((milestone) => milestone.key === 'apiserver')?.detail).toBe('0/2 ready');
   });
 
@@ -91,39 +110,79 @@ describe('progress milestones', () => {
   it('shows a node warning as a failed node step', () => {
     const running = cluster({ phase: 'Running', conditions: ['EtcdReady', 'APIServerReady', 'ControllerManagerReady'].map((type) => condition(type, 'True')) });
     const milestones = deriveMilestones(running, [event('NodeProvisioningFailed', 'the cloud refused the size', 'Warning')], [pool(1, 0)]);
-    expect(milestones.find((milestone) => milestone.key === 'nodes')).toMatchObject({ state: 'failed', detail: 'NodeProvisioningFailed: the cloud refused the size' });
+    expect(milestones.find((milestone) => milestone.key === 'nodes')).toMatchObject({
+      state: 'failed',
+      detail: 'NodeProvisioningFailed: the cloud refused the size',
+    });
   });
 });
 
 describe('progress milestones during an upgrade', () => {
   const ready = ['EtcdReady', 'APIServerReady', 'ControllerManagerReady', 'SchedulerReady'].map((type) => condition(type, 'True'));
   // What the cluster went through before the upgrade: created, converged, one ready event per step.
-  const created = () => [event('Placed', 'placed on seed sandbox (1/50)'), event('EtcdReady'), event('APIServerReady'), event('ControllerManagerReady'), event('ControlPlaneReady', 'control plane 1.36.3 is ready at https://10.0.0.1:30443')];
+  const created = () => [
+    event('Placed', 'placed on seed sandbox (1/50)'),
+    event('EtcdReady'),
+    event('APIServerReady'),
+    event('ControllerManagerReady'),
+    event('ControlPlaneReady', 'control plane 1.36.3 is ready at https://10.0.0.1:30443'),
+  ];
   const upgrading = (overrides: Partial<Cluster> = {}) =>
-    cluster({ version: '1.37.2', phase: 'Updating', phaseReason: 'UpgradeRequested', conditions: ready, generation: 2, observedGeneration: 1, endpoint: 'https://10.0.0.1:30443', ...overrides });
+    cluster({
+      version: '1.37.2',
+      phase: 'Updating',
+      phaseReason: 'UpgradeRequested',
+      conditions: ready,
+      generation: 2,
+      observedGeneration: 1,
+      endpoint: 'https://10.0.0.1:30443',
+      ...overrides,
+    });
   const labelOf = (milestones: ReturnType<typeof deriveMilestones>, key: string) => milestones.find((milestone) => milestone.key === key)?.label;
 
   it('counts nothing from before the request once an upgrade was just requested: the API server is next', () => {
     const current = upgrading();
     const events = [...created(), event('UpgradeRequested', 'upgrade from 1.36.3 to 1.37.2 requested')];
     const milestones = deriveMilestones(current, events, []);
-    expect(states(milestones)).toEqual({ placed: 'done', etcd: 'done', apiserver: 'active', controllerManager: 'pending', nodes: 'skipped', running: 'pending' });
+    expect(states(milestones)).toEqual({
+      placed: 'done',
+      etcd: 'done',
+      apiserver: 'active',
+      controllerManager: 'pending',
+      nodes: 'skipped',
+      running: 'pending',
+    });
     expect(labelOf(milestones, 'apiserver')).toBe('API server 1.37.2 rolled out');
     expect(labelOf(milestones, 'controllerManager')).toBe('Controller manager 1.37.2 rolled out');
     expect(upgradeInProgress(current, events)).toMatchObject({ from: '1.36.3', to: '1.37.2' });
   });
 
   it('shows the new apiserver rolling out with its condition, then the controller manager once the controllers were applied', () => {
-    const events = [...created(), event('UpgradeRequested', 'upgrade from 1.36.3 to 1.37.2 requested'), event('AppliedApiserver', 'applied Deployment/kube-apiserver')];
+    const events = [
+      ...created(),
+      event('UpgradeRequested', 'upgrade from 1.36.3 to 1.37.2 requested'),
+      event('AppliedApiserver', 'applied Deployment/kube-apiserver'),
+    ];
     const rollingOut = upgrading({
       phaseReason: 'WaitingForAPIServer',
-      conditions: ready.map((candidate) => (candidate.type === 'APIServerReady' ? condition('APIServerReady', 'False', 'rolling out (0/1 ready, 0 updated)') : candidate)),
+      conditions: ready.map((candidate) =>
+        candidate.type === 'APIServerReady' ? condition('APIServerReady', 'False', 'rolling out (0/1 ready, 0 updated)') : candidate,
+      ),
     });
-    const waiting = deriveMilestones(rollingOut, [...events, event('APIServerReadyFalse', 'APIServerReady is False: rolling out (0/1 ready, 0 updated)', 'Warning')], []);
+    const waiting = deriveMilestones(
+      rollingOut,
+      [...events, event('APIServerReadyFalse', 'APIServerReady is False: rolling out (0/1 ready, 0 updated)', 'Warning')],
+      [],
+    );
     expect(states(waiting)).toMatchObject({ etcd: 'done', apiserver: 'active', controllerManager: 'pending', running: 'pending' });
     expect(waiting.find((milestone) => milestone.key === 'apiserver')?.detail).toBe('rolling out (0/1 ready, 0 updated)');
 
-    const rolledOut = [...events, event('APIServerReadyFalse', '', 'Warning'), event('APIServerReady'), event('AppliedControllers', 'applied Deployment/kube-controller-manager, Deployment/kube-scheduler')];
+    const rolledOut = [
+      ...events,
+      event('APIServerReadyFalse', '', 'Warning'),
+      event('APIServerReady'),
+      event('AppliedControllers', 'applied Deployment/kube-controller-manager, Deployment/kube-scheduler'),
+    ];
     const milestones = deriveMilestones(upgrading({ phaseReason: 'WaitingForControllers' }), rolledOut, []);
     expect(states(milestones)).toEqual({ placed: 'done', etcd: 'done', apiserver: 'done', controllerManager: 'active', nodes: 'skipped', running: 'pending' });
     // The controllers applied for the new version prove the rollout even without a condition flip.
@@ -133,11 +192,19 @@ describe('progress milestones during an upgrade', () => {
 
   it('follows etcd as well when the new minor pairs with another etcd release', () => {
     const events = [...created(), event('UpgradeRequested', 'upgrade from 1.35.4 to 1.36.3 requested'), event('AppliedEtcd', 'applied StatefulSet/etcd')];
-    const rolling = upgrading({ version: '1.36.3', phaseReason: 'WaitingForEtcd', conditions: ready.map((candidate) => (candidate.type === 'EtcdReady' ? condition('EtcdReady', 'False', '0/1 members ready (quorum 1)') : candidate)) });
+    const rolling = upgrading({
+      version: '1.36.3',
+      phaseReason: 'WaitingForEtcd',
+      conditions: ready.map((candidate) => (candidate.type === 'EtcdReady' ? condition('EtcdReady', 'False', '0/1 members ready (quorum 1)') : candidate)),
+    });
     const milestones = deriveMilestones(rolling, [...events, event('EtcdReadyFalse', '', 'Warning')], []);
     expect(states(milestones)).toMatchObject({ etcd: 'active', apiserver: 'pending', controllerManager: 'pending' });
     expect(labelOf(milestones, 'etcd')).toBe('etcd ready for 1.36.3');
-    const quorum = deriveMilestones(upgrading({ version: '1.36.3', phaseReason: 'WaitingForAPIServer' }), [...events, event('EtcdReadyFalse', '', 'Warning'), event('EtcdReady'), event('AppliedApiserver')], []);
+    const quorum = deriveMilestones(
+      upgrading({ version: '1.36.3', phaseReason: 'WaitingForAPIServer' }),
+      [...events, event('EtcdReadyFalse', '', 'Warning'), event('EtcdReady'), event('AppliedApiserver')],
+      [],
+    );
     expect(states(quorum)).toMatchObject({ etcd: 'done', apiserver: 'active' });
   });
 
@@ -166,10 +233,23 @@ describe('progress milestones during an upgrade', () => {
       event('APIServerReadyFalse', 'APIServerReady is False: /readyz: HTTP 500', 'Warning'),
       event('ProgressDeadlineExceeded', 'not converged within 1200s; waiting for: /readyz failed (WaitingForAPIServer)', 'Warning'),
     ];
-    const failed = upgrading({ phase: 'Failed', phaseReason: 'UpdateTimedOut', conditions: ready.map((candidate) => (candidate.type === 'APIServerReady' ? condition('APIServerReady', 'False', '/readyz: HTTP 500') : candidate)) });
+    const failed = upgrading({
+      phase: 'Failed',
+      phaseReason: 'UpdateTimedOut',
+      conditions: ready.map((candidate) => (candidate.type === 'APIServerReady' ? condition('APIServerReady', 'False', '/readyz: HTTP 500') : candidate)),
+    });
     const milestones = deriveMilestones(failed, events, []);
-    expect(states(milestones)).toEqual({ placed: 'done', etcd: 'done', apiserver: 'failed', controllerManager: 'pending', nodes: 'skipped', running: 'failed' });
-    expect(milestones.find((milestone) => milestone.key === 'apiserver')?.detail).toBe('UpdateTimedOut: not converged within 1200s; waiting for: /readyz failed (WaitingForAPIServer)');
+    expect(states(milestones)).toEqual({
+      placed: 'done',
+      etcd: 'done',
+      apiserver: 'failed',
+      controllerManager: 'pending',
+      nodes: 'skipped',
+      running: 'failed',
+    });
+    expect(milestones.find((milestone) => milestone.key === 'apiserver')?.detail).toBe(
+      'UpdateTimedOut: not converged within 1200s; waiting for: /readyz failed (WaitingForAPIServer)',
+    );
     expect(upgradeInProgress(failed, events)).toMatchObject({ from: '1.36.3', to: '1.37.2' });
   });
 });

@@ -70,7 +70,10 @@ describe(`kubesim against the real kube-apiserver v${newest.version}`, () => {
       if (diff.length > 0) mismatches.push({ id: step.id, request: `${step.as ?? 'admin'} ${step.method} ${step.path}`, differences: diff, real, kubesim });
     }
     if (process.env.DIFF_REPORT) {
-      writeFileSync(process.env.DIFF_REPORT, JSON.stringify({ requests: steps.length, mismatches: mismatches.length, gaps: Object.keys(KNOWN_GAPS).length, detail: mismatches }, null, 2));
+      writeFileSync(
+        process.env.DIFF_REPORT,
+        JSON.stringify({ requests: steps.length, mismatches: mismatches.length, gaps: Object.keys(KNOWN_GAPS).length, detail: mismatches }, null, 2),
+      );
     }
     const unexpected = mismatches.filter((m) => !(m.id in KNOWN_GAPS)).map((m) => ({ id: m.id, request: m.request, differences: m.differences }));
     const stale = Object.keys(KNOWN_GAPS).filter((id) => !mismatches.some((m) => m.id === id));

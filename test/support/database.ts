@@ -2,7 +2,21 @@
 // "nothing was written" and "no plaintext secret at rest" assertions.
 import pg from 'pg';
 
-const TABLES = ['users', 'projects', 'project_members', 'api_tokens', 'provider_credentials', 'seeds', 'clusters', 'node_pools', 'nodes', 'operations', 'cluster_events', 'audit_log', 'settings'];
+const TABLES = [
+  'users',
+  'projects',
+  'project_members',
+  'api_tokens',
+  'provider_credentials',
+  'seeds',
+  'clusters',
+  'node_pools',
+  'nodes',
+  'operations',
+  'cluster_events',
+  'audit_log',
+  'settings',
+];
 
 export async function dumpPostgres(url: string): Promise<Record<string, unknown[]>> {
   const client = new pg.Client({ connectionString: url });

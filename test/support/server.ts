@@ -106,8 +106,8 @@ export class TestServer {
         const listening = /"url":"(http:\/\/[^"]+)".*harbormaster listening/.exec(this.output);
         if (listening) resolve(void (this.baseUrl = listening[1]));
       };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
       child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening:\n${this.output.slice(-4000)}`)));
     });
     const startBudget = scaled(90_000);
@@ -147,7 +147,11 @@ export class TestServer {
     }
   }
 
-  async request<T = unknown>(method: string, path: string, options: { token?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    options: { token?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  ): Promise<ApiResponse<T>> {
     const token = options.token === undefined ? this.adminToken : options.token;
     const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...options.headers };
     let body: string | undefined;

@@ -1,6 +1,14 @@
 // A thin client over @kubernetes/client-node for the reconcilers: server-side apply with one
 // field manager, reads that treat 404 as absence, and deletes that tolerate absence.
-import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, ServerConfiguration, createConfiguration, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  ApiException,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  ServerConfiguration,
+  createConfiguration,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { PooledConnection, pooledHttpLibrary } from './transport.js';
 
 /** Every object Harbormaster writes is owned by this manager, so conflicts name us. */
@@ -50,7 +58,9 @@ class ObjectApi extends KubernetesObjectApi {
     const server = config.getCurrentCluster()?.server;
     const client =
       connection && server
-        ? new ObjectApi(createConfiguration({ baseServer: new ServerConfiguration(server, {}), authMethods: { default: connection }, httpApi: pooledHttpLibrary }))
+        ? new ObjectApi(
+            createConfiguration({ baseServer: new ServerConfiguration(server, {}), authMethods: { default: connection }, httpApi: pooledHttpLibrary }),
+          )
         : config.makeApiClient(ObjectApi);
     client.setDefaultNamespace(config);
     return client;
@@ -89,12 +99,14 @@ export class KubeClient {
    * field someone else changed is taken back rather than reported as a conflict.
    */
   async apply<T extends KubernetesObject>(object: T): Promise<T> {
+    // eslint-disable-next-line @typescript-eslint/no-misused-spread -- V1ObjectMeta is a plain JSON shape (kubeModels in eslint.config.js)
     const body = { ...object, metadata: { ...object.metadata, managedFields: undefined, resourceVersion: undefined } };
     return this.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
   }
 
   async read<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the reference is not a T, so T cannot be the type argument
       return (await this.objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } })) as T;
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -105,7 +117,14 @@ export class KubeClient {
   /** Returns false when the object was already gone. */
   async delete(ref: ObjectRef, propagationPolicy: 'Background' | 'Foreground' = 'Background'): Promise<boolean> {
     try {
-      await this.objects.delete({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } }, undefined, undefined, undefined, undefined, propagationPolicy);
+      await this.objects.delete(
+        { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } },
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        propagationPolicy,
+      );
       return true;
     } catch (error) {
       if (isNotFound(error)) return false;

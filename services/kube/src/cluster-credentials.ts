@@ -29,8 +29,8 @@ export function endpointUrl(host: string, port: number): string {
  * (see kubeconfigNames), so two clusters, or two roles of one cluster, never share a name.
  */
 export function clusterKubeconfig(input: { clusterName: string; endpoint: string; pki: ClusterPki; role: KubeconfigRole }): string {
-  const leaf = input.pki.leaves[input.role === 'admin' ? LEAF.admin : LEAF.viewer];
+  const leaf = (input.pki.leaves as Partial<ClusterPki['leaves']>)[input.role === 'admin' ? LEAF.admin : LEAF.viewer];
+  // eslint-disable-next-line no-restricted-syntax -- the PKI is generated with every leaf; a missing one is corrupt state
   if (!leaf) throw new Error(`the stored PKI has no ${input.role} certificate`);
   return renderKubeconfig({ clusterName: input.clusterName, role: input.role, server: input.endpoint, caCertPem: input.pki.ca.cluster.certPem, client: leaf });
 }
-

@@ -112,7 +112,13 @@ class KindWatch {
 export class StatusWatch {
   private readonly watches: KindWatch[];
 
-  constructor(config: KubeConfig, kinds: readonly WatchedKind[], labelSelector: string, onChange: (change: StatusChange) => void, onError: (kind: string, error: unknown) => void = () => undefined) {
+  constructor(
+    config: KubeConfig,
+    kinds: readonly WatchedKind[],
+    labelSelector: string,
+    onChange: (change: StatusChange) => void,
+    onError: (kind: string, error: unknown) => void = () => undefined,
+  ) {
     const watch = new Watch(config);
     this.watches = kinds.map((kind) => new KindWatch(watch, kind, labelSelector, onChange, onError));
   }

@@ -68,7 +68,7 @@ export class PooledConnection implements SecurityAuthentication {
 
   constructor(private readonly config: KubeConfig) {
     const user = config.getCurrentUser();
-    this.dynamicHeaders = Boolean(user?.exec || user?.authProvider);
+    this.dynamicHeaders = Boolean(user?.exec ?? user?.authProvider);
   }
 
   /** Only https servers without a proxy are pooled here; the rest keep client-node's own path. */

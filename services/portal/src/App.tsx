@@ -33,7 +33,11 @@ interface Route {
 const ROUTES: Route[] = [
   { pattern: '/projects', render: () => <ProjectsPage /> },
   { pattern: '/projects/:projectId/clusters', section: 'clusters', render: (p) => <ClustersPage key={p.projectId} projectId={p.projectId} /> },
-  { pattern: '/projects/:projectId/clusters/:clusterId', section: 'clusters', render: (p) => <ClusterPage key={p.clusterId} projectId={p.projectId} clusterId={p.clusterId} /> },
+  {
+    pattern: '/projects/:projectId/clusters/:clusterId',
+    section: 'clusters',
+    render: (p) => <ClusterPage key={p.clusterId} projectId={p.projectId} clusterId={p.clusterId} />,
+  },
   { pattern: '/projects/:projectId/credentials', section: 'credentials', render: (p) => <CredentialsPage key={p.projectId} projectId={p.projectId} /> },
   { pattern: '/projects/:projectId/members', section: 'members', render: (p) => <MembersPage key={p.projectId} projectId={p.projectId} /> },
   { pattern: '/tokens', render: () => <TokensPage /> },
@@ -76,11 +80,7 @@ function Shell() {
         {session.projects.length > 0 && (
           <div className="switcher">
             <label htmlFor={switcherId}>Project</label>
-            <select
-              id={switcherId}
-              value={project?.id ?? ''}
-              onChange={(event) => navigate(`/projects/${event.target.value}/${section}`)}
-            >
+            <select id={switcherId} value={project?.id ?? ''} onChange={(event) => navigate(`/projects/${event.target.value}/${section}`)}>
               {session.projects.map((candidate) => (
                 <option key={candidate.id} value={candidate.id}>
                   {candidate.displayName || candidate.name}

@@ -32,7 +32,8 @@ export interface Credential {
   id: string;
   name: string;
   provider: Provider;
-  summary: Record<string, string>;
+  // Which keys are present depends on the provider (only AWS has a region).
+  summary: Partial<Record<string, string>>;
   createdAt: string;
 }
 
@@ -227,7 +228,7 @@ export class ApiClient {
     if (response.status === 204) return undefined as T;
     const text = await response.text();
     const parsed: unknown = text ? safeJson(text) : undefined;
-    if (!response.ok) throw new ApiError(response.status, isObject(parsed) ? (parsed as ProblemDetails) : { detail: text || response.statusText });
+    if (!response.ok) throw new ApiError(response.status, isObject(parsed) ? parsed : { detail: text || response.statusText });
     return parsed as T;
   }
 
@@ -257,7 +258,7 @@ export class ApiClient {
     if (!response.ok) {
       const text = await response.text();
       const parsed = safeJson(text);
-      throw new ApiError(response.status, isObject(parsed) ? (parsed as ProblemDetails) : { detail: text });
+      throw new ApiError(response.status, isObject(parsed) ? parsed : { detail: text });
     }
     const disposition = response.headers.get('content-disposition') ?? '';
     const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? fallbackName;

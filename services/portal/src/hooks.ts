@@ -18,6 +18,8 @@ export function useResource<T>(load: () => Promise<T>, key: string, pollMs?: num
   const [error, setError] = useState<unknown>(undefined);
   const [loading, setLoading] = useState(true);
   const loader = useRef(load);
+  // The latest loader without restarting the effect on every render (its identity changes each time).
+  // eslint-disable-next-line react-hooks/refs -- only read inside run(), never during render
   loader.current = load;
   const generation = useRef(0);
   const inFlight = useRef(false);
@@ -44,6 +46,8 @@ export function useResource<T>(load: () => Promise<T>, key: string, pollMs?: num
   }, []);
 
   useEffect(() => {
+    // A new key must not show the previous key's data while it loads.
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- the reset belongs to the key change the effect reacts to
     setData(undefined);
     setError(undefined);
     setLoading(true);

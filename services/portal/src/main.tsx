@@ -5,7 +5,9 @@ import { Router } from './router.js';
 import { SessionProvider } from './session.js';
 import './styles.css';
 
-createRoot(document.getElementById('root')!).render(
+const root = document.getElementById('root');
+if (!root) throw new Error('index.html has no #root element');
+createRoot(root).render(
   <StrictMode>
     <Router>
       <SessionProvider>

@@ -2,8 +2,50 @@
 // when the name is left out; the portal makes its own so the user can see and edit it first.
 // Both must satisfy the API's rule: a DNS-1123 label of at most 40 characters.
 
-const ADJECTIVES = ['amber', 'brisk', 'calm', 'deft', 'eager', 'fond', 'glad', 'hardy', 'keen', 'lucid', 'merry', 'nimble', 'proud', 'quiet', 'rapid', 'sturdy', 'tidy', 'vivid', 'witty', 'zesty'];
-const NOUNS = ['anchor', 'buoy', 'cove', 'dock', 'ferry', 'gull', 'harbor', 'inlet', 'jetty', 'keel', 'lagoon', 'mast', 'pier', 'quay', 'reef', 'sail', 'tide', 'wharf', 'yacht', 'bay'];
+const ADJECTIVES = [
+  'amber',
+  'brisk',
+  'calm',
+  'deft',
+  'eager',
+  'fond',
+  'glad',
+  'hardy',
+  'keen',
+  'lucid',
+  'merry',
+  'nimble',
+  'proud',
+  'quiet',
+  'rapid',
+  'sturdy',
+  'tidy',
+  'vivid',
+  'witty',
+  'zesty',
+];
+const NOUNS = [
+  'anchor',
+  'buoy',
+  'cove',
+  'dock',
+  'ferry',
+  'gull',
+  'harbor',
+  'inlet',
+  'jetty',
+  'keel',
+  'lagoon',
+  'mast',
+  'pier',
+  'quay',
+  'reef',
+  'sail',
+  'tide',
+  'wharf',
+  'yacht',
+  'bay',
+];
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 export const CLUSTER_NAME_MAX = 40;
@@ -16,6 +58,7 @@ function pick<T>(items: readonly T[]): T {
 }
 
 export function generateClusterName(): string {
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread -- an ASCII alphabet: one code point per character
   const suffix = Array.from({ length: 4 }, () => pick([...SUFFIX_ALPHABET])).join('');
   return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${suffix}`;
 }

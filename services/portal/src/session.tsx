@@ -46,6 +46,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     if (!api || me) return;
     let cancelled = false;
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- load() sets state only after its requests answer
     load(api)
       .catch((error: unknown) => {
         if (!cancelled && error instanceof ApiError && error.status === 401) signOut();

@@ -21,7 +21,6 @@ const CONTROL_PLANE_STEPS = [
   { key: 'controllerManager', label: 'Controller manager ready', condition: 'ControllerManagerReady' },
 ] as const;
 
-const NODE_EVENT = /^Node/;
 const JOINED = /\((\d+)\/(\d+) ready\)/;
 const UPGRADE_REQUESTED = /^upgrade from (\S+) to (\S+) requested$/;
 
@@ -64,7 +63,13 @@ function upgradeSteps(cluster: Cluster, events: readonly ClusterEvent[], upgrade
   const step = (key: Milestone['key'], label: string, conditionType: string, evidence: ClusterEvent | undefined): Milestone => {
     // A condition that is False now outweighs older evidence: the worker went back to waiting on it.
     const done = Boolean(evidence) && conditionOf(conditionType)?.status !== 'False';
-    return { key, label, state: done ? 'done' : 'pending', detail: done ? undefined : notReadyMessage(conditionType), at: done ? evidence?.createdAt : undefined };
+    return {
+      key,
+      label,
+      state: done ? 'done' : 'pending',
+      detail: done ? undefined : notReadyMessage(conditionType),
+      at: done ? evidence?.createdAt : undefined,
+    };
   };
 
   // The worker touches etcd only when the new minor pairs with another etcd release; until it
@@ -75,7 +80,7 @@ function upgradeSteps(cluster: Cluster, events: readonly ClusterEvent[], upgrade
   const etcdBefore = lastEvent(events, (event) => event.reason === 'EtcdReady');
   const etcd: Milestone = etcdTouched
     ? step('etcd', `etcd ready for ${upgrade.to}`, 'EtcdReady', after('EtcdReady', 'AppliedApiserver', 'APIServerReady', 'AppliedControllers'))
-    : { key: 'etcd', label: 'etcd ready', state: 'done', at: etcdBefore?.createdAt ?? etcdCondition?.lastTransitionTime };
+    : { key: 'etcd', label: 'etcd ready', state: 'done', at: etcdBefore?.createdAt ?? etcdCondition.lastTransitionTime };
   // The controllers are applied only once the new apiserver rolled out and answers /readyz.
   const apiserver = step('apiserver', `API server ${upgrade.to} rolled out`, 'APIServerReady', after('APIServerReady', 'AppliedControllers'));
   // ControlPlaneReady after the request would have ended the upgrade, so this step is never done here.
@@ -107,7 +112,7 @@ export function deriveMilestones(cluster: Cluster | undefined, events: readonly 
   const placedEvent = lastEvent(events, (event) => event.reason === 'Placed');
   const milestones: Milestone[] = [];
 
-  const placed = Boolean(placedEvent || cluster?.seed);
+  const placed = Boolean(placedEvent ?? cluster?.seed);
   milestones.push({
     key: 'placed',
     label: cluster?.seed?.name ? `Placed on seed ${cluster.seed.name}` : 'Placed on a seed',
@@ -128,13 +133,13 @@ export function deriveMilestones(cluster: Cluster | undefined, events: readonly 
         label: step.label,
         state: done ? 'done' : 'pending',
         detail: done ? undefined : condition?.message,
-        at: done ? readyEvent?.createdAt ?? condition?.lastTransitionTime : undefined,
+        at: done ? (readyEvent?.createdAt ?? condition?.lastTransitionTime) : undefined,
       });
     }
   }
 
   const progress = nodeProgress(pools, events);
-  const nodeWarning = lastEvent(events, (event) => NODE_EVENT.test(event.reason));
+  const nodeWarning = lastEvent(events, (event) => event.reason.startsWith('Node'));
   if (!progress || progress.desired === 0) {
     milestones.push({ key: 'nodes', label: 'Nodes joining', state: 'skipped', detail: progress ? 'the node pools have 0 replicas' : 'no node pool' });
   } else {
@@ -154,7 +159,7 @@ export function deriveMilestones(cluster: Cluster | undefined, events: readonly 
     key: 'running',
     label: 'Running',
     state: running ? 'done' : 'pending',
-    detail: running ? cluster?.endpoint ?? undefined : undefined,
+    detail: running ? (cluster.endpoint ?? undefined) : undefined,
     at: running ? runningEvent?.createdAt : undefined,
   });
 

@@ -91,9 +91,13 @@ describe('control-plane builders', () => {
     expect((find(single, 'PodDisruptionBudget', 'etcd') as IPodDisruptionBudget).spec?.minAvailable).toBe(1);
     const apiserverArgs = flags((find(single, 'Deployment', 'kube-apiserver') as IDeployment).spec?.template.spec?.containers[0].args);
     expect(apiserverArgs.get('etcd-servers')).toBe(`https://etcd-0.etcd.${namespace}.svc.cluster.local:2379`);
-    expect(Object.keys((find(single, 'Secret', SECRET.etcdCerts) as ISecret).data ?? {}).sort()).toEqual(
-      ['ca.crt', 'etcd-0-peer.crt', 'etcd-0-peer.key', 'etcd-0-server.crt', 'etcd-0-server.key'],
-    );
+    expect(Object.keys((find(single, 'Secret', SECRET.etcdCerts) as ISecret).data ?? {}).sort()).toEqual([
+      'ca.crt',
+      'etcd-0-peer.crt',
+      'etcd-0-peer.key',
+      'etcd-0-server.crt',
+      'etcd-0-server.key',
+    ]);
     expect(() => resolveSpec(referenceSpec('NodePort', { etcd: { members: 2 as 1 } }))).toThrow(/1 or 3/);
   });
 
@@ -106,7 +110,12 @@ describe('control-plane builders', () => {
     expect(container?.image).toBe('registry.k8s.io/kube-apiserver:v1.36.3');
     const args = flags(container?.args);
     expect(args.get('etcd-servers')?.split(',')).toHaveLength(3);
-    expect(args.get('etcd-servers')?.split(',').every((url) => url.startsWith('https://'))).toBe(true);
+    expect(
+      args
+        .get('etcd-servers')
+        ?.split(',')
+        .every((url) => url.startsWith('https://')),
+    ).toBe(true);
     expect(args.get('authorization-mode')).toBe('Node,RBAC');
     expect(args.get('enable-admission-plugins')?.split(',')).toContain('NodeRestriction');
     expect(args.get('enable-bootstrap-token-auth')).toBe('true');
@@ -115,7 +124,16 @@ describe('control-plane builders', () => {
     expect(args.get('profiling')).toBe('false');
     expect(args.get('service-cluster-ip-range')).toBe('10.96.0.0/12');
     expect(args.get('requestheader-allowed-names')).toBe('front-proxy-client');
-    for (const flag of ['service-account-issuer', 'service-account-key-file', 'service-account-signing-key-file', 'client-ca-file', 'kubelet-client-certificate', 'kubelet-client-key', 'proxy-client-cert-file', 'secure-port']) {
+    for (const flag of [
+      'service-account-issuer',
+      'service-account-key-file',
+      'service-account-signing-key-file',
+      'client-ca-file',
+      'kubelet-client-certificate',
+      'kubelet-client-key',
+      'proxy-client-cert-file',
+      'secure-port',
+    ]) {
       expect(args.has(flag), flag).toBe(true);
     }
     expect(container?.livenessProbe?.httpGet).toMatchObject({ path: '/livez', scheme: 'HTTPS', port: 6443 });
@@ -133,7 +151,8 @@ describe('control-plane builders', () => {
     const schedulerDeployment = find(built, 'Deployment', 'kube-scheduler') as IDeployment;
     const scheduler = flags(schedulerDeployment.spec?.template.spec?.containers[0].args);
     for (const component of [controllerManager, scheduler]) {
-      for (const flag of ['kubeconfig', 'authentication-kubeconfig', 'authorization-kubeconfig']) expect(component.get(flag)).toBe('/etc/kubernetes/kubeconfig/kubeconfig');
+      for (const flag of ['kubeconfig', 'authentication-kubeconfig', 'authorization-kubeconfig'])
+        expect(component.get(flag)).toBe('/etc/kubernetes/kubeconfig/kubeconfig');
       expect(component.get('leader-elect')).toBe('true');
     }
     expect(schedulerDeployment.spec?.template.spec?.containers[0].livenessProbe?.httpGet).toMatchObject({ path: '/healthz', port: 10259, scheme: 'HTTPS' });
@@ -152,8 +171,8 @@ describe('control-plane builders', () => {
       [SECRET.adminKubeconfig, 'https://k7x2m9.seed-1.harbormaster.example:6443'],
     ] as const) {
       const document = parse(secretFile(find(built, 'Secret', name) as ISecret, 'kubeconfig')) as {
-        clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
-        users: { user: { 'client-certificate-data': string } }[];
+        clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
+        users: Array<{ user: { 'client-certificate-data': string } }>;
       };
       const server = new URL(document.clusters[0].cluster.server);
       expect(server.href.replace(/\/$/, '')).toBe(expectedServer);
@@ -187,7 +206,10 @@ describe('control-plane builders', () => {
     expect(etcdIngress.every((rule) => (rule.from ?? []).length > 0)).toBe(true);
     for (const name of ['controller-manager-egress', 'scheduler-egress']) {
       expect(policy(name).spec?.egress).toEqual([
-        { to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'kube-apiserver', 'harbormaster.dev/cluster-id': 'k7x2m9' } } }], ports: [{ protocol: 'TCP', port: 6443 }] },
+        {
+          to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'kube-apiserver', 'harbormaster.dev/cluster-id': 'k7x2m9' } } }],
+          ports: [{ protocol: 'TCP', port: 6443 }],
+        },
       ]);
     }
     expect(policy('allow-dns').spec?.egress?.[0].ports?.map((port) => `${port.protocol}/${port.port}`)).toEqual(['UDP/53', 'TCP/53']);
@@ -225,7 +247,10 @@ describe('control-plane builders', () => {
     expect(applyFlagOverrides(baseline, undefined)).toEqual(baseline);
     const version = findVersion('1.36.3');
     if (!version) throw new Error('1.36.3 missing');
-    const spec = { ...resolveSpec(referenceSpec('NodePort')), version: { ...version, flags: { apiserver: { remove: ['--profiling'], set: { '--feature-gates': 'Example=true' } } } } };
+    const spec = {
+      ...resolveSpec(referenceSpec('NodePort')),
+      version: { ...version, flags: { apiserver: { remove: ['--profiling'], set: { '--feature-gates': 'Example=true' } } } },
+    };
     const args = apiserverArguments(spec);
     expect(args).not.toContain('--profiling=false');
     expect(args).toContain('--feature-gates=Example=true');

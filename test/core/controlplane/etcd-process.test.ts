@@ -30,7 +30,16 @@ function secretFiles(secret: ISecret): Record<string, string> {
 function etcdPost(path: string, body: unknown, tls: TlsClient): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: POD_IP, port: 2379, path, method: 'POST', servername: MEMBER_HOST, ...tls, headers: { 'content-type': 'application/json' }, timeout: scaled(5_000) },
+      {
+        host: POD_IP,
+        port: 2379,
+        path,
+        method: 'POST',
+        servername: MEMBER_HOST,
+        ...tls,
+        headers: { 'content-type': 'application/json' },
+        timeout: scaled(5_000),
+      },
       (res) => {
         let text = '';
         res.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -82,10 +91,14 @@ describe('the built etcd StatefulSet runs a real etcd', () => {
     etcd.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     etcd.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      await eventually(async () => {
-        const response = await fetch(`http://${POD_IP}:2381/health`);
-        return response.ok && ((await response.json()) as { health?: string }).health === 'true';
-      }, 'etcd to report healthy on /health', 20_000);
+      await eventually(
+        async () => {
+          const response = await fetch(`http://${POD_IP}:2381/health`);
+          return response.ok && ((await response.json()) as { health?: string }).health === 'true';
+        },
+        'etcd to report healthy on /health',
+        20_000,
+      );
     } catch (error) {
       throw new Error(`${String(error)}\n${output.slice(-3000)}`);
     }
@@ -101,12 +114,16 @@ describe('the built etcd StatefulSet runs a real etcd', () => {
   });
 
   it('serves the apiserver over TLS with its etcd client certificate', async () => {
-    const client: TlsClient = { ca: apiserverFiles['etcd-ca.crt'], cert: apiserverFiles['apiserver-etcd-client.crt'], key: apiserverFiles['apiserver-etcd-client.key'] };
+    const client: TlsClient = {
+      ca: apiserverFiles['etcd-ca.crt'],
+      cert: apiserverFiles['apiserver-etcd-client.crt'],
+      key: apiserverFiles['apiserver-etcd-client.key'],
+    };
     const key = Buffer.from('/registry/harbormaster/probe').toString('base64');
     const put = await etcdPost('/v3/kv/put', { key, value: Buffer.from('ok').toString('base64') }, client);
     expect(put.status).toBe(200);
     const range = await etcdPost('/v3/kv/range', { key }, client);
-    const value = (JSON.parse(range.body) as { kvs?: { value: string }[] }).kvs?.[0]?.value;
+    const value = (JSON.parse(range.body) as { kvs?: Array<{ value: string }> }).kvs?.[0]?.value;
     expect(Buffer.from(value ?? '', 'base64').toString()).toBe('ok');
   });
 

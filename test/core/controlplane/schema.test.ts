@@ -5,11 +5,7 @@ import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
 import { SUPPORTED_VERSIONS } from '../../../services/core/src/versions.js';
 import { EXPOSE_STRATEGIES } from '../../../services/core/src/model/schemas.js';
-import {
-  allObjects,
-  buildControlPlane,
-  type SeedObject,
-} from '../../../services/core/src/controlplane/index.js';
+import { allObjects, buildControlPlane, type SeedObject } from '../../../services/core/src/controlplane/index.js';
 import { buildTenantBootstrapObjects } from '../../../services/core/src/bootstrap/tenant-objects.js';
 import type { ClusterPki } from '../../../services/core/src/pki/index.js';
 import { referencePki, referenceSpec } from './reference.js';
@@ -95,15 +91,24 @@ function checkConsistency(objects: SeedObject[], namespace: string): void {
   }
   for (const object of objects) {
     if (object.kind === 'Service' && object.spec?.selector) {
-      expect(pods.some((workload) => matches(object.spec?.selector, template(workload).metadata?.labels)), `Service/${object.metadata?.name}`).toBe(true);
+      expect(
+        pods.some((workload) => matches(object.spec?.selector, template(workload).metadata?.labels)),
+        `Service/${object.metadata?.name}`,
+      ).toBe(true);
     }
     if (object.kind === 'PodDisruptionBudget') {
-      expect(pods.some((workload) => matches(object.spec?.selector?.matchLabels, template(workload).metadata?.labels)), `PDB/${object.metadata?.name}`).toBe(true);
+      expect(
+        pods.some((workload) => matches(object.spec?.selector?.matchLabels, template(workload).metadata?.labels)),
+        `PDB/${object.metadata?.name}`,
+      ).toBe(true);
     }
     if (object.kind === 'NetworkPolicy') {
       const selector = object.spec?.podSelector.matchLabels;
       if (selector) {
-        expect(pods.some((workload) => matches(selector, template(workload).metadata?.labels)), `NetworkPolicy/${object.metadata?.name}`).toBe(true);
+        expect(
+          pods.some((workload) => matches(selector, template(workload).metadata?.labels)),
+          `NetworkPolicy/${object.metadata?.name}`,
+        ).toBe(true);
       }
     }
   }

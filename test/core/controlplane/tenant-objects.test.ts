@@ -22,8 +22,14 @@ function find<K extends TenantObject['kind']>(objects: TenantObject[], kind: K, 
 }
 
 /** A tiny RBAC evaluator over the built objects: can `subject` do `verb` on a named ConfigMap/resource? */
-function allowed(objects: TenantObject[], subject: { user?: string; groups: string[] }, request: { verb: string; resource: string; namespace?: string; name: string }): boolean {
-  const bindings = objects.filter((object): object is IRoleBinding | IClusterRoleBinding => object.kind === 'RoleBinding' || object.kind === 'ClusterRoleBinding');
+function allowed(
+  objects: TenantObject[],
+  subject: { user?: string; groups: string[] },
+  request: { verb: string; resource: string; namespace?: string; name: string },
+): boolean {
+  const bindings = objects.filter(
+    (object): object is IRoleBinding | IClusterRoleBinding => object.kind === 'RoleBinding' || object.kind === 'ClusterRoleBinding',
+  );
   return bindings.some((binding) => {
     if (binding.kind === 'RoleBinding' && binding.metadata?.namespace !== request.namespace) return false;
     const bound = (binding.subjects ?? []).some(
@@ -32,7 +38,9 @@ function allowed(objects: TenantObject[], subject: { user?: string; groups: stri
     if (!bound) return false;
     const role = objects.find(
       (object): object is IRole =>
-        (object.kind === 'Role' || object.kind === 'ClusterRole') && object.kind === binding.roleRef.kind && object.metadata?.name === binding.roleRef.name &&
+        (object.kind === 'Role' || object.kind === 'ClusterRole') &&
+        object.kind === binding.roleRef.kind &&
+        object.metadata?.name === binding.roleRef.name &&
         (object.kind === 'ClusterRole' || object.metadata?.namespace === binding.metadata?.namespace),
     );
     return (role?.rules ?? []).some(
@@ -55,7 +63,7 @@ describe('tenant bootstrap objects for kubeadm join', () => {
   it('publishes cluster-info with the server and CA and no user', () => {
     const clusterInfo = find(objects, 'ConfigMap', 'cluster-info', 'kube-public') as IConfigMap;
     const kubeconfig = parse(clusterInfo.data?.kubeconfig ?? '') as {
-      clusters: { name: string; cluster: { server: string; 'certificate-authority-data': string } }[];
+      clusters: Array<{ name: string; cluster: { server: string; 'certificate-authority-data': string } }>;
       users: unknown[];
       contexts: unknown[];
       'current-context': string;
@@ -100,11 +108,16 @@ describe('tenant bootstrap objects for kubeadm join', () => {
     }
     expect(allowed(objects, bootstrapper, { verb: 'get', resource: 'nodes', name: 'worker-1' })).toBe(true);
     expect(allowed(objects, bootstrapper, { verb: 'delete', resource: 'nodes', name: 'worker-1' })).toBe(false);
-    expect(allowed(objects, bootstrapper, { verb: 'get', resource: 'configmaps', namespace: 'kube-system', name: 'extension-apiserver-authentication' })).toBe(false);
+    expect(allowed(objects, bootstrapper, { verb: 'get', resource: 'configmaps', namespace: 'kube-system', name: 'extension-apiserver-authentication' })).toBe(
+      false,
+    );
   });
 
   it('uploads a ClusterConfiguration and a KubeletConfiguration matching the cluster', () => {
-    const clusterConfiguration = parse((find(objects, 'ConfigMap', 'kubeadm-config', 'kube-system') as IConfigMap).data?.ClusterConfiguration ?? '') as Record<string, unknown>;
+    const clusterConfiguration = parse((find(objects, 'ConfigMap', 'kubeadm-config', 'kube-system') as IConfigMap).data?.ClusterConfiguration ?? '') as Record<
+      string,
+      unknown
+    >;
     expect(clusterConfiguration).toMatchObject({
       apiVersion: 'kubeadm.k8s.io/v1beta4',
       kind: 'ClusterConfiguration',
@@ -151,7 +164,10 @@ describe('tenant bootstrap objects for kubeadm join', () => {
     // The real kube-apiserver answers 422 "may not be in the loopback range" to such Endpoints.
     for (const host of ['127.0.0.1', '127.100.0.5', '169.254.1.1', '0.0.0.0', '224.0.0.5']) {
       const built = buildTenantBootstrapObjects(referenceSpec('NodePort', { endpoint: { host, port: 30443 } }), pki.ca.cluster.certPem);
-      expect(built.some((object) => object.kind === 'Endpoints' || object.kind === 'EndpointSlice'), host).toBe(false);
+      expect(
+        built.some((object) => object.kind === 'Endpoints' || object.kind === 'EndpointSlice'),
+        host,
+      ).toBe(false);
       expect(() => buildKubernetesServiceEndpoints(referenceSpec('LoadBalancer'), [host]), host).toThrow(/loopback/);
     }
     const routable = buildTenantBootstrapObjects(referenceSpec('NodePort', { endpoint: { host: '10.0.0.7', port: 30443 } }), pki.ca.cluster.certPem);

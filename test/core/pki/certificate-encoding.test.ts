@@ -32,11 +32,14 @@ function derOf(pem: string): Buffer {
 }
 
 function tbsOf(pem: string): Buffer {
-  return children(readNode(derOf(pem)))[0]!.raw;
+  return children(readNode(derOf(pem)))[0].raw;
 }
 
 /** The fields our encoder takes, read back from a certificate by @peculiar/x509. */
-function inputsOf(pem: string, issuerPem: string): { serial: Buffer; issuerDer: Buffer; spkiDer: Buffer; issuerSpkiDer: Buffer; validity: { notBefore: Date; notAfter: Date } } {
+function inputsOf(
+  pem: string,
+  issuerPem: string,
+): { serial: Buffer; issuerDer: Buffer; spkiDer: Buffer; issuerSpkiDer: Buffer; validity: { notBefore: Date; notAfter: Date } } {
   const certificate = new x509.X509Certificate(pem);
   const issuer = new x509.X509Certificate(issuerPem);
   return {
@@ -53,7 +56,7 @@ describe('certificate encoding', () => {
     const pki = await referencePki();
     const spec = { ...pkiSpecFor(referenceSpec('LoadBalancer')), externalIps: ['192.0.2.10'] };
     const caNames = { cluster: 'kubernetes', frontProxy: 'front-proxy-ca', etcd: 'etcd-ca' } as const;
-    for (const [name, commonName] of Object.entries(caNames) as [keyof typeof caNames, string][]) {
+    for (const [name, commonName] of Object.entries(caNames) as Array<[keyof typeof caNames, string]>) {
       const ca = pki.ca[name];
       const inputs = inputsOf(ca.certPem, ca.certPem);
       const tbs = encodeTbsCertificate({ ...inputs, subjectDer: encodeSubject(commonName, []), extensions: caExtensions(inputs.spkiDer) }, 'ecdsa');
@@ -62,7 +65,7 @@ describe('certificate encoding', () => {
     const definitions = leafDefinitions(spec);
     expect(definitions.length).toBe(Object.keys(pki.leaves).length);
     for (const definition of definitions) {
-      const leaf = pki.leaves[definition.name]!;
+      const leaf = pki.leaves[definition.name];
       const inputs = inputsOf(leaf.certPem, pki.ca[definition.ca].certPem);
       const tbs = encodeTbsCertificate(
         {
@@ -78,27 +81,46 @@ describe('certificate encoding', () => {
 
   // What the reference PKI does not cover: RSA, IPv6 addresses, names that are not
   // PrintableString, dates past 2049 (GeneralizedTime).
-  const cases: { algorithm: KeyAlgorithm; request: LeafRequest; notAfter: Date }[] = [
+  const cases: Array<{ algorithm: KeyAlgorithm; request: LeafRequest; notAfter: Date }> = [
     {
       algorithm: 'rsa',
-      request: { commonName: 'kube-apiserver', organizations: [], usages: ['server'], dnsNames: ['kubernetes', 'a.example'], ipAddresses: ['10.96.0.1', '2001:db8::1', 'fe80::1:0:0:0:2'] },
+      request: {
+        commonName: 'kube-apiserver',
+        organizations: [],
+        usages: ['server'],
+        dnsNames: ['kubernetes', 'a.example'],
+        ipAddresses: ['10.96.0.1', '2001:db8::1', 'fe80::1:0:0:0:2'],
+      },
       notAfter: new Date('2031-05-01T10:20:30Z'),
     },
     {
       algorithm: 'ecdsa',
-      request: { commonName: 'system:node:worker_1@x', organizations: ['system:nodes', 'team*ops'], usages: ['server', 'client'], dnsNames: [], ipAddresses: [] },
+      request: {
+        commonName: 'system:node:worker_1@x',
+        organizations: ['system:nodes', 'team*ops'],
+        usages: ['server', 'client'],
+        dnsNames: [],
+        ipAddresses: [],
+      },
       notAfter: new Date('2061-01-01T00:00:00Z'),
     },
   ];
   for (const { algorithm, request, notAfter } of cases) {
     it(`matches @peculiar/x509 for ${algorithm} ${request.commonName}`, async () => {
-      const params = algorithm === 'ecdsa' ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+      const params =
+        algorithm === 'ecdsa'
+          ? { name: 'ECDSA', namedCurve: 'P-256' }
+          : { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
       const signing = algorithm === 'ecdsa' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'RSASSA-PKCS1-v1_5' };
-      const caKeys = (await webcrypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair;
-      const leafKeys = (await webcrypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair;
+      const caKeys = await webcrypto.subtle.generateKey(params, true, ['sign', 'verify']);
+      const leafKeys = await webcrypto.subtle.generateKey(params, true, ['sign', 'verify']);
       const validity = { notBefore: new Date('2026-02-03T04:05:06Z'), notAfter };
       const ca = await x509.X509CertificateGenerator.createSelfSigned({
-        serialNumber: '0102', name: [{ CN: ['etcd-ca'] }], ...validity, keys: caKeys, signingAlgorithm: signing,
+        serialNumber: '0102',
+        name: [{ CN: ['etcd-ca'] }],
+        ...validity,
+        keys: caKeys,
+        signingAlgorithm: signing,
         extensions: [
           new x509.BasicConstraintsExtension(true, undefined, true),
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
@@ -109,25 +131,48 @@ describe('certificate encoding', () => {
       const leaf = await x509.X509CertificateGenerator.create({
         serialNumber: '7f0a0b0c0d0e0f101112131415161718',
         subject: [...request.organizations.map((organization) => ({ O: [organization] })), { CN: [request.commonName] }],
-        issuer: ca.subject, ...validity, publicKey: leafKeys.publicKey, signingKey: caKeys.privateKey, signingAlgorithm: signing,
+        issuer: ca.subject,
+        ...validity,
+        publicKey: leafKeys.publicKey,
+        signingKey: caKeys.privateKey,
+        signingAlgorithm: signing,
         extensions: [
           new x509.BasicConstraintsExtension(false, undefined, true),
           new x509.KeyUsagesExtension(usageFlags, true),
-          new x509.ExtendedKeyUsageExtension(request.usages.map((usage) => (usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth)), false),
+          new x509.ExtendedKeyUsageExtension(
+            request.usages.map((usage) => (usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth)),
+            false,
+          ),
           await x509.AuthorityKeyIdentifierExtension.create(ca.publicKey),
           await x509.SubjectKeyIdentifierExtension.create(leafKeys.publicKey),
           ...(request.dnsNames.length + request.ipAddresses.length > 0
-            ? [new x509.SubjectAlternativeNameExtension([...request.dnsNames.map((value) => ({ type: 'dns' as const, value })), ...request.ipAddresses.map((value) => ({ type: 'ip' as const, value }))], false)]
+            ? [
+                new x509.SubjectAlternativeNameExtension(
+                  [
+                    ...request.dnsNames.map((value) => ({ type: 'dns' as const, value })),
+                    ...request.ipAddresses.map((value) => ({ type: 'ip' as const, value })),
+                  ],
+                  false,
+                ),
+              ]
             : []),
         ],
       });
       const caPem = ca.toString('pem');
       const leafPem = leaf.toString('pem');
       const caInputs = inputsOf(caPem, caPem);
-      expect(encodeTbsCertificate({ ...caInputs, subjectDer: encodeSubject('etcd-ca', []), extensions: caExtensions(caInputs.spkiDer) }, algorithm).equals(tbsOf(caPem))).toBe(true);
+      expect(
+        encodeTbsCertificate({ ...caInputs, subjectDer: encodeSubject('etcd-ca', []), extensions: caExtensions(caInputs.spkiDer) }, algorithm).equals(
+          tbsOf(caPem),
+        ),
+      ).toBe(true);
       const inputs = inputsOf(leafPem, caPem);
       const tbs = encodeTbsCertificate(
-        { ...inputs, subjectDer: encodeSubject(request.commonName, request.organizations), extensions: leafExtensions(request, algorithm, inputs.spkiDer, inputs.issuerSpkiDer) },
+        {
+          ...inputs,
+          subjectDer: encodeSubject(request.commonName, request.organizations),
+          extensions: leafExtensions(request, algorithm, inputs.spkiDer, inputs.issuerSpkiDer),
+        },
         algorithm,
       );
       expect(tbs.toString('hex')).toBe(tbsOf(leafPem).toString('hex'));
@@ -150,10 +195,14 @@ describe('certificate encoding', () => {
   }
 
   it('encodes an IPv4-mapped IPv6 address as its 16 bytes (where @peculiar/x509 did not)', async () => {
-    const { pki } = await ensureClusterPki(undefined, { ...pkiSpecFor(referenceSpec('NodePort')), externalIps: ['::ffff:192.0.2.1'], etcdMembers: 1 }, new Date('2026-04-01T00:00:00Z'));
-    const apiserver = new NodeX509Certificate(pki.leaves.apiserver!.certPem);
+    const { pki } = await ensureClusterPki(
+      undefined,
+      { ...pkiSpecFor(referenceSpec('NodePort')), externalIps: ['::ffff:192.0.2.1'], etcdMembers: 1 },
+      new Date('2026-04-01T00:00:00Z'),
+    );
+    const apiserver = new NodeX509Certificate(pki.leaves.apiserver.certPem);
     expect(apiserver.subjectAltName).toContain('IP Address:0:0:0:0:0:FFFF:C000:201');
-    expect(inspectCertificate(pki.leaves.apiserver!.certPem).ipAddresses).toContain('::ffff:c000:201');
+    expect(inspectCertificate(pki.leaves.apiserver.certPem).ipAddresses).toContain('::ffff:c000:201');
   });
 
   it('writes P-256 keys exactly as OpenSSL exports them', async () => {
@@ -170,7 +219,7 @@ describe('certificate encoding', () => {
     const other = await ensureClusterPki(undefined, { ...pkiSpecFor(referenceSpec('NodePort')), etcdMembers: 1 }, new Date('2026-04-01T00:00:00Z'));
     const rsaKey = (await generateKeyPair('rsa')).pem.privateKeyPem;
     const sec1 = createPrivateKey(pki.ca.cluster.keyPem).export({ type: 'sec1', format: 'pem' }).toString();
-    const certificates = [pki.ca.cluster, pki.ca.etcd, pki.leaves.admin!, pki.leaves['etcd-0-peer']!, other.pki.ca.cluster, other.pki.leaves.admin!];
+    const certificates = [pki.ca.cluster, pki.ca.etcd, pki.leaves.admin, pki.leaves['etcd-0-peer'], other.pki.ca.cluster, other.pki.leaves.admin];
     for (const certificate of certificates) {
       const native = new NodeX509Certificate(certificate.certPem);
       for (const candidate of [...certificates.map((item) => item.keyPem), rsaKey, sec1]) {
@@ -183,7 +232,7 @@ describe('certificate encoding', () => {
     }
     expect(keyAlgorithmOf(sec1)).toBe('ecdsa');
     expect(keyAlgorithmOf(rsaKey)).toBe('rsa');
-    expect(keyAlgorithmOf(pki.leaves.admin!.keyPem)).toBe('ecdsa');
+    expect(keyAlgorithmOf(pki.leaves.admin.keyPem)).toBe('ecdsa');
     expect(() => keyAlgorithmOf('nope')).toThrow();
   });
 
@@ -201,7 +250,15 @@ describe('certificate encoding', () => {
       const sans = peculiar.getExtension(x509.SubjectAlternativeNameExtension)?.names.toJSON() ?? [];
       expect(facts.dnsNames, name).toEqual(sans.filter((san) => san.type === 'dns').map((san) => san.value));
       expect(facts.ipAddresses, name).toEqual(sans.filter((san) => san.type === 'ip').map((san) => san.value));
-      expect(await peculiar.verify({ publicKey: new x509.X509Certificate(pki.ca[name === 'front-proxy-client' ? 'frontProxy' : name.startsWith('etcd') || name === 'apiserver-etcd-client' ? 'etcd' : 'cluster'].certPem).publicKey, signatureOnly: true }), name).toBe(true);
+      expect(
+        await peculiar.verify({
+          publicKey: new x509.X509Certificate(
+            pki.ca[name === 'front-proxy-client' ? 'frontProxy' : name.startsWith('etcd') || name === 'apiserver-etcd-client' ? 'etcd' : 'cluster'].certPem,
+          ).publicKey,
+          signatureOnly: true,
+        }),
+        name,
+      ).toBe(true);
     }
   });
 });

@@ -56,13 +56,23 @@ describe('ensureClusterPki from scratch', () => {
   });
 
   it('creates three CAs, the service-account key pair and every leaf', () => {
-    expect(changed).toEqual(
-      expect.arrayContaining(['ca:cluster', 'ca:frontProxy', 'ca:etcd', 'serviceAccount', 'leaf:apiserver', 'leaf:etcd-2-peer']),
-    );
+    expect(changed).toEqual(expect.arrayContaining(['ca:cluster', 'ca:frontProxy', 'ca:etcd', 'serviceAccount', 'leaf:apiserver', 'leaf:etcd-2-peer']));
     expect(Object.keys(pki.leaves).sort()).toEqual(
       [
-        'admin', 'apiserver', 'apiserver-etcd-client', 'apiserver-kubelet-client', 'controller-manager', 'front-proxy-client',
-        'scheduler', 'viewer', 'etcd-0-server', 'etcd-0-peer', 'etcd-1-server', 'etcd-1-peer', 'etcd-2-server', 'etcd-2-peer',
+        'admin',
+        'apiserver',
+        'apiserver-etcd-client',
+        'apiserver-kubelet-client',
+        'controller-manager',
+        'front-proxy-client',
+        'scheduler',
+        'viewer',
+        'etcd-0-server',
+        'etcd-0-peer',
+        'etcd-1-server',
+        'etcd-1-peer',
+        'etcd-2-server',
+        'etcd-2-peer',
       ].sort(),
     );
     // Survives a JSON round trip: the caller stores it as plain data.
@@ -100,7 +110,7 @@ describe('ensureClusterPki from scratch', () => {
       expect(certificate.ca, leaf).toBe(false);
       expect(certificate.checkIssued(issuer), leaf).toBe(true);
       expect(certificate.verify(issuer.publicKey), leaf).toBe(true);
-      for (const other of Object.keys(pki.ca) as (keyof ClusterPki['ca'])[]) {
+      for (const other of Object.keys(pki.ca) as Array<keyof ClusterPki['ca']>) {
         if (other !== caName) expect(certificate.verify(cert(pki.ca[other].certPem).publicKey), `${leaf} vs ${other}`).toBe(false);
       }
       expect(Math.round(days(NOW, certificate.validTo)), leaf).toBe(LEAF_LIFETIME_DAYS);
@@ -111,8 +121,13 @@ describe('ensureClusterPki from scratch', () => {
   it('gives the apiserver serving certificate every name clients use', () => {
     const apiserver = cert(pki.leaves[LEAF.apiserver].certPem);
     for (const host of [
-      'abc123.seed.example.com', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc',
-      'kubernetes.default.svc.cluster.local', `apiserver.${NAMESPACE}.svc.cluster.local`, `apiserver.${NAMESPACE}.svc`,
+      'abc123.seed.example.com',
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+      `apiserver.${NAMESPACE}.svc.cluster.local`,
+      `apiserver.${NAMESPACE}.svc`,
     ]) {
       expect(apiserver.checkHost(host), host).toBe(host);
     }
@@ -250,10 +265,10 @@ describe('ensureClusterPki from scratch', () => {
     expect(otherCluster.user).not.toBe(adminNames.user);
 
     const document = parse(renderKubeconfig(admin)) as {
-      clusters: { name: string; cluster: { server: string; 'certificate-authority-data': string } }[];
-      users: { name: string; user: { 'client-certificate-data': string; 'client-key-data': string } }[];
+      clusters: Array<{ name: string; cluster: { server: string; 'certificate-authority-data': string } }>;
+      users: Array<{ name: string; user: { 'client-certificate-data': string; 'client-key-data': string } }>;
       'current-context': string;
-      contexts: { name: string; context: { cluster: string; user: string } }[];
+      contexts: Array<{ name: string; context: { cluster: string; user: string } }>;
     };
     expect(document.clusters[0]).toEqual({
       name: adminNames.cluster,

@@ -17,7 +17,7 @@ describe('rendered kubeconfigs with real clients', () => {
   let server: Server;
   let url: string;
   let directory: string;
-  const seen: { commonName: string | string[] | undefined; organization: string | string[] | undefined }[] = [];
+  const seen: Array<{ commonName: string | string[] | undefined; organization: string | string[] | undefined }> = [];
 
   beforeAll(async () => {
     ({ pki } = await ensureClusterPki(
@@ -35,7 +35,13 @@ describe('rendered kubeconfigs with real clients', () => {
       new Date(),
     ));
     server = createServer(
-      { cert: pki.leaves[LEAF.apiserver].certPem, key: pki.leaves[LEAF.apiserver].keyPem, ca: pki.ca.cluster.certPem, requestCert: true, rejectUnauthorized: true },
+      {
+        cert: pki.leaves[LEAF.apiserver].certPem,
+        key: pki.leaves[LEAF.apiserver].keyPem,
+        ca: pki.ca.cluster.certPem,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
       (req, res) => {
         const peer = (req.socket as TLSSocket).getPeerCertificate();
         seen.push({ commonName: peer.subject.CN, organization: peer.subject.O });
@@ -56,7 +62,9 @@ describe('rendered kubeconfigs with real clients', () => {
 
   it('authenticates @kubernetes/client-node with the admin kubeconfig', async () => {
     const kubeconfig = new KubeConfig();
-    kubeconfig.loadFromString(renderKubeconfig({ clusterName: 'demo', role: 'admin', server: url, caCertPem: pki.ca.cluster.certPem, client: pki.leaves[LEAF.admin] }));
+    kubeconfig.loadFromString(
+      renderKubeconfig({ clusterName: 'demo', role: 'admin', server: url, caCertPem: pki.ca.cluster.certPem, client: pki.leaves[LEAF.admin] }),
+    );
     const namespaces = await kubeconfig.makeApiClient(CoreV1Api).listNamespace();
     expect(namespaces.items.map((namespace) => namespace.metadata?.name)).toEqual(['default']);
     expect(seen.at(-1)).toEqual({ commonName: 'harbormaster:admin', organization: 'system:masters' });
@@ -65,11 +73,22 @@ describe('rendered kubeconfigs with real clients', () => {
   it('is refused by the server with a certificate from another CA', async () => {
     const { pki: other } = await ensureClusterPki(
       undefined,
-      { namespace: 'cluster-t2', externalHosts: [], externalIps: [], serviceCidr: '10.96.0.0/12', tenantDnsDomain: 'cluster.local', seedDnsDomain: 'cluster.local', etcdMembers: 1, keyAlgorithm: 'ecdsa' },
+      {
+        namespace: 'cluster-t2',
+        externalHosts: [],
+        externalIps: [],
+        serviceCidr: '10.96.0.0/12',
+        tenantDnsDomain: 'cluster.local',
+        seedDnsDomain: 'cluster.local',
+        etcdMembers: 1,
+        keyAlgorithm: 'ecdsa',
+      },
       new Date(),
     );
     const kubeconfig = new KubeConfig();
-    kubeconfig.loadFromString(renderKubeconfig({ clusterName: 'demo', role: 'admin', server: url, caCertPem: pki.ca.cluster.certPem, client: other.leaves[LEAF.admin] }));
+    kubeconfig.loadFromString(
+      renderKubeconfig({ clusterName: 'demo', role: 'admin', server: url, caCertPem: pki.ca.cluster.certPem, client: other.leaves[LEAF.admin] }),
+    );
     const before = seen.length;
     await expect(kubeconfig.makeApiClient(CoreV1Api).listNamespace()).rejects.toThrow();
     expect(seen.length).toBe(before);
@@ -78,10 +97,18 @@ describe('rendered kubeconfigs with real clients', () => {
   it('is read by kubectl, keeping distinct names for two kubeconfigs merged together', async () => {
     const admin = join(directory, 'admin.yaml');
     const viewer = join(directory, 'viewer.yaml');
-    writeFileSync(admin, renderKubeconfig({ clusterName: 'demo', role: 'admin', server: url, caCertPem: pki.ca.cluster.certPem, client: pki.leaves[LEAF.admin] }));
-    writeFileSync(viewer, renderKubeconfig({ clusterName: 'demo', role: 'viewer', server: url, caCertPem: pki.ca.cluster.certPem, client: pki.leaves[LEAF.viewer] }));
+    writeFileSync(
+      admin,
+      renderKubeconfig({ clusterName: 'demo', role: 'admin', server: url, caCertPem: pki.ca.cluster.certPem, client: pki.leaves[LEAF.admin] }),
+    );
+    writeFileSync(
+      viewer,
+      renderKubeconfig({ clusterName: 'demo', role: 'viewer', server: url, caCertPem: pki.ca.cluster.certPem, client: pki.leaves[LEAF.viewer] }),
+    );
     // Asynchronous: this kubectl build may contact the server, which runs in this process.
-    const { stdout } = await promisify(execFile)('kubectl', ['config', 'get-contexts', '-o', 'name'], { env: { ...process.env, KUBECONFIG: `${admin}:${viewer}` } });
+    const { stdout } = await promisify(execFile)('kubectl', ['config', 'get-contexts', '-o', 'name'], {
+      env: { ...process.env, KUBECONFIG: `${admin}:${viewer}` },
+    });
     const contexts = stdout.trim().split('\n').sort();
     expect(contexts).toHaveLength(2);
     expect(contexts[0]).toMatch(/^hm-demo-admin-[0-9a-f]{8}$/);

@@ -40,7 +40,7 @@ export class Normaliser {
     }
     if (Array.isArray(value)) return value.map((item) => this.value(item, [...path, '*']));
     if (!isRecord(value)) return value;
-    if (value.kind === 'Status' && value.apiVersion === 'v1' && path.length === 0 || (value.kind === 'Status' && 'code' in value)) return this.status(value);
+    if ((value.kind === 'Status' && value.apiVersion === 'v1' && path.length === 0) || (value.kind === 'Status' && 'code' in value)) return this.status(value);
     const out: Record<string, unknown> = {};
     for (const [key, child] of Object.entries(value)) {
       const at = [...path, key];
@@ -50,7 +50,11 @@ export class Normaliser {
         continue;
       }
       if ((key === 'clusterIP' || key === 'clusterIPs') && here.endsWith(`spec.${key}`)) {
-        out[key] = Array.isArray(child) ? child.map((ip) => (REQUESTED_IPS.has(String(ip)) ? ip : '<allocated-ip>')) : REQUESTED_IPS.has(String(child)) ? child : '<allocated-ip>';
+        out[key] = Array.isArray(child)
+          ? child.map((ip) => (REQUESTED_IPS.has(String(ip)) ? ip : '<allocated-ip>'))
+          : REQUESTED_IPS.has(String(child))
+            ? child
+            : '<allocated-ip>';
         continue;
       }
       if (key === 'nodePort' && typeof child === 'number') {
@@ -96,9 +100,13 @@ export class Normaliser {
 
   private status(status: Record<string, unknown>): Record<string, unknown> {
     const details = isRecord(status.details) ? status.details : undefined;
-    const causes = details && Array.isArray(details.causes)
-      ? details.causes.filter(isRecord).map((c) => ({ reason: c.reason, field: c.field })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
-      : undefined;
+    const causes =
+      details && Array.isArray(details.causes)
+        ? details.causes
+            .filter(isRecord)
+            .map((c) => ({ reason: c.reason, field: c.field }))
+            .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
+        : undefined;
     return {
       kind: 'Status',
       status: status.status,

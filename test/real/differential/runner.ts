@@ -36,7 +36,7 @@ export async function certificateRequests(steps: Step[]): Promise<Map<string, st
   const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const out = new Map<string, string>();
   for (const name of names) {
-    const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
     const subject = name.startsWith('system:node:') ? `CN=${name}, O=system:nodes` : name === 'masters-user' ? `CN=${name}, O=system:masters` : `CN=${name}`;
     const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: subject, keys, signingAlgorithm: algorithm });
     out.set(name, Buffer.from(csr.toString('pem')).toString('base64'));
@@ -89,7 +89,13 @@ export async function runCorpus(server: DiffServer, steps: Step[], who: Identiti
       const previous = answers.get(from.from)?.response.body;
       body = JSON.stringify(deepMerge(previous, from.merge));
     } else if (step.body !== undefined) body = fill(JSON.stringify(step.body));
-    const response = await send(server.url, who[step.as ?? 'admin'], { method: step.method, path: fill(step.path), contentType: step.contentType, body, watch: step.watch });
+    const response = await send(server.url, who[step.as ?? 'admin'], {
+      method: step.method,
+      path: fill(step.path),
+      contentType: step.contentType,
+      body,
+      watch: step.watch,
+    });
     answers.set(step.id, { step, response });
   }
   return answers;

@@ -62,14 +62,33 @@ export async function startReal(binaries: RealBinaries, version: string, etcdVer
   const [clientPort, peerPort, metricsPort, securePort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const etcdUrl = `http://127.0.0.1:${clientPort}`;
   let etcdLog = '';
-  const etcd = spawn(etcdBin, [
-    '--name', 'm0', '--data-dir', join(dir, 'etcd'),
-    '--listen-client-urls', etcdUrl, '--advertise-client-urls', etcdUrl,
-    '--listen-peer-urls', `http://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-    '--initial-cluster', `m0=http://127.0.0.1:${peerPort}`, '--listen-metrics-urls', `http://127.0.0.1:${metricsPort}`,
-    '--log-level', 'error',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  etcd.stderr?.on('data', (c: Buffer) => { etcdLog += c.toString(); });
+  const etcd = spawn(
+    etcdBin,
+    [
+      '--name',
+      'm0',
+      '--data-dir',
+      join(dir, 'etcd'),
+      '--listen-client-urls',
+      etcdUrl,
+      '--advertise-client-urls',
+      etcdUrl,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peerPort}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peerPort}`,
+      '--initial-cluster',
+      `m0=http://127.0.0.1:${peerPort}`,
+      '--listen-metrics-urls',
+      `http://127.0.0.1:${metricsPort}`,
+      '--log-level',
+      'error',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  etcd.stderr?.on('data', (c: Buffer) => {
+    etcdLog += c.toString();
+  });
   const serving = await issueCertificate(ca, { commonName: 'kube-apiserver', server: true, dnsNames: ['localhost', 'kubernetes'], ipAddresses: ['127.0.0.1'] });
   const saKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const file = (name: string, content: string) => {
@@ -81,27 +100,52 @@ export async function startReal(binaries: RealBinaries, version: string, etcdVer
   let apiLog = '';
   let apiserver: ChildProcess | undefined;
   try {
-    await waitFor('etcd', 20_000, async () => spawnSync(etcdctl, ['--endpoints', etcdUrl, 'endpoint', 'health'], { stdio: 'ignore' }).status === 0, etcd, () => etcdLog);
-    apiserver = spawn(binaries.kube('kube-apiserver', version), [
-      `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${securePort}`,
-      `--tls-cert-file=${file('serving.crt', serving.certPem)}`, `--tls-private-key-file=${file('serving.key', serving.keyPem)}`,
-      `--client-ca-file=${file('ca.crt', ca.certPem)}`,
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${file('sa.pub', saKey.publicKey.export({ type: 'spki', format: 'pem' }).toString())}`,
-      `--service-account-signing-key-file=${file('sa.key', saKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString())}`,
-      '--service-cluster-ip-range=10.96.0.0/12',
-      '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--enable-bootstrap-token-auth=true',
-      '--allow-privileged=true', '--anonymous-auth=true',
-      // Compaction only when the corpus asks for it, like kubesim's memory store.
-      '--etcd-compaction-interval=0',
-      '--profiling=false', '--v=0',
-      // 127.0.0.1 is no address to publish in the kubernetes Endpoints.
-      '--endpoint-reconciler-type=none',
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
-    apiserver.stderr?.on('data', (c: Buffer) => { apiLog = (apiLog + c.toString()).slice(-20_000); });
+    await waitFor(
+      'etcd',
+      20_000,
+      async () => spawnSync(etcdctl, ['--endpoints', etcdUrl, 'endpoint', 'health'], { stdio: 'ignore' }).status === 0,
+      etcd,
+      () => etcdLog,
+    );
+    apiserver = spawn(
+      binaries.kube('kube-apiserver', version),
+      [
+        `--etcd-servers=${etcdUrl}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${securePort}`,
+        `--tls-cert-file=${file('serving.crt', serving.certPem)}`,
+        `--tls-private-key-file=${file('serving.key', serving.keyPem)}`,
+        `--client-ca-file=${file('ca.crt', ca.certPem)}`,
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        `--service-account-key-file=${file('sa.pub', saKey.publicKey.export({ type: 'spki', format: 'pem' }).toString())}`,
+        `--service-account-signing-key-file=${file('sa.key', saKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString())}`,
+        '--service-cluster-ip-range=10.96.0.0/12',
+        '--authorization-mode=Node,RBAC',
+        '--enable-admission-plugins=NodeRestriction',
+        '--enable-bootstrap-token-auth=true',
+        '--allow-privileged=true',
+        '--anonymous-auth=true',
+        // Compaction only when the corpus asks for it, like kubesim's memory store.
+        '--etcd-compaction-interval=0',
+        '--profiling=false',
+        '--v=0',
+        // 127.0.0.1 is no address to publish in the kubernetes Endpoints.
+        '--endpoint-reconciler-type=none',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    apiserver.stderr?.on('data', (c: Buffer) => {
+      apiLog = (apiLog + c.toString()).slice(-20_000);
+    });
     const child = apiserver;
-    await waitFor('kube-apiserver', 60_000, async () => (await send(url, admin, { method: 'GET', path: '/readyz' })).status === 200, child, () => apiLog);
+    await waitFor(
+      'kube-apiserver',
+      60_000,
+      async () => (await send(url, admin, { method: 'GET', path: '/readyz' })).status === 200,
+      child,
+      () => apiLog,
+    );
   } catch (error) {
     if (apiserver) await stopChild(apiserver);
     await stopChild(etcd);
@@ -110,7 +154,8 @@ export async function startReal(binaries: RealBinaries, version: string, etcdVer
   }
   const api = apiserver;
   return {
-    name: 'real', url,
+    name: 'real',
+    url,
     compact: async () => {
       const status = spawnSync(etcdctl, ['--endpoints', etcdUrl, 'endpoint', 'status', '-w', 'json'], { encoding: 'utf8' });
       const revision = (JSON.parse(status.stdout) as Array<{ Status: { header: { revision: number } } }>)[0].Status.header.revision;
@@ -127,7 +172,8 @@ export async function startReal(binaries: RealBinaries, version: string, etcdVer
 export async function startKubesim(ca: CertificateAuthority): Promise<DiffServer> {
   const seed = await createSeed({ clientCA: ca.certPem, authorizationModes: ['Node', 'RBAC'], enableBootstrapTokenAuth: true, anonymous: true });
   return {
-    name: 'kubesim', url: seed.url,
+    name: 'kubesim',
+    url: seed.url,
     compact: async () => {
       const storage = seed.storage as MemoryStorage;
       storage.compact(await storage.currentRevision());

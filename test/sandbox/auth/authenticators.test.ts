@@ -87,7 +87,11 @@ describe('client certificate authentication over a real TLS handshake', () => {
     expect(await call(cert)).toEqual({
       outcome: 'authenticated',
       // Like the real x509 authenticator, the certificate's SHA-256 is the credential id.
-      user: { username: 'system:node:worker-1', groups: ['system:nodes', 'system:authenticated'], extra: { 'authentication.kubernetes.io/credential-id': [expect.stringMatching(/^X509SHA256=[0-9a-f]{64}$/)] } },
+      user: {
+        username: 'system:node:worker-1',
+        groups: ['system:nodes', 'system:authenticated'],
+        extra: { 'authentication.kubernetes.io/credential-id': [expect.stringMatching(/^X509SHA256=[0-9a-f]{64}$/)] },
+      },
     });
   });
 
@@ -203,7 +207,9 @@ describe('service account token authentication', () => {
   const issuer = 'https://kubernetes.default.svc.cluster.local';
   let privateKey: KeyObject;
   let publicPem: string;
-  const reader = new MemoryReader([['', 'serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'builder', namespace: 'ci', uid: 'sa-uid-1' } }]]);
+  const reader = new MemoryReader([
+    ['', 'serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'builder', namespace: 'ci', uid: 'sa-uid-1' } }],
+  ]);
 
   beforeAll(() => {
     const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -226,14 +232,23 @@ describe('service account token authentication', () => {
     const chain = buildAuthenticators(authConfig({ serviceAccountKeys: [publicPem], serviceAccountIssuers: [issuer] }), reader);
     expect(await authenticateRequest(chain, bearer(await token({})), true)).toEqual({
       outcome: 'authenticated',
-      user: { username: 'system:serviceaccount:ci:builder', uid: 'sa-uid-1', groups: ['system:serviceaccounts', 'system:serviceaccounts:ci', 'system:authenticated'] },
+      user: {
+        username: 'system:serviceaccount:ci:builder',
+        uid: 'sa-uid-1',
+        groups: ['system:serviceaccounts', 'system:serviceaccounts:ci', 'system:authenticated'],
+      },
     });
   });
 
   it('rejects a wrong issuer, a wrong audience, a foreign key and a recreated service account', async () => {
     const chain = buildAuthenticators(authConfig({ serviceAccountKeys: [publicPem], serviceAccountIssuers: [issuer] }), reader);
     const foreign = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-    for (const bad of [await token({ iss: 'https://elsewhere' }), await token({ aud: 'other' }), await token({ key: foreign }), await token({ uid: 'old-uid' })]) {
+    for (const bad of [
+      await token({ iss: 'https://elsewhere' }),
+      await token({ aud: 'other' }),
+      await token({ key: foreign }),
+      await token({ uid: 'old-uid' }),
+    ]) {
       expect(await authenticateRequest(chain, bearer(bad), true)).toMatchObject({ outcome: 'rejected' });
     }
   });
@@ -247,19 +262,33 @@ describe('legacy (secret-based) service account tokens', () => {
       'kubernetes.io/serviceaccount/secret.name': 'signer-token',
       'kubernetes.io/serviceaccount/service-account.name': 'signer',
       'kubernetes.io/serviceaccount/service-account.uid': 'uid-signer',
-    }).setProtectedHeader({ alg: 'ES256' }).setIssuer('kubernetes/serviceaccount').setSubject('system:serviceaccount:kube-system:signer').sign(privateKey);
-    const reader = new MemoryReader([['', 'serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'signer', namespace: 'kube-system', uid: 'uid-signer' } }]]);
+    })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuer('kubernetes/serviceaccount')
+      .setSubject('system:serviceaccount:kube-system:signer')
+      .sign(privateKey);
+    const reader = new MemoryReader([
+      ['', 'serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'signer', namespace: 'kube-system', uid: 'uid-signer' } }],
+    ]);
     const secret = (token: string): KubeObject => ({
-      apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token',
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/service-account-token',
       metadata: { name: 'signer-token', namespace: 'kube-system', annotations: { 'kubernetes.io/service-account.name': 'signer' } },
       data: { token: Buffer.from(token).toString('base64') },
     });
-    const chain = buildAuthenticators(authConfig({ serviceAccountKeys: [publicKey.export({ type: 'spki', format: 'pem' }).toString()], serviceAccountIssuers: ['https://issuer.example'] }), reader);
+    const chain = buildAuthenticators(
+      authConfig({ serviceAccountKeys: [publicKey.export({ type: 'spki', format: 'pem' }).toString()], serviceAccountIssuers: ['https://issuer.example'] }),
+      reader,
+    );
     expect(await authenticateRequest(chain, bearer(legacy), true)).toMatchObject({ outcome: 'rejected' });
     reader.put('', 'secrets', secret('some-other-token'));
     expect(await authenticateRequest(chain, bearer(legacy), true)).toMatchObject({ outcome: 'rejected' });
     reader.put('', 'secrets', secret(legacy));
-    expect(await authenticateRequest(chain, bearer(legacy), true)).toMatchObject({ outcome: 'authenticated', user: { username: 'system:serviceaccount:kube-system:signer' } });
+    expect(await authenticateRequest(chain, bearer(legacy), true)).toMatchObject({
+      outcome: 'authenticated',
+      user: { username: 'system:serviceaccount:kube-system:signer' },
+    });
   });
 });
 
@@ -270,6 +299,9 @@ describe('reader hand-over between the factories', () => {
     const chain = buildAuthenticators(config);
     expect(await authenticateRequest(chain, bearer('abcdef.0123456789abcdef'), true)).toMatchObject({ outcome: 'rejected' });
     buildAuthorizers(config, new MemoryReader([['', 'secrets', bootstrapSecret('abcdef', '0123456789abcdef')]]));
-    expect(await authenticateRequest(chain, bearer('abcdef.0123456789abcdef'), true)).toMatchObject({ outcome: 'authenticated', user: { username: 'system:bootstrap:abcdef' } });
+    expect(await authenticateRequest(chain, bearer('abcdef.0123456789abcdef'), true)).toMatchObject({
+      outcome: 'authenticated',
+      user: { username: 'system:bootstrap:abcdef' },
+    });
   });
 });

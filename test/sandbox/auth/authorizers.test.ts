@@ -17,19 +17,57 @@ function seededReader(extra: KubeObject[] = []): MemoryReader {
 }
 
 function attrs(user: UserInfo, partial: Partial<RequestAttributes>): RequestAttributes {
-  return { user, verb: 'get', resourceRequest: true, apiGroup: '', apiVersion: 'v1', resource: '', subresource: '', namespace: '', name: '', path: '', ...partial };
+  return {
+    user,
+    verb: 'get',
+    resourceRequest: true,
+    apiGroup: '',
+    apiVersion: 'v1',
+    resource: '',
+    subresource: '',
+    namespace: '',
+    name: '',
+    path: '',
+    ...partial,
+  };
 }
 
 const anonymous: UserInfo = { username: 'system:anonymous', groups: ['system:unauthenticated'] };
-const bootstrapper: UserInfo = { username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:bootstrappers:kubeadm:default-node-token', 'system:authenticated'] };
+const bootstrapper: UserInfo = {
+  username: 'system:bootstrap:abcdef',
+  groups: ['system:bootstrappers', 'system:bootstrappers:kubeadm:default-node-token', 'system:authenticated'],
+};
 const alice: UserInfo = { username: 'alice', groups: ['system:authenticated'] };
 const node1: UserInfo = { username: 'system:node:node-1', groups: ['system:nodes', 'system:authenticated'] };
 
 const kubeadmObjects: KubeObject[] = [
-  { apiVersion: `${RBAC}/v1`, kind: 'Role', metadata: { name: 'kubeadm:bootstrap-signer-clusterinfo', namespace: 'kube-public' }, rules: [{ verbs: ['get'], apiGroups: [''], resources: ['configmaps'], resourceNames: ['cluster-info'] }] },
-  { apiVersion: `${RBAC}/v1`, kind: 'RoleBinding', metadata: { name: 'kubeadm:bootstrap-signer-clusterinfo', namespace: 'kube-public' }, roleRef: { apiGroup: RBAC, kind: 'Role', name: 'kubeadm:bootstrap-signer-clusterinfo' }, subjects: [{ kind: 'User', name: 'system:anonymous' }] },
-  { apiVersion: `${RBAC}/v1`, kind: 'ClusterRoleBinding', metadata: { name: 'kubeadm:kubelet-bootstrap' }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'system:node-bootstrapper' }, subjects: [{ kind: 'Group', name: 'system:bootstrappers:kubeadm:default-node-token' }] },
-  { apiVersion: `${RBAC}/v1`, kind: 'ClusterRoleBinding', metadata: { name: 'kubeadm:node-autoapprove-bootstrap' }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'system:certificates.k8s.io:certificatesigningrequests:nodeclient' }, subjects: [{ kind: 'Group', name: 'system:bootstrappers:kubeadm:default-node-token' }] },
+  {
+    apiVersion: `${RBAC}/v1`,
+    kind: 'Role',
+    metadata: { name: 'kubeadm:bootstrap-signer-clusterinfo', namespace: 'kube-public' },
+    rules: [{ verbs: ['get'], apiGroups: [''], resources: ['configmaps'], resourceNames: ['cluster-info'] }],
+  },
+  {
+    apiVersion: `${RBAC}/v1`,
+    kind: 'RoleBinding',
+    metadata: { name: 'kubeadm:bootstrap-signer-clusterinfo', namespace: 'kube-public' },
+    roleRef: { apiGroup: RBAC, kind: 'Role', name: 'kubeadm:bootstrap-signer-clusterinfo' },
+    subjects: [{ kind: 'User', name: 'system:anonymous' }],
+  },
+  {
+    apiVersion: `${RBAC}/v1`,
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'kubeadm:kubelet-bootstrap' },
+    roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'system:node-bootstrapper' },
+    subjects: [{ kind: 'Group', name: 'system:bootstrappers:kubeadm:default-node-token' }],
+  },
+  {
+    apiVersion: `${RBAC}/v1`,
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'kubeadm:node-autoapprove-bootstrap' },
+    roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'system:certificates.k8s.io:certificatesigningrequests:nodeclient' },
+    subjects: [{ kind: 'Group', name: 'system:bootstrappers:kubeadm:default-node-token' }],
+  },
 ];
 
 describe('RBAC with the bootstrap policy', () => {
@@ -89,14 +127,41 @@ describe('RBAC evaluation details', () => {
     role('metrics-reader', [{ verbs: ['get'], nonResourceURLs: ['/metrics/*'] }]),
     { ...role('monitoring', []), aggregationRule: { clusterRoleSelectors: [{ matchLabels: { 'example.com/aggregate-to-monitoring': 'true' } }] } },
     role('secrets-reader', [{ verbs: ['get'], apiGroups: [''], resources: ['secrets'] }], undefined, { 'example.com/aggregate-to-monitoring': 'true' }),
-    { apiVersion: `${RBAC}/v1`, kind: 'RoleBinding', metadata: { name: 'ci-logs', namespace: 'ci' }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'pod-logs' }, subjects: [{ kind: 'ServiceAccount', name: 'builder' }] },
-    { apiVersion: `${RBAC}/v1`, kind: 'ClusterRoleBinding', metadata: { name: 'bob-status' }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'any-status' }, subjects: [{ kind: 'User', name: 'bob' }] },
-    { apiVersion: `${RBAC}/v1`, kind: 'ClusterRoleBinding', metadata: { name: 'bob-metrics' }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'metrics-reader' }, subjects: [{ kind: 'User', name: 'bob' }] },
-    { apiVersion: `${RBAC}/v1`, kind: 'ClusterRoleBinding', metadata: { name: 'bob-monitoring' }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'monitoring' }, subjects: [{ kind: 'User', name: 'bob' }] },
+    {
+      apiVersion: `${RBAC}/v1`,
+      kind: 'RoleBinding',
+      metadata: { name: 'ci-logs', namespace: 'ci' },
+      roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'pod-logs' },
+      subjects: [{ kind: 'ServiceAccount', name: 'builder' }],
+    },
+    {
+      apiVersion: `${RBAC}/v1`,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'bob-status' },
+      roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'any-status' },
+      subjects: [{ kind: 'User', name: 'bob' }],
+    },
+    {
+      apiVersion: `${RBAC}/v1`,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'bob-metrics' },
+      roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'metrics-reader' },
+      subjects: [{ kind: 'User', name: 'bob' }],
+    },
+    {
+      apiVersion: `${RBAC}/v1`,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'bob-monitoring' },
+      roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'monitoring' },
+      subjects: [{ kind: 'User', name: 'bob' }],
+    },
   ];
   const chain = buildAuthorizers(authConfig({ authorizationModes: ['RBAC'] }), seededReader(extra));
   const decide = async (attributes: RequestAttributes): Promise<string> => (await authorizeRequest(chain, attributes)).decision;
-  const builder: UserInfo = { username: 'system:serviceaccount:ci:builder', groups: ['system:serviceaccounts', 'system:serviceaccounts:ci', 'system:authenticated'] };
+  const builder: UserInfo = {
+    username: 'system:serviceaccount:ci:builder',
+    groups: ['system:serviceaccounts', 'system:serviceaccounts:ci', 'system:authenticated'],
+  };
   const bob: UserInfo = { username: 'bob', groups: ['system:authenticated'] };
 
   it('matches resource/subresource exactly and ServiceAccount subjects in the binding namespace', async () => {
@@ -106,7 +171,9 @@ describe('RBAC evaluation details', () => {
   });
 
   it('matches */subresource, trailing-star URLs and aggregated roles', async () => {
-    expect(await decide(attrs(bob, { verb: 'update', apiGroup: 'apps', resource: 'deployments', subresource: 'status', namespace: 'x', name: 'd' }))).toBe('allow');
+    expect(await decide(attrs(bob, { verb: 'update', apiGroup: 'apps', resource: 'deployments', subresource: 'status', namespace: 'x', name: 'd' }))).toBe(
+      'allow',
+    );
     expect(await decide(attrs(bob, { verb: 'update', apiGroup: 'apps', resource: 'deployments', namespace: 'x', name: 'd' }))).toBe('no-opinion');
     expect(await decide(attrs(bob, { resourceRequest: false, path: '/metrics/slis' }))).toBe('allow');
     expect(await decide(attrs(bob, { resourceRequest: false, path: '/metricsz' }))).toBe('no-opinion');
@@ -114,7 +181,14 @@ describe('RBAC evaluation details', () => {
   });
 
   it('AlwaysAllow allows and an empty chain is no-opinion', async () => {
-    expect((await authorizeRequest(buildAuthorizers(authConfig({ authorizationModes: ['AlwaysAllow'] }), seededReader()), attrs(bob, { verb: 'delete', resource: 'nodes' }))).decision).toBe('allow');
+    expect(
+      (
+        await authorizeRequest(
+          buildAuthorizers(authConfig({ authorizationModes: ['AlwaysAllow'] }), seededReader()),
+          attrs(bob, { verb: 'delete', resource: 'nodes' }),
+        )
+      ).decision,
+    ).toBe('allow');
     expect((await authorizeRequest([], attrs(bob, { verb: 'delete', resource: 'nodes' }))).decision).toBe('no-opinion');
     expect(() => buildAuthorizers(authConfig({ authorizationModes: ['Webhook'] }), seededReader())).toThrow(/not a valid mode/);
   });
@@ -125,7 +199,11 @@ describe('Node authorizer', () => {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'default' },
-    spec: { nodeName, containers: [{ name: 'c', envFrom: [{ configMapRef: { name: 'app-config' } }] }], volumes: [{ name: 'v', secret: { secretName: 'app-secret' } }] },
+    spec: {
+      nodeName,
+      containers: [{ name: 'c', envFrom: [{ configMapRef: { name: 'app-config' } }] }],
+      volumes: [{ name: 'v', secret: { secretName: 'app-secret' } }],
+    },
   });
   const reader = seededReader();
   reader.put('', 'pods', pod('mine', 'node-1'));
@@ -133,7 +211,7 @@ describe('Node authorizer', () => {
   const chain = buildAuthorizers(authConfig({ authorizationModes: ['Node', 'RBAC'] }), reader);
   const decide = async (attributes: RequestAttributes): Promise<string> => (await authorizeRequest(chain, attributes)).decision;
 
-  it('lets a kubelet manage its own Node, status and Lease but not another node\'s', async () => {
+  it("lets a kubelet manage its own Node, status and Lease but not another node's", async () => {
     expect(await decide(attrs(node1, { verb: 'create', resource: 'nodes' }))).toBe('allow');
     expect(await decide(attrs(node1, { verb: 'patch', resource: 'nodes', subresource: 'status', name: 'node-1' }))).toBe('allow');
     expect(await decide(attrs(node1, { verb: 'patch', resource: 'nodes', subresource: 'status', name: 'node-2' }))).toBe('no-opinion');

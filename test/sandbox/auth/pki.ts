@@ -20,7 +20,7 @@ async function exportKeyPem(key: CryptoKey): Promise<string> {
 }
 
 export async function createCa(commonName: string, notAfter = new Date(Date.now() + 86_400_000)): Promise<TestCa> {
-  const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     name: `CN=${commonName}`,
     keys,
@@ -43,7 +43,7 @@ export interface LeafOptions {
 }
 
 export async function issueLeaf(ca: TestCa, options: LeafOptions): Promise<{ pem: string; keyPem: string }> {
-  const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
   const certificate = await x509.X509CertificateGenerator.create({
     subject: options.subject,
     issuer: ca.certificate.subject,

@@ -6,7 +6,14 @@ import * as x509 from '@peculiar/x509';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../services/sandbox/src/kubesim/contracts.js';
-import { CsrApprover, CsrSigner, kubeletClientCsrProblem, kubeletServingCsrProblem, loadSigningCa, signCsr } from '../../../services/sandbox/src/kubesim/controllers/csr.js';
+import {
+  CsrApprover,
+  CsrSigner,
+  kubeletClientCsrProblem,
+  kubeletServingCsrProblem,
+  loadSigningCa,
+  signCsr,
+} from '../../../services/sandbox/src/kubesim/controllers/csr.js';
 import { KubeClient, silentLogger } from '../../../services/sandbox/src/kubesim/controllers/client.js';
 import { IgnorableError } from '../../../services/sandbox/src/kubesim/controllers/informer.js';
 import { authorizeRequest, buildAuthorizers, defaultRbacObjects } from '../../../services/sandbox/src/kubesim/auth/index.js';
@@ -17,7 +24,7 @@ import { authConfig } from '../auth/config.js';
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 async function makeCsr(subject: string, options: { dns?: string[] } = {}): Promise<x509.Pkcs10CertificateRequest> {
-  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   return x509.Pkcs10CertificateRequestGenerator.create({
     name: subject,
     keys,
@@ -26,7 +33,12 @@ async function makeCsr(subject: string, options: { dns?: string[] } = {}): Promi
   });
 }
 
-function csrObject(name: string, request: x509.Pkcs10CertificateRequest, requester: { username: string; groups: string[] }, usages = ['digital signature', 'client auth']): KubeObject {
+function csrObject(
+  name: string,
+  request: x509.Pkcs10CertificateRequest,
+  requester: { username: string; groups: string[] },
+  usages = ['digital signature', 'client auth'],
+): KubeObject {
   return {
     apiVersion: 'certificates.k8s.io/v1',
     kind: 'CertificateSigningRequest',
@@ -49,7 +61,9 @@ describe('kubelet client CSR validation', () => {
     expect(kubeletClientCsrProblem(good, ['digital signature', 'client auth', 'server auth'])).toMatch(/usages/);
     expect(kubeletClientCsrProblem(await makeCsr('CN=system:node:worker-1, O=system:masters'), ['digital signature', 'client auth'])).toMatch(/organization/);
     expect(kubeletClientCsrProblem(await makeCsr('CN=admin, O=system:nodes'), ['digital signature', 'client auth'])).toMatch(/common name/);
-    expect(kubeletClientCsrProblem(await makeCsr('CN=system:node:w, O=system:nodes', { dns: ['evil.example'] }), ['digital signature', 'client auth'])).toMatch(/alternative/);
+    expect(kubeletClientCsrProblem(await makeCsr('CN=system:node:w, O=system:nodes', { dns: ['evil.example'] }), ['digital signature', 'client auth'])).toMatch(
+      /alternative/,
+    );
   });
 });
 
@@ -86,7 +100,13 @@ describe('CSR signing', () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
     const key = await webcrypto.subtle.importKey('pkcs8', pkcs8, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, ['sign']);
-    const publicOfCa = await webcrypto.subtle.importKey('spki', createPublicKey(privateKey).export({ type: 'spki', format: 'der' }), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, ['verify']);
+    const publicOfCa = await webcrypto.subtle.importKey(
+      'spki',
+      createPublicKey(privateKey).export({ type: 'spki', format: 'der' }),
+      { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+      true,
+      ['verify'],
+    );
     const caCert = await x509.X509CertificateGenerator.createSelfSigned({
       name: 'CN=rsa-ca',
       keys: { privateKey: key, publicKey: publicOfCa },
@@ -107,7 +127,11 @@ describe('CSR approver and signer against an API endpoint whose SubjectAccessRev
   const reader = new MemoryReader();
   const RBAC = 'rbac.authorization.k8s.io';
   for (const object of defaultRbacObjects()) {
-    reader.put(RBAC, { ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings', Role: 'roles', RoleBinding: 'rolebindings' }[object.kind]!, object);
+    reader.put(
+      RBAC,
+      { ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings', Role: 'roles', RoleBinding: 'rolebindings' }[object.kind]!,
+      object,
+    );
   }
   const authorizers = buildAuthorizers(authConfig({ authorizationModes: ['Node', 'RBAC'] }), reader);
 
@@ -124,11 +148,22 @@ describe('CSR approver and signer against an API endpoint whose SubjectAccessRev
     server = createServer((request, response) => {
       void readJson(request).then(async (body) => {
         if (request.url === '/apis/authorization.k8s.io/v1/subjectaccessreviews' && request.method === 'POST') {
-          const spec = body.spec as { user: string; groups: string[]; resourceAttributes: { group: string; resource: string; verb: string; subresource?: string } };
+          const spec = body.spec as {
+            user: string;
+            groups: string[];
+            resourceAttributes: { group: string; resource: string; verb: string; subresource?: string };
+          };
           const decision = await authorizeRequest(authorizers, {
-            user: { username: spec.user, groups: spec.groups }, verb: spec.resourceAttributes.verb, resourceRequest: true,
-            apiGroup: spec.resourceAttributes.group, apiVersion: 'v1', resource: spec.resourceAttributes.resource,
-            subresource: spec.resourceAttributes.subresource ?? '', namespace: '', name: '', path: '',
+            user: { username: spec.user, groups: spec.groups },
+            verb: spec.resourceAttributes.verb,
+            resourceRequest: true,
+            apiGroup: spec.resourceAttributes.group,
+            apiVersion: 'v1',
+            resource: spec.resourceAttributes.resource,
+            subresource: spec.resourceAttributes.subresource ?? '',
+            namespace: '',
+            name: '',
+            path: '',
           });
           response.writeHead(201, { 'Content-Type': 'application/json' });
           response.end(JSON.stringify({ ...body, status: { allowed: decision.decision === 'allow' } }));
@@ -154,7 +189,10 @@ describe('CSR approver and signer against an API endpoint whose SubjectAccessRev
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  const bootstrapper = { username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:bootstrappers:kubeadm:default-node-token', 'system:authenticated'] };
+  const bootstrapper = {
+    username: 'system:bootstrap:abcdef',
+    groups: ['system:bootstrappers', 'system:bootstrappers:kubeadm:default-node-token', 'system:authenticated'],
+  };
 
   it('leaves a CSR alone when the requester lacks the nodeclient permission', async () => {
     updates.length = 0;
@@ -165,7 +203,9 @@ describe('CSR approver and signer against an API endpoint whose SubjectAccessRev
 
   it('approves through /approval once the group is bound to the nodeclient role, then signs through /status', async () => {
     reader.put(RBAC, 'clusterrolebindings', {
-      apiVersion: `${RBAC}/v1`, kind: 'ClusterRoleBinding', metadata: { name: 'kubeadm:node-autoapprove-bootstrap' },
+      apiVersion: `${RBAC}/v1`,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'kubeadm:node-autoapprove-bootstrap' },
       roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'system:certificates.k8s.io:certificatesigningrequests:nodeclient' },
       subjects: [{ kind: 'Group', apiGroup: RBAC, name: 'system:bootstrappers:kubeadm:default-node-token' }],
     });
@@ -173,15 +213,15 @@ describe('CSR approver and signer against an API endpoint whose SubjectAccessRev
     const csr = csrObject('csr-bound', await makeCsr('CN=system:node:worker-1, O=system:nodes'), bootstrapper);
     await new CsrApprover(client, silentLogger).handle(csr);
     expect(updates).toHaveLength(1);
-    expect(updates[0]!.path).toBe('/apis/certificates.k8s.io/v1/certificatesigningrequests/csr-bound/approval');
-    const approved = updates[0]!.body;
+    expect(updates[0].path).toBe('/apis/certificates.k8s.io/v1/certificatesigningrequests/csr-bound/approval');
+    const approved = updates[0].body;
     expect((approved.status as { conditions: Array<Record<string, string>> }).conditions).toEqual([
       expect.objectContaining({ type: 'Approved', status: 'True', reason: 'AutoApproved' }),
     ]);
     updates.length = 0;
     await new CsrSigner(client, await loadSigningCa(ca.pem, ca.keyPem), silentLogger).handle(approved);
-    expect(updates[0]!.path).toBe('/apis/certificates.k8s.io/v1/certificatesigningrequests/csr-bound/status');
-    const certificate = new X509Certificate(Buffer.from((updates[0]!.body.status as { certificate: string }).certificate, 'base64'));
+    expect(updates[0].path).toBe('/apis/certificates.k8s.io/v1/certificatesigningrequests/csr-bound/status');
+    const certificate = new X509Certificate(Buffer.from((updates[0].body.status as { certificate: string }).certificate, 'base64'));
     expect(certificate.subject).toBe('CN=system:node:worker-1\nO=system:nodes');
     expect(certificate.verify(new X509Certificate(ca.pem).publicKey)).toBe(true);
   });
@@ -196,13 +236,15 @@ describe('CSR approver and signer against an API endpoint whose SubjectAccessRev
   it('approves renewals by the node itself through selfnodeclient', async () => {
     updates.length = 0;
     reader.put(RBAC, 'clusterrolebindings', {
-      apiVersion: `${RBAC}/v1`, kind: 'ClusterRoleBinding', metadata: { name: 'kubeadm:node-autoapprove-certificate-rotation' },
+      apiVersion: `${RBAC}/v1`,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'kubeadm:node-autoapprove-certificate-rotation' },
       roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient' },
       subjects: [{ kind: 'Group', apiGroup: RBAC, name: 'system:nodes' }],
     });
     const node = { username: 'system:node:worker-1', groups: ['system:nodes', 'system:authenticated'] };
     await new CsrApprover(client, silentLogger).handle(csrObject('csr-renew', await makeCsr('CN=system:node:worker-1, O=system:nodes'), node));
     expect(updates).toHaveLength(1);
-    expect((updates[0]!.body.status as { conditions: Array<{ message: string }> }).conditions[0]!.message).toMatch(/self kubelet/);
+    expect((updates[0].body.status as { conditions: Array<{ message: string }> }).conditions[0].message).toMatch(/self kubelet/);
   });
 });

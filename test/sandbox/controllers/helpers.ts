@@ -9,7 +9,11 @@ export async function applyDefaultRbac(admin: KubeClient): Promise<void> {
     const plural = { ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings', Role: 'roles', RoleBinding: 'rolebindings' }[object.kind]!;
     const base = object.metadata.namespace ? `/apis/${RBAC}/v1/namespaces/${object.metadata.namespace}/${plural}` : `/apis/${RBAC}/v1/${plural}`;
     const existing = await admin.getOptional(`${base}/${object.metadata.name}`);
-    if (existing) await admin.request('PUT', `${base}/${object.metadata.name}`, { ...object, metadata: { ...object.metadata, resourceVersion: existing.metadata.resourceVersion } });
+    if (existing)
+      await admin.request('PUT', `${base}/${object.metadata.name}`, {
+        ...object,
+        metadata: { ...object.metadata, resourceVersion: existing.metadata.resourceVersion },
+      });
     else await admin.request('POST', base, object);
   }
 }

@@ -8,14 +8,15 @@ import type { KubeObject } from '../../../services/sandbox/src/kubesim/contracts
 function kubeadmVerifies(detached: string, kubeconfig: string, tokenId: string, tokenSecret: string): boolean {
   const parts = detached.split('.');
   if (parts.length !== 3 || parts[1] !== '') return false;
-  const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as { alg?: string; kid?: string };
+  const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8')) as { alg?: string; kid?: string };
   if (header.alg !== 'HS256' || header.kid !== tokenId) return false;
   const signingInput = `${parts[0]}.${Buffer.from(kubeconfig, 'utf8').toString('base64url')}`;
   const expected = createHmac('sha256', Buffer.from(tokenSecret, 'utf8')).update(signingInput).digest();
-  return expected.equals(Buffer.from(parts[2]!, 'base64url'));
+  return expected.equals(Buffer.from(parts[2], 'base64url'));
 }
 
-const kubeconfig = 'apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0t\n    server: https://10.0.0.1:6443\n  name: ""\ncontexts: null\ncurrent-context: ""\nkind: Config\nusers: null\n';
+const kubeconfig =
+  'apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0t\n    server: https://10.0.0.1:6443\n  name: ""\ncontexts: null\ncurrent-context: ""\nkind: Config\nusers: null\n';
 
 function tokenSecret(id: string, secret: string, data: Record<string, string>): KubeObject {
   return {
@@ -30,7 +31,7 @@ function tokenSecret(id: string, secret: string, data: Record<string, string>): 
 describe('bootstrap signer JWS', () => {
   it('produces a compact detached JWS with the go-jose header that kubeadm verifies', () => {
     const jws = computeDetachedSignature(kubeconfig, 'abcdef', '0123456789abcdef');
-    expect(Buffer.from(jws.split('.')[0]!, 'base64url').toString()).toBe('{"alg":"HS256","kid":"abcdef"}');
+    expect(Buffer.from(jws.split('.')[0], 'base64url').toString()).toBe('{"alg":"HS256","kid":"abcdef"}');
     expect(jws).toMatch(/^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]+$/);
     expect(kubeadmVerifies(jws, kubeconfig, 'abcdef', '0123456789abcdef')).toBe(true);
     expect(kubeadmVerifies(jws, kubeconfig, 'abcdef', '0123456789abcdee')).toBe(false);

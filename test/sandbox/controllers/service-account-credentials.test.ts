@@ -51,28 +51,52 @@ describe('controllers with the real controller-manager identity and per-controll
 
   it('the controller-manager user alone may not update cluster-info', async () => {
     const kcm = await KubeClient.fromFile(join(dir, 'controller-manager.conf'));
-    const error = await kcm.request('PUT', '/api/v1/namespaces/kube-public/configmaps/cluster-info', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cluster-info', namespace: 'kube-public' } }).catch((caught: unknown) => caught);
+    const error = await kcm
+      .request('PUT', '/api/v1/namespaces/kube-public/configmaps/cluster-info', {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'cluster-info', namespace: 'kube-public' },
+      })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).status).toBe(403);
   });
 
   it('bootstrap-signer signs cluster-info as system:serviceaccount:kube-system:bootstrap-signer', async () => {
-    await admin.request('POST', '/api/v1/namespaces/kube-public/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cluster-info', namespace: 'kube-public' }, data: { kubeconfig: 'apiVersion: v1\nkind: Config\n' } });
+    await admin.request('POST', '/api/v1/namespaces/kube-public/configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'cluster-info', namespace: 'kube-public' },
+      data: { kubeconfig: 'apiVersion: v1\nkind: Config\n' },
+    });
     await admin.request('POST', '/api/v1/namespaces/kube-system/secrets', {
-      apiVersion: 'v1', kind: 'Secret', type: 'bootstrap.kubernetes.io/token', metadata: { name: 'bootstrap-token-sa0001', namespace: 'kube-system' },
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'bootstrap.kubernetes.io/token',
+      metadata: { name: 'bootstrap-token-sa0001', namespace: 'kube-system' },
       data: { 'token-id': b64('sa0001'), 'token-secret': b64('0123456789abcdef'), 'usage-bootstrap-signing': b64('true') },
     });
-    await eventually(async () => {
-      const info = await admin.get('/api/v1/namespaces/kube-public/configmaps/cluster-info');
-      return (info.data as Record<string, string>)['jws-kubeconfig-sa0001'];
-    }, 'cluster-info to be signed for token sa0001', 8_000, 50);
+    await eventually(
+      async () => {
+        const info = await admin.get('/api/v1/namespaces/kube-public/configmaps/cluster-info');
+        return (info.data as Record<string, string>)['jws-kubeconfig-sa0001'];
+      },
+      'cluster-info to be signed for token sa0001',
+      8_000,
+      50,
+    );
     expect(await admin.getOptional('/api/v1/namespaces/kube-system/serviceaccounts/bootstrap-signer')).toBeDefined();
   });
 
   it('every namespace gets a default ServiceAccount and the kube-root-ca.crt ConfigMap', async () => {
     await admin.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'fresh' } });
     await eventually(() => admin.getOptional('/api/v1/namespaces/fresh/serviceaccounts/default'), 'the default ServiceAccount in namespace fresh', 8_000, 50);
-    const rootCa = await eventually<KubeObject>(() => admin.getOptional('/api/v1/namespaces/fresh/configmaps/kube-root-ca.crt'), 'kube-root-ca.crt in namespace fresh', 8_000, 50);
+    const rootCa = await eventually<KubeObject>(
+      () => admin.getOptional('/api/v1/namespaces/fresh/configmaps/kube-root-ca.crt'),
+      'kube-root-ca.crt in namespace fresh',
+      8_000,
+      50,
+    );
     expect((rootCa.data as Record<string, string>)['ca.crt']).toBe(seed.caPem);
     await eventually(() => admin.getOptional('/api/v1/namespaces/kube-system/serviceaccounts/default'), 'the default ServiceAccount in kube-system', 8_000, 50);
   });

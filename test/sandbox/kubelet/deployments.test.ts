@@ -94,10 +94,15 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
   });
 
   it('runs the replicas as processes and reports Pods and Deployment status', async () => {
-    const deployment = await eventually(async () => {
-      const current = await seed.client.get('Deployment', namespace, 'web');
-      return current?.status?.readyReplicas === 2 ? current : undefined;
-    }, 'web to have 2 ready replicas', 20_000, 100);
+    const deployment = await eventually(
+      async () => {
+        const current = await seed.client.get('Deployment', namespace, 'web');
+        return current?.status?.readyReplicas === 2 ? current : undefined;
+      },
+      'web to have 2 ready replicas',
+      20_000,
+      100,
+    );
     expect(deployment.status?.availableReplicas).toBe(2);
     expect(deployment.status?.updatedReplicas).toBe(2);
     expect(deployment.status?.observedGeneration).toBe(deployment.metadata?.generation);
@@ -164,10 +169,15 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     const secret = await seed.client.get('Secret', namespace, 'app-secret');
     if (!secret) throw new Error('secret missing');
     await seed.client.replace('Secret', { ...secret, data: { token: base64('s3cret-v2') } });
-    await eventually(async () => {
-      const { body: file } = await getJson(`http://${pod.ip}:8080/file?path=${encodeURIComponent(tokenFile)}`);
-      return (file as { content?: string }).content === 's3cret-v2' ? true : undefined;
-    }, 'the secret file to change', 20_000, 100);
+    await eventually(
+      async () => {
+        const { body: file } = await getJson(`http://${pod.ip}:8080/file?path=${encodeURIComponent(tokenFile)}`);
+        return (file as { content?: string }).content === 's3cret-v2' ? true : undefined;
+      },
+      'the secret file to change',
+      20_000,
+      100,
+    );
   });
 
   it('forwards a NodePort Service to ready endpoints and resolves its DNS names', async () => {
@@ -180,12 +190,20 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     };
     const created = await seed.client.create('Service', service);
     const assigned = created.spec?.ports?.[0]?.nodePort ?? nodePort;
-    const endpoints = await eventually(async () => {
-      const current = await seed.client.get('Endpoints', namespace, 'web');
-      return current?.subsets?.[0]?.addresses?.length === 2 ? current : undefined;
-    }, 'Endpoints with two addresses', 20_000, 100);
+    const endpoints = await eventually(
+      async () => {
+        const current = await seed.client.get('Endpoints', namespace, 'web');
+        return current?.subsets?.[0]?.addresses?.length === 2 ? current : undefined;
+      },
+      'Endpoints with two addresses',
+      20_000,
+      100,
+    );
     expect(endpoints.subsets?.[0]?.ports?.[0]).toMatchObject({ name: 'http', port: 8080 });
-    const podNames = kubelet.pods().filter((pod) => pod.ownerName === 'web').map((pod) => pod.name);
+    const podNames = kubelet
+      .pods()
+      .filter((pod) => pod.ownerName === 'web')
+      .map((pod) => pod.name);
     const served = new Set<string>();
     for (let attempt = 0; attempt < 6; attempt++) {
       const { status, body } = await eventually(() => getJson(`http://127.0.0.1:${assigned}/`), 'the node port to answer', 20_000, 100);
@@ -236,26 +254,43 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
       },
     });
     // Until the exec startup probe finds /state/started, the container is not started or ready.
-    const starting = await eventually(() => kubelet.pods().find((candidate) => candidate.ownerName === 'probed' && candidate.containers[0].pid), 'probed to run', 20_000, 100);
+    const starting = await eventually(
+      () => kubelet.pods().find((candidate) => candidate.ownerName === 'probed' && candidate.containers[0].pid),
+      'probed to run',
+      20_000,
+      100,
+    );
     const { body: startingEnv } = await eventually(() => getJson(`http://${starting.ip}:9000/env`), 'probed to listen', 20_000, 100);
     await new Promise((done) => setTimeout(done, 1_500));
     expect(kubelet.pods().find((candidate) => candidate.name === starting.name)?.ready).toBe(false);
     const stuck = await seed.client.get('Pod', namespace, starting.name);
     expect(stuck?.status?.containerStatuses?.[0]).toMatchObject({ started: false, ready: false });
     writeFileSync(join(dirname((startingEnv as Record<string, string>).HEALTH_FILE), 'started'), '');
-    const pod = await eventually(() => kubelet.pods().find((candidate) => candidate.ownerName === 'probed' && candidate.ready), 'probed to be ready', 20_000, 100);
+    const pod = await eventually(
+      () => kubelet.pods().find((candidate) => candidate.ownerName === 'probed' && candidate.ready),
+      'probed to be ready',
+      20_000,
+      100,
+    );
     const { body: env } = await getJson(`http://${pod.ip}:9000/env`);
     const healthFile = (env as Record<string, string>).HEALTH_FILE;
     writeFileSync(healthFile, 'fail');
     const podName = pod.name;
-    await eventually(async () => {
-      const object = await seed.client.get('Pod', namespace, podName);
-      return object?.status?.conditions?.find((condition) => condition.type === 'Ready')?.status === 'False' ? true : undefined;
-    }, 'the Pod to report Ready=False', 20_000, 100);
+    await eventually(
+      async () => {
+        const object = await seed.client.get('Pod', namespace, podName);
+        return object?.status?.conditions?.find((condition) => condition.type === 'Ready')?.status === 'False' ? true : undefined;
+      },
+      'the Pod to report Ready=False',
+      20_000,
+      100,
+    );
     // Three failed liveness probes later the kubelet kills and restarts the container.
     await eventually(
       () => kubelet.pods().find((candidate) => candidate.name === podName && candidate.containers[0].restartCount >= 1),
-      'a liveness restart', 20_000, 100,
+      'a liveness restart',
+      20_000,
+      100,
     );
     writeFileSync(healthFile, 'ok');
     const recovered = await eventually(() => kubelet.pods().find((candidate) => candidate.name === podName && candidate.ready), 'ready again', 20_000, 100);
@@ -266,51 +301,89 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     expect(kubelet.signalContainer(namespace, podName, 'app', 'SIGKILL')).toBe(true);
     const restarted = await eventually(
       () => kubelet.pods().find((candidate) => candidate.name === podName && candidate.containers[0].restartCount > restartsBefore && candidate.ready),
-      'the container to restart and become ready', 20_000, 100,
+      'the container to restart and become ready',
+      20_000,
+      100,
     );
     expect(restarted.containers[0].pid).not.toBe(pid);
-    const object = await eventually(async () => {
-      const found = await seed.client.get('Pod', namespace, podName);
-      return (found?.status?.containerStatuses?.[0]?.restartCount ?? 0) > restartsBefore ? found : undefined;
-    }, 'restartCount in the Pod status', 20_000, 100);
+    const object = await eventually(
+      async () => {
+        const found = await seed.client.get('Pod', namespace, podName);
+        return (found?.status?.containerStatuses?.[0]?.restartCount ?? 0) > restartsBefore ? found : undefined;
+      },
+      'restartCount in the Pod status',
+      20_000,
+      100,
+    );
     expect(object.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode).toBe(137);
   });
 
   it('replaces pods on template change without dropping below the desired ready count', async () => {
-    const before = kubelet.pods().filter((pod) => pod.ownerName === 'web').map((pod) => pod.name);
+    const before = kubelet
+      .pods()
+      .filter((pod) => pod.ownerName === 'web')
+      .map((pod) => pod.name);
     const next = webDeployment(2, 'v2');
     await updateRetryingConflicts(seed.client, 'Deployment', namespace, 'web', (current) => ({ ...current, spec: next.spec }));
     let minimumReady = Number.POSITIVE_INFINITY;
-    await eventually(() => {
-      const pods = kubelet.pods().filter((pod) => pod.ownerName === 'web');
-      minimumReady = Math.min(minimumReady, pods.filter((pod) => pod.ready).length);
-      return pods.length === 2 && pods.every((pod) => pod.ready && !before.includes(pod.name)) ? true : undefined;
-    }, 'the rollout to finish', 30_000, 50);
+    await eventually(
+      () => {
+        const pods = kubelet.pods().filter((pod) => pod.ownerName === 'web');
+        minimumReady = Math.min(minimumReady, pods.filter((pod) => pod.ready).length);
+        return pods.length === 2 && pods.every((pod) => pod.ready && !before.includes(pod.name)) ? true : undefined;
+      },
+      'the rollout to finish',
+      30_000,
+      50,
+    );
     expect(minimumReady).toBeGreaterThanOrEqual(2);
-    const status = await eventually(async () => {
-      const found = await seed.client.get('Deployment', namespace, 'web');
-      return found?.status?.updatedReplicas === 2 && found.status.replicas === 2 && found.status.readyReplicas === 2 ? found.status : undefined;
-    }, 'status after rollout', 20_000, 100);
+    const status = await eventually(
+      async () => {
+        const found = await seed.client.get('Deployment', namespace, 'web');
+        return found?.status?.updatedReplicas === 2 && found.status.replicas === 2 && found.status.readyReplicas === 2 ? found.status : undefined;
+      },
+      'status after rollout',
+      20_000,
+      100,
+    );
     expect(status.conditions?.find((condition) => condition.type === 'Progressing')?.reason).toBe('NewReplicaSetAvailable');
-    const replicaSets = await eventually(async () => {
-      const found = (await seed.client.list('ReplicaSet', namespace)).filter((replicaSet) => replicaSet.metadata?.name?.startsWith('web-'));
-      return found.length === 2 && found.some((replicaSet) => replicaSet.status?.readyReplicas === 2) ? found : undefined;
-    }, 'the new ReplicaSet to be ready', 20_000, 100);
+    const replicaSets = await eventually(
+      async () => {
+        const found = (await seed.client.list('ReplicaSet', namespace)).filter((replicaSet) => replicaSet.metadata?.name?.startsWith('web-'));
+        return found.length === 2 && found.some((replicaSet) => replicaSet.status?.readyReplicas === 2) ? found : undefined;
+      },
+      'the new ReplicaSet to be ready',
+      20_000,
+      100,
+    );
     expect(replicaSets.map((replicaSet) => replicaSet.spec?.replicas).sort()).toEqual([0, 2]);
   });
 
   it('scales up and down', async () => {
     const scale = (replicas: number, revisionHistoryLimit?: number): Promise<void> =>
-      updateRetryingConflicts(seed.client, 'Deployment', namespace, 'web', (current) => ({ ...current, spec: { ...current.spec!, replicas, revisionHistoryLimit } }));
+      updateRetryingConflicts(seed.client, 'Deployment', namespace, 'web', (current) => ({
+        ...current,
+        spec: { ...current.spec!, replicas, revisionHistoryLimit },
+      }));
     await scale(3);
     await eventually(() => (kubelet.pods().filter((pod) => pod.ownerName === 'web' && pod.ready).length === 3 ? true : undefined), '3 replicas', 20_000, 100);
     await scale(1, 0);
-    await eventually(async () => ((await seedPods('web-')).length === 1 && kubelet.pods().filter((pod) => pod.ownerName === 'web').length === 1 ? true : undefined), '1 replica', 20_000, 100);
+    await eventually(
+      async () => ((await seedPods('web-')).length === 1 && kubelet.pods().filter((pod) => pod.ownerName === 'web').length === 1 ? true : undefined),
+      '1 replica',
+      20_000,
+      100,
+    );
     // revisionHistoryLimit 0 prunes the scaled-down ReplicaSet of the previous template.
-    const replicaSets = await eventually(async () => {
-      const found = (await seed.client.list('ReplicaSet', namespace)).filter((replicaSet) => replicaSet.metadata?.name?.startsWith('web-'));
-      return found.length === 1 && found[0].spec?.replicas === 1 ? found : undefined;
-    }, 'one ReplicaSet left', 20_000, 100);
+    const replicaSets = await eventually(
+      async () => {
+        const found = (await seed.client.list('ReplicaSet', namespace)).filter((replicaSet) => replicaSet.metadata?.name?.startsWith('web-'));
+        return found.length === 1 && found[0].spec?.replicas === 1 ? found : undefined;
+      },
+      'one ReplicaSet left',
+      20_000,
+      100,
+    );
     expect(replicaSets[0].metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
   });
 
@@ -325,10 +398,15 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
         template: { metadata: { labels: { app: 'unknown' } }, spec: { containers: [{ name: 'main', image: 'docker.io/library/nginx:1.27' }] } },
       },
     });
-    const pod = await eventually(async () => {
-      const found = (await seedPods('unknown-'))[0];
-      return found?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ErrImagePull' ? found : undefined;
-    }, 'ErrImagePull', 20_000, 100);
+    const pod = await eventually(
+      async () => {
+        const found = (await seedPods('unknown-'))[0];
+        return found?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ErrImagePull' ? found : undefined;
+      },
+      'ErrImagePull',
+      20_000,
+      100,
+    );
     expect(pod.status?.phase).toBe('Pending');
     expect(pod.status?.containerStatuses?.[0]?.state?.waiting?.message).toContain('nginx');
   });
@@ -345,8 +423,18 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
           metadata: { labels: { app: 'initialized' } },
           spec: {
             initContainers: [
-              { name: 'write', image: 'test-app', command: ['test-app', '--write', '/work/greeting', 'hello-from-init'], volumeMounts: [{ name: 'work', mountPath: '/work' }] },
-              { name: 'check', image: 'test-app', command: ['test-app', '--exit-if-missing', '/work/greeting'], volumeMounts: [{ name: 'work', mountPath: '/work' }] },
+              {
+                name: 'write',
+                image: 'test-app',
+                command: ['test-app', '--write', '/work/greeting', 'hello-from-init'],
+                volumeMounts: [{ name: 'work', mountPath: '/work' }],
+              },
+              {
+                name: 'check',
+                image: 'test-app',
+                command: ['test-app', '--exit-if-missing', '/work/greeting'],
+                volumeMounts: [{ name: 'work', mountPath: '/work' }],
+              },
             ],
             containers: [
               {
@@ -370,10 +458,15 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     const { body: env } = await eventually(() => getJson(`http://${running.ip}:9100/env`), 'the app to listen', 20_000, 100);
     const { body: file } = await getJson(`http://${running.ip}:9100/file?path=${encodeURIComponent((env as Record<string, string>).GREETING_FILE)}`);
     expect(file).toEqual({ content: 'hello-from-init' });
-    const pod = await eventually(async () => {
-      const found = await seed.client.get('Pod', namespace, running.name);
-      return found?.status?.conditions?.find((condition) => condition.type === 'Ready')?.status === 'True' ? found : undefined;
-    }, 'the Pod status', 20_000, 100);
+    const pod = await eventually(
+      async () => {
+        const found = await seed.client.get('Pod', namespace, running.name);
+        return found?.status?.conditions?.find((condition) => condition.type === 'Ready')?.status === 'True' ? found : undefined;
+      },
+      'the Pod status',
+      20_000,
+      100,
+    );
     expect(pod.status?.conditions?.find((condition) => condition.type === 'Initialized')?.status).toBe('True');
     expect(pod.status?.initContainerStatuses?.map((status) => [status.name, status.state?.terminated?.reason, status.state?.terminated?.exitCode])).toEqual([
       ['write', 'Completed', 0],
@@ -389,7 +482,12 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     });
     await seed.client.create('Pod', podFrom('left-by-dead-kubelet', `${2 ** 22 + 777}-dead`));
     await seed.client.create('Pod', podFrom('owned-by-live-kubelet', `${process.pid}-other`));
-    await eventually(async () => ((await seed.client.get('Pod', namespace, 'left-by-dead-kubelet')) ? undefined : true), 'the abandoned Pod to go', 20_000, 100);
+    await eventually(
+      async () => ((await seed.client.get('Pod', namespace, 'left-by-dead-kubelet')) ? undefined : true),
+      'the abandoned Pod to go',
+      20_000,
+      100,
+    );
     expect(await seed.client.get('Pod', namespace, 'owned-by-live-kubelet')).toBeDefined();
     await seed.client.delete('Pod', namespace, 'owned-by-live-kubelet');
   });
@@ -405,7 +503,9 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     await eventually(async () => ((await seedPods('web-')).length === 0 ? true : undefined), 'web pods to be deleted', 20_000, 100);
     await eventually(
       async () => ((await seed.client.list('ReplicaSet', namespace)).some((replicaSet) => replicaSet.metadata?.name?.startsWith('web-')) ? undefined : true),
-      'web ReplicaSets to be deleted', 20_000, 100,
+      'web ReplicaSets to be deleted',
+      20_000,
+      100,
     );
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
     await eventually(() => (readFileSync('/etc/hosts', 'utf8').includes(`web.${namespace}.svc`) ? undefined : true), 'hosts entries to go', 20_000, 100);

@@ -80,9 +80,7 @@ function etcdStatefulSet(): V1StatefulSet {
           volumes: [{ name: 'pki', secret: { secretName: 'etcd-tls', defaultMode: 0o400 } }],
         },
       },
-      volumeClaimTemplates: [
-        { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
-      ],
+      volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
     },
   };
 }
@@ -126,9 +124,7 @@ describe('process kubelet: a 3-member etcd StatefulSet with TLS', () => {
     await seed.client.create('Secret', {
       metadata: { name: 'etcd-tls', namespace },
       type: 'Opaque',
-      data: Object.fromEntries(
-        (['ca.crt', 'server.crt', 'server.key', 'peer.crt', 'peer.key'] as const).map((name) => [name, base64(pki.files[name])]),
-      ),
+      data: Object.fromEntries((['ca.crt', 'server.crt', 'server.key', 'peer.crt', 'peer.key'] as const).map((name) => [name, base64(pki.files[name])])),
     });
     await seed.client.create('Service', {
       metadata: { name: 'etcd', namespace },
@@ -161,10 +157,15 @@ describe('process kubelet: a 3-member etcd StatefulSet with TLS', () => {
   });
 
   it('forms quorum over the pod DNS names with TLS', async () => {
-    const statefulSet = await eventually(async () => {
-      const current = await seed.client.get('StatefulSet', namespace, 'etcd');
-      return current?.status?.readyReplicas === 3 ? current : undefined;
-    }, 'etcd to have 3 ready replicas', 60_000, 250);
+    const statefulSet = await eventually(
+      async () => {
+        const current = await seed.client.get('StatefulSet', namespace, 'etcd');
+        return current?.status?.readyReplicas === 3 ? current : undefined;
+      },
+      'etcd to have 3 ready replicas',
+      60_000,
+      250,
+    );
     expect(statefulSet.status?.currentRevision).toBe(statefulSet.status?.updateRevision);
     const pods = await seed.client.list('Pod', namespace);
     for (const ordinal of members) {
@@ -179,7 +180,9 @@ describe('process kubelet: a 3-member etcd StatefulSet with TLS', () => {
     const claims = await seed.client.list('PersistentVolumeClaim', namespace);
     expect(claims.map((claim) => claim.metadata?.name).sort()).toEqual(['data-etcd-0', 'data-etcd-1', 'data-etcd-2']);
 
-    const list = JSON.parse(await etcdctl([0, 1, 2], ['member', 'list', '-w', 'json'])) as { members: Array<{ name: string; peerURLs: string[]; clientURLs: string[] }> };
+    const list = JSON.parse(await etcdctl([0, 1, 2], ['member', 'list', '-w', 'json'])) as {
+      members: Array<{ name: string; peerURLs: string[]; clientURLs: string[] }>;
+    };
     expect(list.members).toHaveLength(3);
     expect(list.members.map((member) => member.name).sort()).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
     for (const member of list.members) expect(member.clientURLs).toEqual([`https://${member.name}.etcd.${namespace}.svc.cluster.local:2379`]);
@@ -202,10 +205,15 @@ describe('process kubelet: a 3-member etcd StatefulSet with TLS', () => {
     );
     expect(restarted.ip).toBe(before.ip);
     // A serializable read is served from etcd-1's own (persistent) store.
-    const local = await eventually(async () => {
-      const value = await etcdctl([1], ['get', 'written-while-down', '--print-value-only', '--consistency=s']);
-      return value === 'yes\n' ? value : undefined;
-    }, 'etcd-1 to catch up', 30_000, 500);
+    const local = await eventually(
+      async () => {
+        const value = await etcdctl([1], ['get', 'written-while-down', '--print-value-only', '--consistency=s']);
+        return value === 'yes\n' ? value : undefined;
+      },
+      'etcd-1 to catch up',
+      30_000,
+      500,
+    );
     expect(local).toBe('yes\n');
     const list = JSON.parse(await etcdctl([1], ['member', 'list', '-w', 'json'])) as { members: unknown[] };
     expect(list.members).toHaveLength(3);
@@ -218,11 +226,16 @@ describe('process kubelet: a 3-member etcd StatefulSet with TLS', () => {
     if (!before) throw new Error('etcd-2 is not running');
     const oldPod = await seed.client.get('Pod', namespace, 'etcd-2');
     await seed.client.delete('Pod', namespace, 'etcd-2');
-    const recreated = await eventually(async () => {
-      const pod = await seed.client.get('Pod', namespace, 'etcd-2');
-      const local = kubelet.pods().find((candidate) => candidate.name === 'etcd-2' && candidate.ready);
-      return pod && pod.metadata?.uid !== oldPod?.metadata?.uid && local ? local : undefined;
-    }, 'etcd-2 to be recreated and ready', 60_000, 250);
+    const recreated = await eventually(
+      async () => {
+        const pod = await seed.client.get('Pod', namespace, 'etcd-2');
+        const local = kubelet.pods().find((candidate) => candidate.name === 'etcd-2' && candidate.ready);
+        return pod && pod.metadata?.uid !== oldPod?.metadata?.uid && local ? local : undefined;
+      },
+      'etcd-2 to be recreated and ready',
+      60_000,
+      250,
+    );
     expect(recreated.ip).toBe(before.ip);
     expect(await etcdctl([2], ['get', 'written-while-down', '--print-value-only', '--consistency=s'])).toBe('yes\n');
     await expectAllHealthy();
@@ -285,12 +298,21 @@ describe('process kubelet: a 3-member etcd StatefulSet with TLS', () => {
     });
     const service = await seed.client.create('Service', {
       metadata: { name: 'apiserver', namespace },
-      spec: { type: 'NodePort', selector: { app: 'apiserver' }, ports: [{ name: 'https', port: 443, targetPort: 'https', nodePort: 30_000 + Math.floor(Math.random() * 2_700) }] },
+      spec: {
+        type: 'NodePort',
+        selector: { app: 'apiserver' },
+        ports: [{ name: 'https', port: 443, targetPort: 'https', nodePort: 30_000 + Math.floor(Math.random() * 2_700) }],
+      },
     });
-    await eventually(async () => {
-      const deployment = await seed.client.get('Deployment', namespace, 'kube-apiserver');
-      return deployment?.status?.readyReplicas === 2 ? true : undefined;
-    }, 'two ready kube-apiservers', 60_000, 250);
+    await eventually(
+      async () => {
+        const deployment = await seed.client.get('Deployment', namespace, 'kube-apiserver');
+        return deployment?.status?.readyReplicas === 2 ? true : undefined;
+      },
+      'two ready kube-apiservers',
+      60_000,
+      250,
+    );
 
     const tenant = new KubeConfig();
     tenant.loadFromOptions({
@@ -302,7 +324,12 @@ describe('process kubelet: a 3-member etcd StatefulSet with TLS', () => {
     const core = tenant.makeApiClient(CoreV1Api);
     const body = new ConfigMap({ metadata: { name: 'stored-in-etcd', namespace: 'default' }, data: { hello: 'world' } });
     body.validate();
-    await eventually(async () => (await core.createNamespacedConfigMap({ namespace: 'default', body: body.toJSON() })) ? true : undefined, 'a write through the NodePort', 20_000, 500);
+    await eventually(
+      async () => ((await core.createNamespacedConfigMap({ namespace: 'default', body: body.toJSON() })) ? true : undefined),
+      'a write through the NodePort',
+      20_000,
+      500,
+    );
     const keys = await etcdctl([0, 1, 2], ['get', '--prefix', '/', '--keys-only']);
     expect(keys).toMatch(/configmaps\/default\/stored-in-etcd/);
   });

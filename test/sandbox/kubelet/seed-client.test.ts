@@ -90,7 +90,15 @@ describe('KubernetesSeedClient against kubesim', () => {
       await client.create('Service', { metadata: { name: 'named', namespace }, spec: { selector: { app: 'named' }, ports: [{ port: 80 }] } });
       const child = spawn(
         process.execPath,
-        ['dist/services/sandbox/src/kubelet/cli.js', '--kubeconfig', join(directory, 'kubeconfig'), '--state-dir', join(directory, 'state'), '--namespace', namespace],
+        [
+          'dist/services/sandbox/src/kubelet/cli.js',
+          '--kubeconfig',
+          join(directory, 'kubeconfig'),
+          '--state-dir',
+          join(directory, 'state'),
+          '--namespace',
+          namespace,
+        ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let output = '';
@@ -99,7 +107,12 @@ describe('KubernetesSeedClient against kubesim', () => {
       const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
       try {
         await eventually(() => (output.includes('running') ? true : undefined), `the CLI to start (${output})`, 20_000, 100);
-        await eventually(() => (readFileSync('/etc/hosts', 'utf8').includes(`named.${namespace}.svc.cluster.local`) ? true : undefined), 'the Service name in /etc/hosts', 20_000, 100);
+        await eventually(
+          () => (readFileSync('/etc/hosts', 'utf8').includes(`named.${namespace}.svc.cluster.local`) ? true : undefined),
+          'the Service name in /etc/hosts',
+          20_000,
+          100,
+        );
       } finally {
         child.kill('SIGTERM');
       }

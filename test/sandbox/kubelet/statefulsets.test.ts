@@ -47,7 +47,11 @@ describe('process kubelet: StatefulSets, PVCs and LoadBalancer Services', () => 
   let seed: TestSeed;
   let kubelet: ProcessKubelet;
   const state = temporaryStateDir('statefulsets');
-  const members = (): RunningPod[] => kubelet.pods().filter((pod) => pod.ownerName === 'app').sort((a, b) => (a.ordinal ?? 0) - (b.ordinal ?? 0));
+  const members = (): RunningPod[] =>
+    kubelet
+      .pods()
+      .filter((pod) => pod.ownerName === 'app')
+      .sort((a, b) => (a.ordinal ?? 0) - (b.ordinal ?? 0));
   const dataDir = async (pod: RunningPod): Promise<string> => {
     const { body } = await getJson(`http://${pod.ip}:7000/env`);
     return (body as Record<string, string>).DATA_DIR;
@@ -93,10 +97,15 @@ describe('process kubelet: StatefulSets, PVCs and LoadBalancer Services', () => 
     expect(all.map((pod) => pod.name)).toEqual(['app-0', 'app-1', 'app-2']);
     const claims = await seed.client.list('PersistentVolumeClaim', namespace);
     expect(claims.map((claim) => claim.metadata?.name).sort()).toEqual(['data-app-0', 'data-app-1', 'data-app-2']);
-    const status = await eventually(async () => {
-      const found = await seed.client.get('StatefulSet', namespace, 'app');
-      return found?.status?.readyReplicas === 3 ? found.status : undefined;
-    }, 'StatefulSet status', 20_000, 100);
+    const status = await eventually(
+      async () => {
+        const found = await seed.client.get('StatefulSet', namespace, 'app');
+        return found?.status?.readyReplicas === 3 ? found.status : undefined;
+      },
+      'StatefulSet status',
+      20_000,
+      100,
+    );
     expect(status).toMatchObject({ replicas: 3, currentReplicas: 3, updatedReplicas: 3 });
     expect(status.currentRevision).toMatch(/^app-/);
   });
@@ -124,10 +133,15 @@ describe('process kubelet: StatefulSets, PVCs and LoadBalancer Services', () => 
       expect(pod.ip).toBe(before.find((candidate) => candidate.name === pod.name)?.ip);
       expect(readFileSync(`${await dataDir(pod)}/marker`, 'utf8')).toBe(pod.name);
     }
-    const status = await eventually(async () => {
-      const found = await seed.client.get('StatefulSet', namespace, 'app');
-      return found?.status?.updatedReplicas === 3 && found.status.currentRevision === found.status.updateRevision ? found.status : undefined;
-    }, 'the revisions to converge', 20_000, 100);
+    const status = await eventually(
+      async () => {
+        const found = await seed.client.get('StatefulSet', namespace, 'app');
+        return found?.status?.updatedReplicas === 3 && found.status.currentRevision === found.status.updateRevision ? found.status : undefined;
+      },
+      'the revisions to converge',
+      20_000,
+      100,
+    );
     expect(status.updateRevision).not.toBe(oldRevision);
   });
 
@@ -141,10 +155,15 @@ describe('process kubelet: StatefulSets, PVCs and LoadBalancer Services', () => 
       },
     });
     expect(created.spec?.ports?.[0]?.nodePort).toBeGreaterThan(0);
-    const ingress = await eventually(async () => {
-      const found = await seed.client.get('Service', namespace, 'app-lb');
-      return found?.status?.loadBalancer?.ingress?.[0]?.ip;
-    }, 'a load balancer address', 20_000, 100);
+    const ingress = await eventually(
+      async () => {
+        const found = await seed.client.get('Service', namespace, 'app-lb');
+        return found?.status?.loadBalancer?.ingress?.[0]?.ip;
+      },
+      'a load balancer address',
+      20_000,
+      100,
+    );
     expect(ingress).toMatch(/^127\.32\.\d+\.\d+$/);
     const { body } = await eventually(() => getJson(`http://${ingress}:8443/`), 'the load balancer to answer', 20_000, 100);
     expect(['app-0', 'app-1', 'app-2']).toContain((body as { pod: string }).pod);
@@ -155,7 +174,17 @@ describe('process kubelet: StatefulSets, PVCs and LoadBalancer Services', () => 
     if (!removed) throw new Error('app-2 missing');
     const removedData = await dataDir(removed);
     await updateRetryingConflicts(seed.client, 'StatefulSet', namespace, 'app', (current) => ({ ...current, spec: { ...current.spec!, replicas: 1 } }));
-    await eventually(() => (members().map((pod) => pod.name).join() === 'app-0' ? true : undefined), 'one member left', 20_000, 100);
+    await eventually(
+      () =>
+        members()
+          .map((pod) => pod.name)
+          .join() === 'app-0'
+          ? true
+          : undefined,
+      'one member left',
+      20_000,
+      100,
+    );
     expect((await seed.client.list('Pod', namespace)).map((pod) => pod.metadata?.name)).toEqual(['app-0']);
     expect((await seed.client.list('PersistentVolumeClaim', namespace)).length).toBe(3);
     expect(existsSync(`${removedData}/marker`)).toBe(true);

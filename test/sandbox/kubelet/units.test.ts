@@ -74,7 +74,10 @@ describe('/etc/hosts block management', () => {
 
       // A block left by a kubelet whose process died is pruned by the next writer.
       const deadPid = 2 ** 22 + 12_345;
-      writeFileSync(path, `${readFileSync(path, 'utf8')}# BEGIN harbormaster-kubelet ${deadPid}-abcd\n127.64.1.1\tleft.over\n# END harbormaster-kubelet ${deadPid}-abcd\n`);
+      writeFileSync(
+        path,
+        `${readFileSync(path, 'utf8')}# BEGIN harbormaster-kubelet ${deadPid}-abcd\n127.64.1.1\tleft.over\n# END harbormaster-kubelet ${deadPid}-abcd\n`,
+      );
       await writers[0].write([{ ip: '127.64.0.2', names: ['fresh.svc.cluster.local'] }]);
       expect(readFileSync(path, 'utf8')).not.toContain('left.over');
       await writers[0].remove();
@@ -102,9 +105,15 @@ describe('images', () => {
   it('with real binaries, runs the binary of the image tag and cannot pull a version that was not built', () => {
     const root = mkdtempSync(join(tmpdir(), 'kube-bins-'));
     try {
-      for (const [dir, name] of [['v1.37.2', 'kube-apiserver'], ['v1.36.3', 'kube-apiserver'], ['v1.36.3', 'kube-scheduler'], ['etcd-v3.7.0', 'etcd'], ['etcd-v3.7.0', 'etcdctl']]) {
-        mkdirSync(join(root, dir!), { recursive: true });
-        writeFileSync(join(root, dir!, name!), '#!/bin/sh\n', { mode: 0o755 });
+      for (const [dir, name] of [
+        ['v1.37.2', 'kube-apiserver'],
+        ['v1.36.3', 'kube-apiserver'],
+        ['v1.36.3', 'kube-scheduler'],
+        ['etcd-v3.7.0', 'etcd'],
+        ['etcd-v3.7.0', 'etcdctl'],
+      ]) {
+        mkdirSync(join(root, dir), { recursive: true });
+        writeFileSync(join(root, dir, name), '#!/bin/sh\n', { mode: 0o755 });
       }
       const real = new ImageResolver({ repositoryRoot: '/repo', kubeBinDir: join(root, 'v1.37.2') });
       expect(real.resolve('registry.k8s.io/kube-apiserver:v1.37.2', 'kube-apiserver').path).toBe(join(root, 'v1.37.2/kube-apiserver'));
@@ -145,7 +154,9 @@ describe('atomic Secret/ConfigMap projection', () => {
       expect(existsSync(join(directory, first))).toBe(false);
       expect(() => projectKeys({ kind: 'Secret', name: 'gone', optional: false }, undefined, undefined, undefined)).toThrow(VolumeSourceMissing);
       expect(projectKeys({ kind: 'Secret', name: 'gone', optional: true }, undefined, undefined, undefined)).toEqual([]);
-      expect(() => projectKeys({ kind: 'ConfigMap', name: 'c', optional: false }, data, [{ key: 'nope', path: 'x' }], undefined)).toThrow(/couldn't find key nope/);
+      expect(() => projectKeys({ kind: 'ConfigMap', name: 'c', optional: false }, data, [{ key: 'nope', path: 'x' }], undefined)).toThrow(
+        /couldn't find key nope/,
+      );
     } finally {
       rmSync(directory, { recursive: true, force: true });
     }

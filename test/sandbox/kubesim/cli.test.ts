@@ -13,14 +13,22 @@ let certFile: string;
 let keyFile: string;
 
 function cli(...args: string[]): { status: number | null; stderr: string } {
-  const result = spawnSync(process.execPath, ['dist/services/sandbox/src/kubesim/cli.js', ...args], { cwd: process.cwd(), encoding: 'utf8', timeout: scaled(20_000) });
+  const result = spawnSync(process.execPath, ['dist/services/sandbox/src/kubesim/cli.js', ...args], {
+    cwd: process.cwd(),
+    encoding: 'utf8',
+    timeout: scaled(20_000),
+  });
   return { status: result.status, stderr: result.stderr };
 }
 
 function baseFlags(): string[] {
   return [
-    `--tls-cert-file=${certFile}`, `--tls-private-key-file=${keyFile}`, '--etcd-servers=https://127.0.0.1:1',
-    '--service-account-issuer=https://kubernetes.default.svc', `--service-account-signing-key-file=${keyFile}`, `--service-account-key-file=${keyFile}`,
+    `--tls-cert-file=${certFile}`,
+    `--tls-private-key-file=${keyFile}`,
+    '--etcd-servers=https://127.0.0.1:1',
+    '--service-account-issuer=https://kubernetes.default.svc',
+    `--service-account-signing-key-file=${keyFile}`,
+    `--service-account-key-file=${keyFile}`,
   ];
 }
 
@@ -66,17 +74,35 @@ describe('kubesim CLI (kube-apiserver role)', () => {
   });
 
   it('parses pflag-style flags', () => {
-    const flags = parseFlags(['--secure-port', '6443', '--profiling=false', '--allow-privileged', '--service-account-key-file=a', '--service-account-key-file', 'b'], {
-      'secure-port': 'string', profiling: 'bool', 'allow-privileged': 'bool', 'service-account-key-file': 'keyish',
-    });
+    const flags = parseFlags(
+      ['--secure-port', '6443', '--profiling=false', '--allow-privileged', '--service-account-key-file=a', '--service-account-key-file', 'b'],
+      {
+        'secure-port': 'string',
+        profiling: 'bool',
+        'allow-privileged': 'bool',
+        'service-account-key-file': 'keyish',
+      },
+    );
     expect(flags.get('secure-port')).toEqual(['6443']);
     expect(flags.get('profiling')).toEqual(['false']);
     expect(flags.get('allow-privileged')).toEqual(['true']);
     expect(flags.get('service-account-key-file')).toEqual(['a', 'b']);
     expect(() => parseFlags(['--profiling', 'false'], { profiling: 'bool' })).toThrow('does not take any arguments');
     expect(() => parseFlags(['--profiling=maybe'], { profiling: 'bool' })).toThrow('invalid argument "maybe"');
-    expect(() => apiserverConfigFromFlags([...baseFlags(), '--enable-admission-plugins=NodeRestriction,Bogus'])).toThrow('enable-admission-plugins plugin "Bogus" is unknown');
-    const config = apiserverConfigFromFlags([...baseFlags(), '--authorization-mode=Node,RBAC', '--anonymous-auth=false', '--service-cluster-ip-range=10.40.0.0/16']);
-    expect(config.options).toMatchObject({ authorizationModes: ['Node', 'RBAC'], anonymous: false, serviceCidr: '10.40.0.0/16', storage: { type: 'etcd', endpoints: ['https://127.0.0.1:1'] } });
+    expect(() => apiserverConfigFromFlags([...baseFlags(), '--enable-admission-plugins=NodeRestriction,Bogus'])).toThrow(
+      'enable-admission-plugins plugin "Bogus" is unknown',
+    );
+    const config = apiserverConfigFromFlags([
+      ...baseFlags(),
+      '--authorization-mode=Node,RBAC',
+      '--anonymous-auth=false',
+      '--service-cluster-ip-range=10.40.0.0/16',
+    ]);
+    expect(config.options).toMatchObject({
+      authorizationModes: ['Node', 'RBAC'],
+      anonymous: false,
+      serviceCidr: '10.40.0.0/16',
+      storage: { type: 'etcd', endpoints: ['https://127.0.0.1:1'] },
+    });
   });
 });

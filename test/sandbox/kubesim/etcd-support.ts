@@ -46,23 +46,49 @@ export async function startEtcd(dir: string): Promise<EtcdFixture> {
   const clientPort = await freePort();
   const peerPort = await freePort();
   const endpoint = `https://127.0.0.1:${clientPort}`;
-  const child = spawn('/usr/bin/etcd', [
-    '--name', 'm0', '--data-dir', join(dir, 'etcd-data'),
-    '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
-    '--listen-peer-urls', `http://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-    '--initial-cluster', `m0=http://127.0.0.1:${peerPort}`,
-    '--cert-file', serverCert, '--key-file', serverKey, '--trusted-ca-file', caFile, '--client-cert-auth',
-    '--listen-metrics-urls', `http://127.0.0.1:${await freePort()}`,
-    '--log-level', 'error',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    '/usr/bin/etcd',
+    [
+      '--name',
+      'm0',
+      '--data-dir',
+      join(dir, 'etcd-data'),
+      '--listen-client-urls',
+      endpoint,
+      '--advertise-client-urls',
+      endpoint,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peerPort}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peerPort}`,
+      '--initial-cluster',
+      `m0=http://127.0.0.1:${peerPort}`,
+      '--cert-file',
+      serverCert,
+      '--key-file',
+      serverKey,
+      '--trusted-ca-file',
+      caFile,
+      '--client-cert-auth',
+      '--listen-metrics-urls',
+      `http://127.0.0.1:${await freePort()}`,
+      '--log-level',
+      'error',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => { stderr += c.toString(); });
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const budget = scaled(20_000);
   const deadline = Date.now() + budget;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const probe = spawn('/usr/bin/etcdctl', ['--endpoints', endpoint, '--cacert', caFile, '--cert', certFile, '--key', keyFile, 'endpoint', 'health'], { stdio: 'ignore' });
+      const probe = spawn('/usr/bin/etcdctl', ['--endpoints', endpoint, '--cacert', caFile, '--cert', certFile, '--key', keyFile, 'endpoint', 'health'], {
+        stdio: 'ignore',
+      });
       probe.on('exit', (code) => resolve(code === 0));
     });
     if (ok) break;
@@ -70,7 +96,12 @@ export async function startEtcd(dir: string): Promise<EtcdFixture> {
     await new Promise((r) => setTimeout(r, 200));
   }
   return {
-    process: child, endpoint, caFile, certFile, keyFile, ca,
+    process: child,
+    endpoint,
+    caFile,
+    certFile,
+    keyFile,
+    ca,
     stop: async () => {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
@@ -85,8 +116,12 @@ export function etcdctl(etcd: EtcdFixture, ...args: string[]): Promise<string> {
     const child = spawn('/usr/bin/etcdctl', ['--endpoints', etcd.endpoint, '--cacert', etcd.caFile, '--cert', etcd.certFile, '--key', etcd.keyFile, ...args]);
     let out = '';
     let err = '';
-    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
     child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(err))));
   });
 }

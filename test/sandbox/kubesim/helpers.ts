@@ -24,11 +24,24 @@ export function credentialsOf(kubeconfig: string): KubeconfigCredentials {
   const cluster = doc.clusters[0].cluster;
   const user = doc.users[0].user;
   const decode = (value?: string) => (value ? Buffer.from(value, 'base64') : undefined);
-  return { server: cluster.server, ca: decode(cluster['certificate-authority-data']), cert: decode(user['client-certificate-data']), key: decode(user['client-key-data']), token: user.token };
+  return {
+    server: cluster.server,
+    ca: decode(cluster['certificate-authority-data']),
+    cert: decode(user['client-certificate-data']),
+    key: decode(user['client-key-data']),
+    token: user.token,
+  };
 }
 
 /** A raw HTTPS request with the kubeconfig's credentials, to look at status codes, headers and bodies. */
-export function raw(kubeconfig: string, method: string, path: string, body?: unknown, contentType = 'application/json', extraHeaders: Record<string, string> = {}): Promise<RawResponse> {
+export function raw(
+  kubeconfig: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+  extraHeaders: Record<string, string> = {},
+): Promise<RawResponse> {
   const creds = credentialsOf(kubeconfig);
   const url = new URL(path, creds.server);
   const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);

@@ -16,7 +16,10 @@ const run = promisify(execFile);
 class TestAuthorizer implements Authorizer {
   async authorize(attributes: RequestAttributes) {
     if (attributes.user.groups.includes('system:masters')) return { decision: 'allow' as const, reason: '' };
-    if (attributes.user.username === 'viewer' && (['get', 'list', 'watch'].includes(attributes.verb) || (attributes.verb === 'create' && attributes.resource === 'selfsubjectaccessreviews'))) {
+    if (
+      attributes.user.username === 'viewer' &&
+      (['get', 'list', 'watch'].includes(attributes.verb) || (attributes.verb === 'create' && attributes.resource === 'selfsubjectaccessreviews'))
+    ) {
       return { decision: 'allow' as const, reason: '' };
     }
     if (attributes.user.username === 'role-writer') {
@@ -35,7 +38,11 @@ let viewer: string;
 
 async function kubectl(kubeconfig: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run('/usr/bin/kubectl', ['--kubeconfig', kubeconfig, ...args], { cwd: dir, timeout: scaled(30_000), env: { ...process.env, HOME: dir } });
+    const { stdout, stderr } = await run('/usr/bin/kubectl', ['--kubeconfig', kubeconfig, ...args], {
+      cwd: dir,
+      timeout: scaled(30_000),
+      env: { ...process.env, HOME: dir },
+    });
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const failed = error as { stdout: string; stderr: string; code: number };
@@ -130,12 +137,17 @@ describe('real kubectl against kubesim', () => {
   });
 
   it('waits for a condition set through the status subresource', async () => {
-    const waiting = spawn('/usr/bin/kubectl', ['--kubeconfig', admin, 'wait', '--for=condition=Available', 'deployment/web', `--timeout=${scaledSeconds(20)}s`], { env: { ...process.env, HOME: dir } });
+    const waiting = spawn(
+      '/usr/bin/kubectl',
+      ['--kubeconfig', admin, 'wait', '--for=condition=Available', 'deployment/web', `--timeout=${scaledSeconds(20)}s`],
+      { env: { ...process.env, HOME: dir } },
+    );
     const output: string[] = [];
     waiting.stdout.on('data', (c: Buffer) => output.push(c.toString()));
     const exited = new Promise<number | null>((resolve) => waiting.on('exit', resolve));
     await new Promise((r) => setTimeout(r, 500));
-    const status = '{"status":{"conditions":[{"type":"Available","status":"True","reason":"MinimumReplicasAvailable","message":"ready","lastUpdateTime":"2024-01-01T00:00:00Z","lastTransitionTime":"2024-01-01T00:00:00Z"}]}}';
+    const status =
+      '{"status":{"conditions":[{"type":"Available","status":"True","reason":"MinimumReplicasAvailable","message":"ready","lastUpdateTime":"2024-01-01T00:00:00Z","lastTransitionTime":"2024-01-01T00:00:00Z"}]}}';
     const patched = await kubectl(admin, 'patch', 'deployment', 'web', '--subresource=status', '--type=merge', '-p', status);
     expect(patched.stdout).toContain('patched');
     expect(await exited).toBe(0);
@@ -146,7 +158,9 @@ describe('real kubectl against kubesim', () => {
     const watching = spawn('/usr/bin/kubectl', ['--kubeconfig', admin, 'get', 'configmaps', '--watch', '-o', 'name'], { env: { ...process.env, HOME: dir } });
     let output = '';
     const seen = (text: string) => eventually(() => output.includes(text), `kubectl get --watch to print ${text}`, 30_000, 50);
-    watching.stdout.on('data', (c: Buffer) => { output += c.toString(); });
+    watching.stdout.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
     try {
       await seen('configmap/settings');
       writeFileSync(join(dir, 'watched.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched, namespace: default}\n');
@@ -161,7 +175,9 @@ describe('real kubectl against kubesim', () => {
   it('denies with the real Forbidden message and answers auth can-i', async () => {
     const denied = await kubectl(viewer, 'delete', 'configmap', 'settings');
     expect(denied.code).not.toBe(0);
-    expect(denied.stderr).toContain('configmaps "settings" is forbidden: User "viewer" cannot delete resource "configmaps" in API group "" in the namespace "default"');
+    expect(denied.stderr).toContain(
+      'configmaps "settings" is forbidden: User "viewer" cannot delete resource "configmaps" in API group "" in the namespace "default"',
+    );
     const canList = await kubectl(viewer, 'auth', 'can-i', 'list', 'pods');
     expect(canList.stdout.trim()).toBe('yes');
     const canDelete = await kubectl(viewer, 'auth', 'can-i', 'delete', 'pods', '-n', 'kube-system');
@@ -171,30 +187,60 @@ describe('real kubectl against kubesim', () => {
 
   it('prevents RBAC escalation through roles and bindings', async () => {
     const writer = await seed.userKubeconfig('role-writer');
-    const role = (verbs: string[]) => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: `pods-${verbs.join('-')}`, namespace: 'default' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs }] });
+    const role = (verbs: string[]) => ({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: `pods-${verbs.join('-')}`, namespace: 'default' },
+      rules: [{ apiGroups: [''], resources: ['pods'], verbs }],
+    });
     const allowed = await raw(writer, 'POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles', role(['get']));
     expect(allowed.status).toBe(201);
     const escalating = await raw(writer, 'POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles', role(['get', 'delete']));
     expect(escalating.status).toBe(403);
-    expect(escalating.json.message).toContain('roles.rbac.authorization.k8s.io "pods-get-delete" is forbidden: user "role-writer" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:');
+    expect(escalating.json.message).toContain(
+      'roles.rbac.authorization.k8s.io "pods-get-delete" is forbidden: user "role-writer" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:',
+    );
     const binding = (roleRef: { kind: string; name: string }) => ({
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: `bind-${roleRef.name}`, namespace: 'default' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', ...roleRef }, subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'someone' }],
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: `bind-${roleRef.name}`, namespace: 'default' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', ...roleRef },
+      subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'someone' }],
     });
-    expect((await raw(writer, 'POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', binding({ kind: 'Role', name: 'pods-get' }))).status).toBe(201);
-    await raw(seed.adminKubeconfig, 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'everything' }, rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] });
-    const escalatingBinding = await raw(writer, 'POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', binding({ kind: 'ClusterRole', name: 'everything' }));
+    expect(
+      (await raw(writer, 'POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', binding({ kind: 'Role', name: 'pods-get' }))).status,
+    ).toBe(201);
+    await raw(seed.adminKubeconfig, 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'everything' },
+      rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+    });
+    const escalatingBinding = await raw(
+      writer,
+      'POST',
+      '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings',
+      binding({ kind: 'ClusterRole', name: 'everything' }),
+    );
     expect(escalatingBinding.status).toBe(403);
   });
 
   it('creates objects with the typed (protobuf) create commands', async () => {
     expect((await kubectl(admin, 'create', 'namespace', 'typed')).stdout).toContain('namespace/typed created');
     expect((await kubectl(admin, 'create', 'configmap', 'typed-cm', '-n', 'typed', '--from-literal=a=b')).stdout).toContain('configmap/typed-cm created');
-    expect((await kubectl(admin, 'create', 'secret', 'generic', 'typed-secret', '-n', 'typed', '--from-literal=pw=hunter2')).stdout).toContain('secret/typed-secret created');
-    expect((await kubectl(admin, 'create', 'rolebinding', 'typed-rb', '-n', 'typed', '--clusterrole=view', '--user=bob')).stdout).toContain('rolebinding.rbac.authorization.k8s.io/typed-rb created');
+    expect((await kubectl(admin, 'create', 'secret', 'generic', 'typed-secret', '-n', 'typed', '--from-literal=pw=hunter2')).stdout).toContain(
+      'secret/typed-secret created',
+    );
+    expect((await kubectl(admin, 'create', 'rolebinding', 'typed-rb', '-n', 'typed', '--clusterrole=view', '--user=bob')).stdout).toContain(
+      'rolebinding.rbac.authorization.k8s.io/typed-rb created',
+    );
     expect((await kubectl(admin, 'get', 'configmap', 'typed-cm', '-n', 'typed', '-o', 'jsonpath={.data.a}')).stdout).toBe('b');
-    expect((await kubectl(admin, 'get', 'secret', 'typed-secret', '-n', 'typed', '-o', 'jsonpath={.data.pw}')).stdout).toBe(Buffer.from('hunter2').toString('base64'));
-    expect((await kubectl(admin, 'get', 'rolebinding', 'typed-rb', '-n', 'typed', '-o', 'jsonpath={.subjects[0].name}/{.roleRef.name}')).stdout).toBe('bob/view');
+    expect((await kubectl(admin, 'get', 'secret', 'typed-secret', '-n', 'typed', '-o', 'jsonpath={.data.pw}')).stdout).toBe(
+      Buffer.from('hunter2').toString('base64'),
+    );
+    expect((await kubectl(admin, 'get', 'rolebinding', 'typed-rb', '-n', 'typed', '-o', 'jsonpath={.subjects[0].name}/{.roleRef.name}')).stdout).toBe(
+      'bob/view',
+    );
     expect((await kubectl(admin, 'create', 'serviceaccount', 'bot', '-n', 'typed')).stdout).toContain('serviceaccount/bot created');
     const token = await kubectl(admin, 'create', 'token', 'bot', '-n', 'typed', '--duration=20m');
     expect(token.stdout.trim()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);

@@ -13,7 +13,11 @@ export interface IssuedToken {
 const TOKEN_PATTERN = /^hm_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
 export function issueApiToken(): IssuedToken {
-  const id = randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
+  const id = randomBytes(9)
+    .toString('base64url')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '0')
+    .slice(0, 12);
   const secret = randomBytes(32).toString('base64url');
   return { id, secret, plaintext: `hm_${id}_${secret}`, hash: hashTokenSecret(secret) };
 }

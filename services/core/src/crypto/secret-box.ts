@@ -9,6 +9,7 @@ export class SecretBox {
   readonly keyId: string;
 
   constructor(private readonly key: Buffer) {
+    // eslint-disable-next-line no-restricted-syntax -- a misconfigured master key stops the process at start
     if (key.length !== 32) throw new Error('the master key must be exactly 32 bytes');
     this.keyId = createHash('sha256').update(key).digest('hex').slice(0, 8);
   }
@@ -22,8 +23,11 @@ export class SecretBox {
   }
 
   open(sealed: string, context: string): string {
-    const [prefix, version, keyId, iv, tag, ciphertext] = sealed.split(':');
+    // Fewer than six parts leave the last one undefined, which the check below catches.
+    const [prefix, version, keyId, iv, tag, ciphertext] = sealed.split(':') as [string, string | undefined, string, string, string, string | undefined];
+    // eslint-disable-next-line no-restricted-syntax -- corrupt stored state; no request can repair it
     if (prefix !== PREFIX || version !== VERSION || ciphertext === undefined) throw new Error('not a sealed secret');
+    // eslint-disable-next-line no-restricted-syntax -- the wrong master key is an operator error; no request can repair it
     if (keyId !== this.keyId) throw new Error(`secret was sealed with master key ${keyId}, not ${this.keyId}`);
     const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
     decipher.setAAD(Buffer.from(context));
@@ -35,6 +39,7 @@ export class SecretBox {
     return this.seal(JSON.stringify(value), context);
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape it sealed
   openJson<T>(sealed: string, context: string): T {
     return JSON.parse(this.open(sealed, context)) as T;
   }

@@ -201,7 +201,9 @@ function evaluateNode(input: NodeHealthInput, settings: HealthCheckSettings, api
   for (const condition of observed) conditions = setCondition(conditions, condition, now);
   conditions.sort((a, b) => a.type.localeCompare(b.type));
   // In observation order (Ready, Lease, SSH): the first failing one names the phase reason.
-  const current = observed.map((seen) => conditions.find((condition) => condition.type === seen.type)).filter((condition): condition is Condition => condition !== undefined);
+  const current = observed
+    .map((seen) => conditions.find((condition) => condition.type === seen.type))
+    .filter((condition): condition is Condition => condition !== undefined);
   const failing = failingOf(current, now);
   const problem = failing.map((condition) => `${condition.type} ${condition.status} (${condition.reason}): ${condition.message}`).join('; ');
   const heartbeat = latest(input.lastHeartbeatAt, input.observation.leaseRenewTime, input.observation.node?.ready?.lastHeartbeatTime ?? null);
@@ -304,9 +306,15 @@ export function evaluatePoolHealth(input: PoolHealthInput): PoolHealthDecision {
   const summary = `${budget.unhealthy} of ${budget.counted} node(s) unhealthy; at most ${budget.maxUnhealthy} (${settings.maxUnhealthyPercent}%) may be`;
   const next: Omit<Condition, 'lastTransitionTime'> = budget.allowed
     ? { type: POOL_CONDITION.remediationAllowed, status: 'True', reason: 'WithinMaxUnhealthy', message: `${summary}; unhealthy nodes are replaced` }
-    : { type: POOL_CONDITION.remediationAllowed, status: 'False', reason: TOO_MANY_UNHEALTHY_REASON, message: `${summary}; remediation is short-circuited until enough nodes recover` };
+    : {
+        type: POOL_CONDITION.remediationAllowed,
+        status: 'False',
+        reason: TOO_MANY_UNHEALTHY_REASON,
+        message: `${summary}; remediation is short-circuited until enough nodes recover`,
+      };
   const poolConditions = setCondition(input.poolConditions, next, now).sort((a, b) => a.type.localeCompare(b.type));
   // The first evaluation of a healthy pool is not news; losing or regaining the budget is.
-  const remediationAllowedChangedTo = previous?.status !== next.status && (previous !== undefined || next.status === 'False') ? (next.status as 'True' | 'False') : undefined;
+  const remediationAllowedChangedTo =
+    previous?.status !== next.status && (previous !== undefined || next.status === 'False') ? (next.status as 'True' | 'False') : undefined;
   return { nodes, budget, poolConditions, ...(remediationAllowedChangedTo ? { remediationAllowedChangedTo } : {}), remediate };
 }

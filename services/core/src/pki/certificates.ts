@@ -119,8 +119,8 @@ export function keyIdentifier(spkiDer: Buffer): Buffer {
 function randomSerial(): Buffer {
   const bytes = randomBytes(16);
   // A positive INTEGER: clear the top bit so DER needs no sign padding.
-  bytes[0]! &= 0x7f;
-  bytes[0]! |= 0x01;
+  bytes[0] &= 0x7f;
+  bytes[0] |= 0x01;
   return bytes;
 }
 
@@ -182,7 +182,10 @@ export function leafExtensions(request: LeafRequest, algorithm: KeyAlgorithm, sp
 export async function issueCa(commonName: string, algorithm: KeyAlgorithm, validity: Validity): Promise<CertKeyPem> {
   const keys = await generateKeyPair(algorithm);
   const name = encodeSubject(commonName, []);
-  const tbs = encodeTbsCertificate({ serial: randomSerial(), issuerDer: name, validity, subjectDer: name, spkiDer: keys.spkiDer, extensions: caExtensions(keys.spkiDer) }, algorithm);
+  const tbs = encodeTbsCertificate(
+    { serial: randomSerial(), issuerDer: name, validity, subjectDer: name, spkiDer: keys.spkiDer, extensions: caExtensions(keys.spkiDer) },
+    algorithm,
+  );
   return { certPem: signCertificate(tbs, { key: keys.privateKey, algorithm }), keyPem: keys.pem.privateKeyPem };
 }
 
@@ -233,12 +236,13 @@ interface ParsedCertificate {
 /** Reads the certificate fields Harbormaster decides on; throws on anything malformed. */
 function parseCertificateDer(der: Buffer): ParsedCertificate {
   const certificate = expectTag(readNode(der), DER_TAG.sequence, 'Certificate');
+  // eslint-disable-next-line no-restricted-syntax -- malformed DER, as in der.ts
   if (certificate.raw.length !== der.length) throw new Error('DER: trailing data after the certificate');
   const [tbs, algorithm, signature] = children(certificate);
   expectTag(tbs, DER_TAG.sequence, 'TBSCertificate');
-  const signatureAlgorithm = readOid(children(expectTag(algorithm, DER_TAG.sequence, 'signatureAlgorithm'))[0]!);
+  const signatureAlgorithm = readOid(children(expectTag(algorithm, DER_TAG.sequence, 'signatureAlgorithm'))[0]);
   const signatureBits = expectTag(signature, DER_TAG.bitString, 'signature').content;
-  const fields = children(tbs!);
+  const fields = children(tbs);
   let index = fields[0]?.tag === 0xa0 ? 1 : 0;
   expectTag(fields[index++], DER_TAG.integer, 'serialNumber');
   expectTag(fields[index++], DER_TAG.sequence, 'signature');
@@ -252,12 +256,19 @@ function parseCertificateDer(der: Buffer): ParsedCertificate {
     for (const entry of children(expectTag(children(field)[0], DER_TAG.sequence, 'extensions'))) {
       const parts = children(entry);
       const value = expectTag(parts[parts.length - 1], DER_TAG.octetString, 'extnValue');
-      extensions.set(readOid(parts[0]!), value.content);
+      extensions.set(readOid(parts[0]), value.content);
     }
   }
   return {
-    tbs: tbs!, issuer, subject, spki, notBefore: readTime(notBefore!), notAfter: readTime(notAfter!), extensions,
-    signatureAlgorithm, signature: signatureBits.subarray(1),
+    tbs: tbs,
+    issuer,
+    subject,
+    spki,
+    notBefore: readTime(notBefore),
+    notAfter: readTime(notAfter),
+    extensions,
+    signatureAlgorithm,
+    signature: signatureBits.subarray(1),
   };
 }
 
@@ -271,7 +282,8 @@ function parseCertificate(certPem: string): ParsedCertificate {
   const cached = parsed.get(certPem);
   if (cached) return cached;
   const result = parseCertificateDer(pemToDer(certPem, 'CERTIFICATE'));
-  if (parsed.size >= PARSED_LIMIT) parsed.delete(parsed.keys().next().value!);
+  const oldest = parsed.keys().next();
+  if (parsed.size >= PARSED_LIMIT && !oldest.done) parsed.delete(oldest.value);
   parsed.set(certPem, result);
   return result;
 }
@@ -296,9 +308,9 @@ export function inspectCertificate(certPem: string): CertificateFacts {
   for (const rdn of children(certificate.subject)) {
     for (const attribute of children(expectTag(rdn, DER_TAG.set, 'RelativeDistinguishedName'))) {
       const [type, value] = children(attribute);
-      const typeOid = readOid(type!);
-      if (typeOid === OID.commonName) commonNames.push(readString(value!));
-      else if (typeOid === OID.organization) organizations.push(readString(value!));
+      const typeOid = readOid(type);
+      if (typeOid === OID.commonName) commonNames.push(readString(value));
+      else if (typeOid === OID.organization) organizations.push(readString(value));
     }
   }
   const dnsNames: string[] = [];
@@ -313,7 +325,8 @@ export function inspectCertificate(certPem: string): CertificateFacts {
   const constraints = certificate.extensions.get(OID.basicConstraints);
   const cA = constraints ? children(readNode(constraints))[0] : undefined;
   const isCa = cA?.tag === DER_TAG.boolean && cA.content[0] !== 0;
-  const extendedUsages = certificate.extensions.has(OID.extendedKeyUsage) ? children(readNode(certificate.extensions.get(OID.extendedKeyUsage)!)).map(readOid) : [];
+  const extendedUsage = certificate.extensions.get(OID.extendedKeyUsage);
+  const extendedUsages = extendedUsage ? children(readNode(extendedUsage)).map(readOid) : [];
   return {
     commonName: commonNames[0] ?? '',
     organizations,
@@ -360,7 +373,7 @@ export function isSignedBy(certPem: string, issuerCertPem: string): boolean {
   const issuerUsage = issuer.extensions.get(OID.keyUsage);
   if (issuerUsage) {
     const bits = expectTag(readNode(issuerUsage), DER_TAG.bitString, 'keyUsage').content;
-    if (!((bits[1] ?? 0) & (0x80 >> 5))) return false;
+    if (!((bits.length > 1 ? bits[1] : 0) & (0x80 >> 5))) return false;
   }
   const hash = SIGNATURE_HASHES[certificate.signatureAlgorithm];
   if (!hash) {
@@ -383,7 +396,11 @@ export function keyMatchesCertificate(certPem: string, keyPem: string): boolean 
   const fromKey = privateKeyPublicPart(keyPem);
   const fromCertificate = fromKey ? spkiPublicPart(certificateKey) : undefined;
   if (fromKey && fromCertificate) {
-    return fromKey.algorithm === fromCertificate.algorithm && fromKey.parameters.equals(fromCertificate.parameters) && fromKey.publicKey.equals(fromCertificate.publicKey);
+    return (
+      fromKey.algorithm === fromCertificate.algorithm &&
+      fromKey.parameters.equals(fromCertificate.parameters) &&
+      fromKey.publicKey.equals(fromCertificate.publicKey)
+    );
   }
   const derivedKey = createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' });
   return certificateKey.equals(derivedKey);

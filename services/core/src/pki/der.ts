@@ -2,6 +2,9 @@
 // ASN.1 library spends most of a cluster's PKI time building and walking schema objects.
 import { isIPv4, isIPv6 } from 'node:net';
 
+/* eslint-disable no-restricted-syntax -- DER this code encodes or stored itself: malformed bytes are corrupt
+   state no caller can correct, and the PKI layer above reports them as a PkiError where a caller can act. */
+
 const TAG = {
   boolean: 0x01,
   integer: 0x02,
@@ -46,12 +49,12 @@ export function unsignedInteger(magnitude: Buffer): Buffer {
   let start = 0;
   while (start < magnitude.length - 1 && magnitude[start] === 0) start += 1;
   const trimmed = magnitude.subarray(start);
-  return tlv(TAG.integer, trimmed[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed);
+  return tlv(TAG.integer, trimmed[0] & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed);
 }
 
 export function oid(dotted: string): Buffer {
   const arcs = dotted.split('.').map(Number);
-  const bytes: number[] = [arcs[0]! * 40 + arcs[1]!];
+  const bytes: number[] = [arcs[0] * 40 + arcs[1]];
   for (const arc of arcs.slice(2)) {
     const chunk: number[] = [arc & 0x7f];
     for (let rest = Math.floor(arc / 128); rest > 0; rest = Math.floor(rest / 128)) chunk.unshift(0x80 | (rest & 0x7f));
@@ -70,7 +73,7 @@ export function namedBits(flags: number): Buffer {
   for (let bit = 0; bit < 32; bit += 1) if (flags & (1 << bit)) highest = bit;
   if (highest < 0) return bitString(Buffer.alloc(0));
   const bytes = Buffer.alloc(Math.floor(highest / 8) + 1);
-  for (let bit = 0; bit <= highest; bit += 1) if (flags & (1 << bit)) bytes[bit >> 3]! |= 0x80 >> (bit & 7);
+  for (let bit = 0; bit <= highest; bit += 1) if (flags & (1 << bit)) bytes[bit >> 3] |= 0x80 >> (bit & 7);
   return bitString(bytes, 7 - (highest % 8));
 }
 
@@ -100,10 +103,10 @@ export function ipBytes(address: string): Buffer {
   let text = address;
   const embedded = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (embedded) {
-    const [a, b, c, d] = embedded[1]!.split('.').map(Number) as [number, number, number, number];
+    const [a, b, c, d] = embedded[1].split('.').map(Number) as [number, number, number, number];
     text = `${text.slice(0, embedded.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
-  const [head = '', tail] = text.split('::') as [string, string | undefined];
+  const [head, tail] = text.split('::') as [string, string | undefined];
   const headGroups = head ? head.split(':') : [];
   const tailGroups = tail ? tail.split(':') : [];
   const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
@@ -119,7 +122,7 @@ export function ipText(bytes: Buffer): string {
   const groups = Array.from({ length: 8 }, (_, index) => bytes.readUInt16BE(index * 2));
   let bestStart = -1;
   let bestLength = 1;
-  for (let start = 0; start < 8; ) {
+  for (let start = 0; start < 8;) {
     if (groups[start] !== 0) {
       start += 1;
       continue;
@@ -151,16 +154,16 @@ export interface DerNode {
 
 export function readNode(buffer: Buffer, offset = 0): DerNode {
   if (offset + 2 > buffer.length) throw new Error('DER: truncated header');
-  const tag = buffer[offset]!;
+  const tag = buffer[offset];
   if ((tag & 0x1f) === 0x1f) throw new Error('DER: multi-byte tags are not used in certificates');
-  let length = buffer[offset + 1]!;
+  let length = buffer[offset + 1];
   let header = 2;
   if (length & 0x80) {
     const count = length & 0x7f;
     if (count === 0 || count > 4) throw new Error('DER: unsupported length');
     if (offset + 2 + count > buffer.length) throw new Error('DER: truncated length');
     length = 0;
-    for (let index = 0; index < count; index += 1) length = length * 256 + buffer[offset + 2 + index]!;
+    for (let index = 0; index < count; index += 1) length = length * 256 + buffer[offset + 2 + index];
     header += count;
   }
   const end = offset + header + length;
@@ -172,7 +175,7 @@ export function readNode(buffer: Buffer, offset = 0): DerNode {
 export function children(node: DerNode): DerNode[] {
   if (!(node.tag & 0x20)) throw new Error(`DER: tag 0x${node.tag.toString(16)} is not constructed`);
   const result: DerNode[] = [];
-  for (let offset = 0; offset < node.content.length; ) {
+  for (let offset = 0; offset < node.content.length;) {
     const child = readNode(node.content, offset);
     result.push(child);
     offset += child.raw.length;
@@ -181,7 +184,7 @@ export function children(node: DerNode): DerNode[] {
 }
 
 export function expectTag(node: DerNode | undefined, tag: number, what: string): DerNode {
-  if (!node || node.tag !== tag) throw new Error(`DER: ${what} expected tag 0x${tag.toString(16)}, got ${node ? `0x${node.tag.toString(16)}` : 'nothing'}`);
+  if (node?.tag !== tag) throw new Error(`DER: ${what} expected tag 0x${tag.toString(16)}, got ${node ? `0x${node.tag.toString(16)}` : 'nothing'}`);
   return node;
 }
 
@@ -220,9 +223,11 @@ export function readString(node: DerNode): string {
 export function readTime(node: DerNode): Date {
   const text = node.content.toString('ascii');
   const match =
-    node.tag === TAG.utcTime ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text)
-    : node.tag === TAG.generalizedTime ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text)
-    : null;
+    node.tag === TAG.utcTime
+      ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text)
+      : node.tag === TAG.generalizedTime
+        ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text)
+        : null;
   if (!match) throw new Error(`DER: unreadable time ${JSON.stringify(text)}`);
   const [, yearText, month, day, hour, minute, second] = match as unknown as [string, string, string, string, string, string, string];
   let year = Number(yearText);
@@ -233,7 +238,7 @@ export function readTime(node: DerNode): Date {
 export function pemToDer(pem: string, label: string): Buffer {
   const match = new RegExp(`-----BEGIN ${label}-----([\\s\\S]+?)-----END ${label}-----`).exec(pem);
   if (!match) throw new Error(`not a PEM ${label}`);
-  const der = Buffer.from(match[1]!.replace(/\s+/g, ''), 'base64');
+  const der = Buffer.from(match[1].replace(/\s+/g, ''), 'base64');
   if (der.length === 0) throw new Error(`empty PEM ${label}`);
   return der;
 }

@@ -23,7 +23,9 @@ function generateNodePair(algorithm: KeyAlgorithm): Promise<{ publicKey: KeyObje
   if (algorithm === 'ecdsa') return Promise.resolve(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }));
   // RSA-2048 takes tens of milliseconds, so it runs off the event loop.
   return new Promise((resolve, reject) => {
-    generateNodeKeyPair('rsa', { modulusLength: 2048, publicExponent: 0x10001 }, (error, publicKey, privateKey) => (error ? reject(error) : resolve({ publicKey, privateKey })));
+    generateNodeKeyPair('rsa', { modulusLength: 2048, publicExponent: 0x10001 }, (error, publicKey, privateKey) =>
+      error ? reject(error) : resolve({ publicKey, privateKey }),
+    );
   });
 }
 
@@ -38,9 +40,9 @@ function p256Encodings(privateKey: KeyObject): { pkcs8: Buffer; spki: Buffer } |
   const jwk = privateKey.export({ format: 'jwk' });
   if (jwk.crv !== 'P-256' || !jwk.d || !jwk.x || !jwk.y) return undefined;
   const [d, x, y] = [jwk.d, jwk.x, jwk.y].map((value) => Buffer.from(value, 'base64url'));
-  if (d!.length !== 32 || x!.length !== 32 || y!.length !== 32) return undefined;
-  const point = Buffer.concat([Buffer.from([4]), x!, y!]);
-  return { pkcs8: Buffer.concat([P256_PKCS8_PREFIX, d!, P256_PKCS8_PUBLIC, point]), spki: Buffer.concat([P256_SPKI_PREFIX, point]) };
+  if (d.length !== 32 || x.length !== 32 || y.length !== 32) return undefined;
+  const point = Buffer.concat([Buffer.from([4]), x, y]);
+  return { pkcs8: Buffer.concat([P256_PKCS8_PREFIX, d, P256_PKCS8_PUBLIC, point]), spki: Buffer.concat([P256_SPKI_PREFIX, point]) };
 }
 
 export async function generateKeyPair(algorithm: KeyAlgorithm): Promise<GeneratedKeyPair> {
@@ -66,16 +68,20 @@ export function privateKeyPublicPart(privateKeyPem: string): { algorithm: KeyAlg
     expectTag(version, DER_TAG.integer, 'version');
     const [algorithmOid, parameters] = children(expectTag(algorithmIdentifier, DER_TAG.sequence, 'privateKeyAlgorithm'));
     const inner = readNode(expectTag(privateKey, DER_TAG.octetString, 'privateKey').content);
-    const type = readOid(algorithmOid!);
+    const type = readOid(algorithmOid);
     if (type === EC_PUBLIC_KEY) {
       const point = children(inner).find((node) => node.tag === 0xa1);
       if (!point) return undefined;
       const bits = expectTag(children(point)[0], DER_TAG.bitString, 'publicKey');
-      return { algorithm: 'ecdsa', parameters: parameters!.raw, publicKey: bits.content };
+      return { algorithm: 'ecdsa', parameters: parameters.raw, publicKey: bits.content };
     }
     if (type === RSA_ENCRYPTION) {
       const [, modulus, exponent] = children(inner);
-      return { algorithm: 'rsa', parameters: Buffer.alloc(0), publicKey: Buffer.concat([expectTag(modulus, DER_TAG.integer, 'n').raw, expectTag(exponent, DER_TAG.integer, 'e').raw]) };
+      return {
+        algorithm: 'rsa',
+        parameters: Buffer.alloc(0),
+        publicKey: Buffer.concat([expectTag(modulus, DER_TAG.integer, 'n').raw, expectTag(exponent, DER_TAG.integer, 'e').raw]),
+      };
     }
     return undefined;
   } catch {
@@ -88,11 +94,11 @@ export function spkiPublicPart(spkiDer: Buffer): { algorithm: KeyAlgorithm; para
   const [algorithmIdentifier, key] = children(readNode(spkiDer));
   const [algorithmOid, parameters] = children(expectTag(algorithmIdentifier, DER_TAG.sequence, 'algorithm'));
   const bits = expectTag(key, DER_TAG.bitString, 'subjectPublicKey').content;
-  const type = readOid(algorithmOid!);
-  if (type === EC_PUBLIC_KEY) return { algorithm: 'ecdsa', parameters: parameters!.raw, publicKey: bits };
+  const type = readOid(algorithmOid);
+  if (type === EC_PUBLIC_KEY) return { algorithm: 'ecdsa', parameters: parameters.raw, publicKey: bits };
   if (type === RSA_ENCRYPTION) {
     const [modulus, exponent] = children(readNode(bits.subarray(1)));
-    return { algorithm: 'rsa', parameters: Buffer.alloc(0), publicKey: Buffer.concat([modulus!.raw, exponent!.raw]) };
+    return { algorithm: 'rsa', parameters: Buffer.alloc(0), publicKey: Buffer.concat([modulus.raw, exponent.raw]) };
   }
   return undefined;
 }
@@ -112,6 +118,7 @@ export function keyAlgorithmOf(privateKeyPem: string): KeyAlgorithm | undefined 
 export function loadSigningKey(privateKeyPem: string): { key: KeyObject; algorithm: KeyAlgorithm } {
   const key = createPrivateKey(privateKeyPem);
   const algorithm = algorithmOfKey(key);
+  // eslint-disable-next-line no-restricted-syntax -- only keys this code generated are stored; another type is corrupt state
   if (!algorithm) throw new Error('unsupported private key type');
   return { key, algorithm };
 }

@@ -39,9 +39,9 @@ export function kubeconfigNames(input: KubeconfigInput): KubeconfigNames {
 export interface KubeconfigDocument {
   apiVersion: 'v1';
   kind: 'Config';
-  clusters: { name: string; cluster: { server: string; 'certificate-authority-data': string } }[];
-  users: { name: string; user: { 'client-certificate-data': string; 'client-key-data': string } }[];
-  contexts: { name: string; context: { cluster: string; user: string } }[];
+  clusters: Array<{ name: string; cluster: { server: string; 'certificate-authority-data': string } }>;
+  users: Array<{ name: string; user: { 'client-certificate-data': string; 'client-key-data': string } }>;
+  contexts: Array<{ name: string; context: { cluster: string; user: string } }>;
   'current-context': string;
   preferences: Record<string, never>;
 }

@@ -53,7 +53,8 @@ export interface PoolProgress {
 
 const leaving = (phase: NodePhase): boolean => phase === 'Deleting' || phase === 'Deleted';
 
-export const isOutdated = (node: PlannedNode, rollout: RolloutTarget): boolean => node.kubeletVersion !== null && node.kubeletVersion !== rollout.kubeletVersion;
+export const isOutdated = (node: PlannedNode, rollout: RolloutTarget): boolean =>
+  node.kubeletVersion !== null && node.kubeletVersion !== rollout.kubeletVersion;
 
 /**
  * Unhealthy first, then (during a rollout) outdated, then the newest: the node whose loss costs

@@ -63,6 +63,6 @@ export interface Condition {
 /** Sets a condition, keeping lastTransitionTime when the status did not change. */
 export function setCondition(conditions: readonly Condition[], next: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition[] {
   const existing = conditions.find((condition) => condition.type === next.type);
-  const lastTransitionTime = existing && existing.status === next.status ? existing.lastTransitionTime : now.toISOString();
+  const lastTransitionTime = existing?.status === next.status ? existing.lastTransitionTime : now.toISOString();
   return [...conditions.filter((condition) => condition.type !== next.type), { ...next, lastTransitionTime }];
 }

@@ -9,7 +9,15 @@ export function operationFinished(operation: Operation): boolean {
 }
 
 /** Follows one operation (`GET /projects/{p}/operations/{op}`) until it finishes. */
-export function OperationProgress({ projectId, operation: initial, onFinished }: { projectId: string; operation: Operation; onFinished?: (operation: Operation) => void }) {
+export function OperationProgress({
+  projectId,
+  operation: initial,
+  onFinished,
+}: {
+  projectId: string;
+  operation: Operation;
+  onFinished?: (operation: Operation) => void;
+}) {
   const session = useSession();
   const [operation, setOperation] = useState(initial);
   const [error, setError] = useState<unknown>(undefined);
@@ -40,17 +48,19 @@ export function OperationProgress({ projectId, operation: initial, onFinished }:
       cancelled = true;
     };
     // onFinished is deliberately left out: a new callback identity must not restart polling.
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- see above
   }, [operation, projectId, session.api]);
 
   const updatedCount = rolloutCount(operation);
-  const progress = Object.entries(operation.progress ?? {}).filter(([, value]) => typeof value === 'number' || typeof value === 'string');
+  const progress = Object.entries(operation.progress).filter(([, value]) => typeof value === 'number' || typeof value === 'string');
   return (
     <div className={`operation operation-${operation.status}`} role="status" aria-live="polite">
       <p>
         <strong>{operationTitle(operation)}</strong>
         {updatedCount && (
           <>
-            {' '}(<span data-testid="rollout-count">{updatedCount}</span>)
+            {' '}
+            (<span data-testid="rollout-count">{updatedCount}</span>)
           </>
         )}
         : <span className="operation-status">{operation.status}</span>
@@ -71,16 +81,21 @@ export function OperationProgress({ projectId, operation: initial, onFinished }:
   );
 }
 
+/** A target's replicas or version as the API sent it; `?` when absent. */
+function targetText(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '?';
+}
+
 function operationTitle(operation: Operation): string {
   switch (operation.kind) {
     case 'scale':
-      return `Scaling to ${String(operation.target.replicas ?? '?')}`;
+      return `Scaling to ${targetText(operation.target.replicas)}`;
     case 'upgrade':
-      return `Upgrade to ${String(operation.target.version ?? '?')}`;
+      return `Upgrade to ${targetText(operation.target.version)}`;
     case 'delete-cluster':
       return 'Deleting the cluster';
     case 'rollout-nodes':
-      return `Rolling nodes to ${String(operation.target.version ?? '?')}`;
+      return `Rolling nodes to ${targetText(operation.target.version)}`;
     default:
       return operation.kind.replace(/-/g, ' ');
   }

@@ -32,7 +32,15 @@ export function ErrorNotice({ error, onRetry }: { error: unknown; onRetry?: () =
 }
 
 /** The usual loading / error / content switch for one resource. */
-export function ResourceView<T>({ resource, what, children }: { resource: { data: T | undefined; error: unknown; loading: boolean; reload: () => Promise<void> }; what: string; children: (data: T) => ReactNode }) {
+export function ResourceView<T>({
+  resource,
+  what,
+  children,
+}: {
+  resource: { data: T | undefined; error: unknown; loading: boolean; reload: () => Promise<void> };
+  what: string;
+  children: (data: T) => ReactNode;
+}) {
   if (resource.data !== undefined) {
     return (
       <>
@@ -48,9 +56,14 @@ export function ResourceView<T>({ resource, what, children }: { resource: { data
 export function RelativeTime({ at }: { at: string | null | undefined }) {
   if (!at) return <span className="muted">never</span>;
   const date = new Date(at);
+  // eslint-disable-next-line react-hooks/purity -- relative to the moment of rendering by design; each re-render refreshes it
   const seconds = Math.round((Date.now() - date.getTime()) / 1000);
   const text = seconds < 5 ? 'just now' : seconds < 90 ? `${seconds}s ago` : seconds < 5400 ? `${Math.round(seconds / 60)} min ago` : date.toLocaleString();
-  return <time dateTime={at} title={date.toLocaleString()}>{text}</time>;
+  return (
+    <time dateTime={at} title={date.toLocaleString()}>
+      {text}
+    </time>
+  );
 }
 
 export function PhaseBadge({ phase }: { phase: string }) {

@@ -1,4 +1,4 @@
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useState, type SubmitEvent } from 'react';
 import { describeError, projectPath, type Member, type ProjectRole } from '../api.js';
 import { Empty, ResourceView, ScrollTable } from '../components/states.js';
 import { useResource } from '../hooks.js';
@@ -111,7 +111,7 @@ function AddMember({ projectId, onAdded }: { projectId: string; onAdded: () => v
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<ProjectRole>('viewer');
   const [error, setError] = useState<string | undefined>(undefined);
-  const submit = async (event: FormEvent) => {
+  const submit = async (event: SubmitEvent) => {
     event.preventDefault();
     setError(undefined);
     try {
@@ -125,7 +125,7 @@ function AddMember({ projectId, onAdded }: { projectId: string; onAdded: () => v
   return (
     <section className="card" aria-labelledby="add-member-title">
       <h2 id="add-member-title">Add a member</h2>
-      <form onSubmit={submit} className="inline-form">
+      <form onSubmit={(event) => void submit(event)} className="inline-form">
         <div className="field">
           <label htmlFor={ids.email}>E-mail</label>
           <input id={ids.email} type="email" required value={email} onChange={(event) => setEmail(event.target.value)} autoComplete="off" />

@@ -1,4 +1,4 @@
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useState, type SubmitEvent } from 'react';
 import { describeError, type Project } from '../api.js';
 import { Empty } from '../components/states.js';
 import { Link, useRouter } from '../router.js';
@@ -50,7 +50,7 @@ function CreateProject() {
   const [displayName, setDisplayName] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
-  const submit = async (event: FormEvent) => {
+  const submit = async (event: SubmitEvent) => {
     event.preventDefault();
     setBusy(true);
     setError(undefined);
@@ -66,11 +66,19 @@ function CreateProject() {
   return (
     <section className="card" aria-labelledby="create-project-title">
       <h2 id="create-project-title">Create a project</h2>
-      <form onSubmit={submit} className="stack">
+      <form onSubmit={(event) => void submit(event)} className="stack">
         <div className="grid">
           <div className="field">
             <label htmlFor={ids.name}>Name</label>
-            <input id={ids.name} required value={name} onChange={(event) => setName(event.target.value)} aria-describedby={ids.hint} autoComplete="off" spellCheck={false} />
+            <input
+              id={ids.name}
+              required
+              value={name}
+              onChange={(event) => setName(event.target.value)}
+              aria-describedby={ids.hint}
+              autoComplete="off"
+              spellCheck={false}
+            />
             <p id={ids.hint} className="hint">
               Lower-case letters, digits and “-”.
             </p>

@@ -1,4 +1,4 @@
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useState, type SubmitEvent } from 'react';
 import { describeError, type Seed } from '../api.js';
 import { Empty, PhaseBadge, RelativeTime, ResourceView, ScrollTable } from '../components/states.js';
 import { useResource } from '../hooks.js';
@@ -80,9 +80,7 @@ function SeedRow({ seed, onChanged }: { seed: Seed; onChanged: () => void }) {
     <tr data-seed={seed.name}>
       <td>
         <strong>{seed.name}</strong>
-        <div className="muted small">
-          {[seed.provider, seed.region, seed.serverVersion].filter(Boolean).join(' · ')}
-        </div>
+        <div className="muted small">{[seed.provider, seed.region, seed.serverVersion].filter(Boolean).join(' · ')}</div>
       </td>
       <td>
         <span data-testid="seed-capacity">
@@ -96,9 +94,23 @@ function SeedRow({ seed, onChanged }: { seed: Seed; onChanged: () => void }) {
           {seed.health.message ?? ''} <RelativeTime at={seed.health.checkedAt} />
         </div>
       </td>
-      <td>{seed.cordoned ? <span className="badge badge-bad">cordoned</span> : seed.schedulable ? <span className="badge badge-ok">schedulable</span> : <span className="badge badge-unknown">full or unreachable</span>}</td>
       <td>
-        <button type="button" className="button" onClick={() => void toggle()} disabled={busy} aria-label={`${seed.cordoned ? 'Uncordon' : 'Cordon'} seed ${seed.name}`}>
+        {seed.cordoned ? (
+          <span className="badge badge-bad">cordoned</span>
+        ) : seed.schedulable ? (
+          <span className="badge badge-ok">schedulable</span>
+        ) : (
+          <span className="badge badge-unknown">full or unreachable</span>
+        )}
+      </td>
+      <td>
+        <button
+          type="button"
+          className="button"
+          onClick={() => void toggle()}
+          disabled={busy}
+          aria-label={`${seed.cordoned ? 'Uncordon' : 'Cordon'} seed ${seed.name}`}
+        >
           {seed.cordoned ? 'Uncordon' : 'Cordon'}
         </button>
         {error && (
@@ -118,7 +130,7 @@ function RegisterSeed({ onRegistered }: { onRegistered: () => void }) {
   const [error, setError] = useState<string | undefined>(undefined);
   const [done, setDone] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
-  const submit = async (event: FormEvent) => {
+  const submit = async (event: SubmitEvent) => {
     event.preventDefault();
     setBusy(true);
     setError(undefined);
@@ -143,7 +155,7 @@ function RegisterSeed({ onRegistered }: { onRegistered: () => void }) {
   return (
     <section className="card" aria-labelledby="register-seed-title">
       <h2 id="register-seed-title">Register a seed</h2>
-      <form onSubmit={submit} className="stack">
+      <form onSubmit={(event) => void submit(event)} className="stack">
         <div className="grid">
           <div className="field">
             <label htmlFor={ids.name}>Name</label>
@@ -159,12 +171,26 @@ function RegisterSeed({ onRegistered }: { onRegistered: () => void }) {
           </div>
           <div className="field">
             <label htmlFor={ids.max}>Maximum clusters</label>
-            <input id={ids.max} type="number" min={1} max={10000} value={form.maxClusters} onChange={(event) => setForm({ ...form, maxClusters: Number(event.target.value) || 1 })} />
+            <input
+              id={ids.max}
+              type="number"
+              min={1}
+              max={10000}
+              value={form.maxClusters}
+              onChange={(event) => setForm({ ...form, maxClusters: Number(event.target.value) || 1 })}
+            />
           </div>
         </div>
         <div className="field">
           <label htmlFor={ids.kubeconfig}>Kubeconfig</label>
-          <textarea id={ids.kubeconfig} required rows={6} spellCheck={false} value={form.kubeconfig} onChange={(event) => setForm({ ...form, kubeconfig: event.target.value })} />
+          <textarea
+            id={ids.kubeconfig}
+            required
+            rows={6}
+            spellCheck={false}
+            value={form.kubeconfig}
+            onChange={(event) => setForm({ ...form, kubeconfig: event.target.value })}
+          />
           <p className="hint">Stored encrypted; the API checks that the seed answers /version before it is registered.</p>
         </div>
         {error && (

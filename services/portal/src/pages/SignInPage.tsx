@@ -1,4 +1,4 @@
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useState, type SubmitEvent } from 'react';
 import { ApiError, describeError } from '../api.js';
 import { useSessionState } from '../session.js';
 
@@ -10,21 +10,23 @@ export function SignInPage() {
   const fieldId = useId();
   const hintId = useId();
 
-  const submit = async (event: FormEvent) => {
+  const submit = async (event: SubmitEvent) => {
     event.preventDefault();
     setBusy(true);
     setError(undefined);
     try {
       await signIn(token.trim());
     } catch (caught) {
-      setError(caught instanceof ApiError && caught.status === 401 ? 'That token was not accepted: it may be mistyped, revoked or expired.' : describeError(caught));
+      setError(
+        caught instanceof ApiError && caught.status === 401 ? 'That token was not accepted: it may be mistyped, revoked or expired.' : describeError(caught),
+      );
       setBusy(false);
     }
   };
 
   return (
     <main id="main" className="signin">
-      <form className="card signin-card" onSubmit={submit} aria-labelledby="signin-title">
+      <form className="card signin-card" onSubmit={(event) => void submit(event)} aria-labelledby="signin-title">
         <h1 id="signin-title">Sign in to Harbormaster</h1>
         <label htmlFor={fieldId}>API token</label>
         <input

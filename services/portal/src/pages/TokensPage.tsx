@@ -1,4 +1,4 @@
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useState, type SubmitEvent } from 'react';
 import { describeError, type Token } from '../api.js';
 import { Empty, RelativeTime, ResourceView, ScrollTable } from '../components/states.js';
 import { useResource } from '../hooks.js';
@@ -106,7 +106,7 @@ function CreateToken({ onCreated }: { onCreated: (token: Token) => void }) {
   const [name, setName] = useState('');
   const [expires, setExpires] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
-  const submit = async (event: FormEvent) => {
+  const submit = async (event: SubmitEvent) => {
     event.preventDefault();
     setError(undefined);
     try {
@@ -121,7 +121,7 @@ function CreateToken({ onCreated }: { onCreated: (token: Token) => void }) {
   return (
     <section className="card" aria-labelledby="create-token-title">
       <h2 id="create-token-title">Create a token</h2>
-      <form onSubmit={submit} className="inline-form">
+      <form onSubmit={(event) => void submit(event)} className="inline-form">
         <div className="field">
           <label htmlFor={ids.name}>Name</label>
           <input id={ids.name} required value={name} onChange={(event) => setName(event.target.value)} autoComplete="off" />

@@ -17,14 +17,20 @@ export async function bootstrapObjects(store: ObjectStore, options: { kubernetes
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     await ensure(store, namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
-  await ensure(store, findResourceByPlural('', 'services') as ResourceInfo, {
-    apiVersion: 'v1', kind: 'Service',
+  await ensure(store, findResourceByPlural('', 'services')!, {
+    apiVersion: 'v1',
+    kind: 'Service',
     metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
     spec: { type: 'ClusterIP', clusterIP: options.kubernetesServiceIp, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: options.securePort }] },
   });
   if (!options.rbac) return;
   // The same default policy the real rbac/bootstrap-roles post-start hook creates.
-  const plurals: Record<string, string> = { ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings', Role: 'roles', RoleBinding: 'rolebindings' };
+  const plurals: Record<string, string> = {
+    ClusterRole: 'clusterroles',
+    ClusterRoleBinding: 'clusterrolebindings',
+    Role: 'roles',
+    RoleBinding: 'rolebindings',
+  };
   for (const object of defaultRbacObjects()) {
     await ensure(store, findResourceByPlural('rbac.authorization.k8s.io', plurals[object.kind]) as ResourceInfo, object);
   }

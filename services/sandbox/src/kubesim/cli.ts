@@ -109,7 +109,7 @@ const apiserverFlags: Record<string, FlagKind> = {
   'oidc-username-prefix': 'string',
   'permit-address-sharing': 'bool',
   'permit-port-sharing': 'bool',
-  'profiling': 'bool',
+  profiling: 'bool',
   'proxy-client-cert-file': 'cert',
   'proxy-client-key-file': 'key',
   'request-timeout': 'string',
@@ -141,32 +141,74 @@ const apiserverFlags: Record<string, FlagKind> = {
   'tls-private-key-file': 'key',
   'tls-sni-cert-key': 'list',
   'token-auth-file': 'file',
-  'v': 'string',
-  'vmodule': 'list',
+  v: 'string',
+  vmodule: 'list',
   'watch-cache': 'bool',
   'watch-cache-sizes': 'list',
 };
 
 const admissionPlugins = new Set([
-  'AlwaysAdmit', 'AlwaysDeny', 'AlwaysPullImages', 'CertificateApproval', 'CertificateSigning', 'CertificateSubjectRestriction',
-  'ClusterTrustBundleAttest', 'DefaultIngressClass', 'DefaultStorageClass', 'DefaultTolerationSeconds', 'DenyServiceExternalIPs',
-  'EventRateLimit', 'ExtendedResourceToleration', 'ImagePolicyWebhook', 'LimitPodHardAntiAffinityTopology', 'LimitRanger',
-  'MutatingAdmissionPolicy', 'MutatingAdmissionWebhook', 'NamespaceAutoProvision', 'NamespaceExists', 'NamespaceLifecycle',
-  'NodeRestriction', 'OwnerReferencesPermissionEnforcement', 'PersistentVolumeClaimResize', 'PodNodeSelector', 'PodSecurity',
-  'PodTolerationRestriction', 'Priority', 'ResourceQuota', 'RuntimeClass', 'ServiceAccount', 'StorageObjectInUseProtection',
-  'TaintNodesByCondition', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionWebhook',
+  'AlwaysAdmit',
+  'AlwaysDeny',
+  'AlwaysPullImages',
+  'CertificateApproval',
+  'CertificateSigning',
+  'CertificateSubjectRestriction',
+  'ClusterTrustBundleAttest',
+  'DefaultIngressClass',
+  'DefaultStorageClass',
+  'DefaultTolerationSeconds',
+  'DenyServiceExternalIPs',
+  'EventRateLimit',
+  'ExtendedResourceToleration',
+  'ImagePolicyWebhook',
+  'LimitPodHardAntiAffinityTopology',
+  'LimitRanger',
+  'MutatingAdmissionPolicy',
+  'MutatingAdmissionWebhook',
+  'NamespaceAutoProvision',
+  'NamespaceExists',
+  'NamespaceLifecycle',
+  'NodeRestriction',
+  'OwnerReferencesPermissionEnforcement',
+  'PersistentVolumeClaimResize',
+  'PodNodeSelector',
+  'PodSecurity',
+  'PodTolerationRestriction',
+  'Priority',
+  'ResourceQuota',
+  'RuntimeClass',
+  'ServiceAccount',
+  'StorageObjectInUseProtection',
+  'TaintNodesByCondition',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionWebhook',
 ]);
 
 export class FlagError extends Error {}
 
-const boolValues: Record<string, boolean> = { '': true, true: true, '1': true, t: true, T: true, TRUE: true, True: true, false: false, '0': false, f: false, F: false, FALSE: false, False: false };
+const boolValues: Record<string, boolean> = {
+  '': true,
+  true: true,
+  '1': true,
+  t: true,
+  T: true,
+  TRUE: true,
+  True: true,
+  false: false,
+  '0': false,
+  f: false,
+  F: false,
+  FALSE: false,
+  False: false,
+};
 
 /** pflag-style parsing: --flag=value, --flag value (not for booleans), repeated flags accumulate. */
 export function parseFlags(argv: string[], known: Record<string, FlagKind>): Map<string, string[]> {
   const flags = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
-    const match = arg.match(/^--?([^=]+)(?:=(.*))?$/s);
+    const match = /^--?([^=]+)(?:=(.*))?$/s.exec(arg);
     if (!match) throw new FlagError(`"kube-apiserver" does not take any arguments, got ["${arg}"]`);
     const name = match[1];
     const kind = known[name];
@@ -179,7 +221,8 @@ export function parseFlags(argv: string[], known: Record<string, FlagKind>): Map
         value = argv[++i];
       }
     }
-    if (kind === 'bool' && !(value in boolValues)) throw new FlagError(`invalid argument "${value}" for "--${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`);
+    if (kind === 'bool' && !(value in boolValues))
+      throw new FlagError(`invalid argument "${value}" for "--${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`);
     flags.set(name, [...(flags.get(name) ?? []), value]);
   }
   return flags;
@@ -189,7 +232,9 @@ function readFlagFile(flag: string, path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new FlagError(`--${flag}: open ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as Error).message}`);
+    throw new FlagError(
+      `--${flag}: open ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as Error).message}`,
+    );
   }
 }
 
@@ -223,7 +268,11 @@ export interface ApiserverConfig {
 export function apiserverConfigFromFlags(argv: string[]): ApiserverConfig {
   const flags = parseFlags(argv, apiserverFlags);
   const last = (name: string) => flags.get(name)?.at(-1);
-  const all = (name: string) => (flags.get(name) ?? []).flatMap((v) => (apiserverFlags[name] === 'list' || apiserverFlags[name] === 'keyish' ? v.split(',') : [v])).map((v) => v.trim()).filter(Boolean);
+  const all = (name: string) =>
+    (flags.get(name) ?? [])
+      .flatMap((v) => (apiserverFlags[name] === 'list' || apiserverFlags[name] === 'keyish' ? v.split(',') : [v]))
+      .map((v) => v.trim())
+      .filter(Boolean);
   const files = new Map<string, string>();
   for (const [name, values] of flags) {
     const kind = apiserverFlags[name];
@@ -249,7 +298,9 @@ export function apiserverConfigFromFlags(argv: string[]): ApiserverConfig {
   if (issuers.length === 0) errorsFound.push('service-account-issuer is a required flag');
   if (!last('service-account-signing-key-file')) errorsFound.push('service-account-signing-key-file is a required flag');
   const modes = all('authorization-mode');
-  for (const mode of modes) if (!['AlwaysAllow', 'AlwaysDeny', 'Node', 'RBAC'].includes(mode)) errorsFound.push(`authorization-mode "${mode}" is not supported by kubesim (supported: AlwaysAllow,AlwaysDeny,Node,RBAC)`);
+  for (const mode of modes)
+    if (!['AlwaysAllow', 'AlwaysDeny', 'Node', 'RBAC'].includes(mode))
+      errorsFound.push(`authorization-mode "${mode}" is not supported by kubesim (supported: AlwaysAllow,AlwaysDeny,Node,RBAC)`);
   for (const plugin of [...all('enable-admission-plugins'), ...all('disable-admission-plugins')]) {
     if (!admissionPlugins.has(plugin)) errorsFound.push(`enable-admission-plugins plugin "${plugin}" is unknown`);
   }
@@ -337,7 +388,9 @@ export async function main(argv: string[]): Promise<number> {
     // Loaded after flag validation so that bad command lines fail fast.
     const { startKubeSim } = await import('./index.js');
     const handle = await startKubeSim(config.options);
-    process.stderr.write(`kubesim kube-apiserver: serving securely on ${config.host}:${handle.port} (etcd ${config.options.storage?.type === 'etcd' ? config.options.storage.endpoints.join(',') : 'memory'})\n`);
+    process.stderr.write(
+      `kubesim kube-apiserver: serving securely on ${config.host}:${handle.port} (etcd ${config.options.storage?.type === 'etcd' ? config.options.storage.endpoints.join(',') : 'memory'})\n`,
+    );
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGTERM', stop);

@@ -17,9 +17,7 @@ export type { AuthConfig, Authenticator, Authorizer, ObjectReader } from './cont
 export { createCa, issueCertificate } from './pki.js';
 export type { CertificateAuthority, KeyPairPem, LeafOptions } from './pki.js';
 
-export type StorageOptions =
-  | { type: 'memory' }
-  | { type: 'etcd'; endpoints: string[]; caFile?: string; certFile?: string; keyFile?: string };
+export type StorageOptions = { type: 'memory' } | { type: 'etcd'; endpoints: string[]; caFile?: string; certFile?: string; keyFile?: string };
 
 export interface KubeSimOptions {
   storage?: StorageOptions;
@@ -77,7 +75,11 @@ async function loadAuthModule(): Promise<AuthModule | undefined> {
     return (await import(path)) as AuthModule;
   } catch (error) {
     // Only the module itself being absent counts as "not there yet"; its own broken imports are errors.
-    if (/ERR_MODULE_NOT_FOUND|Cannot find module|Failed to load url|Failed to resolve/.test(`${(error as { code?: string }).code} ${String(error)}`) && String(error).includes('auth/index')) return undefined;
+    if (
+      /ERR_MODULE_NOT_FOUND|Cannot find module|Failed to load url|Failed to resolve/.test(`${(error as { code?: string }).code} ${String(error)}`) &&
+      String(error).includes('auth/index')
+    )
+      return undefined;
     throw error;
   }
 }
@@ -86,8 +88,16 @@ function indent(pem: string): string {
   return Buffer.from(pem).toString('base64');
 }
 
-export function buildKubeconfig(url: string, caPem: string | undefined, credentials: { clientCert: string; clientKey: string } | { token: string }, name = 'kubesim'): string {
-  const user = 'token' in credentials ? `    token: ${credentials.token}` : `    client-certificate-data: ${indent(credentials.clientCert)}\n    client-key-data: ${indent(credentials.clientKey)}`;
+export function buildKubeconfig(
+  url: string,
+  caPem: string | undefined,
+  credentials: { clientCert: string; clientKey: string } | { token: string },
+  name = 'kubesim',
+): string {
+  const user =
+    'token' in credentials
+      ? `    token: ${credentials.token}`
+      : `    client-certificate-data: ${indent(credentials.clientCert)}\n    client-key-data: ${indent(credentials.clientKey)}`;
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -131,12 +141,18 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSimHand
   const authModule = options.authenticators && options.authorizers ? undefined : await loadAuthModule();
   if (needsAuthModule && !authModule) {
     await storage.close();
-    throw new Error(`authorization modes ${authConfig.authorizationModes.join(',')} / bootstrap-token or service-account authentication need ${new URL('./auth/index.js', import.meta.url).pathname}, which is missing`);
+    throw new Error(
+      `authorization modes ${authConfig.authorizationModes.join(',')} / bootstrap-token or service-account authentication need ${new URL('./auth/index.js', import.meta.url).pathname}, which is missing`,
+    );
   }
-  const authenticators = options.authenticators ?? (authModule
-    ? await authModule.buildAuthenticators(authConfig, store)
-    : [...(options.clientCA ? [new ClientCertificateAuthenticator()] : []), new StaticTokenAuthenticator(authConfig.tokenAuthFile)]);
-  const authorizers = options.authorizers ?? (authModule && authConfig.authorizationModes.some((m) => m !== 'AlwaysAllow') ? await authModule.buildAuthorizers(authConfig, store) : []);
+  const authenticators =
+    options.authenticators ??
+    (authModule
+      ? await authModule.buildAuthenticators(authConfig, store)
+      : [...(options.clientCA ? [new ClientCertificateAuthenticator()] : []), new StaticTokenAuthenticator(authConfig.tokenAuthFile)]);
+  const authorizers =
+    options.authorizers ??
+    (authModule && authConfig.authorizationModes.some((m) => m !== 'AlwaysAllow') ? await authModule.buildAuthorizers(authConfig, store) : []);
   // The product enables NodeRestriction wherever the Node authorizer runs (--enable-admission-plugins=NodeRestriction).
   if (authConfig.authorizationModes.includes('Node')) store.admission.push(nodeRestriction);
   // Default-on plugins of the real apiserver (the node-lifecycle controller lifts the not-ready taint).
@@ -144,7 +160,10 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSimHand
   // /readyz stays false until the default namespaces, Service and RBAC policy exist.
   let bootstrapped = options.bootstrap === false;
   const server = new ApiServer({
-    store, authenticators, authorizers, anonymous: authConfig.anonymous,
+    store,
+    authenticators,
+    authorizers,
+    anonymous: authConfig.anonymous,
     tls: { cert: options.servingCert, key: options.servingKey, clientCA: options.clientCA },
     bookmarkIntervalMs: options.bookmarkIntervalMs,
     ...(options.serviceAccountSigningKey
@@ -165,12 +184,19 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSimHand
   try {
     const port = await server.listen(options.port ?? 0, host);
     if (options.bootstrap !== false) {
-      await bootstrapObjects(store, { kubernetesServiceIp: firstServiceIp(serviceCidr), securePort: port, rbac: authConfig.authorizationModes.includes('RBAC') });
+      await bootstrapObjects(store, {
+        kubernetesServiceIp: firstServiceIp(serviceCidr),
+        securePort: port,
+        rbac: authConfig.authorizationModes.includes('RBAC'),
+      });
       bootstrapped = true;
     }
     const url = `https://${host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
     return {
-      url, port, reader: store, storage,
+      url,
+      port,
+      reader: store,
+      storage,
       kubeconfig: (credentials, caPem) => buildKubeconfig(url, caPem, credentials),
       connectionsAccepted: () => server.connectionsAccepted,
       closeIdleConnections: () => server.closeIdleConnections(),
@@ -199,7 +225,8 @@ export interface SeedHandle extends KubeSimHandle {
 export async function createSeed(options: Partial<KubeSimOptions> = {}): Promise<SeedHandle> {
   const ca = await createCa('kubesim-ca');
   const serving = await issueCertificate(ca, {
-    commonName: 'kube-apiserver', server: true,
+    commonName: 'kube-apiserver',
+    server: true,
     dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
     ipAddresses: ['127.0.0.1'],
   });

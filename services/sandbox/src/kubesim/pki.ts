@@ -18,13 +18,18 @@ export interface CertificateAuthority extends KeyPairPem {
 }
 
 async function keyPem(keys: CryptoKeyPair): Promise<string> {
-  const der = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as webcrypto.CryptoKey);
-  const body = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').trim();
+  const der = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+  const body = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trim();
   return `-----BEGIN PRIVATE KEY-----\n${body}\n-----END PRIVATE KEY-----\n`;
 }
 
 function serial(): string {
-  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+    .toString('hex')
+    .replace(/^[89a-f]/, '1');
 }
 
 function validity(days: number): { notBefore: Date; notAfter: Date } {
@@ -34,7 +39,7 @@ function validity(days: number): { notBefore: Date; notAfter: Date } {
 
 /** A self-signed ECDSA P-256 CA. */
 export async function createCa(commonName: string, days = 3650): Promise<CertificateAuthority> {
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: `CN=${commonName}`,
@@ -62,7 +67,7 @@ export interface LeafOptions {
 
 /** A leaf certificate signed by `ca` (server and/or client auth). */
 export async function issueCertificate(ca: CertificateAuthority, options: LeafOptions): Promise<KeyPairPem> {
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
   const escape = (value: string) => value.replace(/([,+"\\<>;=])/g, '\\$1');
   const subject = [`CN=${escape(options.commonName)}`, ...(options.organizations ?? []).map((o) => `O=${escape(o)}`)].join(', ');
   const usages: string[] = [];

@@ -1,5 +1,14 @@
 export { startNodeSimulator, type NodePhase, type NodeSimulator, type NodeSimulatorOptions } from './simulator.js';
 export { createNodeFleet, type FleetNodeOptions, type NodeFleet } from './fleet.js';
-export { ApiStatusError, JoinRefusedError, apiRequest, discoverCluster, requestNodeCertificate, verifyDetachedJws, type ApiTarget, type Credentials } from './join.js';
+export {
+  ApiStatusError,
+  JoinRefusedError,
+  apiRequest,
+  discoverCluster,
+  requestNodeCertificate,
+  verifyDetachedJws,
+  type ApiTarget,
+  type Credentials,
+} from './join.js';
 export { parseNodeUserData, UserDataError, type JoinParameters, type NodeTaintSpec } from './user-data.js';
 export { startSshd, type SshdHandle, type SshdOptions } from './sshd.js';

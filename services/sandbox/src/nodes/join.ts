@@ -23,7 +23,11 @@ export interface ApiTarget {
 }
 
 export class ApiStatusError extends Error {
-  constructor(readonly status: number, readonly body: string, what: string) {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    what: string,
+  ) {
     super(`${what}: HTTP ${status} ${body.slice(0, 200)}`);
   }
 }
@@ -35,34 +39,38 @@ export async function apiRequest<T = Record<string, unknown>>(target: ApiTarget,
   const url = new URL(path, target.server);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise<T>((resolve, reject) => {
-    const req = request(url, {
-      method,
-      // Discovery before the CA is known is insecure on purpose, as in kubeadm: the JWS and the CA pin authenticate it.
-      rejectUnauthorized: target.caPem !== undefined,
-      ...(target.caPem ? { ca: target.caPem } : {}),
-      ...(target.credentials?.certPem ? { cert: target.credentials.certPem, key: target.credentials.keyPem } : {}),
-      headers: {
-        accept: 'application/json',
-        ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
-        ...(target.credentials?.token ? { authorization: `Bearer ${target.credentials.token}` } : {}),
+    const req = request(
+      url,
+      {
+        method,
+        // Discovery before the CA is known is insecure on purpose, as in kubeadm: the JWS and the CA pin authenticate it.
+        rejectUnauthorized: target.caPem !== undefined,
+        ...(target.caPem ? { ca: target.caPem } : {}),
+        ...(target.credentials?.certPem ? { cert: target.credentials.certPem, key: target.credentials.keyPem } : {}),
+        headers: {
+          accept: 'application/json',
+          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          ...(target.credentials?.token ? { authorization: `Bearer ${target.credentials.token}` } : {}),
+        },
+        timeout: timeoutMs,
+        agent: false,
       },
-      timeout: timeoutMs,
-      agent: false,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        const status = res.statusCode ?? 0;
-        if (status >= 400) return reject(new ApiStatusError(status, text, `${method} ${path}`));
-        try {
-          resolve((text ? JSON.parse(text) : {}) as T);
-        } catch (error) {
-          reject(error);
-        }
-      });
-      res.on('error', reject);
-    });
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          const status = res.statusCode ?? 0;
+          if (status >= 400) return reject(new ApiStatusError(status, text, `${method} ${path}`));
+          try {
+            resolve((text ? JSON.parse(text) : {}) as T);
+          } catch (error) {
+            reject(error);
+          }
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
     req.on('error', reject);
     req.end(payload);
@@ -97,7 +105,9 @@ export function verifyDetachedJws(jws: string, content: string, tokenId: string,
   if (typeof parsed !== 'object' || parsed === null) return false;
   const fields = parsed as Record<string, unknown>;
   if (fields.alg !== 'HS256' || fields.kid !== tokenId) return false;
-  const expected = createHmac('sha256', tokenSecret).update(`${header}.${Buffer.from(content).toString('base64url')}`).digest();
+  const expected = createHmac('sha256', tokenSecret)
+    .update(`${header}.${Buffer.from(content).toString('base64url')}`)
+    .digest();
   const actual = Buffer.from(signature, 'base64url');
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
@@ -109,7 +119,10 @@ export function verifyDetachedJws(jws: string, content: string, tokenId: string,
  * it fails here too instead of taking the first cluster it sees.
  */
 function clusterFromKubeconfig(kubeconfig: string): ClusterInfo {
-  type Cluster = { server?: unknown; 'certificate-authority-data'?: unknown };
+  interface Cluster {
+    server?: unknown;
+    'certificate-authority-data'?: unknown;
+  }
   const config = parse(kubeconfig) as {
     clusters?: Array<{ name?: unknown; cluster?: Cluster }>;
     contexts?: Array<{ name?: unknown; context?: { cluster?: unknown } }>;
@@ -124,7 +137,8 @@ function clusterFromKubeconfig(kubeconfig: string): ClusterInfo {
     if (context) cluster = named(context.cluster);
   }
   if (!cluster) throw new JoinRefusedError('cluster-info kubeconfig has neither an unnamed cluster nor a current context naming one (kubeadm cannot read it)');
-  if (typeof cluster.server !== 'string' || typeof cluster['certificate-authority-data'] !== 'string') throw new JoinRefusedError('cluster-info kubeconfig has no server or CA');
+  if (typeof cluster.server !== 'string' || typeof cluster['certificate-authority-data'] !== 'string')
+    throw new JoinRefusedError('cluster-info kubeconfig has no server or CA');
   return { server: cluster.server, caPem: pemFromBase64(cluster['certificate-authority-data']) };
 }
 
@@ -143,7 +157,14 @@ const CLUSTER_INFO_PATH = '/api/v1/namespaces/kube-public/configmaps/cluster-inf
 async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
   if (signal?.aborted) throw new Error('join aborted');
 }
@@ -198,7 +219,7 @@ export interface CertificateRequestOptions {
 
 /** The kubelet's TLS bootstrap: ECDSA P-256 key, a CSR for the kubelet client signer, then wait for the certificate. */
 export async function requestNodeCertificate(options: CertificateRequestOptions): Promise<NodeCertificate> {
-  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: `CN=system:node:${options.nodeName}, O=system:nodes`,
     keys,
@@ -221,7 +242,11 @@ export async function requestNodeCertificate(options: CertificateRequestOptions)
   });
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
-    const current = await apiRequest<{ status?: { certificate?: string; conditions?: Array<{ type: string; message?: string }> } }>(options.target, 'GET', `${path}/${name}`);
+    const current = await apiRequest<{ status?: { certificate?: string; conditions?: Array<{ type: string; message?: string }> } }>(
+      options.target,
+      'GET',
+      `${path}/${name}`,
+    );
     const denied = current.status?.conditions?.find((condition) => condition.type === 'Denied' || condition.type === 'Failed');
     if (denied) throw new JoinRefusedError(`CSR ${name} was ${denied.type}: ${denied.message ?? ''}`);
     if (current.status?.certificate) return { certPem: pemFromBase64(current.status.certificate), keyPem };

@@ -69,7 +69,14 @@ function exited(child: ChildProcess): Promise<number | null> {
 async function sleep(ms: number, signal: AbortSignal): Promise<void> {
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
   if (signal.aborted) throw new RealJoinError('join aborted');
 }
@@ -122,23 +129,33 @@ export async function joinWithRealBinaries(options: RealKubeletOptions): Promise
     for (const child of running) child.kill(signalName);
     await Promise.all(running.map(exited));
   };
-  const onAbort = (): void => { void killAll('SIGKILL'); };
+  const onAbort = (): void => {
+    void killAll('SIGKILL');
+  };
   signal.addEventListener('abort', onAbort, { once: true });
 
   try {
     // 1. kubeadm join, as the cloud-init runcmd line runs it, chrooted into the node's rootfs.
     const kubeadmLog = 'kubeadm.log';
-    const kubeadmJoin = run(kubeadm, [
-      'join', options.endpoint,
-      '--token', `${params.tokenId}.${params.tokenSecret}`,
-      ...params.caCertHashes.flatMap((hash) => ['--discovery-token-ca-cert-hash', hash]),
-      '--node-name', params.nodeName,
-      '--rootfs', rootfs,
-      // The host is not a node: no container runtime, swap, kernel modules or free 10250.
-      '--ignore-preflight-errors=all',
-      '--skip-phases=kubelet-wait-bootstrap',
-      '--v=1',
-    ], kubeadmLog);
+    const kubeadmJoin = run(
+      kubeadm,
+      [
+        'join',
+        options.endpoint,
+        '--token',
+        `${params.tokenId}.${params.tokenSecret}`,
+        ...params.caCertHashes.flatMap((hash) => ['--discovery-token-ca-cert-hash', hash]),
+        '--node-name',
+        params.nodeName,
+        '--rootfs',
+        rootfs,
+        // The host is not a node: no container runtime, swap, kernel modules or free 10250.
+        '--ignore-preflight-errors=all',
+        '--skip-phases=kubelet-wait-bootstrap',
+        '--v=1',
+      ],
+      kubeadmLog,
+    );
     const timer = setTimeout(() => kubeadmJoin.kill('SIGKILL'), Math.max(0, deadline - Date.now()));
     const code = await exited(kubeadmJoin);
     clearTimeout(timer);
@@ -154,23 +171,35 @@ export async function joinWithRealBinaries(options: RealKubeletOptions): Promise
 
     // 2. The kubelet, with the flags the deb package's systemd unit would give it.
     const unitFlags = kubeadmFlags(flagsFile);
-    const taints = [flagValue(unitFlags, 'register-with-taints'), params.taints.map((taint) => `${taint.key}${taint.value ? `=${taint.value}` : ''}:${taint.effect}`).join(',')].filter(Boolean).join(',');
-    const labels = Object.entries(params.labels).map(([key, value]) => `${key}=${value}`).join(',');
+    const taints = [
+      flagValue(unitFlags, 'register-with-taints'),
+      params.taints.map((taint) => `${taint.key}${taint.value ? `=${taint.value}` : ''}:${taint.effect}`).join(','),
+    ]
+      .filter(Boolean)
+      .join(',');
+    const labels = Object.entries(params.labels)
+      .map(([key, value]) => `${key}=${value}`)
+      .join(',');
     const kubeletConf = join(rootfs, 'etc/kubernetes/kubelet.conf');
-    const kubelet = run(kubemark, [
-      '--morph=kubelet',
-      `--name=${params.nodeName}`,
-      `--bootstrap-kubeconfig=${bootstrapKubeconfig}`,
-      `--kubeconfig=${kubeletConf}`,
-      `--cert-dir=${join(rootfs, 'var/lib/kubelet/pki')}`,
-      `--kubelet-port=${await freePort()}`,
-      '--kubelet-read-only-port=0',
-      // No containerd here: the hollow kubelet's own fake image service.
-      '--use-host-image-service=false',
-      ...(labels ? [`--node-labels=${labels}`] : []),
-      ...(taints ? [`--register-with-taints=${taints}`] : []),
-      '--v=1',
-    ], 'kubelet.log', { TMPDIR: join(rootfs, 'tmp') });
+    const kubelet = run(
+      kubemark,
+      [
+        '--morph=kubelet',
+        `--name=${params.nodeName}`,
+        `--bootstrap-kubeconfig=${bootstrapKubeconfig}`,
+        `--kubeconfig=${kubeletConf}`,
+        `--cert-dir=${join(rootfs, 'var/lib/kubelet/pki')}`,
+        `--kubelet-port=${await freePort()}`,
+        '--kubelet-read-only-port=0',
+        // No containerd here: the hollow kubelet's own fake image service.
+        '--use-host-image-service=false',
+        ...(labels ? [`--node-labels=${labels}`] : []),
+        ...(taints ? [`--register-with-taints=${taints}`] : []),
+        '--v=1',
+      ],
+      'kubelet.log',
+      { TMPDIR: join(rootfs, 'tmp') },
+    );
 
     // 3. What kubelet-wait-bootstrap would check, and the Node the kubelet registers.
     const server = `https://${options.endpoint}`;
@@ -183,7 +212,11 @@ export async function joinWithRealBinaries(options: RealKubeletOptions): Promise
       target ??= bootstrappedTarget(kubeletConf, server, caPem);
       if (target) {
         try {
-          const node = await apiRequest<{ status?: { conditions?: Array<{ type: string; status: string; reason?: string }> } }>(target, 'GET', `/api/v1/nodes/${params.nodeName}`);
+          const node = await apiRequest<{ status?: { conditions?: Array<{ type: string; status: string; reason?: string }> } }>(
+            target,
+            'GET',
+            `/api/v1/nodes/${params.nodeName}`,
+          );
           const ready = node.status?.conditions?.find((condition) => condition.type === 'Ready');
           if (ready?.status === 'True') break;
           problem = `Node ${params.nodeName} is not Ready (${ready?.reason ?? 'no Ready condition'})`;

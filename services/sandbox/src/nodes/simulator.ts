@@ -64,7 +64,13 @@ const KUBELET_CONDITIONS: Array<[string, string, string, string]> = [
 
 export async function startNodeSimulator(options: NodeSimulatorOptions): Promise<NodeSimulator> {
   const params = parseNodeUserData(options.userData);
-  const sshd: SshdHandle = await startSshd({ ip: options.ip, port: options.sshPort ?? 0, stateDir: options.stateDir, authorizedKeys: params.sshAuthorizedKeys, ...(params.sshUser ? { user: params.sshUser } : {}) });
+  const sshd: SshdHandle = await startSshd({
+    ip: options.ip,
+    port: options.sshPort ?? 0,
+    stateDir: options.stateDir,
+    authorizedKeys: params.sshAuthorizedKeys,
+    ...(params.sshUser ? { user: params.sshUser } : {}),
+  });
   const leaseIntervalMs = options.leaseRenewIntervalMs ?? 10_000;
   const statusIntervalMs = options.statusUpdateIntervalMs ?? leaseIntervalMs;
   const abort = new AbortController();
@@ -72,7 +78,7 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
   let target: ApiTarget | undefined;
   let caPem = '';
   let nodeUid: string | undefined;
-  const realBinaries = options.realBinaries === undefined ? RealBinaries.fromEnvironment() : options.realBinaries ?? undefined;
+  const realBinaries = options.realBinaries === undefined ? RealBinaries.fromEnvironment() : (options.realBinaries ?? undefined);
   let realKubelet: RealKubelet | undefined;
   const timers: NodeJS.Timeout[] = [];
   const transitionTimes = new Map<string, string>();
@@ -88,22 +94,35 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
         if (!transitionTimes.has(type)) transitionTimes.set(type, now);
         return { type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: transitionTimes.get(type) };
       }),
-      addresses: [{ type: 'InternalIP', address: options.ip }, { type: 'Hostname', address: params.nodeName }],
+      addresses: [
+        { type: 'InternalIP', address: options.ip },
+        { type: 'Hostname', address: params.nodeName },
+      ],
       capacity: { cpu: '2', memory: '4019516Ki', pods: '110', 'ephemeral-storage': '30298176Ki' },
       allocatable: { cpu: '2', memory: '3917116Ki', pods: '110', 'ephemeral-storage': '27922798445' },
       daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
       nodeInfo: {
-        machineID: params.nodeName, systemUUID: params.nodeName, bootID: `${params.nodeName}-${Date.now()}`,
-        kernelVersion: '6.8.0-generic', osImage: 'Ubuntu 24.04 LTS', containerRuntimeVersion: 'containerd://1.7.12',
-        kubeletVersion: `v${params.kubernetesVersion ?? '0.0.0'}`, kubeProxyVersion: '', operatingSystem: 'linux', architecture: 'amd64',
+        machineID: params.nodeName,
+        systemUUID: params.nodeName,
+        bootID: `${params.nodeName}-${Date.now()}`,
+        kernelVersion: '6.8.0-generic',
+        osImage: 'Ubuntu 24.04 LTS',
+        containerRuntimeVersion: 'containerd://1.7.12',
+        kubeletVersion: `v${params.kubernetesVersion ?? '0.0.0'}`,
+        kubeProxyVersion: '',
+        operatingSystem: 'linux',
+        architecture: 'amd64',
       },
     };
   };
 
   const postStatus = async (): Promise<void> => {
     if (!target) return;
-    const node = await apiRequest<Record<string, unknown>>(target, 'GET', `/api/v1/nodes/${params.nodeName}`);
-    await apiRequest(target, 'PUT', `/api/v1/nodes/${params.nodeName}/status`, { ...node, status: { ...(node.status as object | undefined), ...nodeStatus() } });
+    const node = await apiRequest(target, 'GET', `/api/v1/nodes/${params.nodeName}`);
+    await apiRequest(target, 'PUT', `/api/v1/nodes/${params.nodeName}/status`, {
+      ...node,
+      status: { ...(node.status as object | undefined), ...nodeStatus() },
+    });
   };
 
   const leasePath = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${params.nodeName}`;
@@ -111,7 +130,10 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     if (!target) return;
     try {
       const lease = await apiRequest<{ metadata: Record<string, unknown>; spec?: Record<string, unknown> }>(target, 'GET', leasePath);
-      await apiRequest(target, 'PUT', leasePath, { ...lease, spec: { ...lease.spec, holderIdentity: params.nodeName, leaseDurationSeconds: options.leaseDurationSeconds ?? 40, renewTime: microTime() } });
+      await apiRequest(target, 'PUT', leasePath, {
+        ...lease,
+        spec: { ...lease.spec, holderIdentity: params.nodeName, leaseDurationSeconds: options.leaseDurationSeconds ?? 40, renewTime: microTime() },
+      });
     } catch (error) {
       if (!(error instanceof ApiStatusError && error.status === 404)) throw error;
       await apiRequest(target, 'POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
@@ -130,8 +152,12 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
 
   const joinReal = async (binaries: RealBinaries): Promise<void> => {
     realKubelet = await joinWithRealBinaries({
-      binaries, params, endpoint: options.endpointOverride ?? params.endpoint, stateDir: options.stateDir,
-      timeoutMs: (options.discoveryTimeoutMs ?? 300_000) + (options.certificateTimeoutMs ?? 300_000), signal: abort.signal,
+      binaries,
+      params,
+      endpoint: options.endpointOverride ?? params.endpoint,
+      stateDir: options.stateDir,
+      timeoutMs: (options.discoveryTimeoutMs ?? 300_000) + (options.certificateTimeoutMs ?? 300_000),
+      signal: abort.signal,
     });
     target = realKubelet.target;
     caPem = realKubelet.target.caPem ?? '';
@@ -143,14 +169,23 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     if (realBinaries) return joinReal(realBinaries);
     const endpoint = options.endpointOverride ?? params.endpoint;
     const info = await discoverCluster({
-      endpoint, tokenId: params.tokenId, tokenSecret: params.tokenSecret, caCertHashes: params.caCertHashes,
-      timeoutMs: options.discoveryTimeoutMs ?? 300_000, signal: abort.signal,
+      endpoint,
+      tokenId: params.tokenId,
+      tokenSecret: params.tokenSecret,
+      caCertHashes: params.caCertHashes,
+      timeoutMs: options.discoveryTimeoutMs ?? 300_000,
+      signal: abort.signal,
     });
     caPem = info.caPem;
     // kubeadm talks to the endpoint it was given, trusting the discovered CA.
     const server = `https://${endpoint}`;
     const bootstrap: ApiTarget = { server, caPem, credentials: { token: `${params.tokenId}.${params.tokenSecret}` } };
-    const certificate = await requestNodeCertificate({ target: bootstrap, nodeName: params.nodeName, timeoutMs: options.certificateTimeoutMs ?? 300_000, signal: abort.signal });
+    const certificate = await requestNodeCertificate({
+      target: bootstrap,
+      nodeName: params.nodeName,
+      timeoutMs: options.certificateTimeoutMs ?? 300_000,
+      signal: abort.signal,
+    });
     target = { server, caPem, credentials: certificate };
     const labels = {
       ...params.labels,
@@ -162,7 +197,11 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
       const created = await apiRequest<{ metadata: { uid: string } }>(target, 'POST', '/api/v1/nodes', {
         apiVersion: 'v1',
         kind: 'Node',
-        metadata: { name: params.nodeName, labels, annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' } },
+        metadata: {
+          name: params.nodeName,
+          labels,
+          annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
+        },
         spec: params.taints.length > 0 ? { taints: params.taints } : {},
       });
       nodeUid = created.metadata.uid;
@@ -176,8 +215,16 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     // not set the Lease's owner, so the Lease appears on the next round, one interval later.
     if (abort.signal.aborted) return;
     phase = 'ready';
-    timers.push(setInterval(() => { renewLease().catch(report); }, leaseIntervalMs));
-    timers.push(setInterval(() => { postStatus().catch(report); }, statusIntervalMs));
+    timers.push(
+      setInterval(() => {
+        renewLease().catch(report);
+      }, leaseIntervalMs),
+    );
+    timers.push(
+      setInterval(() => {
+        postStatus().catch(report);
+      }, statusIntervalMs),
+    );
   };
 
   const joined = join().catch((error: unknown) => {
@@ -201,7 +248,10 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     ssh: { host: options.ip, port: sshd.port, user: sshd.user, hostPublicKey: sshd.hostPublicKey },
     joined,
     phase: () => phase,
-    credentials: () => (target?.credentials?.certPem && target.credentials.keyPem ? { certPem: target.credentials.certPem, keyPem: target.credentials.keyPem, caPem, server: target.server } : undefined),
+    credentials: () =>
+      target?.credentials?.certPem && target.credentials.keyPem
+        ? { certPem: target.credentials.certPem, keyPem: target.credentials.keyPem, caPem, server: target.server }
+        : undefined,
     kill: () => halt('dead'),
     stopSshd: () => sshd.stop(),
     stop: () => halt('stopped'),

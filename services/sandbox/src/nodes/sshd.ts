@@ -66,7 +66,9 @@ async function createNodeAccount(name: string): Promise<NodeAccount> {
     const account = await lookUpAccount(name);
     if (account) {
       if (account.shell !== NODE_ACCOUNT_SHELL) {
-        throw new Error(`local account ${name} exists with shell ${account.shell}; the sandbox's node account needs ${NODE_ACCOUNT_SHELL} (run: usermod -s ${NODE_ACCOUNT_SHELL} ${name})`);
+        throw new Error(
+          `local account ${name} exists with shell ${account.shell}; the sandbox's node account needs ${NODE_ACCOUNT_SHELL} (run: usermod -s ${NODE_ACCOUNT_SHELL} ${name})`,
+        );
       }
       mkdirSync(home, { recursive: true, mode: 0o755 });
       return { name, uid: account.uid, gid: account.gid };
@@ -75,7 +77,20 @@ async function createNodeAccount(name: string): Promise<NodeAccount> {
       mkdirSync(NODE_ACCOUNT_HOME_ROOT, { recursive: true, mode: 0o755 });
       // Without PAM, sshd refuses an account whose password is locked ("!"); "*" has no
       // password and is not locked, so only the keys get in.
-      await execFileAsync('useradd', ['--system', '--user-group', '--shell', NODE_ACCOUNT_SHELL, '--home-dir', home, '--no-create-home', '--password', '*', '--comment', 'Harbormaster sandbox node user', name]);
+      await execFileAsync('useradd', [
+        '--system',
+        '--user-group',
+        '--shell',
+        NODE_ACCOUNT_SHELL,
+        '--home-dir',
+        home,
+        '--no-create-home',
+        '--password',
+        '*',
+        '--comment',
+        'Harbormaster sandbox node user',
+        name,
+      ]);
     } catch (error) {
       if (attempt >= 20) throw new Error(`could not create the node account ${name}: ${String(error)}`);
       await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
@@ -123,7 +138,10 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, timeoutMs);
-    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
 }
 
@@ -151,31 +169,36 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
   };
   const port = options.port && options.port > 0 ? options.port : await freePort(options.ip);
   const configFile = join(options.stateDir, 'sshd_config');
-  writeFileSync(configFile, [
-    `ListenAddress ${options.ip}:${port}`,
-    `HostKey ${hostKey}`,
-    `PidFile ${join(options.stateDir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${authorizedKeysFile}`,
-    `AllowUsers ${user}`,
-    'PermitRootLogin no',
-    'PubkeyAuthentication yes',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'HostbasedAuthentication no',
-    'UsePAM no',
-    // The state dir lives under a shared temp dir whose modes sshd's strict checks reject.
-    'StrictModes no',
-    'PrintMotd no',
-    'LogLevel ERROR',
-    'MaxStartups 20:50:60',
-    'LoginGraceTime 20',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    configFile,
+    [
+      `ListenAddress ${options.ip}:${port}`,
+      `HostKey ${hostKey}`,
+      `PidFile ${join(options.stateDir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${authorizedKeysFile}`,
+      `AllowUsers ${user}`,
+      'PermitRootLogin no',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'HostbasedAuthentication no',
+      'UsePAM no',
+      // The state dir lives under a shared temp dir whose modes sshd's strict checks reject.
+      'StrictModes no',
+      'PrintMotd no',
+      'LogLevel ERROR',
+      'MaxStartups 20:50:60',
+      'LoginGraceTime 20',
+      '',
+    ].join('\n'),
+  );
   const hostPublicKey = (await execFileAsync('ssh-keygen', ['-y', '-f', hostKey])).stdout.trim();
   // A process group lets stop() take the per-connection children down with the listener, as a dead machine would.
   const child = spawn(SSHD_BIN, ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
   const killGroup = (): void => {
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL');
@@ -193,7 +216,10 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
   }
   let stopped = false;
   return {
-    ip: options.ip, port, user, hostPublicKey,
+    ip: options.ip,
+    port,
+    user,
+    hostPublicKey,
     stop: async () => {
       if (stopped) return;
       stopped = true;
@@ -210,7 +236,10 @@ async function waitForListening(ip: string, port: number, child: ChildProcess, t
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`sshd exited early (${child.exitCode ?? child.signalCode}): ${log()}`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect({ host: ip, port });
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
     });
     if (open) return;

@@ -52,8 +52,9 @@ function parseJoinLine(line: string): Pick<JoinParameters, 'endpoint' | 'tokenId
   let nodeName: string | undefined;
   const caCertHashes: string[] = [];
   for (let index = 2; index < words.length; index += 1) {
-    const word = words[index]!;
-    const [flag, inline] = word.startsWith('--') && word.includes('=') ? [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)] : [word, undefined];
+    const word = words[index];
+    const [flag, inline] =
+      word.startsWith('--') && word.includes('=') ? [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)] : [word, undefined];
     const value = (): string => {
       const found = inline ?? words[++index];
       if (found === undefined) throw new UserDataError(`${flag} needs a value`);
@@ -72,13 +73,13 @@ function parseJoinLine(line: string): Pick<JoinParameters, 'endpoint' | 'tokenId
   // kubeadm refuses token discovery without a pin unless told --discovery-token-unsafe-skip-ca-verification.
   if (caCertHashes.length === 0) throw new UserDataError('kubeadm join needs --discovery-token-ca-cert-hash');
   for (const hash of caCertHashes) if (!/^sha256:[0-9a-f]{64}$/.test(hash)) throw new UserDataError(`unsupported CA hash ${hash}`);
-  return { endpoint, tokenId: tokenMatch[1]!, tokenSecret: tokenMatch[2]!, caCertHashes, ...(nodeName ? { nodeName } : {}) };
+  return { endpoint, tokenId: tokenMatch[1], tokenSecret: tokenMatch[2], caCertHashes, ...(nodeName ? { nodeName } : {}) };
 }
 
 function parseTaint(text: string): NodeTaintSpec {
   const match = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(text);
   if (!match) throw new UserDataError(`invalid taint ${text}`);
-  return { key: match[1]!, ...(match[2] ? { value: match[2] } : {}), effect: match[3] as NodeTaintSpec['effect'] };
+  return { key: match[1], ...(match[2] ? { value: match[2] } : {}), effect: match[3] as NodeTaintSpec['effect'] };
 }
 
 function parseKubeletDefaults(content: string): { labels: Record<string, string>; taints: NodeTaintSpec[] } {
@@ -113,7 +114,7 @@ export function parseNodeUserData(userData: string): JoinParameters {
   const runcmd = config.runcmd;
   if (!Array.isArray(runcmd) || runcmd.length === 0) throw new UserDataError('cloud-config has no runcmd');
   const commands = runcmd.map((entry) => (Array.isArray(entry) ? entry.map(String).join(' ') : String(entry)));
-  const join = parseJoinLine(commands[commands.length - 1]!);
+  const join = parseJoinLine(commands[commands.length - 1]);
   const hostname = typeof config.hostname === 'string' ? config.hostname : undefined;
   const nodeName = (join.nodeName ?? hostname)?.toLowerCase();
   if (!nodeName) throw new UserDataError('no node name: neither --node-name nor hostname is set');
@@ -123,11 +124,19 @@ export function parseNodeUserData(userData: string): JoinParameters {
   const pinned = commands.map((command) => /kubelet='?(\d+\.\d+\.\d+)-/.exec(command)?.[1]).find(Boolean);
   const users = Array.isArray(config.users) ? config.users.filter(isRecord) : [];
   const sshUser = users.find((candidate) => typeof candidate.name === 'string');
-  const sshAuthorizedKeys = [...users.flatMap((candidate) => stringsOf(candidate.ssh_authorized_keys, 'ssh_authorized_keys')), ...stringsOf(config.ssh_authorized_keys, 'ssh_authorized_keys')];
+  const sshAuthorizedKeys = [
+    ...users.flatMap((candidate) => stringsOf(candidate.ssh_authorized_keys, 'ssh_authorized_keys')),
+    ...stringsOf(config.ssh_authorized_keys, 'ssh_authorized_keys'),
+  ];
   return {
-    endpoint: join.endpoint, tokenId: join.tokenId, tokenSecret: join.tokenSecret, caCertHashes: join.caCertHashes, nodeName,
+    endpoint: join.endpoint,
+    tokenId: join.tokenId,
+    tokenSecret: join.tokenSecret,
+    caCertHashes: join.caCertHashes,
+    nodeName,
     ...(pinned ? { kubernetesVersion: pinned } : {}),
-    labels, taints,
+    labels,
+    taints,
     ...(sshUser ? { sshUser: sshUser.name as string } : {}),
     sshAuthorizedKeys,
   };

@@ -1,9 +1,9 @@
 // @peculiar/x509 (used by kubesim's PKI) needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { KubernetesSeedClient, type SeedClient } from '../../../../services/sandbox/src/kubelet/index.js';
 import type { SeedKind, SeedObjects } from '../../../../services/sandbox/src/kubelet/index.js';
@@ -57,7 +57,13 @@ export async function startTestSeed(): Promise<TestSeed> {
  * the object (usually its status) in between: read again and retry, as client-go's
  * RetryOnConflict does. Any other error, or a fifth conflict, fails.
  */
-export async function updateRetryingConflicts<K extends SeedKind>(client: SeedClient, kind: K, namespace: string, name: string, change: (current: SeedObjects[K]) => SeedObjects[K]): Promise<void> {
+export async function updateRetryingConflicts<K extends SeedKind>(
+  client: SeedClient,
+  kind: K,
+  namespace: string,
+  name: string,
+  change: (current: SeedObjects[K]) => SeedObjects[K],
+): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     const current = await client.get(kind, namespace, name);
     if (!current) throw new Error(`${kind} ${namespace}/${name} missing`);

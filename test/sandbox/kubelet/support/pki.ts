@@ -6,8 +6,19 @@ import { join } from 'node:path';
 export interface EtcdPki {
   directory: string;
   files: Record<
-    | 'ca.crt' | 'server.crt' | 'server.key' | 'peer.crt' | 'peer.key' | 'client.crt' | 'client.key'
-    | 'apiserver.crt' | 'apiserver.key' | 'admin.crt' | 'admin.key' | 'sa.key' | 'sa.pub',
+    | 'ca.crt'
+    | 'server.crt'
+    | 'server.key'
+    | 'peer.crt'
+    | 'peer.key'
+    | 'client.crt'
+    | 'client.key'
+    | 'apiserver.crt'
+    | 'apiserver.key'
+    | 'admin.crt'
+    | 'admin.key'
+    | 'sa.key'
+    | 'sa.pub',
     string
   >;
   remove(): void;
@@ -33,7 +44,26 @@ export function issueEtcdPki(namespace: string, members: number): EtcdPki {
     openssl(['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${commonName}`, '-out', `${name}.csr`], directory);
     const extensions = [`extendedKeyUsage=${usage}`, 'keyUsage=critical,digitalSignature', ...(sans.length ? [`subjectAltName=${sans.join(',')}`] : [])];
     writeFileSync(join(directory, `${name}.ext`), `${extensions.join('\n')}\n`);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.crt`], directory);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
+        '-out',
+        `${name}.crt`,
+      ],
+      directory,
+    );
   };
   const sans = [...memberNames, 'DNS:localhost', 'IP:127.0.0.1'];
   leaf('server', 'etcd-server', 'serverAuth,clientAuth', sans);
@@ -42,7 +72,10 @@ export function issueEtcdPki(namespace: string, members: number): EtcdPki {
   leaf('apiserver', 'kube-apiserver', 'serverAuth', ['DNS:localhost', 'DNS:kubernetes.default.svc', 'IP:127.0.0.1']);
   leaf('admin', 'kubernetes-admin', 'clientAuth', []);
   openssl(['req', '-new', '-key', 'admin.key', '-subj', '/O=system:masters/CN=kubernetes-admin', '-out', 'admin.csr'], directory);
-  openssl(['x509', '-req', '-in', 'admin.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'admin.ext', '-out', 'admin.crt'], directory);
+  openssl(
+    ['x509', '-req', '-in', 'admin.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'admin.ext', '-out', 'admin.crt'],
+    directory,
+  );
   key('sa');
   openssl(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], directory);
   const read = (name: string): string => readFileSync(join(directory, name), 'utf8');

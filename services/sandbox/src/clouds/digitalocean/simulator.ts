@@ -100,7 +100,11 @@ class ApiError extends Error {
   }
 }
 
-type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
+interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
 
 const TAG_PATTERN = /^[a-zA-Z0-9_\-:]+$/;
 const USER_DATA_LIMIT_BYTES = 64 * 1024;
@@ -292,7 +296,12 @@ class DigitalOceanSimulatorServer {
       else if (parameter.in === 'query') raw = query.get(parameter.name) ?? undefined;
       else continue;
       if (raw === undefined) {
-        if (parameter.required) throw new ApiError(parameter.in === 'path' ? 404 : 422, parameter.in === 'path' ? 'not_found' : 'unprocessable_entity', `${parameter.name} is required`);
+        if (parameter.required)
+          throw new ApiError(
+            parameter.in === 'path' ? 404 : 422,
+            parameter.in === 'path' ? 'not_found' : 'unprocessable_entity',
+            `${parameter.name} is required`,
+          );
         continue;
       }
       const result = this.spec.validateParameter(parameter.schemaPointer, raw);
@@ -384,14 +393,16 @@ class DigitalOceanSimulatorServer {
     if (!image) throw new ApiError(422, 'unprocessable_entity', 'You specified an invalid image for Droplet creation.');
     const tags = Array.isArray(body.tags) ? body.tags.map(String) : [];
     for (const tag of tags) {
-      if (!TAG_PATTERN.test(tag) || tag.length > 255) throw new ApiError(422, 'unprocessable_entity', `Tag name "${tag}" is invalid: only letters, numbers, colons, dashes and underscores are allowed.`);
+      if (!TAG_PATTERN.test(tag) || tag.length > 255)
+        throw new ApiError(422, 'unprocessable_entity', `Tag name "${tag}" is invalid: only letters, numbers, colons, dashes and underscores are allowed.`);
     }
     const userData = typeof body.user_data === 'string' ? body.user_data : '';
     if (Buffer.byteLength(userData) > USER_DATA_LIMIT_BYTES) throw new ApiError(422, 'unprocessable_entity', 'user_data exceeds the 64 KiB limit.');
     const sshKeyIds: number[] = [];
     for (const identifier of Array.isArray(body.ssh_keys) ? body.ssh_keys : []) {
       const key = [...this.sshKeys.values()].find(
-        (candidate) => candidate.account === account.name && (candidate.id === identifier || candidate.fingerprint === identifier || String(candidate.id) === identifier),
+        (candidate) =>
+          candidate.account === account.name && (candidate.id === identifier || candidate.fingerprint === identifier || String(candidate.id) === identifier),
       );
       if (!key) throw new ApiError(422, 'unprocessable_entity', 'ssh_keys contains invalid key identifiers.');
       sshKeyIds.push(key.id);
@@ -419,10 +430,10 @@ class DigitalOceanSimulatorServer {
       this.scheduleBoot(droplet);
       return droplet;
     });
-    const links = { actions: created.map((droplet, index) => ({ id: droplet.id * 10 + index, rel: 'create', href: `${this.url}/v2/actions/${droplet.id * 10 + index}` })) };
-    return multi
-      ? { status: 202, body: { droplets: created.map(dropletJson), links } }
-      : { status: 202, body: { droplet: dropletJson(created[0]), links } };
+    const links = {
+      actions: created.map((droplet, index) => ({ id: droplet.id * 10 + index, rel: 'create', href: `${this.url}/v2/actions/${droplet.id * 10 + index}` })),
+    };
+    return multi ? { status: 202, body: { droplets: created.map(dropletJson), links } } : { status: 202, body: { droplet: dropletJson(created[0]), links } };
   }
 
   private scheduleBoot(droplet: DropletRecord): void {
@@ -510,7 +521,8 @@ class DigitalOceanSimulatorServer {
 
   private ownSshKey(account: AccountState, identifier: unknown): SshKeyRecord {
     const key = [...this.sshKeys.values()].find(
-      (candidate) => candidate.account === account.name && (candidate.id === identifier || candidate.fingerprint === identifier || String(candidate.id) === identifier),
+      (candidate) =>
+        candidate.account === account.name && (candidate.id === identifier || candidate.fingerprint === identifier || String(candidate.id) === identifier),
     );
     if (!key) throw new ApiError(404, 'not_found', 'The resource you were accessing could not be found.');
     return key;
@@ -591,7 +603,13 @@ function dropletJson(droplet: DropletRecord): Record<string, unknown> {
         : [],
       v6: [],
     },
-    region: { name: REGIONS[droplet.region], slug: droplet.region, features: ['private_networking', 'backups', 'ipv6', 'metadata'], available: true, sizes: SIZES.map((entry) => entry.slug) },
+    region: {
+      name: REGIONS[droplet.region],
+      slug: droplet.region,
+      features: ['private_networking', 'backups', 'ipv6', 'metadata'],
+      available: true,
+      sizes: SIZES.map((entry) => entry.slug),
+    },
     tags: droplet.tags,
     vpc_uuid: '5a4981aa-9653-4bd1-bef5-d6bff52042e4',
   };

@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { locateSpec } from '../common/support.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
+type JsonObject = Record<string, Json>;
 
 export interface SpecOperation {
   operationId: string;
@@ -66,7 +66,7 @@ export class DigitalOceanSpec {
     const ajv = new Ajv({ strict: false, allErrors: false, coerceTypes, validateSchema: false, logger: false, unicodeRegExp: false });
     addFormats(ajv);
     for (const format of OPEN_FORMATS) ajv.addFormat(format, true);
-    ajv.addSchema(this.document as object, SCHEMA_ID);
+    ajv.addSchema(this.document, SCHEMA_ID);
     return ajv;
   }
 

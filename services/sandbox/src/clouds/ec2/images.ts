@@ -35,11 +35,38 @@ export type PublishedImage = Omit<Ec2Image, 'imageId' | 'state' | 'rootVolumeTyp
 
 /** The commercial regions. GovCloud and China are absent: Canonical publishes there under other accounts. */
 export const CATALOG_REGIONS: readonly string[] = [
-  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'ca-west-1', 'mx-central-1', 'sa-east-1',
-  'eu-central-1', 'eu-central-2', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-north-1', 'eu-south-1', 'eu-south-2',
-  'il-central-1', 'me-central-1', 'me-south-1', 'af-south-1',
-  'ap-south-1', 'ap-south-2', 'ap-east-1', 'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4',
-  'ap-southeast-5', 'ap-southeast-7', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3',
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'ca-central-1',
+  'ca-west-1',
+  'mx-central-1',
+  'sa-east-1',
+  'eu-central-1',
+  'eu-central-2',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-north-1',
+  'eu-south-1',
+  'eu-south-2',
+  'il-central-1',
+  'me-central-1',
+  'me-south-1',
+  'af-south-1',
+  'ap-south-1',
+  'ap-south-2',
+  'ap-east-1',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-7',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-northeast-3',
 ];
 
 const RELEASES = [
@@ -68,7 +95,8 @@ function regionalImageId(region: string, ownerId: string, name: string): string 
 
 function catalogFor(region: string): Ec2Image[] {
   const images: Ec2Image[] = [];
-  const add = (image: Omit<Ec2Image, 'imageId' | 'region'>, imageId = regionalImageId(region, image.ownerId, image.name)) => images.push({ ...image, imageId, region });
+  const add = (image: Omit<Ec2Image, 'imageId' | 'region'>, imageId = regionalImageId(region, image.ownerId, image.name)) =>
+    images.push({ ...image, imageId, region });
   for (const release of RELEASES) {
     for (const { arch, architecture } of ARCHITECTURES) {
       for (const serial of release.serials) {
@@ -188,7 +216,8 @@ export class ImageCatalog {
         if (owner === 'self') ownerIds.add(callerAccountId);
         else if (/^\d{12}$/.test(owner)) ownerIds.add(owner);
         // No catalog image belongs to an Amazon-maintained alias, so these select nothing.
-        else if (!['amazon', 'aws-marketplace', 'aws-backup-vault'].includes(owner)) throw new Ec2Error('InvalidUserID.Malformed', `Invalid user id: "${owner}"`);
+        else if (!['amazon', 'aws-marketplace', 'aws-backup-vault'].includes(owner))
+          throw new Ec2Error('InvalidUserID.Malformed', `Invalid user id: "${owner}"`);
       }
       candidates = candidates.filter((image) => ownerIds.has(image.ownerId));
     }
@@ -291,5 +320,7 @@ function imageFilter(filters: InputObject[]): (image: Ec2Image) => boolean {
 function asFilterObjects(value: InputObject[keyof InputObject] | undefined): InputObject[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new Error('simulator bug: expected a decoded filter list');
-  return value.filter((item): item is InputObject => typeof item === 'object' && item !== null && !Array.isArray(item) && !(item instanceof Date) && !Buffer.isBuffer(item));
+  return value.filter(
+    (item): item is InputObject => typeof item === 'object' && item !== null && !Array.isArray(item) && !(item instanceof Date) && !Buffer.isBuffer(item),
+  );
 }

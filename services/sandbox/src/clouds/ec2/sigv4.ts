@@ -52,7 +52,14 @@ export function verifySigV4(
   const amzDate = headerValue(request.headers, 'x-amz-date');
   if (!amzDate || !/^\d{8}T\d{6}Z$/.test(amzDate)) throw new Ec2Error('MissingParameter', 'The request must contain the header X-Amz-Date', 400);
   if (amzDate.slice(0, 8) !== date) throw new Ec2Error('SignatureDoesNotMatch', 'Credential should be scoped to a valid date.', 403);
-  const signedAt = Date.UTC(+amzDate.slice(0, 4), +amzDate.slice(4, 6) - 1, +amzDate.slice(6, 8), +amzDate.slice(9, 11), +amzDate.slice(11, 13), +amzDate.slice(13, 15));
+  const signedAt = Date.UTC(
+    +amzDate.slice(0, 4),
+    +amzDate.slice(4, 6) - 1,
+    +amzDate.slice(6, 8),
+    +amzDate.slice(9, 11),
+    +amzDate.slice(11, 13),
+    +amzDate.slice(13, 15),
+  );
   if (Math.abs(now.getTime() - signedAt) > MAX_CLOCK_SKEW_MS) throw new Ec2Error('RequestExpired', 'Request has expired.', 400);
 
   const signedHeaders = signedHeaderList.split(';');

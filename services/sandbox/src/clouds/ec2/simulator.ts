@@ -160,11 +160,14 @@ class Ec2SimulatorServer {
   }
 
   addAccount(account: Ec2Account): void {
-    const accountId = account.accountId ?? (BigInt(`0x${createHash('sha256').update(account.accessKeyId).digest('hex').slice(0, 12)}`) % 10n ** 12n).toString().padStart(12, '0');
+    const accountId =
+      account.accountId ??
+      (BigInt(`0x${createHash('sha256').update(account.accessKeyId).digest('hex').slice(0, 12)}`) % 10n ** 12n).toString().padStart(12, '0');
     if (!/^\d{12}$/.test(accountId)) throw new Error(`account id ${accountId} must be 12 digits`);
     const existing = this.secrets.get(account.accessKeyId);
     if (existing) {
-      if (existing.secret !== account.secretAccessKey || existing.accountId !== accountId) throw new Error(`access key ${account.accessKeyId} belongs to another account`);
+      if (existing.secret !== account.secretAccessKey || existing.accountId !== accountId)
+        throw new Error(`access key ${account.accessKeyId} belongs to another account`);
       return;
     }
     this.secrets.set(account.accessKeyId, { secret: account.secretAccessKey, accountId });
@@ -203,9 +206,7 @@ class Ec2SimulatorServer {
 
   private snapshot(filter: { accountId?: string; accessKeyId?: string } = {}): Ec2SimulatedInstance[] {
     const accountId = filter.accessKeyId ? this.secrets.get(filter.accessKeyId)?.accountId : filter.accountId;
-    return [...this.instances.values()]
-      .filter((instance) => !accountId || instance.accountId === accountId)
-      .map((instance) => publicView(instance));
+    return [...this.instances.values()].filter((instance) => !accountId || instance.accountId === accountId).map((instance) => publicView(instance));
   }
 
   private async close(): Promise<void> {
@@ -314,7 +315,10 @@ class Ec2SimulatorServer {
       const previous = this.tokens.get(`${context.accountId}/${context.region}/${clientToken}`);
       if (previous) {
         if (previous.fingerprint !== fingerprint) {
-          throw new Ec2Error('IdempotentParameterMismatch', 'Arguments on this idempotent request are inconsistent with arguments used in previous request(s).');
+          throw new Ec2Error(
+            'IdempotentParameterMismatch',
+            'Arguments on this idempotent request are inconsistent with arguments used in previous request(s).',
+          );
         }
         return this.reservationOutput(previous.reservationId, context.accountId);
       }
@@ -441,7 +445,10 @@ class Ec2SimulatorServer {
       else missing.push(id);
     }
     if (missing.length > 0) {
-      throw new Ec2Error('InvalidInstanceID.NotFound', `The instance ID${missing.length > 1 ? 's' : ''} '${missing.join(', ')}' do${missing.length > 1 ? '' : 'es'} not exist`);
+      throw new Ec2Error(
+        'InvalidInstanceID.NotFound',
+        `The instance ID${missing.length > 1 ? 's' : ''} '${missing.join(', ')}' do${missing.length > 1 ? '' : 'es'} not exist`,
+      );
     }
     return found;
   }
@@ -500,7 +507,8 @@ class Ec2SimulatorServer {
     const tags = validatedTags(asObjects(input.Tags));
     for (const instance of instances) {
       const merged = { ...instance.tags, ...tags };
-      if (Object.keys(merged).length > MAX_TAGS_PER_RESOURCE) throw new Ec2Error('TagLimitExceeded', `The maximum number of Tags for a resource has been reached.`);
+      if (Object.keys(merged).length > MAX_TAGS_PER_RESOURCE)
+        throw new Ec2Error('TagLimitExceeded', `The maximum number of Tags for a resource has been reached.`);
     }
     for (const instance of instances) Object.assign(instance.tags, tags);
     return {};
@@ -580,7 +588,9 @@ function asNumber(value: InputValue | undefined): number {
 function asObjects(value: InputValue | undefined): InputObject[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new Error('simulator bug: expected a decoded list');
-  return value.filter((item): item is InputObject => typeof item === 'object' && item !== null && !Array.isArray(item) && !(item instanceof Date) && !Buffer.isBuffer(item));
+  return value.filter(
+    (item): item is InputObject => typeof item === 'object' && item !== null && !Array.isArray(item) && !(item instanceof Date) && !Buffer.isBuffer(item),
+  );
 }
 
 function validatedTags(tags: InputObject[]): Record<string, string> {
@@ -592,14 +602,23 @@ function validatedTags(tags: InputObject[]): Record<string, string> {
     if (!key) throw new Ec2Error('InvalidParameterValue', 'Tag keys must not be empty.');
     if (key.length > 127) throw invalidValue('Tag.Key', key.slice(0, 32), 'Tag keys are at most 127 characters.');
     if (value.length > 255) throw invalidValue('Tag.Value', value.slice(0, 32), 'Tag values are at most 255 characters.');
-    if (key.toLowerCase().startsWith('aws:')) throw new Ec2Error('InvalidParameterValue', 'Tag keys starting with \'aws:\' are reserved for internal use');
+    if (key.toLowerCase().startsWith('aws:')) throw new Ec2Error('InvalidParameterValue', "Tag keys starting with 'aws:' are reserved for internal use");
     if (key in out) throw new Ec2Error('InvalidParameterValue', `Duplicate tag key '${key}' specified.`);
     out[key] = value;
   }
   return out;
 }
 
-const SUPPORTED_FILTERS = new Set(['tag-key', 'instance-state-name', 'instance-id', 'client-token', 'reservation-id', 'private-ip-address', 'instance-type', 'image-id']);
+const SUPPORTED_FILTERS = new Set([
+  'tag-key',
+  'instance-state-name',
+  'instance-id',
+  'client-token',
+  'reservation-id',
+  'private-ip-address',
+  'instance-type',
+  'image-id',
+]);
 
 function instanceFilter(filters: InputObject[]): (instance: InstanceRecord) => boolean {
   const compiled = filters.map((filter) => {
@@ -642,7 +661,10 @@ function fingerprintParams(params: URLSearchParams): string {
 }
 
 function fingerprintFilters(input: InputObject): string {
-  return createHash('sha256').update(JSON.stringify([input.Filters ?? [], input.MaxResults ?? null])).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([input.Filters ?? [], input.MaxResults ?? null]))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function encodeNextToken(offset: number, queryKey: string): string {
@@ -653,7 +675,7 @@ function decodeNextToken(token: string, queryKey: string): number {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
     if (typeof parsed === 'object' && parsed !== null && 'offset' in parsed && 'queryKey' in parsed) {
-      const { offset, queryKey: tokenKey } = parsed as { offset: unknown; queryKey: unknown };
+      const { offset, queryKey: tokenKey } = parsed;
       if (typeof offset === 'number' && Number.isInteger(offset) && offset >= 0 && tokenKey === queryKey) return offset;
     }
   } catch {

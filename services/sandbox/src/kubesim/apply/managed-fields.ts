@@ -4,7 +4,9 @@ import { isPrimitiveMergeList, mergeKeyFor, strategicMergePatch } from '../patch
 import { ApiError, type StatusCause } from '../server/errors.js';
 
 /** fieldsV1: nested `f:<field>`, `k:<key json>`, `v:<value json>` and `.` markers. */
-export type FieldSet = { [segment: string]: FieldSet };
+export interface FieldSet {
+  [segment: string]: FieldSet;
+}
 
 export interface ManagedFieldsEntry {
   manager: string;
@@ -16,7 +18,19 @@ export interface ManagedFieldsEntry {
   subresource?: string;
 }
 
-const systemMetadata = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink', 'generateName']);
+const systemMetadata = new Set([
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'managedFields',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'selfLink',
+  'generateName',
+]);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -142,7 +156,9 @@ export function formatPath(path: string[]): string {
       if (segment.startsWith('f:')) return `.${segment.slice(2)}`;
       if (segment.startsWith('k:')) {
         const key = JSON.parse(segment.slice(2)) as Record<string, unknown>;
-        return `[${Object.entries(key).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
+        return `[${Object.entries(key)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(',')}]`;
       }
       return `[=${segment.slice(2)}]`;
     })
@@ -170,8 +186,14 @@ function prune(entries: ManagedFieldsEntry[]): ManagedFieldsEntry[] {
  * Records a non-apply write (create, update, patch): the manager takes the fields whose
  * values it changed, and no manager keeps fields that no longer exist.
  */
-export function recordUpdate(oldObject: KubeObject | undefined, newObject: KubeObject, manager: string, subresource: string | undefined, includeStatus: boolean): ManagedFieldsEntry[] {
-  let entries = entriesOf(newObject.metadata.managedFields ? newObject : oldObject ?? newObject);
+export function recordUpdate(
+  oldObject: KubeObject | undefined,
+  newObject: KubeObject,
+  manager: string,
+  subresource: string | undefined,
+  includeStatus: boolean,
+): ManagedFieldsEntry[] {
+  let entries = entriesOf(newObject.metadata.managedFields ? newObject : (oldObject ?? newObject));
   const newSet = fieldSetOf(newObject, includeStatus || subresource === 'status');
   const changed = leafPaths(newSet).filter((p) => !oldObject || !deepEqual(valueAt(oldObject, p), valueAt(newObject, p)));
   for (const entry of entries) {
@@ -184,7 +206,15 @@ export function recordUpdate(oldObject: KubeObject | undefined, newObject: KubeO
     const existing = entries.find((e) => e.manager === manager && e.operation === 'Update' && (e.subresource ?? '') === (subresource ?? ''));
     const fields = existing ? existing.fieldsV1 : {};
     for (const path of changed) addPath(fields, path);
-    entries = upsert(entries, { manager, operation: 'Update', apiVersion: newObject.apiVersion, time: now(), fieldsType: 'FieldsV1', fieldsV1: fields, ...(subresource ? { subresource } : {}) });
+    entries = upsert(entries, {
+      manager,
+      operation: 'Update',
+      apiVersion: newObject.apiVersion,
+      time: now(),
+      fieldsType: 'FieldsV1',
+      fieldsV1: fields,
+      ...(subresource ? { subresource } : {}),
+    });
   }
   return entries;
 }
@@ -199,7 +229,14 @@ function differs(current: unknown, applied: unknown): boolean {
  * Server-side apply: merges `applied` into `current` on behalf of `manager`. Fields another
  * manager owns with a different value are conflicts (409) unless `force` transfers them.
  */
-export function serverSideApply(current: KubeObject | undefined, applied: KubeObject, manager: string, force: boolean, subresource: string | undefined, includeStatus: boolean): KubeObject {
+export function serverSideApply(
+  current: KubeObject | undefined,
+  applied: KubeObject,
+  manager: string,
+  force: boolean,
+  subresource: string | undefined,
+  includeStatus: boolean,
+): KubeObject {
   const base: KubeObject = current ? clone(current) : { apiVersion: applied.apiVersion, kind: applied.kind, metadata: {} };
   let entries = entriesOf(base);
   const appliedSet = fieldSetOf(applied, includeStatus || subresource === 'status');
@@ -214,14 +251,20 @@ export function serverSideApply(current: KubeObject | undefined, applied: KubeOb
   if (conflicts.length > 0 && !force) {
     const causes: StatusCause[] = conflicts.map((c) => {
       const owner = entries.find((e) => e.manager === c.manager);
-      return { type: 'FieldManagerConflict', message: `conflict with "${c.manager}"${owner?.operation === 'Apply' ? '' : ` using ${owner?.apiVersion ?? applied.apiVersion}`}`, field: formatPath(c.path) };
+      return {
+        type: 'FieldManagerConflict',
+        message: `conflict with "${c.manager}"${owner?.operation === 'Apply' ? '' : ` using ${owner?.apiVersion ?? applied.apiVersion}`}`,
+        field: formatPath(c.path),
+      };
     });
     let message: string;
     if (conflicts.length === 1) message = `Apply failed with 1 conflict: ${causes[0].message}: ${causes[0].field}`;
     else {
       const byManager = new Map<string, string[]>();
-      for (const cause of causes) byManager.set(cause.message as string, [...(byManager.get(cause.message as string) ?? []), cause.field as string]);
-      const lines = [...byManager.keys()].sort().flatMap((m) => [`${m.replace(/^conflict with/, 'conflicts with')}:`, ...(byManager.get(m) ?? []).map((f) => `- ${f}`)]);
+      for (const cause of causes) byManager.set(cause.message!, [...(byManager.get(cause.message!) ?? []), cause.field!]);
+      const lines = [...byManager.keys()]
+        .sort()
+        .flatMap((m) => [`${m.replace(/^conflict with/, 'conflicts with')}:`, ...(byManager.get(m) ?? []).map((f) => `- ${f}`)]);
       message = `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
     }
     throw new ApiError(409, 'Conflict', message, { causes });
@@ -243,7 +286,15 @@ export function serverSideApply(current: KubeObject | undefined, applied: KubeOb
     }
   }
   entries = prune(entries);
-  entries = upsert(entries, { manager, operation: 'Apply', apiVersion: applied.apiVersion, time: now(), fieldsType: 'FieldsV1', fieldsV1: appliedSet, ...(subresource ? { subresource } : {}) });
+  entries = upsert(entries, {
+    manager,
+    operation: 'Apply',
+    apiVersion: applied.apiVersion,
+    time: now(),
+    fieldsType: 'FieldsV1',
+    fieldsV1: appliedSet,
+    ...(subresource ? { subresource } : {}),
+  });
   merged.metadata = { ...merged.metadata, managedFields: entries };
   return merged;
 }

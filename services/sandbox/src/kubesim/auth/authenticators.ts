@@ -30,8 +30,8 @@ export function bearerToken(request: AuthenticationRequest): string | undefined 
   const authorization = header(request, 'authorization')?.trim();
   if (!authorization) return undefined;
   const parts = authorization.split(' ');
-  if (parts.length < 2 || parts[0]!.toLowerCase() !== 'bearer') return undefined;
-  const token = parts[1]!;
+  if (parts.length < 2 || parts[0].toLowerCase() !== 'bearer') return undefined;
+  const token = parts[1];
   return token.length > 0 ? token : undefined;
 }
 
@@ -43,7 +43,10 @@ export function splitPemBlocks(pem: string): string[] {
 export class X509Authenticator implements Authenticator {
   private readonly roots: X509Certificate[];
 
-  constructor(clientCaPem: string, private readonly now: () => Date = () => new Date()) {
+  constructor(
+    clientCaPem: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {
     this.roots = splitPemBlocks(clientCaPem)
       .filter((block) => block.includes('CERTIFICATE'))
       .map((block) => new X509Certificate(block));
@@ -67,7 +70,7 @@ export class X509Authenticator implements Authenticator {
       return result.outcome === 'authenticated' ? { outcome: 'authenticated', user: { ...result.user, groups: [...result.user.groups] } } : result;
     }
     const peer = socket.getPeerCertificate(true);
-    if (!peer || !peer.raw) return noCredentials;
+    if (!peer?.raw) return noCredentials;
     const chain = peerChain(peer);
     const result = this.decide(chain);
     const involved = [...chain, ...this.roots];
@@ -81,31 +84,32 @@ export class X509Authenticator implements Authenticator {
   private decide(chain: X509Certificate[]): AuthenticationResult {
     const verdict = this.verify(chain);
     if (verdict) return { outcome: 'rejected', reason: `x509: ${verdict}` };
-    const leaf = chain[0]!;
+    const leaf = chain[0];
     const subject = parseDistinguishedName(leaf.subject);
     const username = subject.get('CN')?.[0] ?? '';
     if (username === '') return { outcome: 'rejected', reason: 'x509: certificate has no common name' };
     // Like the x509 authenticator since 1.32: the certificate's SHA-256 as the credential id.
     const credentialId = `X509SHA256=${leaf.fingerprint256.replace(/:/g, '').toLowerCase()}`;
-    return { outcome: 'authenticated', user: { username, groups: [...(subject.get('O') ?? [])], extra: { 'authentication.kubernetes.io/credential-id': [credentialId] } } };
+    return {
+      outcome: 'authenticated',
+      user: { username, groups: [...(subject.get('O') ?? [])], extra: { 'authentication.kubernetes.io/credential-id': [credentialId] } },
+    };
   }
 
   /** Returns why the chain is unacceptable, or undefined when it leads to a trusted root. */
   private verify(chain: X509Certificate[]): string | undefined {
     const now = this.now().getTime();
-    const leaf = chain[0]!;
+    const leaf = chain[0];
     const usages = leaf.keyUsage;
     if (usages && usages.length > 0 && !usages.includes(CLIENT_AUTH_EKU) && !usages.includes(ANY_EKU)) {
       return 'certificate specifies an incompatible key usage';
     }
     for (let index = 0; index < chain.length; index += 1) {
-      const certificate = chain[index]!;
+      const certificate = chain[index];
       if (Date.parse(certificate.validFrom) > now || Date.parse(certificate.validTo) < now) {
         return 'certificate has expired or is not yet valid';
       }
-      const trustedIssuer = this.roots.find(
-        (root) => certificate.checkIssued(root) && certificate.verify(root.publicKey) && rootUsable(root, now),
-      );
+      const trustedIssuer = this.roots.find((root) => certificate.checkIssued(root) && certificate.verify(root.publicKey) && rootUsable(root, now));
       if (trustedIssuer) return undefined;
       const next = chain[index + 1];
       if (!next || !next.ca || !certificate.checkIssued(next) || !certificate.verify(next.publicKey)) break;
@@ -158,7 +162,13 @@ export function parseTokenAuthFile(content: string, fileName = 'token-auth-file'
     if (token === '') return;
     if (seen.has(token)) return;
     seen.add(token);
-    const groups = groupColumn === undefined ? [] : groupColumn.split(',').map((group) => group.trim()).filter((group) => group !== '');
+    const groups =
+      groupColumn === undefined
+        ? []
+        : groupColumn
+            .split(',')
+            .map((group) => group.trim())
+            .filter((group) => group !== '');
     tokens.push({ token, user, uid, groups });
   });
   return tokens;
@@ -172,7 +182,7 @@ function parseCsv(content: string): string[][] {
   let quoted = false;
   let fieldStarted = false;
   for (let index = 0; index < content.length; index += 1) {
-    const char = content[index]!;
+    const char = content[index];
     if (quoted) {
       if (char === '"' && content[index + 1] === '"') {
         field += '"';
@@ -239,7 +249,10 @@ export class StaticTokenAuthenticator implements TokenAuthenticator {
 
 /** plugin/pkg/auth/authenticator/token/bootstrap: every failure is "not mine" so the request ends as 401. */
 export class BootstrapTokenAuthenticator implements TokenAuthenticator {
-  constructor(private readonly reader: ReaderSource, private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly reader: ReaderSource,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   async authenticateToken(token: string): Promise<UserInfo | undefined> {
     const parsed = parseBootstrapToken(token);

@@ -16,7 +16,7 @@ export interface ParsedBootstrapToken {
 
 export function parseBootstrapToken(token: string): ParsedBootstrapToken | undefined {
   const match = TOKEN_PATTERN.exec(token);
-  return match ? { id: match[1]!, secret: match[2]! } : undefined;
+  return match ? { id: match[1], secret: match[2] } : undefined;
 }
 
 /** Secret data values decoded from base64; stringData is honoured too because some stores keep it. */

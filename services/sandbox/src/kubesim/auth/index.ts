@@ -59,7 +59,11 @@ function readFlagFile(flag: string, path: string): string {
  */
 export function authConfigFromApiserverFlags(flags: Map<string, string[]>): ExtendedAuthConfig {
   const last = (name: string): string | undefined => flags.get(name)?.at(-1);
-  const all = (name: string): string[] => (flags.get(name) ?? []).flatMap((value) => value.split(',')).map((value) => value.trim()).filter((value) => value !== '');
+  const all = (name: string): string[] =>
+    (flags.get(name) ?? [])
+      .flatMap((value) => value.split(','))
+      .map((value) => value.trim())
+      .filter((value) => value !== '');
   const clientCa = last('client-ca-file');
   const tokenFile = last('token-auth-file');
   const bootstrap = last('enable-bootstrap-token-auth');

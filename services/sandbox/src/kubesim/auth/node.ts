@@ -29,7 +29,7 @@ interface ContainerView {
 }
 
 function podSpec(pod: KubeObject): PodSpecView {
-  return (pod.spec ?? {}) as PodSpecView;
+  return pod.spec ?? {};
 }
 
 function podReferences(pod: KubeObject, kind: 'secret' | 'configmap' | 'pvc', name: string): boolean {
@@ -78,7 +78,8 @@ export class NodeAuthorizer implements Authorizer {
           // AuthorizeNodeWithSelectors: a node reads only itself, and lists/watches only with a
           // metadata.name=<itself> field selector.
           if (subresource === '' && verb === 'create') return allow(reason);
-          if (subresource === '' && (verb === 'list' || verb === 'watch') && (attributes.fieldSelector ?? '').split(',').includes(`metadata.name=${nodeName}`)) return allow(reason);
+          if (subresource === '' && (verb === 'list' || verb === 'watch') && (attributes.fieldSelector ?? '').split(',').includes(`metadata.name=${nodeName}`))
+            return allow(reason);
           if ((subresource === '' || subresource === 'status') && ['get', 'update', 'patch'].includes(verb) && name === nodeName) return allow(reason);
           if (READ_VERBS.includes(verb)) return noOpinion(`node: ${reason} cannot read '${name}', only its own Node object`);
           return noOpinion(`${reason} cannot ${verb} node '${name}'`);
@@ -90,11 +91,17 @@ export class NodeAuthorizer implements Authorizer {
         case 'pods':
           return this.authorizePod(nodeName, attributes);
         case 'secrets':
-          return (await this.referencedByBoundPod(nodeName, namespace, 'secret', name, verb)) ? allow(reason) : noOpinion(`no relationship found between node '${nodeName}' and this object`);
+          return (await this.referencedByBoundPod(nodeName, namespace, 'secret', name, verb))
+            ? allow(reason)
+            : noOpinion(`no relationship found between node '${nodeName}' and this object`);
         case 'configmaps':
-          return (await this.referencedByBoundPod(nodeName, namespace, 'configmap', name, verb)) ? allow(reason) : noOpinion(`no relationship found between node '${nodeName}' and this object`);
+          return (await this.referencedByBoundPod(nodeName, namespace, 'configmap', name, verb))
+            ? allow(reason)
+            : noOpinion(`no relationship found between node '${nodeName}' and this object`);
         case 'persistentvolumeclaims':
-          return (await this.referencedByBoundPod(nodeName, namespace, 'pvc', name, verb)) ? allow(reason) : noOpinion(`no relationship found between node '${nodeName}' and this object`);
+          return (await this.referencedByBoundPod(nodeName, namespace, 'pvc', name, verb))
+            ? allow(reason)
+            : noOpinion(`no relationship found between node '${nodeName}' and this object`);
         default:
           return noOpinion();
       }
@@ -108,7 +115,10 @@ export class NodeAuthorizer implements Authorizer {
     if (apiGroup === 'certificates.k8s.io' && resource === 'certificatesigningrequests' && subresource === '') {
       return ['create', 'get', 'list', 'watch'].includes(verb) ? allow(reason) : noOpinion();
     }
-    if ((apiGroup === 'authentication.k8s.io' && resource === 'tokenreviews') || (apiGroup === 'authorization.k8s.io' && ['subjectaccessreviews', 'localsubjectaccessreviews'].includes(resource))) {
+    if (
+      (apiGroup === 'authentication.k8s.io' && resource === 'tokenreviews') ||
+      (apiGroup === 'authorization.k8s.io' && ['subjectaccessreviews', 'localsubjectaccessreviews'].includes(resource))
+    ) {
       return verb === 'create' ? allow(reason) : noOpinion();
     }
     return noOpinion();
@@ -129,13 +139,7 @@ export class NodeAuthorizer implements Authorizer {
     return noOpinion();
   }
 
-  private async referencedByBoundPod(
-    nodeName: string,
-    namespace: string,
-    kind: 'secret' | 'configmap' | 'pvc',
-    name: string,
-    verb: string,
-  ): Promise<boolean> {
+  private async referencedByBoundPod(nodeName: string, namespace: string, kind: 'secret' | 'configmap' | 'pvc', name: string, verb: string): Promise<boolean> {
     // The graph authorizer only grants named reads; lists would expose unrelated objects.
     if (!['get', 'list', 'watch'].includes(verb) || name === '' || namespace === '') return false;
     const pods = await this.reader.list('', 'pods', namespace);

@@ -104,9 +104,7 @@ export function ruleAllows(attributes: RequestAttributes, rule: PolicyRule): boo
 
 function resourceMatches(ruleResources: string[], resource: string, subresource: string): boolean {
   const combined = subresource === '' ? resource : `${resource}/${subresource}`;
-  return ruleResources.some(
-    (candidate) => candidate === '*' || candidate === combined || (subresource !== '' && candidate === `*/${subresource}`),
-  );
+  return ruleResources.some((candidate) => candidate === '*' || candidate === combined || (subresource !== '' && candidate === `*/${subresource}`));
 }
 
 function nonResourceUrlMatches(pattern: string, path: string): boolean {
@@ -123,10 +121,10 @@ export function labelSelectorMatches(selector: LabelSelector, labels: Record<str
     const values = requirement.values ?? [];
     switch (requirement.operator) {
       case 'In':
-        if (!present || !values.includes(labels[requirement.key]!)) return false;
+        if (!present || !values.includes(labels[requirement.key])) return false;
         break;
       case 'NotIn':
-        if (present && values.includes(labels[requirement.key]!)) return false;
+        if (present && values.includes(labels[requirement.key])) return false;
         break;
       case 'Exists':
         if (!present) return false;
@@ -158,7 +156,10 @@ export class RbacAuthorizer implements Authorizer {
       const subject = subjectsOf(binding).find((candidate) => subjectApplies(candidate, attributes.user, ''));
       if (!subject) continue;
       if ((await this.clusterRoleRules(ref.name)).some((rule) => ruleAllows(attributes, rule))) {
-        return { decision: 'allow', reason: `RBAC: allowed by ClusterRoleBinding "${binding.metadata.name}" of ClusterRole "${ref.name}" to ${describeSubject(subject, '')}` };
+        return {
+          decision: 'allow',
+          reason: `RBAC: allowed by ClusterRoleBinding "${binding.metadata.name}" of ClusterRole "${ref.name}" to ${describeSubject(subject, '')}`,
+        };
       }
     }
     if (attributes.resourceRequest && attributes.namespace !== '') {
@@ -171,7 +172,10 @@ export class RbacAuthorizer implements Authorizer {
         if (!subject) continue;
         const rules = ref.kind === 'ClusterRole' ? await this.clusterRoleRules(ref.name) : ref.kind === 'Role' ? await this.roleRules(namespace, ref.name) : [];
         if (rules.some((rule) => ruleAllows(attributes, rule))) {
-          return { decision: 'allow', reason: `RBAC: allowed by RoleBinding "${binding.metadata.name}/${namespace}" of ${ref.kind} "${ref.name}" to ${describeSubject(subject, namespace)}` };
+          return {
+            decision: 'allow',
+            reason: `RBAC: allowed by RoleBinding "${binding.metadata.name}/${namespace}" of ${ref.kind} "${ref.name}" to ${describeSubject(subject, namespace)}`,
+          };
         }
       }
     }

@@ -39,7 +39,10 @@ function unprocessable(message: string): ApiError {
 function parsePointer(pointer: string): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) throw unprocessable(`invalid JSON pointer "${pointer}"`);
-  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 interface Located {
@@ -135,7 +138,8 @@ export function jsonPatch(document: Json, operations: unknown): Json {
       }
       case 'test': {
         const actual = readAt(doc, path, 'test');
-        if (!deepEqual(actual, operation.value)) throw unprocessable(`the server rejected our request due to an error in our request: testing value ${path} failed`);
+        if (!deepEqual(actual, operation.value))
+          throw unprocessable(`the server rejected our request due to an error in our request: testing value ${path} failed`);
         break;
       }
       default:

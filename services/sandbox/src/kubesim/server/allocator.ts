@@ -16,7 +16,7 @@ export interface ServiceRanges {
 }
 
 export function parseCidr(cidr: string): { base: number; size: number } {
-  const match = cidr.match(/^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/);
+  const match = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(cidr);
   if (!match || match[1].split('.').some((o) => Number(o) > 255) || Number(match[2]) > 30) throw new Error(`invalid service CIDR "${cidr}"`);
   const size = 2 ** (32 - Number(match[2]));
   const base = ipToNumber(match[1]) - (ipToNumber(match[1]) % size);
@@ -29,7 +29,7 @@ export function firstServiceIp(cidr: string): string {
 }
 
 export function parsePortRange(range: string): { min: number; max: number } {
-  const match = range.match(/^(\d+)-(\d+)$/) ?? range.match(/^(\d+)\+(\d+)$/);
+  const match = /^(\d+)-(\d+)$/.exec(range) ?? /^(\d+)\+(\d+)$/.exec(range);
   if (!match) throw new Error(`invalid port range "${range}"`);
   const min = Number(match[1]);
   const max = range.includes('+') ? min + Number(match[2]) : Number(match[2]);
@@ -44,7 +44,7 @@ interface ServicePort {
 }
 
 function portsOf(service: KubeObject | undefined): ServicePort[] {
-  return ((service?.spec as { ports?: ServicePort[] } | undefined)?.ports ?? []) as ServicePort[];
+  return (service?.spec as { ports?: ServicePort[] } | undefined)?.ports ?? [];
 }
 
 /**
@@ -70,7 +70,14 @@ export function allocateServiceAddresses(service: KubeObject, old: KubeObject | 
       const requested = String(spec.clusterIP);
       const n = /^\d{1,3}(\.\d{1,3}){3}$/.test(requested) ? ipToNumber(requested) : NaN;
       if (Number.isNaN(n) || n <= base || n >= base + size - 1) {
-        causes.push(fieldError('FieldValueInvalid', 'spec.clusterIPs', `failed to allocate IP ${requested}: the provided IP (${requested}) is not in the valid range. The range of valid IPs is ${ranges.cidr}`, [requested]));
+        causes.push(
+          fieldError(
+            'FieldValueInvalid',
+            'spec.clusterIPs',
+            `failed to allocate IP ${requested}: the provided IP (${requested}) is not in the valid range. The range of valid IPs is ${ranges.cidr}`,
+            [requested],
+          ),
+        );
       } else if (usedIps.has(requested)) {
         causes.push(fieldError('FieldValueInvalid', 'spec.clusterIPs', `failed to allocate IP ${requested}: provided IP is already allocated`, [requested]));
       }
@@ -101,7 +108,8 @@ export function allocateServiceAddresses(service: KubeObject, old: KubeObject | 
   const wantsNodePorts = type === 'NodePort' || type === 'LoadBalancer';
   ports.forEach((port, index) => {
     if (!wantsNodePorts) {
-      if (port.nodePort !== undefined && port.nodePort !== 0) causes.push(fieldError('FieldValueForbidden', `spec.ports[${index}].nodePort`, `may not be used when \`type\` is '${type}'`));
+      if (port.nodePort !== undefined && port.nodePort !== 0)
+        causes.push(fieldError('FieldValueForbidden', `spec.ports[${index}].nodePort`, `may not be used when \`type\` is '${type}'`));
       return;
     }
     if (!port.nodePort && old) {
@@ -112,7 +120,14 @@ export function allocateServiceAddresses(service: KubeObject, old: KubeObject | 
     if (port.nodePort) {
       const keptFromOld = portsOf(old).some((p) => p.nodePort === port.nodePort);
       if (port.nodePort < ranges.nodePortMin || port.nodePort > ranges.nodePortMax) {
-        causes.push(fieldError('FieldValueInvalid', `spec.ports[${index}].nodePort`, `provided port is not in the valid range. The range of valid ports is ${ranges.nodePortMin}-${ranges.nodePortMax}`, port.nodePort));
+        causes.push(
+          fieldError(
+            'FieldValueInvalid',
+            `spec.ports[${index}].nodePort`,
+            `provided port is not in the valid range. The range of valid ports is ${ranges.nodePortMin}-${ranges.nodePortMax}`,
+            port.nodePort,
+          ),
+        );
       } else if (!keptFromOld && usedPorts.has(`${port.nodePort}/${protocol}`)) {
         causes.push(fieldError('FieldValueInvalid', `spec.ports[${index}].nodePort`, 'provided port is already allocated', port.nodePort));
       }

@@ -1,7 +1,6 @@
 // Minimal authenticators the server falls back to when ../auth/ is not available: x509
 // client certificates and static tokens. The full set lives in ../auth/.
 import { timingSafeEqual } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
 import type { AuthenticationRequest, AuthenticationResult, Authenticator, StaticTokenEntry } from '../contracts.js';
 
 function asList(value: string | string[] | undefined): string[] {
@@ -11,7 +10,7 @@ function asList(value: string | string[] | undefined): string[] {
 
 export class ClientCertificateAuthenticator implements Authenticator {
   async authenticate(request: AuthenticationRequest): Promise<AuthenticationResult> {
-    const socket = request.socket as TLSSocket | undefined;
+    const socket = request.socket;
     if (!socket || typeof socket.getPeerCertificate !== 'function') return { outcome: 'no-credentials' };
     const peer = socket.getPeerCertificate();
     if (!peer || Object.keys(peer).length === 0) return { outcome: 'no-credentials' };
@@ -28,7 +27,7 @@ export class StaticTokenAuthenticator implements Authenticator {
 
   async authenticate(request: AuthenticationRequest): Promise<AuthenticationResult> {
     const header = asList(request.headers.authorization)[0];
-    const match = header?.match(/^Bearer\s+(\S+)$/i);
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) return { outcome: 'no-credentials' };
     const presented = Buffer.from(match[1]);
     const entry = this.entries.find((e) => {
@@ -53,7 +52,17 @@ export function parseTokenAuthFile(text: string): StaticTokenEntry[] {
       if (m[3] === '') break;
     }
     if (fields.length < 3 || !fields[0] || !fields[1]) throw new Error(`token file: line ${index + 1}: expected at least 3 columns (token,user,uid)`);
-    entries.push({ token: fields[0], user: fields[1], uid: fields[2], groups: fields[3] ? fields[3].split(',').map((g) => g.trim()).filter(Boolean) : [] });
+    entries.push({
+      token: fields[0],
+      user: fields[1],
+      uid: fields[2],
+      groups: fields[3]
+        ? fields[3]
+            .split(',')
+            .map((g) => g.trim())
+            .filter(Boolean)
+        : [],
+    });
   });
   return entries;
 }

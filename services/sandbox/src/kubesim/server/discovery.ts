@@ -33,7 +33,13 @@ function groupEntry(group: string): Record<string, unknown> {
 }
 
 export function apiGroupList(): Record<string, unknown> {
-  const groups = [...new Set(groupVersions().map((gv) => gv.group).filter((g) => g !== ''))];
+  const groups = [
+    ...new Set(
+      groupVersions()
+        .map((gv) => gv.group)
+        .filter((g) => g !== ''),
+    ),
+  ];
   return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(groupEntry) };
 }
 
@@ -65,7 +71,9 @@ export function apiResourceList(group: string, version: string): Record<string, 
       verbs: r.verbs,
       ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
       ...(r.categories ? { categories: r.categories } : {}),
-      storageVersionHash: Buffer.from(`${groupVersion(r)}/${r.kind}`).toString('base64').slice(0, 11),
+      storageVersionHash: Buffer.from(`${groupVersion(r)}/${r.kind}`)
+        .toString('base64')
+        .slice(0, 11),
     });
     for (const sub of r.subresources) {
       const kind = sub === 'scale' ? 'Scale' : sub === 'eviction' ? 'Eviction' : sub === 'binding' ? 'Binding' : sub === 'token' ? 'TokenRequest' : r.kind;
@@ -73,7 +81,13 @@ export function apiResourceList(group: string, version: string): Record<string, 
         name: `${r.plural}/${sub}`,
         singularName: '',
         namespaced: r.namespaced,
-        ...(sub === 'scale' ? { group: 'autoscaling', version: 'v1' } : sub === 'eviction' ? { group: 'policy', version: 'v1' } : sub === 'token' ? { group: 'authentication.k8s.io', version: 'v1' } : {}),
+        ...(sub === 'scale'
+          ? { group: 'autoscaling', version: 'v1' }
+          : sub === 'eviction'
+            ? { group: 'policy', version: 'v1' }
+            : sub === 'token'
+              ? { group: 'authentication.k8s.io', version: 'v1' }
+              : {}),
         kind,
         verbs: subresourceVerbs[sub] ?? ['get'],
       });

@@ -73,22 +73,43 @@ function qualified(target: Target): string {
 
 export const errors = {
   notFound: (t: Target) => new ApiError(404, 'NotFound', `${qualified(t)} "${t.name ?? ''}" not found`, { name: t.name, group: t.group, kind: t.resource }),
-  alreadyExists: (t: Target) => new ApiError(409, 'AlreadyExists', `${qualified(t)} "${t.name ?? ''}" already exists`, { name: t.name, group: t.group, kind: t.resource }),
+  alreadyExists: (t: Target) =>
+    new ApiError(409, 'AlreadyExists', `${qualified(t)} "${t.name ?? ''}" already exists`, { name: t.name, group: t.group, kind: t.resource }),
   conflict: (t: Target, why = 'the object has been modified; please apply your changes to the latest version and try again') =>
-    new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(t)} "${t.name ?? ''}": ${why}`, { name: t.name, group: t.group, kind: t.resource }),
+    new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(t)} "${t.name ?? ''}": ${why}`, {
+      name: t.name,
+      group: t.group,
+      kind: t.resource,
+    }),
   invalid: (group: string, kind: string, name: string, causes: StatusCause[]) =>
-    new ApiError(422, 'Invalid', `${kind}${group ? `.${group}` : ''} "${name}" is invalid: ${causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(', ')}`, { name, group, kind, causes }),
+    new ApiError(
+      422,
+      'Invalid',
+      `${kind}${group ? `.${group}` : ''} "${name}" is invalid: ${causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(', ')}`,
+      { name, group, kind, causes },
+    ),
   badRequest: (message: string) => new ApiError(400, 'BadRequest', message),
   methodNotAllowed: () => new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {}),
   notFoundPath: () => new ApiError(404, 'NotFound', 'the server could not find the requested resource', {}),
-  unsupportedMediaType: (contentType: string) => new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${contentType})`, {}),
+  unsupportedMediaType: (contentType: string) =>
+    new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${contentType})`,
+      {},
+    ),
   unauthorized: () => new ApiError(401, 'Unauthorized', 'Unauthorized'),
   gone: (message: string) => new ApiError(410, 'Expired', message),
   internal: (message: string) => new ApiError(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] }),
 };
 
 /** A field path error, phrased like k8s.io/apimachinery/pkg/util/validation/field. */
-export function fieldError(type: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueDuplicate' | 'FieldValueNotSupported' | 'FieldValueTypeInvalid', field: string, detail: string, value?: unknown): StatusCause {
+export function fieldError(
+  type: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueDuplicate' | 'FieldValueNotSupported' | 'FieldValueTypeInvalid',
+  field: string,
+  detail: string,
+  value?: unknown,
+): StatusCause {
   const text: Record<string, string> = {
     FieldValueRequired: 'Required value',
     FieldValueInvalid: 'Invalid value',
@@ -98,6 +119,9 @@ export function fieldError(type: 'FieldValueRequired' | 'FieldValueInvalid' | 'F
     FieldValueTypeInvalid: 'Invalid value',
   };
   const shown = value === undefined ? '' : `: ${JSON.stringify(value)}`;
-  const message = type === 'FieldValueRequired' || type === 'FieldValueForbidden' ? `${text[type]}${detail ? `: ${detail}` : ''}` : `${text[type]}${shown}${detail ? `: ${detail}` : ''}`;
+  const message =
+    type === 'FieldValueRequired' || type === 'FieldValueForbidden'
+      ? `${text[type]}${detail ? `: ${detail}` : ''}`
+      : `${text[type]}${shown}${detail ? `: ${detail}` : ''}`;
   return { type, field, message };
 }

@@ -68,10 +68,10 @@ function parseBody(raw: Buffer, contentType: string): unknown {
   if (raw.length === 0) return undefined;
   const text = raw.toString('utf8');
   try {
-    if (/yaml/.test(contentType)) return parseYaml(text) as unknown;
+    if (contentType.includes('yaml')) return parseYaml(text) as unknown;
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw errors.badRequest(`error decoding ${/yaml/.test(contentType) ? 'YAML' : 'JSON'}: ${(error as Error).message}`);
+    throw errors.badRequest(`error decoding ${contentType.includes('yaml') ? 'YAML' : 'JSON'}: ${(error as Error).message}`);
   }
 }
 
@@ -79,15 +79,28 @@ const verbsByMethod: Record<string, string> = { POST: 'create', PUT: 'update', P
 
 /** k8s.io/apiserver/pkg/endpoints/request.RequestInfoFactory. */
 function requestInfo(method: string, pathname: string, query: URLSearchParams): RequestInfo {
-  const base: RequestInfo = { resourceRequest: false, path: pathname, verb: method.toLowerCase(), apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '' };
+  const base: RequestInfo = {
+    resourceRequest: false,
+    path: pathname,
+    verb: method.toLowerCase(),
+    apiGroup: '',
+    apiVersion: '',
+    resource: '',
+    subresource: '',
+    namespace: '',
+    name: '',
+  };
   // Go's net/url hands the apiserver decoded path segments: `kubeadm%3Anodes` names `kubeadm:nodes`.
-  const parts = pathname.split('/').filter(Boolean).map((segment) => {
-    try {
-      return decodeURIComponent(segment);
-    } catch {
-      return segment;
-    }
-  });
+  const parts = pathname
+    .split('/')
+    .filter(Boolean)
+    .map((segment) => {
+      try {
+        return decodeURIComponent(segment);
+      } catch {
+        return segment;
+      }
+    });
   let rest: string[];
   if (parts[0] === 'api' && parts.length >= 3) {
     base.apiVersion = parts[1];
@@ -197,7 +210,11 @@ export class ApiServer {
     const payload = Buffer.from(JSON.stringify(body));
     // A length, not chunked encoding: Go's net/http sends one for small bodies, and clients can
     // tell a complete response on a kept-alive connection without waiting for a terminator.
-    const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Content-Length': String(payload.length) };
+    const headers: Record<string, string | string[]> = {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-cache, private',
+      'Content-Length': String(payload.length),
+    };
     if (warnings.length > 0) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
     response.writeHead(code, headers);
     response.end(payload);
@@ -205,11 +222,15 @@ export class ApiServer {
 
   private fail(response: ServerResponse, error: unknown): void {
     const apiError =
-      error instanceof ApiError ? error
-      : error instanceof StorageError && error.code === 'Expired' ? errors.gone(error.message)
-      : error instanceof StorageError && error.code === 'Conflict' ? new ApiError(409, 'Conflict', error.message)
-      : errors.internal(error instanceof Error ? error.message : String(error));
-    if (!(error instanceof ApiError) && !(error instanceof StorageError)) process.stderr.write(`kubesim: ${error instanceof Error ? error.stack : String(error)}\n`);
+      error instanceof ApiError
+        ? error
+        : error instanceof StorageError && error.code === 'Expired'
+          ? errors.gone(error.message)
+          : error instanceof StorageError && error.code === 'Conflict'
+            ? new ApiError(409, 'Conflict', error.message)
+            : errors.internal(error instanceof Error ? error.message : String(error));
+    if (!(error instanceof ApiError) && !(error instanceof StorageError))
+      process.stderr.write(`kubesim: ${error instanceof Error ? error.stack : String(error)}\n`);
     // writers.go: a Status with details.retryAfterSeconds also carries the Retry-After header.
     if (apiError.details?.retryAfterSeconds && !response.headersSent) response.setHeader('Retry-After', String(apiError.details.retryAfterSeconds));
     this.send(response, apiError.code, apiError.toStatus());
@@ -257,8 +278,16 @@ export class ApiServer {
     const info = requestInfo(method, url.pathname.replace(/\/+$/, '') || '/', query);
     const user = await this.authenticate(request);
     const attributes: RequestAttributes = {
-      user, verb: info.verb, resourceRequest: info.resourceRequest, apiGroup: info.apiGroup, apiVersion: info.apiVersion,
-      resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name, path: info.path,
+      user,
+      verb: info.verb,
+      resourceRequest: info.resourceRequest,
+      apiGroup: info.apiGroup,
+      apiVersion: info.apiVersion,
+      resource: info.resource,
+      subresource: info.subresource,
+      namespace: info.namespace,
+      name: info.name,
+      path: info.path,
       ...(query.has('fieldSelector') ? { fieldSelector: query.get('fieldSelector') ?? '' } : {}),
     };
     const decision = await this.authorize(attributes);
@@ -279,58 +308,103 @@ export class ApiServer {
 
   private async handleNonResource(path: string, method: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (method !== 'GET' && method !== 'HEAD') throw errors.methodNotAllowed();
-    const host = request.headers.host ?? `${this.server.address() && typeof this.server.address() === 'object' ? '127.0.0.1' : ''}`;
+    const host = request.headers.host ?? (this.server.address() && typeof this.server.address() === 'object' ? '127.0.0.1' : '');
     if (path === '/healthz' || path === '/livez' || path === '/readyz' || /^\/(healthz|livez|readyz)\/[\w-]+$/.test(path)) {
       const ok = path.startsWith('/readyz') && this.options.ready ? await this.options.ready() : true;
       const text = ok ? 'ok' : '[-]etcd failed: reason withheld\nreadyz check failed';
-      response.writeHead(ok ? 200 : 500, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Content-Length': String(Buffer.byteLength(text)) });
+      response.writeHead(ok ? 200 : 500, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'X-Content-Type-Options': 'nosniff',
+        'Content-Length': String(Buffer.byteLength(text)),
+      });
       response.end(text);
       return;
     }
-    if (path === '/version') return this.send(response, 200, KUBE_VERSION);
-    if (path === '/api') return this.send(response, 200, apiVersions(host));
-    if (path === '/apis') return this.send(response, 200, apiGroupList());
+    if (path === '/version') {
+      this.send(response, 200, KUBE_VERSION);
+      return;
+    }
+    if (path === '/api') {
+      this.send(response, 200, apiVersions(host));
+      return;
+    }
+    if (path === '/apis') {
+      this.send(response, 200, apiGroupList());
+      return;
+    }
     if (path === '/openapi/v2') {
       const accept = String(request.headers.accept ?? 'application/json');
       if (!/application\/json|\*\/\*/.test(accept)) throw new ApiError(406, 'NotAcceptable', `only the following media types are accepted: application/json`);
-      return this.send(response, 200, openApiV2());
+      this.send(response, 200, openApiV2());
+      return;
     }
-    if (path === '/openapi/v3') return this.send(response, 200, openApiV3Index());
+    if (path === '/openapi/v3') {
+      this.send(response, 200, openApiV3Index());
+      return;
+    }
     if (path.startsWith('/openapi/v3/')) {
       const doc = openApiV3Group(path.slice('/openapi/v3/'.length));
       if (!doc) throw errors.notFoundPath();
-      return this.send(response, 200, doc);
+      this.send(response, 200, doc);
+      return;
     }
     const parts = path.split('/').filter(Boolean);
     if (parts[0] === 'api' && parts.length === 2) {
       const list = apiResourceList('', parts[1]);
-      if (list) return this.send(response, 200, list);
+      if (list) {
+        this.send(response, 200, list);
+        return;
+      }
     }
     if (parts[0] === 'apis' && parts.length === 2) {
       const group = apiGroup(parts[1]);
-      if (group) return this.send(response, 200, group);
+      if (group) {
+        this.send(response, 200, group);
+        return;
+      }
     }
     if (parts[0] === 'apis' && parts.length === 3) {
       const list = apiResourceList(parts[1], parts[2]);
-      if (list) return this.send(response, 200, list);
+      if (list) {
+        this.send(response, 200, list);
+        return;
+      }
     }
     throw errors.notFoundPath();
   }
 
   private context(user: UserInfo, query: URLSearchParams, request: IncomingMessage, apply: boolean): RequestContext {
     const fieldValidation = (query.get('fieldValidation') ?? 'Warn') as FieldValidation;
-    const optionsKind = request.method === 'POST' ? 'CreateOptions' : request.method === 'PUT' ? 'UpdateOptions' : request.method === 'DELETE' ? 'DeleteOptions' : 'PatchOptions';
+    const optionsKind =
+      request.method === 'POST' ? 'CreateOptions' : request.method === 'PUT' ? 'UpdateOptions' : request.method === 'DELETE' ? 'DeleteOptions' : 'PatchOptions';
     if (!['Strict', 'Warn', 'Ignore'].includes(fieldValidation)) {
-      throw errors.invalid('meta.k8s.io', optionsKind, '', [fieldError('FieldValueNotSupported', 'fieldValidation', 'supported values: "Ignore", "Strict", "Warn"', fieldValidation)]);
+      throw errors.invalid('meta.k8s.io', optionsKind, '', [
+        fieldError('FieldValueNotSupported', 'fieldValidation', 'supported values: "Ignore", "Strict", "Warn"', fieldValidation),
+      ]);
     }
     const dryRun = query.getAll('dryRun');
     if (dryRun.some((d) => d !== 'All')) throw errors.badRequest(`dryRun: Unsupported value: ${JSON.stringify(dryRun)}: supported values: "All"`);
     const explicit = query.get('fieldManager');
-    if (apply && !explicit) throw errors.invalid('meta.k8s.io', 'PatchOptions', '', [fieldError('FieldValueRequired', 'fieldManager', 'is required for apply patch')]);
-    return { user, fieldManager: explicit ?? fieldManagerFromUserAgent(request.headers['user-agent']), fieldValidation, dryRun: dryRun.length > 0, warnings: [] };
+    if (apply && !explicit)
+      throw errors.invalid('meta.k8s.io', 'PatchOptions', '', [fieldError('FieldValueRequired', 'fieldManager', 'is required for apply patch')]);
+    return {
+      user,
+      fieldManager: explicit ?? fieldManagerFromUserAgent(request.headers['user-agent']),
+      fieldValidation,
+      dryRun: dryRun.length > 0,
+      warnings: [],
+    };
   }
 
-  private async handleResource(req: RequestInfo, info: ResourceInfo, user: UserInfo, method: string, query: URLSearchParams, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  private async handleResource(
+    req: RequestInfo,
+    info: ResourceInfo,
+    user: UserInfo,
+    method: string,
+    query: URLSearchParams,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<void> {
     const store = this.options.store;
     const namespace = info.namespaced ? req.namespace || undefined : undefined;
     if (info.namespaced && req.namespace === '' && !(method === 'GET' && !req.name)) throw errors.notFoundPath();
@@ -338,10 +412,16 @@ export class ApiServer {
     const sub = req.subresource;
     if (sub && !info.subresources.includes(sub)) throw errors.notFoundPath();
     const rawBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE' ? await readBody(request) : Buffer.alloc(0);
-    const contentType = String(request.headers['content-type'] ?? 'application/json').split(';')[0].trim();
+    const contentType = String(request.headers['content-type'] ?? 'application/json')
+      .split(';')[0]
+      .trim();
     const protobuf = contentType === 'application/vnd.kubernetes.protobuf';
     if (!info.virtual && rawBody.length > 0 && method !== 'PATCH' && !protobuf && !['application/json', 'application/yaml', '*/*'].includes(contentType)) {
-      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
+      );
     }
     const decodeBody = (kind: string): unknown => (protobuf ? decodeProtobufObject(rawBody, kind) : parseBody(rawBody, contentType));
 
@@ -350,30 +430,53 @@ export class ApiServer {
       if (info.kind === 'Binding') {
         const binding = (parseBody(rawBody, contentType) ?? {}) as { metadata?: { name?: string } };
         const ctx = this.context(user, query, request, false);
-        return this.send(response, 201, await bindPod(store, req.namespace, binding.metadata?.name ?? '', binding, ctx));
+        this.send(response, 201, await bindPod(store, req.namespace, binding.metadata?.name ?? '', binding, ctx));
+        return;
       }
       const body = contentType === 'application/vnd.kubernetes.protobuf' ? decodeProtobufReview(rawBody, info.kind) : parseBody(rawBody, contentType);
-      return this.send(response, 201, await this.review(info, user, body, req.namespace));
+      this.send(response, 201, await this.review(info, user, body, req.namespace));
+      return;
     }
 
     if (method === 'GET' && !req.name) {
       if (req.verb === 'watch') {
-        if (query.get('sendInitialEvents') === 'true' && (query.get('resourceVersionMatch') !== 'NotOlderThan' || query.get('allowWatchBookmarks') !== 'true')) {
+        if (
+          query.get('sendInitialEvents') === 'true' &&
+          (query.get('resourceVersionMatch') !== 'NotOlderThan' || query.get('allowWatchBookmarks') !== 'true')
+        ) {
           throw errors.invalid('meta.k8s.io', 'ListOptions', '', [
-            { type: 'FieldValueForbidden', field: 'resourceVersionMatch', message: 'Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan and allowWatchBookmarks to true' },
+            {
+              type: 'FieldValueForbidden',
+              field: 'resourceVersionMatch',
+              message: 'Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan and allowWatchBookmarks to true',
+            },
           ]);
         }
-        await serveWatch(store, {
-          info, namespace,
-          resourceVersion: query.get('resourceVersion') ?? undefined,
-          labelSelector: query.get('labelSelector') ?? undefined,
-          fieldSelector: query.get('fieldSelector') ?? undefined,
-          allowBookmarks: query.get('allowWatchBookmarks') === 'true',
-          sendInitialEvents: query.get('sendInitialEvents') === 'true',
-          timeoutSeconds: query.has('timeoutSeconds') ? Number(query.get('timeoutSeconds')) : undefined,
-          bookmarkIntervalMs: this.bookmarkIntervalMs,
-          ...(wantsTable(request.headers.accept) ? { transform: (object: KubeObject) => toTable(info, [object], { resourceVersion: object.metadata.resourceVersion }, query.get('includeObject')) as KubeObject } : {}),
-        }, response, (cb) => { request.on('close', cb); response.on('close', cb); });
+        await serveWatch(
+          store,
+          {
+            info,
+            namespace,
+            resourceVersion: query.get('resourceVersion') ?? undefined,
+            labelSelector: query.get('labelSelector') ?? undefined,
+            fieldSelector: query.get('fieldSelector') ?? undefined,
+            allowBookmarks: query.get('allowWatchBookmarks') === 'true',
+            sendInitialEvents: query.get('sendInitialEvents') === 'true',
+            timeoutSeconds: query.has('timeoutSeconds') ? Number(query.get('timeoutSeconds')) : undefined,
+            bookmarkIntervalMs: this.bookmarkIntervalMs,
+            ...(wantsTable(request.headers.accept)
+              ? {
+                  transform: (object: KubeObject) =>
+                    toTable(info, [object], { resourceVersion: object.metadata.resourceVersion }, query.get('includeObject')) as KubeObject,
+                }
+              : {}),
+          },
+          response,
+          (cb) => {
+            request.on('close', cb);
+            response.on('close', cb);
+          },
+        );
         return;
       }
       // A limit that is not a positive integer means no limit, as ListOptions decoding has it.
@@ -385,38 +488,73 @@ export class ApiServer {
         limit,
         continueToken: query.get('continue') ?? undefined,
       });
-      const listMeta = { resourceVersion: result.resourceVersion, ...(result.continueToken ? { continue: result.continueToken } : {}), ...(result.remaining !== undefined ? { remainingItemCount: result.remaining } : {}) };
-      if (wantsTable(request.headers.accept)) return this.send(response, 200, toTable(info, result.items.map((i) => withTypeMeta(info, i)), listMeta, query.get('includeObject')));
+      const listMeta = {
+        resourceVersion: result.resourceVersion,
+        ...(result.continueToken ? { continue: result.continueToken } : {}),
+        ...(result.remaining !== undefined ? { remainingItemCount: result.remaining } : {}),
+      };
+      if (wantsTable(request.headers.accept)) {
+        this.send(
+          response,
+          200,
+          toTable(
+            info,
+            result.items.map((i) => withTypeMeta(info, i)),
+            listMeta,
+            query.get('includeObject'),
+          ),
+        );
+        return;
+      }
       const items = result.items.map((item) => {
         const copy: Record<string, unknown> = { ...item };
         delete copy.apiVersion;
         delete copy.kind;
         return copy;
       });
-      return this.send(response, 200, {
-        kind: listKind(info), apiVersion: groupVersion(info),
+      this.send(response, 200, {
+        kind: listKind(info),
+        apiVersion: groupVersion(info),
         metadata: listMeta,
         items,
       });
+      return;
     }
 
     if (method === 'GET') {
-      if (sub === 'scale') return this.send(response, 200, readScale(info, await store.read(info, namespace, req.name)));
+      if (sub === 'scale') {
+        this.send(response, 200, readScale(info, await store.read(info, namespace, req.name)));
+        return;
+      }
       if (sub === 'eviction' || sub === 'binding' || sub === 'finalize' || sub === 'token') throw errors.methodNotAllowed();
       const object = withTypeMeta(info, await store.read(info, namespace, req.name));
-      if (wantsTable(request.headers.accept)) return this.send(response, 200, toTable(info, [object], { resourceVersion: object.metadata.resourceVersion }, query.get('includeObject')));
-      return this.send(response, 200, object);
+      if (wantsTable(request.headers.accept)) {
+        this.send(response, 200, toTable(info, [object], { resourceVersion: object.metadata.resourceVersion }, query.get('includeObject')));
+        return;
+      }
+      this.send(response, 200, object);
+      return;
     }
 
     if (method === 'POST') {
       const ctx = this.context(user, query, request, false);
       const body = decodeBody(sub === 'eviction' ? 'Eviction' : sub === 'binding' ? 'Binding' : sub === 'token' ? 'TokenRequest' : info.kind);
-      if (req.name && sub === 'eviction') return this.send(response, 201, await evictPod(store, this.options.store, namespace as string, req.name, body, ctx));
-      if (req.name && sub === 'token') return this.send(response, 201, await createToken(store, this.options.tokenSigner, this.options.apiAudiences ?? [], namespace as string, req.name, body));
-      if (req.name && sub === 'binding') return this.send(response, 201, await bindPod(store, namespace as string, req.name, body, ctx));
+      if (req.name && sub === 'eviction') {
+        this.send(response, 201, await evictPod(store, this.options.store, namespace!, req.name, body, ctx));
+        return;
+      }
+      if (req.name && sub === 'token') {
+        this.send(response, 201, await createToken(store, this.options.tokenSigner, this.options.apiAudiences ?? [], namespace!, req.name, body));
+        return;
+      }
+      if (req.name && sub === 'binding') {
+        this.send(response, 201, await bindPod(store, namespace!, req.name, body, ctx));
+        return;
+      }
       if (req.name) throw errors.methodNotAllowed();
       const created = await store.create(info, namespace, body, ctx);
-      return this.send(response, 201, withTypeMeta(info, created), ctx.warnings);
+      this.send(response, 201, withTypeMeta(info, created), ctx.warnings);
+      return;
     }
 
     if (method === 'PUT') {
@@ -424,9 +562,13 @@ export class ApiServer {
       if (sub === 'eviction' || sub === 'binding' || sub === 'token') throw errors.methodNotAllowed();
       const ctx = this.context(user, query, request, false);
       const body = decodeBody(sub === 'scale' ? 'Scale' : info.kind);
-      if (sub === 'scale') return this.send(response, 200, await writeScale(store, info, namespace, req.name, body, ctx));
+      if (sub === 'scale') {
+        this.send(response, 200, await writeScale(store, info, namespace, req.name, body, ctx));
+        return;
+      }
       const updated = await store.update(info, namespace, req.name, body, ctx, sub);
-      return this.send(response, ctx.created ? 201 : 200, withTypeMeta(info, updated), ctx.warnings);
+      this.send(response, ctx.created ? 201 : 200, withTypeMeta(info, updated), ctx.warnings);
+      return;
     }
 
     if (method === 'PATCH') {
@@ -448,10 +590,12 @@ export class ApiServer {
         const current = readScale(info, await store.read(info, namespace, req.name));
         const { mergePatch, jsonPatch } = await import('../patch/json.js');
         const patched = type === 'json' ? jsonPatch(current, body) : mergePatch(current, body);
-        return this.send(response, 200, await writeScale(store, info, namespace, req.name, patched, ctx));
+        this.send(response, 200, await writeScale(store, info, namespace, req.name, patched, ctx));
+        return;
       }
       const patched = await store.patch(info, namespace, req.name, type, body, ctx, sub, force);
-      return this.send(response, ctx.created ? 201 : 200, withTypeMeta(info, patched), ctx.warnings);
+      this.send(response, ctx.created ? 201 : 200, withTypeMeta(info, patched), ctx.warnings);
+      return;
     }
 
     if (method === 'DELETE') {
@@ -467,7 +611,10 @@ export class ApiServer {
       if (Array.isArray(body.dryRun) && body.dryRun.includes('All')) ctx.dryRun = true;
       if (sub) throw errors.methodNotAllowed();
       if (!req.name) {
-        const listed = await store.listObjects(info, namespace, { labelSelector: query.get('labelSelector') ?? undefined, fieldSelector: query.get('fieldSelector') ?? undefined });
+        const listed = await store.listObjects(info, namespace, {
+          labelSelector: query.get('labelSelector') ?? undefined,
+          fieldSelector: query.get('fieldSelector') ?? undefined,
+        });
         const deleted: KubeObject[] = [];
         for (const item of listed.items) {
           try {
@@ -482,28 +629,44 @@ export class ApiServer {
           delete copy.kind;
           return copy;
         });
-        return this.send(response, 200, { kind: listKind(info), apiVersion: groupVersion(info), metadata: {}, items });
+        this.send(response, 200, { kind: listKind(info), apiVersion: groupVersion(info), metadata: {}, items });
+        return;
       }
       const result = await store.delete(info, namespace, req.name, options, ctx);
       // Registries with ReturnDeletedObject answer with the object, the rest with a Status.
       if (result.deleted && !['Pod', 'Namespace', 'Service', 'ServiceAccount'].includes(info.kind)) {
-        return this.send(response, 200, {
-          kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success',
+        this.send(response, 200, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
           details: { name: req.name, ...(info.group ? { group: info.group } : {}), kind: info.plural, uid: result.object.metadata.uid },
         });
+        return;
       }
-      return this.send(response, 200, withTypeMeta(info, result.object));
+      this.send(response, 200, withTypeMeta(info, result.object));
+      return;
     }
     throw errors.methodNotAllowed();
   }
 
   private async review(info: ResourceInfo, user: UserInfo, body: unknown, namespace: string): Promise<Record<string, unknown>> {
     const review = (body && typeof body === 'object' ? body : {}) as { apiVersion?: string; kind?: string; metadata?: object; spec?: Record<string, unknown> };
-    if (review.kind !== undefined && review.kind !== info.kind) throw errors.badRequest(`the API version in the data (${review.apiVersion}) does not match the expected API version (${groupVersion(info)}) or kind (${review.kind} vs ${info.kind})`);
+    if (review.kind !== undefined && review.kind !== info.kind)
+      throw errors.badRequest(
+        `the API version in the data (${review.apiVersion}) does not match the expected API version (${groupVersion(info)}) or kind (${review.kind} vs ${info.kind})`,
+      );
     const spec = review.spec ?? {};
     const base = { apiVersion: groupVersion(info), kind: info.kind, metadata: { ...(review.metadata ?? {}) }, spec };
     if (info.kind === 'SelfSubjectReview') {
-      return { apiVersion: base.apiVersion, kind: base.kind, metadata: { ...(review.metadata ?? {}), creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }, status: { userInfo: { username: user.username, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups, ...(user.extra ? { extra: user.extra } : {}) } } };
+      return {
+        apiVersion: base.apiVersion,
+        kind: base.kind,
+        metadata: { ...(review.metadata ?? {}), creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') },
+        status: {
+          userInfo: { username: user.username, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups, ...(user.extra ? { extra: user.extra } : {}) },
+        },
+      };
     }
     if (info.kind === 'TokenReview') {
       const token = String(spec.token ?? '');
@@ -519,26 +682,67 @@ export class ApiServer {
     if (info.kind === 'SubjectAccessReview' || info.kind === 'LocalSubjectAccessReview') {
       if (!spec.user && !(Array.isArray(spec.groups) && spec.groups.length > 0)) {
         // The real answer names no kind: the decoded review's TypeMeta is empty by then.
-        throw errors.invalid(info.group, '', '', [{ type: 'FieldValueInvalid', field: 'spec.user', message: 'Invalid value: "": at least one of user or group must be specified' }]);
+        throw errors.invalid(info.group, '', '', [
+          { type: 'FieldValueInvalid', field: 'spec.user', message: 'Invalid value: "": at least one of user or group must be specified' },
+        ]);
       }
-      subject = { username: String(spec.user ?? ''), groups: (spec.groups as string[] | undefined) ?? [], ...(spec.uid ? { uid: String(spec.uid) } : {}), ...(spec.extra ? { extra: spec.extra as Record<string, string[]> } : {}) };
+      subject = {
+        username: String(spec.user ?? ''),
+        groups: (spec.groups as string[] | undefined) ?? [],
+        ...(spec.uid ? { uid: String(spec.uid) } : {}),
+        ...(spec.extra ? { extra: spec.extra as Record<string, string[]> } : {}),
+      };
     }
     const resource = spec.resourceAttributes as Record<string, string> | undefined;
     const nonResource = spec.nonResourceAttributes as Record<string, string> | undefined;
     if (!resource && !nonResource) {
-      throw errors.invalid(info.group, info.kind, '', [{ type: 'FieldValueRequired', field: 'spec.resourceAttributes', message: 'Required value: exactly one of nonResourceAttributes or resourceAttributes must be specified' }]);
+      throw errors.invalid(info.group, info.kind, '', [
+        {
+          type: 'FieldValueRequired',
+          field: 'spec.resourceAttributes',
+          message: 'Required value: exactly one of nonResourceAttributes or resourceAttributes must be specified',
+        },
+      ]);
     }
-    if (info.kind === 'LocalSubjectAccessReview' && resource && resource.namespace && resource.namespace !== namespace) {
-      throw errors.invalid(info.group, info.kind, '', [{ type: 'FieldValueInvalid', field: 'spec.resourceAttributes.namespace', message: `Invalid value: "${resource.namespace}": must match metadata.namespace` }]);
+    if (info.kind === 'LocalSubjectAccessReview' && resource?.namespace && resource.namespace !== namespace) {
+      throw errors.invalid(info.group, info.kind, '', [
+        {
+          type: 'FieldValueInvalid',
+          field: 'spec.resourceAttributes.namespace',
+          message: `Invalid value: "${resource.namespace}": must match metadata.namespace`,
+        },
+      ]);
     }
     const attributes: RequestAttributes = resource
       ? {
-          user: subject, verb: resource.verb ?? '', resourceRequest: true, apiGroup: resource.group ?? '', apiVersion: resource.version ?? '',
-          resource: resource.resource ?? '', subresource: resource.subresource ?? '', namespace: info.kind === 'LocalSubjectAccessReview' ? namespace : resource.namespace ?? '', name: resource.name ?? '', path: '',
+          user: subject,
+          verb: resource.verb ?? '',
+          resourceRequest: true,
+          apiGroup: resource.group ?? '',
+          apiVersion: resource.version ?? '',
+          resource: resource.resource ?? '',
+          subresource: resource.subresource ?? '',
+          namespace: info.kind === 'LocalSubjectAccessReview' ? namespace : (resource.namespace ?? ''),
+          name: resource.name ?? '',
+          path: '',
         }
-      : { user: subject, verb: nonResource?.verb ?? '', resourceRequest: false, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', path: nonResource?.path ?? '' };
+      : {
+          user: subject,
+          verb: nonResource?.verb ?? '',
+          resourceRequest: false,
+          apiGroup: '',
+          apiVersion: '',
+          resource: '',
+          subresource: '',
+          namespace: '',
+          name: '',
+          path: nonResource?.path ?? '',
+        };
     const decision = await this.authorize(attributes);
-    return { ...base, status: { allowed: decision.allowed, ...(decision.denied ? { denied: true } : {}), ...(decision.reason ? { reason: decision.reason } : {}) } };
+    return {
+      ...base,
+      status: { allowed: decision.allowed, ...(decision.denied ? { denied: true } : {}), ...(decision.reason ? { reason: decision.reason } : {}) },
+    };
   }
 }
 

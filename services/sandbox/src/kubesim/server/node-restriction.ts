@@ -23,11 +23,25 @@ function forbiddenLabel(key: string): boolean {
   const kubernetesNamespace = prefix === 'kubernetes.io' || prefix === 'k8s.io' || prefix.endsWith('.kubernetes.io') || prefix.endsWith('.k8s.io');
   if (!kubernetesNamespace) return false;
   const allowed = [
-    'kubernetes.io/hostname', 'kubernetes.io/arch', 'kubernetes.io/os', 'beta.kubernetes.io/arch', 'beta.kubernetes.io/os', 'beta.kubernetes.io/instance-type', 'node.kubernetes.io/instance-type',
-    'failure-domain.beta.kubernetes.io/region', 'failure-domain.beta.kubernetes.io/zone', 'topology.kubernetes.io/region', 'topology.kubernetes.io/zone',
+    'kubernetes.io/hostname',
+    'kubernetes.io/arch',
+    'kubernetes.io/os',
+    'beta.kubernetes.io/arch',
+    'beta.kubernetes.io/os',
+    'beta.kubernetes.io/instance-type',
+    'node.kubernetes.io/instance-type',
+    'failure-domain.beta.kubernetes.io/region',
+    'failure-domain.beta.kubernetes.io/zone',
+    'topology.kubernetes.io/region',
+    'topology.kubernetes.io/zone',
   ];
   if (allowed.includes(key)) return false;
-  return !(prefix === 'kubelet.kubernetes.io' || prefix.endsWith('.kubelet.kubernetes.io') || prefix === 'node.kubernetes.io' || prefix.endsWith('.node.kubernetes.io'));
+  return !(
+    prefix === 'kubelet.kubernetes.io' ||
+    prefix.endsWith('.kubelet.kubernetes.io') ||
+    prefix === 'node.kubernetes.io' ||
+    prefix.endsWith('.node.kubernetes.io')
+  );
 }
 
 export const nodeRestriction: AdmissionCheck = async (info, object, old, ctx) => {
@@ -38,7 +52,9 @@ export const nodeRestriction: AdmissionCheck = async (info, object, old, ctx) =>
     if (name !== nodeName) throw forbidden(info, name, `node "${nodeName}" is not allowed to modify node "${name}"`);
     const labels = object.metadata.labels ?? {};
     const before = old?.metadata.labels ?? {};
-    const changed = Object.keys({ ...labels, ...before }).filter((key) => labels[key] !== before[key] && forbiddenLabel(key)).sort();
+    const changed = Object.keys({ ...labels, ...before })
+      .filter((key) => labels[key] !== before[key] && forbiddenLabel(key))
+      .sort();
     if (changed.length > 0) throw forbidden(info, name, `is not allowed to modify labels: ${changed.join(', ')}`);
     if (old && !deepEqual((old.spec as { taints?: unknown } | undefined)?.taints ?? [], (object.spec as { taints?: unknown } | undefined)?.taints ?? [])) {
       throw forbidden(info, name, `node "${nodeName}" is not allowed to modify taints`);
@@ -46,7 +62,8 @@ export const nodeRestriction: AdmissionCheck = async (info, object, old, ctx) =>
     return;
   }
   if (info.group === '' && info.kind === 'Pod' && !old) {
-    if (!object.metadata.annotations?.[MIRROR]) throw forbidden(info, name, `pod does not have "${MIRROR}" annotation, node "${nodeName}" can only create mirror pods`);
+    if (!object.metadata.annotations?.[MIRROR])
+      throw forbidden(info, name, `pod does not have "${MIRROR}" annotation, node "${nodeName}" can only create mirror pods`);
     const bound = (object.spec as { nodeName?: string } | undefined)?.nodeName;
     if (bound !== nodeName) throw forbidden(info, name, `node "${nodeName}" can only create pods with spec.nodeName set to itself`);
     return;

@@ -14,7 +14,10 @@ const queryParameter = (name: string, description: string, type = 'string') => (
 const commonWriteParameters = [
   queryParameter('dryRun', 'When present, indicates that modifications should not be persisted.'),
   queryParameter('fieldManager', 'fieldManager is a name associated with the actor or entity that is making these changes.'),
-  queryParameter('fieldValidation', 'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn (default), Strict.'),
+  queryParameter(
+    'fieldValidation',
+    'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn (default), Strict.',
+  ),
 ];
 
 function response(description: string, ref: string): Record<string, unknown> {
@@ -37,28 +40,44 @@ function paths(info: ResourceInfo): Record<string, unknown> {
   });
   const pathParameters = [
     { name: 'name', in: 'path', required: true, description: `name of the ${info.kind}`, schema: { type: 'string', uniqueItems: true } },
-    ...(info.namespaced ? [{ name: 'namespace', in: 'path', required: true, description: 'object name and auth scope', schema: { type: 'string', uniqueItems: true } }] : []),
+    ...(info.namespaced
+      ? [{ name: 'namespace', in: 'path', required: true, description: 'object name and auth scope', schema: { type: 'string', uniqueItems: true } }]
+      : []),
   ];
   if (info.virtual) {
-    return { [`${base}${info.kind === 'LocalSubjectAccessReview' ? '/namespaces/{namespace}' : ''}/${info.plural}`]: { post: op('post', { parameters: commonWriteParameters }) } };
+    return {
+      [`${base}${info.kind === 'LocalSubjectAccessReview' ? '/namespaces/{namespace}' : ''}/${info.plural}`]: {
+        post: op('post', { parameters: commonWriteParameters }),
+      },
+    };
   }
   const result: Record<string, unknown> = {
     [collection]: {
-      get: op('list', { parameters: [queryParameter('labelSelector', 'label selector'), queryParameter('fieldSelector', 'field selector'), queryParameter('limit', 'limit', 'integer'), queryParameter('continue', 'continue token')] }),
+      get: op('list', {
+        parameters: [
+          queryParameter('labelSelector', 'label selector'),
+          queryParameter('fieldSelector', 'field selector'),
+          queryParameter('limit', 'limit', 'integer'),
+          queryParameter('continue', 'continue token'),
+        ],
+      }),
       post: op('post', { parameters: commonWriteParameters }),
     },
     [`${collection}/{name}`]: {
       get: op('get'),
       put: op('put', { parameters: commonWriteParameters }),
       patch: op('patch', { parameters: [...commonWriteParameters, queryParameter('force', 'Force is going to "force" Apply requests.', 'boolean')] }),
-      delete: op('delete', { parameters: [queryParameter('propagationPolicy', 'propagation policy'), queryParameter('gracePeriodSeconds', 'grace period', 'integer')] }),
+      delete: op('delete', {
+        parameters: [queryParameter('propagationPolicy', 'propagation policy'), queryParameter('gracePeriodSeconds', 'grace period', 'integer')],
+      }),
       parameters: pathParameters,
     },
   };
   for (const sub of info.subresources) {
     if (sub === 'status' || sub === 'scale' || sub === 'approval') {
       result[`${collection}/{name}/${sub}`] = {
-        get: op('get'), put: op('put', { parameters: commonWriteParameters }),
+        get: op('get'),
+        put: op('put', { parameters: commonWriteParameters }),
         patch: op('patch', { parameters: [...commonWriteParameters, queryParameter('force', 'force', 'boolean')] }),
         parameters: pathParameters,
       };

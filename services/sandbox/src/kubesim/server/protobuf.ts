@@ -83,7 +83,8 @@ function objectMeta(f: Fields | undefined): Record<string, unknown> {
 
 /** Decodes a protobuf request body for the kinds kubectl sends that way. */
 export function decodeProtobufReview(body: Buffer, expectedKind: string): Record<string, unknown> {
-  if (body.length < 4 || body.subarray(0, 4).toString('latin1') !== 'k8s\0') throw new ApiError(400, 'BadRequest', 'provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]');
+  if (body.length < 4 || body.subarray(0, 4).toString('latin1') !== 'k8s\0')
+    throw new ApiError(400, 'BadRequest', 'provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]');
   try {
     const unknown = decodeFields(body.subarray(4));
     const typeMeta = msg(unknown, 1);
@@ -96,7 +97,10 @@ export function decodeProtobufReview(body: Buffer, expectedKind: string): Record
     let spec: Record<string, unknown> = {};
     switch (expectedKind) {
       case 'SelfSubjectAccessReview':
-        spec = compact({ resourceAttributes: resourceAttributes(specFields && msg(specFields, 1)), nonResourceAttributes: nonResourceAttributes(specFields && msg(specFields, 2)) });
+        spec = compact({
+          resourceAttributes: resourceAttributes(specFields && msg(specFields, 1)),
+          nonResourceAttributes: nonResourceAttributes(specFields && msg(specFields, 2)),
+        });
         break;
       case 'SubjectAccessReview':
       case 'LocalSubjectAccessReview':
@@ -114,7 +118,11 @@ export function decodeProtobufReview(body: Buffer, expectedKind: string): Record
       case 'SelfSubjectReview':
         break;
       default:
-        throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+        );
     }
     return { apiVersion, kind, metadata, spec };
   } catch (error) {
@@ -134,7 +142,11 @@ type Schema = Record<number, FieldSpec>;
 const time: Scalar = 'time';
 const labelSelector: Schema = {
   1: { name: 'matchLabels', type: { map: 'string' } },
-  2: { name: 'matchExpressions', repeated: true, type: { 1: { name: 'key', type: 'string' }, 2: { name: 'operator', type: 'string' }, 3: { name: 'values', type: 'string', repeated: true } } },
+  2: {
+    name: 'matchExpressions',
+    repeated: true,
+    type: { 1: { name: 'key', type: 'string' }, 2: { name: 'operator', type: 'string' }, 3: { name: 'values', type: 'string', repeated: true } },
+  },
 };
 const objectMetaSchema: Schema = {
   1: { name: 'name', type: 'string' },
@@ -149,8 +161,16 @@ const objectMetaSchema: Schema = {
   11: { name: 'labels', type: { map: 'string' } },
   12: { name: 'annotations', type: { map: 'string' } },
   13: {
-    name: 'ownerReferences', repeated: true,
-    type: { 1: { name: 'kind', type: 'string' }, 3: { name: 'name', type: 'string' }, 4: { name: 'uid', type: 'string' }, 5: { name: 'apiVersion', type: 'string' }, 6: { name: 'controller', type: 'bool' }, 7: { name: 'blockOwnerDeletion', type: 'bool' } },
+    name: 'ownerReferences',
+    repeated: true,
+    type: {
+      1: { name: 'kind', type: 'string' },
+      3: { name: 'name', type: 'string' },
+      4: { name: 'uid', type: 'string' },
+      5: { name: 'apiVersion', type: 'string' },
+      6: { name: 'controller', type: 'bool' },
+      7: { name: 'blockOwnerDeletion', type: 'bool' },
+    },
   },
   14: { name: 'finalizers', type: 'string', repeated: true },
 };
@@ -164,21 +184,59 @@ const policyRule: Schema = {
 };
 const binding: Schema = {
   1: metadata,
-  2: { name: 'subjects', repeated: true, type: { 1: { name: 'kind', type: 'string' }, 2: { name: 'apiGroup', type: 'string' }, 3: { name: 'name', type: 'string' }, 4: { name: 'namespace', type: 'string' } } },
+  2: {
+    name: 'subjects',
+    repeated: true,
+    type: {
+      1: { name: 'kind', type: 'string' },
+      2: { name: 'apiGroup', type: 'string' },
+      3: { name: 'name', type: 'string' },
+      4: { name: 'namespace', type: 'string' },
+    },
+  },
   3: { name: 'roleRef', type: { 1: { name: 'apiGroup', type: 'string' }, 2: { name: 'kind', type: 'string' }, 3: { name: 'name', type: 'string' } } },
 };
 const objectSchemas: Record<string, Schema> = {
-  Namespace: { 1: metadata, 2: { name: 'spec', type: { 1: { name: 'finalizers', type: 'string', repeated: true } } }, 3: { name: 'status', type: { 1: { name: 'phase', type: 'string' } } } },
-  ConfigMap: { 1: metadata, 2: { name: 'data', type: { map: 'string' } }, 3: { name: 'binaryData', type: { map: 'bytes' } }, 4: { name: 'immutable', type: 'bool' } },
-  Secret: { 1: metadata, 2: { name: 'data', type: { map: 'bytes' } }, 3: { name: 'type', type: 'string' }, 4: { name: 'stringData', type: { map: 'string' } }, 5: { name: 'immutable', type: 'bool' } },
+  Namespace: {
+    1: metadata,
+    2: { name: 'spec', type: { 1: { name: 'finalizers', type: 'string', repeated: true } } },
+    3: { name: 'status', type: { 1: { name: 'phase', type: 'string' } } },
+  },
+  ConfigMap: {
+    1: metadata,
+    2: { name: 'data', type: { map: 'string' } },
+    3: { name: 'binaryData', type: { map: 'bytes' } },
+    4: { name: 'immutable', type: 'bool' },
+  },
+  Secret: {
+    1: metadata,
+    2: { name: 'data', type: { map: 'bytes' } },
+    3: { name: 'type', type: 'string' },
+    4: { name: 'stringData', type: { map: 'string' } },
+    5: { name: 'immutable', type: 'bool' },
+  },
   ServiceAccount: {
     1: metadata,
-    2: { name: 'secrets', repeated: true, type: { 1: { name: 'kind', type: 'string' }, 2: { name: 'namespace', type: 'string' }, 3: { name: 'name', type: 'string' }, 4: { name: 'uid', type: 'string' }, 5: { name: 'apiVersion', type: 'string' } } },
+    2: {
+      name: 'secrets',
+      repeated: true,
+      type: {
+        1: { name: 'kind', type: 'string' },
+        2: { name: 'namespace', type: 'string' },
+        3: { name: 'name', type: 'string' },
+        4: { name: 'uid', type: 'string' },
+        5: { name: 'apiVersion', type: 'string' },
+      },
+    },
     3: { name: 'imagePullSecrets', repeated: true, type: { 1: { name: 'name', type: 'string' } } },
     4: { name: 'automountServiceAccountToken', type: 'bool' },
   },
   Role: { 1: metadata, 2: { name: 'rules', repeated: true, type: policyRule } },
-  ClusterRole: { 1: metadata, 2: { name: 'rules', repeated: true, type: policyRule }, 3: { name: 'aggregationRule', type: { 1: { name: 'clusterRoleSelectors', repeated: true, type: labelSelector } } } },
+  ClusterRole: {
+    1: metadata,
+    2: { name: 'rules', repeated: true, type: policyRule },
+    3: { name: 'aggregationRule', type: { 1: { name: 'clusterRoleSelectors', repeated: true, type: labelSelector } } },
+  },
   RoleBinding: binding,
   ClusterRoleBinding: binding,
   TokenRequest: {
@@ -187,7 +245,15 @@ const objectSchemas: Record<string, Schema> = {
       name: 'spec',
       type: {
         1: { name: 'audiences', type: 'string', repeated: true },
-        3: { name: 'boundObjectRef', type: { 1: { name: 'kind', type: 'string' }, 2: { name: 'apiVersion', type: 'string' }, 3: { name: 'name', type: 'string' }, 4: { name: 'uid', type: 'string' } } },
+        3: {
+          name: 'boundObjectRef',
+          type: {
+            1: { name: 'kind', type: 'string' },
+            2: { name: 'apiVersion', type: 'string' },
+            3: { name: 'name', type: 'string' },
+            4: { name: 'uid', type: 'string' },
+          },
+        },
         4: { name: 'expirationSeconds', type: 'int' },
       },
     },
@@ -218,7 +284,7 @@ function decodeValue(raw: Buffer | number, type: FieldSpec['type']): unknown {
     return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
   if ('map' in type) throw new Error('map handled by caller');
-  return decodeMessage(Buffer.isBuffer(raw) ? raw : Buffer.alloc(0), type as Schema);
+  return decodeMessage(Buffer.isBuffer(raw) ? raw : Buffer.alloc(0), type);
 }
 
 function decodeMessage(buffer: Buffer, schema: Schema): Record<string, unknown> {
@@ -252,8 +318,14 @@ function decodeMessage(buffer: Buffer, schema: Schema): Record<string, unknown> 
 /** Decodes a protobuf-encoded object of the kinds kubectl's typed clients create. */
 export function decodeProtobufObject(body: Buffer, expectedKind: string): Record<string, unknown> {
   const schema = objectSchemas[expectedKind];
-  if (!schema) throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
-  if (body.length < 4 || body.subarray(0, 4).toString('latin1') !== 'k8s\0') throw new ApiError(400, 'BadRequest', 'provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]');
+  if (!schema)
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+    );
+  if (body.length < 4 || body.subarray(0, 4).toString('latin1') !== 'k8s\0')
+    throw new ApiError(400, 'BadRequest', 'provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]');
   try {
     const unknown = decodeFields(body.subarray(4));
     const typeMeta = msg(unknown, 1);

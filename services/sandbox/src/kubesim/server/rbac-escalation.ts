@@ -31,14 +31,36 @@ function describeRule(rule: PolicyRule): string {
 async function holdsRule(user: UserInfo, namespace: string, rule: PolicyRule, authorize: Authorize): Promise<boolean> {
   for (const verb of rule.verbs ?? []) {
     for (const path of rule.nonResourceURLs ?? []) {
-      const attributes: RequestAttributes = { user, verb, resourceRequest: false, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', path };
+      const attributes: RequestAttributes = {
+        user,
+        verb,
+        resourceRequest: false,
+        apiGroup: '',
+        apiVersion: '',
+        resource: '',
+        subresource: '',
+        namespace: '',
+        name: '',
+        path,
+      };
       if (!(await authorize(attributes)).allowed) return false;
     }
     for (const apiGroup of rule.apiGroups ?? []) {
       for (const qualified of rule.resources ?? []) {
         const [resource, subresource = ''] = qualified.split('/');
         for (const name of rule.resourceNames?.length ? rule.resourceNames : ['']) {
-          const attributes: RequestAttributes = { user, verb, resourceRequest: true, apiGroup, apiVersion: '*', resource, subresource, namespace, name, path: '' };
+          const attributes: RequestAttributes = {
+            user,
+            verb,
+            resourceRequest: true,
+            apiGroup,
+            apiVersion: '*',
+            resource,
+            subresource,
+            namespace,
+            name,
+            path: '',
+          };
           if (!(await authorize(attributes)).allowed) return false;
         }
       }
@@ -54,7 +76,11 @@ async function missingRules(user: UserInfo, namespace: string, rules: PolicyRule
 }
 
 function forbidden(info: ResourceInfo, object: KubeObject, message: string): ApiError {
-  return new ApiError(403, 'Forbidden', `${info.plural}.${info.group} "${object.metadata.name ?? ''}" is forbidden: ${message}`, { name: object.metadata.name, group: info.group, kind: info.plural });
+  return new ApiError(403, 'Forbidden', `${info.plural}.${info.group} "${object.metadata.name ?? ''}" is forbidden: ${message}`, {
+    name: object.metadata.name,
+    group: info.group,
+    kind: info.plural,
+  });
 }
 
 function userText(user: UserInfo): string {
@@ -67,7 +93,20 @@ export function rbacEscalationCheck(store: ObjectStore, authorize: Authorize): A
     const namespace = object.metadata.namespace ?? '';
     const user = ctx.user;
     const can = async (verb: string, resource: string, name: string) =>
-      (await authorize({ user, verb, resourceRequest: true, apiGroup: info.group, apiVersion: info.version, resource, subresource: '', namespace, name, path: '' })).allowed;
+      (
+        await authorize({
+          user,
+          verb,
+          resourceRequest: true,
+          apiGroup: info.group,
+          apiVersion: info.version,
+          resource,
+          subresource: '',
+          namespace,
+          name,
+          path: '',
+        })
+      ).allowed;
     if (info.kind === 'Role' || info.kind === 'ClusterRole') {
       const rules = (object.rules as PolicyRule[] | undefined) ?? [];
       if (old && JSON.stringify(old.rules ?? []) === JSON.stringify(rules)) return;
@@ -82,12 +121,27 @@ export function rbacEscalationCheck(store: ObjectStore, authorize: Authorize): A
       const roleRef = (object.roleRef ?? {}) as { kind?: string; name?: string };
       if (old && JSON.stringify(old.roleRef) === JSON.stringify(object.roleRef) && JSON.stringify(old.subjects) === JSON.stringify(object.subjects)) return;
       const roleResource = roleRef.kind === 'Role' ? 'roles' : 'clusterroles';
-      const bindAttributes: RequestAttributes = { user, verb: 'bind', resourceRequest: true, apiGroup: info.group, apiVersion: info.version, resource: roleResource, subresource: '', namespace: roleRef.kind === 'Role' ? namespace : '', name: roleRef.name ?? '', path: '' };
+      const bindAttributes: RequestAttributes = {
+        user,
+        verb: 'bind',
+        resourceRequest: true,
+        apiGroup: info.group,
+        apiVersion: info.version,
+        resource: roleResource,
+        subresource: '',
+        namespace: roleRef.kind === 'Role' ? namespace : '',
+        name: roleRef.name ?? '',
+        path: '',
+      };
       if ((await authorize(bindAttributes)).allowed) return;
       const roleInfo = findResourceByPlural(info.group, roleResource) as ResourceInfo;
       const role = await store.storage.get(roleRef.kind === 'Role' ? `/registry/roles/${namespace}/${roleRef.name}` : `/registry/clusterroles/${roleRef.name}`);
       if (!role) {
-        throw forbidden(info, object, `${userText(user)} is attempting to grant RBAC permissions not currently held: ${roleInfo.plural}.${roleInfo.group} "${roleRef.name}" not found`);
+        throw forbidden(
+          info,
+          object,
+          `${userText(user)} is attempting to grant RBAC permissions not currently held: ${roleInfo.plural}.${roleInfo.group} "${roleRef.name}" not found`,
+        );
       }
       const missing = await missingRules(user, namespace, (role.rules as PolicyRule[] | undefined) ?? [], authorize);
       if (missing.length > 0) {

@@ -1,9 +1,7 @@
 import type { KubeObject } from '../contracts.js';
 import { errors } from './errors.js';
 
-type Requirement =
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | '!exists' };
+type Requirement = { key: string; op: 'in' | 'notin'; values: string[] } | { key: string; op: 'exists' | '!exists' };
 
 /** Parses a label selector the way k8s.io/apimachinery/pkg/labels does (=, ==, !=, in, notin, exists, !exists). */
 export function parseLabelSelector(selector: string): Requirement[] {
@@ -27,21 +25,25 @@ export function parseLabelSelector(selector: string): Requirement[] {
   };
   const valuePattern = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
   const checkValues = (values: string[]): string[] => {
-    for (const value of values) if (value.length > 63 || !valuePattern.test(value)) throw errors.badRequest(`unable to parse requirement: values[0]: Invalid value: "${value}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`);
+    for (const value of values)
+      if (value.length > 63 || !valuePattern.test(value))
+        throw errors.badRequest(
+          `unable to parse requirement: values[0]: Invalid value: "${value}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+        );
     return values;
   };
   for (const raw of parts) {
     const part = raw.trim();
     if (part === '') throw errors.badRequest(`unable to parse requirement: found '', expected: identifier`);
     let match: RegExpMatchArray | null;
-    if ((match = part.match(/^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/))) {
+    if ((match = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(part))) {
       requirements.push({ key: checkKey(match[1]), op: match[2] as 'in' | 'notin', values: checkValues(match[3].split(',').map((v) => v.trim())) });
-    } else if ((match = part.match(/^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/))) {
+    } else if ((match = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(part))) {
       const op = match[2] === '!=' ? 'notin' : 'in';
       requirements.push({ key: checkKey(match[1]), op, values: checkValues([match[3]]) });
-    } else if ((match = part.match(/^!\s*(\S+)$/))) {
+    } else if ((match = /^!\s*(\S+)$/.exec(part))) {
       requirements.push({ key: checkKey(match[1]), op: '!exists' });
-    } else if ((match = part.match(/^(\S+)$/))) {
+    } else if ((match = /^(\S+)$/.exec(part))) {
       requirements.push({ key: checkKey(match[1]), op: 'exists' });
     } else {
       throw errors.badRequest(`unable to parse requirement: invalid label selector "${part}"`);
@@ -70,7 +72,10 @@ export function matchesLabels(requirements: Requirement[], labels: Record<string
 /** A metav1.LabelSelector (matchLabels + matchExpressions) as used by PDBs, Deployments and Services. */
 export function matchesLabelSelectorObject(selector: unknown, labels: Record<string, string> | undefined): boolean {
   if (!selector || typeof selector !== 'object') return false;
-  const { matchLabels, matchExpressions } = selector as { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> };
+  const { matchLabels, matchExpressions } = selector as {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+  };
   const present = labels ?? {};
   for (const [k, v] of Object.entries(matchLabels ?? {})) if (present[k] !== v) return false;
   for (const e of matchExpressions ?? []) {
@@ -96,13 +101,13 @@ interface FieldRequirement {
 export function parseFieldSelector(selector: string, supported: string[], resource: string): FieldRequirement[] {
   if (selector.trim() === '') return [];
   return selector.split(',').map((part) => {
-    const match = part.trim().match(/^([^=!]+?)\s*(==|=|!=)\s*(.*)$/);
+    const match = /^([^=!]+?)\s*(==|=|!=)\s*(.*)$/.exec(part.trim());
     if (!match) throw errors.badRequest(`invalid selector: '${selector}'; can't understand '${part}'`);
     const field = match[1].trim();
     if (field !== 'metadata.name' && field !== 'metadata.namespace' && !supported.includes(field)) {
       throw errors.badRequest(`field label not supported: ${field}`);
     }
-    void resource;
+    resource;
     return { field, value: match[3].trim(), negate: match[2] === '!=' };
   });
 }

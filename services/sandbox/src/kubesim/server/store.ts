@@ -9,7 +9,16 @@ import { decodeTypeErrors, immutableErrors, nameErrors, schemaErrors, semanticEr
 import { allocateServiceAddresses, type ServiceRanges } from './allocator.js';
 import { ApiError, errors, fieldError, type StatusCause } from './errors.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { applyDefaults, generationKinds, generationOnAnyChange, normalizeSecret, prepareForCreate, restrictUpdate, secretTypeErrors, specOf } from './strategies.js';
+import {
+  applyDefaults,
+  generationKinds,
+  generationOnAnyChange,
+  normalizeSecret,
+  prepareForCreate,
+  restrictUpdate,
+  secretTypeErrors,
+  specOf,
+} from './strategies.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -93,7 +102,11 @@ export class ObjectStore implements ObjectReader {
     return found;
   }
 
-  async listObjects(info: ResourceInfo, namespace: string | undefined, options: ListOptions): Promise<{ items: KubeObject[]; resourceVersion: string; continueToken?: string; remaining?: number }> {
+  async listObjects(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    options: ListOptions,
+  ): Promise<{ items: KubeObject[]; resourceVersion: string; continueToken?: string; remaining?: number }> {
     const labels = parseLabelSelector(options.labelSelector ?? '');
     const fields = parseFieldSelector(options.fieldSelector ?? '', info.fieldLabels, info.plural);
     const prefix = storagePrefix(info, namespace);
@@ -108,21 +121,28 @@ export class ObjectStore implements ObjectReader {
     for (;;) {
       const page = await this.storage.list(prefix, { afterKey, limit: limit ? limit - items.length : undefined, revision }).catch((error: unknown) => {
         if (error instanceof StorageError && error.code === 'Expired') {
-          throw errors.gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+          throw errors.gone(
+            'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+          );
         }
         throw error;
       });
       listRevision ??= page.revision;
       for (const item of page.items) if (matchesLabels(labels, item.metadata.labels) && matchesFields(fields, item)) items.push(item);
       more = page.more;
-      if (page.items.length > 0) afterKey = storageKey(info, page.items[page.items.length - 1].metadata.namespace, page.items[page.items.length - 1].metadata.name as string);
+      if (page.items.length > 0)
+        afterKey = storageKey(info, page.items[page.items.length - 1].metadata.namespace, page.items[page.items.length - 1].metadata.name!);
       if (!limit || !more || items.length >= limit) break;
     }
-    const result: { items: KubeObject[]; resourceVersion: string; continueToken?: string; remaining?: number } = { items, resourceVersion: String(listRevision) };
+    const result: { items: KubeObject[]; resourceVersion: string; continueToken?: string; remaining?: number } = {
+      items,
+      resourceVersion: String(listRevision),
+    };
     if (limit && more && afterKey) {
       result.continueToken = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: listRevision, start: afterKey })).toString('base64url');
       // Like etcd's count, the apiserver tells how many items are left only when no selector filters them.
-      if (!options.labelSelector && !options.fieldSelector) result.remaining = (await this.storage.list(prefix, { afterKey, revision: listRevision })).items.length;
+      if (!options.labelSelector && !options.fieldSelector)
+        result.remaining = (await this.storage.list(prefix, { afterKey, revision: listRevision })).items.length;
     }
     return result;
   }
@@ -132,10 +152,17 @@ export class ObjectStore implements ObjectReader {
     const ns = await this.storage.get(storageKey(RESOURCES[0], undefined, namespace));
     if (!ns) throw errors.notFound({ group: '', resource: 'namespaces', name: namespace });
     if (ns.metadata.deletionTimestamp || (ns.status as { phase?: string } | undefined)?.phase === 'Terminating') {
-      throw new ApiError(403, 'Forbidden', `${qualifiedResource(info)} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
-        name, group: info.group, kind: info.plural,
-        causes: [{ type: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
-      });
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `${qualifiedResource(info)} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        {
+          name,
+          group: info.group,
+          kind: info.plural,
+          causes: [{ type: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
+        },
+      );
     }
   }
 
@@ -146,9 +173,11 @@ export class ObjectStore implements ObjectReader {
     object.apiVersion ??= groupVersion(info);
     object.kind ??= info.kind;
     if (object.kind !== info.kind || object.apiVersion !== groupVersion(info)) {
-      throw errors.badRequest(`the API version in the data (${object.apiVersion}) does not match the expected API version (${groupVersion(info)})${object.kind !== info.kind ? ` or kind (${object.kind} vs ${info.kind})` : ''}`);
+      throw errors.badRequest(
+        `the API version in the data (${object.apiVersion}) does not match the expected API version (${groupVersion(info)})${object.kind !== info.kind ? ` or kind (${object.kind} vs ${info.kind})` : ''}`,
+      );
     }
-    object.metadata = (object.metadata && typeof object.metadata === 'object' ? object.metadata : {}) as KubeObject['metadata'];
+    object.metadata = object.metadata && typeof object.metadata === 'object' ? object.metadata : {};
     const unknown = unknownFields(info, object, true);
     if (unknown.length > 0 && ctx.fieldValidation === 'Strict') {
       throw errors.badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
@@ -176,11 +205,25 @@ export class ObjectStore implements ObjectReader {
     if (old) causes.push(...immutableErrors(info, old, object));
     const controllers = (object.metadata.ownerReferences ?? []).filter((r) => r.controller === true);
     if (controllers.length > 1) {
-      causes.push(fieldError('FieldValueInvalid', 'metadata.ownerReferences', `Only one reference can have Controller set to true. Found "true" in references for ${controllers.map((c) => `${c.kind}/${c.name}`).join(' and ')}`, object.metadata.ownerReferences));
+      causes.push(
+        fieldError(
+          'FieldValueInvalid',
+          'metadata.ownerReferences',
+          `Only one reference can have Controller set to true. Found "true" in references for ${controllers.map((c) => `${c.kind}/${c.name}`).join(' and ')}`,
+          object.metadata.ownerReferences,
+        ),
+      );
     }
     if (old?.metadata.deletionTimestamp) {
       const added = (object.metadata.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
-      if (added.length > 0) causes.push(fieldError('FieldValueForbidden', 'metadata.finalizers', `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}`));
+      if (added.length > 0)
+        causes.push(
+          fieldError(
+            'FieldValueForbidden',
+            'metadata.finalizers',
+            `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}`,
+          ),
+        );
     }
     return causes;
   }
@@ -191,7 +234,9 @@ export class ObjectStore implements ObjectReader {
 
   private async allocate(info: ResourceInfo, object: KubeObject, old: KubeObject | undefined): Promise<void> {
     if (info.kind !== 'Service') return;
-    const services = (await this.storage.list('/registry/services/')).items.filter((s) => !(s.metadata.namespace === object.metadata.namespace && s.metadata.name === object.metadata.name));
+    const services = (await this.storage.list('/registry/services/')).items.filter(
+      (s) => !(s.metadata.namespace === object.metadata.namespace && s.metadata.name === object.metadata.name),
+    );
     const causes = allocateServiceAddresses(object, old, services, this.ranges);
     this.throwIfInvalid(info, object, causes);
   }
@@ -242,8 +287,15 @@ export class ObjectStore implements ObjectReader {
    * Writes `candidate` over `old` (the object read at old.metadata.resourceVersion).
    * A resourceVersion in the candidate that differs from the stored one is a 409.
    */
-  async commitUpdate(info: ResourceInfo, old: KubeObject, candidateInput: KubeObject, ctx: RequestContext, subresource: string, managed?: KubeObject['metadata']['managedFields']): Promise<KubeObject> {
-    const name = old.metadata.name as string;
+  async commitUpdate(
+    info: ResourceInfo,
+    old: KubeObject,
+    candidateInput: KubeObject,
+    ctx: RequestContext,
+    subresource: string,
+    managed?: KubeObject['metadata']['managedFields'],
+  ): Promise<KubeObject> {
+    const name = old.metadata.name!;
     if (candidateInput.metadata.name !== undefined && candidateInput.metadata.name !== name) {
       throw errors.badRequest(`the name of the object (${candidateInput.metadata.name}) does not match the name on the URL (${name})`);
     }
@@ -254,7 +306,10 @@ export class ObjectStore implements ObjectReader {
       throw errors.conflict(target(info, name));
     }
     if (candidateInput.metadata.uid && candidateInput.metadata.uid !== old.metadata.uid) {
-      throw errors.conflict(target(info, name), `Precondition failed: UID in precondition: ${candidateInput.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
+      throw errors.conflict(
+        target(info, name),
+        `Precondition failed: UID in precondition: ${candidateInput.metadata.uid}, UID in object meta: ${old.metadata.uid}`,
+      );
     }
     const hasStatus = info.subresources.includes('status');
     const next = restrictUpdate(info.kind, subresource, hasStatus, old, clone(candidateInput));
@@ -276,7 +331,10 @@ export class ObjectStore implements ObjectReader {
     if (generationKinds.has(info.kind)) {
       const generation = old.metadata.generation ?? 1;
       const changed = generationOnAnyChange.has(info.kind)
-        ? !deepEqual({ ...next, metadata: { ...next.metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined } }, { ...old, metadata: { ...old.metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined } })
+        ? !deepEqual(
+            { ...next, metadata: { ...next.metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined } },
+            { ...old, metadata: { ...old.metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined } },
+          )
         : !deepEqual(specOf(old), specOf(next));
       next.metadata.generation = subresource === '' && changed ? generation + 1 : generation;
     } else delete next.metadata.generation;
@@ -321,7 +379,8 @@ export class ObjectStore implements ObjectReader {
   async update(info: ResourceInfo, namespace: string | undefined, name: string, body: unknown, ctx: RequestContext, subresource: string): Promise<KubeObject> {
     const candidate = this.decodeBody(info, body, ctx);
     if (subresource === '' && ALLOW_CREATE_ON_UPDATE.has(info.kind) && !(await this.storage.get(storageKey(info, namespace, name)))) {
-      if (candidate.metadata.name !== undefined && candidate.metadata.name !== name) throw errors.badRequest(`the name of the object (${candidate.metadata.name}) does not match the name on the URL (${name})`);
+      if (candidate.metadata.name !== undefined && candidate.metadata.name !== name)
+        throw errors.badRequest(`the name of the object (${candidate.metadata.name}) does not match the name on the URL (${name})`);
       const created = await this.create(info, namespace, { ...candidate, metadata: { ...candidate.metadata, name, resourceVersion: undefined } }, ctx);
       ctx.created = true;
       return created;
@@ -331,14 +390,24 @@ export class ObjectStore implements ObjectReader {
     return this.commitUpdate(info, old, candidate, ctx, subresource);
   }
 
-  async patch(info: ResourceInfo, namespace: string | undefined, name: string, type: PatchType, body: unknown, ctx: RequestContext, subresource: string, force: boolean): Promise<KubeObject> {
+  async patch(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    body: unknown,
+    ctx: RequestContext,
+    subresource: string,
+    force: boolean,
+  ): Promise<KubeObject> {
     for (let attempt = 0; ; attempt += 1) {
       const old = await this.storage.get(storageKey(info, namespace, name));
       try {
         if (!old) {
           if (type === 'apply' && subresource === '') {
             const applied = this.decode(info, body, ctx);
-            if (applied.metadata.name !== name) throw errors.badRequest(`the name of the object (${applied.metadata.name ?? ''}) does not match the name on the URL (${name})`);
+            if (applied.metadata.name !== name)
+              throw errors.badRequest(`the name of the object (${applied.metadata.name ?? ''}) does not match the name on the URL (${name})`);
             const created = await this.create(info, namespace, applied, ctx, { force });
             ctx.created = true;
             return created;
@@ -352,18 +421,29 @@ export class ObjectStore implements ObjectReader {
             candidate = jsonPatch(old, body) as KubeObject;
             break;
           case 'merge':
-            if (!body || typeof body !== 'object' || Array.isArray(body)) throw errors.badRequest('json: cannot unmarshal array into Go value of type map[string]interface {}');
+            if (!body || typeof body !== 'object' || Array.isArray(body))
+              throw errors.badRequest('json: cannot unmarshal array into Go value of type map[string]interface {}');
             candidate = mergePatch(old, body) as KubeObject;
             break;
           case 'strategic':
-            if (!body || typeof body !== 'object' || Array.isArray(body)) throw errors.badRequest('json: cannot unmarshal array into Go value of type map[string]interface {}');
+            if (!body || typeof body !== 'object' || Array.isArray(body))
+              throw errors.badRequest('json: cannot unmarshal array into Go value of type map[string]interface {}');
             candidate = strategicMergePatch(old, body) as KubeObject;
             break;
           case 'apply': {
             const applied = this.decode(info, body, ctx);
-            if (applied.metadata.name !== name) throw errors.badRequest(`the name of the object (${applied.metadata.name ?? ''}) does not match the name on the URL (${name})`);
-            if (info.namespaced && applied.metadata.namespace && applied.metadata.namespace !== namespace) throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
-            candidate = serverSideApply(old, applied, ctx.fieldManager, force, subresource === '' ? undefined : subresource, !info.subresources.includes('status'));
+            if (applied.metadata.name !== name)
+              throw errors.badRequest(`the name of the object (${applied.metadata.name ?? ''}) does not match the name on the URL (${name})`);
+            if (info.namespaced && applied.metadata.namespace && applied.metadata.namespace !== namespace)
+              throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+            candidate = serverSideApply(
+              old,
+              applied,
+              ctx.fieldManager,
+              force,
+              subresource === '' ? undefined : subresource,
+              !info.subresources.includes('status'),
+            );
             candidate.metadata.resourceVersion = applied.metadata.resourceVersion ?? old.metadata.resourceVersion;
             managed = candidate.metadata.managedFields;
             break;
@@ -379,7 +459,13 @@ export class ObjectStore implements ObjectReader {
     }
   }
 
-  async delete(info: ResourceInfo, namespace: string | undefined, name: string, options: DeleteOptions, ctx: RequestContext): Promise<{ object: KubeObject; deleted: boolean }> {
+  async delete(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    options: DeleteOptions,
+    ctx: RequestContext,
+  ): Promise<{ object: KubeObject; deleted: boolean }> {
     if (info.kind === 'Namespace' && ['default', 'kube-system', 'kube-public'].includes(name)) {
       // The NamespaceLifecycle admission plugin keeps the system namespaces.
       throw new ApiError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, group: '', kind: 'namespaces' });
@@ -389,15 +475,27 @@ export class ObjectStore implements ObjectReader {
       const pre = options.preconditions ?? {};
       // Precondition failures name the kind, not the resource, in details.kind.
       const preconditionTarget = { ...target(info, name), resource: info.kind };
-      if (pre.uid && pre.uid !== old.metadata.uid) throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${info.group ? `${info.plural}.${info.group}` : info.plural} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`, { name, group: info.group, kind: info.kind });
+      if (pre.uid && pre.uid !== old.metadata.uid)
+        throw new ApiError(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${info.group ? `${info.plural}.${info.group}` : info.plural} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`,
+          { name, group: info.group, kind: info.kind },
+        );
       if (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
-        throw errors.conflict(preconditionTarget, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+        throw errors.conflict(
+          preconditionTarget,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`,
+        );
       }
       const next = clone(old);
       const finalizers = new Set(next.metadata.finalizers ?? []);
-      const policy = options.propagationPolicy ?? (options.orphanDependents === true ? 'Orphan' : options.orphanDependents === false ? 'Background' : undefined);
+      const policy =
+        options.propagationPolicy ?? (options.orphanDependents === true ? 'Orphan' : options.orphanDependents === false ? 'Background' : undefined);
       if (policy && !['Orphan', 'Background', 'Foreground'].includes(policy)) {
-        throw errors.invalid('meta.k8s.io', 'DeleteOptions', '', [fieldError('FieldValueNotSupported', 'propagationPolicy', 'supported values: "Foreground", "Background", "Orphan", "nil"', policy)]);
+        throw errors.invalid('meta.k8s.io', 'DeleteOptions', '', [
+          fieldError('FieldValueNotSupported', 'propagationPolicy', 'supported values: "Foreground", "Background", "Orphan", "nil"', policy),
+        ]);
       }
       if (policy === 'Foreground') {
         finalizers.delete('orphan');
@@ -418,7 +516,9 @@ export class ObjectStore implements ObjectReader {
       } else if (info.kind === 'Pod') {
         const spec = next.spec as { nodeName?: string; terminationGracePeriodSeconds?: number };
         const phase = (next.status as { phase?: string } | undefined)?.phase;
-        const grace = options.gracePeriodSeconds ?? (old.metadata.deletionGracePeriodSeconds !== undefined ? old.metadata.deletionGracePeriodSeconds : spec.terminationGracePeriodSeconds ?? 30);
+        const grace =
+          options.gracePeriodSeconds ??
+          (old.metadata.deletionGracePeriodSeconds !== undefined ? old.metadata.deletionGracePeriodSeconds : (spec.terminationGracePeriodSeconds ?? 30));
         graceful = !!spec.nodeName && grace > 0 && phase !== 'Succeeded' && phase !== 'Failed';
         next.metadata.deletionGracePeriodSeconds = graceful ? grace : 0;
       }
@@ -438,7 +538,7 @@ export class ObjectStore implements ObjectReader {
           return { object: removed, deleted: true };
         }
         if (!next.metadata.deletionTimestamp) {
-          const graceSeconds = info.kind === 'Pod' ? next.metadata.deletionGracePeriodSeconds ?? 0 : 0;
+          const graceSeconds = info.kind === 'Pod' ? (next.metadata.deletionGracePeriodSeconds ?? 0) : 0;
           next.metadata.deletionTimestamp = new Date(Date.now() + graceSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
           if (info.kind !== 'Pod' && info.kind !== 'Namespace') next.metadata.deletionGracePeriodSeconds = 0;
         }

@@ -51,7 +51,8 @@ export function admitPod(pod: KubeObject): void {
   if (spec.priorityClassName === undefined) spec.priority ??= 0;
   spec.preemptionPolicy ??= 'PreemptLowerPriority';
   const tolerations = (Array.isArray(spec.tolerations) ? spec.tolerations : []) as Array<Record<string, unknown>>;
-  const tolerates = (key: string) => tolerations.some((t) => (t.operator === 'Exists' && t.key === undefined) || (t.key === key && (t.effect === undefined || t.effect === 'NoExecute')));
+  const tolerates = (key: string) =>
+    tolerations.some((t) => (t.operator === 'Exists' && t.key === undefined) || (t.key === key && (t.effect === undefined || t.effect === 'NoExecute')));
   const added = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']
     .filter((key) => !tolerates(key))
     .map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }));
@@ -154,7 +155,18 @@ export function applyDefaults(object: KubeObject): void {
       const status = obj(object.status);
       object.status = status;
       status.daemonEndpoints ??= { kubeletEndpoint: { Port: 0 } };
-      status.nodeInfo ??= { machineID: '', systemUUID: '', bootID: '', kernelVersion: '', osImage: '', containerRuntimeVersion: '', kubeletVersion: '', kubeProxyVersion: '', operatingSystem: '', architecture: '' };
+      status.nodeInfo ??= {
+        machineID: '',
+        systemUUID: '',
+        bootID: '',
+        kernelVersion: '',
+        osImage: '',
+        containerRuntimeVersion: '',
+        kubeletVersion: '',
+        kubeProxyVersion: '',
+        operatingSystem: '',
+        architecture: '',
+      };
       if (Array.isArray(status.conditions)) {
         for (const raw of status.conditions) {
           const condition = obj(raw);
@@ -200,7 +212,8 @@ export function secretTypeErrors(object: KubeObject): StatusCause[] {
       need('.dockerconfigjson');
       break;
     case 'kubernetes.io/service-account-token':
-      if (!object.metadata.annotations?.['kubernetes.io/service-account.name']) causes.push(fieldError('FieldValueRequired', 'metadata.annotations[kubernetes.io/service-account.name]', ''));
+      if (!object.metadata.annotations?.['kubernetes.io/service-account.name'])
+        causes.push(fieldError('FieldValueRequired', 'metadata.annotations[kubernetes.io/service-account.name]', ''));
       break;
   }
   return causes;
@@ -282,16 +295,28 @@ export function restrictUpdate(kind: string, subresource: string, hasStatus: boo
   if (subresource === 'status') {
     const result: KubeObject = { ...clone(old), status: clone(next.status) };
     // Status writers may touch labels and annotations (the kubelet does for pods).
-    result.metadata = { ...result.metadata, labels: next.metadata.labels, annotations: next.metadata.annotations, resourceVersion: next.metadata.resourceVersion };
+    result.metadata = {
+      ...result.metadata,
+      labels: next.metadata.labels,
+      annotations: next.metadata.annotations,
+      resourceVersion: next.metadata.resourceVersion,
+    };
     if (kind === 'CertificateSigningRequest') {
       const conditions = (obj(next.status).conditions as Array<{ type?: string }> | undefined) ?? [];
       const oldConditions = (obj(old.status).conditions as Array<{ type?: string }> | undefined) ?? [];
       const approval = (list: Array<{ type?: string }>) => list.filter((c) => c.type === 'Approved' || c.type === 'Denied');
       if (!deepEqual(approval(conditions), approval(oldConditions))) {
-        throw new ApiError(422, 'Invalid', `CertificateSigningRequest.certificates.k8s.io "${old.metadata.name}" is invalid: status.conditions: Forbidden: updates may not add a condition of type "Approved"`, {
-          name: old.metadata.name, group: 'certificates.k8s.io', kind: 'CertificateSigningRequest',
-          causes: [fieldError('FieldValueForbidden', 'status.conditions', 'updates may not add a condition of type "Approved"')],
-        });
+        throw new ApiError(
+          422,
+          'Invalid',
+          `CertificateSigningRequest.certificates.k8s.io "${old.metadata.name}" is invalid: status.conditions: Forbidden: updates may not add a condition of type "Approved"`,
+          {
+            name: old.metadata.name,
+            group: 'certificates.k8s.io',
+            kind: 'CertificateSigningRequest',
+            causes: [fieldError('FieldValueForbidden', 'status.conditions', 'updates may not add a condition of type "Approved"')],
+          },
+        );
       }
     }
     return result;
@@ -304,10 +329,17 @@ export function restrictUpdate(kind: string, subresource: string, hasStatus: boo
     const before = others((obj(old.status).conditions as Array<Record<string, unknown>> | undefined) ?? []);
     if (!deepEqual(added, before)) {
       const type = String((added.find((c) => !before.some((b) => deepEqual(b, c))) ?? before[0] ?? {}).type ?? '');
-      throw new ApiError(422, 'Invalid', `CertificateSigningRequest.certificates.k8s.io "${old.metadata.name}" is invalid: status.conditions: Forbidden: updates may not add a condition of type "${type}"`, {
-        name: old.metadata.name, group: 'certificates.k8s.io', kind: 'CertificateSigningRequest',
-        causes: [fieldError('FieldValueForbidden', 'status.conditions', `updates may not add a condition of type "${type}"`)],
-      });
+      throw new ApiError(
+        422,
+        'Invalid',
+        `CertificateSigningRequest.certificates.k8s.io "${old.metadata.name}" is invalid: status.conditions: Forbidden: updates may not add a condition of type "${type}"`,
+        {
+          name: old.metadata.name,
+          group: 'certificates.k8s.io',
+          kind: 'CertificateSigningRequest',
+          causes: [fieldError('FieldValueForbidden', 'status.conditions', `updates may not add a condition of type "${type}"`)],
+        },
+      );
     }
     const conditions = ((obj(next.status).conditions as Array<Record<string, unknown>> | undefined) ?? []).map((c) => {
       const stamped = { ...c };
@@ -332,7 +364,16 @@ export function restrictUpdate(kind: string, subresource: string, hasStatus: boo
 }
 
 /** Kinds whose spec changes bump metadata.generation. */
-export const generationKinds = new Set(['Deployment', 'StatefulSet', 'ReplicaSet', 'DaemonSet', 'PodDisruptionBudget', 'NetworkPolicy', 'Pod', 'EndpointSlice']);
+export const generationKinds = new Set([
+  'Deployment',
+  'StatefulSet',
+  'ReplicaSet',
+  'DaemonSet',
+  'PodDisruptionBudget',
+  'NetworkPolicy',
+  'Pod',
+  'EndpointSlice',
+]);
 
 /** Kinds whose every change (metadata included) bumps metadata.generation. */
 export const generationOnAnyChange = new Set(['EndpointSlice']);

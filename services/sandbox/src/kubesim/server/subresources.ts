@@ -9,7 +9,9 @@ import { nodeTopologyLabels } from './default-admission.js';
 
 function selectorString(selector: unknown): string {
   const matchLabels = (selector as { matchLabels?: Record<string, string> } | undefined)?.matchLabels ?? {};
-  return Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+  return Object.entries(matchLabels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 /** autoscaling/v1 Scale view of a workload. */
@@ -17,19 +19,35 @@ export function readScale(info: ResourceInfo, object: KubeObject): Record<string
   const spec = object.spec as { replicas?: number; selector?: unknown };
   const status = (object.status ?? {}) as { replicas?: number };
   return {
-    kind: 'Scale', apiVersion: 'autoscaling/v1',
-    metadata: { name: object.metadata.name, namespace: object.metadata.namespace, uid: object.metadata.uid, resourceVersion: object.metadata.resourceVersion, creationTimestamp: object.metadata.creationTimestamp },
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: {
+      name: object.metadata.name,
+      namespace: object.metadata.namespace,
+      uid: object.metadata.uid,
+      resourceVersion: object.metadata.resourceVersion,
+      creationTimestamp: object.metadata.creationTimestamp,
+    },
     spec: { replicas: spec.replicas ?? 0 },
     status: { replicas: status.replicas ?? 0, selector: selectorString(spec.selector) },
   };
 }
 
-export async function writeScale(store: ObjectStore, info: ResourceInfo, namespace: string | undefined, name: string, body: unknown, ctx: RequestContext): Promise<Record<string, unknown>> {
+export async function writeScale(
+  store: ObjectStore,
+  info: ResourceInfo,
+  namespace: string | undefined,
+  name: string,
+  body: unknown,
+  ctx: RequestContext,
+): Promise<Record<string, unknown>> {
   const scale = (body ?? {}) as { kind?: string; metadata?: { name?: string; resourceVersion?: string }; spec?: { replicas?: unknown } };
   if (scale.kind !== undefined && scale.kind !== 'Scale') throw errors.badRequest(`kind ${scale.kind} does not match Scale`);
   const replicas = scale.spec?.replicas;
   if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-    throw errors.invalid('autoscaling', 'Scale', name, [{ type: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
+    throw errors.invalid('autoscaling', 'Scale', name, [
+      { type: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` },
+    ]);
   }
   const old = await store.read(info, namespace, name);
   const next = clone(old);
@@ -45,23 +63,43 @@ function isReady(pod: KubeObject): boolean {
 }
 
 /** policy/v1 Eviction honouring PodDisruptionBudgets (pkg/registry/core/pod/storage/eviction.go). */
-export async function evictPod(store: ObjectStore, _reader: ObjectStore, namespace: string, name: string, body: unknown, ctx: RequestContext): Promise<Record<string, unknown>> {
-  const eviction = (body ?? {}) as { kind?: string; metadata?: { name?: string }; deleteOptions?: { gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string } } };
+export async function evictPod(
+  store: ObjectStore,
+  _reader: ObjectStore,
+  namespace: string,
+  name: string,
+  body: unknown,
+  ctx: RequestContext,
+): Promise<Record<string, unknown>> {
+  const eviction = (body ?? {}) as {
+    kind?: string;
+    metadata?: { name?: string };
+    deleteOptions?: { gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string } };
+  };
   if (eviction.kind !== undefined && eviction.kind !== 'Eviction') throw errors.badRequest(`kind ${eviction.kind} is not Eviction`);
   if (eviction.metadata?.name !== undefined && eviction.metadata.name !== name) throw errors.badRequest(`name in URL does not match name in Eviction object`);
-  const pods = findResourceByPlural('', 'pods') as ResourceInfo;
+  const pods = findResourceByPlural('', 'pods')!;
   const pdbs = findResourceByPlural('policy', 'poddisruptionbudgets') as ResourceInfo;
   const pod = await store.read(pods, namespace, name);
   const phase = (pod.status as { phase?: string } | undefined)?.phase;
   const terminal = phase === 'Succeeded' || phase === 'Failed' || phase === 'Pending' || !!pod.metadata.deletionTimestamp;
   const success = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
   if (!terminal) {
-    const budgets = (await store.listObjects(pdbs, namespace, {})).items.filter((pdb) => matchesLabelSelectorObject((pdb.spec as { selector?: unknown }).selector, pod.metadata.labels));
-    if (budgets.length > 1) throw new ApiError(500, 'InternalError', 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.');
+    const budgets = (await store.listObjects(pdbs, namespace, {})).items.filter((pdb) =>
+      matchesLabelSelectorObject((pdb.spec as { selector?: unknown }).selector, pod.metadata.labels),
+    );
+    if (budgets.length > 1)
+      throw new ApiError(500, 'InternalError', 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.');
     if (budgets.length === 1 && isReady(pod)) {
       const pdb = budgets[0];
       const spec = pdb.spec as { minAvailable?: number | string; maxUnavailable?: number | string; selector?: unknown };
-      const status = (pdb.status ?? {}) as { observedGeneration?: number; disruptionsAllowed?: number; currentHealthy?: number; desiredHealthy?: number; disruptedPods?: Record<string, string> };
+      const status = (pdb.status ?? {}) as {
+        observedGeneration?: number;
+        disruptionsAllowed?: number;
+        currentHealthy?: number;
+        desiredHealthy?: number;
+        disruptedPods?: Record<string, string>;
+      };
       let allowed: number;
       let healthy: number;
       let desired: number;
@@ -73,10 +111,15 @@ export async function evictPod(store: ObjectStore, _reader: ObjectStore, namespa
         healthy = status.currentHealthy ?? 0;
         desired = status.desiredHealthy ?? 0;
       } else {
-        const matching = (await store.listObjects(pods, namespace, {})).items.filter((p) => !p.metadata.deletionTimestamp && matchesLabelSelectorObject(spec.selector, p.metadata.labels));
+        const matching = (await store.listObjects(pods, namespace, {})).items.filter(
+          (p) => !p.metadata.deletionTimestamp && matchesLabelSelectorObject(spec.selector, p.metadata.labels),
+        );
         healthy = matching.filter(isReady).length;
         const expected = matching.length;
-        desired = spec.maxUnavailable !== undefined ? expected - intOrPercent(spec.maxUnavailable, expected, true) : intOrPercent(spec.minAvailable ?? 1, expected, true);
+        desired =
+          spec.maxUnavailable !== undefined
+            ? expected - intOrPercent(spec.maxUnavailable, expected, true)
+            : intOrPercent(spec.minAvailable ?? 1, expected, true);
         allowed = Math.max(0, healthy - desired);
       }
       if (allowed <= 0) throw tooMany(`The disruption budget ${pdb.metadata.name} needs ${desired} healthy pods and has ${healthy} currently`);
@@ -96,7 +139,17 @@ export async function evictPod(store: ObjectStore, _reader: ObjectStore, namespa
     const updated = clone(latest);
     const status = (updated.status ?? {}) as { conditions?: Array<Record<string, unknown>> };
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== 'DisruptionTarget'), { type: 'DisruptionTarget', status: 'True', lastProbeTime: null, lastTransitionTime: now, reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting' }];
+    status.conditions = [
+      ...(status.conditions ?? []).filter((c) => c.type !== 'DisruptionTarget'),
+      {
+        type: 'DisruptionTarget',
+        status: 'True',
+        lastProbeTime: null,
+        lastTransitionTime: now,
+        reason: 'EvictionByEvictionAPI',
+        message: 'Eviction API: evicting',
+      },
+    ];
     updated.status = status;
     const written = await store.commitUpdate(pods, latest, updated, ctx, 'status');
     if (preconditions?.resourceVersion) preconditions = { ...preconditions, resourceVersion: written.metadata.resourceVersion };
@@ -106,20 +159,29 @@ export async function evictPod(store: ObjectStore, _reader: ObjectStore, namespa
 }
 
 function tooMany(cause: string): ApiError {
-  return new ApiError(429, 'TooManyRequests', 'Cannot evict pod as it would violate the pod\'s disruption budget.', { causes: [{ type: 'DisruptionBudget', message: cause }], retryAfterSeconds: 10 });
+  return new ApiError(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", {
+    causes: [{ type: 'DisruptionBudget', message: cause }],
+    retryAfterSeconds: 10,
+  });
 }
 
 /** core/v1 Binding: what the scheduler posts to assign a pod to a node. */
 export async function bindPod(store: ObjectStore, namespace: string, name: string, body: unknown, ctx: RequestContext): Promise<Record<string, unknown>> {
   const binding = (body ?? {}) as { kind?: string; metadata?: { name?: string; annotations?: Record<string, string> }; target?: { kind?: string; name?: string } };
   if (binding.kind !== undefined && binding.kind !== 'Binding') throw errors.badRequest(`kind ${binding.kind} is not Binding`);
-  if (!name) throw errors.invalid('', 'Binding', '', [{ type: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
-  if (binding.metadata?.name !== undefined && binding.metadata.name !== name) throw errors.badRequest(`the name of the object (${binding.metadata.name}) does not match the name on the URL (${name})`);
+  if (!name)
+    throw errors.invalid('', 'Binding', '', [
+      { type: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' },
+    ]);
+  if (binding.metadata?.name !== undefined && binding.metadata.name !== name)
+    throw errors.badRequest(`the name of the object (${binding.metadata.name}) does not match the name on the URL (${name})`);
   if (!binding.target?.name) throw errors.invalid('', 'Binding', name, [{ type: 'FieldValueRequired', field: 'target.name', message: 'Required value' }]);
   if (binding.target.kind !== undefined && binding.target.kind !== 'Node' && binding.target.kind !== '') {
-    throw errors.invalid('', 'Binding', name, [{ type: 'FieldValueNotSupported', field: 'target.kind', message: `Unsupported value: "${binding.target.kind}": supported values: "Node", ""` }]);
+    throw errors.invalid('', 'Binding', name, [
+      { type: 'FieldValueNotSupported', field: 'target.kind', message: `Unsupported value: "${binding.target.kind}": supported values: "Node", ""` },
+    ]);
   }
-  const pods = findResourceByPlural('', 'pods') as ResourceInfo;
+  const pods = findResourceByPlural('', 'pods')!;
   const pod = await store.read(pods, namespace, name);
   if (pod.metadata.deletionTimestamp) throw errors.conflict({ group: '', resource: 'pods', name }, 'pod is being deleted, cannot be assigned to a host');
   const spec = pod.spec as { nodeName?: string };
@@ -134,13 +196,16 @@ export async function bindPod(store: ObjectStore, namespace: string, name: strin
   const topology = await nodeTopologyLabels(store, binding.target.name);
   if (Object.keys(topology).length > 0) next.metadata.labels = { ...(next.metadata.labels ?? {}), ...topology };
   const status = (next.status ?? {}) as { conditions?: Array<Record<string, unknown>> };
-  status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }];
+  status.conditions = [
+    ...(status.conditions ?? []).filter((c) => c.type !== 'PodScheduled'),
+    { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') },
+  ];
   next.status = status;
   // Binding writes spec.nodeName, which a pod update may not; bypass the pod update rules.
   const key = `/registry/pods/${namespace}/${name}`;
   await store.storage.update(key, next, Number(pod.metadata.resourceVersion)).catch((error: unknown) => {
     throw error instanceof Error && error.message.includes('modified') ? errors.conflict({ group: '', resource: 'pods', name }) : error;
   });
-  void ctx;
+  ctx;
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
 }

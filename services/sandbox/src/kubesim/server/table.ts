@@ -14,7 +14,7 @@ interface Column {
 }
 
 export function wantsTable(accept: string | undefined): boolean {
-  return !!accept && /as=Table/.test(accept) && /g=meta\.k8s\.io/.test(accept) && /v=v1(?![\w])/.test(accept);
+  return !!accept && accept.includes('as=Table') && accept.includes('g=meta.k8s.io') && /v=v1(?![\w])/.test(accept);
 }
 
 export function humanDuration(seconds: number): string {
@@ -36,16 +36,27 @@ function get(object: unknown, path: string): unknown {
   return path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), object);
 }
 
-const name: Column = { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0, cell: (o) => o.metadata.name ?? '' };
+const name: Column = {
+  name: 'Name',
+  type: 'string',
+  format: 'name',
+  description: 'Name must be unique within a namespace.',
+  priority: 0,
+  cell: (o) => o.metadata.name ?? '',
+};
 const age: Column = {
-  name: 'Age', type: 'string', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.', priority: 0,
+  name: 'Age',
+  type: 'string',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+  priority: 0,
   cell: (o, now) => (o.metadata.creationTimestamp ? humanDuration((now - Date.parse(o.metadata.creationTimestamp)) / 1000) : '<unknown>'),
 };
 const column = (title: string, cell: Column['cell'], type = 'string', priority = 0): Column => ({ name: title, type, description: title, priority, cell });
 
 function podStatus(o: KubeObject): string {
   if (o.metadata.deletionTimestamp) return 'Terminating';
-  const statuses = (get(o, 'status.containerStatuses') as Array<{ state?: { waiting?: { reason?: string }; terminated?: { reason?: string } } }> | undefined) ?? [];
+  const statuses =
+    (get(o, 'status.containerStatuses') as Array<{ state?: { waiting?: { reason?: string }; terminated?: { reason?: string } } }> | undefined) ?? [];
   for (const s of statuses) {
     if (s.state?.waiting?.reason) return s.state.waiting.reason;
     if (s.state?.terminated?.reason) return s.state.terminated.reason;
@@ -66,14 +77,30 @@ const columnsByKind: Record<string, Column[]> = {
       return `${statuses.filter((s) => s.ready).length}/${containers.length}`;
     }),
     column('Status', podStatus),
-    column('Restarts', (o) => ((get(o, 'status.containerStatuses') as Array<{ restartCount?: number }> | undefined) ?? []).reduce((n, s) => n + (s.restartCount ?? 0), 0), 'integer'),
+    column(
+      'Restarts',
+      (o) => ((get(o, 'status.containerStatuses') as Array<{ restartCount?: number }> | undefined) ?? []).reduce((n, s) => n + (s.restartCount ?? 0), 0),
+      'integer',
+    ),
     age,
     column('IP', (o) => String(get(o, 'status.podIP') ?? '<none>'), 'string', 1),
     column('Node', (o) => String(get(o, 'spec.nodeName') ?? '<none>'), 'string', 1),
   ],
-  Deployment: [name, column('Ready', (o) => ready(o, get(o, 'spec.replicas'))), column('Up-to-date', (o) => Number(get(o, 'status.updatedReplicas') ?? 0), 'integer'), column('Available', (o) => Number(get(o, 'status.availableReplicas') ?? 0), 'integer'), age],
+  Deployment: [
+    name,
+    column('Ready', (o) => ready(o, get(o, 'spec.replicas'))),
+    column('Up-to-date', (o) => Number(get(o, 'status.updatedReplicas') ?? 0), 'integer'),
+    column('Available', (o) => Number(get(o, 'status.availableReplicas') ?? 0), 'integer'),
+    age,
+  ],
   StatefulSet: [name, column('Ready', (o) => ready(o, get(o, 'spec.replicas'))), age],
-  ReplicaSet: [name, column('Desired', (o) => Number(get(o, 'spec.replicas') ?? 0), 'integer'), column('Current', (o) => Number(get(o, 'status.replicas') ?? 0), 'integer'), column('Ready', (o) => Number(get(o, 'status.readyReplicas') ?? 0), 'integer'), age],
+  ReplicaSet: [
+    name,
+    column('Desired', (o) => Number(get(o, 'spec.replicas') ?? 0), 'integer'),
+    column('Current', (o) => Number(get(o, 'status.replicas') ?? 0), 'integer'),
+    column('Ready', (o) => Number(get(o, 'status.readyReplicas') ?? 0), 'integer'),
+    age,
+  ],
   Service: [
     name,
     column('Type', (o) => String(get(o, 'spec.type') ?? 'ClusterIP')),
@@ -83,7 +110,13 @@ const columnsByKind: Record<string, Column[]> = {
       if (ingress.length > 0) return ingress.map((i) => i.ip ?? i.hostname).join(',');
       return get(o, 'spec.type') === 'LoadBalancer' ? '<pending>' : '<none>';
     }),
-    column('Port(s)', (o) => ((get(o, 'spec.ports') as Array<{ port: number; nodePort?: number; protocol?: string }> | undefined) ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',') || '<none>'),
+    column(
+      'Port(s)',
+      (o) =>
+        ((get(o, 'spec.ports') as Array<{ port: number; nodePort?: number; protocol?: string }> | undefined) ?? [])
+          .map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`)
+          .join(',') || '<none>',
+    ),
     age,
   ],
   Node: [
@@ -93,15 +126,27 @@ const columnsByKind: Record<string, Column[]> = {
       const state = readyCondition?.status === 'True' ? 'Ready' : readyCondition ? 'NotReady' : 'Unknown';
       return get(o, 'spec.unschedulable') ? `${state},SchedulingDisabled` : state;
     }),
-    column('Roles', (o) => Object.keys(o.metadata.labels ?? {}).filter((l) => l.startsWith('node-role.kubernetes.io/')).map((l) => l.slice('node-role.kubernetes.io/'.length)).join(',') || '<none>'),
+    column(
+      'Roles',
+      (o) =>
+        Object.keys(o.metadata.labels ?? {})
+          .filter((l) => l.startsWith('node-role.kubernetes.io/'))
+          .map((l) => l.slice('node-role.kubernetes.io/'.length))
+          .join(',') || '<none>',
+    ),
     age,
     column('Version', (o) => String(get(o, 'status.nodeInfo.kubeletVersion') ?? '')),
   ],
   Namespace: [name, column('Status', (o) => String(get(o, 'status.phase') ?? '')), age],
-  ConfigMap: [name, column('Data', (o) => Object.keys((o.data as object | undefined) ?? {}).length + Object.keys((o.binaryData as object | undefined) ?? {}).length, 'integer'), age],
+  ConfigMap: [
+    name,
+    column('Data', (o) => Object.keys((o.data as object | undefined) ?? {}).length + Object.keys((o.binaryData as object | undefined) ?? {}).length, 'integer'),
+    age,
+  ],
   Secret: [name, column('Type', (o) => String(o.type ?? '')), column('Data', (o) => Object.keys((o.data as object | undefined) ?? {}).length, 'integer'), age],
   CertificateSigningRequest: [
-    name, age,
+    name,
+    age,
     column('SignerName', (o) => String(get(o, 'spec.signerName') ?? '')),
     column('Requestor', (o) => String(get(o, 'spec.username') ?? '')),
     column('RequestedDuration', (o) => (get(o, 'spec.expirationSeconds') ? humanDuration(Number(get(o, 'spec.expirationSeconds'))) : '<none>')),
@@ -119,7 +164,7 @@ function rowOf(info: ResourceInfo, object: KubeObject, columns: Column[], includ
   const row: Record<string, unknown> = { cells: columns.map((c) => c.cell(object, now)) };
   if (includeObject === 'Object') row.object = object;
   else if (includeObject !== 'None') row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata };
-  void info;
+  info;
   return row;
 }
 
@@ -127,8 +172,16 @@ export function toTable(info: ResourceInfo, objects: KubeObject[], listMeta: Rec
   const columns = columnsByKind[info.kind] ?? [name, age];
   const now = Date.now();
   return {
-    kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta,
-    columnDefinitions: columns.map(({ name: title, type, format, description, priority }) => ({ name: title, type, format: format ?? '', description, priority })),
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: listMeta,
+    columnDefinitions: columns.map(({ name: title, type, format, description, priority }) => ({
+      name: title,
+      type,
+      format: format ?? '',
+      description,
+      priority,
+    })),
     rows: objects.map((o) => rowOf(info, o, columns, includeObject ?? 'Metadata', now)),
   };
 }

@@ -53,7 +53,8 @@ export async function serveWatch(store: ObjectStore, request: WatchRequest, resp
   let closed = false;
   const write = (type: string, object: KubeObject) => {
     if (closed) return;
-    const rendered = request.transform && type !== 'BOOKMARK' && type !== 'ERROR' ? request.transform({ ...object, apiVersion: groupVersion(info), kind: info.kind }) : object;
+    const rendered =
+      request.transform && type !== 'BOOKMARK' && type !== 'ERROR' ? request.transform({ ...object, apiVersion: groupVersion(info), kind: info.kind }) : object;
     response.write(`${JSON.stringify({ type, object: rendered })}\n`);
   };
   const pending: StorageEvent[] = [];
@@ -107,7 +108,11 @@ export async function serveWatch(store: ObjectStore, request: WatchRequest, resp
     write('ADDED', { ...object, apiVersion: groupVersion(info), kind: info.kind });
   }
   const bookmark = (annotations?: Record<string, string>) =>
-    write('BOOKMARK', { apiVersion: groupVersion(info), kind: info.kind, metadata: { resourceVersion: String(lastRevision), ...(annotations ? { annotations } : {}) } });
+    write('BOOKMARK', {
+      apiVersion: groupVersion(info),
+      kind: info.kind,
+      metadata: { resourceVersion: String(lastRevision), ...(annotations ? { annotations } : {}) },
+    });
   if (request.sendInitialEvents && request.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
   started = true;
   for (const event of pending.splice(0)) deliver(event);

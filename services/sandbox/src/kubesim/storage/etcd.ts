@@ -96,7 +96,12 @@ export class EtcdStorage implements Storage {
         throw error;
       }
     }
-    const watcher = await this.client.watch().prefix(prefix).startRevision(String(fromRevision + 1)).withPreviousKV().create();
+    const watcher = await this.client
+      .watch()
+      .prefix(prefix)
+      .startRevision(String(fromRevision + 1))
+      .withPreviousKV()
+      .create();
     watcher.on('put', (kv: IKeyValue) => {
       const object = this.decode(kv);
       onEvent({ type: kv.version === '1' ? 'ADDED' : 'MODIFIED', key: kv.key.toString(), object, revision: Number(kv.mod_revision) });

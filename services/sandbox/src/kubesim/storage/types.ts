@@ -13,7 +13,10 @@ export interface StorageEvent {
 export type StorageErrorCode = 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Expired';
 
 export class StorageError extends Error {
-  constructor(readonly code: StorageErrorCode, message: string) {
+  constructor(
+    readonly code: StorageErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -15,9 +15,7 @@ interface SchemaError {
   params: Record<string, unknown>;
 }
 
-interface ModelClass {
-  new (data: unknown): { validate(): void };
-}
+type ModelClass = new (data: unknown) => { validate(): void };
 
 const modelCache = new Map<string, ModelClass | null>();
 
@@ -98,7 +96,9 @@ interface AttributeType {
   type: string;
 }
 
-type ModelWithTypes = { getAttributeTypeMap(): AttributeType[] };
+interface ModelWithTypes {
+  getAttributeTypeMap(): AttributeType[];
+}
 
 function clientModel(name: string): ModelWithTypes | undefined {
   const candidate = (k8s as unknown as Record<string, unknown>)[name];
@@ -107,12 +107,12 @@ function clientModel(name: string): ModelWithTypes | undefined {
 
 function unknownIn(value: unknown, type: string, path: string, out: string[], drop: boolean): void {
   if (value === null || value === undefined) return;
-  const array = type.match(/^Array<(.+)>$/);
+  const array = /^Array<(.+)>$/.exec(type);
   if (array) {
     if (Array.isArray(value)) value.forEach((item, i) => unknownIn(item, array[1], `${path}[${i}]`, out, drop));
     return;
   }
-  const map = type.match(/^\{ \[key: string\]: (.+); \}$/);
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
   if (map) {
     if (typeof value === 'object' && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) unknownIn(v, map[1], `${path}[${k}]`, out, drop);
     return;
@@ -150,13 +150,34 @@ export function nameErrors(rule: ResourceInfo['nameRule'], name: string, field =
     return [];
   }
   if (rule === 'label' && (name.length > 63 || !dns1123Label.test(name))) {
-    return [fieldError('FieldValueInvalid', field, `a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`, name)];
+    return [
+      fieldError(
+        'FieldValueInvalid',
+        field,
+        `a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+        name,
+      ),
+    ];
   }
   if (rule === 'label-start-alpha' && (name.length > 63 || !dns1035Label.test(name))) {
-    return [fieldError('FieldValueInvalid', field, `a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')`, name)];
+    return [
+      fieldError(
+        'FieldValueInvalid',
+        field,
+        `a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')`,
+        name,
+      ),
+    ];
   }
   if (rule === 'subdomain' && (name.length > 253 || !dns1123Subdomain.test(name))) {
-    return [fieldError('FieldValueInvalid', field, `a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`, name)];
+    return [
+      fieldError(
+        'FieldValueInvalid',
+        field,
+        `a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+        name,
+      ),
+    ];
   }
   return [];
 }
@@ -167,8 +188,20 @@ function qualifiedKeyErrors(key: string, field: string): StatusCause[] {
   const slash = key.split('/');
   const name = slash.length === 2 ? slash[1] : slash[0];
   const prefix = slash.length === 2 ? slash[0] : undefined;
-  if (slash.length > 2 || name.length > 63 || !qualifiedNamePart.test(name) || (prefix !== undefined && (prefix.length > 253 || !dns1123Subdomain.test(prefix)))) {
-    return [fieldError('FieldValueInvalid', field, `name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`, key)];
+  if (
+    slash.length > 2 ||
+    name.length > 63 ||
+    !qualifiedNamePart.test(name) ||
+    (prefix !== undefined && (prefix.length > 253 || !dns1123Subdomain.test(prefix)))
+  ) {
+    return [
+      fieldError(
+        'FieldValueInvalid',
+        field,
+        `name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+        key,
+      ),
+    ];
   }
   return [];
 }
@@ -178,12 +211,20 @@ function metadataErrors(object: KubeObject): StatusCause[] {
   for (const [key, value] of Object.entries(object.metadata.labels ?? {})) {
     causes.push(...qualifiedKeyErrors(key, 'metadata.labels'));
     if (typeof value !== 'string' || value.length > 63 || (value !== '' && !qualifiedNamePart.test(value))) {
-      causes.push(fieldError('FieldValueInvalid', 'metadata.labels', `a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`, value));
+      causes.push(
+        fieldError(
+          'FieldValueInvalid',
+          'metadata.labels',
+          `a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+          value,
+        ),
+      );
     }
   }
   for (const key of Object.keys(object.metadata.annotations ?? {})) causes.push(...qualifiedKeyErrors(key.toLowerCase(), 'metadata.annotations'));
   const annotationBytes = Object.entries(object.metadata.annotations ?? {}).reduce((n, [k, v]) => n + k.length + String(v).length, 0);
-  if (annotationBytes > 256 * 1024) causes.push(fieldError('FieldValueTooLong' as 'FieldValueInvalid', 'metadata.annotations', 'must have at most 262144 bytes'));
+  if (annotationBytes > 256 * 1024)
+    causes.push(fieldError('FieldValueTooLong' as 'FieldValueInvalid', 'metadata.annotations', 'must have at most 262144 bytes'));
   return causes;
 }
 
@@ -219,8 +260,16 @@ function intOrPercentErrors(value: unknown, field: string): StatusCause[] {
   if (value === undefined || value === null) return [];
   if (typeof value === 'number') return value < 0 ? [fieldError('FieldValueInvalid', field, 'must be greater than or equal to 0', value)] : [];
   if (typeof value !== 'string') return [];
-  const match = value.match(/^(\d+)%$/);
-  if (!match) return [fieldError('FieldValueInvalid', field, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')", value)];
+  const match = /^(\d+)%$/.exec(value);
+  if (!match)
+    return [
+      fieldError(
+        'FieldValueInvalid',
+        field,
+        "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+        value,
+      ),
+    ];
   if (Number(match[1]) > 100) return [fieldError('FieldValueInvalid', field, 'must not be greater than 100%', value)];
   return [];
 }
@@ -230,17 +279,32 @@ function workloadStatusErrors(kind: string, raw: unknown): StatusCause[] {
   if (!raw || typeof raw !== 'object') return [];
   const status = raw as Record<string, unknown>;
   const causes: StatusCause[] = [];
-  const fields = ['observedGeneration', 'replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas', 'currentReplicas', 'fullyLabeledReplicas', 'terminatingReplicas', 'collisionCount'];
+  const fields = [
+    'observedGeneration',
+    'replicas',
+    'updatedReplicas',
+    'readyReplicas',
+    'availableReplicas',
+    'unavailableReplicas',
+    'currentReplicas',
+    'fullyLabeledReplicas',
+    'terminatingReplicas',
+    'collisionCount',
+  ];
   for (const key of fields) {
     const value = status[key];
     if (typeof value === 'number' && value < 0) causes.push(fieldError('FieldValueInvalid', `status.${key}`, 'must be greater than or equal to 0', value));
   }
-  const n = (key: string): number => (typeof status[key] === 'number' ? (status[key] as number) : 0);
+  const n = (key: string): number => (typeof status[key] === 'number' ? status[key] : 0);
   if (kind === 'DaemonSet') return causes;
-  if (n('readyReplicas') > n('replicas')) causes.push(fieldError('FieldValueInvalid', 'status.readyReplicas', 'cannot be greater than status.replicas', n('readyReplicas')));
-  if (n('availableReplicas') > n('replicas')) causes.push(fieldError('FieldValueInvalid', 'status.availableReplicas', 'cannot be greater than status.replicas', n('availableReplicas')));
-  if (n('availableReplicas') > n('readyReplicas')) causes.push(fieldError('FieldValueInvalid', 'status.availableReplicas', 'cannot be greater than readyReplicas', n('availableReplicas')));
-  if (kind === 'ReplicaSet' && n('fullyLabeledReplicas') > n('replicas')) causes.push(fieldError('FieldValueInvalid', 'status.fullyLabeledReplicas', 'cannot be greater than status.replicas', n('fullyLabeledReplicas')));
+  if (n('readyReplicas') > n('replicas'))
+    causes.push(fieldError('FieldValueInvalid', 'status.readyReplicas', 'cannot be greater than status.replicas', n('readyReplicas')));
+  if (n('availableReplicas') > n('replicas'))
+    causes.push(fieldError('FieldValueInvalid', 'status.availableReplicas', 'cannot be greater than status.replicas', n('availableReplicas')));
+  if (n('availableReplicas') > n('readyReplicas'))
+    causes.push(fieldError('FieldValueInvalid', 'status.availableReplicas', 'cannot be greater than readyReplicas', n('availableReplicas')));
+  if (kind === 'ReplicaSet' && n('fullyLabeledReplicas') > n('replicas'))
+    causes.push(fieldError('FieldValueInvalid', 'status.fullyLabeledReplicas', 'cannot be greater than status.replicas', n('fullyLabeledReplicas')));
   return causes;
 }
 
@@ -248,9 +312,12 @@ function workloadStatusErrors(kind: string, raw: unknown): StatusCause[] {
 function signerNameErrors(signerName: string): StatusCause[] {
   const parts = signerName.split('/');
   if (parts.length < 2 || parts[0] === '' || parts.slice(1).join('/') === '') {
-    return [fieldError('FieldValueInvalid', 'spec.signerName', 'must be a fully qualified domain and path of the form \'example.com/signer-name\'', signerName)];
+    return [fieldError('FieldValueInvalid', 'spec.signerName', "must be a fully qualified domain and path of the form 'example.com/signer-name'", signerName)];
   }
-  if (!dns1123Subdomain.test(parts[0])) return [fieldError('FieldValueInvalid', 'spec.signerName', 'a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters', signerName)];
+  if (!dns1123Subdomain.test(parts[0]))
+    return [
+      fieldError('FieldValueInvalid', 'spec.signerName', 'a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters', signerName),
+    ];
   return [];
 }
 
@@ -261,11 +328,24 @@ export function semanticErrors(info: ResourceInfo, object: KubeObject): StatusCa
   switch (info.kind) {
     case 'Secret':
     case 'ConfigMap': {
-      const size = ['data', 'binaryData'].reduce((n, section) => n + Object.entries((object[section] as Record<string, unknown> | undefined) ?? {}).reduce((m, [k, v]) => m + k.length + String(v).length, 0), 0);
-      if (size > 1024 * 1024) causes.push({ type: 'FieldValueTooLong', field: info.kind === 'Secret' ? 'data' : '', message: `Too long: must have at most 1048576 bytes` });
+      const size = ['data', 'binaryData'].reduce(
+        (n, section) =>
+          n + Object.entries((object[section] as Record<string, unknown> | undefined) ?? {}).reduce((m, [k, v]) => m + k.length + String(v).length, 0),
+        0,
+      );
+      if (size > 1024 * 1024)
+        causes.push({ type: 'FieldValueTooLong', field: info.kind === 'Secret' ? 'data' : '', message: `Too long: must have at most 1048576 bytes` });
       for (const section of ['data', 'binaryData']) {
         for (const key of Object.keys((object[section] as Record<string, unknown> | undefined) ?? {})) {
-          if (!configKey.test(key)) causes.push(fieldError('FieldValueInvalid', `${section}[${key}]`, `a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`, key));
+          if (!configKey.test(key))
+            causes.push(
+              fieldError(
+                'FieldValueInvalid',
+                `${section}[${key}]`,
+                `a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+                key,
+              ),
+            );
         }
       }
       break;
@@ -281,7 +361,10 @@ export function semanticErrors(info: ResourceInfo, object: KubeObject): StatusCa
       const template = spec?.template as { metadata?: { labels?: Record<string, string> }; spec?: unknown } | undefined;
       // A missing selector is reported Required by the schema; as a selector it matches nothing,
       // so the template's labels do not match it either (LabelSelectorAsSelector(nil) is Nothing).
-      if (!selector) causes.push(fieldError('FieldValueInvalid', 'spec.template.metadata.labels', '`selector` does not match template `labels`', template?.metadata?.labels ?? {}));
+      if (!selector)
+        causes.push(
+          fieldError('FieldValueInvalid', 'spec.template.metadata.labels', '`selector` does not match template `labels`', template?.metadata?.labels ?? {}),
+        );
       else if (Object.keys(selector.matchLabels ?? {}).length === 0 && !(selector as { matchExpressions?: unknown[] }).matchExpressions?.length) {
         causes.push(fieldError('FieldValueInvalid', 'spec.selector', 'empty selector is invalid for deployment', selector));
       } else {
@@ -291,7 +374,8 @@ export function semanticErrors(info: ResourceInfo, object: KubeObject): StatusCa
         }
       }
       causes.push(...podSpecErrors(template?.spec, 'spec.template.spec'));
-      if (typeof spec?.replicas === 'number' && spec.replicas < 0) causes.push(fieldError('FieldValueInvalid', 'spec.replicas', 'must be greater than or equal to 0', spec.replicas));
+      if (typeof spec?.replicas === 'number' && spec.replicas < 0)
+        causes.push(fieldError('FieldValueInvalid', 'spec.replicas', 'must be greater than or equal to 0', spec.replicas));
       causes.push(...workloadStatusErrors(info.kind, object.status));
       break;
     }
@@ -299,19 +383,30 @@ export function semanticErrors(info: ResourceInfo, object: KubeObject): StatusCa
       const ports = (spec?.ports as Array<{ port?: number; name?: string }> | undefined) ?? [];
       const type = (spec?.type as string | undefined) ?? 'ClusterIP';
       if (ports.length === 0 && spec?.clusterIP !== 'None' && type !== 'ExternalName') causes.push(fieldError('FieldValueRequired', 'spec.ports', ''));
-      if (!['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'].includes(type)) causes.push(fieldError('FieldValueNotSupported', 'spec.type', 'supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"', type));
-      if (ports.length > 1) ports.forEach((p, i) => { if (!p.name) causes.push(fieldError('FieldValueRequired', `spec.ports[${i}].name`, '')); });
+      if (!['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'].includes(type))
+        causes.push(fieldError('FieldValueNotSupported', 'spec.type', 'supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"', type));
+      if (ports.length > 1)
+        ports.forEach((p, i) => {
+          if (!p.name) causes.push(fieldError('FieldValueRequired', `spec.ports[${i}].name`, ''));
+        });
       const portNames = new Set<string>();
       ports.forEach((p, i) => {
-        if (typeof p.port === 'number' && (p.port < 1 || p.port > 65535)) causes.push(fieldError('FieldValueInvalid', `spec.ports[${i}].port`, 'must be between 1 and 65535, inclusive', p.port));
+        if (typeof p.port === 'number' && (p.port < 1 || p.port > 65535))
+          causes.push(fieldError('FieldValueInvalid', `spec.ports[${i}].port`, 'must be between 1 and 65535, inclusive', p.port));
         if (p.name) {
           if (portNames.has(p.name)) causes.push(fieldError('FieldValueDuplicate', `spec.ports[${i}].name`, '', p.name));
           portNames.add(p.name);
         }
         const target = (p as { targetPort?: unknown }).targetPort;
-        if (typeof target === 'number' && (target < 1 || target > 65535)) causes.push(fieldError('FieldValueInvalid', `spec.ports[${i}].targetPort`, 'must be between 1 and 65535, inclusive', target));
-        if (typeof target === 'string' && (target.length > 15 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(target) || !/[a-z]/.test(target) || target.includes('--'))) {
-          causes.push(fieldError('FieldValueInvalid', `spec.ports[${i}].targetPort`, 'must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)', target));
+        if (typeof target === 'number' && (target < 1 || target > 65535))
+          causes.push(fieldError('FieldValueInvalid', `spec.ports[${i}].targetPort`, 'must be between 1 and 65535, inclusive', target));
+        if (
+          typeof target === 'string' &&
+          (target.length > 15 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(target) || !/[a-z]/.test(target) || target.includes('--'))
+        ) {
+          causes.push(
+            fieldError('FieldValueInvalid', `spec.ports[${i}].targetPort`, 'must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)', target),
+          );
         }
       });
       break;
@@ -334,9 +429,14 @@ export function semanticErrors(info: ResourceInfo, object: KubeObject): StatusCa
       break;
     }
     case 'Node': {
-      const cidrs = Array.isArray(spec?.podCIDRs) ? (spec.podCIDRs as unknown[]) : typeof spec?.podCIDR === 'string' && spec.podCIDR !== '' ? [spec.podCIDR] : [];
+      const cidrs = Array.isArray(spec?.podCIDRs)
+        ? (spec.podCIDRs as unknown[])
+        : typeof spec?.podCIDR === 'string' && spec.podCIDR !== ''
+          ? [spec.podCIDR]
+          : [];
       cidrs.forEach((cidr, i) => {
-        if (!isCIDR(cidr)) causes.push(fieldError('FieldValueInvalid', `spec.podCIDRs[${i}]`, 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)', cidr));
+        if (!isCIDR(cidr))
+          causes.push(fieldError('FieldValueInvalid', `spec.podCIDRs[${i}]`, 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)', cidr));
       });
       break;
     }
@@ -347,11 +447,17 @@ export function semanticErrors(info: ResourceInfo, object: KubeObject): StatusCa
         if (!rule.verbs || rule.verbs.length === 0) causes.push(fieldError('FieldValueRequired', `rules[${i}].verbs`, 'verbs must contain at least one value'));
         const nonResource = rule.nonResourceURLs ?? [];
         if (nonResource.length > 0) {
-          if (info.kind === 'Role') causes.push(fieldError('FieldValueInvalid', `rules[${i}].nonResourceURLs`, 'namespaced rules cannot apply to non-resource URLs', nonResource));
-          else if ((rule.apiGroups ?? []).length > 0 || (rule.resources ?? []).length > 0) causes.push(fieldError('FieldValueInvalid', `rules[${i}].nonResourceURLs`, 'rules cannot apply to both regular resources and non-resource URLs', nonResource));
+          if (info.kind === 'Role')
+            causes.push(fieldError('FieldValueInvalid', `rules[${i}].nonResourceURLs`, 'namespaced rules cannot apply to non-resource URLs', nonResource));
+          else if ((rule.apiGroups ?? []).length > 0 || (rule.resources ?? []).length > 0)
+            causes.push(
+              fieldError('FieldValueInvalid', `rules[${i}].nonResourceURLs`, 'rules cannot apply to both regular resources and non-resource URLs', nonResource),
+            );
         } else {
-          if ((rule.apiGroups ?? []).length === 0) causes.push(fieldError('FieldValueRequired', `rules[${i}].apiGroups`, 'resource rules must supply at least one api group'));
-          if ((rule.resources ?? []).length === 0) causes.push(fieldError('FieldValueRequired', `rules[${i}].resources`, 'resource rules must supply at least one resource'));
+          if ((rule.apiGroups ?? []).length === 0)
+            causes.push(fieldError('FieldValueRequired', `rules[${i}].apiGroups`, 'resource rules must supply at least one api group'));
+          if ((rule.resources ?? []).length === 0)
+            causes.push(fieldError('FieldValueRequired', `rules[${i}].resources`, 'resource rules must supply at least one resource'));
         }
       });
       break;
@@ -359,16 +465,20 @@ export function semanticErrors(info: ResourceInfo, object: KubeObject): StatusCa
     case 'RoleBinding':
     case 'ClusterRoleBinding': {
       const roleRef = (object.roleRef as { apiGroup?: string; kind?: string; name?: string } | undefined) ?? {};
-      if (roleRef.apiGroup !== 'rbac.authorization.k8s.io') causes.push(fieldError('FieldValueNotSupported', 'roleRef.apiGroup', 'supported values: "rbac.authorization.k8s.io"', roleRef.apiGroup ?? ''));
+      if (roleRef.apiGroup !== 'rbac.authorization.k8s.io')
+        causes.push(fieldError('FieldValueNotSupported', 'roleRef.apiGroup', 'supported values: "rbac.authorization.k8s.io"', roleRef.apiGroup ?? ''));
       const kinds = info.kind === 'RoleBinding' ? ['Role', 'ClusterRole'] : ['ClusterRole'];
-      if (!kinds.includes(roleRef.kind ?? '')) causes.push(fieldError('FieldValueNotSupported', 'roleRef.kind', `supported values: ${kinds.map((k) => `"${k}"`).join(', ')}`, roleRef.kind ?? ''));
+      if (!kinds.includes(roleRef.kind ?? ''))
+        causes.push(fieldError('FieldValueNotSupported', 'roleRef.kind', `supported values: ${kinds.map((k) => `"${k}"`).join(', ')}`, roleRef.kind ?? ''));
       if (!roleRef.name) causes.push(fieldError('FieldValueRequired', 'roleRef.name', ''));
-      else if (/[/%]/.test(roleRef.name) || roleRef.name === '.' || roleRef.name === '..') causes.push(fieldError('FieldValueInvalid', 'roleRef.name', `may not contain '/' or '%'`, roleRef.name));
+      else if (/[/%]/.test(roleRef.name) || roleRef.name === '.' || roleRef.name === '..')
+        causes.push(fieldError('FieldValueInvalid', 'roleRef.name', `may not contain '/' or '%'`, roleRef.name));
       break;
     }
     case 'CertificateSigningRequest': {
       // A missing signerName is already reported by the schema (it is required in v1).
-      if (spec?.signerName === 'kubernetes.io/legacy-unknown') causes.push(fieldError('FieldValueInvalid', 'spec.signerName', 'the legacy signerName is not allowed via this API version', spec.signerName));
+      if (spec?.signerName === 'kubernetes.io/legacy-unknown')
+        causes.push(fieldError('FieldValueInvalid', 'spec.signerName', 'the legacy signerName is not allowed via this API version', spec.signerName));
       else if (typeof spec?.signerName === 'string' && spec.signerName !== '') causes.push(...signerNameErrors(spec.signerName));
       if (!spec?.request) causes.push(fieldError('FieldValueRequired', 'spec.request', ''));
       else if (!Buffer.from(String(spec.request), 'base64').toString().includes('-----BEGIN CERTIFICATE REQUEST-----')) {
@@ -380,19 +490,24 @@ export function semanticErrors(info: ResourceInfo, object: KubeObject): StatusCa
         const pem = Buffer.from(certificate, 'base64').toString();
         const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
         if (blocks.length === 0 || pem.replace(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g, '').trim() !== '') {
-          causes.push(fieldError('FieldValueInvalid', 'status.certificate', 'must contain at least one CERTIFICATE PEM block and no other content', '<certificate data>'));
+          causes.push(
+            fieldError('FieldValueInvalid', 'status.certificate', 'must contain at least one CERTIFICATE PEM block and no other content', '<certificate data>'),
+          );
         }
       }
       const conditions = ((object.status as { conditions?: Array<{ type?: string }> } | undefined)?.conditions ?? []).map((c) => c.type);
-      if (conditions.includes('Approved') && conditions.includes('Denied')) causes.push(fieldError('FieldValueInvalid', 'status.conditions', 'Approved and Denied conditions are mutually exclusive', 'Approved'));
+      if (conditions.includes('Approved') && conditions.includes('Denied'))
+        causes.push(fieldError('FieldValueInvalid', 'status.conditions', 'Approved and Denied conditions are mutually exclusive', 'Approved'));
       break;
     }
     case 'PodDisruptionBudget':
-      if (spec?.minAvailable !== undefined && spec?.maxUnavailable !== undefined) causes.push(fieldError('FieldValueInvalid', 'spec', 'minAvailable and maxUnavailable cannot be both set', spec));
+      if (spec?.minAvailable !== undefined && spec?.maxUnavailable !== undefined)
+        causes.push(fieldError('FieldValueInvalid', 'spec', 'minAvailable and maxUnavailable cannot be both set', spec));
       for (const key of ['minAvailable', 'maxUnavailable'] as const) causes.push(...intOrPercentErrors(spec?.[key], `spec.${key}`));
       break;
     case 'Lease':
-      if (typeof spec?.leaseDurationSeconds === 'number' && spec.leaseDurationSeconds <= 0) causes.push(fieldError('FieldValueInvalid', 'spec.leaseDurationSeconds', 'must be greater than 0', spec.leaseDurationSeconds));
+      if (typeof spec?.leaseDurationSeconds === 'number' && spec.leaseDurationSeconds <= 0)
+        causes.push(fieldError('FieldValueInvalid', 'spec.leaseDurationSeconds', 'must be greater than 0', spec.leaseDurationSeconds));
       break;
   }
   return causes;
@@ -420,7 +535,8 @@ export function immutableErrors(info: ResourceInfo, oldObject: KubeObject, newOb
     const before = at(oldObject, path);
     const after = at(newObject, path);
     if (info.kind === 'Service' && path === 'spec.clusterIP' && (after === undefined || after === '')) continue;
-    if (!deepEqual(before, after)) causes.push({ type: 'FieldValueInvalid', field: path, message: `Invalid value: ${JSON.stringify(after)}: field is immutable` });
+    if (!deepEqual(before, after))
+      causes.push({ type: 'FieldValueInvalid', field: path, message: `Invalid value: ${JSON.stringify(after)}: field is immutable` });
   }
   if (info.kind === 'Service') {
     // ValidateServiceUpdate holds spec.clusterIPs[0] immutable (clusterIP is its mirror).
@@ -447,7 +563,13 @@ export function immutableErrors(info: ResourceInfo, oldObject: KubeObject, newOb
       return copy;
     };
     if (!deepEqual(strip(oldObject.spec), strip(newObject.spec))) {
-      causes.push(fieldError('FieldValueForbidden', 'spec', 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)'));
+      causes.push(
+        fieldError(
+          'FieldValueForbidden',
+          'spec',
+          'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+        ),
+      );
     }
   }
   if (info.kind === 'CertificateSigningRequest') {
@@ -456,7 +578,10 @@ export function immutableErrors(info: ResourceInfo, oldObject: KubeObject, newOb
     if (before && before !== after) causes.push(fieldError('FieldValueForbidden', 'status.certificate', 'updates may not modify existing certificate content'));
   }
   if (info.kind === 'Secret' || info.kind === 'ConfigMap') {
-    if ((oldObject as { immutable?: boolean }).immutable === true && (!deepEqual(oldObject.data, newObject.data) || !deepEqual(oldObject.binaryData, newObject.binaryData) || newObject.immutable !== true)) {
+    if (
+      (oldObject as { immutable?: boolean }).immutable === true &&
+      (!deepEqual(oldObject.data, newObject.data) || !deepEqual(oldObject.binaryData, newObject.binaryData) || newObject.immutable !== true)
+    ) {
       causes.push(fieldError('FieldValueForbidden', 'data', `field is immutable when \`immutable\` is set`));
     }
   }
