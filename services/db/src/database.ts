@@ -59,9 +59,14 @@ async function ping(db: Kysely<Database>): Promise<void> {
   await sql`select 1`.execute(db);
 }
 
+/** A migration failed with something that was not an Error (Kysely passes through whatever was thrown). */
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+}
+
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new StaticMigrationProvider(), migrationTableName: 'hm_migrations', migrationLockTableName: 'hm_migrations_lock' });
   const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw error instanceof Error ? error : new MigrationError(String(error));
   return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
 }
