@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-node scripts/build.mjs --no-portal
+node scripts/build.mjs --with-sandbox --no-portal
 npx vitest bench --run "$@"

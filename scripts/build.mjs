@@ -1,21 +1,59 @@
 // Compiles services/**/*.ts to dist/ with SWC (decorator metadata included, which esbuild
 // cannot emit) and builds the portal with Vite. Type checking is `npm run typecheck`.
+//
+//   node scripts/build.mjs                 the production tree: every deployable, no simulators
+//   node scripts/build.mjs --with-sandbox  the dev/test tree: also services/sandbox (npm run up, tests)
+//   --out <dir>                            build into <dir> instead of dist/
+//   --no-portal                            skip the Vite build of the portal
+//
+// services/sandbox is half of all lines and pulls in packages the product never loads (they are
+// devDependencies), so the tree a container ships leaves it out; the all-in-one process refuses
+// HM_SANDBOX on such a tree with a message saying so.
 import { transformFile } from '@swc/core';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, writeFile, rm } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outRoot = join(root, 'dist');
-const skipDirs = new Set(['node_modules', 'portal']);
+
+class UsageError extends Error {}
+
+function parseArguments(argv) {
+  const options = { sandbox: false, portal: true, out: join(root, 'dist') };
+  for (let index = 0; index < argv.length; index += 1) {
+    const argument = argv[index];
+    if (argument === '--with-sandbox') options.sandbox = true;
+    else if (argument === '--no-portal') options.portal = false;
+    else if (argument === '--out') {
+      const value = argv[(index += 1)];
+      if (!value) throw new UsageError('--out needs a directory');
+      options.out = resolve(value);
+    } else throw new UsageError(`unknown argument ${argument} (expected --with-sandbox, --no-portal, --out <dir>)`);
+  }
+  return options;
+}
+
+let options;
+try {
+  options = parseArguments(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  console.error(`build.mjs: ${error.message}`);
+  process.exit(2);
+}
+const outRoot = options.out;
+// Top-level directories of services/ that are not compiled: the portal is Vite's, and the
+// sandbox only goes into the dev/test tree.
+const skipServices = new Set(['portal', ...(options.sandbox ? [] : ['sandbox'])]);
 
 async function* sources(dir) {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (!skipDirs.has(entry.name)) yield* sources(full);
+      const topLevel = dir === join(root, 'services');
+      if (entry.name !== 'node_modules' && !(topLevel && skipServices.has(entry.name))) yield* sources(full);
     } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
       yield full;
     }
@@ -71,9 +109,9 @@ async function compileServices() {
 }
 
 const count = await compileServices();
-console.log(`compiled ${count} files to dist/services`);
+console.log(`compiled ${count} files to ${relative(root, join(outRoot, 'services')) || outRoot}${options.sandbox ? ' (with the sandbox)' : ' (production: no sandbox)'}`);
 const portal = join(root, 'services/portal');
-if (!process.argv.includes('--no-portal') && existsSync(join(portal, 'vite.config.ts'))) {
-  const vite = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: portal, stdio: 'inherit' });
+if (options.portal && existsSync(join(portal, 'vite.config.ts'))) {
+  const vite = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn', '--outDir', join(outRoot, 'portal'), '--emptyOutDir'], { cwd: portal, stdio: 'inherit' });
   if (vite.status !== 0) process.exit(vite.status ?? 1);
 }

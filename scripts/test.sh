@@ -38,7 +38,7 @@ wait_for_bins() {
 }
 trap '[ -z "$bins_pid" ] || kill -- "-$bins_pid" 2>/dev/null || true' EXIT
 
-node scripts/build.mjs
+node scripts/build.mjs --with-sandbox
 npx tsc --noEmit -p tsconfig.json
 npx tsc --noEmit -p services/portal/tsconfig.json
 

@@ -51,7 +51,7 @@ function processMemoryMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 }
 
 function buildOnce(): void {
-  execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: ROOT, stdio: 'ignore' });
+  execFileSync(process.execPath, ['scripts/build.mjs', '--with-sandbox', '--no-portal'], { cwd: ROOT, stdio: 'ignore' });
 }
 
 interface ClusterView {

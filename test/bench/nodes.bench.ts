@@ -206,7 +206,7 @@ describe('node provisioning at scale under the per-account budget', () => {
   bench(
     `${TOTAL_NODES} nodes across ${CLUSTERS} clusters on EC2 at ${RATE_PER_SECOND} requests/s`,
     async () => {
-      execFileSync(process.execPath, ['scripts/build.mjs', '--no-portal'], { cwd: ROOT, stdio: 'ignore' });
+      execFileSync(process.execPath, ['scripts/build.mjs', '--with-sandbox', '--no-portal'], { cwd: ROOT, stdio: 'ignore' });
       seed = await createSeed({ authorizationModes: ['RBAC'] });
       ec2 = await startEc2Simulator({
         accounts: [ACCOUNT],

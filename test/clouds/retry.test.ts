@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   backoffDelay,
-  classifyAwsError,
-  classifyDigitalOceanError,
   resolveRetryPolicy,
   TransientCloudError,
   UnrecoverableCloudError,
   withRetry,
 } from '../../services/clouds/src/retry.js';
+import { classifyAwsError } from '../../services/clouds/src/aws/errors.js';
+import { classifyDigitalOceanError } from '../../services/clouds/src/digitalocean/errors.js';
 
 describe('backoff with full jitter', () => {
   it('grows exponentially, is capped, and spans [0, ceiling)', () => {

@@ -8,6 +8,6 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export function ensureBuilt(options: { portal?: boolean } = {}): void {
   if (process.env.HM_TEST_BUILT === '1') return;
-  execFileSync(process.execPath, ['scripts/build.mjs', ...(options.portal ? [] : ['--no-portal'])], { cwd: ROOT, stdio: 'ignore' });
+  execFileSync(process.execPath, ['scripts/build.mjs', '--with-sandbox', ...(options.portal ? [] : ['--no-portal'])], { cwd: ROOT, stdio: 'ignore' });
   process.env.HM_TEST_BUILT = '1';
 }

@@ -15,7 +15,10 @@ const ADMIN_POSTGRES = process.env.HM_TEST_POSTGRES_URL ?? 'postgres://postgres:
 
 export interface ServerOptions {
   backend: Backend;
+  /** HM_ROLE here picks the entry: `api` runs the api deployable, unset or `all` the all-in-one process. */
   env?: Record<string, string>;
+  /** The build output to run (default: the dev/test tree in dist/). */
+  distDir?: string;
   /** Reuse the data directory / database of an earlier server (restart tests). */
   reuse?: { dataDir: string; databaseUrl?: string; masterKey: string };
 }
@@ -93,7 +96,7 @@ export class TestServer {
       ...(this.databaseUrl ? { DATABASE_URL: this.databaseUrl, HM_ROLE: 'all' } : {}),
       ...this.options.env,
     };
-    const child = spawn(process.execPath, [join(ROOT, 'dist/services/api/src/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [entryFor(env.HM_ROLE, this.options.distDir)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.process = child;
     const started = new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
@@ -169,6 +172,12 @@ export class TestServer {
     const response = await this.request<{ items: unknown[] }>('GET', '/api/v1/audit');
     return JSON.stringify(response.body);
   }
+}
+
+/** The compiled entry module of a role's deployable (services/<deployable>/src/main.ts). */
+export function entryFor(role: string | undefined, distDir = join(ROOT, 'dist')): string {
+  const deployable = role === 'api' ? 'api' : role === 'worker' ? 'worker' : 'all-in-one';
+  return join(distDir, 'services', deployable, 'src/main.js');
 }
 
 export async function createDatabase(): Promise<string> {

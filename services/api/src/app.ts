@@ -1,5 +1,7 @@
-// Assembles the deployables. The api and the embedded all-in-one process are built here; the
-// standalone worker is in services/worker/src/main.ts.
+// The HTTP application every deployable that serves the API assembles the same way: the api
+// (services/api/src/main.ts) and the all-in-one process (services/all-in-one/src/main.ts), which
+// adds the worker and the sandbox as extra modules. Nothing here imports them, so the api
+// deployable never loads the worker.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,8 +11,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { Metrics, NestPinoLogger, PlatformModule, QueueService, type AppConfig } from '../../platform/src/index.js';
-import { WorkerModule } from '../../worker/src/worker.module.js';
+import { closeGracefully, Metrics, NestPinoLogger, PlatformModule, QueueService, type AppConfig } from '../../platform/src/index.js';
 import { ApiModule } from './api.module.js';
 import { jsonBodyMiddleware } from './http/body.js';
 import { problemFor, sendProblem } from './http/problem.filter.js';
@@ -27,9 +28,9 @@ const repoRoot = join(fileURLToPath(new URL('.', import.meta.url)), '../../../..
 const portalDir = [join(repoRoot, 'dist/portal'), join(repoRoot, '../dist/portal')].find((dir) => existsSync(join(dir, 'index.html')));
 const NON_PORTAL = /^\/(api|healthz|readyz|metrics|admin)(\/|$)/;
 
+/** The API over the platform, plus `extraModules` (the all-in-one process's worker and sandbox). */
 export async function createHttpApp(config: AppConfig, logger: Logger, extraModules: DynamicModule['imports'] = []): Promise<INestApplication> {
-  const withWorker = config.role === 'all';
-  const app = await NestFactory.create<NestExpressApplication>(HarbormasterModule.with(config, logger, [ApiModule, ...(withWorker ? [WorkerModule] : []), ...extraModules]), {
+  const app = await NestFactory.create<NestExpressApplication>(HarbormasterModule.with(config, logger, [ApiModule, ...(extraModules ?? [])]), {
     bodyParser: false,
     logger: new NestPinoLogger(logger),
   });
@@ -79,6 +80,18 @@ export async function createHttpApp(config: AppConfig, logger: Logger, extraModu
     });
   }
   return app;
+}
+
+/**
+ * Starts listening, with graceful shutdown installed first. The "harbormaster listening" line
+ * (with the URL, whose port may have been picked by PORT=0) is what tests and operators wait for.
+ */
+export async function serveHttpApp(app: INestApplication, config: AppConfig, logger: Logger): Promise<void> {
+  closeGracefully(() => app.close(), config.shutdownTimeoutSeconds, logger);
+  await app.listen(config.port, config.host);
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ url: `http://${config.host}:${port}`, role: config.role, database: config.databaseUrl ? 'postgresql' : 'pglite', sandbox: config.sandbox }, 'harbormaster listening');
 }
 
 function requestLogging(logger: Logger, metrics: Metrics) {

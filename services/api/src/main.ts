@@ -1,41 +1,15 @@
-// Entry point of the api deployable, and of the embedded all-in-one process (the default).
+// Entry point of the api deployable: the HTTP edge alone, over PostgreSQL (HM_ROLE unset or
+// `api`). It enqueues; the worker deployable (services/worker/src/main.ts) processes. The
+// all-in-one process is services/all-in-one/src/main.ts.
 import 'reflect-metadata';
-import type { INestApplication } from '@nestjs/common';
-import { closeGracefully, ConfigError, createLogger, loadConfig } from '../../platform/src/index.js';
-import { createHttpApp } from './app.js';
+import { createLogger, ENTRY_FOR_ROLE, loadRoleConfig, runEntry, StartupRefused } from '../../platform/src/index.js';
+import { createHttpApp, serveHttpApp } from './app.js';
 
-async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
-  if (config.role === 'worker') {
-    process.stderr.write('HM_ROLE=worker runs from services/worker/src/main.ts\n');
-    process.exit(2);
+runEntry('harbormaster api', async () => {
+  const config = loadRoleConfig('api');
+  if (config.sandbox) {
+    throw new StartupRefused(`HM_SANDBOX=true: the sandbox runs only in the all-in-one process (node ${ENTRY_FOR_ROLE.all}); the api deployable does not carry it`);
   }
   const logger = createLogger(config.logLevel);
-  const extras = config.sandbox ? [await loadSandboxModule()] : [];
-  const app: INestApplication = await createHttpApp(config, logger, extras);
-  closeGracefully(() => app.close(), config.shutdownTimeoutSeconds, logger);
-  await app.listen(config.port, config.host);
-  const address = app.getHttpServer().address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ url: `http://${config.host}:${port}`, role: config.role, database: config.databaseUrl ? 'postgresql' : 'pglite', sandbox: config.sandbox }, 'harbormaster listening');
-}
-
-/** The embedded sandbox (seed and simulated clouds) is loaded only when asked for. */
-async function loadSandboxModule() {
-  const { EmbeddedSandboxModule } = await import('../../sandbox/src/embedded/embedded-sandbox.module.js');
-  return EmbeddedSandboxModule;
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`harbormaster failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
+  await serveHttpApp(await createHttpApp(config, logger), config, logger);
 });

@@ -2,7 +2,10 @@
 // idempotent and keyed by the product's own ids, so a BullMQ job that carries only ids can be
 // retried or run twice without creating a second machine.
 
-export type CloudProvider = 'aws' | 'digitalocean';
+// Type-only: the registry's keys, so a driver's provider is always a registered one.
+import type { ProviderName } from './providers/index.js';
+
+export type CloudProvider = ProviderName;
 
 /** Provider states collapsed to what node provisioning decides on. */
 export type CloudInstanceState = 'pending' | 'running' | 'stopping' | 'terminated';
@@ -66,17 +69,3 @@ export interface CloudDriver {
   /** Idempotent: deleting something already gone succeeds. */
   deleteInstance(ref: InstanceRef): Promise<void>;
 }
-
-/** EC2 tag keys the product owns. */
-export const AWS_TAG_KEYS = {
-  cluster: 'harbormaster.io/cluster-id',
-  pool: 'harbormaster.io/pool-id',
-  node: 'harbormaster.io/node-id',
-} as const;
-
-/** DigitalOcean tag prefixes (DO tags allow only letters, digits, `_`, `-` and `:`). */
-export const DIGITALOCEAN_TAG_PREFIXES = {
-  cluster: 'hm-cluster:',
-  pool: 'hm-pool:',
-  node: 'hm-node:',
-} as const;

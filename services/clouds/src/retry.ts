@@ -1,7 +1,8 @@
-// Error classification and retries shared by the cloud drivers. Throttling and server-side
-// failures are retried with capped exponential backoff and full jitter (AWS architecture blog,
-// "Exponential Backoff And Jitter"); validation and authentication failures fail at once as
-// UnrecoverableCloudError so the worker can mark its BullMQ job unrecoverable.
+// Error kinds and retries shared by the cloud drivers; each provider classifies its own errors in
+// its errors.ts. Throttling and server-side failures are retried with capped exponential backoff
+// and full jitter (AWS architecture blog, "Exponential Backoff And Jitter"); validation and
+// authentication failures fail at once as UnrecoverableCloudError so the worker can mark its
+// BullMQ job unrecoverable.
 import type { CloudProvider } from './driver.js';
 
 export class CloudError extends Error {
@@ -88,67 +89,6 @@ export async function withRetry<T>(
   }
 }
 
-const AWS_THROTTLING = new Set([
-  'RequestLimitExceeded',
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'EC2ThrottledException',
-]);
-/**
- * The provider refused for rate (EC2 RequestLimitExceeded and kin, DigitalOcean 429) and the
- * driver's own retries did not outlast it. The worker backs the whole job off (see the README).
- */
-export function isThrottlingCloudError(error: unknown): error is TransientCloudError {
-  if (!(error instanceof TransientCloudError)) return false;
-  return error.status === 429 || (error.provider === 'aws' && AWS_THROTTLING.has(error.code));
-}
+/** Error codes of a failed connection, whichever client saw them. */
+export const NETWORK_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'UND_ERR_SOCKET']);
 
-const AWS_TRANSIENT = new Set(['InternalError', 'InternalFailure', 'Unavailable', 'ServiceUnavailable', 'InsufficientInstanceCapacity', 'RequestTimeout', 'RequestTimeoutException']);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'UND_ERR_SOCKET']);
-
-export function classifyAwsError(error: unknown): CloudError {
-  if (error instanceof CloudError) return error;
-  const record = (typeof error === 'object' && error !== null ? error : {}) as {
-    name?: unknown;
-    code?: unknown;
-    message?: unknown;
-    $metadata?: { httpStatusCode?: unknown };
-  };
-  const code = typeof record.name === 'string' ? record.name : 'Unknown';
-  const status = typeof record.$metadata?.httpStatusCode === 'number' ? record.$metadata.httpStatusCode : undefined;
-  const message = typeof record.message === 'string' ? record.message : String(error);
-  const networkCode = typeof record.code === 'string' ? record.code : undefined;
-  if (AWS_THROTTLING.has(code) || AWS_TRANSIENT.has(code) || (status !== undefined && (status >= 500 || status === 429))) {
-    return new TransientCloudError('aws', code, message, status, { cause: error });
-  }
-  if (status === undefined && (code === 'TimeoutError' || (networkCode !== undefined && NETWORK_CODES.has(networkCode)))) {
-    return new TransientCloudError('aws', networkCode ?? code, message, undefined, { cause: error });
-  }
-  return new UnrecoverableCloudError('aws', code, message, status, { cause: error });
-}
-
-export function classifyDigitalOceanError(error: unknown): CloudError {
-  if (error instanceof CloudError) return error;
-  const record = (typeof error === 'object' && error !== null ? error : {}) as {
-    code?: unknown;
-    message?: unknown;
-    response?: { status?: unknown; data?: unknown };
-  };
-  const status = typeof record.response?.status === 'number' ? record.response.status : undefined;
-  const data = record.response?.data;
-  const body = (typeof data === 'object' && data !== null ? data : {}) as { id?: unknown; message?: unknown };
-  const code = typeof body.id === 'string' ? body.id : typeof record.code === 'string' ? record.code : 'unknown';
-  const message = typeof body.message === 'string' ? body.message : typeof record.message === 'string' ? record.message : String(error);
-  if (status === undefined) {
-    const networkCode = typeof record.code === 'string' ? record.code : '';
-    if (NETWORK_CODES.has(networkCode) || networkCode === 'ERR_NETWORK') return new TransientCloudError('digitalocean', networkCode, message, undefined, { cause: error });
-    return new UnrecoverableCloudError('digitalocean', code, message, undefined, { cause: error });
-  }
-  if (status === 429 || status >= 500) return new TransientCloudError('digitalocean', code, message, status, { cause: error });
-  return new UnrecoverableCloudError('digitalocean', code, message, status, { cause: error });
-}

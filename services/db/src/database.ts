@@ -5,6 +5,7 @@ import * as initial from './migrations/0001-initial.js';
 import * as nodeLifecycle from './migrations/0002-node-lifecycle.js';
 import * as nodeProvisionedVersion from './migrations/0003-node-provisioned-version.js';
 import * as seedHealthFailures from './migrations/0004-seed-health-failures.js';
+import * as providerRegistry from './migrations/0005-provider-registry.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
 
@@ -31,6 +32,7 @@ const migrations: Record<string, Migration> = {
   '0002-node-lifecycle': nodeLifecycle,
   '0003-node-provisioned-version': nodeProvisionedVersion,
   '0004-seed-health-failures': seedHealthFailures,
+  '0005-provider-registry': providerRegistry,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -44,7 +44,8 @@ export interface ProviderCredentialsTable {
   id: string;
   project_id: string;
   name: string;
-  provider: 'aws' | 'digitalocean';
+  /** A provider registry name (services/clouds/src/providers), checked there rather than by the database. */
+  provider: string;
   /** Non-secret facts shown in listings (region, masked key id). */
   summary: Json<Record<string, string>>;
   sealed_secret: string;
@@ -101,7 +102,8 @@ export interface NodePoolsTable {
   project_id: string;
   name: string;
   credential_id: string;
-  provider: 'aws' | 'digitalocean';
+  /** Copied from the pool's credential. */
+  provider: string;
   region: string;
   size: string;
   image: string;

@@ -6,10 +6,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from './tokens.js';
 import type { AppConfig } from './config.js';
 import { RedisCloudRequestLimiter } from './cloud-rate-limiter.js';
+import type { CloudCredentials } from '../../clouds/src/providers/index.js';
 
-export type CloudAccountCredentials =
-  | { provider: 'aws'; accessKeyId: string; secretAccessKey: string; region: string }
-  | { provider: 'digitalocean'; token: string };
+/** An opened provider credential: what its provider definition sealed, tagged with the provider. */
+export type CloudAccountCredentials = CloudCredentials;
 
 export interface CloudEndpointResolver {
   /** The API base URL for this account, or undefined for the provider's real endpoint. */
@@ -32,7 +32,7 @@ export class CloudAccess {
     readonly requestLimiter: RedisCloudRequestLimiter,
   ) {
     this.resolver = {
-      endpointFor: async (credentials) => (credentials.provider === 'aws' ? config.clouds.awsEndpoint : config.clouds.digitalOceanEndpoint),
+      endpointFor: async (credentials) => config.clouds.endpoints[credentials.provider],
     };
   }
 

@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_SSH_USER } from '../../core/src/bootstrap/cloud-init.js';
+import { PROVIDER_NAMES, PROVIDERS, type ProviderName } from '../../clouds/src/providers/index.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -31,8 +32,6 @@ const envSchema = z.object({
   HM_QUOTA_CLUSTERS_PER_PROJECT: z.coerce.number().int().min(0).default(20),
   HM_QUOTA_NODES_PER_PROJECT: z.coerce.number().int().min(0).default(200),
   HM_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
-  HM_AWS_ENDPOINT: z.url().optional(),
-  HM_DIGITALOCEAN_ENDPOINT: z.url().optional(),
   HM_CLOUD_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0.1).max(10_000).default(10),
   HM_NODE_HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
   HM_NODE_SSH_USER: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Unix user name').optional(),
@@ -63,9 +62,8 @@ export interface AppConfig {
   quotas: { clustersPerProject: number; nodesPerProject: number };
   shutdownTimeoutSeconds: number;
   clouds: {
-    /** Endpoint overrides (an EC2 or DigitalOcean compatible API); unset means the real cloud. */
-    awsEndpoint: string | undefined;
-    digitalOceanEndpoint: string | undefined;
+    /** Endpoint overrides per provider (each definition names its variable, e.g. HM_AWS_ENDPOINT); unset means the real cloud. */
+    endpoints: Partial<Record<ProviderName, string>>;
     /** Cloud API requests per second per provider account, shared by every worker replica. */
     rateLimitPerSecond: number;
   };
@@ -81,10 +79,24 @@ export interface AppConfig {
 
 export class ConfigError extends Error {}
 
+// Each provider definition names the variable that points its driver at a compatible API.
+const endpointSchema = z.object(Object.fromEntries(PROVIDER_NAMES.map((name) => [PROVIDERS[name].endpointEnv, z.url().optional()])) as Record<string, z.ZodOptional<z.ZodURL>>);
+
+function endpointOverrides(values: Record<string, string | undefined>): Partial<Record<ProviderName, string>> {
+  const endpoints: Partial<Record<ProviderName, string>> = {};
+  for (const name of PROVIDER_NAMES) {
+    const value = values[PROVIDERS[name].endpointEnv];
+    if (value !== undefined) endpoints[name] = value;
+  }
+  return endpoints;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
+  const endpoints = endpointSchema.safeParse(env);
+  const issues = [...(parsed.error?.issues ?? []), ...(endpoints.error?.issues ?? [])];
+  if (!parsed.success || !endpoints.success) {
+    const problems = issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
     throw new ConfigError(`invalid configuration:\n${problems}`);
   }
   const e = parsed.data;
@@ -110,7 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     clusterHealthIntervalSeconds: e.HM_CLUSTER_HEALTH_INTERVAL_SECONDS,
     quotas: { clustersPerProject: e.HM_QUOTA_CLUSTERS_PER_PROJECT, nodesPerProject: e.HM_QUOTA_NODES_PER_PROJECT },
     shutdownTimeoutSeconds: e.HM_SHUTDOWN_TIMEOUT_SECONDS,
-    clouds: { awsEndpoint: e.HM_AWS_ENDPOINT, digitalOceanEndpoint: e.HM_DIGITALOCEAN_ENDPOINT, rateLimitPerSecond: e.HM_CLOUD_RATE_LIMIT_PER_SECOND },
+    clouds: { endpoints: endpointOverrides(endpoints.data), rateLimitPerSecond: e.HM_CLOUD_RATE_LIMIT_PER_SECOND },
     nodeHealthIntervalSeconds: e.HM_NODE_HEALTH_INTERVAL_SECONDS,
     nodeSsh: { user: e.HM_NODE_SSH_USER ?? DEFAULT_SSH_USER, port: e.HM_NODE_SSH_PORT, timeoutMs: Math.round(e.HM_NODE_SSH_TIMEOUT_SECONDS * 1000) },
     progressDeadlineSeconds: e.HM_PROGRESS_DEADLINE_SECONDS,

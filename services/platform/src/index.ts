@@ -9,3 +9,4 @@ export * from './platform.module.js';
 export * from './shutdown.js';
 export * from './cloud-access.js';
 export * from './cloud-rate-limiter.js';
+export * from './entry.js';

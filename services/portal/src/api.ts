@@ -2,7 +2,8 @@
 // signed-in user's bearer token. Shapes mirror the API's presenters.
 
 export type ProjectRole = 'owner' | 'editor' | 'viewer';
-export type Provider = 'aws' | 'digitalocean';
+/** A provider's registry name; the catalog lists the ones this installation offers. */
+export type Provider = string;
 
 export interface Me {
   id: string;
@@ -163,6 +164,29 @@ export interface Catalog {
   defaults: { podCidr: string; serviceCidr: string; exposeStrategy: string; etcdReplicas: number };
   placement: Array<{ seed: string; provider: string | null; region: string | null; schedulable: boolean }>;
   nodePoolDefaults?: Partial<Record<Provider, NodePoolDefaults>>;
+  providers?: ProviderInfo[];
+}
+
+/** One input of a provider's credential form. */
+export interface CredentialField {
+  name: string;
+  label: string;
+  secret: boolean;
+  required: boolean;
+  default?: string;
+}
+
+export interface ProviderInfo {
+  name: Provider;
+  label: string;
+  credentialFields: CredentialField[];
+  /** Pools take their region from this summary property of the credential (null: the pool chooses). */
+  regionFrom: string | null;
+}
+
+/** The catalog entry of a provider, when the catalog has one. */
+export function providerInfo(catalog: Catalog | undefined, provider: Provider): ProviderInfo | undefined {
+  return catalog?.providers?.find((candidate) => candidate.name === provider);
 }
 
 export interface ProblemDetails {

@@ -1,21 +1,13 @@
-// Entry point of the standalone worker deployable (production runs api and worker apart).
+// Entry point of the worker deployable: the BullMQ processors over PostgreSQL, no HTTP listener
+// (HM_ROLE unset or `worker`). Production runs it apart from the api (services/api/src/main.ts).
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { closeGracefully, ConfigError, createLogger, loadConfig, NestPinoLogger, PlatformModule } from '../../platform/src/index.js';
+import { closeGracefully, createLogger, loadRoleConfig, NestPinoLogger, PlatformModule, runEntry } from '../../platform/src/index.js';
 import { WorkerModule } from './worker.module.js';
 
-async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig({ HM_ROLE: 'worker', ...process.env });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+runEntry('harbormaster worker', async () => {
+  const config = loadRoleConfig('worker');
   const logger = createLogger(config.logLevel);
   @Module({ imports: [PlatformModule.forRoot(config, logger), WorkerModule] })
   class WorkerRootModule {}
@@ -23,9 +15,4 @@ async function main(): Promise<void> {
   closeGracefully(() => app.close(), config.shutdownTimeoutSeconds, logger);
   await app.init();
   logger.info({ role: 'worker' }, 'harbormaster worker running');
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`harbormaster worker failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
 });

@@ -7,7 +7,6 @@ import {
   findVersion,
   generateClusterName,
   isUuid,
-  NODE_POOL_DEFAULTS,
   kubeletSkewProblem,
   newestVersion,
   notFound,
@@ -30,7 +29,7 @@ import {
 } from '../../../db/src/index.js';
 import { APP_CONFIG, ClusterEvents, SECRET_BOX, type AppConfig } from '../../../platform/src/index.js';
 import { clusterKubeconfig, openClusterSecrets } from '../../../kube/src/index.js';
-import { imageReferenceProblem } from '../../../clouds/src/image-reference.js';
+import { isProviderName, providerDefinition } from '../../../clouds/src/providers/index.js';
 import { auditBase, type Actor } from '../auth/principal.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { ProjectAccess } from '../projects/project-access.js';
@@ -255,8 +254,10 @@ export class ClustersService {
   async insertPool(tx: Tx, projectId: string, clusterId: string, poolId: string, pool: CreateNodePoolInput, now: Date): Promise<void> {
     const credential = await this.projects.findCredential(projectId, pool.credentialId, tx);
     if (!credential) throw new DomainError('validation', 'credential_not_found', 'credentialId does not name a credential of this project');
-    const image = pool.image ?? NODE_POOL_DEFAULTS[credential.provider].image;
-    const imageProblem = imageReferenceProblem(credential.provider, image);
+    if (!isProviderName(credential.provider)) throw new DomainError('validation', 'unknown_provider', `credential ${credential.name} is for ${credential.provider}, which this installation does not provide`);
+    const provider = providerDefinition(credential.provider);
+    const image = pool.image ?? provider.nodePools.image;
+    const imageProblem = provider.imageReferenceProblem(image);
     if (imageProblem) throw new DomainError('validation', 'unknown_image', imageProblem);
     await this.pools.insert(
       {

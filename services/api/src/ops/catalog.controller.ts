@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, EXPOSE_STRATEGIES, NODE_POOL_DEFAULTS, SUPPORTED_VERSIONS, newestVersion } from '../../../core/src/index.js';
+import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, EXPOSE_STRATEGIES, SUPPORTED_VERSIONS, newestVersion } from '../../../core/src/index.js';
+import { nodePoolDefaultsByProvider, providerCatalog } from '../../../clouds/src/providers/index.js';
 import { SeedsService } from '../seeds/seeds.service.js';
 
 /** What a cluster can be created with: the portal's "advanced" panel reads this. */
@@ -11,7 +12,7 @@ export class CatalogController {
   constructor(private readonly seeds: SeedsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Supported versions, expose strategies, defaults and placement options' })
+  @ApiOperation({ summary: 'Supported versions, expose strategies, defaults, placement options and cloud providers' })
   async catalog() {
     return {
       versions: SUPPORTED_VERSIONS.map((version) => version.version),
@@ -19,7 +20,9 @@ export class CatalogController {
       exposeStrategies: EXPOSE_STRATEGIES,
       defaults: { podCidr: DEFAULT_POD_CIDR, serviceCidr: DEFAULT_SERVICE_CIDR, exposeStrategy: 'NodePort', etcdReplicas: 3 },
       placement: await this.seeds.placementOptions(),
-      nodePoolDefaults: NODE_POOL_DEFAULTS,
+      nodePoolDefaults: nodePoolDefaultsByProvider(),
+      // The portal builds its credential and pool forms from these, so it lists no provider itself.
+      providers: providerCatalog(),
     };
   }
 }

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { addMemberSchema, createCredentialSchema, createProjectSchema, updateMemberSchema, updateProjectSchema } from '../../../core/src/index.js';
+import { addMemberSchema, createProjectSchema, updateMemberSchema, updateProjectSchema } from '../../../core/src/index.js';
+import { createCredentialSchema } from '../../../clouds/src/providers/index.js';
 import { CurrentActor, type Actor } from '../auth/principal.js';
 import { ApiProblems, ApiZodBody } from '../http/openapi.js';
 import { ProjectsService } from './projects.service.js';

@@ -4,7 +4,6 @@ import {
   DomainError,
   addMemberSchema,
   conflict,
-  createCredentialSchema,
   createProjectSchema,
   isUuid,
   notFound,
@@ -16,6 +15,7 @@ import {
 } from '../../../core/src/index.js';
 import { AuditRepository, ClusterRepository, IdentityRepository, NodePoolRepository, ProjectRepository, UnitOfWork, type CredentialRow, type MemberWithUser, type ProjectRow } from '../../../db/src/index.js';
 import { SECRET_BOX } from '../../../platform/src/index.js';
+import { createCredentialSchema, sealCredential } from '../../../clouds/src/providers/index.js';
 import { auditBase, type Actor } from '../auth/principal.js';
 import { ProjectAccess } from './project-access.js';
 
@@ -36,8 +36,6 @@ export const presentCredential = (row: CredentialRow) => ({
   summary: row.summary,
   createdAt: row.created_at.toISOString(),
 });
-
-const mask = (value: string) => `${value.slice(0, 4)}…${value.slice(-4)}`;
 
 @Injectable()
 export class ProjectsService {
@@ -156,10 +154,7 @@ export class ProjectsService {
       throw conflict('credential_exists', `a credential named ${input.name} already exists in this project`);
     }
     const id = randomUUID();
-    const { secret, summary } =
-      input.provider === 'aws'
-        ? { secret: { accessKeyId: input.accessKeyId, secretAccessKey: input.secretAccessKey, region: input.region }, summary: { region: input.region, accessKeyId: mask(input.accessKeyId) } }
-        : { secret: { token: input.token }, summary: { token: mask(input.token) } };
+    const { secret, summary } = sealCredential(input);
     await this.unitOfWork.run(async (trx) => {
       await this.projects.insertCredential(
         { id, project_id: projectId, name: input.name, provider: input.provider, summary, sealed_secret: this.secrets.sealJson(secret, sealingContext.providerCredential(id)) },

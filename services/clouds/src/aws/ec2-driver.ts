@@ -16,7 +16,6 @@ import {
 // Types only (erased at runtime); @smithy/types is the AWS SDK's own type package.
 import type { FinalizeRequestMiddleware } from '@smithy/types';
 import {
-  AWS_TAG_KEYS,
   type CloudDriver,
   type CloudInstance,
   type CloudInstanceState,
@@ -26,10 +25,17 @@ import {
 } from '../driver.js';
 import { DEFAULT_IMAGE_CACHE_TTL_MS, ImageResolver } from './image-resolver.js';
 import { acquireRequestSlot, type CloudRequestBudget } from '../request-budget.js';
-import { classifyAwsError, UnrecoverableCloudError, withRetry, type RetryPolicy } from '../retry.js';
+import { classifyAwsError } from './errors.js';
+import { EC2_USER_DATA_LIMIT_BYTES } from './provider.js';
+import { UnrecoverableCloudError, withRetry, type RetryPolicy } from '../retry.js';
 
-/** EC2 refuses user data above 16 KB (before base64). */
-export const EC2_USER_DATA_LIMIT_BYTES = 16 * 1024;
+/** EC2 tag keys the product owns. */
+export const AWS_TAG_KEYS = {
+  cluster: 'harbormaster.io/cluster-id',
+  pool: 'harbormaster.io/pool-id',
+  node: 'harbormaster.io/node-id',
+} as const;
+
 
 export interface AwsCredentials {
   accessKeyId: string;

@@ -10,7 +10,6 @@
 import { createHash } from 'node:crypto';
 import { createApiClient, modules as dotsModules } from 'dots-wrapper';
 import {
-  DIGITALOCEAN_TAG_PREFIXES,
   type CloudDriver,
   type CloudInstance,
   type CloudInstanceState,
@@ -19,10 +18,17 @@ import {
   type InstanceSelector,
 } from '../driver.js';
 import { acquireRequestSlot, type CloudRequestBudget } from '../request-budget.js';
-import { classifyDigitalOceanError, UnrecoverableCloudError, withRetry, type RetryPolicy } from '../retry.js';
+import { classifyDigitalOceanError } from './errors.js';
+import { DIGITALOCEAN_USER_DATA_LIMIT_BYTES } from './provider.js';
+import { UnrecoverableCloudError, withRetry, type RetryPolicy } from '../retry.js';
 
-/** DigitalOcean's user_data limit. */
-export const DIGITALOCEAN_USER_DATA_LIMIT_BYTES = 64 * 1024;
+/** DigitalOcean tag prefixes (DO tags allow only letters, digits, `_`, `-` and `:`). */
+export const DIGITALOCEAN_TAG_PREFIXES = {
+  cluster: 'hm-cluster:',
+  pool: 'hm-pool:',
+  node: 'hm-node:',
+} as const;
+
 const TAG_ALPHABET = /^[a-zA-Z0-9_\-:]+$/;
 const PAGE_SIZE = 200;
 

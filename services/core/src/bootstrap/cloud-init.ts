@@ -4,7 +4,10 @@
 import { stringify } from 'yaml';
 import { BOOTSTRAP_TOKEN_PATTERN } from './bootstrap-token.js';
 
-/** EC2 refuses base64-decoded user data above 16 KB; DigitalOcean allows 64 KiB, so EC2 binds. */
+/**
+ * The cap when the caller names none: the smallest a provider is known to take (EC2, 16 KB before
+ * base64). Each provider definition states its own, which the worker passes in.
+ */
 export const MAX_USER_DATA_BYTES = 16 * 1024;
 export const DEFAULT_SSH_USER = 'harbormaster';
 /** kubelet reads this file through the deb package's systemd drop-in. */
@@ -31,6 +34,11 @@ export interface NodeUserDataInput {
   taints?: readonly NodeTaint[];
   sshPublicKeys?: readonly string[];
   sshUser?: string;
+}
+
+/** The user data cannot be built from this input, or would not fit the provider. */
+export class NodeUserDataError extends Error {
+  override readonly name = 'NodeUserDataError';
 }
 
 const VERSION = /^(\d+)\.(\d+)\.(\d+)$/;
@@ -81,7 +89,7 @@ function validate(input: NodeUserDataInput): void {
     // A newline would let a key inject further authorized_keys entries or YAML.
     if (/[\r\n]/.test(key) || !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}( [^\r\n]*)?$/.test(key.trim())) problems.push('an SSH public key is malformed');
   }
-  if (problems.length > 0) throw new Error(`invalid node user data input: ${problems.join('; ')}`);
+  if (problems.length > 0) throw new NodeUserDataError(`invalid node user data input: ${problems.join('; ')}`);
 }
 
 /** `key=value:Effect` pairs for `--register-with-taints`. */
@@ -100,7 +108,7 @@ function kubernetesApt(version: string): { repo: string; keyUrl: string; pin: st
   return { repo: base, keyUrl: `${base}Release.key`, pin: `${version}-*` };
 }
 
-export function buildNodeUserData(input: NodeUserDataInput): string {
+export function buildNodeUserData(input: NodeUserDataInput, maxBytes: number = MAX_USER_DATA_BYTES): string {
   validate(input);
   const labels = input.labels ?? {};
   const taints = input.taints ?? [];
@@ -161,6 +169,6 @@ export function buildNodeUserData(input: NodeUserDataInput): string {
   };
   const userData = `#cloud-config\n${stringify(config, { lineWidth: 0 })}`;
   const size = Buffer.byteLength(userData);
-  if (size > MAX_USER_DATA_BYTES) throw new Error(`node user data is ${size} bytes, above the ${MAX_USER_DATA_BYTES}-byte limit`);
+  if (size > maxBytes) throw new NodeUserDataError(`node user data is ${size} bytes, above the ${maxBytes}-byte limit`);
   return userData;
 }

@@ -1,7 +1,9 @@
 // kube-apiserver as a Deployment: stateless, so replicas roll one at a time behind the Services.
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { FRONT_PROXY_CLIENT_NAME } from '../pki/cluster-pki.js';
+import type { ISecret } from 'kubernetes-models/v1/Secret';
+import { FRONT_PROXY_CLIENT_NAME, LEAF, type ClusterPki } from '../pki/cluster-pki.js';
+import type { ComponentDefinition } from './component.js';
 import {
   CONFIG_HASH_ANNOTATION,
   containerSecurity,
@@ -14,7 +16,8 @@ import {
   selectorLabels,
   spreadOverNodes,
 } from './common.js';
-import { PKI_DIR, PKI_FILE, SECRET } from './secrets.js';
+import { buildExternalApiserverService, buildInternalApiserverService } from './expose.js';
+import { PKI_DIR, PKI_FILE, SECRET, leaf, secret } from './secrets.js';
 import { APISERVER_PORT, ETCD_CLIENT_PORT, etcdMemberUrl, type ResolvedSpec } from './spec.js';
 
 export const ADMISSION_PLUGINS = ['NodeRestriction'];
@@ -110,3 +113,33 @@ export function buildApiserverPdb(spec: ResolvedSpec): IPodDisruptionBudget {
     spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(spec, 'kube-apiserver') } },
   };
 }
+
+export function buildApiserverCerts(spec: ResolvedSpec, pki: ClusterPki): ISecret {
+  return secret(spec, SECRET.apiserverCerts, {
+    [PKI_FILE.ca]: pki.ca.cluster.certPem,
+    [PKI_FILE.apiserverCert]: leaf(pki, LEAF.apiserver).certPem,
+    [PKI_FILE.apiserverKey]: leaf(pki, LEAF.apiserver).keyPem,
+    [PKI_FILE.kubeletClientCert]: leaf(pki, LEAF.apiserverKubeletClient).certPem,
+    [PKI_FILE.kubeletClientKey]: leaf(pki, LEAF.apiserverKubeletClient).keyPem,
+    [PKI_FILE.etcdCa]: pki.ca.etcd.certPem,
+    [PKI_FILE.etcdClientCert]: leaf(pki, LEAF.apiserverEtcdClient).certPem,
+    [PKI_FILE.etcdClientKey]: leaf(pki, LEAF.apiserverEtcdClient).keyPem,
+    [PKI_FILE.frontProxyCa]: pki.ca.frontProxy.certPem,
+    [PKI_FILE.frontProxyClientCert]: leaf(pki, LEAF.frontProxyClient).certPem,
+    [PKI_FILE.frontProxyClientKey]: leaf(pki, LEAF.frontProxyClient).keyPem,
+    [PKI_FILE.serviceAccountPublicKey]: pki.serviceAccount.publicKeyPem,
+    [PKI_FILE.serviceAccountPrivateKey]: pki.serviceAccount.privateKeyPem,
+  });
+}
+
+/** Its network policies are the namespace's frame (network-policies.ts): everything talks to it. */
+export const apiserver: ComponentDefinition = {
+  secrets: (spec, pki) => [buildApiserverCerts(spec, pki)],
+  objects: (spec, secretsHash) => [
+    buildInternalApiserverService(spec),
+    buildExternalApiserverService(spec),
+    buildApiserverPdb(spec),
+    buildApiserverDeployment(spec, secretsHash),
+  ],
+  awaits: { kind: 'Deployment', name: 'kube-apiserver', readiness: 'apiserverReadyz', condition: 'APIServerReady' },
+};

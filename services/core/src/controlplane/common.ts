@@ -11,14 +11,8 @@ import type { IIoK8sApimachineryPkgApisMetaV1ObjectMeta as ObjectMeta } from '@k
 import { applyFlagOverrides, type ControlPlaneComponent } from '../versions.js';
 import type { ResolvedSpec } from './spec.js';
 
-export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler';
-
-const COMPONENT_ROLE: Record<ComponentName, string> = {
-  etcd: 'database',
-  'kube-apiserver': 'apiserver',
-  'kube-controller-manager': 'controller-manager',
-  'kube-scheduler': 'scheduler',
-};
+/** A component's name, e.g. `kube-apiserver`: its `app.kubernetes.io/name` label and selector. */
+export type ComponentName = string;
 
 export const NAME_LABEL = 'app.kubernetes.io/name';
 export const CLUSTER_ID_LABEL = 'harbormaster.dev/cluster-id';
@@ -28,13 +22,19 @@ export function baseLabels(spec: ResolvedSpec): Record<string, string> {
   return { 'app.kubernetes.io/managed-by': 'harbormaster', [CLUSTER_ID_LABEL]: spec.clusterId };
 }
 
-export function componentLabels(spec: ResolvedSpec, component: ComponentName): Record<string, string> {
-  return { [NAME_LABEL]: component, 'app.kubernetes.io/component': COMPONENT_ROLE[component], ...baseLabels(spec) };
+/** `role` (`app.kubernetes.io/component`) defaults to the name without Kubernetes' `kube-` prefix. */
+export function componentLabels(spec: ResolvedSpec, component: ComponentName, role: string = component.replace(/^kube-/, '')): Record<string, string> {
+  return { [NAME_LABEL]: component, 'app.kubernetes.io/component': role, ...baseLabels(spec) };
 }
 
 /** Selectors stay minimal: a Deployment's selector is immutable, labels may grow. */
 export function selectorLabels(spec: ResolvedSpec, component: ComponentName): Record<string, string> {
   return { [NAME_LABEL]: component, [CLUSTER_ID_LABEL]: spec.clusterId };
+}
+
+/** The majority of `members`: what a quorum-based store (etcd) needs to serve. */
+export function quorumOf(members: number): number {
+  return Math.floor(members / 2) + 1;
 }
 
 export function metadata(spec: ResolvedSpec, name: string, labels: Record<string, string> = baseLabels(spec)): ObjectMeta {

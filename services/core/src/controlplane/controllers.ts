@@ -22,7 +22,7 @@ export function kubeconfigFlags(): Record<string, string> {
 }
 
 export interface ControllerDeploymentInput {
-  component: Extract<ComponentName, 'kube-controller-manager' | 'kube-scheduler'>;
+  component: ComponentName;
   image: string;
   args: string[];
   healthPort: number;

@@ -2,6 +2,10 @@
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import type { ISecret } from 'kubernetes-models/v1/Secret';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { etcdPeerLeaf, etcdServerLeaf, type ClusterPki } from '../pki/cluster-pki.js';
+import type { ComponentDefinition } from './component.js';
 import {
   CONFIG_HASH_ANNOTATION,
   containerSecurity,
@@ -10,26 +14,54 @@ import {
   flagArguments,
   httpProbe,
   metadata,
+  quorumOf,
   resources,
   selectorLabels,
   spreadOverNodes,
 } from './common.js';
-import { ETCD_PKI_DIR, SECRET } from './secrets.js';
+import { podsOf, policy, tcp } from './network-policies.js';
+import { ETCD_PKI_DIR, SECRET, leaf, secret } from './secrets.js';
 import { ETCD_CLIENT_PORT, ETCD_METRICS_PORT, ETCD_PEER_PORT, etcdMemberUrl, type ResolvedSpec } from './spec.js';
 
 export const ETCD_SERVICE = 'etcd';
+const ETCD_ROLE = 'database';
 const DATA_VOLUME = 'data';
 const DATA_MOUNT = '/var/lib/etcd';
 
 export function etcdQuorum(members: number): number {
-  return Math.floor(members / 2) + 1;
+  return quorumOf(members);
+}
+
+/** `ca.crt` plus every member's server and peer pair; each pod picks its own via `$(POD_NAME)`. */
+export function buildEtcdCerts(spec: ResolvedSpec, pki: ClusterPki): ISecret {
+  const files: Record<string, string> = { 'ca.crt': pki.ca.etcd.certPem };
+  for (let member = 0; member < spec.etcdMembers; member += 1) {
+    files[`etcd-${member}-server.crt`] = leaf(pki, etcdServerLeaf(member)).certPem;
+    files[`etcd-${member}-server.key`] = leaf(pki, etcdServerLeaf(member)).keyPem;
+    files[`etcd-${member}-peer.crt`] = leaf(pki, etcdPeerLeaf(member)).certPem;
+    files[`etcd-${member}-peer.key`] = leaf(pki, etcdPeerLeaf(member)).keyPem;
+  }
+  return secret(spec, SECRET.etcdCerts, files);
+}
+
+/** Clients are the apiserver only; members talk to each other on both ports. */
+export function buildEtcdNetworkPolicy(spec: ResolvedSpec): INetworkPolicy {
+  return policy(spec, 'etcd', {
+    podSelector: podsOf(spec, 'etcd').podSelector ?? {},
+    policyTypes: ['Ingress', 'Egress'],
+    ingress: [
+      { from: [podsOf(spec, 'kube-apiserver')], ports: [tcp(ETCD_CLIENT_PORT)] },
+      { from: [podsOf(spec, 'etcd')], ports: [tcp(ETCD_CLIENT_PORT), tcp(ETCD_PEER_PORT)] },
+    ],
+    egress: [{ to: [podsOf(spec, 'etcd')], ports: [tcp(ETCD_CLIENT_PORT), tcp(ETCD_PEER_PORT)] }],
+  });
 }
 
 export function buildEtcdService(spec: ResolvedSpec): IService {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: metadata(spec, ETCD_SERVICE, componentLabels(spec, 'etcd')),
+    metadata: metadata(spec, ETCD_SERVICE, componentLabels(spec, 'etcd', ETCD_ROLE)),
     spec: {
       clusterIP: 'None',
       // Members must find each other by DNS before any of them is ready: readiness needs quorum.
@@ -47,7 +79,7 @@ export function buildEtcdPdb(spec: ResolvedSpec): IPodDisruptionBudget {
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
-    metadata: metadata(spec, 'etcd', componentLabels(spec, 'etcd')),
+    metadata: metadata(spec, 'etcd', componentLabels(spec, 'etcd', ETCD_ROLE)),
     spec: { minAvailable: etcdQuorum(spec.etcdMembers), selector: { matchLabels: selectorLabels(spec, 'etcd') } },
   };
 }
@@ -81,7 +113,7 @@ export function etcdArguments(spec: ResolvedSpec): string[] {
 }
 
 export function buildEtcdStatefulSet(spec: ResolvedSpec, secretsHash: string): IStatefulSet {
-  const labels = componentLabels(spec, 'etcd');
+  const labels = componentLabels(spec, 'etcd', ETCD_ROLE);
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
@@ -144,3 +176,10 @@ export function buildEtcdStatefulSet(spec: ResolvedSpec, secretsHash: string): I
     },
   };
 }
+
+export const etcd: ComponentDefinition = {
+  secrets: (spec, pki) => [buildEtcdCerts(spec, pki)],
+  objects: (spec, secretsHash) => [buildEtcdService(spec), buildEtcdPdb(spec), buildEtcdStatefulSet(spec, secretsHash)],
+  networkPolicies: (spec) => [buildEtcdNetworkPolicy(spec)],
+  awaits: { kind: 'StatefulSet', name: 'etcd', readiness: 'statefulSetQuorum', condition: 'EtcdReady' },
+};

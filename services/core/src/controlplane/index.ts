@@ -1,45 +1,24 @@
-// Assembles a tenant control plane from the per-component builders, grouped in apply order.
-import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
-import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
-import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import type { INamespace } from 'kubernetes-models/v1/Namespace';
+// Assembles a tenant control plane from the component steps in sequence.ts, grouped in apply
+// order behind the frame (namespace), the Secrets and the network policies.
 import type { ISecret } from 'kubernetes-models/v1/Secret';
-import type { IService } from 'kubernetes-models/v1/Service';
-import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
-import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { ensureClusterPki, type ClusterPki } from '../pki/cluster-pki.js';
+import { ensureClusterPki, type ClusterPki, type PkiSpec } from '../pki/cluster-pki.js';
 import type { KeyAlgorithm } from '../pki/keys.js';
-import { buildApiserverDeployment, buildApiserverPdb } from './apiserver.js';
-import { baseLabels, configHash } from './common.js';
-import { buildControllerManagerDeployment } from './controller-manager.js';
-import { buildEtcdPdb, buildEtcdService, buildEtcdStatefulSet } from './etcd.js';
-import { buildExternalApiserverService, buildInternalApiserverService } from './expose.js';
+import { configHash } from './common.js';
+import type { ApplyGroup, ComponentDefinition, SeedObject } from './component.js';
+import { namespaceGroup } from './frame.js';
 import { buildNetworkPolicies } from './network-policies.js';
-import { buildSchedulerDeployment } from './scheduler.js';
-import { buildSecrets } from './secrets.js';
-import { pkiSpecFor, resolveSpec, type ControlPlaneSpec } from './spec.js';
+import { buildAccessKubeconfigs } from './secrets.js';
+import { CONTROL_PLANE_STEPS } from './sequence.js';
+import { isIpv4, resolveSpec, type ControlPlaneSpec } from './spec.js';
 
 export * from './spec.js';
+export type { ApplyGroup, ApplyGroupName, AwaitedObject, ComponentDefinition, ControlPlaneStep, ReadinessKind, SeedObject } from './component.js';
+export { CONTROL_PLANE_STEPS } from './sequence.js';
+export { buildFrame, type ControlPlaneFrame } from './frame.js';
 export { SECRET, PKI_DIR, ETCD_PKI_DIR, KUBECONFIG_PATH } from './secrets.js';
 export { INTERNAL_APISERVER_SERVICE, EXTERNAL_APISERVER_SERVICE } from './expose.js';
 export { etcdQuorum } from './etcd.js';
-
-export type SeedObject =
-  | INamespace
-  | ISecret
-  | IConfigMap
-  | IService
-  | IPodDisruptionBudget
-  | INetworkPolicy
-  | IStatefulSet
-  | IDeployment;
-
-export type ApplyGroupName = 'namespace' | 'config' | 'network-policies' | 'etcd' | 'apiserver' | 'controllers';
-
-export interface ApplyGroup {
-  name: ApplyGroupName;
-  objects: SeedObject[];
-}
+export { quorumOf } from './common.js';
 
 export interface ControlPlaneObjects {
   namespace: string;
@@ -56,50 +35,40 @@ export function allObjects(objects: ControlPlaneObjects): SeedObject[] {
 
 export function buildControlPlane(input: ControlPlaneSpec, pki: ClusterPki): ControlPlaneObjects {
   const spec = resolveSpec(input);
-  const secrets = buildSecrets(spec, pki);
-  const namespace: INamespace = {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: spec.namespace, labels: { ...baseLabels(spec), 'pod-security.kubernetes.io/enforce': 'baseline' } },
-  };
+  const components = CONTROL_PLANE_STEPS.flatMap((step) => step.components);
+  const secrets = new Map<ComponentDefinition, ISecret[]>(components.map((component) => [component, component.secrets(spec, pki)]));
+  const secretsOf = (component: ComponentDefinition): ISecret[] => secrets.get(component) ?? [];
   return {
     namespace: spec.namespace,
     groups: [
-      { name: 'namespace', objects: [namespace] },
-      {
-        name: 'config',
-        objects: [
-          secrets.etcdCerts,
-          secrets.apiserverCerts,
-          secrets.controllerManagerCerts,
-          secrets.controllerManagerKubeconfig,
-          secrets.schedulerKubeconfig,
-          secrets.adminKubeconfig,
-          secrets.viewerKubeconfig,
-        ],
-      },
-      { name: 'network-policies', objects: buildNetworkPolicies(spec) },
-      {
-        name: 'etcd',
-        objects: [buildEtcdService(spec), buildEtcdPdb(spec), buildEtcdStatefulSet(spec, configHash([secrets.etcdCerts]))],
-      },
-      {
-        name: 'apiserver',
-        objects: [
-          buildInternalApiserverService(spec),
-          buildExternalApiserverService(spec),
-          buildApiserverPdb(spec),
-          buildApiserverDeployment(spec, configHash([secrets.apiserverCerts])),
-        ],
-      },
-      {
-        name: 'controllers',
-        objects: [
-          buildControllerManagerDeployment(spec, configHash([secrets.controllerManagerCerts, secrets.controllerManagerKubeconfig])),
-          buildSchedulerDeployment(spec, configHash([secrets.schedulerKubeconfig])),
-        ],
-      },
+      namespaceGroup(spec),
+      { name: 'config', objects: [...components.flatMap(secretsOf), ...buildAccessKubeconfigs(spec, pki)], awaits: [] },
+      { name: 'network-policies', objects: buildNetworkPolicies(spec, components), awaits: [] },
+      ...CONTROL_PLANE_STEPS.map((step) => ({
+        name: step.name,
+        objects: step.components.flatMap((component) => component.objects(spec, configHash(secretsOf(component)))),
+        awaits: step.components.flatMap((component) => (component.awaits ? [component.awaits] : [])),
+        waitReason: step.waitReason,
+      })),
     ],
+  };
+}
+
+/** The PKI inputs that follow from a control-plane spec and the components of the sequence. */
+export function pkiSpecFor(spec: ControlPlaneSpec, keyAlgorithm: KeyAlgorithm = 'ecdsa'): PkiSpec {
+  const resolved = resolveSpec(spec);
+  const hostIsIp = isIpv4(resolved.endpoint.host);
+  const clients = CONTROL_PLANE_STEPS.flatMap((step) => step.components.flatMap((component) => component.clientCertificates ?? []));
+  return {
+    namespace: resolved.namespace,
+    externalHosts: hostIsIp ? [] : [resolved.endpoint.host],
+    externalIps: hostIsIp ? [resolved.endpoint.host] : [],
+    serviceCidr: resolved.serviceCidr,
+    tenantDnsDomain: resolved.tenantDnsDomain,
+    seedDnsDomain: resolved.seedDnsDomain,
+    etcdMembers: resolved.etcdMembers,
+    keyAlgorithm,
+    ...(clients.length > 0 ? { clients } : {}),
   };
 }
 

@@ -1,10 +1,13 @@
-// Seed Secrets holding each component's certificates and kubeconfigs. Every component gets
-// only what it needs: the scheduler never sees a CA key, the apiserver never sees ca.key.
+// What Secrets of the control plane share: their names, mount paths and file names, and how
+// one is built. Each component builds its own Secrets in its file, so every component gets only
+// what it needs: the scheduler never sees a CA key, the apiserver never sees ca.key.
 import type { ISecret } from 'kubernetes-models/v1/Secret';
-import { LEAF, etcdPeerLeaf, etcdServerLeaf, type ClusterPki } from '../pki/cluster-pki.js';
+import { LEAF, type ClusterPki } from '../pki/cluster-pki.js';
+import type { CertKeyPem } from '../pki/certificates.js';
+import { DomainError } from '../model/errors.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
 import { metadata } from './common.js';
-import { externalServerUrl, internalServerUrl, type ResolvedSpec } from './spec.js';
+import { externalServerUrl, type ResolvedSpec } from './spec.js';
 
 export const SECRET = {
   etcdCerts: 'etcd-certs',
@@ -40,66 +43,29 @@ export const PKI_FILE = {
   serviceAccountPrivateKey: 'sa.key',
 } as const;
 
-function secret(spec: ResolvedSpec, name: string, files: Record<string, string>): ISecret {
+export function secret(spec: ResolvedSpec, name: string, files: Record<string, string>): ISecret {
   const data = Object.fromEntries(Object.entries(files).map(([key, value]) => [key, Buffer.from(value, 'utf8').toString('base64')]));
   return { apiVersion: 'v1', kind: 'Secret', metadata: metadata(spec, name), type: 'Opaque', data };
 }
 
-export interface ControlPlaneSecrets {
-  etcdCerts: ISecret;
-  apiserverCerts: ISecret;
-  controllerManagerCerts: ISecret;
-  controllerManagerKubeconfig: ISecret;
-  schedulerKubeconfig: ISecret;
-  adminKubeconfig: ISecret;
-  viewerKubeconfig: ISecret;
+/** A leaf certificate the PKI must already hold: ensureClusterPki issues every leaf a spec needs. */
+export function leaf(pki: ClusterPki, name: string): CertKeyPem {
+  const pair = pki.leaves[name];
+  if (!pair) throw new DomainError('precondition', 'pki_leaf_missing', `the PKI has no ${name} certificate; run ensureClusterPki for this spec first`);
+  return pair;
 }
 
-export function buildSecrets(spec: ResolvedSpec, pki: ClusterPki): ControlPlaneSecrets {
-  const leaf = (name: string) => {
-    const pair = pki.leaves[name];
-    if (!pair) throw new Error(`the PKI has no ${name} certificate; run ensureClusterPki for this spec first`);
-    return pair;
-  };
-  const etcdFiles: Record<string, string> = { 'ca.crt': pki.ca.etcd.certPem };
-  for (let member = 0; member < spec.etcdMembers; member += 1) {
-    etcdFiles[`etcd-${member}-server.crt`] = leaf(etcdServerLeaf(member)).certPem;
-    etcdFiles[`etcd-${member}-server.key`] = leaf(etcdServerLeaf(member)).keyPem;
-    etcdFiles[`etcd-${member}-peer.crt`] = leaf(etcdPeerLeaf(member)).certPem;
-    etcdFiles[`etcd-${member}-peer.key`] = leaf(etcdPeerLeaf(member)).keyPem;
-  }
-  const kubeconfig = (role: string, server: string, client: string): Record<string, string> => ({
-    [KUBECONFIG_FILE]: renderKubeconfig({ clusterName: spec.clusterName, role, server, caCertPem: pki.ca.cluster.certPem, client: leaf(client) }),
+/** A Secret holding one kubeconfig for `role`, authenticated by the leaf `client`. */
+export function kubeconfigSecret(spec: ResolvedSpec, pki: ClusterPki, name: string, role: string, server: string, client: string): ISecret {
+  return secret(spec, name, {
+    [KUBECONFIG_FILE]: renderKubeconfig({ clusterName: spec.clusterName, role, server, caCertPem: pki.ca.cluster.certPem, client: leaf(pki, client) }),
   });
-  return {
-    etcdCerts: secret(spec, SECRET.etcdCerts, etcdFiles),
-    apiserverCerts: secret(spec, SECRET.apiserverCerts, {
-      [PKI_FILE.ca]: pki.ca.cluster.certPem,
-      [PKI_FILE.apiserverCert]: leaf(LEAF.apiserver).certPem,
-      [PKI_FILE.apiserverKey]: leaf(LEAF.apiserver).keyPem,
-      [PKI_FILE.kubeletClientCert]: leaf(LEAF.apiserverKubeletClient).certPem,
-      [PKI_FILE.kubeletClientKey]: leaf(LEAF.apiserverKubeletClient).keyPem,
-      [PKI_FILE.etcdCa]: pki.ca.etcd.certPem,
-      [PKI_FILE.etcdClientCert]: leaf(LEAF.apiserverEtcdClient).certPem,
-      [PKI_FILE.etcdClientKey]: leaf(LEAF.apiserverEtcdClient).keyPem,
-      [PKI_FILE.frontProxyCa]: pki.ca.frontProxy.certPem,
-      [PKI_FILE.frontProxyClientCert]: leaf(LEAF.frontProxyClient).certPem,
-      [PKI_FILE.frontProxyClientKey]: leaf(LEAF.frontProxyClient).keyPem,
-      [PKI_FILE.serviceAccountPublicKey]: pki.serviceAccount.publicKeyPem,
-      [PKI_FILE.serviceAccountPrivateKey]: pki.serviceAccount.privateKeyPem,
-    }),
-    controllerManagerCerts: secret(spec, SECRET.controllerManagerCerts, {
-      [PKI_FILE.ca]: pki.ca.cluster.certPem,
-      [PKI_FILE.caKey]: pki.ca.cluster.keyPem,
-      [PKI_FILE.serviceAccountPrivateKey]: pki.serviceAccount.privateKeyPem,
-    }),
-    controllerManagerKubeconfig: secret(
-      spec,
-      SECRET.controllerManagerKubeconfig,
-      kubeconfig('controller-manager', internalServerUrl(spec), LEAF.controllerManager),
-    ),
-    schedulerKubeconfig: secret(spec, SECRET.schedulerKubeconfig, kubeconfig('scheduler', internalServerUrl(spec), LEAF.scheduler)),
-    adminKubeconfig: secret(spec, SECRET.adminKubeconfig, kubeconfig('admin', externalServerUrl(spec), LEAF.admin)),
-    viewerKubeconfig: secret(spec, SECRET.viewerKubeconfig, kubeconfig('viewer', externalServerUrl(spec), LEAF.viewer)),
-  };
+}
+
+/** The kubeconfigs handed to users (external endpoint); no component mounts them. */
+export function buildAccessKubeconfigs(spec: ResolvedSpec, pki: ClusterPki): ISecret[] {
+  return [
+    kubeconfigSecret(spec, pki, SECRET.adminKubeconfig, 'admin', externalServerUrl(spec), LEAF.admin),
+    kubeconfigSecret(spec, pki, SECRET.viewerKubeconfig, 'viewer', externalServerUrl(spec), LEAF.viewer),
+  ];
 }

@@ -1,9 +1,7 @@
 // The input of the control-plane builders and its resolved form with every default applied.
 import { parseIpv4 } from '../model/cidr.js';
 import { findVersion, type KubernetesVersion } from '../versions.js';
-import type { KeyAlgorithm } from '../pki/keys.js';
-import type { PkiSpec } from '../pki/cluster-pki.js';
-
+import { DomainError } from '../model/errors.js';
 
 export interface ControlPlaneSpec {
   /** DNS-label id; the control plane lives in seed namespace `cluster-<id>`. */
@@ -74,9 +72,9 @@ export function namespaceFor(clusterId: string): string {
 
 export function resolveSpec(spec: ControlPlaneSpec): ResolvedSpec {
   const version = findVersion(spec.version);
-  if (!version) throw new Error(`Kubernetes ${spec.version} is not a supported version`);
+  if (!version) throw new DomainError('precondition', 'version_unsupported', `Kubernetes ${spec.version} is not a supported version`);
   const etcdMembers = spec.etcd?.members ?? 3;
-  if (etcdMembers !== 1 && etcdMembers !== 3) throw new Error('etcd runs with 1 or 3 members');
+  if (etcdMembers !== 1 && etcdMembers !== 3) throw new DomainError('precondition', 'etcd_members_unsupported', 'etcd runs with 1 or 3 members');
   return {
     clusterId: spec.clusterId,
     clusterName: spec.clusterName,
@@ -92,22 +90,6 @@ export function resolveSpec(spec: ControlPlaneSpec): ResolvedSpec {
     apiserverReplicas: spec.apiserverReplicas ?? 2,
     tenantDnsDomain: spec.tenantDnsDomain ?? 'cluster.local',
     seedDnsDomain: spec.seedDnsDomain ?? 'cluster.local',
-  };
-}
-
-/** The PKI inputs that follow from a control-plane spec. */
-export function pkiSpecFor(spec: ControlPlaneSpec, keyAlgorithm: KeyAlgorithm = 'ecdsa'): PkiSpec {
-  const resolved = resolveSpec(spec);
-  const hostIsIp = isIpv4(resolved.endpoint.host);
-  return {
-    namespace: resolved.namespace,
-    externalHosts: hostIsIp ? [] : [resolved.endpoint.host],
-    externalIps: hostIsIp ? [resolved.endpoint.host] : [],
-    serviceCidr: resolved.serviceCidr,
-    tenantDnsDomain: resolved.tenantDnsDomain,
-    seedDnsDomain: resolved.seedDnsDomain,
-    etcdMembers: resolved.etcdMembers,
-    keyAlgorithm,
   };
 }
 

@@ -11,9 +11,6 @@ export type ProjectRole = (typeof ROLES)[number];
 export const EXPOSE_STRATEGIES = ['NodePort', 'LoadBalancer'] as const;
 export type ExposeStrategy = (typeof EXPOSE_STRATEGIES)[number];
 
-export const PROVIDERS = ['aws', 'digitalocean'] as const;
-export type Provider = (typeof PROVIDERS)[number];
-
 export const DEFAULT_POD_CIDR = '10.244.0.0/16';
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
 export const MAX_POOL_REPLICAS = 100;
@@ -153,22 +150,11 @@ export const createTokenSchema = z.strictObject({
   expiresInDays: z.number().int().min(1).max(365).optional(),
 });
 
-const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
-export const createCredentialSchema = z.discriminatedUnion('provider', [
-  z.strictObject({
-    name: dnsLabel(40),
-    provider: z.literal('aws'),
-    accessKeyId: z.string().regex(/^(AKIA|ASIA)[A-Z0-9]{12,124}$/, 'must be an AWS access key id'),
-    secretAccessKey: z.string().min(16).max(128).regex(/^[A-Za-z0-9/+=]+$/, 'must be an AWS secret access key'),
-    region: z.string().max(30).regex(AWS_REGION, 'must be an AWS region such as eu-central-1'),
-  }),
-  z.strictObject({
-    name: dnsLabel(40),
-    provider: z.literal('digitalocean'),
-    token: z.string().min(16).max(200).regex(/^[A-Za-z0-9_]+$/, 'must be a DigitalOcean API token'),
-  }),
-]);
-export type CreateCredentialInput = z.infer<typeof createCredentialSchema>;
+/**
+ * The name every provider credential has; the provider's own fields come from its definition in
+ * services/clouds (the core knows no provider).
+ */
+export const credentialNameSchema = dnsLabel(40);
 
 export const registerSeedSchema = z.strictObject({
   name: dnsLabel(40),

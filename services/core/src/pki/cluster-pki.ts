@@ -44,6 +44,8 @@ export interface PkiSpec {
   seedDnsDomain: string;
   etcdMembers: number;
   keyAlgorithm: KeyAlgorithm;
+  /** Client certificates control-plane components ask for beyond the built-in ones below. */
+  clients?: readonly ClientCertificate[];
 }
 
 export const LEAF = {
@@ -63,6 +65,13 @@ export const etcdPeerLeaf = (member: number): string => `etcd-${member}-peer`;
 export interface ClientIdentity {
   commonName: string;
   organizations: readonly string[];
+}
+
+/** A client certificate, signed by the cluster CA, that a component declares (controlplane/component.ts). */
+export interface ClientCertificate {
+  /** Its name among the leaves, as the component's secrets look it up. */
+  name: string;
+  identity: ClientIdentity;
 }
 
 export const ADMIN_IDENTITY: ClientIdentity = { commonName: 'harbormaster:admin', organizations: ['system:masters'] };
@@ -160,6 +169,7 @@ export function leafDefinitions(spec: PkiSpec): LeafDefinition[] {
       { name: etcdPeerLeaf(member), ca: 'etcd', request: { commonName: `etcd-${member}`, organizations: [], usages, ...names } },
     );
   }
+  for (const certificate of spec.clients ?? []) definitions.push({ name: certificate.name, ca: 'cluster', request: client(certificate.identity) });
   return definitions;
 }
 

@@ -1,5 +1,5 @@
 import { useId, useMemo, useState, type FormEvent } from 'react';
-import { describeError, projectPath, type Catalog, type Cluster, type Credential, type NodePoolDefaults } from '../api.js';
+import { describeError, projectPath, providerInfo, type Catalog, type Cluster, type Credential, type NodePoolDefaults } from '../api.js';
 import { Empty, Loading, PhaseBadge, RelativeTime, ResourceView, ScrollTable } from '../components/states.js';
 import { useResource } from '../hooks.js';
 import { clusterNameProblem, generateClusterName } from '../names.js';
@@ -92,6 +92,12 @@ function poolDefaults(catalog: Catalog, credential: Credential | undefined): Nod
   return credential ? catalog.nodePoolDefaults?.[credential.provider] : undefined;
 }
 
+/** A regional credential fixes the pool's region; otherwise the provider's default applies. */
+function poolRegion(catalog: Catalog, credential: Credential | undefined): string {
+  const regionFrom = credential ? providerInfo(catalog, credential.provider)?.regionFrom : undefined;
+  return (regionFrom ? credential?.summary[regionFrom] : poolDefaults(catalog, credential)?.region) ?? '';
+}
+
 function CreateCluster({ projectId, onCreated }: { projectId: string; onCreated: () => void }) {
   const session = useSession();
   const { navigate } = useRouter();
@@ -113,7 +119,7 @@ function CreateCluster({ projectId, onCreated }: { projectId: string; onCreated:
       exposeStrategy: catalog.data.defaults.exposeStrategy,
       etcdReplicas: catalog.data.defaults.etcdReplicas,
       credentialId: credential?.id ?? '',
-      poolRegion: (credential?.provider === 'aws' ? credential.summary.region : pool?.region) ?? '',
+      poolRegion: poolRegion(catalog.data, credential),
       poolSize: pool?.size ?? '',
       poolImage: pool?.image ?? '',
       replicas: 1,
@@ -142,7 +148,7 @@ function CreateCluster({ projectId, onCreated }: { projectId: string; onCreated:
     setOverrides((current) => ({
       ...current,
       credentialId: id,
-      poolRegion: (next?.provider === 'aws' ? next.summary.region : nextPool?.region) ?? '',
+      poolRegion: catalog.data ? poolRegion(catalog.data, next) : '',
       poolSize: nextPool?.size ?? '',
       poolImage: nextPool?.image ?? '',
     }));

@@ -1,12 +1,13 @@
 import { useId, useState, type FormEvent } from 'react';
-import { describeError, projectPath, type Credential, type Provider } from '../api.js';
-import { Empty, RelativeTime, ResourceView, ScrollTable } from '../components/states.js';
+import { describeError, projectPath, providerInfo, type Catalog, type Credential, type ProviderInfo } from '../api.js';
+import { Empty, Loading, RelativeTime, ResourceView, ScrollTable } from '../components/states.js';
 import { useResource } from '../hooks.js';
 import { canEdit, roleIn, useSession } from '../session.js';
 
 export function CredentialsPage({ projectId }: { projectId: string }) {
   const session = useSession();
   const credentials = useResource(() => session.api.list<Credential>(`${projectPath(projectId)}/credentials`), projectId);
+  const catalog = useResource(() => session.api.get<Catalog>('/catalog'), 'catalog');
   const editable = canEdit(roleIn(session, projectId));
   const [error, setError] = useState<string | undefined>(undefined);
   const remove = async (credential: Credential) => {
@@ -53,7 +54,7 @@ export function CredentialsPage({ projectId }: { projectId: string }) {
                     {items.map((credential) => (
                       <tr key={credential.id}>
                         <td>{credential.name}</td>
-                        <td>{credential.provider === 'aws' ? 'AWS' : 'DigitalOcean'}</td>
+                        <td>{providerInfo(catalog.data, credential.provider)?.label ?? credential.provider}</td>
                         <td>{credential.summary.region ?? '—'}</td>
                         <td>
                           <RelativeTime at={credential.createdAt} />
@@ -74,31 +75,52 @@ export function CredentialsPage({ projectId }: { projectId: string }) {
           }
         </ResourceView>
       </section>
-      {editable && <AddCredential projectId={projectId} onAdded={() => void credentials.reload()} />}
+      {editable &&
+        (catalog.error !== undefined ? (
+          <p className="form-error" role="alert">
+            {describeError(catalog.error)}
+          </p>
+        ) : catalog.data?.providers ? (
+          <AddCredential projectId={projectId} providers={catalog.data.providers} onAdded={() => void credentials.reload()} />
+        ) : (
+          <Loading what="providers" />
+        ))}
     </>
   );
 }
 
-function AddCredential({ projectId, onAdded }: { projectId: string; onAdded: () => void }) {
+/** The form's values: the common name, then every provider field by its request property. */
+const initialValues = (provider: ProviderInfo | undefined): Record<string, string> =>
+  Object.fromEntries([['name', ''], ...(provider?.credentialFields ?? []).map((field) => [field.name, field.default ?? ''])]);
+
+/** Built from the catalog's provider definitions, so a new provider needs no portal change. */
+function AddCredential({ projectId, providers, onAdded }: { projectId: string; providers: ProviderInfo[]; onAdded: () => void }) {
   const session = useSession();
-  const ids = { name: useId(), provider: useId(), key: useId(), secret: useId(), region: useId(), token: useId() };
-  const empty = { name: '', accessKeyId: '', secretAccessKey: '', region: 'eu-central-1', token: '' };
-  const [provider, setProvider] = useState<Provider>('digitalocean');
-  const [form, setForm] = useState(empty);
+  const ids = { name: useId(), provider: useId(), field: useId() };
+  const [providerName, setProviderName] = useState(providers[0]?.name ?? '');
+  const provider = providers.find((candidate) => candidate.name === providerName);
+  const [form, setForm] = useState(() => initialValues(provider));
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
+  const chooseProvider = (name: string) => {
+    setProviderName(name);
+    // Values typed for one provider (a secret among them) never travel with another.
+    setForm({ ...initialValues(providers.find((candidate) => candidate.name === name)), name: form.name });
+  };
   const submit = async (event: FormEvent) => {
     event.preventDefault();
+    if (!provider) return;
     setBusy(true);
     setError(undefined);
-    const body =
-      provider === 'aws'
-        ? { provider, name: form.name.trim(), accessKeyId: form.accessKeyId.trim(), secretAccessKey: form.secretAccessKey.trim(), region: form.region.trim() }
-        : { provider, name: form.name.trim(), token: form.token.trim() };
+    const body: Record<string, string> = { provider: provider.name, name: (form.name ?? '').trim() };
+    for (const field of provider.credentialFields) {
+      const value = (form[field.name] ?? '').trim();
+      if (value || field.required) body[field.name] = value;
+    }
     try {
       await session.api.post(`${projectPath(projectId)}/credentials`, body);
       // The secret leaves the page as soon as it is stored.
-      setForm(empty);
+      setForm(initialValues(provider));
       onAdded();
     } catch (caught) {
       setError(describeError(caught));
@@ -113,36 +135,32 @@ function AddCredential({ projectId, onAdded }: { projectId: string; onAdded: () 
         <div className="grid">
           <div className="field">
             <label htmlFor={ids.provider}>Provider</label>
-            <select id={ids.provider} value={provider} onChange={(event) => setProvider(event.target.value as Provider)}>
-              <option value="digitalocean">DigitalOcean</option>
-              <option value="aws">AWS</option>
+            <select id={ids.provider} value={providerName} onChange={(event) => chooseProvider(event.target.value)}>
+              {providers.map((candidate) => (
+                <option key={candidate.name} value={candidate.name}>
+                  {candidate.label}
+                </option>
+              ))}
             </select>
           </div>
           <div className="field">
             <label htmlFor={ids.name}>Name</label>
-            <input id={ids.name} required value={form.name} onChange={(event) => setForm({ ...form, name: event.target.value })} spellCheck={false} />
+            <input id={ids.name} required value={form.name ?? ''} onChange={(event) => setForm({ ...form, name: event.target.value })} spellCheck={false} />
           </div>
-          {provider === 'aws' ? (
-            <>
-              <div className="field">
-                <label htmlFor={ids.key}>Access key id</label>
-                <input id={ids.key} required value={form.accessKeyId} onChange={(event) => setForm({ ...form, accessKeyId: event.target.value })} spellCheck={false} />
-              </div>
-              <div className="field">
-                <label htmlFor={ids.secret}>Secret access key</label>
-                <input id={ids.secret} type="password" required value={form.secretAccessKey} onChange={(event) => setForm({ ...form, secretAccessKey: event.target.value })} autoComplete="new-password" />
-              </div>
-              <div className="field">
-                <label htmlFor={ids.region}>Region</label>
-                <input id={ids.region} required value={form.region} onChange={(event) => setForm({ ...form, region: event.target.value })} />
-              </div>
-            </>
-          ) : (
-            <div className="field">
-              <label htmlFor={ids.token}>API token</label>
-              <input id={ids.token} type="password" required value={form.token} onChange={(event) => setForm({ ...form, token: event.target.value })} autoComplete="new-password" />
+          {provider?.credentialFields.map((field) => (
+            <div className="field" key={`${provider.name}.${field.name}`}>
+              <label htmlFor={`${ids.field}-${field.name}`}>{field.label}</label>
+              <input
+                id={`${ids.field}-${field.name}`}
+                type={field.secret ? 'password' : 'text'}
+                required={field.required}
+                value={form[field.name] ?? ''}
+                onChange={(event) => setForm({ ...form, [field.name]: event.target.value })}
+                spellCheck={false}
+                autoComplete={field.secret ? 'new-password' : undefined}
+              />
             </div>
-          )}
+          ))}
         </div>
         {error && (
           <p className="form-error" role="alert">
@@ -150,7 +168,7 @@ function AddCredential({ projectId, onAdded }: { projectId: string; onAdded: () 
           </p>
         )}
         <div>
-          <button type="submit" className="button button-primary" disabled={busy || !form.name.trim()}>
+          <button type="submit" className="button button-primary" disabled={busy || !provider || !(form.name ?? '').trim()}>
             Add credential
           </button>
         </div>

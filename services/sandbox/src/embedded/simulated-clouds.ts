@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { CloudAccountCredentials, CloudEndpointResolver } from '../../../platform/src/index.js';
+import type { ProviderName } from '../../../clouds/src/index.js';
 import { startDigitalOceanSimulator, type DigitalOceanSimulator } from '../clouds/digitalocean/index.js';
 import { startEc2Simulator, type Ec2Simulator } from '../clouds/ec2/index.js';
 import { createNodeFleet, type NodeFleet } from '../nodes/index.js';
@@ -60,20 +61,25 @@ export async function startSimulatedClouds(options: SimulatedCloudsOptions): Pro
     throw error;
   }
 
-  const endpointFor = async (credentials: CloudAccountCredentials): Promise<string> => {
-    if (credentials.provider === 'aws') {
+  // One simulator per registered provider: a provider without one fails to type-check here.
+  const simulators: { [P in ProviderName]: (credentials: Extract<CloudAccountCredentials, { provider: P }>) => string } = {
+    aws: (credentials) => {
       try {
         ec2.addAccount({ accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey });
       } catch {
         // The key was signed up with another secret: its requests fail signature checks, as on AWS.
       }
       return ec2.url;
-    }
-    // One simulated account per token; the name is derived so it never shows the token.
-    const account = `sandbox-${createHash('sha256').update(credentials.token).digest('hex').slice(0, 16)}`;
-    digitalOcean.addAccount({ name: account, tokens: [credentials.token] });
-    return digitalOcean.url;
+    },
+    digitalocean: (credentials) => {
+      // One simulated account per token; the name is derived so it never shows the token.
+      const account = `sandbox-${createHash('sha256').update(credentials.token).digest('hex').slice(0, 16)}`;
+      digitalOcean.addAccount({ name: account, tokens: [credentials.token] });
+      return digitalOcean.url;
+    },
   };
+  const endpointFor = async (credentials: CloudAccountCredentials): Promise<string> =>
+    (simulators[credentials.provider] as (credentials: CloudAccountCredentials) => string)(credentials);
 
   return {
     ec2,

@@ -4,11 +4,11 @@ import { setCondition, type ClusterPhase, type Condition } from '../../../core/s
 import type { ClusterRepository, ClusterRow, ClusterUpdate, UnitOfWork } from '../../../db/src/index.js';
 import type { ClusterEvents } from '../../../platform/src/index.js';
 
+/**
+ * Conditions the worker owns. Each component's readiness condition (`EtcdReady`,
+ * `APIServerReady`, …) is named by its step in core (controlplane/component.ts).
+ */
 export const CONDITION = {
-  etcd: 'EtcdReady',
-  apiserver: 'APIServerReady',
-  controllerManager: 'ControllerManagerReady',
-  scheduler: 'SchedulerReady',
   reachable: 'Reachable',
 } as const;
 

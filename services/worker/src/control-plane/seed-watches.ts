@@ -8,7 +8,7 @@ import { CLUSTER_ID_LABEL } from '../../../core/src/controlplane/common.js';
 import { StatusWatch, describeApiError, type KubeClient, type StatusChange, type WatchedKind } from '../../../kube/src/index.js';
 import { LOGGER, QueueService } from '../../../platform/src/index.js';
 
-/** The kinds a waiting pass looks at (see AWAITED_KINDS in control-plane-steps.ts and the exposing Service). */
+/** The kinds a waiting pass looks at: every `AwaitedObject['kind']` of core's steps, and the exposing Service. */
 const WATCHED_KINDS: readonly WatchedKind[] = [
   { kind: 'StatefulSet', path: '/apis/apps/v1/statefulsets' },
   { kind: 'Deployment', path: '/apis/apps/v1/deployments' },

@@ -3,15 +3,14 @@
 // override, or the sandbox's simulators) and keeps one driver per credential.
 import { Inject, Injectable } from '@nestjs/common';
 import { sealingContext, type SecretBox } from '../../../core/src/index.js';
-import { createCloudDriver, type CloudCredentials, type CloudDriver } from '../../../clouds/src/index.js';
+import { createCloudDriver, isProviderName, type CloudCredentials, type CloudDriver, type SealedCredential } from '../../../clouds/src/index.js';
 import { ProjectRepository, type NodePoolRow } from '../../../db/src/index.js';
-import { CloudAccess, SECRET_BOX, type CloudAccountCredentials } from '../../../platform/src/index.js';
+import { CloudAccess, SECRET_BOX } from '../../../platform/src/index.js';
 
-/** What projects.service seals for each provider. */
-type StoredAwsSecret = { accessKeyId: string; secretAccessKey: string; region: string };
-type StoredDigitalOceanSecret = { token: string };
-
-export class CredentialGoneError extends Error {}
+/** The pool's credential is deleted, belongs to another provider, or names no provider this build knows. */
+export class CredentialGoneError extends Error {
+  override readonly name = 'CredentialGoneError';
+}
 
 @Injectable()
 export class CloudDrivers {
@@ -27,23 +26,16 @@ export class CloudDrivers {
     const row = await this.projects.findCredential(pool.project_id, pool.credential_id);
     if (!row) throw new CredentialGoneError(`credential ${pool.credential_id} of the node pool no longer exists`);
     if (row.provider !== pool.provider) throw new CredentialGoneError(`credential ${row.id} is for ${row.provider}, the pool for ${pool.provider}`);
-    const account = this.openAccount(row.provider, row.id, row.sealed_secret);
+    if (!isProviderName(row.provider)) throw new CredentialGoneError(`credential ${row.id} is for ${row.provider}, a provider this worker does not know`);
+    // The sealed object is the one the API's provider definition produced (SealedCredential).
+    const secret = this.box.openJson<SealedCredential>(row.sealed_secret, sealingContext.providerCredential(row.id));
+    const account = { ...secret, provider: row.provider } as CloudCredentials;
     const endpoint = await this.access.endpointFor(account);
     const cached = this.cache.get(row.id);
     if (cached && cached.sealed === row.sealed_secret && cached.endpoint === endpoint) return cached.driver;
-    const credentials: CloudCredentials = account;
     // One budget per provider account, shared by every worker replica (HM_CLOUD_RATE_LIMIT_PER_SECOND).
-    const driver = createCloudDriver(credentials, { endpoint, requestTimeoutMs: 30_000, rateLimiter: { limiter: this.access.requestLimiter, accountKey: row.id } });
+    const driver = createCloudDriver(account, { endpoint, requestTimeoutMs: 30_000, rateLimiter: { limiter: this.access.requestLimiter, accountKey: row.id } });
     this.cache.set(row.id, { sealed: row.sealed_secret, endpoint, driver });
     return driver;
-  }
-
-  private openAccount(provider: 'aws' | 'digitalocean', credentialId: string, sealed: string): CloudAccountCredentials {
-    const context = sealingContext.providerCredential(credentialId);
-    if (provider === 'aws') {
-      const secret = this.box.openJson<StoredAwsSecret>(sealed, context);
-      return { provider, accessKeyId: secret.accessKeyId, secretAccessKey: secret.secretAccessKey, region: secret.region };
-    }
-    return { provider, token: this.box.openJson<StoredDigitalOceanSecret>(sealed, context).token };
   }
 }

@@ -6,7 +6,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { formatBootstrapToken, type BootstrapToken } from '../../../core/src/bootstrap/bootstrap-token.js';
 import { buildNodeUserData, type NodeTaint } from '../../../core/src/bootstrap/cloud-init.js';
-import { isUnrecoverableCloudError, type CloudInstance } from '../../../clouds/src/index.js';
+import { isUnrecoverableCloudError, providerDefinition, type CloudInstance } from '../../../clouds/src/index.js';
 import { NodeRepository, type NodeRow } from '../../../db/src/index.js';
 import { LOGGER } from '../../../platform/src/index.js';
 import { PoolEvents } from './pool-events.js';
@@ -120,7 +120,7 @@ export class PoolMachines {
           labels: pool.labels,
           taints: pool.taints as NodeTaint[],
           sshPublicKeys,
-        });
+        }, providerDefinition(driver.provider).userDataLimitBytes);
         const instance = await driver.ensureInstance({
           nodeId: row.id,
           clusterId: cluster.id,
