@@ -11,6 +11,7 @@ import { IdentityController } from './identity/identity.controller.js';
 import { IdentityService } from './identity/identity.service.js';
 import { CatalogController } from './ops/catalog.controller.js';
 import { OpsController } from './ops/ops.controller.js';
+import { OperationsService } from './operations/operations.service.js';
 import { ProjectAccess } from './projects/project-access.js';
 import { PlatformAuditController, ProjectsController } from './projects/projects.controller.js';
 import { ProjectsService } from './projects/projects.service.js';
@@ -27,6 +28,7 @@ import { SeedsService } from './seeds/seeds.service.js';
     ProjectAccess,
     ProjectsService,
     SeedsService,
+    OperationsService,
     ClustersService,
     NodePoolsService,
     EventStreamHub,

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import pg from 'pg';
 import * as initial from './migrations/0001-initial.js';
 import * as nodeLifecycle from './migrations/0002-node-lifecycle.js';
@@ -14,6 +14,8 @@ export type DatabaseBackend = 'pglite' | 'postgres';
 export interface DatabaseHandle {
   db: Kysely<Database>;
   backend: DatabaseBackend;
+  /** One round trip, for readiness checks. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,18 +48,27 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   if (options.url) {
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, backend: 'postgres', close: () => db.destroy() };
+    return { db, backend: 'postgres', ping: () => ping(db), close: () => db.destroy() };
   }
   const { PGlite } = await import('@electric-sql/pglite');
   if (!options.pgliteDir.startsWith('memory://')) mkdirSync(options.pgliteDir, { recursive: true });
   const pglite = new PGlite(options.pgliteDir, { parsers: { 20: (value: string) => Number(value) } });
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return { db, backend: 'pglite', close: () => db.destroy() };
+  return { db, backend: 'pglite', ping: () => ping(db), close: () => db.destroy() };
+}
+
+async function ping(db: Kysely<Database>): Promise<void> {
+  await sql`select 1`.execute(db);
+}
+
+/** A migration failed with something that was not an Error (Kysely passes through whatever was thrown). */
+export class MigrationError extends Error {
+  override name = 'MigrationError';
 }
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new StaticMigrationProvider(), migrationTableName: 'hm_migrations', migrationLockTableName: 'hm_migrations_lock' });
   const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw error instanceof Error ? error : new MigrationError(String(error));
   return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
 }

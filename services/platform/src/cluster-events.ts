@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import type { Kysely } from 'kysely';
-import type { ClusterEventRow, Database, DatabaseHandle } from '../../db/src/index.js';
-import { APP_CONFIG, DATABASE, REDIS } from './tokens.js';
+import { ClusterEventRepository, type ClusterEventRow, type Tx } from '../../db/src/index.js';
+import { APP_CONFIG, REDIS } from './tokens.js';
 import type { AppConfig } from './config.js';
 
 export interface ClusterEventInput {
@@ -20,7 +19,7 @@ export interface ClusterEventInput {
 @Injectable()
 export class ClusterEvents {
   constructor(
-    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    private readonly rows: ClusterEventRepository,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -29,12 +28,10 @@ export class ClusterEvents {
     return `${this.config.queuePrefix}:cluster-events:${clusterId}`;
   }
 
-  async record(event: ClusterEventInput, db: Kysely<Database> = this.database.db): Promise<void> {
-    await db
-      .insertInto('cluster_events')
-      .values({ cluster_id: event.clusterId, project_id: event.projectId, type: event.type ?? 'Normal', reason: event.reason, message: event.message })
-      .execute();
-    if (db === this.database.db) await this.notify(event.clusterId);
+  /** Inside a transaction the row is not visible yet: the caller notifies after the commit. */
+  async record(event: ClusterEventInput, tx?: Tx): Promise<void> {
+    await this.rows.append({ clusterId: event.clusterId, projectId: event.projectId, type: event.type ?? 'Normal', reason: event.reason, message: event.message }, tx);
+    if (!tx) await this.notify(event.clusterId);
   }
 
   /** Call after committing a transaction that recorded events. */
@@ -43,13 +40,6 @@ export class ClusterEvents {
   }
 
   async since(clusterId: string, afterId: number, limit = 500): Promise<ClusterEventRow[]> {
-    return this.database.db
-      .selectFrom('cluster_events')
-      .selectAll()
-      .where('cluster_id', '=', clusterId)
-      .where('id', '>', afterId)
-      .orderBy('id')
-      .limit(limit)
-      .execute();
+    return this.rows.since(clusterId, afterId, limit);
   }
 }

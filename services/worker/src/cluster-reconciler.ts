@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { ClusterRepository, type ClusterRow, type DatabaseHandle } from '../../db/src/index.js';
-import { ClusterEvents, DATABASE, LOGGER, QueueService } from '../../platform/src/index.js';
+import { ClusterRepository, NodePoolRepository, OperationRepository, UnitOfWork, type ClusterRow } from '../../db/src/index.js';
+import { ClusterEvents, LOGGER, QueueService } from '../../platform/src/index.js';
 import { ControlPlaneSteps, WAIT_MS, type PassResult } from './control-plane/control-plane-steps.js';
 
 /**
@@ -25,9 +25,11 @@ export class ClusterReconciler {
   private readonly announced = new Map<string, number>();
 
   constructor(
-    @Inject(DATABASE) private readonly database: DatabaseHandle,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly unitOfWork: UnitOfWork,
     private readonly clusters: ClusterRepository,
+    private readonly pools: NodePoolRepository,
+    private readonly operations: OperationRepository,
     private readonly events: ClusterEvents,
     private readonly queues: QueueService,
     private readonly steps: ControlPlaneSteps,
@@ -74,14 +76,14 @@ export class ClusterReconciler {
   private async delete(cluster: ClusterRow): Promise<PassResult> {
     // Pools go through the node pool reconciler, which terminates their machines; the
     // namespace (and with it the tenant API) stays until the last pool row is gone.
-    const pools = await this.clusters.listAllPools(cluster.id);
+    const pools = await this.pools.listAll(cluster.id);
     if (pools.length > 0) {
       const unrequested = pools.filter((pool) => !pool.deletion_requested_at);
       if (unrequested.length > 0) {
         const now = new Date();
-        await this.database.db.transaction().execute(async (trx) => {
-          for (const pool of unrequested) await this.clusters.updatePool(pool.id, { deletion_requested_at: now, generation: pool.generation + 1 }, trx);
-          await this.events.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'NodePoolsDeleting', message: `deleting ${pools.length} node pool(s) and their machines` }, trx);
+        await this.unitOfWork.run(async (tx) => {
+          for (const pool of unrequested) await this.pools.update(pool.id, { deletion_requested_at: now, generation: pool.generation + 1 }, tx);
+          await this.events.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'NodePoolsDeleting', message: `deleting ${pools.length} node pool(s) and their machines` }, tx);
         });
         await this.events.notify(cluster.id);
       }
@@ -97,12 +99,12 @@ export class ClusterReconciler {
 
   private async finishDeletion(cluster: ClusterRow): Promise<void> {
     const now = new Date();
-    await this.database.db.transaction().execute(async (trx) => {
-      await this.clusters.update(cluster.id, { phase: 'Deleted', phase_reason: 'Deleted', deleted_at: now, observed_generation: cluster.generation }, trx);
-      for (const operation of await this.clusters.listOpenOperations({ clusterId: cluster.id }, trx)) {
-        await this.clusters.updateOperation(operation.id, operation.kind === 'delete-cluster' ? { status: 'succeeded', message: 'cluster deleted' } : { status: 'superseded', message: 'the cluster was deleted' }, trx);
+    await this.unitOfWork.run(async (tx) => {
+      await this.clusters.update(cluster.id, { phase: 'Deleted', phase_reason: 'Deleted', deleted_at: now, observed_generation: cluster.generation }, tx);
+      for (const operation of await this.operations.listOpen({ clusterId: cluster.id }, tx)) {
+        await this.operations.update(operation.id, operation.kind === 'delete-cluster' ? { status: 'succeeded', message: 'cluster deleted' } : { status: 'superseded', message: 'the cluster was deleted' }, tx);
       }
-      await this.events.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'Deleted', message: 'seed namespace gone; cluster deleted and seed capacity released' }, trx);
+      await this.events.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'Deleted', message: 'seed namespace gone; cluster deleted and seed capacity released' }, tx);
     });
     await this.events.notify(cluster.id);
     this.logger.info({ clusterId: cluster.id }, 'cluster deleted');
@@ -112,30 +114,7 @@ export class ClusterReconciler {
   async resync(): Promise<{ clusters: number; pools: number }> {
     const unconverged = await this.clusters.listUnconverged(1_000);
     for (const cluster of unconverged) await this.queues.reconcileCluster(cluster.id);
-    const pools = await this.database.db
-      .selectFrom('node_pools')
-      .innerJoin('clusters', 'clusters.id', 'node_pools.cluster_id')
-      .select(['node_pools.id', 'node_pools.cluster_id'])
-      .where('clusters.deleted_at', 'is', null)
-      .where((eb) =>
-        eb.or([
-          eb('node_pools.deletion_requested_at', 'is not', null),
-          eb.exists(eb.selectFrom('operations').select('operations.id').whereRef('operations.pool_id', '=', 'node_pools.id').where('operations.status', 'in', ['pending', 'running'])),
-          eb('node_pools.sealed_bootstrap_token', 'is not', null),
-          // Unhealthy too: the pass asks the cloud for the node's machine, so one terminated behind
-          // our back is replaced without waiting for the unhealthy timeout or the maxUnhealthy gate.
-          eb.exists(
-            eb.selectFrom('nodes').select('nodes.id').whereRef('nodes.pool_id', '=', 'node_pools.id').where('nodes.deleted_at', 'is', null).where('nodes.phase', 'in', ['Provisioning', 'Joining', 'Unhealthy', 'Replacing', 'Deleting']),
-          ),
-          eb(
-            'node_pools.replicas',
-            '!=',
-            eb.selectFrom('nodes').select((inner) => inner.fn.countAll<number>().as('count')).whereRef('nodes.pool_id', '=', 'node_pools.id').where('nodes.deleted_at', 'is', null),
-          ),
-        ]),
-      )
-      .limit(1_000)
-      .execute();
+    const pools = await this.pools.listUnconverged(1_000);
     for (const pool of pools) await this.queues.reconcilePool(pool.cluster_id, pool.id);
     return { clusters: unconverged.length, pools: pools.length };
   }

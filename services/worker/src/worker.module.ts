@@ -9,7 +9,14 @@ import { SeedWatches } from './control-plane/seed-watches.js';
 import { JobRunner } from './job-runner.js';
 import { CloudDrivers } from './nodes/cloud-drivers.js';
 import { NodeHealthChecker } from './nodes/node-health-checker.js';
+import { NodeRemoval } from './nodes/node-removal.js';
 import { NodePoolReconciler } from './nodes/node-pool-reconciler.js';
+import { PoolCredentials } from './nodes/pool-credentials.js';
+import { PoolEvents } from './nodes/pool-events.js';
+import { PoolMachines } from './nodes/pool-machines.js';
+import { PoolOperations } from './nodes/pool-operations.js';
+import { PoolPlanner } from './nodes/pool-plan.js';
+import { PoolTenants } from './nodes/pool-tenant.js';
 import { ControlPlaneProcessor, HealthProcessor, NodesProcessor, SeedsProcessor } from './processors.js';
 
 class ResyncSchedules implements OnApplicationBootstrap {
@@ -36,6 +43,13 @@ class ResyncSchedules implements OnApplicationBootstrap {
     SeedClients,
     SeedWatches,
     NodePoolReconciler,
+    PoolEvents,
+    PoolOperations,
+    PoolCredentials,
+    PoolTenants,
+    PoolMachines,
+    PoolPlanner,
+    NodeRemoval,
     NodeHealthChecker,
     { provide: NodeHealthRepository, inject: [DATABASE], useFactory: (database: DatabaseHandle) => new NodeHealthRepository(database.db) },
     CloudDrivers,

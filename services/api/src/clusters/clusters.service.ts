@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Kysely } from 'kysely';
-import type { Logger } from 'pino';
 import {
   DomainError,
   conflict,
@@ -17,27 +15,41 @@ import {
   type CreateNodePoolInput,
   type SecretBox,
 } from '../../../core/src/index.js';
-import { AuditRepository, ClusterRepository, ProjectRepository, SeedRepository, type ClusterRow, type Database, type DatabaseHandle } from '../../../db/src/index.js';
-import { APP_CONFIG, ClusterEvents, DATABASE, LOGGER, QueueService, SECRET_BOX, type AppConfig } from '../../../platform/src/index.js';
+import {
+  AuditRepository,
+  ClusterRepository,
+  NodePoolRepository,
+  NodeRepository,
+  OperationRepository,
+  ProjectRepository,
+  SeedRepository,
+  UnitOfWork,
+  type ClusterRow,
+  type Tx,
+} from '../../../db/src/index.js';
+import { APP_CONFIG, ClusterEvents, SECRET_BOX, type AppConfig } from '../../../platform/src/index.js';
 import { clusterKubeconfig, openClusterSecrets } from '../../../kube/src/index.js';
 import { isProviderName, providerDefinition } from '../../../clouds/src/providers/index.js';
 import { auditBase, type Actor } from '../auth/principal.js';
+import { OperationsService } from '../operations/operations.service.js';
 import { ProjectAccess } from '../projects/project-access.js';
 import { presentCluster, presentEvent, presentOperation } from './presenters.js';
 
 @Injectable()
 export class ClustersService {
   constructor(
-    @Inject(DATABASE) private readonly database: DatabaseHandle,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
+    private readonly unitOfWork: UnitOfWork,
     private readonly clusters: ClusterRepository,
+    private readonly pools: NodePoolRepository,
+    private readonly nodes: NodeRepository,
+    private readonly operationRows: OperationRepository,
     private readonly seeds: SeedRepository,
     private readonly projects: ProjectRepository,
     private readonly audit: AuditRepository,
     private readonly events: ClusterEvents,
-    private readonly queues: QueueService,
+    private readonly operations: OperationsService,
     private readonly access: ProjectAccess,
   ) {}
 
@@ -54,9 +66,9 @@ export class ClustersService {
     const clusterId = randomUUID();
     const poolId = randomUUID();
     const now = new Date();
-    const seedName = await this.database.db.transaction().execute(async (trx) => {
-      if (await this.clusters.findLiveByName(projectId, name, trx)) throw conflict('cluster_exists', `a cluster named ${name} already exists in this project`);
-      const [seed] = await this.seeds.lockSchedulable(trx, { name: input.seed, region: input.region });
+    const seedName = await this.unitOfWork.run(async (tx) => {
+      if (await this.clusters.findLiveByName(projectId, name, tx)) throw conflict('cluster_exists', `a cluster named ${name} already exists in this project`);
+      const [seed] = await this.seeds.lockSchedulable(tx, { name: input.seed, region: input.region });
       if (!seed) {
         const wanted = input.seed ? `seed ${input.seed}` : input.region ? `region ${input.region}` : 'any seed';
         throw new DomainError('unavailable', 'no_seed_capacity', `no schedulable seed with free capacity for ${wanted}`);
@@ -83,17 +95,17 @@ export class ClustersService {
           deletion_requested_at: null,
           deleted_at: null,
         },
-        trx,
+        tx,
       );
-      await this.events.record({ clusterId, projectId, reason: 'Placed', message: `placed on seed ${seed.name} (${seed.used_clusters + 1}/${seed.max_clusters})` }, trx);
-      if (input.nodePool) await this.insertPool(trx, projectId, clusterId, poolId, input.nodePool, now);
-      await this.audit.append({ ...auditBase(actor, projectId), action: 'cluster.create', resourceType: 'cluster', resourceId: clusterId, details: { name, version, seed: seed.name } }, trx);
+      await this.events.record({ clusterId, projectId, reason: 'Placed', message: `placed on seed ${seed.name} (${seed.used_clusters + 1}/${seed.max_clusters})` }, tx);
+      if (input.nodePool) await this.insertPool(tx, projectId, clusterId, poolId, input.nodePool, now);
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'cluster.create', resourceType: 'cluster', resourceId: clusterId, details: { name, version, seed: seed.name } }, tx);
       return seed.name;
     });
-    await this.events.notify(clusterId);
-    await this.enqueue(async () => void (await this.queues.wakeCluster(clusterId)));
-    if (input.nodePool) await this.enqueue(async () => void (await this.queues.wakePool(clusterId, poolId)));
-    return presentCluster((await this.clusters.findById(clusterId))!, seedName);
+    await this.operations.announce(clusterId, input.nodePool ? [{ kind: 'cluster' }, { kind: 'pool', poolId }] : [{ kind: 'cluster' }]);
+    const created = await this.clusters.findById(clusterId);
+    if (!created) throw notFound('cluster');
+    return presentCluster(created, seedName);
   }
 
   async list(actor: Actor, projectId: string) {
@@ -111,22 +123,20 @@ export class ClustersService {
   async delete(actor: Actor, projectId: string, clusterId: string) {
     await this.access.require(actor, projectId, 'editor');
     const cluster = await this.find(projectId, clusterId);
-    const existing = (await this.clusters.listOpenOperations({ clusterId, kind: 'delete-cluster' }))[0];
+    const existing = (await this.operationRows.listOpen({ clusterId, kind: 'delete-cluster' }))[0];
     if (existing) return presentOperation(existing);
-    const operationId = randomUUID();
-    const now = new Date();
-    await this.database.db.transaction().execute(async (trx) => {
-      await this.clusters.update(clusterId, { deletion_requested_at: now, phase: 'Deleting', phase_reason: 'DeletionRequested', generation: cluster.generation + 1 }, trx);
-      await this.clusters.insertOperation(
-        { id: operationId, project_id: projectId, cluster_id: clusterId, pool_id: null, kind: 'delete-cluster', status: 'pending', target: {}, progress: {}, message: '', created_by: actor.principal.userId, updated_at: now },
-        trx,
-      );
-      await this.events.record({ clusterId, projectId, reason: 'DeletionRequested', message: `deletion requested by ${actor.principal.email}` }, trx);
-      await this.audit.append({ ...auditBase(actor, projectId), action: 'cluster.delete', resourceType: 'cluster', resourceId: clusterId }, trx);
+    const operation = await this.operations.open({
+      actor,
+      projectId,
+      clusterId,
+      poolId: null,
+      kind: 'delete-cluster',
+      target: {},
+      change: (tx, { now }) => this.clusters.update(clusterId, { deletion_requested_at: now, phase: 'Deleting', phase_reason: 'DeletionRequested', generation: cluster.generation + 1 }, tx),
+      event: { reason: 'DeletionRequested', message: `deletion requested by ${actor.principal.email}` },
+      audit: { action: 'cluster.delete', resourceType: 'cluster', resourceId: clusterId },
     });
-    await this.events.notify(clusterId);
-    await this.enqueue(async () => void (await this.queues.wakeCluster(clusterId)));
-    return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
+    return presentOperation(operation);
   }
 
   /** Upgrades go one minor at a time and never down. */
@@ -155,25 +165,23 @@ export class ClustersService {
       }
     }
     await this.refuseNodeSkew(clusterId, cluster.version, input.version);
-    const operationId = randomUUID();
-    const now = new Date();
-    await this.database.db.transaction().execute(async (trx) => {
-      await this.clusters.update(clusterId, { version: input.version, generation: cluster.generation + 1, phase: 'Updating', phase_reason: 'UpgradeRequested' }, trx);
-      await this.clusters.insertOperation(
-        { id: operationId, project_id: projectId, cluster_id: clusterId, pool_id: null, kind: 'upgrade', status: 'pending', target: { version: input.version, from: cluster.version }, progress: {}, message: '', created_by: actor.principal.userId, updated_at: now },
-        trx,
-      );
-      await this.events.record({ clusterId, projectId, reason: 'UpgradeRequested', message: `upgrade from ${cluster.version} to ${input.version} requested` }, trx);
-      await this.audit.append({ ...auditBase(actor, projectId), action: 'cluster.upgrade', resourceType: 'cluster', resourceId: clusterId, details: { from: cluster.version, to: input.version } }, trx);
+    const operation = await this.operations.open({
+      actor,
+      projectId,
+      clusterId,
+      poolId: null,
+      kind: 'upgrade',
+      target: { version: input.version, from: cluster.version },
+      change: (tx) => this.clusters.update(clusterId, { version: input.version, generation: cluster.generation + 1, phase: 'Updating', phase_reason: 'UpgradeRequested' }, tx),
+      event: { reason: 'UpgradeRequested', message: `upgrade from ${cluster.version} to ${input.version} requested` },
+      audit: { action: 'cluster.upgrade', resourceType: 'cluster', resourceId: clusterId, details: { from: cluster.version, to: input.version } },
     });
-    await this.events.notify(clusterId);
-    await this.enqueue(async () => void (await this.queues.wakeCluster(clusterId)));
-    return { operation: presentOperation((await this.clusters.findOperation(projectId, operationId))!), cluster: await this.get(actor, projectId, clusterId) };
+    return { operation: presentOperation(operation), cluster: await this.get(actor, projectId, clusterId) };
   }
 
   /** The version the oldest still-open upgrade of the cluster started from, if one is open. */
   private async versionBeforeOpenUpgrades(clusterId: string): Promise<string | undefined> {
-    const [oldest] = await this.clusters.listOpenOperations({ clusterId, kind: 'upgrade' });
+    const [oldest] = await this.operationRows.listOpen({ clusterId, kind: 'upgrade' });
     const from = (oldest?.target as { from?: unknown } | undefined)?.from;
     return typeof from === 'string' ? from : undefined;
   }
@@ -184,12 +192,7 @@ export class ClustersService {
    * version it was provisioned with, which is the cluster's current one.
    */
   private async refuseNodeSkew(clusterId: string, currentVersion: string, targetVersion: string): Promise<void> {
-    const nodes = await this.database.db
-      .selectFrom('nodes')
-      .select(['name', 'kubelet_version'])
-      .where('cluster_id', '=', clusterId)
-      .where('deleted_at', 'is', null)
-      .execute();
+    const nodes = await this.nodes.listKubeletVersionsInCluster(clusterId);
     const problems = nodes.flatMap((node) => {
       const problem = kubeletSkewProblem(targetVersion, node.kubelet_version ?? currentVersion);
       return problem ? [{ path: `nodes.${node.name}`, message: problem }] : [];
@@ -214,12 +217,12 @@ export class ClustersService {
   async listOperations(actor: Actor, projectId: string, clusterId: string) {
     await this.access.require(actor, projectId, 'viewer');
     await this.findIncludingDeleted(projectId, clusterId);
-    return (await this.clusters.listOperations(clusterId)).map(presentOperation);
+    return (await this.operationRows.listForCluster(clusterId)).map(presentOperation);
   }
 
   async getOperation(actor: Actor, projectId: string, operationId: string) {
     await this.access.require(actor, projectId, 'viewer');
-    const operation = isUuid(operationId) ? await this.clusters.findOperation(projectId, operationId) : undefined;
+    const operation = isUuid(operationId) ? await this.operationRows.find(projectId, operationId) : undefined;
     if (!operation) throw notFound('operation');
     return presentOperation(operation);
   }
@@ -242,21 +245,21 @@ export class ClustersService {
   async checkPoolInput(projectId: string, pool: CreateNodePoolInput, excludePoolId: string | undefined): Promise<void> {
     const credential = await this.projects.findCredential(projectId, pool.credentialId);
     if (!credential) throw new DomainError('validation', 'credential_not_found', 'nodePool.credentialId does not name a credential of this project', [{ path: 'credentialId', message: 'unknown credential' }]);
-    const used = await this.clusters.sumReplicasInProject(projectId, excludePoolId);
+    const used = await this.pools.sumReplicasInProject(projectId, excludePoolId);
     if (used + pool.replicas > this.config.quotas.nodesPerProject) {
       throw new DomainError('quota', 'quota_nodes_exceeded', `the project may have at most ${this.config.quotas.nodesPerProject} nodes; ${used} are in use`);
     }
   }
 
-  async insertPool(trx: Kysely<Database>, projectId: string, clusterId: string, poolId: string, pool: CreateNodePoolInput, now: Date): Promise<void> {
-    const credential = await this.projects.findCredential(projectId, pool.credentialId, trx);
+  async insertPool(tx: Tx, projectId: string, clusterId: string, poolId: string, pool: CreateNodePoolInput, now: Date): Promise<void> {
+    const credential = await this.projects.findCredential(projectId, pool.credentialId, tx);
     if (!credential) throw new DomainError('validation', 'credential_not_found', 'credentialId does not name a credential of this project');
     if (!isProviderName(credential.provider)) throw new DomainError('validation', 'unknown_provider', `credential ${credential.name} is for ${credential.provider}, which this installation does not provide`);
     const provider = providerDefinition(credential.provider);
     const image = pool.image ?? provider.nodePools.image;
     const imageProblem = provider.imageReferenceProblem(image);
     if (imageProblem) throw new DomainError('validation', 'unknown_image', imageProblem);
-    await this.clusters.insertPool(
+    await this.pools.insert(
       {
         id: poolId,
         cluster_id: clusterId,
@@ -277,18 +280,9 @@ export class ClustersService {
         updated_at: now,
         deletion_requested_at: null,
       },
-      trx,
+      tx,
     );
-    await this.events.record({ clusterId, projectId, reason: 'NodePoolCreated', message: `node pool ${pool.name} created with ${pool.replicas} replica(s)` }, trx);
-  }
-
-  /** The database row is the truth; a lost enqueue is healed by the periodic resync. */
-  async enqueue(work: () => Promise<void>): Promise<void> {
-    try {
-      await work();
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not enqueue a job; the resync will pick the work up');
-    }
+    await this.events.record({ clusterId, projectId, reason: 'NodePoolCreated', message: `node pool ${pool.name} created with ${pool.replicas} replica(s)` }, tx);
   }
 
   async find(projectId: string, clusterId: string): Promise<ClusterRow> {

@@ -1,24 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { conflict, createNodePoolSchema, isUuid, notFound, parseInput, PLANNED_REPLACEMENT, scaleNodePoolSchema } from '../../../core/src/index.js';
-import { AuditRepository, ClusterRepository, type DatabaseHandle, type NodePoolRow } from '../../../db/src/index.js';
-import { ClusterEvents, DATABASE, QueueService } from '../../../platform/src/index.js';
+import { AuditRepository, NodePoolRepository, NodeRepository, OperationRepository, UnitOfWork, type NodePoolRow } from '../../../db/src/index.js';
 import { auditBase, type Actor } from '../auth/principal.js';
+import { OperationsService } from '../operations/operations.service.js';
 import { ProjectAccess } from '../projects/project-access.js';
 import { ClustersService } from './clusters.service.js';
 import { presentNode, presentOperation, presentPool } from './presenters.js';
 
-
-
 @Injectable()
 export class NodePoolsService {
   constructor(
-    @Inject(DATABASE) private readonly database: DatabaseHandle,
-    private readonly clusters: ClusterRepository,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly pools: NodePoolRepository,
+    private readonly nodes: NodeRepository,
+    private readonly operationRows: OperationRepository,
     private readonly clusterService: ClustersService,
     private readonly audit: AuditRepository,
-    private readonly events: ClusterEvents,
-    private readonly queues: QueueService,
+    private readonly operations: OperationsService,
     private readonly access: ProjectAccess,
   ) {}
 
@@ -29,29 +28,30 @@ export class NodePoolsService {
     if (cluster.deletion_requested_at) throw conflict('cluster_deleting', 'the cluster is being deleted');
     await this.clusterService.checkPoolInput(projectId, input, undefined);
     const poolId = randomUUID();
-    await this.database.db.transaction().execute(async (trx) => {
-      if ((await this.clusters.listPools(clusterId, trx)).some((pool) => pool.name === input.name)) {
+    await this.unitOfWork.run(async (tx) => {
+      if ((await this.pools.list(clusterId, tx)).some((pool) => pool.name === input.name)) {
         throw conflict('node_pool_exists', `a node pool named ${input.name} already exists in this cluster`);
       }
-      await this.clusterService.insertPool(trx, projectId, clusterId, poolId, input, new Date());
-      await this.audit.append({ ...auditBase(actor, projectId), action: 'nodepool.create', resourceType: 'node_pool', resourceId: poolId, details: { name: input.name, replicas: input.replicas } }, trx);
+      await this.clusterService.insertPool(tx, projectId, clusterId, poolId, input, new Date());
+      await this.audit.append({ ...auditBase(actor, projectId), action: 'nodepool.create', resourceType: 'node_pool', resourceId: poolId, details: { name: input.name, replicas: input.replicas } }, tx);
     });
-    await this.events.notify(clusterId);
-    await this.clusterService.enqueue(async () => void (await this.queues.wakePool(clusterId, poolId)));
-    return presentPool((await this.clusters.findPool(clusterId, poolId))!, []);
+    await this.operations.announce(clusterId, [{ kind: 'pool', poolId }]);
+    const created = await this.pools.find(clusterId, poolId);
+    if (!created) throw notFound('node_pool');
+    return presentPool(created, []);
   }
 
   async list(actor: Actor, projectId: string, clusterId: string) {
     await this.access.require(actor, projectId, 'viewer');
     await this.clusterService.find(projectId, clusterId);
-    const pools = await this.clusters.listPools(clusterId);
-    return Promise.all(pools.map(async (pool) => presentPool(pool, await this.clusters.listNodes(pool.id))));
+    const pools = await this.pools.list(clusterId);
+    return Promise.all(pools.map(async (pool) => presentPool(pool, await this.nodes.listLive(pool.id))));
   }
 
   async get(actor: Actor, projectId: string, clusterId: string, poolId: string) {
     await this.access.require(actor, projectId, 'viewer');
     const pool = await this.find(projectId, clusterId, poolId);
-    return presentPool(pool, await this.clusters.listNodes(pool.id));
+    return presentPool(pool, await this.nodes.listLive(pool.id));
   }
 
   /**
@@ -64,85 +64,66 @@ export class NodePoolsService {
     const pool = await this.find(projectId, clusterId, poolId);
     if (pool.deletion_requested_at) throw conflict('node_pool_deleting', 'the node pool is being deleted');
     await this.clusterService.checkPoolInput(projectId, { ...this.asInput(pool), replicas: input.replicas }, poolId);
-    const operationId = randomUUID();
-    const now = new Date();
-    await this.database.db.transaction().execute(async (trx) => {
-      for (const open of await this.clusters.listOpenOperations({ clusterId, poolId, kind: 'scale' }, trx)) {
-        await this.clusters.updateOperation(open.id, { status: 'superseded', message: `superseded by operation ${operationId}` }, trx);
-      }
-      await this.clusters.updatePool(poolId, { replicas: input.replicas, generation: pool.generation + 1 }, trx);
-      await this.clusters.insertOperation(
-        {
-          id: operationId,
-          project_id: projectId,
-          cluster_id: clusterId,
-          pool_id: poolId,
-          kind: 'scale',
-          status: 'pending',
-          target: { replicas: input.replicas, from: pool.replicas },
-          progress: { desired: input.replicas },
-          message: '',
-          created_by: actor.principal.userId,
-          updated_at: now,
-        },
-        trx,
-      );
-      await this.events.record({ clusterId, projectId, reason: 'ScalingRequested', message: `node pool ${pool.name}: scale from ${pool.replicas} to ${input.replicas} replicas requested` }, trx);
-      await this.audit.append({ ...auditBase(actor, projectId), action: 'nodepool.scale', resourceType: 'node_pool', resourceId: poolId, details: { from: pool.replicas, to: input.replicas } }, trx);
+    const operation = await this.operations.open({
+      actor,
+      projectId,
+      clusterId,
+      poolId,
+      kind: 'scale',
+      target: { replicas: input.replicas, from: pool.replicas },
+      progress: { desired: input.replicas },
+      supersedes: 'scale',
+      change: (tx) => this.pools.update(poolId, { replicas: input.replicas, generation: pool.generation + 1 }, tx),
+      event: { reason: 'ScalingRequested', message: `node pool ${pool.name}: scale from ${pool.replicas} to ${input.replicas} replicas requested` },
+      audit: { action: 'nodepool.scale', resourceType: 'node_pool', resourceId: poolId, details: { from: pool.replicas, to: input.replicas } },
     });
-    await this.events.notify(clusterId);
-    await this.clusterService.enqueue(async () => void (await this.queues.wakePool(clusterId, poolId)));
-    return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
+    return presentOperation(operation);
   }
 
   async delete(actor: Actor, projectId: string, clusterId: string, poolId: string) {
     await this.access.require(actor, projectId, 'editor');
     const pool = await this.find(projectId, clusterId, poolId);
-    const existing = (await this.clusters.listOpenOperations({ clusterId, poolId, kind: 'delete-pool' }))[0];
+    const existing = (await this.operationRows.listOpen({ clusterId, poolId, kind: 'delete-pool' }))[0];
     if (existing) return presentOperation(existing);
-    const operationId = randomUUID();
-    const now = new Date();
-    await this.database.db.transaction().execute(async (trx) => {
-      await this.clusters.updatePool(poolId, { deletion_requested_at: now, generation: pool.generation + 1 }, trx);
-      await this.clusters.insertOperation(
-        { id: operationId, project_id: projectId, cluster_id: clusterId, pool_id: poolId, kind: 'delete-pool', status: 'pending', target: {}, progress: {}, message: '', created_by: actor.principal.userId, updated_at: now },
-        trx,
-      );
-      await this.events.record({ clusterId, projectId, reason: 'NodePoolDeletionRequested', message: `node pool ${pool.name}: deletion requested` }, trx);
-      await this.audit.append({ ...auditBase(actor, projectId), action: 'nodepool.delete', resourceType: 'node_pool', resourceId: poolId }, trx);
+    const operation = await this.operations.open({
+      actor,
+      projectId,
+      clusterId,
+      poolId,
+      kind: 'delete-pool',
+      target: {},
+      change: (tx, { now }) => this.pools.update(poolId, { deletion_requested_at: now, generation: pool.generation + 1 }, tx),
+      event: { reason: 'NodePoolDeletionRequested', message: `node pool ${pool.name}: deletion requested` },
+      audit: { action: 'nodepool.delete', resourceType: 'node_pool', resourceId: poolId },
     });
-    await this.events.notify(clusterId);
-    await this.clusterService.enqueue(async () => void (await this.queues.wakePool(clusterId, poolId)));
-    return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
+    return presentOperation(operation);
   }
 
   async listNodes(actor: Actor, projectId: string, clusterId: string, poolId: string) {
     await this.access.require(actor, projectId, 'viewer');
     await this.find(projectId, clusterId, poolId);
-    return (await this.clusters.listNodes(poolId)).map(presentNode);
+    return (await this.nodes.listLive(poolId)).map(presentNode);
   }
 
   /** Replaces one node: a new one comes up first, then this one goes. */
   async replaceNode(actor: Actor, projectId: string, clusterId: string, poolId: string, nodeId: string) {
     await this.access.require(actor, projectId, 'editor');
     const pool = await this.find(projectId, clusterId, poolId);
-    const node = isUuid(nodeId) ? await this.clusters.findNode(poolId, nodeId) : undefined;
+    const node = isUuid(nodeId) ? await this.nodes.findLive(poolId, nodeId) : undefined;
     if (!node) throw notFound('node');
     if (node.phase === 'Replacing' || node.phase === 'Deleting') throw conflict('node_already_leaving', `node ${node.name} is already ${node.phase.toLowerCase()}`);
-    const operationId = randomUUID();
-    const now = new Date();
-    await this.database.db.transaction().execute(async (trx) => {
-      await trx.updateTable('nodes').set({ phase: 'Replacing', phase_reason: PLANNED_REPLACEMENT.requested, updated_at: now }).where('id', '=', nodeId).execute();
-      await this.clusters.insertOperation(
-        { id: operationId, project_id: projectId, cluster_id: clusterId, pool_id: poolId, kind: 'replace-node', status: 'pending', target: { nodeId, nodeName: node.name }, progress: {}, message: '', created_by: actor.principal.userId, updated_at: now },
-        trx,
-      );
-      await this.events.record({ clusterId, projectId, reason: 'NodeReplacementRequested', message: `node pool ${pool.name}: replacement of ${node.name} requested` }, trx);
-      await this.audit.append({ ...auditBase(actor, projectId), action: 'node.replace', resourceType: 'node', resourceId: nodeId }, trx);
+    const operation = await this.operations.open({
+      actor,
+      projectId,
+      clusterId,
+      poolId,
+      kind: 'replace-node',
+      target: { nodeId, nodeName: node.name },
+      change: (tx, { now }) => this.nodes.requestReplacement(nodeId, PLANNED_REPLACEMENT.requested, now, tx),
+      event: { reason: 'NodeReplacementRequested', message: `node pool ${pool.name}: replacement of ${node.name} requested` },
+      audit: { action: 'node.replace', resourceType: 'node', resourceId: nodeId },
     });
-    await this.events.notify(clusterId);
-    await this.clusterService.enqueue(async () => void (await this.queues.wakePool(clusterId, poolId)));
-    return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
+    return presentOperation(operation);
   }
 
   /**
@@ -160,7 +141,7 @@ export class NodePoolsService {
     if (cluster.observed_generation < cluster.generation || cluster.phase !== 'Running') {
       throw conflict('cluster_not_ready', `the control plane does not run ${version} yet (phase ${cluster.phase}, generation ${cluster.observed_generation}/${cluster.generation} observed); roll the nodes out once it is Running`);
     }
-    const nodes = (await this.clusters.listNodes(poolId)).filter((node) => node.phase !== 'Deleting' && node.phase !== 'Deleted');
+    const nodes = (await this.nodes.listLive(poolId)).filter((node) => node.phase !== 'Deleting' && node.phase !== 'Deleted');
     // A node that has not registered yet runs what its machine was provisioned with, or, with no
     // machine requested yet, will get the cluster's version.
     const outdated = nodes.filter((node) => {
@@ -168,40 +149,25 @@ export class NodePoolsService {
       return running !== `v${version}`;
     });
     if (outdated.length === 0) throw conflict('nodes_up_to_date', `every node of pool ${pool.name} already runs ${version}`);
-    const operationId = randomUUID();
-    const now = new Date();
-    await this.database.db.transaction().execute(async (trx) => {
-      for (const open of await this.clusters.listOpenOperations({ clusterId, poolId, kind: 'rollout-nodes' }, trx)) {
-        await this.clusters.updateOperation(open.id, { status: 'superseded', message: `superseded by operation ${operationId}` }, trx);
-      }
-      await this.clusters.updatePool(poolId, { generation: pool.generation + 1 }, trx);
-      await this.clusters.insertOperation(
-        {
-          id: operationId,
-          project_id: projectId,
-          cluster_id: clusterId,
-          pool_id: poolId,
-          kind: 'rollout-nodes',
-          status: 'pending',
-          target: { version },
-          progress: { desired: pool.replicas, updated: nodes.length - outdated.length },
-          message: '',
-          created_by: actor.principal.userId,
-          updated_at: now,
-        },
-        trx,
-      );
-      await this.events.record({ clusterId, projectId, reason: 'NodePoolRolloutStarted', message: `rolling ${outdated.length} node(s) of pool ${pool.name} to ${version}` }, trx);
-      await this.audit.append({ ...auditBase(actor, projectId), action: 'nodepool.rollout', resourceType: 'node_pool', resourceId: poolId, details: { version, outdated: outdated.length } }, trx);
+    const operation = await this.operations.open({
+      actor,
+      projectId,
+      clusterId,
+      poolId,
+      kind: 'rollout-nodes',
+      target: { version },
+      progress: { desired: pool.replicas, updated: nodes.length - outdated.length },
+      supersedes: 'rollout-nodes',
+      change: (tx) => this.pools.update(poolId, { generation: pool.generation + 1 }, tx),
+      event: { reason: 'NodePoolRolloutStarted', message: `rolling ${outdated.length} node(s) of pool ${pool.name} to ${version}` },
+      audit: { action: 'nodepool.rollout', resourceType: 'node_pool', resourceId: poolId, details: { version, outdated: outdated.length } },
     });
-    await this.events.notify(clusterId);
-    await this.clusterService.enqueue(async () => void (await this.queues.wakePool(clusterId, poolId)));
-    return presentOperation((await this.clusters.findOperation(projectId, operationId))!);
+    return presentOperation(operation);
   }
 
   private async find(projectId: string, clusterId: string, poolId: string, options: { includeDeleting?: boolean } = {}): Promise<NodePoolRow> {
     await this.clusterService.find(projectId, clusterId);
-    const pool = isUuid(poolId) ? await this.clusters.findPool(clusterId, poolId) : undefined;
+    const pool = isUuid(poolId) ? await this.pools.find(clusterId, poolId) : undefined;
     if (!pool || (pool.deletion_requested_at && !options.includeDeleting)) throw notFound('node_pool');
     return pool;
   }

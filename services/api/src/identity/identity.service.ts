@@ -13,8 +13,8 @@ import {
   tokenSecretMatches,
   conflict,
 } from '../../../core/src/index.js';
-import { AuditRepository, IdentityRepository, type ApiTokenRow, type DatabaseHandle, type UserRow } from '../../../db/src/index.js';
-import { DATABASE, LOGGER } from '../../../platform/src/index.js';
+import { AuditRepository, IdentityRepository, UnitOfWork, type ApiTokenRow, type UserRow } from '../../../db/src/index.js';
+import { LOGGER } from '../../../platform/src/index.js';
 import { auditBase, type Actor, type Principal } from '../auth/principal.js';
 
 const BOOTSTRAPPED = 'admin_bootstrapped';
@@ -43,7 +43,7 @@ export const presentUser = (row: UserRow) => ({ id: row.id, email: row.email, na
 @Injectable()
 export class IdentityService implements OnApplicationBootstrap {
   constructor(
-    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    private readonly unitOfWork: UnitOfWork,
     private readonly identities: IdentityRepository,
     private readonly audit: AuditRepository,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -51,9 +51,8 @@ export class IdentityService implements OnApplicationBootstrap {
 
   /** On the very first start, create the admin and print its token once, outside the logs. */
   async onApplicationBootstrap(): Promise<void> {
-    const plaintext = await this.database.db.transaction().execute(async (trx) => {
-      const done = await trx.selectFrom('settings').select('value').where('key', '=', BOOTSTRAPPED).forUpdate().executeTakeFirst();
-      if (done) return undefined;
+    const plaintext = await this.unitOfWork.run(async (trx) => {
+      if ((await this.identities.lockSetting(BOOTSTRAPPED, trx)) !== undefined) return undefined;
       const userId = randomUUID();
       const token = issueApiToken();
       await this.identities.insertUser({ id: userId, email: 'admin@harbormaster.local', name: 'Administrator', isAdmin: true }, trx);
@@ -102,7 +101,7 @@ export class IdentityService implements OnApplicationBootstrap {
     const input = parseInput(createUserSchema, body);
     if (await this.identities.findUserByEmail(input.email)) throw conflict('user_exists', `a user with email ${input.email} already exists`);
     const id = randomUUID();
-    await this.database.db.transaction().execute(async (trx) => {
+    await this.unitOfWork.run(async (trx) => {
       await this.identities.insertUser({ id, email: input.email, name: input.name ?? input.email, isAdmin: input.admin }, trx);
       await this.audit.append({ ...auditBase(actor, null), action: 'user.create', resourceType: 'user', resourceId: id, details: { email: input.email, admin: input.admin } }, trx);
     });
@@ -119,7 +118,7 @@ export class IdentityService implements OnApplicationBootstrap {
     }
     const token = issueApiToken();
     const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null;
-    await this.database.db.transaction().execute(async (trx) => {
+    await this.unitOfWork.run(async (trx) => {
       await this.identities.insertToken({ id: token.id, userId, name: input.name, secretHash: token.hash, expiresAt }, trx);
       await this.audit.append({ ...auditBase(actor, null), action: 'token.create', resourceType: 'api_token', resourceId: token.id, details: { userId, name: input.name } }, trx);
     });
@@ -133,7 +132,7 @@ export class IdentityService implements OnApplicationBootstrap {
   async revokeToken(actor: Actor, tokenId: string): Promise<void> {
     const token = await this.identities.findToken(tokenId);
     if (!token || (token.user_id !== actor.principal.userId && !actor.principal.isAdmin)) throw notFound('api_token');
-    await this.database.db.transaction().execute(async (trx) => {
+    await this.unitOfWork.run(async (trx) => {
       await this.identities.revokeToken(tokenId, new Date(), trx);
       await this.audit.append({ ...auditBase(actor, null), action: 'token.revoke', resourceType: 'api_token', resourceId: tokenId }, trx);
     });

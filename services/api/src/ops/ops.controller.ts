@@ -2,7 +2,6 @@ import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { Redis } from 'ioredis';
-import { sql } from 'kysely';
 import type { DatabaseHandle } from '../../../db/src/index.js';
 import { DATABASE, Metrics, REDIS } from '../../../platform/src/index.js';
 import { Public } from '../auth/principal.js';
@@ -29,7 +28,7 @@ export class OpsController {
   async readyz(@Res() response: Response): Promise<void> {
     const checks: Record<string, string> = {};
     await Promise.all([
-      withTimeout(sql`select 1`.execute(this.database.db), 2_000)
+      withTimeout(this.database.ping(), 2_000)
         .then(() => (checks.database = 'ok'))
         .catch((error: Error) => (checks.database = error.message)),
       withTimeout(this.redis.ping(), 2_000)

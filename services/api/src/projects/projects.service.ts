@@ -13,8 +13,8 @@ import {
   sealingContext,
   type SecretBox,
 } from '../../../core/src/index.js';
-import { AuditRepository, ClusterRepository, IdentityRepository, ProjectRepository, type CredentialRow, type DatabaseHandle, type MemberWithUser, type ProjectRow } from '../../../db/src/index.js';
-import { DATABASE, SECRET_BOX } from '../../../platform/src/index.js';
+import { AuditRepository, ClusterRepository, IdentityRepository, NodePoolRepository, ProjectRepository, UnitOfWork, type CredentialRow, type MemberWithUser, type ProjectRow } from '../../../db/src/index.js';
+import { SECRET_BOX } from '../../../platform/src/index.js';
 import { createCredentialSchema, sealCredential } from '../../../clouds/src/providers/index.js';
 import { auditBase, type Actor } from '../auth/principal.js';
 import { ProjectAccess } from './project-access.js';
@@ -40,11 +40,12 @@ export const presentCredential = (row: CredentialRow) => ({
 @Injectable()
 export class ProjectsService {
   constructor(
-    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    private readonly unitOfWork: UnitOfWork,
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
     private readonly projects: ProjectRepository,
     private readonly identities: IdentityRepository,
     private readonly clusters: ClusterRepository,
+    private readonly pools: NodePoolRepository,
     private readonly audit: AuditRepository,
     private readonly access: ProjectAccess,
   ) {}
@@ -53,7 +54,7 @@ export class ProjectsService {
     const input = parseInput(createProjectSchema, body);
     if (await this.projects.findByName(input.name)) throw conflict('project_exists', `a project named ${input.name} already exists`);
     const id = randomUUID();
-    await this.database.db.transaction().execute(async (trx) => {
+    await this.unitOfWork.run(async (trx) => {
       await this.projects.insert({ id, name: input.name, displayName: input.displayName ?? input.name }, trx);
       await this.projects.upsertMember({ projectId: id, userId: actor.principal.userId, role: 'owner' }, trx);
       await this.audit.append({ ...auditBase(actor, id), action: 'project.create', resourceType: 'project', resourceId: id, details: { name: input.name } }, trx);
@@ -74,7 +75,7 @@ export class ProjectsService {
   async update(actor: Actor, projectId: string, body: unknown) {
     await this.access.require(actor, projectId, 'owner');
     const input = parseInput(updateProjectSchema, body);
-    await this.database.db.transaction().execute(async (trx) => {
+    await this.unitOfWork.run(async (trx) => {
       await this.projects.updateDisplayName(projectId, input.displayName, trx);
       await this.audit.append({ ...auditBase(actor, projectId), action: 'project.update', resourceType: 'project', resourceId: projectId, details: input }, trx);
     });
@@ -86,16 +87,9 @@ export class ProjectsService {
     if ((await this.clusters.countLiveInProject(projectId)) > 0) {
       throw conflict('project_has_clusters', 'delete the project’s clusters first');
     }
-    await this.database.db.transaction().execute(async (trx) => {
+    await this.unitOfWork.run(async (trx) => {
       // Rows of deleted clusters only remain for history; they go with the project.
-      const clusterIds = (await trx.selectFrom('clusters').select('id').where('project_id', '=', projectId).execute()).map((row) => row.id);
-      if (clusterIds.length > 0) {
-        await trx.deleteFrom('nodes').where('cluster_id', 'in', clusterIds).execute();
-        await trx.deleteFrom('operations').where('cluster_id', 'in', clusterIds).execute();
-        await trx.deleteFrom('node_pools').where('cluster_id', 'in', clusterIds).execute();
-        await trx.deleteFrom('cluster_events').where('cluster_id', 'in', clusterIds).execute();
-        await trx.deleteFrom('clusters').where('id', 'in', clusterIds).execute();
-      }
+      await this.clusters.deleteAllInProject(projectId, trx);
       await this.projects.delete(projectId, trx);
       await this.audit.append({ ...auditBase(actor, null), action: 'project.delete', resourceType: 'project', resourceId: projectId }, trx);
     });
@@ -113,7 +107,7 @@ export class ProjectsService {
     const existingUser = await this.identities.findUserByEmail(input.email);
     const userId = existingUser?.id ?? randomUUID();
     if (existingUser && (await this.projects.findMembership(projectId, userId))) throw conflict('member_exists', `${input.email} is already a member`);
-    await this.database.db.transaction().execute(async (trx) => {
+    await this.unitOfWork.run(async (trx) => {
       if (!existingUser) await this.identities.insertUser({ id: userId, email: input.email, name: input.email, isAdmin: false }, trx);
       await this.projects.upsertMember({ projectId, userId, role: input.role }, trx);
       await this.audit.append({ ...auditBase(actor, projectId), action: 'member.add', resourceType: 'member', resourceId: userId, details: { email: input.email, role: input.role } }, trx);
@@ -127,7 +121,7 @@ export class ProjectsService {
     const input = parseInput(updateMemberSchema, body);
     const membership = isUuid(userId) ? await this.projects.findMembership(projectId, userId) : undefined;
     if (!membership) throw notFound('member');
-    await this.database.db.transaction().execute(async (trx) => {
+    await this.unitOfWork.run(async (trx) => {
       if (membership.role === 'owner' && input.role !== 'owner' && (await this.projects.countOwners(projectId, trx)) <= 1) {
         throw conflict('last_owner', 'a project needs at least one owner');
       }
@@ -141,7 +135,7 @@ export class ProjectsService {
     await this.access.require(actor, projectId, 'owner');
     const membership = isUuid(userId) ? await this.projects.findMembership(projectId, userId) : undefined;
     if (!membership) throw notFound('member');
-    await this.database.db.transaction().execute(async (trx) => {
+    await this.unitOfWork.run(async (trx) => {
       if (membership.role === 'owner' && (await this.projects.countOwners(projectId, trx)) <= 1) throw conflict('last_owner', 'a project needs at least one owner');
       await this.projects.removeMember(projectId, userId, trx);
       await this.audit.append({ ...auditBase(actor, projectId), action: 'member.remove', resourceType: 'member', resourceId: userId }, trx);
@@ -161,7 +155,7 @@ export class ProjectsService {
     }
     const id = randomUUID();
     const { secret, summary } = sealCredential(input);
-    await this.database.db.transaction().execute(async (trx) => {
+    await this.unitOfWork.run(async (trx) => {
       await this.projects.insertCredential(
         { id, project_id: projectId, name: input.name, provider: input.provider, summary, sealed_secret: this.secrets.sealJson(secret, sealingContext.providerCredential(id)) },
         trx,
@@ -174,8 +168,8 @@ export class ProjectsService {
   async deleteCredential(actor: Actor, projectId: string, credentialId: string): Promise<void> {
     await this.access.require(actor, projectId, 'editor');
     if (!isUuid(credentialId) || !(await this.projects.findCredential(projectId, credentialId))) throw notFound('credential');
-    if ((await this.clusters.countPoolsUsingCredential(credentialId)) > 0) throw conflict('credential_in_use', 'node pools still use this credential');
-    await this.database.db.transaction().execute(async (trx) => {
+    if ((await this.pools.countUsingCredential(credentialId)) > 0) throw conflict('credential_in_use', 'node pools still use this credential');
+    await this.unitOfWork.run(async (trx) => {
       await this.projects.deleteCredential(credentialId, trx);
       await this.audit.append({ ...auditBase(actor, projectId), action: 'credential.delete', resourceType: 'credential', resourceId: credentialId }, trx);
     });

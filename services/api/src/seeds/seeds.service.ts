@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { conflict, isUuid, notFound, parseInput, registerSeedSchema, sealingContext, type SecretBox } from '../../../core/src/index.js';
-import { AuditRepository, SeedRepository, type DatabaseHandle, type SeedWithUsage } from '../../../db/src/index.js';
+import { AuditRepository, ClusterRepository, SeedRepository, UnitOfWork, type SeedWithUsage } from '../../../db/src/index.js';
 import { parseKubeconfig, probeApiServer } from '../../../kube/src/index.js';
-import { DATABASE, QueueService, SECRET_BOX } from '../../../platform/src/index.js';
+import { QueueService, SECRET_BOX } from '../../../platform/src/index.js';
 import { auditBase, type Actor } from '../auth/principal.js';
 import { IdentityService } from '../identity/identity.service.js';
 
@@ -25,9 +25,10 @@ export const presentSeed = (row: SeedWithUsage) => ({
 @Injectable()
 export class SeedsService {
   constructor(
-    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    private readonly unitOfWork: UnitOfWork,
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
     private readonly seeds: SeedRepository,
+    private readonly clusters: ClusterRepository,
     private readonly audit: AuditRepository,
     private readonly identity: IdentityService,
     private readonly queues: QueueService,
@@ -40,7 +41,7 @@ export class SeedsService {
     const kubeconfig = parseKubeconfig(input.kubeconfig);
     const version = await probeApiServer(kubeconfig);
     const id = randomUUID();
-    await this.database.db.transaction().execute(async (trx) => {
+    await this.unitOfWork.run(async (trx) => {
       await this.seeds.insert(
         {
           id,
@@ -77,7 +78,7 @@ export class SeedsService {
   async setCordoned(actor: Actor, seedId: string, cordoned: boolean) {
     this.identity.requireAdmin(actor);
     await this.find(seedId);
-    await this.database.db.transaction().execute(async (trx) => {
+    await this.unitOfWork.run(async (trx) => {
       await this.seeds.setCordoned(seedId, cordoned, trx);
       await this.audit.append({ ...auditBase(actor, null), action: cordoned ? 'seed.cordon' : 'seed.uncordon', resourceType: 'seed', resourceId: seedId }, trx);
     });
@@ -87,8 +88,8 @@ export class SeedsService {
   async delete(actor: Actor, seedId: string): Promise<void> {
     this.identity.requireAdmin(actor);
     await this.find(seedId);
-    await this.database.db.transaction().execute(async (trx) => {
-      const live = await trx.selectFrom('clusters').select('id').where('seed_id', '=', seedId).where('deleted_at', 'is', null).forUpdate().execute();
+    await this.unitOfWork.run(async (trx) => {
+      const live = await this.clusters.lockLiveOnSeed(seedId, trx);
       if (live.length > 0) throw conflict('seed_has_clusters', `${live.length} cluster(s) still live on this seed`);
       await this.seeds.delete(seedId, trx);
       await this.audit.append({ ...auditBase(actor, null), action: 'seed.delete', resourceType: 'seed', resourceId: seedId }, trx);

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { runner, type Tx } from '../unit-of-work.js';
 import type { AuditRow, Database } from '../schema.js';
 
 export interface AuditEntry {
@@ -16,8 +17,8 @@ export interface AuditEntry {
 export class AuditRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async append(entry: AuditEntry, db = this.db): Promise<void> {
-    await db
+  async append(entry: AuditEntry, tx?: Tx): Promise<void> {
+    await runner(this.db, tx)
       .insertInto('audit_log')
       .values({
         actor_user_id: entry.actorUserId,

@@ -1,25 +1,13 @@
 import type { Kysely } from 'kysely';
-import type { ClusterRow, ClusterUpdate, Database, NewCluster, NodePoolRow, NodeRow, OperationRow } from '../schema.js';
+import type { ClusterRow, ClusterUpdate, Database, NewCluster } from '../schema.js';
+import { runner, type Tx } from '../unit-of-work.js';
 
-type NewNodePool = Omit<NodePoolRow, 'created_at' | 'labels' | 'taints' | 'ssh_public_keys' | 'health_check' | 'conditions' | 'sealed_bootstrap_token' | 'bootstrap_token_expires_at' | 'sealed_ssh_private_key' | 'ssh_public_key'> & {
-  labels: Record<string, string>;
-  taints: Array<{ key: string; value?: string; effect: string }>;
-  ssh_public_keys: string[];
-  health_check: NodePoolRow['health_check'];
-  conditions: unknown[];
-};
-
-type NewOperation = Omit<OperationRow, 'created_at' | 'target' | 'progress' | 'finished_at'> & {
-  target: Record<string, unknown>;
-  progress: Record<string, unknown>;
-};
-
-/** Clusters and what hangs off them: node pools, nodes and operations. */
+/** Cluster rows. Pools, nodes and operations have repositories of their own. */
 export class ClusterRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  findLive(projectId: string, clusterId: string, db = this.db): Promise<ClusterRow | undefined> {
-    return db
+  findLive(projectId: string, clusterId: string, tx?: Tx): Promise<ClusterRow | undefined> {
+    return runner(this.db, tx)
       .selectFrom('clusters')
       .selectAll()
       .where('project_id', '=', projectId)
@@ -28,8 +16,8 @@ export class ClusterRepository {
       .executeTakeFirst();
   }
 
-  findLiveByName(projectId: string, name: string, db = this.db): Promise<ClusterRow | undefined> {
-    return db
+  findLiveByName(projectId: string, name: string, tx?: Tx): Promise<ClusterRow | undefined> {
+    return runner(this.db, tx)
       .selectFrom('clusters')
       .selectAll()
       .where('project_id', '=', projectId)
@@ -38,8 +26,8 @@ export class ClusterRepository {
       .executeTakeFirst();
   }
 
-  findById(clusterId: string, db = this.db): Promise<ClusterRow | undefined> {
-    return db.selectFrom('clusters').selectAll().where('id', '=', clusterId).executeTakeFirst();
+  findById(clusterId: string, tx?: Tx): Promise<ClusterRow | undefined> {
+    return runner(this.db, tx).selectFrom('clusters').selectAll().where('id', '=', clusterId).executeTakeFirst();
   }
 
   /** Without the sealed secrets: a listing never needs them, and they are most of a row's bytes. */
@@ -56,8 +44,8 @@ export class ClusterRepository {
       .execute();
   }
 
-  async countLiveInProject(projectId: string, db = this.db): Promise<number> {
-    const row = await db
+  async countLiveInProject(projectId: string, tx?: Tx): Promise<number> {
+    const row = await runner(this.db, tx)
       .selectFrom('clusters')
       .select((eb) => eb.fn.countAll<number>().as('count'))
       .where('project_id', '=', projectId)
@@ -66,12 +54,48 @@ export class ClusterRepository {
     return Number(row.count);
   }
 
-  async insert(cluster: NewCluster, db = this.db): Promise<void> {
-    await db.insertInto('clusters').values(cluster).execute();
+  async insert(cluster: NewCluster, tx?: Tx): Promise<void> {
+    await runner(this.db, tx).insertInto('clusters').values(cluster).execute();
   }
 
-  async update(clusterId: string, changes: ClusterUpdate, db = this.db): Promise<void> {
-    await db.updateTable('clusters').set({ ...changes, updated_at: new Date() }).where('id', '=', clusterId).execute();
+  async update(clusterId: string, changes: ClusterUpdate, tx?: Tx): Promise<void> {
+    await runner(this.db, tx).updateTable('clusters').set({ ...changes, updated_at: new Date() }).where('id', '=', clusterId).execute();
+  }
+
+  /**
+   * Writes only while the row still has `generation` and no deletion was requested, so a pass
+   * never overwrites a newer request. False when the row had moved on.
+   */
+  async updateIfCurrent(clusterId: string, generation: number, changes: ClusterUpdate, tx?: Tx): Promise<boolean> {
+    const result = await runner(this.db, tx)
+      .updateTable('clusters')
+      .set({ ...changes, updated_at: new Date() })
+      .where('id', '=', clusterId)
+      .where('generation', '=', generation)
+      .where('deletion_requested_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** The live clusters placed on a seed, locked until the transaction ends so none is placed there meanwhile. */
+  async lockLiveOnSeed(seedId: string, tx: Tx): Promise<string[]> {
+    const rows = await runner(this.db, tx).selectFrom('clusters').select('id').where('seed_id', '=', seedId).where('deleted_at', 'is', null).forUpdate().execute();
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Every row of a project's (deleted) clusters, children first. Rows of deleted clusters only
+   * remain for history; they go with the project.
+   */
+  async deleteAllInProject(projectId: string, tx: Tx): Promise<void> {
+    const db = runner(this.db, tx);
+    const clusterIds = (await db.selectFrom('clusters').select('id').where('project_id', '=', projectId).execute()).map((row) => row.id);
+    if (clusterIds.length === 0) return;
+    await db.deleteFrom('nodes').where('cluster_id', 'in', clusterIds).execute();
+    await db.deleteFrom('operations').where('cluster_id', 'in', clusterIds).execute();
+    await db.deleteFrom('node_pools').where('cluster_id', 'in', clusterIds).execute();
+    await db.deleteFrom('cluster_events').where('cluster_id', 'in', clusterIds).execute();
+    await db.deleteFrom('clusters').where('id', 'in', clusterIds).execute();
   }
 
   /** Clusters whose desired state the world has not caught up with. */
@@ -87,123 +111,5 @@ export class ClusterRepository {
 
   listRunning(limit: number): Promise<Array<Pick<ClusterRow, 'id'>>> {
     return this.db.selectFrom('clusters').select('id').where('deleted_at', 'is', null).where('phase', '=', 'Running').limit(limit).execute();
-  }
-
-  // Node pools
-
-  listPools(clusterId: string, db = this.db): Promise<NodePoolRow[]> {
-    return db.selectFrom('node_pools').selectAll().where('cluster_id', '=', clusterId).where('deletion_requested_at', 'is', null).orderBy('name').execute();
-  }
-
-  listAllPools(clusterId: string, db = this.db): Promise<NodePoolRow[]> {
-    return db.selectFrom('node_pools').selectAll().where('cluster_id', '=', clusterId).orderBy('name').execute();
-  }
-
-  findPool(clusterId: string, poolId: string, db = this.db): Promise<NodePoolRow | undefined> {
-    return db.selectFrom('node_pools').selectAll().where('cluster_id', '=', clusterId).where('id', '=', poolId).executeTakeFirst();
-  }
-
-  async insertPool(pool: NewNodePool, db = this.db): Promise<void> {
-    await db
-      .insertInto('node_pools')
-      .values({
-        ...pool,
-        labels: JSON.stringify(pool.labels),
-        taints: JSON.stringify(pool.taints),
-        ssh_public_keys: JSON.stringify(pool.ssh_public_keys),
-        health_check: JSON.stringify(pool.health_check),
-        conditions: JSON.stringify(pool.conditions),
-      })
-      .execute();
-  }
-
-  async updatePool(poolId: string, changes: { replicas?: number; deletion_requested_at?: Date; generation?: number; conditions?: unknown[] }, db = this.db): Promise<void> {
-    const { conditions, ...rest } = changes;
-    await db
-      .updateTable('node_pools')
-      .set({ ...rest, ...(conditions ? { conditions: JSON.stringify(conditions) } : {}), updated_at: new Date() })
-      .where('id', '=', poolId)
-      .execute();
-  }
-
-  async deletePool(poolId: string, db = this.db): Promise<void> {
-    await db.deleteFrom('node_pools').where('id', '=', poolId).execute();
-  }
-
-  async sumReplicasInProject(projectId: string, excludePoolId: string | undefined, db = this.db): Promise<number> {
-    let query = db
-      .selectFrom('node_pools')
-      .innerJoin('clusters', 'clusters.id', 'node_pools.cluster_id')
-      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('node_pools.replicas'), eb.val(0)).as('total'))
-      .where('node_pools.project_id', '=', projectId)
-      .where('node_pools.deletion_requested_at', 'is', null)
-      .where('clusters.deleted_at', 'is', null);
-    if (excludePoolId) query = query.where('node_pools.id', '!=', excludePoolId);
-    const row = await query.executeTakeFirstOrThrow();
-    return Number(row.total);
-  }
-
-  async countPoolsUsingCredential(credentialId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('node_pools')
-      .innerJoin('clusters', 'clusters.id', 'node_pools.cluster_id')
-      .select((eb) => eb.fn.countAll<number>().as('count'))
-      .where('node_pools.credential_id', '=', credentialId)
-      .where('clusters.deleted_at', 'is', null)
-      .executeTakeFirstOrThrow();
-    return Number(row.count);
-  }
-
-  // Nodes
-
-  listNodes(poolId: string, db = this.db): Promise<NodeRow[]> {
-    return db.selectFrom('nodes').selectAll().where('pool_id', '=', poolId).where('deleted_at', 'is', null).orderBy('created_at').execute();
-  }
-
-  findNode(poolId: string, nodeId: string): Promise<NodeRow | undefined> {
-    return this.db.selectFrom('nodes').selectAll().where('pool_id', '=', poolId).where('id', '=', nodeId).where('deleted_at', 'is', null).executeTakeFirst();
-  }
-
-  // Operations
-
-  async insertOperation(operation: NewOperation, db = this.db): Promise<void> {
-    await db
-      .insertInto('operations')
-      .values({ ...operation, target: JSON.stringify(operation.target), progress: JSON.stringify(operation.progress) })
-      .execute();
-  }
-
-  findOperation(projectId: string, operationId: string): Promise<OperationRow | undefined> {
-    return this.db.selectFrom('operations').selectAll().where('project_id', '=', projectId).where('id', '=', operationId).executeTakeFirst();
-  }
-
-  listOperations(clusterId: string, limit = 100): Promise<OperationRow[]> {
-    return this.db.selectFrom('operations').selectAll().where('cluster_id', '=', clusterId).orderBy('created_at', 'desc').limit(limit).execute();
-  }
-
-  listOpenOperations(filter: { clusterId: string; poolId?: string; kind?: OperationRow['kind'] }, db = this.db): Promise<OperationRow[]> {
-    let query = db.selectFrom('operations').selectAll().where('cluster_id', '=', filter.clusterId).where('status', 'in', ['pending', 'running']);
-    if (filter.poolId) query = query.where('pool_id', '=', filter.poolId);
-    if (filter.kind) query = query.where('kind', '=', filter.kind);
-    return query.orderBy('created_at').execute();
-  }
-
-  async updateOperation(
-    operationId: string,
-    changes: { status?: OperationRow['status']; progress?: Record<string, unknown>; message?: string },
-    db = this.db,
-  ): Promise<void> {
-    const finished = changes.status === 'succeeded' || changes.status === 'failed' || changes.status === 'superseded';
-    await db
-      .updateTable('operations')
-      .set({
-        ...(changes.status ? { status: changes.status } : {}),
-        ...(changes.progress ? { progress: JSON.stringify(changes.progress) } : {}),
-        ...(changes.message !== undefined ? { message: changes.message } : {}),
-        ...(finished ? { finished_at: new Date() } : {}),
-        updated_at: new Date(),
-      })
-      .where('id', '=', operationId)
-      .execute();
   }
 }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { runner, type Tx } from '../unit-of-work.js';
 import type { ApiTokenRow, Database, UserRow } from '../schema.js';
 
 export class IdentityRepository {
@@ -16,12 +17,12 @@ export class IdentityRepository {
     return this.db.selectFrom('users').selectAll().orderBy('created_at').execute();
   }
 
-  async insertUser(user: { id: string; email: string; name: string; isAdmin: boolean }, db = this.db): Promise<void> {
-    await db.insertInto('users').values({ id: user.id, email: user.email.toLowerCase(), name: user.name, is_admin: user.isAdmin }).execute();
+  async insertUser(user: { id: string; email: string; name: string; isAdmin: boolean }, tx?: Tx): Promise<void> {
+    await runner(this.db, tx).insertInto('users').values({ id: user.id, email: user.email.toLowerCase(), name: user.name, is_admin: user.isAdmin }).execute();
   }
 
-  async insertToken(token: { id: string; userId: string; name: string; secretHash: string; expiresAt: Date | null }, db = this.db): Promise<void> {
-    await db
+  async insertToken(token: { id: string; userId: string; name: string; secretHash: string; expiresAt: Date | null }, tx?: Tx): Promise<void> {
+    await runner(this.db, tx)
       .insertInto('api_tokens')
       .values({ id: token.id, user_id: token.userId, name: token.name, secret_hash: token.secretHash, expires_at: token.expiresAt })
       .execute();
@@ -35,8 +36,8 @@ export class IdentityRepository {
     return this.db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
   }
 
-  async revokeToken(id: string, at: Date, db = this.db): Promise<void> {
-    await db.updateTable('api_tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  async revokeToken(id: string, at: Date, tx?: Tx): Promise<void> {
+    await runner(this.db, tx).updateTable('api_tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
   }
 
   async touchToken(id: string, at: Date): Promise<void> {
@@ -48,7 +49,13 @@ export class IdentityRepository {
     return row?.value;
   }
 
-  async putSetting(key: string, value: string, db = this.db): Promise<void> {
-    await db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
+  /** Reads a setting and holds its row until the transaction ends, so a one-time step runs once across processes. */
+  async lockSetting(key: string, tx: Tx): Promise<string | undefined> {
+    const row = await runner(this.db, tx).selectFrom('settings').select('value').where('key', '=', key).forUpdate().executeTakeFirst();
+    return row?.value;
+  }
+
+  async putSetting(key: string, value: string, tx?: Tx): Promise<void> {
+    await runner(this.db, tx).insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
   }
 }

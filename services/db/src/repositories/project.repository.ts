@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { runner, type Tx } from '../unit-of-work.js';
 import type { CredentialRow, Database, MemberRow, ProjectRow } from '../schema.js';
 
 export interface MemberWithUser extends MemberRow {
@@ -32,16 +33,16 @@ export class ProjectRepository {
       .execute();
   }
 
-  async insert(project: { id: string; name: string; displayName: string }, db = this.db): Promise<void> {
-    await db.insertInto('projects').values({ id: project.id, name: project.name, display_name: project.displayName }).execute();
+  async insert(project: { id: string; name: string; displayName: string }, tx?: Tx): Promise<void> {
+    await runner(this.db, tx).insertInto('projects').values({ id: project.id, name: project.name, display_name: project.displayName }).execute();
   }
 
-  async updateDisplayName(id: string, displayName: string, db = this.db): Promise<void> {
-    await db.updateTable('projects').set({ display_name: displayName }).where('id', '=', id).execute();
+  async updateDisplayName(id: string, displayName: string, tx?: Tx): Promise<void> {
+    await runner(this.db, tx).updateTable('projects').set({ display_name: displayName }).where('id', '=', id).execute();
   }
 
-  async delete(id: string, db = this.db): Promise<void> {
-    await db.deleteFrom('projects').where('id', '=', id).execute();
+  async delete(id: string, tx?: Tx): Promise<void> {
+    await runner(this.db, tx).deleteFrom('projects').where('id', '=', id).execute();
   }
 
   findMembership(projectId: string, userId: string): Promise<MemberRow | undefined> {
@@ -59,20 +60,20 @@ export class ProjectRepository {
       .execute();
   }
 
-  async upsertMember(member: { projectId: string; userId: string; role: MemberRow['role'] }, db = this.db): Promise<void> {
-    await db
+  async upsertMember(member: { projectId: string; userId: string; role: MemberRow['role'] }, tx?: Tx): Promise<void> {
+    await runner(this.db, tx)
       .insertInto('project_members')
       .values({ project_id: member.projectId, user_id: member.userId, role: member.role })
       .onConflict((oc) => oc.columns(['project_id', 'user_id']).doUpdateSet({ role: member.role }))
       .execute();
   }
 
-  async removeMember(projectId: string, userId: string, db = this.db): Promise<void> {
-    await db.deleteFrom('project_members').where('project_id', '=', projectId).where('user_id', '=', userId).execute();
+  async removeMember(projectId: string, userId: string, tx?: Tx): Promise<void> {
+    await runner(this.db, tx).deleteFrom('project_members').where('project_id', '=', projectId).where('user_id', '=', userId).execute();
   }
 
-  async countOwners(projectId: string, db = this.db): Promise<number> {
-    const row = await db
+  async countOwners(projectId: string, tx?: Tx): Promise<number> {
+    const row = await runner(this.db, tx)
       .selectFrom('project_members')
       .select((eb) => eb.fn.countAll<number>().as('count'))
       .where('project_id', '=', projectId)
@@ -85,15 +86,15 @@ export class ProjectRepository {
     return this.db.selectFrom('provider_credentials').selectAll().where('project_id', '=', projectId).orderBy('name').execute();
   }
 
-  findCredential(projectId: string, id: string, db = this.db): Promise<CredentialRow | undefined> {
-    return db.selectFrom('provider_credentials').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
+  findCredential(projectId: string, id: string, tx?: Tx): Promise<CredentialRow | undefined> {
+    return runner(this.db, tx).selectFrom('provider_credentials').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
   }
 
-  async insertCredential(row: Omit<CredentialRow, 'created_at' | 'summary'> & { summary: Record<string, string> }, db = this.db): Promise<void> {
-    await db.insertInto('provider_credentials').values({ ...row, summary: JSON.stringify(row.summary) }).execute();
+  async insertCredential(row: Omit<CredentialRow, 'created_at' | 'summary'> & { summary: Record<string, string> }, tx?: Tx): Promise<void> {
+    await runner(this.db, tx).insertInto('provider_credentials').values({ ...row, summary: JSON.stringify(row.summary) }).execute();
   }
 
-  async deleteCredential(id: string, db = this.db): Promise<void> {
-    await db.deleteFrom('provider_credentials').where('id', '=', id).execute();
+  async deleteCredential(id: string, tx?: Tx): Promise<void> {
+    await runner(this.db, tx).deleteFrom('provider_credentials').where('id', '=', id).execute();
   }
 }

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { runner, type Tx } from '../unit-of-work.js';
 import type { Database, SeedRow } from '../schema.js';
 
 export interface SeedWithUsage extends SeedRow {
@@ -27,8 +28,8 @@ export class SeedRepository {
     return rows.map((row) => ({ ...row, used_clusters: Number(row.used_clusters ?? 0) }));
   }
 
-  async findById(id: string, db = this.db): Promise<SeedWithUsage | undefined> {
-    const row = await this.withUsage(db).where('seeds.id', '=', id).executeTakeFirst();
+  async findById(id: string, tx?: Tx): Promise<SeedWithUsage | undefined> {
+    const row = await this.withUsage(runner(this.db, tx)).where('seeds.id', '=', id).executeTakeFirst();
     return row && { ...row, used_clusters: Number(row.used_clusters ?? 0) };
   }
 
@@ -36,12 +37,12 @@ export class SeedRepository {
     return this.db.selectFrom('seeds').selectAll().where('name', '=', name).executeTakeFirst();
   }
 
-  async insert(row: Omit<SeedRow, 'created_at' | 'labels' | 'health_failures'> & { labels: Record<string, string> }, db = this.db): Promise<void> {
-    await db.insertInto('seeds').values({ ...row, labels: JSON.stringify(row.labels) }).execute();
+  async insert(row: Omit<SeedRow, 'created_at' | 'labels' | 'health_failures'> & { labels: Record<string, string> }, tx?: Tx): Promise<void> {
+    await runner(this.db, tx).insertInto('seeds').values({ ...row, labels: JSON.stringify(row.labels) }).execute();
   }
 
-  async setCordoned(id: string, cordoned: boolean, db = this.db): Promise<void> {
-    await db.updateTable('seeds').set({ cordoned }).where('id', '=', id).execute();
+  async setCordoned(id: string, cordoned: boolean, tx?: Tx): Promise<void> {
+    await runner(this.db, tx).updateTable('seeds').set({ cordoned }).where('id', '=', id).execute();
   }
 
   async recordHealthy(id: string, message: string, serverVersion: string, at: Date): Promise<void> {
@@ -76,15 +77,16 @@ export class SeedRepository {
     await this.db.updateTable('seeds').set({ sealed_kubeconfig: sealedKubeconfig, server_url: serverUrl, server_version: serverVersion }).where('id', '=', id).execute();
   }
 
-  async delete(id: string, db = this.db): Promise<void> {
-    await db.deleteFrom('seeds').where('id', '=', id).execute();
+  async delete(id: string, tx?: Tx): Promise<void> {
+    await runner(this.db, tx).deleteFrom('seeds').where('id', '=', id).execute();
   }
 
   /**
    * Locks the candidate seeds and returns them least-loaded first. Call inside a transaction
    * so two concurrent placements cannot both take a seed's last slot.
    */
-  async lockSchedulable(db: Kysely<Database>, filter: { name?: string; region?: string }): Promise<SeedWithUsage[]> {
+  async lockSchedulable(tx: Tx, filter: { name?: string; region?: string }): Promise<SeedWithUsage[]> {
+    const db = runner(this.db, tx);
     let query = db.selectFrom('seeds').select('id').where('cordoned', '=', false).where('health', '!=', 'Unreachable');
     if (filter.name) query = query.where('name', '=', filter.name);
     if (filter.region) query = query.where('region', '=', filter.region);

@@ -1,7 +1,7 @@
 // Collects what one pass learned about a cluster (phase, conditions, endpoint, events) and
 // writes it in one guarded update, so a pass never overwrites a newer request's phase.
 import { setCondition, type ClusterPhase, type Condition } from '../../../core/src/index.js';
-import type { ClusterRow, ClusterUpdate, DatabaseHandle } from '../../../db/src/index.js';
+import type { ClusterRepository, ClusterRow, ClusterUpdate, UnitOfWork } from '../../../db/src/index.js';
 import type { ClusterEvents } from '../../../platform/src/index.js';
 
 /**
@@ -30,7 +30,8 @@ export class ClusterStatus {
 
   constructor(
     private readonly cluster: ClusterRow,
-    private readonly database: DatabaseHandle,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly clusters: ClusterRepository,
     private readonly events: ClusterEvents,
   ) {
     this.conditions = conditionsOf(cluster);
@@ -72,19 +73,12 @@ export class ClusterStatus {
     // Most waiting passes change nothing; an empty transaction would still queue behind every other query.
     if (!hasChanges && this.pending.length === 0) return true;
     let written = true;
-    await this.database.db.transaction().execute(async (trx) => {
+    await this.unitOfWork.run(async (tx) => {
       if (hasChanges) {
-        const result = await trx
-          .updateTable('clusters')
-          .set({ ...this.changes, ...(this.conditionsChanged ? { conditions: JSON.stringify(this.conditions) } : {}), updated_at: new Date() })
-          .where('id', '=', this.cluster.id)
-          .where('generation', '=', this.cluster.generation)
-          .where('deletion_requested_at', 'is', null)
-          .executeTakeFirst();
-        written = Number(result.numUpdatedRows) === 1;
+        written = await this.clusters.updateIfCurrent(this.cluster.id, this.cluster.generation, { ...this.changes, ...(this.conditionsChanged ? { conditions: JSON.stringify(this.conditions) } : {}) }, tx);
       }
       for (const event of this.pending) {
-        await this.events.record({ clusterId: this.cluster.id, projectId: this.cluster.project_id, ...event }, trx);
+        await this.events.record({ clusterId: this.cluster.id, projectId: this.cluster.project_id, ...event }, tx);
       }
     });
     if (hasChanges || this.pending.length > 0) await this.events.notify(this.cluster.id);

@@ -9,9 +9,9 @@ import type { Logger } from 'pino';
 import { buildFrame, resolveSpec } from '../../../core/src/controlplane/index.js';
 import { PkiError } from '../../../core/src/pki/index.js';
 import { canTransitionCluster, transitionCluster, type ClusterPhase, type SecretBox } from '../../../core/src/index.js';
-import { ClusterRepository, type ClusterRow, type DatabaseHandle } from '../../../db/src/index.js';
+import { ClusterRepository, OperationRepository, UnitOfWork, type ClusterRow } from '../../../db/src/index.js';
 import { clusterKubeconfig, endpointUrl } from '../../../kube/src/index.js';
-import { APP_CONFIG, ClusterEvents, DATABASE, LOGGER, SECRET_BOX, type AppConfig } from '../../../platform/src/index.js';
+import { APP_CONFIG, ClusterEvents, LOGGER, SECRET_BOX, type AppConfig } from '../../../platform/src/index.js';
 import { ClusterStatus } from './cluster-status.js';
 import { ControlPlaneRenderer, type RenderedControlPlane } from './control-plane-render.js';
 import { controlPlaneSpecOf, endpointOf, parseEndpoint } from './endpoint.js';
@@ -45,8 +45,9 @@ export class ControlPlaneSteps {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SECRET_BOX) box: SecretBox,
-    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    private readonly unitOfWork: UnitOfWork,
     private readonly clusters: ClusterRepository,
+    private readonly operations: OperationRepository,
     private readonly events: ClusterEvents,
     private readonly seeds: SeedClients,
     private readonly watches: SeedWatches,
@@ -58,7 +59,7 @@ export class ControlPlaneSteps {
   private async progressDeadline(cluster: ClusterRow): Promise<number | undefined> {
     let startedAt = cluster.created_at;
     if (cluster.observed_generation > 0) {
-      const upgrades = (await this.clusters.listOpenOperations({ clusterId: cluster.id })).filter((operation) => operation.kind === 'upgrade');
+      const upgrades = (await this.operations.listOpen({ clusterId: cluster.id })).filter((operation) => operation.kind === 'upgrade');
       if (upgrades.length === 0) return undefined;
       startedAt = upgrades.reduce((latest, operation) => (operation.created_at > latest ? operation.created_at : latest), upgrades[0].created_at);
     }
@@ -79,7 +80,7 @@ export class ControlPlaneSteps {
   async converge(cluster: ClusterRow): Promise<PassResult> {
     const seed = await this.seeds.clientFor(cluster);
     const seedWatched = this.watches.follow(cluster.seed_id!, seed);
-    const status = new ClusterStatus(cluster, this.database, this.events);
+    const status = new ClusterStatus(cluster, this.unitOfWork, this.clusters, this.events);
     const converging = cluster.observed_generation < cluster.generation;
     const current = cluster.phase as ClusterPhase;
     const wanted: ClusterPhase = cluster.observed_generation === 0 ? 'Provisioning' : 'Updating';
@@ -167,11 +168,11 @@ export class ControlPlaneSteps {
   }
 
   private async finishOperations(cluster: ClusterRow): Promise<void> {
-    for (const operation of await this.clusters.listOpenOperations({ clusterId: cluster.id })) {
+    for (const operation of await this.operations.listOpen({ clusterId: cluster.id })) {
       if (operation.kind !== 'upgrade') continue;
       const target = operation.target as { version?: string };
-      if (target.version === cluster.version) await this.clusters.updateOperation(operation.id, { status: 'succeeded', message: `control plane runs ${cluster.version}` });
-      else await this.clusters.updateOperation(operation.id, { status: 'superseded', message: `the cluster moved on to ${cluster.version}` });
+      if (target.version === cluster.version) await this.operations.update(operation.id, { status: 'succeeded', message: `control plane runs ${cluster.version}` });
+      else await this.operations.update(operation.id, { status: 'superseded', message: `the cluster moved on to ${cluster.version}` });
     }
     this.logger.debug({ clusterId: cluster.id }, 'control plane converged');
   }

@@ -4,9 +4,9 @@
 // what repairs drift (a deleted Secret, a scaled-down etcd, an edited Deployment).
 import { Inject, Injectable } from '@nestjs/common';
 import { transitionCluster, type ClusterPhase, type SecretBox } from '../../../core/src/index.js';
-import { ClusterRepository, type DatabaseHandle } from '../../../db/src/index.js';
+import { ClusterRepository, UnitOfWork } from '../../../db/src/index.js';
 import { clusterKubeconfig, openClusterSecrets, probeEndpoint } from '../../../kube/src/index.js';
-import { ClusterEvents, DATABASE, QueueService, SECRET_BOX } from '../../../platform/src/index.js';
+import { ClusterEvents, QueueService, SECRET_BOX } from '../../../platform/src/index.js';
 import { ClusterStatus, CONDITION, conditionsOf } from './cluster-status.js';
 
 export const FAILURE_THRESHOLD = 3;
@@ -43,7 +43,7 @@ export class ClusterHealthChecker {
   private readonly streaks = new Map<string, number>();
 
   constructor(
-    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    private readonly unitOfWork: UnitOfWork,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
     private readonly clusters: ClusterRepository,
     private readonly events: ClusterEvents,
@@ -69,7 +69,7 @@ export class ClusterHealthChecker {
     const reachable = conditionsOf(cluster).find((condition) => condition.type === CONDITION.reachable);
     const decision = reachabilityDecision(this.streaks.get(clusterId) ?? 0, probe.ok, reachable?.status);
     this.streaks.set(clusterId, decision.streak);
-    const status = new ClusterStatus(cluster, this.database, this.events);
+    const status = new ClusterStatus(cluster, this.unitOfWork, this.clusters, this.events);
     const message = probe.ok ? `GET ${cluster.endpoint}/readyz returned 200` : `GET ${cluster.endpoint}/readyz failed: ${probe.error ?? `HTTP ${probe.status}`}`;
     const phase = cluster.phase as ClusterPhase;
     if (decision.flipTo === 'False') {

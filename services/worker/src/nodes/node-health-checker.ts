@@ -17,7 +17,7 @@ import {
   type NodePhase,
   type SecretBox,
 } from '../../../core/src/index.js';
-import { ClusterRepository, NodeHealthRepository, type ClusterRow, type NodePoolRow, type NodeRow } from '../../../db/src/index.js';
+import { ClusterRepository, NodeHealthRepository, NodePoolRepository, type ClusterRow, type NodePoolRow, type NodeRow } from '../../../db/src/index.js';
 import { clusterKubeconfig, describeApiError, kubeConfigFromYaml, openClusterSecrets } from '../../../kube/src/index.js';
 import type { Logger } from 'pino';
 import { APP_CONFIG, ClusterEvents, LOGGER, QueueService, SECRET_BOX, type AppConfig } from '../../../platform/src/index.js';
@@ -101,6 +101,7 @@ export class NodeHealthChecker {
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
     private readonly clusters: ClusterRepository,
+    private readonly pools: NodePoolRepository,
     private readonly health: NodeHealthRepository,
     private readonly events: ClusterEvents,
     private readonly queues: QueueService,
@@ -116,7 +117,7 @@ export class NodeHealthChecker {
     const cluster = await this.clusters.findById(clusterId);
     if (!cluster || cluster.deleted_at) return { clusterId, checked: 0, skipped: 'cluster gone' };
     const rows = await this.health.listWatchedNodes(clusterId);
-    const pools = new Map((await this.clusters.listPools(clusterId)).map((pool) => [pool.id, pool]));
+    const pools = new Map((await this.pools.list(clusterId)).map((pool) => [pool.id, pool]));
     const watched = rows.filter((row) => pools.has(row.pool_id));
     if (watched.length === 0) return { clusterId, checked: 0, skipped: 'no nodes' };
 
@@ -237,7 +238,7 @@ export class NodeHealthChecker {
     const before = conditionsOf(pool.conditions).find((condition) => condition.type === POOL_CONDITION.remediationAllowed);
     if (!next || (before && before.status === next.status && before.reason === next.reason && before.message === next.message)) return;
     // Re-read so a condition someone else set on the pool meanwhile is kept.
-    const fresh = await this.clusters.findPool(cluster.id, pool.id);
+    const fresh = await this.pools.find(cluster.id, pool.id);
     if (!fresh) return;
     const merged = setCondition(conditionsOf(fresh.conditions), next, new Date()).sort((a, b) => a.type.localeCompare(b.type));
     await this.health.setPoolConditions(pool.id, merged);
