@@ -109,9 +109,15 @@ async function compileServices() {
 }
 
 const count = await compileServices();
-console.log(`compiled ${count} files to ${relative(root, join(outRoot, 'services')) || outRoot}${options.sandbox ? ' (with the sandbox)' : ' (production: no sandbox)'}`);
+console.log(
+  `compiled ${count} files to ${relative(root, join(outRoot, 'services')) || outRoot}${options.sandbox ? ' (with the sandbox)' : ' (production: no sandbox)'}`,
+);
 const portal = join(root, 'services/portal');
 if (options.portal && existsSync(join(portal, 'vite.config.ts'))) {
-  const vite = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn', '--outDir', join(outRoot, 'portal'), '--emptyOutDir'], { cwd: portal, stdio: 'inherit' });
+  const vite = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn', '--outDir', join(outRoot, 'portal'), '--emptyOutDir'],
+    { cwd: portal, stdio: 'inherit' },
+  );
   if (vite.status !== 0) process.exit(vite.status ?? 1);
 }

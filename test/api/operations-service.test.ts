@@ -29,7 +29,8 @@ function harness(options: { open?: OperationRow[]; failWake?: boolean; failChang
       log.push(`listOpen ${filter.kind} pool=${filter.poolId ?? '-'} ${inTx(tx)}`);
       return options.open ?? [];
     },
-    update: async (id: string, changes: { status?: string; message?: string }, tx?: Tx) => void log.push(`update ${id} ${changes.status} "${changes.message}" ${inTx(tx)}`),
+    update: async (id: string, changes: { status?: string; message?: string }, tx?: Tx) =>
+      void log.push(`update ${id} ${changes.status} "${changes.message}" ${inTx(tx)}`),
     insert: async (row: Record<string, unknown>, tx?: Tx) => {
       inserted.push(row);
       log.push(`insert ${String(row.kind)} ${inTx(tx)}`);
@@ -40,7 +41,9 @@ function harness(options: { open?: OperationRow[]; failWake?: boolean; failChang
       return row ? ({ ...row, project_id: projectId } as unknown as OperationRow) : undefined;
     },
   } as unknown as OperationRepository;
-  const audit = { append: async (entry: { action: string; actorUserId: string }, tx?: Tx) => void log.push(`audit ${entry.action} by ${entry.actorUserId} ${inTx(tx)}`) } as unknown as AuditRepository;
+  const audit = {
+    append: async (entry: { action: string; actorUserId: string }, tx?: Tx) => void log.push(`audit ${entry.action} by ${entry.actorUserId} ${inTx(tx)}`),
+  } as unknown as AuditRepository;
   const events = {
     record: async (event: { reason: string }, tx?: Tx) => void log.push(`event ${event.reason} ${inTx(tx)}`),
     notify: async (clusterId: string) => void log.push(`notify ${clusterId}`),
@@ -95,7 +98,17 @@ describe('OperationsService.open', () => {
       'wakePool c1/pool-1',
       'find',
     ]);
-    expect(inserted[0]).toMatchObject({ project_id: 'p1', cluster_id: 'c1', pool_id: 'pool-1', kind: 'scale', status: 'pending', target: { replicas: 3, from: 1 }, progress: { desired: 3 }, message: '', created_by: 'u1' });
+    expect(inserted[0]).toMatchObject({
+      project_id: 'p1',
+      cluster_id: 'c1',
+      pool_id: 'pool-1',
+      kind: 'scale',
+      status: 'pending',
+      target: { replicas: 3, from: 1 },
+      progress: { desired: 3 },
+      message: '',
+      created_by: 'u1',
+    });
   });
 
   it('wakes the cluster job for a cluster operation, and keeps the operation when the wake fails', async () => {

@@ -51,7 +51,10 @@ beforeAll(async () => {
     );
     watches.push(controller);
   }
-  stopControllers = await startControllers(config, { controllers: ['namespace', 'garbagecollector', ...WORKLOAD_CONTROLLERS], garbageCollectorIntervalMs: 500 });
+  stopControllers = await startControllers(config, {
+    controllers: ['namespace', 'garbagecollector', ...WORKLOAD_CONTROLLERS],
+    garbageCollectorIntervalMs: 500,
+  });
   kubelet = await startProcessKubelet({ kubeconfig: seed.adminKubeconfig, stateDir, maxTerminationGraceMs: 2_000 });
 });
 

@@ -39,7 +39,9 @@ describe('provider registry', () => {
     const catalog = providerCatalog();
     expect(catalog.map((entry) => entry.name)).toEqual(PROVIDER_NAMES);
     expect(catalog.find((entry) => entry.name === 'aws')).toMatchObject({ label: 'AWS', regionFrom: 'region' });
-    expect(catalog.find((entry) => entry.name === 'digitalocean')?.credentialFields).toEqual([{ name: 'token', label: 'API token', secret: true, required: true }]);
+    expect(catalog.find((entry) => entry.name === 'digitalocean')?.credentialFields).toEqual([
+      { name: 'token', label: 'API token', secret: true, required: true },
+    ]);
     expect(Object.keys(nodePoolDefaultsByProvider())).toEqual(PROVIDER_NAMES);
     expect(nodePoolDefaultsByProvider().digitalocean).toMatchObject({ region: 'fra1', size: 's-2vcpu-4gb', image: 'ubuntu-24-04-x64' });
   });
@@ -52,7 +54,9 @@ describe('provider registry', () => {
   });
 
   it('builds each provider’s driver and asks each provider what throttling is', () => {
-    expect(createCloudDriver({ provider: 'aws', region: 'us-east-1', accessKeyId: 'AKIAABCDEFGHIJKLMNOP', secretAccessKey: 'x'.repeat(40) }).provider).toBe('aws');
+    expect(createCloudDriver({ provider: 'aws', region: 'us-east-1', accessKeyId: 'AKIAABCDEFGHIJKLMNOP', secretAccessKey: 'x'.repeat(40) }).provider).toBe(
+      'aws',
+    );
     expect(createCloudDriver({ provider: 'digitalocean', token: DO_BODY.token }).provider).toBe('digitalocean');
     expect(isThrottlingCloudError(new TransientCloudError('aws', 'RequestLimitExceeded', 'slow down', 503))).toBe(true);
     expect(isThrottlingCloudError(new TransientCloudError('digitalocean', 'RequestLimitExceeded', 'slow down', 503))).toBe(false);

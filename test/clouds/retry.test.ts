@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  backoffDelay,
-  resolveRetryPolicy,
-  TransientCloudError,
-  UnrecoverableCloudError,
-  withRetry,
-} from '../../services/clouds/src/retry.js';
+import { backoffDelay, resolveRetryPolicy, TransientCloudError, UnrecoverableCloudError, withRetry } from '../../services/clouds/src/retry.js';
 import { classifyAwsError } from '../../services/clouds/src/aws/errors.js';
 import { classifyDigitalOceanError } from '../../services/clouds/src/digitalocean/errors.js';
 

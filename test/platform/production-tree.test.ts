@@ -77,7 +77,8 @@ describe('the production tree (npm run build, npm ci --omit=dev)', () => {
     const manifest = JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
     const installedDev = Object.keys(manifest.devDependencies).filter((name) => existsSync(join(directory, 'node_modules', name)));
     expect(installedDev.filter((name) => lock.packages[`node_modules/${name}`]?.dev)).toEqual([]);
-    for (const sandboxOnly of ['etcd3', '@peculiar/x509', 'ajv-formats', 'fast-xml-parser']) expect(existsSync(join(directory, 'node_modules', sandboxOnly)), sandboxOnly).toBe(false);
+    for (const sandboxOnly of ['etcd3', '@peculiar/x509', 'ajv-formats', 'fast-xml-parser'])
+      expect(existsSync(join(directory, 'node_modules', sandboxOnly)), sandboxOnly).toBe(false);
   });
 
   it('keeps the worker out of the api deployable and the api out of the worker deployable', () => {
@@ -138,7 +139,10 @@ describe('the production tree (npm run build, npm ci --omit=dev)', () => {
     const project = (await api.request<{ id: string }>('POST', '/api/v1/projects', { body: { name: 'production' } })).body;
     const cluster = (await api.request<{ id: string }>('POST', `/api/v1/projects/${project.id}/clusters`, { body: {} })).body;
     const reconciling = await eventually(async () => {
-      const response = await api!.request<{ items: Array<{ reason: string; message: string }> }>('GET', `/api/v1/projects/${project.id}/clusters/${cluster.id}/events`);
+      const response = await api!.request<{ items: Array<{ reason: string; message: string }> }>(
+        'GET',
+        `/api/v1/projects/${project.id}/clusters/${cluster.id}/events`,
+      );
       return response.body.items.find((event) => event.reason === 'Reconciling');
     }, 'the worker process to reconcile');
     expect(reconciling.message).toMatch(/picked up generation 1/);

@@ -25,7 +25,8 @@ function sourceFiles(dir: string): string[] {
 }
 
 const inDatabasePackage = (file: string): boolean => file === database || file.startsWith(database + sep);
-const matching = (files: string[], pattern: RegExp): string[] => files.filter((file) => pattern.test(readFileSync(file, 'utf8'))).map((file) => relative(root, file));
+const matching = (files: string[], pattern: RegExp): string[] =>
+  files.filter((file) => pattern.test(readFileSync(file, 'utf8'))).map((file) => relative(root, file));
 
 describe('the SQL boundary', () => {
   const files = sourceFiles(services);
@@ -38,10 +39,20 @@ describe('the SQL boundary', () => {
   });
 
   it('has no Kysely import outside services/db', () => {
-    expect(matching(files.filter((file) => !inDatabasePackage(file)), KYSELY_IMPORT)).toEqual([]);
+    expect(
+      matching(
+        files.filter((file) => !inDatabasePackage(file)),
+        KYSELY_IMPORT,
+      ),
+    ).toEqual([]);
   });
 
   it('builds no query and opens no transaction outside services/db', () => {
-    expect(matching(files.filter((file) => !inDatabasePackage(file)), QUERY_BUILDING)).toEqual([]);
+    expect(
+      matching(
+        files.filter((file) => !inDatabasePackage(file)),
+        QUERY_BUILDING,
+      ),
+    ).toEqual([]);
   });
 });

@@ -35,7 +35,9 @@ async function loadSandboxModule(): Promise<NonNullable<DynamicModule['imports']
     return EmbeddedSandboxModule;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new StartupRefused(`HM_SANDBOX is on, but a module the sandbox needs is missing (its packages are devDependencies: install without --omit=dev): ${(error as Error).message}`);
+      throw new StartupRefused(
+        `HM_SANDBOX is on, but a module the sandbox needs is missing (its packages are devDependencies: install without --omit=dev): ${(error as Error).message}`,
+      );
     }
     throw error;
   }

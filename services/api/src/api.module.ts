@@ -20,7 +20,16 @@ import { SeedsService } from './seeds/seeds.service.js';
 
 /** The HTTP edge. It expects PlatformModule to be imported by the application root. */
 @Module({
-  controllers: [OpsController, IdentityController, ProjectsController, PlatformAuditController, SeedsController, CatalogController, ClustersController, NodePoolsController],
+  controllers: [
+    OpsController,
+    IdentityController,
+    ProjectsController,
+    PlatformAuditController,
+    SeedsController,
+    CatalogController,
+    ClustersController,
+    NodePoolsController,
+  ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: ProblemFilter },

@@ -44,7 +44,9 @@ export async function createHttpApp(config: AppConfig, logger: Logger, extraModu
     app,
     new DocumentBuilder()
       .setTitle('Harbormaster API')
-      .setDescription('Hosted Kubernetes control planes: projects, seeds, clusters, node pools and node scaling. Errors are RFC 9457 problem+json with a machine-readable `code`.')
+      .setDescription(
+        'Hosted Kubernetes control planes: projects, seeds, clusters, node pools and node scaling. Errors are RFC 9457 problem+json with a machine-readable `code`.',
+      )
       .setVersion('v1')
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API token: hm_<id>_<secret>' })
       .build(),
@@ -91,7 +93,10 @@ export async function serveHttpApp(app: INestApplication, config: AppConfig, log
   await app.listen(config.port, config.host);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ url: `http://${config.host}:${port}`, role: config.role, database: config.databaseUrl ? 'postgresql' : 'pglite', sandbox: config.sandbox }, 'harbormaster listening');
+  logger.info(
+    { url: `http://${config.host}:${port}`, role: config.role, database: config.databaseUrl ? 'postgresql' : 'pglite', sandbox: config.sandbox },
+    'harbormaster listening',
+  );
 }
 
 function requestLogging(logger: Logger, metrics: Metrics) {
@@ -102,7 +107,10 @@ function requestLogging(logger: Logger, metrics: Metrics) {
       const route = (request.route as { path?: string } | undefined)?.path ?? 'unmatched';
       metrics.httpRequests.observe({ method: request.method, route, status: String(response.statusCode) }, seconds);
       if (request.path !== '/healthz' && request.path !== '/metrics') {
-        logger.info({ method: request.method, path: request.path, status: response.statusCode, ms: Math.round(seconds * 1000), ip: request.ip }, 'http request');
+        logger.info(
+          { method: request.method, path: request.path, status: response.statusCode, ms: Math.round(seconds * 1000), ip: request.ip },
+          'http request',
+        );
       }
     });
     next();
@@ -123,7 +131,13 @@ async function mountBullBoard(app: INestApplication): Promise<void> {
       const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
       const principal = match ? await identity.authenticate(match[1]) : undefined;
       if (!principal?.isAdmin) {
-        sendProblem(response, request, { ...problemFor(new Error()), status: principal ? 403 : 401, code: principal ? 'admin_required' : 'unauthenticated', title: 'forbidden', detail: 'the queue dashboard is for administrators' });
+        sendProblem(response, request, {
+          ...problemFor(new Error()),
+          status: principal ? 403 : 401,
+          code: principal ? 'admin_required' : 'unauthenticated',
+          title: 'forbidden',
+          detail: 'the queue dashboard is for administrators',
+        });
         return;
       }
       next();

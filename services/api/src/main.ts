@@ -8,7 +8,9 @@ import { createHttpApp, serveHttpApp } from './app.js';
 runEntry('harbormaster api', async () => {
   const config = loadRoleConfig('api');
   if (config.sandbox) {
-    throw new StartupRefused(`HM_SANDBOX=true: the sandbox runs only in the all-in-one process (node ${ENTRY_FOR_ROLE.all}); the api deployable does not carry it`);
+    throw new StartupRefused(
+      `HM_SANDBOX=true: the sandbox runs only in the all-in-one process (node ${ENTRY_FOR_ROLE.all}); the api deployable does not carry it`,
+    );
   }
   const logger = createLogger(config.logLevel);
   await serveHttpApp(await createHttpApp(config, logger), config, logger);

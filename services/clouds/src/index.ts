@@ -11,7 +11,12 @@ export type CloudDriverOptions = Omit<DriverContext, 'retry'> & ProviderDriverOp
 /** Every call returns a new driver with its own HTTP client, credentials and endpoint; nothing is shared. */
 export function createCloudDriver(credentials: CloudCredentials, options: CloudDriverOptions = {}): CloudDriver {
   const { provider, ...secret } = credentials;
-  const context: DriverContext = { endpoint: options.endpoint, retry: resolveRetryPolicy(options.retry), requestTimeoutMs: options.requestTimeoutMs, rateLimiter: options.rateLimiter };
+  const context: DriverContext = {
+    endpoint: options.endpoint,
+    retry: resolveRetryPolicy(options.retry),
+    requestTimeoutMs: options.requestTimeoutMs,
+    rateLimiter: options.rateLimiter,
+  };
   const driver = providerDefinition(provider)
     .loadDriver()
     .then((factory) => factory(secret, context, options[provider]));

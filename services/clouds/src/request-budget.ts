@@ -16,6 +16,12 @@ export async function acquireRequestSlot(provider: CloudProvider, budget: CloudR
     await budget.limiter.acquire(budget.accountKey);
   } catch (error) {
     if (error instanceof CloudError) throw error;
-    throw new TransientCloudError(provider, 'RequestBudgetUnavailable', `cloud request budget unavailable: ${error instanceof Error ? error.message : String(error)}`, undefined, { cause: error });
+    throw new TransientCloudError(
+      provider,
+      'RequestBudgetUnavailable',
+      `cloud request budget unavailable: ${error instanceof Error ? error.message : String(error)}`,
+      undefined,
+      { cause: error },
+    );
   }
 }

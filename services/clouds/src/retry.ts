@@ -70,12 +70,7 @@ export function backoffDelay(policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelay
   return Math.floor(policy.random() * ceiling);
 }
 
-export async function withRetry<T>(
-  operation: string,
-  call: () => Promise<T>,
-  classify: (error: unknown) => CloudError,
-  policy: RetryPolicy,
-): Promise<T> {
+export async function withRetry<T>(operation: string, call: () => Promise<T>, classify: (error: unknown) => CloudError, policy: RetryPolicy): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await call();
@@ -90,5 +85,13 @@ export async function withRetry<T>(
 }
 
 /** Error codes of a failed connection, whichever client saw them. */
-export const NETWORK_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'UND_ERR_SOCKET']);
-
+export const NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+]);

@@ -67,7 +67,12 @@ export class MigrationError extends Error {
 }
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new StaticMigrationProvider(), migrationTableName: 'hm_migrations', migrationLockTableName: 'hm_migrations_lock' });
+  const migrator = new Migrator({
+    db,
+    provider: new StaticMigrationProvider(),
+    migrationTableName: 'hm_migrations',
+    migrationLockTableName: 'hm_migrations_lock',
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new MigrationError(String(error));
   return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);

@@ -54,7 +54,10 @@ class PGliteDriver implements Driver {
     await Promise.race([
       previous,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`waited ${ACQUIRE_TIMEOUT_MS} ms for the PGlite connection: is a query running outside its transaction?`)), ACQUIRE_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`waited ${ACQUIRE_TIMEOUT_MS} ms for the PGlite connection: is a query running outside its transaction?`)),
+          ACQUIRE_TIMEOUT_MS,
+        );
       }),
     ])
       .catch((error: unknown) => {

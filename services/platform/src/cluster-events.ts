@@ -30,7 +30,10 @@ export class ClusterEvents {
 
   /** Inside a transaction the row is not visible yet: the caller notifies after the commit. */
   async record(event: ClusterEventInput, tx?: Tx): Promise<void> {
-    await this.rows.append({ clusterId: event.clusterId, projectId: event.projectId, type: event.type ?? 'Normal', reason: event.reason, message: event.message }, tx);
+    await this.rows.append(
+      { clusterId: event.clusterId, projectId: event.projectId, type: event.type ?? 'Normal', reason: event.reason, message: event.message },
+      tx,
+    );
     if (!tx) await this.notify(event.clusterId);
   }
 

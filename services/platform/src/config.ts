@@ -6,22 +6,29 @@ import { z } from 'zod';
 import { DEFAULT_SSH_USER } from '../../core/src/bootstrap/cloud-init.js';
 import { PROVIDER_NAMES, PROVIDERS, type ProviderName } from '../../clouds/src/providers/index.js';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 const envSchema = z.object({
   HM_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HM_DATA_DIR: z.string().default('./.data'),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+    .default('redis://127.0.0.1:6379'),
   HM_MASTER_KEY: z
     .string()
     .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
     .optional(),
-  HM_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('hm'),
+  HM_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/)
+    .default('hm'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HM_BULL_BOARD: bool.default(false),
   HM_SANDBOX: bool.optional(),
@@ -34,7 +41,10 @@ const envSchema = z.object({
   HM_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
   HM_CLOUD_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0.1).max(10_000).default(10),
   HM_NODE_HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
-  HM_NODE_SSH_USER: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Unix user name').optional(),
+  HM_NODE_SSH_USER: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Unix user name')
+    .optional(),
   HM_NODE_SSH_PORT: z.coerce.number().int().min(1).max(65535).default(22),
   HM_NODE_SSH_TIMEOUT_SECONDS: z.coerce.number().min(1).max(120).default(10),
   HM_PROGRESS_DEADLINE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(1_200),
@@ -80,7 +90,9 @@ export interface AppConfig {
 export class ConfigError extends Error {}
 
 // Each provider definition names the variable that points its driver at a compatible API.
-const endpointSchema = z.object(Object.fromEntries(PROVIDER_NAMES.map((name) => [PROVIDERS[name].endpointEnv, z.url().optional()])) as Record<string, z.ZodOptional<z.ZodURL>>);
+const endpointSchema = z.object(
+  Object.fromEntries(PROVIDER_NAMES.map((name) => [PROVIDERS[name].endpointEnv, z.url().optional()])) as Record<string, z.ZodOptional<z.ZodURL>>,
+);
 
 function endpointOverrides(values: Record<string, string | undefined>): Partial<Record<ProviderName, string>> {
   const endpoints: Partial<Record<ProviderName, string>> = {};

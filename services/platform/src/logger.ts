@@ -3,7 +3,8 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { type Logger } from 'pino';
 
-const SECRET_KEYS = /^(authorization|cookie|password|secret.*|.*token|kubeconfig|.*_key|.*Key|privateKey|key|sealed.*|userData|user_data|secretAccessKey|accessKeyId)$/;
+const SECRET_KEYS =
+  /^(authorization|cookie|password|secret.*|.*token|kubeconfig|.*_key|.*Key|privateKey|key|sealed.*|userData|user_data|secretAccessKey|accessKeyId)$/;
 const SECRET_PATTERNS: Array<[RegExp, string]> = [
   [/hm_[a-z0-9]{12}_[A-Za-z0-9_-]{43}/g, 'hm_[REDACTED]'],
   [/Bearer\s+[A-Za-z0-9._~+/=-]+/gi, 'Bearer [REDACTED]'],

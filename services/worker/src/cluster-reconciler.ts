@@ -64,7 +64,12 @@ export class ClusterReconciler {
     if (cluster.deletion_requested_at) return this.delete(cluster);
     if (cluster.observed_generation < cluster.generation && this.announced.get(cluster.id) !== cluster.generation) {
       this.announced.set(cluster.id, cluster.generation);
-      await this.events.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'Reconciling', message: `worker ${this.workerName} picked up generation ${cluster.generation}` });
+      await this.events.record({
+        clusterId: cluster.id,
+        projectId: cluster.project_id,
+        reason: 'Reconciling',
+        message: `worker ${this.workerName} picked up generation ${cluster.generation}`,
+      });
     }
     return this.steps.converge(cluster);
   }
@@ -83,7 +88,15 @@ export class ClusterReconciler {
         const now = new Date();
         await this.unitOfWork.run(async (tx) => {
           for (const pool of unrequested) await this.pools.update(pool.id, { deletion_requested_at: now, generation: pool.generation + 1 }, tx);
-          await this.events.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'NodePoolsDeleting', message: `deleting ${pools.length} node pool(s) and their machines` }, tx);
+          await this.events.record(
+            {
+              clusterId: cluster.id,
+              projectId: cluster.project_id,
+              reason: 'NodePoolsDeleting',
+              message: `deleting ${pools.length} node pool(s) and their machines`,
+            },
+            tx,
+          );
         });
         await this.events.notify(cluster.id);
       }
@@ -102,9 +115,18 @@ export class ClusterReconciler {
     await this.unitOfWork.run(async (tx) => {
       await this.clusters.update(cluster.id, { phase: 'Deleted', phase_reason: 'Deleted', deleted_at: now, observed_generation: cluster.generation }, tx);
       for (const operation of await this.operations.listOpen({ clusterId: cluster.id }, tx)) {
-        await this.operations.update(operation.id, operation.kind === 'delete-cluster' ? { status: 'succeeded', message: 'cluster deleted' } : { status: 'superseded', message: 'the cluster was deleted' }, tx);
+        await this.operations.update(
+          operation.id,
+          operation.kind === 'delete-cluster'
+            ? { status: 'succeeded', message: 'cluster deleted' }
+            : { status: 'superseded', message: 'the cluster was deleted' },
+          tx,
+        );
       }
-      await this.events.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'Deleted', message: 'seed namespace gone; cluster deleted and seed capacity released' }, tx);
+      await this.events.record(
+        { clusterId: cluster.id, projectId: cluster.project_id, reason: 'Deleted', message: 'seed namespace gone; cluster deleted and seed capacity released' },
+        tx,
+      );
     });
     await this.events.notify(cluster.id);
     this.logger.info({ clusterId: cluster.id }, 'cluster deleted');

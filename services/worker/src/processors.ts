@@ -148,7 +148,12 @@ export class SeedsProcessor extends WorkerHost {
     } catch (error) {
       const threshold = this.config.seedUnreachableAfterFailures;
       const reason = error instanceof Error ? error.message.slice(0, 450) : 'unreachable';
-      const failures = await this.seeds.recordProbeFailure(seed.id, `probe failed (${Math.min(seed.health_failures + 1, threshold)}/${threshold} in a row): ${reason}`, now, threshold);
+      const failures = await this.seeds.recordProbeFailure(
+        seed.id,
+        `probe failed (${Math.min(seed.health_failures + 1, threshold)}/${threshold} in a row): ${reason}`,
+        now,
+        threshold,
+      );
       return { seedId, failures, health: failures >= threshold ? 'Unreachable' : seed.health };
     }
   }

@@ -27,10 +27,26 @@ class ResyncSchedules implements OnApplicationBootstrap {
 
   /** Job schedulers are upserted by id, so every worker replica may do this safely. */
   async onApplicationBootstrap(): Promise<void> {
-    await this.queues.controlPlane.upsertJobScheduler('resync', { every: this.config.resyncIntervalSeconds * 1000 }, { name: JOBS.resync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
-    await this.queues.health.upsertJobScheduler('node-health', { every: this.config.nodeHealthIntervalSeconds * 1000 }, { name: JOBS.nodeHealthResync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
-    await this.queues.health.upsertJobScheduler('cluster-health', { every: this.config.clusterHealthIntervalSeconds * 1000 }, { name: JOBS.resync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
-    await this.queues.seeds.upsertJobScheduler('seed-health', { every: this.config.seedHealthIntervalSeconds * 1000 }, { name: JOBS.resync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    await this.queues.controlPlane.upsertJobScheduler(
+      'resync',
+      { every: this.config.resyncIntervalSeconds * 1000 },
+      { name: JOBS.resync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+    );
+    await this.queues.health.upsertJobScheduler(
+      'node-health',
+      { every: this.config.nodeHealthIntervalSeconds * 1000 },
+      { name: JOBS.nodeHealthResync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+    );
+    await this.queues.health.upsertJobScheduler(
+      'cluster-health',
+      { every: this.config.clusterHealthIntervalSeconds * 1000 },
+      { name: JOBS.resync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+    );
+    await this.queues.seeds.upsertJobScheduler(
+      'seed-health',
+      { every: this.config.seedHealthIntervalSeconds * 1000 },
+      { name: JOBS.resync, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+    );
   }
 }
 
@@ -57,7 +73,11 @@ class ResyncSchedules implements OnApplicationBootstrap {
     NodesProcessor,
     HealthProcessor,
     SeedsProcessor,
-    { provide: ResyncSchedules, inject: [APP_CONFIG, QueueService], useFactory: (config: AppConfig, queues: QueueService) => new ResyncSchedules(config, queues) },
+    {
+      provide: ResyncSchedules,
+      inject: [APP_CONFIG, QueueService],
+      useFactory: (config: AppConfig, queues: QueueService) => new ResyncSchedules(config, queues),
+    },
   ],
 })
 export class WorkerModule {}

@@ -55,13 +55,21 @@ describe('workload controllers (deployment, replicaset, statefulset, endpoint)',
       spec: {
         replicas: 2,
         selector: { matchLabels: { app: 'web' } },
-        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'test-app', ports: [{ name: 'http', containerPort: 8080 }] }] } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: { containers: [{ name: 'app', image: 'test-app', ports: [{ name: 'http', containerPort: 8080 }] }] },
+        },
       },
     });
-    const pods = await eventually(async () => {
-      const found = await client.list('Pod', namespace);
-      return found.length === 2 ? found : undefined;
-    }, 'two pods', 20_000, 100);
+    const pods = await eventually(
+      async () => {
+        const found = await client.list('Pod', namespace);
+        return found.length === 2 ? found : undefined;
+      },
+      'two pods',
+      20_000,
+      100,
+    );
     // Created for a scheduler (or the process kubelet) to bind.
     for (const pod of pods) expect(pod.spec?.nodeName).toBeUndefined();
     const replicaSet = await client.get('ReplicaSet', namespace, pods[0]!.metadata!.ownerReferences![0]!.name);
@@ -69,23 +77,38 @@ describe('workload controllers (deployment, replicaset, statefulset, endpoint)',
 
     await report(pods[0]!, '10.0.0.1', true);
     await report(pods[1]!, '10.0.0.2', false);
-    const status = await eventually(async () => {
-      const found = await client.get('Deployment', namespace, 'web');
-      return found?.status?.replicas === 2 && found.status.readyReplicas === 1 ? found.status : undefined;
-    }, 'one ready replica', 20_000, 100);
+    const status = await eventually(
+      async () => {
+        const found = await client.get('Deployment', namespace, 'web');
+        return found?.status?.replicas === 2 && found.status.readyReplicas === 1 ? found.status : undefined;
+      },
+      'one ready replica',
+      20_000,
+      100,
+    );
     expect(status.conditions?.find((condition) => condition.type === 'Available')?.status).toBe('False');
-    const endpoints = await eventually(async () => {
-      const found = await client.get('Endpoints', namespace, 'web');
-      return found?.subsets?.[0]?.addresses?.length === 1 && found.subsets[0].notReadyAddresses?.length === 1 ? found : undefined;
-    }, 'one ready and one not-ready address', 20_000, 100);
+    const endpoints = await eventually(
+      async () => {
+        const found = await client.get('Endpoints', namespace, 'web');
+        return found?.subsets?.[0]?.addresses?.length === 1 && found.subsets[0].notReadyAddresses?.length === 1 ? found : undefined;
+      },
+      'one ready and one not-ready address',
+      20_000,
+      100,
+    );
     expect(endpoints.subsets?.[0]?.addresses?.[0]?.ip).toBe('10.0.0.1');
     expect(endpoints.subsets?.[0]?.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
 
     await report(pods[1]!, '10.0.0.2', true);
-    const ready = await eventually(async () => {
-      const found = await client.get('Deployment', namespace, 'web');
-      return found?.status?.readyReplicas === 2 ? found.status : undefined;
-    }, 'two ready replicas', 20_000, 100);
+    const ready = await eventually(
+      async () => {
+        const found = await client.get('Deployment', namespace, 'web');
+        return found?.status?.readyReplicas === 2 ? found.status : undefined;
+      },
+      'two ready replicas',
+      20_000,
+      100,
+    );
     expect(ready.conditions?.find((condition) => condition.type === 'Available')?.status).toBe('True');
     expect(ready.conditions?.find((condition) => condition.type === 'Progressing')?.reason).toBe('NewReplicaSetAvailable');
 
@@ -110,10 +133,15 @@ describe('workload controllers (deployment, replicaset, statefulset, endpoint)',
     const second = await eventually(() => client.get('Pod', namespace, 'db-1'), 'db-1 after db-0 is ready', 20_000, 100);
     expect(second.metadata?.labels).toMatchObject({ 'apps.kubernetes.io/pod-index': '1', 'statefulset.kubernetes.io/pod-name': 'db-1' });
     await report(second, '10.0.1.2', true);
-    const status = await eventually(async () => {
-      const found = await client.get('StatefulSet', namespace, 'db');
-      return found?.status?.readyReplicas === 2 ? found.status : undefined;
-    }, 'two ready members', 20_000, 100);
+    const status = await eventually(
+      async () => {
+        const found = await client.get('StatefulSet', namespace, 'db');
+        return found?.status?.readyReplicas === 2 ? found.status : undefined;
+      },
+      'two ready members',
+      20_000,
+      100,
+    );
     expect(status.currentRevision).toBe(status.updateRevision);
   });
 });

@@ -81,26 +81,33 @@ export class ClustersController {
     let lastId = parseAfter(String(request.headers['last-event-id'] ?? request.query.after ?? ''));
     let lastSnapshot = '';
     let closed = false;
-    response.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    response.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
     response.write('retry: 2000\n\n');
 
     let pending: Promise<void> = Promise.resolve();
     const flush = () => {
-      pending = pending.then(async () => {
-        if (closed) return;
-        for (const row of await this.events.since(clusterId, lastId)) {
-          response.write(`id: ${row.id}\nevent: cluster-event\ndata: ${JSON.stringify(presentEvent(row))}\n\n`);
-          lastId = row.id;
-        }
-        const cluster = await this.repository.findById(clusterId);
-        if (cluster) {
-          const snapshot = JSON.stringify(presentCluster(cluster, null));
-          if (snapshot !== lastSnapshot) {
-            lastSnapshot = snapshot;
-            response.write(`event: cluster\ndata: ${snapshot}\n\n`);
+      pending = pending
+        .then(async () => {
+          if (closed) return;
+          for (const row of await this.events.since(clusterId, lastId)) {
+            response.write(`id: ${row.id}\nevent: cluster-event\ndata: ${JSON.stringify(presentEvent(row))}\n\n`);
+            lastId = row.id;
           }
-        }
-      }).catch(() => undefined);
+          const cluster = await this.repository.findById(clusterId);
+          if (cluster) {
+            const snapshot = JSON.stringify(presentCluster(cluster, null));
+            if (snapshot !== lastSnapshot) {
+              lastSnapshot = snapshot;
+              response.write(`event: cluster\ndata: ${snapshot}\n\n`);
+            }
+          }
+        })
+        .catch(() => undefined);
     };
     const unsubscribe = await this.hub.subscribe(this.events.channel(clusterId), flush);
     // Polling backs up pub/sub: a notification lost with a Redis blip still shows up.
@@ -120,7 +127,12 @@ export class ClustersController {
   @ApiOperation({ summary: 'Download a kubeconfig: admin for editors and owners, read-only for viewers' })
   @ApiProduces('application/yaml')
   @ApiProblems(409)
-  async kubeconfig(@CurrentActor() actor: Actor, @Param('projectId') projectId: string, @Param('clusterId') clusterId: string, @Res() response: Response): Promise<void> {
+  async kubeconfig(
+    @CurrentActor() actor: Actor,
+    @Param('projectId') projectId: string,
+    @Param('clusterId') clusterId: string,
+    @Res() response: Response,
+  ): Promise<void> {
     const { filename, content } = await this.clusters.kubeconfig(actor, projectId, clusterId);
     response.setHeader('Content-Disposition', `attachment; filename="${filename}"`);
     response.type('application/yaml').send(content);

@@ -97,9 +97,21 @@ export class ClustersService {
         },
         tx,
       );
-      await this.events.record({ clusterId, projectId, reason: 'Placed', message: `placed on seed ${seed.name} (${seed.used_clusters + 1}/${seed.max_clusters})` }, tx);
+      await this.events.record(
+        { clusterId, projectId, reason: 'Placed', message: `placed on seed ${seed.name} (${seed.used_clusters + 1}/${seed.max_clusters})` },
+        tx,
+      );
       if (input.nodePool) await this.insertPool(tx, projectId, clusterId, poolId, input.nodePool, now);
-      await this.audit.append({ ...auditBase(actor, projectId), action: 'cluster.create', resourceType: 'cluster', resourceId: clusterId, details: { name, version, seed: seed.name } }, tx);
+      await this.audit.append(
+        {
+          ...auditBase(actor, projectId),
+          action: 'cluster.create',
+          resourceType: 'cluster',
+          resourceId: clusterId,
+          details: { name, version, seed: seed.name },
+        },
+        tx,
+      );
       return seed.name;
     });
     await this.operations.announce(clusterId, input.nodePool ? [{ kind: 'cluster' }, { kind: 'pool', poolId }] : [{ kind: 'cluster' }]);
@@ -111,7 +123,7 @@ export class ClustersService {
   async list(actor: Actor, projectId: string) {
     await this.access.require(actor, projectId, 'viewer');
     const seeds = new Map((await this.seeds.list()).map((seed) => [seed.id, seed.name]));
-    return (await this.clusters.listLive(projectId)).map((row) => presentCluster(row, row.seed_id ? seeds.get(row.seed_id) ?? null : null));
+    return (await this.clusters.listLive(projectId)).map((row) => presentCluster(row, row.seed_id ? (seeds.get(row.seed_id) ?? null) : null));
   }
 
   async get(actor: Actor, projectId: string, clusterId: string) {
@@ -132,7 +144,12 @@ export class ClustersService {
       poolId: null,
       kind: 'delete-cluster',
       target: {},
-      change: (tx, { now }) => this.clusters.update(clusterId, { deletion_requested_at: now, phase: 'Deleting', phase_reason: 'DeletionRequested', generation: cluster.generation + 1 }, tx),
+      change: (tx, { now }) =>
+        this.clusters.update(
+          clusterId,
+          { deletion_requested_at: now, phase: 'Deleting', phase_reason: 'DeletionRequested', generation: cluster.generation + 1 },
+          tx,
+        ),
       event: { reason: 'DeletionRequested', message: `deletion requested by ${actor.principal.email}` },
       audit: { action: 'cluster.delete', resourceType: 'cluster', resourceId: clusterId },
     });
@@ -153,7 +170,11 @@ export class ClustersService {
       throw new DomainError('validation', 'downgrade_not_allowed', `cannot go from ${cluster.version} down to ${input.version}`);
     }
     if (targetMinor > currentMinor + 1) {
-      throw new DomainError('validation', 'upgrade_skips_minor', `upgrade one minor version at a time: ${cluster.version} can go to 1.${currentMinor + 1}.x next`);
+      throw new DomainError(
+        'validation',
+        'upgrade_skips_minor',
+        `upgrade one minor version at a time: ${cluster.version} can go to 1.${currentMinor + 1}.x next`,
+      );
     }
     // The components may still run the version an open upgrade started from: one minor at a
     // time counts from there, so 1.35 → 1.36 (rolling) → 1.37 waits for the first to finish.
@@ -161,7 +182,10 @@ export class ClustersService {
     if (rollingFrom) {
       const fromMinor = Number((findVersion(rollingFrom)?.minor ?? rollingFrom).split('.')[1]);
       if (targetMinor > fromMinor + 1) {
-        throw conflict('upgrade_in_progress', `the control plane is still being upgraded from ${rollingFrom} to ${cluster.version}; upgrade to 1.${targetMinor} once that has finished`);
+        throw conflict(
+          'upgrade_in_progress',
+          `the control plane is still being upgraded from ${rollingFrom} to ${cluster.version}; upgrade to 1.${targetMinor} once that has finished`,
+        );
       }
     }
     await this.refuseNodeSkew(clusterId, cluster.version, input.version);
@@ -172,7 +196,12 @@ export class ClustersService {
       poolId: null,
       kind: 'upgrade',
       target: { version: input.version, from: cluster.version },
-      change: (tx) => this.clusters.update(clusterId, { version: input.version, generation: cluster.generation + 1, phase: 'Updating', phase_reason: 'UpgradeRequested' }, tx),
+      change: (tx) =>
+        this.clusters.update(
+          clusterId,
+          { version: input.version, generation: cluster.generation + 1, phase: 'Updating', phase_reason: 'UpgradeRequested' },
+          tx,
+        ),
       event: { reason: 'UpgradeRequested', message: `upgrade from ${cluster.version} to ${input.version} requested` },
       audit: { action: 'cluster.upgrade', resourceType: 'cluster', resourceId: clusterId, details: { from: cluster.version, to: input.version } },
     });
@@ -198,7 +227,12 @@ export class ClustersService {
       return problem ? [{ path: `nodes.${node.name}`, message: problem }] : [];
     });
     if (problems.length > 0) {
-      throw new DomainError('conflict', 'node_version_skew', `upgrading to ${targetVersion} would leave ${problems.length} node(s) outside the supported kubelet version skew; replace or upgrade them first`, problems.slice(0, 20));
+      throw new DomainError(
+        'conflict',
+        'node_version_skew',
+        `upgrading to ${targetVersion} would leave ${problems.length} node(s) outside the supported kubelet version skew; replace or upgrade them first`,
+        problems.slice(0, 20),
+      );
     }
   }
 
@@ -238,13 +272,22 @@ export class ClustersService {
     if (!secrets) throw new DomainError('precondition', 'kubeconfig_unavailable', 'the control plane has no credentials yet');
     const kubeconfigRole = role === 'viewer' ? 'viewer' : 'admin';
     const content = clusterKubeconfig({ clusterName: cluster.name, endpoint: cluster.endpoint, pki: secrets.pki, role: kubeconfigRole });
-    await this.audit.append({ ...auditBase(actor, projectId), action: 'cluster.kubeconfig', resourceType: 'cluster', resourceId: clusterId, details: { role: kubeconfigRole } });
+    await this.audit.append({
+      ...auditBase(actor, projectId),
+      action: 'cluster.kubeconfig',
+      resourceType: 'cluster',
+      resourceId: clusterId,
+      details: { role: kubeconfigRole },
+    });
     return { filename: `${cluster.name}-${kubeconfigRole}.kubeconfig`, content };
   }
 
   async checkPoolInput(projectId: string, pool: CreateNodePoolInput, excludePoolId: string | undefined): Promise<void> {
     const credential = await this.projects.findCredential(projectId, pool.credentialId);
-    if (!credential) throw new DomainError('validation', 'credential_not_found', 'nodePool.credentialId does not name a credential of this project', [{ path: 'credentialId', message: 'unknown credential' }]);
+    if (!credential)
+      throw new DomainError('validation', 'credential_not_found', 'nodePool.credentialId does not name a credential of this project', [
+        { path: 'credentialId', message: 'unknown credential' },
+      ]);
     const used = await this.pools.sumReplicasInProject(projectId, excludePoolId);
     if (used + pool.replicas > this.config.quotas.nodesPerProject) {
       throw new DomainError('quota', 'quota_nodes_exceeded', `the project may have at most ${this.config.quotas.nodesPerProject} nodes; ${used} are in use`);
@@ -254,7 +297,12 @@ export class ClustersService {
   async insertPool(tx: Tx, projectId: string, clusterId: string, poolId: string, pool: CreateNodePoolInput, now: Date): Promise<void> {
     const credential = await this.projects.findCredential(projectId, pool.credentialId, tx);
     if (!credential) throw new DomainError('validation', 'credential_not_found', 'credentialId does not name a credential of this project');
-    if (!isProviderName(credential.provider)) throw new DomainError('validation', 'unknown_provider', `credential ${credential.name} is for ${credential.provider}, which this installation does not provide`);
+    if (!isProviderName(credential.provider))
+      throw new DomainError(
+        'validation',
+        'unknown_provider',
+        `credential ${credential.name} is for ${credential.provider}, which this installation does not provide`,
+      );
     const provider = providerDefinition(credential.provider);
     const image = pool.image ?? provider.nodePools.image;
     const imageProblem = provider.imageReferenceProblem(image);
@@ -282,7 +330,10 @@ export class ClustersService {
       },
       tx,
     );
-    await this.events.record({ clusterId, projectId, reason: 'NodePoolCreated', message: `node pool ${pool.name} created with ${pool.replicas} replica(s)` }, tx);
+    await this.events.record(
+      { clusterId, projectId, reason: 'NodePoolCreated', message: `node pool ${pool.name} created with ${pool.replicas} replica(s)` },
+      tx,
+    );
   }
 
   async find(projectId: string, clusterId: string): Promise<ClusterRow> {
@@ -298,7 +349,7 @@ export class ClustersService {
   }
 
   private async seedName(cluster: ClusterRow): Promise<string | null> {
-    return cluster.seed_id ? (await this.seeds.findById(cluster.seed_id))?.name ?? null : null;
+    return cluster.seed_id ? ((await this.seeds.findById(cluster.seed_id))?.name ?? null) : null;
   }
 }
 

@@ -34,7 +34,13 @@ export class NodePoolsController {
   @ApiOperation({ summary: 'Node scaling: set replicas; answers 202 with an operation to follow' })
   @ApiZodBody(scaleNodePoolSchema)
   @ApiProblems(403, 409, 422)
-  scale(@CurrentActor() actor: Actor, @Param('projectId') projectId: string, @Param('clusterId') clusterId: string, @Param('poolId') poolId: string, @Body() body: unknown) {
+  scale(
+    @CurrentActor() actor: Actor,
+    @Param('projectId') projectId: string,
+    @Param('clusterId') clusterId: string,
+    @Param('poolId') poolId: string,
+    @Body() body: unknown,
+  ) {
     return this.pools.scale(actor, projectId, clusterId, poolId, body);
   }
 
@@ -47,7 +53,10 @@ export class NodePoolsController {
 
   @Post(':poolId/rollout')
   @HttpCode(202)
-  @ApiOperation({ summary: "Rolling update: replace the pool's nodes one at a time (surge 1, unavailable 0) with nodes at the cluster's version; answers 202 with an operation to follow" })
+  @ApiOperation({
+    summary:
+      "Rolling update: replace the pool's nodes one at a time (surge 1, unavailable 0) with nodes at the cluster's version; answers 202 with an operation to follow",
+  })
   @ApiProblems(403, 409)
   rollout(@CurrentActor() actor: Actor, @Param('projectId') projectId: string, @Param('clusterId') clusterId: string, @Param('poolId') poolId: string) {
     return this.pools.rollout(actor, projectId, clusterId, poolId);

@@ -33,7 +33,16 @@ export class NodePoolsService {
         throw conflict('node_pool_exists', `a node pool named ${input.name} already exists in this cluster`);
       }
       await this.clusterService.insertPool(tx, projectId, clusterId, poolId, input, new Date());
-      await this.audit.append({ ...auditBase(actor, projectId), action: 'nodepool.create', resourceType: 'node_pool', resourceId: poolId, details: { name: input.name, replicas: input.replicas } }, tx);
+      await this.audit.append(
+        {
+          ...auditBase(actor, projectId),
+          action: 'nodepool.create',
+          resourceType: 'node_pool',
+          resourceId: poolId,
+          details: { name: input.name, replicas: input.replicas },
+        },
+        tx,
+      );
     });
     await this.operations.announce(clusterId, [{ kind: 'pool', poolId }]);
     const created = await this.pools.find(clusterId, poolId);
@@ -111,7 +120,8 @@ export class NodePoolsService {
     const pool = await this.find(projectId, clusterId, poolId);
     const node = isUuid(nodeId) ? await this.nodes.findLive(poolId, nodeId) : undefined;
     if (!node) throw notFound('node');
-    if (node.phase === 'Replacing' || node.phase === 'Deleting') throw conflict('node_already_leaving', `node ${node.name} is already ${node.phase.toLowerCase()}`);
+    if (node.phase === 'Replacing' || node.phase === 'Deleting')
+      throw conflict('node_already_leaving', `node ${node.name} is already ${node.phase.toLowerCase()}`);
     const operation = await this.operations.open({
       actor,
       projectId,
@@ -139,7 +149,10 @@ export class NodePoolsService {
     const version = cluster.version.replace(/^v/, '');
     // Nodes are never newer than the apiserver: they wait until the control plane runs the version.
     if (cluster.observed_generation < cluster.generation || cluster.phase !== 'Running') {
-      throw conflict('cluster_not_ready', `the control plane does not run ${version} yet (phase ${cluster.phase}, generation ${cluster.observed_generation}/${cluster.generation} observed); roll the nodes out once it is Running`);
+      throw conflict(
+        'cluster_not_ready',
+        `the control plane does not run ${version} yet (phase ${cluster.phase}, generation ${cluster.observed_generation}/${cluster.generation} observed); roll the nodes out once it is Running`,
+      );
     }
     const nodes = (await this.nodes.listLive(poolId)).filter((node) => node.phase !== 'Deleting' && node.phase !== 'Deleted');
     // A node that has not registered yet runs what its machine was provisioned with, or, with no

@@ -35,7 +35,15 @@ export const presentPool = (row: NodePoolRow, nodes?: NodeRow[]) => ({
   sshPublicKeys: row.ssh_public_keys,
   healthCheck: row.health_check,
   conditions: row.conditions,
-  ...(nodes ? { status: { nodes: nodes.length, ready: nodes.filter((node) => node.phase === 'Ready').length, unhealthy: nodes.filter((node) => node.phase === 'Unhealthy').length } } : {}),
+  ...(nodes
+    ? {
+        status: {
+          nodes: nodes.length,
+          ready: nodes.filter((node) => node.phase === 'Ready').length,
+          unhealthy: nodes.filter((node) => node.phase === 'Unhealthy').length,
+        },
+      }
+    : {}),
   createdAt: row.created_at.toISOString(),
   deletionRequestedAt: row.deletion_requested_at?.toISOString() ?? null,
 });

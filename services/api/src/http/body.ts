@@ -10,7 +10,10 @@ const jsonParser = express.json({ limit: BODY_LIMIT, strict: false, type: ['appl
 export function jsonBodyMiddleware(request: Request, response: Response, next: NextFunction): void {
   const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
   if (hasBody && ['POST', 'PUT', 'PATCH'].includes(request.method) && !request.is(['application/json', 'application/*+json'])) {
-    sendProblem(response, request, { ...problemFor(new DomainError('validation', 'unsupported_media_type', 'request bodies must be application/json')), status: 415 });
+    sendProblem(response, request, {
+      ...problemFor(new DomainError('validation', 'unsupported_media_type', 'request bodies must be application/json')),
+      status: 415,
+    });
     return;
   }
   jsonParser(request, response, (error?: unknown) => {

@@ -12,7 +12,11 @@ export function ApiZodBody(schema: z.ZodType): MethodDecorator {
 export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
     ...statuses.map((status) =>
-      ApiResponse({ status, description: 'application/problem+json with a machine-readable `code`', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } }),
+      ApiResponse({
+        status,
+        description: 'application/problem+json with a machine-readable `code`',
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      }),
     ),
   );
 }

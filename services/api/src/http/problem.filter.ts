@@ -52,14 +52,29 @@ export function problemFor(error: unknown): Problem {
   if (error instanceof HttpException) {
     const status = error.getStatus();
     const code = HTTP_CODES[status] ?? (status >= 500 ? 'internal_error' : 'bad_request');
-    return { type: `https://harbormaster.dev/problems/${code}`, title: HttpStatus[status]?.toLowerCase().replace(/_/g, ' ') ?? 'error', status, detail: error.message, code };
+    return {
+      type: `https://harbormaster.dev/problems/${code}`,
+      title: HttpStatus[status]?.toLowerCase().replace(/_/g, ' ') ?? 'error',
+      status,
+      detail: error.message,
+      code,
+    };
   }
-  return { type: 'https://harbormaster.dev/problems/internal_error', title: 'internal error', status: 500, detail: 'an unexpected error occurred', code: 'internal_error' };
+  return {
+    type: 'https://harbormaster.dev/problems/internal_error',
+    title: 'internal error',
+    status: 500,
+    detail: 'an unexpected error occurred',
+    code: 'internal_error',
+  };
 }
 
 export function sendProblem(response: Response, request: Request, problem: Problem): void {
   if (problem.status === 401) response.setHeader('WWW-Authenticate', 'Bearer realm="harbormaster"');
-  response.status(problem.status).type('application/problem+json').send(JSON.stringify({ ...problem, instance: request.originalUrl.split('?')[0] }));
+  response
+    .status(problem.status)
+    .type('application/problem+json')
+    .send(JSON.stringify({ ...problem, instance: request.originalUrl.split('?')[0] }));
 }
 
 @Catch()

@@ -103,7 +103,10 @@ export class IdentityService implements OnApplicationBootstrap {
     const id = randomUUID();
     await this.unitOfWork.run(async (trx) => {
       await this.identities.insertUser({ id, email: input.email, name: input.name ?? input.email, isAdmin: input.admin }, trx);
-      await this.audit.append({ ...auditBase(actor, null), action: 'user.create', resourceType: 'user', resourceId: id, details: { email: input.email, admin: input.admin } }, trx);
+      await this.audit.append(
+        { ...auditBase(actor, null), action: 'user.create', resourceType: 'user', resourceId: id, details: { email: input.email, admin: input.admin } },
+        trx,
+      );
     });
     return presentUser((await this.identities.findUserById(id))!);
   }
@@ -120,7 +123,10 @@ export class IdentityService implements OnApplicationBootstrap {
     const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null;
     await this.unitOfWork.run(async (trx) => {
       await this.identities.insertToken({ id: token.id, userId, name: input.name, secretHash: token.hash, expiresAt }, trx);
-      await this.audit.append({ ...auditBase(actor, null), action: 'token.create', resourceType: 'api_token', resourceId: token.id, details: { userId, name: input.name } }, trx);
+      await this.audit.append(
+        { ...auditBase(actor, null), action: 'token.create', resourceType: 'api_token', resourceId: token.id, details: { userId, name: input.name } },
+        trx,
+      );
     });
     return { ...presentToken((await this.identities.findToken(token.id))!), token: token.plaintext };
   }

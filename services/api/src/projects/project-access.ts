@@ -21,9 +21,7 @@ export class ProjectAccess {
   async require(actor: Actor, projectId: string, needed: ProjectRole): Promise<ProjectAccessGrant> {
     const project = isUuid(projectId) ? await this.projects.findById(projectId) : undefined;
     if (!project) throw notFound('project');
-    const role: ProjectRole | undefined = actor.principal.isAdmin
-      ? 'owner'
-      : (await this.projects.findMembership(projectId, actor.principal.userId))?.role;
+    const role: ProjectRole | undefined = actor.principal.isAdmin ? 'owner' : (await this.projects.findMembership(projectId, actor.principal.userId))?.role;
     if (!role) throw notFound('project');
     if (RANK[role] < RANK[needed]) {
       throw new DomainError('forbidden', 'insufficient_role', `this needs the ${needed} role in the project; you are ${role}`);

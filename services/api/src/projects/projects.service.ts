@@ -13,7 +13,17 @@ import {
   sealingContext,
   type SecretBox,
 } from '../../../core/src/index.js';
-import { AuditRepository, ClusterRepository, IdentityRepository, NodePoolRepository, ProjectRepository, UnitOfWork, type CredentialRow, type MemberWithUser, type ProjectRow } from '../../../db/src/index.js';
+import {
+  AuditRepository,
+  ClusterRepository,
+  IdentityRepository,
+  NodePoolRepository,
+  ProjectRepository,
+  UnitOfWork,
+  type CredentialRow,
+  type MemberWithUser,
+  type ProjectRow,
+} from '../../../db/src/index.js';
 import { SECRET_BOX } from '../../../platform/src/index.js';
 import { createCredentialSchema, sealCredential } from '../../../clouds/src/providers/index.js';
 import { auditBase, type Actor } from '../auth/principal.js';
@@ -27,7 +37,13 @@ export const presentProject = (row: ProjectRow, role?: string) => ({
   ...(role ? { role } : {}),
 });
 
-const presentMember = (row: MemberWithUser) => ({ userId: row.user_id, email: row.email, name: row.name, role: row.role, addedAt: row.created_at.toISOString() });
+const presentMember = (row: MemberWithUser) => ({
+  userId: row.user_id,
+  email: row.email,
+  name: row.name,
+  role: row.role,
+  addedAt: row.created_at.toISOString(),
+});
 
 export const presentCredential = (row: CredentialRow) => ({
   id: row.id,
@@ -57,7 +73,10 @@ export class ProjectsService {
     await this.unitOfWork.run(async (trx) => {
       await this.projects.insert({ id, name: input.name, displayName: input.displayName ?? input.name }, trx);
       await this.projects.upsertMember({ projectId: id, userId: actor.principal.userId, role: 'owner' }, trx);
-      await this.audit.append({ ...auditBase(actor, id), action: 'project.create', resourceType: 'project', resourceId: id, details: { name: input.name } }, trx);
+      await this.audit.append(
+        { ...auditBase(actor, id), action: 'project.create', resourceType: 'project', resourceId: id, details: { name: input.name } },
+        trx,
+      );
     });
     return presentProject((await this.projects.findById(id))!, 'owner');
   }
@@ -77,7 +96,10 @@ export class ProjectsService {
     const input = parseInput(updateProjectSchema, body);
     await this.unitOfWork.run(async (trx) => {
       await this.projects.updateDisplayName(projectId, input.displayName, trx);
-      await this.audit.append({ ...auditBase(actor, projectId), action: 'project.update', resourceType: 'project', resourceId: projectId, details: input }, trx);
+      await this.audit.append(
+        { ...auditBase(actor, projectId), action: 'project.update', resourceType: 'project', resourceId: projectId, details: input },
+        trx,
+      );
     });
     return this.get(actor, projectId);
   }
@@ -110,7 +132,10 @@ export class ProjectsService {
     await this.unitOfWork.run(async (trx) => {
       if (!existingUser) await this.identities.insertUser({ id: userId, email: input.email, name: input.email, isAdmin: false }, trx);
       await this.projects.upsertMember({ projectId, userId, role: input.role }, trx);
-      await this.audit.append({ ...auditBase(actor, projectId), action: 'member.add', resourceType: 'member', resourceId: userId, details: { email: input.email, role: input.role } }, trx);
+      await this.audit.append(
+        { ...auditBase(actor, projectId), action: 'member.add', resourceType: 'member', resourceId: userId, details: { email: input.email, role: input.role } },
+        trx,
+      );
     });
     const member = (await this.projects.listMembers(projectId)).find((row) => row.user_id === userId)!;
     return presentMember(member);
@@ -126,7 +151,10 @@ export class ProjectsService {
         throw conflict('last_owner', 'a project needs at least one owner');
       }
       await this.projects.upsertMember({ projectId, userId, role: input.role }, trx);
-      await this.audit.append({ ...auditBase(actor, projectId), action: 'member.update', resourceType: 'member', resourceId: userId, details: { role: input.role } }, trx);
+      await this.audit.append(
+        { ...auditBase(actor, projectId), action: 'member.update', resourceType: 'member', resourceId: userId, details: { role: input.role } },
+        trx,
+      );
     });
     return presentMember((await this.projects.listMembers(projectId)).find((row) => row.user_id === userId)!);
   }
@@ -136,7 +164,8 @@ export class ProjectsService {
     const membership = isUuid(userId) ? await this.projects.findMembership(projectId, userId) : undefined;
     if (!membership) throw notFound('member');
     await this.unitOfWork.run(async (trx) => {
-      if (membership.role === 'owner' && (await this.projects.countOwners(projectId, trx)) <= 1) throw conflict('last_owner', 'a project needs at least one owner');
+      if (membership.role === 'owner' && (await this.projects.countOwners(projectId, trx)) <= 1)
+        throw conflict('last_owner', 'a project needs at least one owner');
       await this.projects.removeMember(projectId, userId, trx);
       await this.audit.append({ ...auditBase(actor, projectId), action: 'member.remove', resourceType: 'member', resourceId: userId }, trx);
     });
@@ -157,10 +186,26 @@ export class ProjectsService {
     const { secret, summary } = sealCredential(input);
     await this.unitOfWork.run(async (trx) => {
       await this.projects.insertCredential(
-        { id, project_id: projectId, name: input.name, provider: input.provider, summary, sealed_secret: this.secrets.sealJson(secret, sealingContext.providerCredential(id)) },
+        {
+          id,
+          project_id: projectId,
+          name: input.name,
+          provider: input.provider,
+          summary,
+          sealed_secret: this.secrets.sealJson(secret, sealingContext.providerCredential(id)),
+        },
         trx,
       );
-      await this.audit.append({ ...auditBase(actor, projectId), action: 'credential.create', resourceType: 'credential', resourceId: id, details: { name: input.name, provider: input.provider } }, trx);
+      await this.audit.append(
+        {
+          ...auditBase(actor, projectId),
+          action: 'credential.create',
+          resourceType: 'credential',
+          resourceId: id,
+          details: { name: input.name, provider: input.provider },
+        },
+        trx,
+      );
     });
     return presentCredential((await this.projects.findCredential(projectId, id))!);
   }

@@ -60,7 +60,16 @@ export class SeedsService {
         },
         trx,
       );
-      await this.audit.append({ ...auditBase(actor, null), action: 'seed.register', resourceType: 'seed', resourceId: id, details: { name: input.name, serverUrl: version.serverUrl } }, trx);
+      await this.audit.append(
+        {
+          ...auditBase(actor, null),
+          action: 'seed.register',
+          resourceType: 'seed',
+          resourceId: id,
+          details: { name: input.name, serverUrl: version.serverUrl },
+        },
+        trx,
+      );
     });
     return presentSeed((await this.seeds.findById(id))!);
   }

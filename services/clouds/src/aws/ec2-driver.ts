@@ -36,7 +36,6 @@ export const AWS_TAG_KEYS = {
   node: 'harbormaster.io/node-id',
 } as const;
 
-
 export interface AwsCredentials {
   accessKeyId: string;
   secretAccessKey: string;
@@ -94,7 +93,11 @@ export class Ec2Driver implements CloudDriver {
         await acquireRequestSlot('aws', budget);
         return next(args);
       };
-      this.client.middlewareStack.addRelativeTo(waitForBudget, { name: 'harbormasterRequestBudget', relation: 'before', toMiddleware: 'httpSigningMiddleware' });
+      this.client.middlewareStack.addRelativeTo(waitForBudget, {
+        name: 'harbormasterRequestBudget',
+        relation: 'before',
+        toMiddleware: 'httpSigningMiddleware',
+      });
     }
   }
 

@@ -14,7 +14,15 @@ const AWS_THROTTLING: ReadonlySet<string> = new Set([
   'EC2ThrottledException',
 ]);
 
-const AWS_TRANSIENT: ReadonlySet<string> = new Set(['InternalError', 'InternalFailure', 'Unavailable', 'ServiceUnavailable', 'InsufficientInstanceCapacity', 'RequestTimeout', 'RequestTimeoutException']);
+const AWS_TRANSIENT: ReadonlySet<string> = new Set([
+  'InternalError',
+  'InternalFailure',
+  'Unavailable',
+  'ServiceUnavailable',
+  'InsufficientInstanceCapacity',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
 
 /** EC2 signals rate with error codes, often under a 503 rather than a 429. */
 export const isAwsThrottling = (error: CloudError): boolean => AWS_THROTTLING.has(error.code);

@@ -24,7 +24,11 @@ export const aws: ProviderDefinition<'aws', AwsCredentialShape, AwsCredentials, 
   credential: {
     shape: {
       accessKeyId: z.string().regex(/^(AKIA|ASIA)[A-Z0-9]{12,124}$/, 'must be an AWS access key id'),
-      secretAccessKey: z.string().min(16).max(128).regex(/^[A-Za-z0-9/+=]+$/, 'must be an AWS secret access key'),
+      secretAccessKey: z
+        .string()
+        .min(16)
+        .max(128)
+        .regex(/^[A-Za-z0-9/+=]+$/, 'must be an AWS secret access key'),
       region: z.string().max(30).regex(AWS_REGION, 'must be an AWS region such as eu-central-1'),
     },
     fields: [
@@ -67,4 +71,3 @@ type AwsCredentialShape = {
   secretAccessKey: z.ZodString;
   region: z.ZodString;
 };
-

@@ -62,7 +62,10 @@ export class DropletDriver implements CloudDriver {
   /** Keys known to be on the account, by fingerprint. */
   private readonly registeredKeys = new Map<string, Promise<string>>();
 
-  constructor(credentials: DigitalOceanCredentials, private readonly options: DropletDriverOptions) {
+  constructor(
+    credentials: DigitalOceanCredentials,
+    private readonly options: DropletDriverOptions,
+  ) {
     const root = (options.endpoint ?? 'https://api.digitalocean.com').replace(/\/+$/, '');
     this.api = budgetedApiClient(options.rateLimiter)({ token: credentials.token, endpoint: `${root}/v2`, requestTimeoutInMs: options.requestTimeoutMs });
   }
@@ -70,7 +73,11 @@ export class DropletDriver implements CloudDriver {
   async ensureInstance(request: EnsureInstanceRequest): Promise<CloudInstance> {
     const userDataBytes = Buffer.byteLength(request.userData, 'utf8');
     if (userDataBytes > DIGITALOCEAN_USER_DATA_LIMIT_BYTES) {
-      throw new UnrecoverableCloudError('digitalocean', 'UserDataTooLarge', `user data is ${userDataBytes} bytes; DigitalOcean accepts at most ${DIGITALOCEAN_USER_DATA_LIMIT_BYTES}`);
+      throw new UnrecoverableCloudError(
+        'digitalocean',
+        'UserDataTooLarge',
+        `user data is ${userDataBytes} bytes; DigitalOcean accepts at most ${DIGITALOCEAN_USER_DATA_LIMIT_BYTES}`,
+      );
     }
     const tags = [
       ...Object.entries(request.tags ?? {}).map(([key, value]) => (value ? `${key}:${value}` : key)),

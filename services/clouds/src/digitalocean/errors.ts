@@ -19,7 +19,8 @@ export function classifyDigitalOceanError(error: unknown): CloudError {
   const message = typeof body.message === 'string' ? body.message : typeof record.message === 'string' ? record.message : String(error);
   if (status === undefined) {
     const networkCode = typeof record.code === 'string' ? record.code : '';
-    if (NETWORK_CODES.has(networkCode) || networkCode === 'ERR_NETWORK') return new TransientCloudError('digitalocean', networkCode, message, undefined, { cause: error });
+    if (NETWORK_CODES.has(networkCode) || networkCode === 'ERR_NETWORK')
+      return new TransientCloudError('digitalocean', networkCode, message, undefined, { cause: error });
     return new UnrecoverableCloudError('digitalocean', code, message, undefined, { cause: error });
   }
   if (status === 429 || status >= 500) return new TransientCloudError('digitalocean', code, message, status, { cause: error });

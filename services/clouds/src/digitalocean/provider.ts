@@ -13,7 +13,11 @@ export const digitalocean: ProviderDefinition<'digitalocean', { token: z.ZodStri
   label: 'DigitalOcean',
   credential: {
     shape: {
-      token: z.string().min(16).max(200).regex(/^[A-Za-z0-9_]+$/, 'must be a DigitalOcean API token'),
+      token: z
+        .string()
+        .min(16)
+        .max(200)
+        .regex(/^[A-Za-z0-9_]+$/, 'must be a DigitalOcean API token'),
     },
     fields: [{ name: 'token', label: 'API token', secret: true, required: true }],
     seal: (input) => ({ secret: { token: input.token }, summary: { token: mask(input.token) } }),

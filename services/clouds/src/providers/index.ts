@@ -36,7 +36,10 @@ export function providerDefinition(name: ProviderName): ProviderDefinition<Provi
   return PROVIDERS[name] as unknown as ProviderDefinition<ProviderName, z.ZodRawShape, SealedCredential, unknown>;
 }
 
-type CredentialBody<P extends ProviderName> = z.ZodObject<{ name: typeof credentialNameSchema; provider: z.ZodLiteral<P> } & ShapeOf<Registry[P]>, z.core.$strict>;
+type CredentialBody<P extends ProviderName> = z.ZodObject<
+  { name: typeof credentialNameSchema; provider: z.ZodLiteral<P> } & ShapeOf<Registry[P]>,
+  z.core.$strict
+>;
 type AnyCredentialBody = { [P in ProviderName]: CredentialBody<P> }[ProviderName];
 const credentialBody = <P extends ProviderName>(name: P): CredentialBody<P> =>
   z.strictObject({ name: credentialNameSchema, provider: z.literal(name), ...PROVIDERS[name].credential.shape }) as unknown as CredentialBody<P>;

@@ -93,11 +93,7 @@ export function bootstrapTokenExpiration(secret: ISecret): Date | undefined {
 }
 
 export type TokenRefreshDecision =
-  | { action: 'create'; expiresAt: Date }
-  | { action: 'extend'; expiresAt: Date }
-  | { action: 'keep' }
-  | { action: 'delete' }
-  | { action: 'none' };
+  { action: 'create'; expiresAt: Date } | { action: 'extend'; expiresAt: Date } | { action: 'keep' } | { action: 'delete' } | { action: 'none' };
 
 export interface TokenRefreshInput {
   now: Date;

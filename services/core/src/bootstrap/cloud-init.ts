@@ -54,10 +54,18 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
  * unless they are on its allow list (NodeRestriction would reject them anyway).
  */
 const KUBELET_ALLOWED_LABELS = new Set([
-  'kubernetes.io/hostname', 'kubernetes.io/instance-type', 'kubernetes.io/os', 'kubernetes.io/arch',
-  'beta.kubernetes.io/instance-type', 'beta.kubernetes.io/os', 'beta.kubernetes.io/arch',
-  'failure-domain.beta.kubernetes.io/zone', 'failure-domain.beta.kubernetes.io/region',
-  'topology.kubernetes.io/zone', 'topology.kubernetes.io/region', 'node.kubernetes.io/instance-type',
+  'kubernetes.io/hostname',
+  'kubernetes.io/instance-type',
+  'kubernetes.io/os',
+  'kubernetes.io/arch',
+  'beta.kubernetes.io/instance-type',
+  'beta.kubernetes.io/os',
+  'beta.kubernetes.io/arch',
+  'failure-domain.beta.kubernetes.io/zone',
+  'failure-domain.beta.kubernetes.io/region',
+  'topology.kubernetes.io/zone',
+  'topology.kubernetes.io/region',
+  'node.kubernetes.io/instance-type',
 ]);
 
 export function isKubeletSettableLabel(key: string): boolean {
@@ -77,7 +85,8 @@ function validate(input: NodeUserDataInput): void {
   if (!ENDPOINT.test(input.apiServerEndpoint)) problems.push(`apiServerEndpoint ${input.apiServerEndpoint} is not host:port`);
   if (!BOOTSTRAP_TOKEN_PATTERN.test(input.bootstrapToken)) problems.push('bootstrapToken does not match [a-z0-9]{6}.[a-z0-9]{16}');
   if (!HASH.test(input.caCertHash)) problems.push('caCertHash is not sha256:<64 hex>');
-  if (input.sshUser !== undefined && (!UNIX_USER.test(input.sshUser) || input.sshUser === 'root')) problems.push(`sshUser ${input.sshUser} is not a valid non-root user name`);
+  if (input.sshUser !== undefined && (!UNIX_USER.test(input.sshUser) || input.sshUser === 'root'))
+    problems.push(`sshUser ${input.sshUser} is not a valid non-root user name`);
   for (const [key, value] of Object.entries(input.labels ?? {})) {
     if (!LABEL_KEY.test(key) || !LABEL_VALUE.test(value) || value.length > 63) problems.push(`label ${key}=${value} is invalid`);
     else if (!isKubeletSettableLabel(key)) problems.push(`label ${key} is in a namespace the kubelet may not set`);
@@ -87,7 +96,8 @@ function validate(input: NodeUserDataInput): void {
   }
   for (const key of input.sshPublicKeys ?? []) {
     // A newline would let a key inject further authorized_keys entries or YAML.
-    if (/[\r\n]/.test(key) || !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}( [^\r\n]*)?$/.test(key.trim())) problems.push('an SSH public key is malformed');
+    if (/[\r\n]/.test(key) || !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}( [^\r\n]*)?$/.test(key.trim()))
+      problems.push('an SSH public key is malformed');
   }
   if (problems.length > 0) throw new NodeUserDataError(`invalid node user data input: ${problems.join('; ')}`);
 }
@@ -98,7 +108,9 @@ export function formatTaints(taints: readonly NodeTaint[]): string {
 }
 
 export function formatLabels(labels: Record<string, string>): string {
-  return Object.entries(labels).map(([key, value]) => `${key}=${value}`).join(',');
+  return Object.entries(labels)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
 }
 
 /** The pkgs.k8s.io channel is per minor; the packages inside it carry a `-<rev>` Debian revision. */

@@ -145,7 +145,10 @@ export function clusterInfoKubeconfig(spec: ControlPlaneSpec, caCertPem: string)
 export function buildKubernetesServiceEndpoints(input: ControlPlaneSpec, addresses: readonly string[]): [IEndpoints, IEndpointSlice] {
   const spec = resolveSpec(input);
   const invalid = addresses.filter((address) => !isEndpointAddress(address));
-  if (addresses.length === 0 || invalid.length > 0) throw new Error(`kubernetes Service endpoints need IPv4 addresses the apiserver accepts (not loopback or link-local), got ${addresses.join(', ') || 'none'}`);
+  if (addresses.length === 0 || invalid.length > 0)
+    throw new Error(
+      `kubernetes Service endpoints need IPv4 addresses the apiserver accepts (not loopback or link-local), got ${addresses.join(', ') || 'none'}`,
+    );
   const port = spec.endpoint.port;
   return [
     {

@@ -14,15 +14,7 @@ import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisrup
 import type { ClientCertificate, ClusterPki } from '../pki/cluster-pki.js';
 import type { ResolvedSpec } from './spec.js';
 
-export type SeedObject =
-  | INamespace
-  | ISecret
-  | IConfigMap
-  | IService
-  | IPodDisruptionBudget
-  | INetworkPolicy
-  | IStatefulSet
-  | IDeployment;
+export type SeedObject = INamespace | ISecret | IConfigMap | IService | IPodDisruptionBudget | INetworkPolicy | IStatefulSet | IDeployment;
 
 /**
  * How the worker reads an awaited object's readiness (it maps each kind to a reader in one

@@ -57,7 +57,12 @@ export function buildControllerDeployment(spec: ResolvedSpec, input: ControllerD
               env: podEnv(),
               ports: [{ name: 'https', containerPort: input.healthPort, protocol: 'TCP' }],
               resources: input.resources,
-              livenessProbe: httpProbe('/healthz', input.healthPort, 'HTTPS', { periodSeconds: 10, failureThreshold: 8, timeoutSeconds: 15, initialDelaySeconds: 10 }),
+              livenessProbe: httpProbe('/healthz', input.healthPort, 'HTTPS', {
+                periodSeconds: 10,
+                failureThreshold: 8,
+                timeoutSeconds: 15,
+                initialDelaySeconds: 10,
+              }),
               readinessProbe: httpProbe('/healthz', input.healthPort, 'HTTPS', { periodSeconds: 5, failureThreshold: 3 }),
               securityContext: containerSecurity(),
               volumeMounts: [
@@ -66,10 +71,7 @@ export function buildControllerDeployment(spec: ResolvedSpec, input: ControllerD
               ],
             },
           ],
-          volumes: [
-            { name: 'kubeconfig', secret: { secretName: input.kubeconfigSecret, defaultMode: 0o400 } },
-            ...extraMounts.map(({ volume }) => volume),
-          ],
+          volumes: [{ name: 'kubeconfig', secret: { secretName: input.kubeconfigSecret, defaultMode: 0o400 } }, ...extraMounts.map(({ volume }) => volume)],
         },
       },
     },

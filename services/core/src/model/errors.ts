@@ -1,13 +1,5 @@
 // Domain errors carry a stable machine-readable code; the HTTP edge maps the kind to a status.
-export type DomainErrorKind =
-  | 'validation'
-  | 'not_found'
-  | 'conflict'
-  | 'forbidden'
-  | 'unauthenticated'
-  | 'quota'
-  | 'precondition'
-  | 'unavailable';
+export type DomainErrorKind = 'validation' | 'not_found' | 'conflict' | 'forbidden' | 'unauthenticated' | 'quota' | 'precondition' | 'unavailable';
 
 export interface FieldViolation {
   path: string;
@@ -26,8 +18,7 @@ export class DomainError extends Error {
   }
 }
 
-export const notFound = (resource: string): DomainError =>
-  new DomainError('not_found', `${resource}_not_found`, `${resource.replace(/_/g, ' ')} not found`);
+export const notFound = (resource: string): DomainError => new DomainError('not_found', `${resource}_not_found`, `${resource.replace(/_/g, ' ')} not found`);
 
 export const conflict = (code: string, message: string): DomainError => new DomainError('conflict', code, message);
 

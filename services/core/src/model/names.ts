@@ -8,8 +8,50 @@ export function isDns1123Label(value: string): boolean {
   return value.length <= DNS1123_LABEL_MAX && DNS1123_LABEL.test(value);
 }
 
-const ADJECTIVES = ['amber', 'brisk', 'calm', 'deft', 'eager', 'fond', 'glad', 'hardy', 'keen', 'lucid', 'merry', 'nimble', 'proud', 'quiet', 'rapid', 'sturdy', 'tidy', 'vivid', 'witty', 'zesty'];
-const NOUNS = ['anchor', 'buoy', 'cove', 'dock', 'ferry', 'gull', 'harbor', 'inlet', 'jetty', 'keel', 'lagoon', 'mast', 'pier', 'quay', 'reef', 'sail', 'tide', 'wharf', 'yacht', 'bay'];
+const ADJECTIVES = [
+  'amber',
+  'brisk',
+  'calm',
+  'deft',
+  'eager',
+  'fond',
+  'glad',
+  'hardy',
+  'keen',
+  'lucid',
+  'merry',
+  'nimble',
+  'proud',
+  'quiet',
+  'rapid',
+  'sturdy',
+  'tidy',
+  'vivid',
+  'witty',
+  'zesty',
+];
+const NOUNS = [
+  'anchor',
+  'buoy',
+  'cove',
+  'dock',
+  'ferry',
+  'gull',
+  'harbor',
+  'inlet',
+  'jetty',
+  'keel',
+  'lagoon',
+  'mast',
+  'pier',
+  'quay',
+  'reef',
+  'sail',
+  'tide',
+  'wharf',
+  'yacht',
+  'bay',
+];
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 /** A friendly, DNS-safe cluster name such as `brisk-harbor-7kq2`. */

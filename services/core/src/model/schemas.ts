@@ -19,13 +19,13 @@ export const MAX_POOL_REPLICAS = 100;
 const withCode = (code: string, message: string) => ({ message, params: { code } });
 
 const dnsLabel = (max = 63) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .regex(DNS1123_LABEL, 'must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with an alphanumeric');
+  z.string().min(1).max(max).regex(DNS1123_LABEL, 'must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with an alphanumeric');
 
-const displayText = z.string().min(1).max(200).regex(/^[^\u0000-\u001f\u007f<>]*$/, 'must not contain control characters or angle brackets');
+const displayText = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^\u0000-\u001f\u007f<>]*$/, 'must not contain control characters or angle brackets');
 
 const cidr = z
   .string()
@@ -44,7 +44,10 @@ const LABEL_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 const labelMap = z
-  .record(z.string().max(316).regex(LABEL_NAME, 'must be a qualified Kubernetes label name'), z.string().max(63).regex(LABEL_VALUE, 'must be a valid label value'))
+  .record(
+    z.string().max(316).regex(LABEL_NAME, 'must be a qualified Kubernetes label name'),
+    z.string().max(63).regex(LABEL_VALUE, 'must be a valid label value'),
+  )
   .refine((labels) => Object.keys(labels).length <= 64, withCode('too_many_labels', 'at most 64 labels'));
 
 const taint = z.strictObject({
@@ -70,7 +73,12 @@ const sshPublicKey = z
   .max(16_384)
   .refine(isSshPublicKey, withCode('invalid_ssh_key', 'must be an OpenSSH public key (ssh-ed25519, ssh-rsa or ecdsa-sha2-*)'));
 
-const slug = (max: number) => z.string().min(1).max(max).regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lower-case provider slug');
+const slug = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lower-case provider slug');
 
 export const healthCheckSchema = z.strictObject({
   startupTimeoutSeconds: z.number().int().min(30).max(7200).default(900),
@@ -119,7 +127,12 @@ export const createClusterSchema = z
       context.addIssue({ code: 'custom', path: ['network', 'serviceCidr'], message: 'must not overlap network.podCidr', params: { code: 'cidr_overlap' } });
     }
     if (services && services.prefix > 28) {
-      context.addIssue({ code: 'custom', path: ['network', 'serviceCidr'], message: 'must hold at least 16 addresses (/28 or larger)', params: { code: 'cidr_too_small' } });
+      context.addIssue({
+        code: 'custom',
+        path: ['network', 'serviceCidr'],
+        message: 'must hold at least 16 addresses (/28 or larger)',
+        params: { code: 'cidr_too_small' },
+      });
     }
     if (pods && pods.prefix > 24) {
       context.addIssue({ code: 'custom', path: ['network', 'podCidr'], message: 'must be /24 or larger', params: { code: 'cidr_too_small' } });

@@ -194,7 +194,21 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['settings', 'audit_log', 'cluster_events', 'operations', 'nodes', 'node_pools', 'clusters', 'seeds', 'provider_credentials', 'api_tokens', 'project_members', 'projects', 'users']) {
+  for (const table of [
+    'settings',
+    'audit_log',
+    'cluster_events',
+    'operations',
+    'nodes',
+    'node_pools',
+    'clusters',
+    'seeds',
+    'provider_credentials',
+    'api_tokens',
+    'project_members',
+    'projects',
+    'users',
+  ]) {
     await db.schema.dropTable(table).ifExists().execute();
   }
 }

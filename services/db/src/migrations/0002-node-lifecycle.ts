@@ -25,7 +25,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`drop index if exists nodes_cluster`.execute(db);
-  await db.schema.alterTable('node_pools').dropColumn('sealed_bootstrap_token').dropColumn('bootstrap_token_expires_at').dropColumn('sealed_ssh_private_key').dropColumn('ssh_public_key').execute();
+  await db.schema
+    .alterTable('node_pools')
+    .dropColumn('sealed_bootstrap_token')
+    .dropColumn('bootstrap_token_expires_at')
+    .dropColumn('sealed_ssh_private_key')
+    .dropColumn('ssh_public_key')
+    .execute();
   await db.schema
     .alterTable('nodes')
     .dropColumn('kubelet_version')

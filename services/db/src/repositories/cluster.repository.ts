@@ -35,8 +35,25 @@ export class ClusterRepository {
     return this.db
       .selectFrom('clusters')
       .select([
-        'id', 'project_id', 'name', 'version', 'seed_id', 'expose_strategy', 'pod_cidr', 'service_cidr', 'etcd_replicas', 'phase', 'phase_reason',
-        'conditions', 'endpoint', 'generation', 'observed_generation', 'created_at', 'updated_at', 'deletion_requested_at', 'deleted_at',
+        'id',
+        'project_id',
+        'name',
+        'version',
+        'seed_id',
+        'expose_strategy',
+        'pod_cidr',
+        'service_cidr',
+        'etcd_replicas',
+        'phase',
+        'phase_reason',
+        'conditions',
+        'endpoint',
+        'generation',
+        'observed_generation',
+        'created_at',
+        'updated_at',
+        'deletion_requested_at',
+        'deleted_at',
       ])
       .where('project_id', '=', projectId)
       .where('deleted_at', 'is', null)
@@ -59,7 +76,11 @@ export class ClusterRepository {
   }
 
   async update(clusterId: string, changes: ClusterUpdate, tx?: Tx): Promise<void> {
-    await runner(this.db, tx).updateTable('clusters').set({ ...changes, updated_at: new Date() }).where('id', '=', clusterId).execute();
+    await runner(this.db, tx)
+      .updateTable('clusters')
+      .set({ ...changes, updated_at: new Date() })
+      .where('id', '=', clusterId)
+      .execute();
   }
 
   /**
@@ -79,7 +100,13 @@ export class ClusterRepository {
 
   /** The live clusters placed on a seed, locked until the transaction ends so none is placed there meanwhile. */
   async lockLiveOnSeed(seedId: string, tx: Tx): Promise<string[]> {
-    const rows = await runner(this.db, tx).selectFrom('clusters').select('id').where('seed_id', '=', seedId).where('deleted_at', 'is', null).forUpdate().execute();
+    const rows = await runner(this.db, tx)
+      .selectFrom('clusters')
+      .select('id')
+      .where('seed_id', '=', seedId)
+      .where('deleted_at', 'is', null)
+      .forUpdate()
+      .execute();
     return rows.map((row) => row.id);
   }
 

@@ -56,6 +56,10 @@ export class IdentityRepository {
   }
 
   async putSetting(key: string, value: string, tx?: Tx): Promise<void> {
-    await runner(this.db, tx).insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
+    await runner(this.db, tx)
+      .insertInto('settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
   }
 }

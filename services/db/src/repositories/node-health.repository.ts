@@ -42,7 +42,14 @@ export class NodeHealthRepository {
   }
 
   listWatchedNodes(clusterId: string): Promise<NodeRow[]> {
-    return this.db.selectFrom('nodes').selectAll().where('cluster_id', '=', clusterId).where('deleted_at', 'is', null).where('phase', 'in', WATCHED_PHASES).orderBy('created_at').execute();
+    return this.db
+      .selectFrom('nodes')
+      .selectAll()
+      .where('cluster_id', '=', clusterId)
+      .where('deleted_at', 'is', null)
+      .where('phase', 'in', WATCHED_PHASES)
+      .orderBy('created_at')
+      .execute();
   }
 
   async recordObservation(nodeId: string, update: NodeObservationUpdate): Promise<void> {
@@ -87,6 +94,10 @@ export class NodeHealthRepository {
 
   /** Pool conditions only: neither the generation nor the spec moves, so no reconcile is implied. */
   async setPoolConditions(poolId: string, conditions: unknown[]): Promise<void> {
-    await this.db.updateTable('node_pools').set({ conditions: JSON.stringify(conditions) }).where('id', '=', poolId).execute();
+    await this.db
+      .updateTable('node_pools')
+      .set({ conditions: JSON.stringify(conditions) })
+      .where('id', '=', poolId)
+      .execute();
   }
 }

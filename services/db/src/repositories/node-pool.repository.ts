@@ -4,7 +4,16 @@ import { runner, type Tx } from '../unit-of-work.js';
 
 export type NewNodePool = Omit<
   NodePoolRow,
-  'created_at' | 'labels' | 'taints' | 'ssh_public_keys' | 'health_check' | 'conditions' | 'sealed_bootstrap_token' | 'bootstrap_token_expires_at' | 'sealed_ssh_private_key' | 'ssh_public_key'
+  | 'created_at'
+  | 'labels'
+  | 'taints'
+  | 'ssh_public_keys'
+  | 'health_check'
+  | 'conditions'
+  | 'sealed_bootstrap_token'
+  | 'bootstrap_token_expires_at'
+  | 'sealed_ssh_private_key'
+  | 'ssh_public_key'
 > & {
   labels: Record<string, string>;
   taints: Array<{ key: string; value?: string; effect: string }>;
@@ -19,7 +28,13 @@ export class NodePoolRepository {
 
   /** Pools not being deleted. */
   list(clusterId: string, tx?: Tx): Promise<NodePoolRow[]> {
-    return runner(this.db, tx).selectFrom('node_pools').selectAll().where('cluster_id', '=', clusterId).where('deletion_requested_at', 'is', null).orderBy('name').execute();
+    return runner(this.db, tx)
+      .selectFrom('node_pools')
+      .selectAll()
+      .where('cluster_id', '=', clusterId)
+      .where('deletion_requested_at', 'is', null)
+      .orderBy('name')
+      .execute();
   }
 
   listAll(clusterId: string, tx?: Tx): Promise<NodePoolRow[]> {
@@ -44,7 +59,11 @@ export class NodePoolRepository {
       .execute();
   }
 
-  async update(poolId: string, changes: { replicas?: number; deletion_requested_at?: Date; generation?: number; conditions?: unknown[] }, tx?: Tx): Promise<void> {
+  async update(
+    poolId: string,
+    changes: { replicas?: number; deletion_requested_at?: Date; generation?: number; conditions?: unknown[] },
+    tx?: Tx,
+  ): Promise<void> {
     const { conditions, ...rest } = changes;
     await runner(this.db, tx)
       .updateTable('node_pools')
@@ -91,17 +110,32 @@ export class NodePoolRepository {
       .where((eb) =>
         eb.or([
           eb('node_pools.deletion_requested_at', 'is not', null),
-          eb.exists(eb.selectFrom('operations').select('operations.id').whereRef('operations.pool_id', '=', 'node_pools.id').where('operations.status', 'in', ['pending', 'running'])),
+          eb.exists(
+            eb
+              .selectFrom('operations')
+              .select('operations.id')
+              .whereRef('operations.pool_id', '=', 'node_pools.id')
+              .where('operations.status', 'in', ['pending', 'running']),
+          ),
           eb('node_pools.sealed_bootstrap_token', 'is not', null),
           // Unhealthy too: the pass asks the cloud for the node's machine, so one terminated behind
           // our back is replaced without waiting for the unhealthy timeout or the maxUnhealthy gate.
           eb.exists(
-            eb.selectFrom('nodes').select('nodes.id').whereRef('nodes.pool_id', '=', 'node_pools.id').where('nodes.deleted_at', 'is', null).where('nodes.phase', 'in', ['Provisioning', 'Joining', 'Unhealthy', 'Replacing', 'Deleting']),
+            eb
+              .selectFrom('nodes')
+              .select('nodes.id')
+              .whereRef('nodes.pool_id', '=', 'node_pools.id')
+              .where('nodes.deleted_at', 'is', null)
+              .where('nodes.phase', 'in', ['Provisioning', 'Joining', 'Unhealthy', 'Replacing', 'Deleting']),
           ),
           eb(
             'node_pools.replicas',
             '!=',
-            eb.selectFrom('nodes').select((inner) => inner.fn.countAll<number>().as('count')).whereRef('nodes.pool_id', '=', 'node_pools.id').where('nodes.deleted_at', 'is', null),
+            eb
+              .selectFrom('nodes')
+              .select((inner) => inner.fn.countAll<number>().as('count'))
+              .whereRef('nodes.pool_id', '=', 'node_pools.id')
+              .where('nodes.deleted_at', 'is', null),
           ),
         ]),
       )
@@ -110,7 +144,11 @@ export class NodePoolRepository {
   }
 
   async storeBootstrapToken(poolId: string, sealedToken: string, expiresAt: Date, now: Date): Promise<void> {
-    await this.db.updateTable('node_pools').set({ sealed_bootstrap_token: sealedToken, bootstrap_token_expires_at: expiresAt, updated_at: now }).where('id', '=', poolId).execute();
+    await this.db
+      .updateTable('node_pools')
+      .set({ sealed_bootstrap_token: sealedToken, bootstrap_token_expires_at: expiresAt, updated_at: now })
+      .where('id', '=', poolId)
+      .execute();
   }
 
   async extendBootstrapToken(poolId: string, expiresAt: Date, now: Date): Promise<void> {
@@ -118,7 +156,11 @@ export class NodePoolRepository {
   }
 
   async clearBootstrapToken(poolId: string, now: Date): Promise<void> {
-    await this.db.updateTable('node_pools').set({ sealed_bootstrap_token: null, bootstrap_token_expires_at: null, updated_at: now }).where('id', '=', poolId).execute();
+    await this.db
+      .updateTable('node_pools')
+      .set({ sealed_bootstrap_token: null, bootstrap_token_expires_at: null, updated_at: now })
+      .where('id', '=', poolId)
+      .execute();
   }
 
   /** Stores the pool's SSH key pair unless one is stored already: two passes racing keep the first. */

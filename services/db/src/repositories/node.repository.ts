@@ -65,7 +65,11 @@ export class NodeRepository {
   }
 
   async recordMachine(nodeId: string, facts: MachineFacts): Promise<void> {
-    await this.db.updateTable('nodes').set({ ...facts, updated_at: new Date() }).where('id', '=', nodeId).execute();
+    await this.db
+      .updateTable('nodes')
+      .set({ ...facts, updated_at: new Date() })
+      .where('id', '=', nodeId)
+      .execute();
   }
 
   async setProvisionedVersion(nodeId: string, version: string): Promise<void> {

@@ -36,7 +36,11 @@ export class OperationRepository {
 
   /** Pending and running operations, oldest first. */
   listOpen(filter: { clusterId: string; poolId?: string; kind?: OperationKind }, tx?: Tx): Promise<OperationRow[]> {
-    let query = runner(this.db, tx).selectFrom('operations').selectAll().where('cluster_id', '=', filter.clusterId).where('status', 'in', ['pending', 'running']);
+    let query = runner(this.db, tx)
+      .selectFrom('operations')
+      .selectAll()
+      .where('cluster_id', '=', filter.clusterId)
+      .where('status', 'in', ['pending', 'running']);
     if (filter.poolId) query = query.where('pool_id', '=', filter.poolId);
     if (filter.kind) query = query.where('kind', '=', filter.kind);
     return query.orderBy('created_at').execute();

@@ -91,7 +91,10 @@ export class ProjectRepository {
   }
 
   async insertCredential(row: Omit<CredentialRow, 'created_at' | 'summary'> & { summary: Record<string, string> }, tx?: Tx): Promise<void> {
-    await runner(this.db, tx).insertInto('provider_credentials').values({ ...row, summary: JSON.stringify(row.summary) }).execute();
+    await runner(this.db, tx)
+      .insertInto('provider_credentials')
+      .values({ ...row, summary: JSON.stringify(row.summary) })
+      .execute();
   }
 
   async deleteCredential(id: string, tx?: Tx): Promise<void> {

@@ -38,7 +38,10 @@ export class SeedRepository {
   }
 
   async insert(row: Omit<SeedRow, 'created_at' | 'labels' | 'health_failures'> & { labels: Record<string, string> }, tx?: Tx): Promise<void> {
-    await runner(this.db, tx).insertInto('seeds').values({ ...row, labels: JSON.stringify(row.labels) }).execute();
+    await runner(this.db, tx)
+      .insertInto('seeds')
+      .values({ ...row, labels: JSON.stringify(row.labels) })
+      .execute();
   }
 
   async setCordoned(id: string, cordoned: boolean, tx?: Tx): Promise<void> {
@@ -74,7 +77,11 @@ export class SeedRepository {
 
   /** Points an existing seed at a new API server address and credentials. */
   async updateConnection(id: string, sealedKubeconfig: string, serverUrl: string, serverVersion: string | null): Promise<void> {
-    await this.db.updateTable('seeds').set({ sealed_kubeconfig: sealedKubeconfig, server_url: serverUrl, server_version: serverVersion }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('seeds')
+      .set({ sealed_kubeconfig: sealedKubeconfig, server_url: serverUrl, server_version: serverVersion })
+      .where('id', '=', id)
+      .execute();
   }
 
   async delete(id: string, tx?: Tx): Promise<void> {
@@ -92,7 +99,13 @@ export class SeedRepository {
     if (filter.region) query = query.where('region', '=', filter.region);
     const locked = await query.orderBy('id').forUpdate().execute();
     if (locked.length === 0) return [];
-    const rows = await this.withUsage(db).where('seeds.id', 'in', locked.map((row) => row.id)).execute();
+    const rows = await this.withUsage(db)
+      .where(
+        'seeds.id',
+        'in',
+        locked.map((row) => row.id),
+      )
+      .execute();
     return rows
       .map((row) => ({ ...row, used_clusters: Number(row.used_clusters ?? 0) }))
       .filter((row) => row.used_clusters < row.max_clusters)

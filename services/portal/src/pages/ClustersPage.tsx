@@ -29,7 +29,11 @@ export function ClustersPage({ projectId }: { projectId: string }) {
         <h1>Clusters</h1>
         <p className="muted">in {project.displayName || project.name}</p>
       </div>
-      {editable ? <CreateCluster projectId={projectId} onCreated={() => void clusters.reload()} /> : <p className="note">You are a viewer in this project: you can look, but not create or change clusters.</p>}
+      {editable ? (
+        <CreateCluster projectId={projectId} onCreated={() => void clusters.reload()} />
+      ) : (
+        <p className="note">You are a viewer in this project: you can look, but not create or change clusters.</p>
+      )}
       <section aria-labelledby="cluster-list-title">
         <h2 id="cluster-list-title">Your clusters</h2>
         <ResourceView resource={clusters} what="clusters">
@@ -107,7 +111,19 @@ function CreateCluster({ projectId, onCreated }: { projectId: string; onCreated:
   const [overrides, setOverrides] = useState<Partial<CreateOptions>>({});
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
-  const ids = { name: useId(), nameHint: useId(), version: useId(), placement: useId(), expose: useId(), etcd: useId(), credential: useId(), region: useId(), size: useId(), image: useId(), replicas: useId() };
+  const ids = {
+    name: useId(),
+    nameHint: useId(),
+    version: useId(),
+    placement: useId(),
+    expose: useId(),
+    etcd: useId(),
+    credential: useId(),
+    region: useId(),
+    size: useId(),
+    image: useId(),
+    replicas: useId(),
+  };
 
   const defaults = useMemo((): CreateOptions | undefined => {
     if (!catalog.data || !credentials.data) return undefined;
@@ -220,7 +236,10 @@ function CreateCluster({ projectId, onCreated }: { projectId: string; onCreated:
         </div>
         <p className="hint">
           Kubernetes {options.version}, {options.etcdReplicas} etcd member{options.etcdReplicas === 1 ? '' : 's'}, {options.exposeStrategy}
-          {credential ? `, a node pool of ${options.replicas} × ${options.poolSize} on ${credential.name}` : ', no worker nodes (add a provider credential to get a node pool)'}.
+          {credential
+            ? `, a node pool of ${options.replicas} × ${options.poolSize} on ${credential.name}`
+            : ', no worker nodes (add a provider credential to get a node pool)'}
+          .
         </p>
         {error && (
           <p className="form-error" role="alert">
@@ -291,12 +310,20 @@ function CreateCluster({ projectId, onCreated }: { projectId: string; onCreated:
                 <div className="field">
                   <label htmlFor={ids.region}>Node region</label>
                   <input id={ids.region} list={`${ids.region}-list`} value={options.poolRegion} onChange={(event) => set('poolRegion', event.target.value)} />
-                  <datalist id={`${ids.region}-list`}>{pool?.regions.map((region) => <option key={region} value={region} />)}</datalist>
+                  <datalist id={`${ids.region}-list`}>
+                    {pool?.regions.map((region) => (
+                      <option key={region} value={region} />
+                    ))}
+                  </datalist>
                 </div>
                 <div className="field">
                   <label htmlFor={ids.size}>Instance size</label>
                   <input id={ids.size} list={`${ids.size}-list`} value={options.poolSize} onChange={(event) => set('poolSize', event.target.value)} />
-                  <datalist id={`${ids.size}-list`}>{pool?.sizes.map((size) => <option key={size} value={size} />)}</datalist>
+                  <datalist id={`${ids.size}-list`}>
+                    {pool?.sizes.map((size) => (
+                      <option key={size} value={size} />
+                    ))}
+                  </datalist>
                 </div>
                 <div className="field">
                   <label htmlFor={ids.image}>Image</label>
@@ -304,7 +331,14 @@ function CreateCluster({ projectId, onCreated }: { projectId: string; onCreated:
                 </div>
                 <div className="field">
                   <label htmlFor={ids.replicas}>Node replicas</label>
-                  <input id={ids.replicas} type="number" min={0} max={100} value={options.replicas} onChange={(event) => set('replicas', Math.max(0, Math.min(100, Number(event.target.value) || 0)))} />
+                  <input
+                    id={ids.replicas}
+                    type="number"
+                    min={0}
+                    max={100}
+                    value={options.replicas}
+                    onChange={(event) => set('replicas', Math.max(0, Math.min(100, Number(event.target.value) || 0)))}
+                  />
                 </div>
               </>
             )}

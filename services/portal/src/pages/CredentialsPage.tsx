@@ -61,7 +61,12 @@ export function CredentialsPage({ projectId }: { projectId: string }) {
                         </td>
                         {editable && (
                           <td>
-                            <button type="button" className="button button-quiet" onClick={() => void remove(credential)} aria-label={`Delete credential ${credential.name}`}>
+                            <button
+                              type="button"
+                              className="button button-quiet"
+                              onClick={() => void remove(credential)}
+                              aria-label={`Delete credential ${credential.name}`}
+                            >
                               Delete
                             </button>
                           </td>

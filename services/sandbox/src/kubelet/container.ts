@@ -143,9 +143,7 @@ export class ContainerRunner {
       this.onChange();
       return;
     }
-    const restart =
-      this.launch.restartPolicy === 'Always' ||
-      (this.launch.restartPolicy === 'OnFailure' && (exitCode !== 0 || this.killRequestedByLiveness));
+    const restart = this.launch.restartPolicy === 'Always' || (this.launch.restartPolicy === 'OnFailure' && (exitCode !== 0 || this.killRequestedByLiveness));
     this.killRequestedByLiveness = false;
     if (!restart) {
       this.state = terminated;
@@ -156,8 +154,7 @@ export class ContainerRunner {
     // Kubelet forgets the back-off once a container has run for twice the maximum delay.
     const ranFor = finishedAt.getTime() - startedAt.getTime();
     if (ranFor > 2 * this.launch.backoff.maxMs) this.currentBackoffMs = 0;
-    this.currentBackoffMs =
-      this.currentBackoffMs === 0 ? this.launch.backoff.initialMs : Math.min(this.currentBackoffMs * 2, this.launch.backoff.maxMs);
+    this.currentBackoffMs = this.currentBackoffMs === 0 ? this.launch.backoff.initialMs : Math.min(this.currentBackoffMs * 2, this.launch.backoff.maxMs);
     this.state = {
       kind: 'waiting',
       reason: 'CrashLoopBackOff',

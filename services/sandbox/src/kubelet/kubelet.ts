@@ -421,7 +421,10 @@ class Kubelet implements ProcessKubelet {
         const backends = selected
           .filter((pod) => pod.local.ready)
           .flatMap((pod) => {
-            const target = resolvePort(port.targetPort ?? port.port, (pod.local.object.spec?.containers ?? []).flatMap((container) => container.ports ?? []));
+            const target = resolvePort(
+              port.targetPort ?? port.port,
+              (pod.local.object.spec?.containers ?? []).flatMap((container) => container.ports ?? []),
+            );
             return target === undefined ? [] : [{ ip: pod.local.ip, port: target }];
           });
         const portKey = `${serviceKey}/${port.name ?? port.port}`;
@@ -456,7 +459,9 @@ class Kubelet implements ProcessKubelet {
   }
 
   pods(): RunningPod[] {
-    return [...this.managed.values()].map((pod) => describePod(pod.local, { ownerKind: pod.ownerKind, ownerName: pod.ownerName, revision: pod.revision, ordinal: pod.ordinal }));
+    return [...this.managed.values()].map((pod) =>
+      describePod(pod.local, { ownerKind: pod.ownerKind, ownerName: pod.ownerName, revision: pod.revision, ordinal: pod.ordinal }),
+    );
   }
 
   signalContainer(namespace: string, pod: string, container: string, signal: NodeJS.Signals = 'SIGKILL'): boolean {

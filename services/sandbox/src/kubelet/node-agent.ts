@@ -160,10 +160,38 @@ class NodeAgent implements ProcessKubelet {
         { type: 'Hostname', address: this.nodeName },
       ],
       conditions: [
-        { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'process kubelet', lastHeartbeatTime: now, lastTransitionTime: now },
-        { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'process kubelet', lastHeartbeatTime: now, lastTransitionTime: now },
-        { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'process kubelet', lastHeartbeatTime: now, lastTransitionTime: now },
-        { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'process kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now },
+        {
+          type: 'MemoryPressure',
+          status: 'False',
+          reason: 'KubeletHasSufficientMemory',
+          message: 'process kubelet',
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+        },
+        {
+          type: 'DiskPressure',
+          status: 'False',
+          reason: 'KubeletHasNoDiskPressure',
+          message: 'process kubelet',
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+        },
+        {
+          type: 'PIDPressure',
+          status: 'False',
+          reason: 'KubeletHasSufficientPID',
+          message: 'process kubelet',
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+        },
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'KubeletReady',
+          message: 'process kubelet is posting ready status',
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+        },
       ],
       nodeInfo: {
         architecture: process.arch === 'x64' ? 'amd64' : process.arch,
@@ -182,7 +210,11 @@ class NodeAgent implements ProcessKubelet {
 
   /** Registers the Node (or takes over the one a previous agent of this name left) and posts Ready. */
   private async registerNode(): Promise<void> {
-    const labels = { 'kubernetes.io/hostname': this.nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch };
+    const labels = {
+      'kubernetes.io/hostname': this.nodeName,
+      'kubernetes.io/os': 'linux',
+      'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch,
+    };
     let node: V1Node;
     try {
       node = await this.core.createNode({ body: { apiVersion: 'v1', kind: 'Node', metadata: { name: this.nodeName, labels } } });
@@ -219,7 +251,11 @@ class NodeAgent implements ProcessKubelet {
         body: {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
-          metadata: { name: this.nodeName, namespace, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: this.nodeName, uid: node.metadata?.uid ?? '' }] },
+          metadata: {
+            name: this.nodeName,
+            namespace,
+            ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: this.nodeName, uid: node.metadata?.uid ?? '' }],
+          },
           spec: { holderIdentity: this.nodeName, leaseDurationSeconds: LEASE_SECONDS },
         },
       });
@@ -349,7 +385,11 @@ class NodeAgent implements ProcessKubelet {
       if (serialized === managed.lastStatus) continue;
       try {
         const latest = managed.local.object;
-        const updated = await this.core.replaceNamespacedPodStatus({ name: managed.local.name, namespace: managed.local.namespace, body: { ...latest, status } });
+        const updated = await this.core.replaceNamespacedPodStatus({
+          name: managed.local.name,
+          namespace: managed.local.namespace,
+          body: { ...latest, status },
+        });
         if (this.managed.get(podKey) === managed) {
           managed.local.object = updated;
           managed.lastStatus = serialized;

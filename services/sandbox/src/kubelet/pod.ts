@@ -1,15 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import type {
-  V1ConfigMap,
-  V1Container,
-  V1ContainerStatus,
-  V1Pod,
-  V1PodCondition,
-  V1PodStatus,
-  V1Secret,
-  V1Volume,
-} from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Container, V1ContainerStatus, V1Pod, V1PodCondition, V1PodStatus, V1Secret, V1Volume } from '@kubernetes/client-node';
 import { ContainerRunner, type BackoffSettings } from './container.js';
 import { expandKubeVariables } from './expansion.js';
 import { ImageNotFound, type ImageResolver } from './images.js';
@@ -335,14 +326,20 @@ export class LocalPod {
         const value = secretData(this.host.secret(this.namespace, from.secretKeyRef.name ?? ''))?.get(from.secretKeyRef.key);
         if (value === undefined) {
           if (from.secretKeyRef.optional === true) continue;
-          throw new ConfigError('CreateContainerConfigError', `couldn't find key ${from.secretKeyRef.key} in Secret ${this.namespace}/${from.secretKeyRef.name}`);
+          throw new ConfigError(
+            'CreateContainerConfigError',
+            `couldn't find key ${from.secretKeyRef.key} in Secret ${this.namespace}/${from.secretKeyRef.name}`,
+          );
         }
         env[variable.name] = value.toString('utf8');
       } else if (from.configMapKeyRef) {
         const value = configMapData(this.host.configMap(this.namespace, from.configMapKeyRef.name ?? ''))?.get(from.configMapKeyRef.key);
         if (value === undefined) {
           if (from.configMapKeyRef.optional === true) continue;
-          throw new ConfigError('CreateContainerConfigError', `couldn't find key ${from.configMapKeyRef.key} in ConfigMap ${this.namespace}/${from.configMapKeyRef.name}`);
+          throw new ConfigError(
+            'CreateContainerConfigError',
+            `couldn't find key ${from.configMapKeyRef.key} in ConfigMap ${this.namespace}/${from.configMapKeyRef.name}`,
+          );
         }
         env[variable.name] = value.toString('utf8');
       } else {
@@ -427,7 +424,10 @@ export class LocalPod {
     const runner = runners.get(container.name);
     const image = container.image ?? '';
     if (!runner) {
-      const waiting = this.waiting.get(container.name) ?? { reason: runners === this.runners && !this.initialized ? 'PodInitializing' : 'ContainerCreating', message: '' };
+      const waiting = this.waiting.get(container.name) ?? {
+        reason: runners === this.runners && !this.initialized ? 'PodInitializing' : 'ContainerCreating',
+        message: '',
+      };
       return {
         name: container.name,
         image,
@@ -453,10 +453,16 @@ export class LocalPod {
           ? { running: { startedAt: state.startedAt } }
           : state.kind === 'waiting'
             ? { waiting: { reason: state.reason, ...(state.message ? { message: state.message } : {}) } }
-            : { terminated: { exitCode: state.exitCode, reason: state.reason, startedAt: state.startedAt, finishedAt: state.finishedAt, ...(state.signal ? { signal: signalNumber(state.signal) } : {}) } },
-      lastState: last
-        ? { terminated: { exitCode: last.exitCode, reason: last.reason, startedAt: last.startedAt, finishedAt: last.finishedAt } }
-        : {},
+            : {
+                terminated: {
+                  exitCode: state.exitCode,
+                  reason: state.reason,
+                  startedAt: state.startedAt,
+                  finishedAt: state.finishedAt,
+                  ...(state.signal ? { signal: signalNumber(state.signal) } : {}),
+                },
+              },
+      lastState: last ? { terminated: { exitCode: last.exitCode, reason: last.reason, startedAt: last.startedAt, finishedAt: last.finishedAt } } : {},
     };
   }
 }
@@ -469,11 +475,17 @@ export class LocalPod {
 export function podQosClass(pod: V1Pod): string {
   const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
   const named = (resources: Record<string, unknown> | undefined) => Object.entries(resources ?? {}).filter(([name]) => name === 'cpu' || name === 'memory');
-  if (containers.every((container) => named(container.resources?.requests).length === 0 && named(container.resources?.limits).length === 0)) return 'BestEffort';
+  if (containers.every((container) => named(container.resources?.requests).length === 0 && named(container.resources?.limits).length === 0))
+    return 'BestEffort';
   const guaranteed = containers.every((container) => {
     const limits = container.resources?.limits ?? {};
     const requests = { ...limits, ...(container.resources?.requests ?? {}) };
-    return limits.cpu !== undefined && limits.memory !== undefined && String(requests.cpu) === String(limits.cpu) && String(requests.memory) === String(limits.memory);
+    return (
+      limits.cpu !== undefined &&
+      limits.memory !== undefined &&
+      String(requests.cpu) === String(limits.cpu) &&
+      String(requests.memory) === String(limits.memory)
+    );
   });
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }

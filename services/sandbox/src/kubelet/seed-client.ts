@@ -176,9 +176,7 @@ export class KubernetesSeedClient implements SeedClient {
     const paths =
       namespaces === 'all'
         ? WATCH_PATHS.map(({ prefix, resource }) => `${prefix}/${resource}`)
-        : namespaces.flatMap((namespace) =>
-            WATCH_PATHS.map(({ prefix, resource }) => `${prefix}/namespaces/${namespace}/${resource}`),
-          );
+        : namespaces.flatMap((namespace) => WATCH_PATHS.map(({ prefix, resource }) => `${prefix}/namespaces/${namespace}/${resource}`));
     const start = (path: string): void => {
       if (stopped) return;
       let controller: AbortController | undefined;

@@ -60,7 +60,13 @@ export function describePod(local: LocalPod, workload: Workload): RunningPod {
         pid: runner?.pid,
         ready: runner?.ready ?? false,
         restartCount: runner?.restartCount ?? 0,
-        state: state?.running ? 'running' : state?.waiting ? `waiting:${state.waiting.reason}` : state?.terminated ? `terminated:${state.terminated.reason}` : 'unknown',
+        state: state?.running
+          ? 'running'
+          : state?.waiting
+            ? `waiting:${state.waiting.reason}`
+            : state?.terminated
+              ? `terminated:${state.terminated.reason}`
+              : 'unknown',
         logPath: local.logPath(container.name),
       };
     }),

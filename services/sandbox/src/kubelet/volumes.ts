@@ -107,4 +107,3 @@ function isSymlink(path: string): boolean {
     return false;
   }
 }
-

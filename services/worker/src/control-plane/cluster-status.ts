@@ -75,7 +75,12 @@ export class ClusterStatus {
     let written = true;
     await this.unitOfWork.run(async (tx) => {
       if (hasChanges) {
-        written = await this.clusters.updateIfCurrent(this.cluster.id, this.cluster.generation, { ...this.changes, ...(this.conditionsChanged ? { conditions: JSON.stringify(this.conditions) } : {}) }, tx);
+        written = await this.clusters.updateIfCurrent(
+          this.cluster.id,
+          this.cluster.generation,
+          { ...this.changes, ...(this.conditionsChanged ? { conditions: JSON.stringify(this.conditions) } : {}) },
+          tx,
+        );
       }
       for (const event of this.pending) {
         await this.events.record({ clusterId: this.cluster.id, projectId: this.cluster.project_id, ...event }, tx);

@@ -92,7 +92,12 @@ export class ControlPlaneSteps {
       if (deadline !== undefined && Date.now() > deadline) {
         // Failed tells the user to look; reconciling goes on, so a late recovery still reaches Running.
         status.setPhase(transitionCluster(current, 'Failed'), cluster.observed_generation === 0 ? 'ProvisioningTimedOut' : 'UpdateTimedOut');
-        if (current !== 'Failed') status.event('ProgressDeadlineExceeded', `not converged within ${this.config.progressDeadlineSeconds}s; waiting for: ${message} (${reason})`, 'Warning');
+        if (current !== 'Failed')
+          status.event(
+            'ProgressDeadlineExceeded',
+            `not converged within ${this.config.progressDeadlineSeconds}s; waiting for: ${message} (${reason})`,
+            'Warning',
+          );
       } else {
         status.setPhase(progressPhase, converging ? reason : cluster.phase_reason);
       }
@@ -115,7 +120,9 @@ export class ControlPlaneSteps {
     const frame = buildFrame(resolveSpec(controlPlaneSpecOf(cluster, placeholder)));
     await this.applier.applyGroup(seed, cluster.id, frame.namespace, status, resuming);
     const exposure = frame.exposure as KubernetesObject;
-    const [exposed] = await this.applier.applyOrReadBack(seed, cluster.id, 'expose', [exposure], resuming, [{ kind: exposure.kind!, name: exposure.metadata!.name! }]);
+    const [exposed] = await this.applier.applyOrReadBack(seed, cluster.id, 'expose', [exposure], resuming, [
+      { kind: exposure.kind!, name: exposure.metadata!.name! },
+    ]);
     const endpoint = endpointOf(exposed, seed.serverUrl);
     if (!endpoint) return wait('WaitingForEndpoint', 'the LoadBalancer has no address yet', true);
     const url = endpointUrl(endpoint.host, endpoint.port);
@@ -151,7 +158,8 @@ export class ControlPlaneSteps {
     const { viewerRoleAggregated } = await applyTenantObjects(spec, adminKubeconfig, secrets, this.applier.appliedPrints(cluster.id), status);
     // A real controller manager aggregates `view` a few seconds after it starts; a viewer
     // kubeconfig handed out before that is refused every read.
-    if (!viewerRoleAggregated) return wait('WaitingForRBAC', `the tenant controller manager has not aggregated the ${VIEWER_CLUSTER_ROLE} ClusterRole yet`, false);
+    if (!viewerRoleAggregated)
+      return wait('WaitingForRBAC', `the tenant controller manager has not aggregated the ${VIEWER_CLUSTER_ROLE} ClusterRole yet`, false);
 
     status.setPhase(transitionCluster(cluster.phase as ClusterPhase, 'Running'), 'ControlPlaneReady');
     status.update({ observed_generation: cluster.generation });
@@ -171,7 +179,8 @@ export class ControlPlaneSteps {
     for (const operation of await this.operations.listOpen({ clusterId: cluster.id })) {
       if (operation.kind !== 'upgrade') continue;
       const target = operation.target as { version?: string };
-      if (target.version === cluster.version) await this.operations.update(operation.id, { status: 'succeeded', message: `control plane runs ${cluster.version}` });
+      if (target.version === cluster.version)
+        await this.operations.update(operation.id, { status: 'succeeded', message: `control plane runs ${cluster.version}` });
       else await this.operations.update(operation.id, { status: 'superseded', message: `the cluster moved on to ${cluster.version}` });
     }
     this.logger.debug({ clusterId: cluster.id }, 'control plane converged');

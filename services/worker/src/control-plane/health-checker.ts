@@ -70,7 +70,9 @@ export class ClusterHealthChecker {
     const decision = reachabilityDecision(this.streaks.get(clusterId) ?? 0, probe.ok, reachable?.status);
     this.streaks.set(clusterId, decision.streak);
     const status = new ClusterStatus(cluster, this.unitOfWork, this.clusters, this.events);
-    const message = probe.ok ? `GET ${cluster.endpoint}/readyz returned 200` : `GET ${cluster.endpoint}/readyz failed: ${probe.error ?? `HTTP ${probe.status}`}`;
+    const message = probe.ok
+      ? `GET ${cluster.endpoint}/readyz returned 200`
+      : `GET ${cluster.endpoint}/readyz failed: ${probe.error ?? `HTTP ${probe.status}`}`;
     const phase = cluster.phase as ClusterPhase;
     if (decision.flipTo === 'False') {
       status.condition(CONDITION.reachable, false, 'ReadyzFailed', `${message} (${-decision.streak} consecutive failures)`);
@@ -81,6 +83,11 @@ export class ClusterHealthChecker {
     await status.save();
     // Drift repair and recovery both go through the reconciler; the job id dedupes.
     await this.queues.reconcileCluster(clusterId);
-    return { clusterId, probed: true, ok: probe.ok, reachable: conditionsOf((await this.clusters.findById(clusterId)) ?? cluster).find((c) => c.type === CONDITION.reachable)?.status };
+    return {
+      clusterId,
+      probed: true,
+      ok: probe.ok,
+      reachable: conditionsOf((await this.clusters.findById(clusterId)) ?? cluster).find((c) => c.type === CONDITION.reachable)?.status,
+    };
   }
 }

@@ -74,7 +74,12 @@ export interface GroupWait {
  * Reads every object the group awaits and sets its condition; returns what the pass waits for,
  * or undefined when the group is ready.
  */
-export async function readGroup(group: ApplyGroup, applied: readonly KubernetesObject[], status: ClusterStatus, context: ReadinessContext): Promise<GroupWait | undefined> {
+export async function readGroup(
+  group: ApplyGroup,
+  applied: readonly KubernetesObject[],
+  status: ClusterStatus,
+  context: ReadinessContext,
+): Promise<GroupWait | undefined> {
   const pending: { name: string; message: string; onSeedObject: boolean }[] = [];
   for (const awaited of group.awaits) {
     const object = applied.find((candidate) => candidate.kind === awaited.kind && candidate.metadata?.name === awaited.name);

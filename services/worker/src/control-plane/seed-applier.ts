@@ -89,9 +89,17 @@ export class SeedApplier {
       const current = await Promise.all(
         objects
           .filter((object) => isAwaited(object, awaited))
-          .map((object) => seed.read<KubernetesObject>({ apiVersion: object.apiVersion!, kind: object.kind!, name: object.metadata!.name!, namespace: object.metadata?.namespace })),
+          .map((object) =>
+            seed.read<KubernetesObject>({
+              apiVersion: object.apiVersion!,
+              kind: object.kind!,
+              name: object.metadata!.name!,
+              namespace: object.metadata?.namespace,
+            }),
+          ),
       );
-      if (current.every((object): object is KubernetesObject => object !== undefined && last.prints.get(objectKey(object)) === fingerprint(object))) return current;
+      if (current.every((object): object is KubernetesObject => object !== undefined && last.prints.get(objectKey(object)) === fingerprint(object)))
+        return current;
       // Something was deleted or changed behind our back: trust nothing else this cluster applied either.
       recent.clear();
     }

@@ -40,8 +40,12 @@ export class SeedWatches implements OnModuleDestroy {
     const current = this.bySeed.get(seedId);
     if (current?.client === client) return current.watch.connected;
     current?.watch.stop();
-    const watch = new StatusWatch(client.config, WATCHED_KINDS, MANAGED_BY_US, (change) => this.changed(change), (kind, error) =>
-      this.logger.debug({ seedId, kind, error: describeApiError(error) }, 'seed watch ended; polling waiting clusters until it is back'),
+    const watch = new StatusWatch(
+      client.config,
+      WATCHED_KINDS,
+      MANAGED_BY_US,
+      (change) => this.changed(change),
+      (kind, error) => this.logger.debug({ seedId, kind, error: describeApiError(error) }, 'seed watch ended; polling waiting clusters until it is back'),
     ).start();
     this.bySeed.set(seedId, { client, watch });
     return false;

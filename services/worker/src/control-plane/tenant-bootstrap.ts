@@ -43,7 +43,8 @@ export async function applyTenantObjects(
         throw new TenantApplyError(object as KubernetesObject, error);
       }
     }
-    if (changed.length > 0) status.event('AppliedTenantBootstrap', `applied ${changed.length} tenant object(s): ${changed.slice(0, 6).join(', ')}${changed.length > 6 ? ', …' : ''}`);
+    if (changed.length > 0)
+      status.event('AppliedTenantBootstrap', `applied ${changed.length} tenant object(s): ${changed.slice(0, 6).join(', ')}${changed.length > 6 ? ', …' : ''}`);
     const viewer = await tenant.read<V1ClusterRole>({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: VIEWER_CLUSTER_ROLE });
     return { viewerRoleAggregated: (viewer?.rules?.length ?? 0) > 0 };
   } finally {

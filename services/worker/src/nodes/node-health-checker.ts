@@ -85,7 +85,12 @@ export function observe(row: NodeRow, tenant: TenantView | undefined, ssh: SshPr
     node: node
       ? {
           ready: ready
-            ? { status: ready.status === 'True' || ready.status === 'False' ? ready.status : 'Unknown', reason: ready.reason ?? '', message: ready.message ?? '', lastHeartbeatTime: asDate(ready.lastHeartbeatTime) }
+            ? {
+                status: ready.status === 'True' || ready.status === 'False' ? ready.status : 'Unknown',
+                reason: ready.reason ?? '',
+                message: ready.message ?? '',
+                lastHeartbeatTime: asDate(ready.lastHeartbeatTime),
+              }
             : null,
         }
       : null,
@@ -147,7 +152,13 @@ export class NodeHealthChecker {
         conditions: conditionsOf(row.conditions),
         observation: observe(row, tenant, probeOf.get(row.id) ?? null),
       }));
-      const decision = evaluatePoolHealth({ settings: pool.health_check, poolConditions: conditionsOf(pool.conditions), apiReachable: tenant !== undefined, nodes: inputs, now });
+      const decision = evaluatePoolHealth({
+        settings: pool.health_check,
+        poolConditions: conditionsOf(pool.conditions),
+        apiReachable: tenant !== undefined,
+        nodes: inputs,
+        now,
+      });
       const rowOf = new Map(poolRows.map((row) => [row.id, row]));
       const replaced: string[] = [];
       for (const node of decision.nodes) {
@@ -199,7 +210,10 @@ export class NodeHealthChecker {
 
   private async probe(row: NodeRow, privateKey: string | null): Promise<SshProbeResult | null> {
     if (!privateKey || !row.private_ip || !PROBED_PHASES.includes(row.phase as NodePhase)) return null;
-    return probeSsh({ host: row.private_ip, port: this.config.nodeSsh.port, username: this.config.nodeSsh.user, privateKey, pinnedHostKey: row.ssh_host_key }, { timeoutMs: this.config.nodeSsh.timeoutMs });
+    return probeSsh(
+      { host: row.private_ip, port: this.config.nodeSsh.port, username: this.config.nodeSsh.user, privateKey, pinnedHostKey: row.ssh_host_key },
+      { timeoutMs: this.config.nodeSsh.timeoutMs },
+    );
   }
 
   /** Writes one node's observation and, guarded by the phase it was read in, its phase. True when the phase moved. */
@@ -218,7 +232,11 @@ export class NodeHealthChecker {
       return false;
     }
     const phase = transitionNode(node.previousPhase, node.phase);
-    const moved = await this.health.changePhase(row.id, { from: node.previousPhase, phase, phaseReason: node.phaseReason, unhealthySince: node.unhealthySince }, now);
+    const moved = await this.health.changePhase(
+      row.id,
+      { from: node.previousPhase, phase, phaseReason: node.phaseReason, unhealthySince: node.unhealthySince },
+      now,
+    );
     if (!moved) return false;
     const where = `node ${row.name} (pool ${pool.name})`;
     const base = { clusterId: cluster.id, projectId: cluster.project_id };
@@ -227,8 +245,15 @@ export class NodeHealthChecker {
     } else if (node.transition === 'Recovered') {
       await this.events.record({ ...base, reason: 'NodeRecovered', message: `${where} is Ready again: its health checks pass` });
     } else if (node.transition === 'Replacing') {
-      const timeout = node.phaseReason === 'StartupTimeout' ? `${pool.health_check.startupTimeoutSeconds} s after creation` : `for ${pool.health_check.unhealthyTimeoutSeconds} s or more`;
-      await this.events.record({ ...base, reason: 'NodeReplacing', message: `${where} unhealthy ${timeout} (${node.phaseReason}): a replacement is made first, then it is removed` });
+      const timeout =
+        node.phaseReason === 'StartupTimeout'
+          ? `${pool.health_check.startupTimeoutSeconds} s after creation`
+          : `for ${pool.health_check.unhealthyTimeoutSeconds} s or more`;
+      await this.events.record({
+        ...base,
+        reason: 'NodeReplacing',
+        message: `${where} unhealthy ${timeout} (${node.phaseReason}): a replacement is made first, then it is removed`,
+      });
     }
     return true;
   }

@@ -98,7 +98,16 @@ export class NodePoolReconciler {
       return {};
     }
     const rollout = removing ? undefined : await this.planner.rolloutTarget(pool, cluster);
-    const context: PassContext = { pool, cluster, driver, tenant: this.tenants.tenantFor(cluster), clusterGoing, desired: removing ? 0 : pool.replicas, rollout, wait: false };
+    const context: PassContext = {
+      pool,
+      cluster,
+      driver,
+      tenant: this.tenants.tenantFor(cluster),
+      clusterGoing,
+      desired: removing ? 0 : pool.replicas,
+      rollout,
+      wait: false,
+    };
 
     await this.machines.sync(context);
     if (context.tenant) await this.tenants.trackJoins(context);
@@ -129,7 +138,8 @@ export class NodePoolReconciler {
     const rolling = context.rollout !== undefined && open.some((operation) => operation.kind === 'rollout-nodes');
     if (converged) return context.wait || rolling ? { requeueAfterMs: POOL_POLL_MS } : {};
     // Not converged: come back while something is moving; otherwise the resync or a request does.
-    const moving = rows.some((row) => row.phase !== 'Ready' && row.phase !== 'Unhealthy') || pool.sealed_bootstrap_token !== null || rows.length !== context.desired;
+    const moving =
+      rows.some((row) => row.phase !== 'Ready' && row.phase !== 'Unhealthy') || pool.sealed_bootstrap_token !== null || rows.length !== context.desired;
     return moving || context.wait ? { requeueAfterMs: POOL_POLL_MS } : {};
   }
 
@@ -139,6 +149,10 @@ export class NodePoolReconciler {
     const rows = await this.nodes.listLive(pool.id);
     const target = removing ? 'removing every node' : `converging to ${pool.replicas} node(s)`;
     const waiting = cluster.phase === 'Running' || removing ? '' : `; waiting for the control plane (${cluster.phase})`;
-    await this.events.record(cluster, 'NodePoolReconciling', `node pool ${pool.name}: ${target}, ${rows.filter((row) => row.phase === 'Ready').length} ready of ${rows.length}${waiting}`);
+    await this.events.record(
+      cluster,
+      'NodePoolReconciling',
+      `node pool ${pool.name}: ${target}, ${rows.filter((row) => row.phase === 'Ready').length} ready of ${rows.length}${waiting}`,
+    );
   }
 }

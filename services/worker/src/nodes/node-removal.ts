@@ -36,14 +36,22 @@ export class NodeRemoval {
           const drain = await tenant.nodes.drain(row.name);
           if (!drain.done) {
             if (drain.blocked.length > 0) {
-              await this.events.warnOnce(cluster, `${pool.id}:drain:${row.id}`, 'NodeDrainBlocked', `node ${row.name}: eviction refused by a PodDisruptionBudget for ${drain.blocked.slice(0, 5).join(', ')}; retrying`);
+              await this.events.warnOnce(
+                cluster,
+                `${pool.id}:drain:${row.id}`,
+                'NodeDrainBlocked',
+                `node ${row.name}: eviction refused by a PodDisruptionBudget for ${drain.blocked.slice(0, 5).join(', ')}; retrying`,
+              );
             }
             return false;
           }
           await tenant.nodes.deleteNode(row.name);
         }
       } catch (error) {
-        this.logger.warn({ clusterId: cluster.id, poolId: pool.id, node: row.name, error: describeApiError(error) }, 'tenant step of a node removal failed; will retry');
+        this.logger.warn(
+          { clusterId: cluster.id, poolId: pool.id, node: row.name, error: describeApiError(error) },
+          'tenant step of a node removal failed; will retry',
+        );
         return false;
       }
     }

@@ -1,7 +1,13 @@
 // The pool's credentials for its machines: its own SSH key pair (made once) and the kubeadm
 // bootstrap token, which lives only while nodes are joining.
 import { Inject, Injectable } from '@nestjs/common';
-import { decideTokenRefresh, formatBootstrapToken, generateBootstrapToken, parseBootstrapToken, type BootstrapToken } from '../../../core/src/bootstrap/bootstrap-token.js';
+import {
+  decideTokenRefresh,
+  formatBootstrapToken,
+  generateBootstrapToken,
+  parseBootstrapToken,
+  type BootstrapToken,
+} from '../../../core/src/bootstrap/bootstrap-token.js';
 import { generateSshKeyPair } from '../../../core/src/crypto/ssh-keys.js';
 import { sealingContext, type NodePhase, type SecretBox } from '../../../core/src/index.js';
 import { NodePoolRepository, NodeRepository, type NodePoolRow } from '../../../db/src/index.js';
@@ -34,9 +40,11 @@ export class PoolCredentials {
     const joining = context.desired === 0 ? 0 : rows.filter((row) => JOINING_PHASES.includes(row.phase as NodePhase)).length;
     const current = await this.pools.find(cluster.id, pool.id);
     if (!current) return undefined;
-    const stored = current.sealed_bootstrap_token ? parseBootstrapToken(this.box.open(current.sealed_bootstrap_token, sealingContext.poolBootstrapToken(pool.id))) : undefined;
+    const stored = current.sealed_bootstrap_token
+      ? parseBootstrapToken(this.box.open(current.sealed_bootstrap_token, sealingContext.poolBootstrapToken(pool.id)))
+      : undefined;
     const now = new Date();
-    const decision = decideTokenRefresh({ now, expiresAt: stored ? current.bootstrap_token_expires_at ?? undefined : undefined, joiningNodes: joining });
+    const decision = decideTokenRefresh({ now, expiresAt: stored ? (current.bootstrap_token_expires_at ?? undefined) : undefined, joiningNodes: joining });
     switch (decision.action) {
       case 'none':
         return undefined;
@@ -54,7 +62,12 @@ export class PoolCredentials {
         if (!tenant) return undefined;
         const token = generateBootstrapToken();
         // Sealed in the row before the tenant holds it, so the token the tenant accepts is never unknown to us.
-        await this.pools.storeBootstrapToken(pool.id, this.box.seal(formatBootstrapToken(token), sealingContext.poolBootstrapToken(pool.id)), decision.expiresAt, now);
+        await this.pools.storeBootstrapToken(
+          pool.id,
+          this.box.seal(formatBootstrapToken(token), sealingContext.poolBootstrapToken(pool.id)),
+          decision.expiresAt,
+          now,
+        );
         if (stored) await tenant.nodes.deleteBootstrapToken(stored.id);
         await tenant.nodes.applyBootstrapToken(token, decision.expiresAt, pool.id);
         return token;

@@ -73,7 +73,12 @@ export class PoolMachines {
       this.logger.info({ clusterId: cluster.id, poolId: pool.id, instanceId: instance.id, nodeId: instance.nodeId }, 'terminated a machine no node owns');
     });
     if (unswept.length > 0) {
-      await this.events.record(cluster, 'OrphanedMachinesTerminated', `node pool ${pool.name}: terminated ${unswept.length} machine(s) no node owns (${unswept.map((instance) => instance.id).join(', ')})`, 'Warning');
+      await this.events.record(
+        cluster,
+        'OrphanedMachinesTerminated',
+        `node pool ${pool.name}: terminated ${unswept.length} machine(s) no node owns (${unswept.map((instance) => instance.id).join(', ')})`,
+        'Warning',
+      );
     }
 
     await forEachLimited(rows, CLOUD_PARALLELISM, async (row) => {
@@ -92,7 +97,12 @@ export class PoolMachines {
       if (row.cloud_id && row.phase !== 'Deleting') {
         if (instance) await this.recordMachine(row, instance);
         if (await this.nodes.setPhase(row.id, ['Provisioning', 'Joining', 'Ready', 'Unhealthy', 'Replacing'], 'Deleting', 'MachineTerminated')) {
-          await this.events.record(cluster, 'NodeMachineLost', `node ${row.name}: its machine ${row.cloud_id} is ${instance ? instance.providerState : 'gone'}; a new node replaces it`, 'Warning');
+          await this.events.record(
+            cluster,
+            'NodeMachineLost',
+            `node ${row.name}: its machine ${row.cloud_id} is ${instance ? instance.providerState : 'gone'}; a new node replaces it`,
+            'Warning',
+          );
         }
       }
     });
@@ -111,16 +121,19 @@ export class PoolMachines {
         // always says which kubelet its machine installs (the API's rollout check reads it).
         const kubernetesVersion = row.provisioned_version ?? bareVersion(cluster.version);
         if (!row.provisioned_version) await this.nodes.setProvisionedVersion(row.id, kubernetesVersion);
-        const userData = buildNodeUserData({
-          nodeName: row.name,
-          kubernetesVersion,
-          apiServerEndpoint: tenant.endpoint,
-          bootstrapToken: formatBootstrapToken(token),
-          caCertHash: tenant.caCertHash,
-          labels: pool.labels,
-          taints: pool.taints as NodeTaint[],
-          sshPublicKeys,
-        }, providerDefinition(driver.provider).userDataLimitBytes);
+        const userData = buildNodeUserData(
+          {
+            nodeName: row.name,
+            kubernetesVersion,
+            apiServerEndpoint: tenant.endpoint,
+            bootstrapToken: formatBootstrapToken(token),
+            caCertHash: tenant.caCertHash,
+            labels: pool.labels,
+            taints: pool.taints as NodeTaint[],
+            sshPublicKeys,
+          },
+          providerDefinition(driver.provider).userDataLimitBytes,
+        );
         const instance = await driver.ensureInstance({
           nodeId: row.id,
           clusterId: cluster.id,
@@ -159,7 +172,13 @@ export class PoolMachines {
       public_ip: instance.publicIp ?? row.public_ip,
       instance_state: instance.providerState,
     };
-    if (facts.cloud_id === row.cloud_id && facts.private_ip === row.private_ip && facts.public_ip === row.public_ip && facts.instance_state === row.instance_state) return;
+    if (
+      facts.cloud_id === row.cloud_id &&
+      facts.private_ip === row.private_ip &&
+      facts.public_ip === row.public_ip &&
+      facts.instance_state === row.instance_state
+    )
+      return;
     await this.nodes.recordMachine(row.id, facts);
   }
 
@@ -167,6 +186,10 @@ export class PoolMachines {
     const { pool, cluster } = context;
     this.provisioningBlocked.set(pool.id, { generation: pool.generation, until: Date.now() + PROVISIONING_BACKOFF_MS });
     await this.nodes.setPhase(row.id, ['Provisioning'], 'Deleting', 'ProvisioningFailed');
-    await this.operations.fail(pool, cluster, 'ProvisioningFailed', `the cloud refused machine ${row.name}: ${message}`, ['scale', 'replace-node', 'rollout-nodes']);
+    await this.operations.fail(pool, cluster, 'ProvisioningFailed', `the cloud refused machine ${row.name}: ${message}`, [
+      'scale',
+      'replace-node',
+      'rollout-nodes',
+    ]);
   }
 }

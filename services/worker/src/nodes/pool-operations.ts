@@ -2,7 +2,15 @@
 // progress as nodes move, and closed when what they asked for holds (or can no longer happen).
 import { Injectable } from '@nestjs/common';
 import { nodesAtVersion, poolProgress, type PlannedNode } from '../../../core/src/state/node-pool-plan.js';
-import { NodePoolRepository, NodeRepository, OperationRepository, UnitOfWork, type ClusterRow, type NodePoolRow, type OperationRow } from '../../../db/src/index.js';
+import {
+  NodePoolRepository,
+  NodeRepository,
+  OperationRepository,
+  UnitOfWork,
+  type ClusterRow,
+  type NodePoolRow,
+  type OperationRow,
+} from '../../../db/src/index.js';
 import { ClusterEvents } from '../../../platform/src/index.js';
 import { PoolEvents } from './pool-events.js';
 import { bareVersion, rolloutVersion, type PassContext } from './pool-pass.js';
@@ -56,7 +64,11 @@ export class PoolOperations {
         const target = (operation.target as { nodeId?: string }).nodeId;
         const gone = target ? await this.nodes.isDeleted(target) : false;
         if (gone || !target) {
-          await this.operations.update(operation.id, { status: 'succeeded', progress: { ...progress }, message: `node ${(operation.target as { nodeName?: string }).nodeName ?? target} replaced` });
+          await this.operations.update(operation.id, {
+            status: 'succeeded',
+            progress: { ...progress },
+            message: `node ${(operation.target as { nodeName?: string }).nodeName ?? target} replaced`,
+          });
           continue;
         }
       }
@@ -69,7 +81,13 @@ export class PoolOperations {
     }
   }
 
-  private async followRollout(context: PassContext, pool: NodePoolRow, operation: OperationRow, planned: readonly PlannedNode[], converged: boolean): Promise<void> {
+  private async followRollout(
+    context: PassContext,
+    pool: NodePoolRow,
+    operation: OperationRow,
+    planned: readonly PlannedNode[],
+    converged: boolean,
+  ): Promise<void> {
     const version = rolloutVersion(operation) ?? bareVersion(context.cluster.version);
     const updated = nodesAtVersion(planned, { kubeletVersion: `v${version}` });
     const progress = { ...poolProgress(context.desired, planned), updated };
@@ -86,10 +104,24 @@ export class PoolOperations {
     await this.unitOfWork.run(async (tx) => {
       await this.nodes.deleteAllInPool(pool.id, tx);
       for (const operation of await this.operations.listOpen({ clusterId: cluster.id, poolId: pool.id }, tx)) {
-        await this.operations.update(operation.id, operation.kind === 'delete-pool' ? { status: 'succeeded', message: 'node pool deleted' } : { status: 'superseded', message: 'the node pool was deleted' }, tx);
+        await this.operations.update(
+          operation.id,
+          operation.kind === 'delete-pool'
+            ? { status: 'succeeded', message: 'node pool deleted' }
+            : { status: 'superseded', message: 'the node pool was deleted' },
+          tx,
+        );
       }
       await this.pools.delete(pool.id, tx);
-      await this.clusterEvents.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'NodePoolDeleted', message: `node pool ${pool.name} deleted; its machines are terminated` }, tx);
+      await this.clusterEvents.record(
+        {
+          clusterId: cluster.id,
+          projectId: cluster.project_id,
+          reason: 'NodePoolDeleted',
+          message: `node pool ${pool.name} deleted; its machines are terminated`,
+        },
+        tx,
+      );
     });
     await this.clusterEvents.notify(cluster.id);
   }

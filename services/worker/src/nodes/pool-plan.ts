@@ -52,7 +52,11 @@ export class PoolPlanner {
       const old = rows.find((row) => row.id === plan.replaceNext);
       // Compare-and-set from Ready: a node the health checker just judged keeps its verdict.
       if (old && (await this.nodes.setPhase(old.id, ['Ready'], 'Replacing', PLANNED_REPLACEMENT.rollingUpdate))) {
-        await this.events.record(cluster, 'NodeReplacing', `node ${old.name} (kubelet ${old.kubelet_version ?? 'unknown'}): rolling update to ${context.rollout.kubeletVersion}; a replacement is made first, then it is removed`);
+        await this.events.record(
+          cluster,
+          'NodeReplacing',
+          `node ${old.name} (kubelet ${old.kubelet_version ?? 'unknown'}): rolling update to ${context.rollout.kubeletVersion}; a replacement is made first, then it is removed`,
+        );
       }
       rows = await this.nodes.listLive(pool.id);
       plan = planPool({ desired: context.desired, nodes: rows.map(plannedOf), canCreate: this.machines.canCreate(context), rollout: context.rollout });
@@ -73,7 +77,15 @@ export class PoolPlanner {
     // Rows first: a crash after this commit leaves rows whose machines the next pass asks for.
     await this.unitOfWork.run(async (tx) => {
       await this.nodes.insertProvisioning({ id: pool.id, clusterId: cluster.id }, created, now, tx);
-      await this.clusterEvents.record({ clusterId: cluster.id, projectId: cluster.project_id, reason: 'NodeProvisioning', message: `node pool ${pool.name}: provisioning ${created.map((node) => node.name).join(', ')}` }, tx);
+      await this.clusterEvents.record(
+        {
+          clusterId: cluster.id,
+          projectId: cluster.project_id,
+          reason: 'NodeProvisioning',
+          message: `node pool ${pool.name}: provisioning ${created.map((node) => node.name).join(', ')}`,
+        },
+        tx,
+      );
     });
     await this.clusterEvents.notify(cluster.id);
   }

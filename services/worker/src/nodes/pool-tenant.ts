@@ -32,7 +32,11 @@ export class PoolTenants {
     const cached = this.tenants.get(cluster.id);
     if (cached?.key === key) return cached.tenant;
     const kubeconfig = clusterKubeconfig({ clusterName: cluster.name, endpoint: cluster.endpoint, pki: secrets.pki, role: 'admin' });
-    const tenant: Tenant = { nodes: TenantNodes.fromKubeconfig(kubeconfig), endpoint: new URL(cluster.endpoint).host, caCertHash: discoveryTokenCaCertHash(secrets.pki.ca.cluster.certPem) };
+    const tenant: Tenant = {
+      nodes: TenantNodes.fromKubeconfig(kubeconfig),
+      endpoint: new URL(cluster.endpoint).host,
+      caCertHash: discoveryTokenCaCertHash(secrets.pki.ca.cluster.certPem),
+    };
     this.tenants.set(cluster.id, { key, tenant });
     return tenant;
   }

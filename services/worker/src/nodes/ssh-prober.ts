@@ -57,7 +57,11 @@ export async function probeSsh(target: SshProbeTarget, options: { timeoutMs?: nu
   let offered: string | undefined;
   let mismatch = false;
   let timer: NodeJS.Timeout | undefined;
-  const done = (outcome: Omit<SshProbeResult, 'durationMs' | 'hostKey'>): SshProbeResult => ({ ...outcome, ...(offered ? { hostKey: offered } : {}), durationMs: Date.now() - started });
+  const done = (outcome: Omit<SshProbeResult, 'durationMs' | 'hostKey'>): SshProbeResult => ({
+    ...outcome,
+    ...(offered ? { hostKey: offered } : {}),
+    durationMs: Date.now() - started,
+  });
 
   const session = (async () => {
     await ssh.connect({
@@ -88,7 +92,12 @@ export async function probeSsh(target: SshProbeTarget, options: { timeoutMs?: nu
 
   try {
     const result = await Promise.race([session, deadline]);
-    if (result.code !== 0) return done({ ok: false, reason: 'SshCommandFailed', message: `${SSH_PROBE_COMMAND} on ${address} exited ${result.code ?? result.signal ?? 'abnormally'}: ${result.stderr.slice(0, 200)}` });
+    if (result.code !== 0)
+      return done({
+        ok: false,
+        reason: 'SshCommandFailed',
+        message: `${SSH_PROBE_COMMAND} on ${address} exited ${result.code ?? result.signal ?? 'abnormally'}: ${result.stderr.slice(0, 200)}`,
+      });
     return done({ ok: true, reason: 'SshProbeSucceeded', message: `${target.username}@${address} answered in ${Date.now() - started} ms` });
   } catch (error) {
     if (mismatch) {
@@ -100,7 +109,8 @@ export async function probeSsh(target: SshProbeTarget, options: { timeoutMs?: nu
     }
     if (error instanceof ProbeTimeout) return done({ ok: false, reason: 'SshTimeout', message: `no SSH answer from ${address} within ${timeoutMs} ms` });
     const message = firstLine(error);
-    if (/authentication methods failed/i.test(message)) return done({ ok: false, reason: 'SshAuthFailed', message: `${address} refused the pool key for ${target.username}: ${message}` });
+    if (/authentication methods failed/i.test(message))
+      return done({ ok: false, reason: 'SshAuthFailed', message: `${address} refused the pool key for ${target.username}: ${message}` });
     return done({ ok: false, reason: 'SshProbeFailed', message: `${address}: ${message}` });
   } finally {
     clearTimeout(timer);

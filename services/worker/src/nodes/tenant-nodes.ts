@@ -1,7 +1,12 @@
 // What the node pool reconciler does inside a tenant cluster: read Nodes, cordon and drain
 // them through the Eviction API, delete them, and keep the pool's bootstrap token Secret.
 import { ApiException, CoreV1Api, PatchStrategy, type KubernetesObject, type V1Node, type V1Pod } from '@kubernetes/client-node';
-import { BOOTSTRAP_TOKEN_NAMESPACE, bootstrapTokenSecretName, buildBootstrapTokenSecret, type BootstrapToken } from '../../../core/src/bootstrap/bootstrap-token.js';
+import {
+  BOOTSTRAP_TOKEN_NAMESPACE,
+  bootstrapTokenSecretName,
+  buildBootstrapTokenSecret,
+  type BootstrapToken,
+} from '../../../core/src/bootstrap/bootstrap-token.js';
 import { FIELD_MANAGER, KubeClient, isNotFound } from '../../../kube/src/index.js';
 
 export const POOL_LABEL = 'harbormaster.io/pool-id';
@@ -42,7 +47,12 @@ export class TenantNodes {
   /** Marks the Node unschedulable; false when there is no such Node. */
   async cordon(name: string): Promise<boolean> {
     try {
-      const patch: KubernetesObject & { spec: { unschedulable: boolean } } = { apiVersion: 'v1', kind: 'Node', metadata: { name }, spec: { unschedulable: true } };
+      const patch: KubernetesObject & { spec: { unschedulable: boolean } } = {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name },
+        spec: { unschedulable: true },
+      };
       await this.client.objects.patch(patch, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
       return true;
     } catch (error) {
@@ -72,7 +82,11 @@ export class TenantNodes {
         continue;
       }
       try {
-        await this.core.createNamespacedPodEviction({ name: podName, namespace, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: podName, namespace } } });
+        await this.core.createNamespacedPodEviction({
+          name: podName,
+          namespace,
+          body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: podName, namespace } },
+        });
         evicted += 1;
         terminating += 1;
       } catch (error) {
@@ -94,7 +108,9 @@ export class TenantNodes {
   }
 
   async applyBootstrapToken(token: BootstrapToken, expiresAt: Date, poolId: string): Promise<void> {
-    await this.client.apply(buildBootstrapTokenSecret({ token, expiresAt, labels: { [POOL_LABEL]: poolId }, description: `Harbormaster node pool ${poolId}` }) as KubernetesObject);
+    await this.client.apply(
+      buildBootstrapTokenSecret({ token, expiresAt, labels: { [POOL_LABEL]: poolId }, description: `Harbormaster node pool ${poolId}` }) as KubernetesObject,
+    );
   }
 
   async deleteBootstrapToken(tokenId: string): Promise<void> {

@@ -35,7 +35,10 @@ export async function startTestSeed(): Promise<TestSeed> {
   const config = new KubeConfig();
   config.loadFromString(handle.adminKubeconfig);
   const core = config.makeApiClient(CoreV1Api);
-  const stopControllers = await startControllers(config, { controllers: ['namespace', 'garbagecollector', ...WORKLOAD_CONTROLLERS], garbageCollectorIntervalMs: 500 });
+  const stopControllers = await startControllers(config, {
+    controllers: ['namespace', 'garbagecollector', ...WORKLOAD_CONTROLLERS],
+    garbageCollectorIntervalMs: 500,
+  });
   return {
     client: KubernetesSeedClient.fromYaml(handle.adminKubeconfig),
     kubeconfig: handle.adminKubeconfig,

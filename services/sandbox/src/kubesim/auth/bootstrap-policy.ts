@@ -102,11 +102,57 @@ export function nodeRules(): PolicyRule[] {
 // The aggregate-to-* roles carry the rules; admin/edit/view collect them through aggregationRule.
 function aggregateToViewRules(): PolicyRule[] {
   return [
-    rule(READ, [''], ['pods', 'replicationcontrollers', 'replicationcontrollers/scale', 'serviceaccounts', 'services', 'services/status', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'configmaps']),
-    rule(READ, [''], ['limitranges', 'resourcequotas', 'bindings', 'events', 'pods/status', 'resourcequotas/status', 'namespaces/status', 'replicationcontrollers/status', 'pods/log']),
+    rule(
+      READ,
+      [''],
+      [
+        'pods',
+        'replicationcontrollers',
+        'replicationcontrollers/scale',
+        'serviceaccounts',
+        'services',
+        'services/status',
+        'endpoints',
+        'persistentvolumeclaims',
+        'persistentvolumeclaims/status',
+        'configmaps',
+      ],
+    ),
+    rule(
+      READ,
+      [''],
+      [
+        'limitranges',
+        'resourcequotas',
+        'bindings',
+        'events',
+        'pods/status',
+        'resourcequotas/status',
+        'namespaces/status',
+        'replicationcontrollers/status',
+        'pods/log',
+      ],
+    ),
     rule(READ, [''], ['namespaces']),
     rule(READ, ['discovery.k8s.io'], ['endpointslices']),
-    rule(READ, ['apps'], ['controllerrevisions', 'statefulsets', 'deployments', 'replicasets', 'daemonsets', 'statefulsets/scale', 'deployments/scale', 'replicasets/scale', 'statefulsets/status', 'deployments/status', 'replicasets/status', 'daemonsets/status']),
+    rule(
+      READ,
+      ['apps'],
+      [
+        'controllerrevisions',
+        'statefulsets',
+        'deployments',
+        'replicasets',
+        'daemonsets',
+        'statefulsets/scale',
+        'deployments/scale',
+        'replicasets/scale',
+        'statefulsets/status',
+        'deployments/status',
+        'replicasets/status',
+        'daemonsets/status',
+      ],
+    ),
     rule(READ, ['autoscaling'], ['horizontalpodautoscalers', 'horizontalpodautoscalers/status']),
     rule(READ, ['batch'], ['jobs', 'cronjobs', 'jobs/status', 'cronjobs/status']),
     rule(READ, ['policy'], ['poddisruptionbudgets', 'poddisruptionbudgets/status']),
@@ -119,10 +165,28 @@ function aggregateToEditRules(): PolicyRule[] {
     rule(['impersonate'], [''], ['serviceaccounts']),
     rule(['create', 'delete', 'deletecollection', 'patch', 'update'], [''], ['pods', 'pods/attach', 'pods/proxy', 'pods/exec', 'pods/portforward']),
     rule(['create'], [''], ['pods/eviction']),
-    rule(['create', 'delete', 'deletecollection', 'patch', 'update'], [''], ['replicationcontrollers', 'replicationcontrollers/scale', 'serviceaccounts', 'services', 'services/proxy', 'persistentvolumeclaims', 'configmaps', 'secrets', 'events']),
+    rule(
+      ['create', 'delete', 'deletecollection', 'patch', 'update'],
+      [''],
+      [
+        'replicationcontrollers',
+        'replicationcontrollers/scale',
+        'serviceaccounts',
+        'services',
+        'services/proxy',
+        'persistentvolumeclaims',
+        'configmaps',
+        'secrets',
+        'events',
+      ],
+    ),
     rule(['create'], [''], ['serviceaccounts/token']),
     rule(READ, [''], ['secrets', 'pods/attach', 'pods/proxy', 'pods/exec', 'pods/portforward', 'services/proxy']),
-    rule(['create', 'delete', 'deletecollection', 'patch', 'update'], ['apps'], ['statefulsets', 'daemonsets', 'deployments', 'replicasets', 'statefulsets/scale', 'deployments/scale', 'replicasets/scale', 'deployments/rollback']),
+    rule(
+      ['create', 'delete', 'deletecollection', 'patch', 'update'],
+      ['apps'],
+      ['statefulsets', 'daemonsets', 'deployments', 'replicasets', 'statefulsets/scale', 'deployments/scale', 'replicasets/scale', 'deployments/rollback'],
+    ),
     rule(['create', 'delete', 'deletecollection', 'patch', 'update'], ['autoscaling'], ['horizontalpodautoscalers']),
     rule(['create', 'delete', 'deletecollection', 'patch', 'update'], ['batch'], ['jobs', 'cronjobs']),
     rule(['create', 'delete', 'deletecollection', 'patch', 'update'], ['policy'], ['poddisruptionbudgets']),
@@ -141,62 +205,93 @@ function aggregateToAdminRules(): PolicyRule[] {
 function controllerRoles(): { roles: KubeObject[]; bindings: KubeObject[] } {
   const eventRule = rule(['create', 'update', 'patch'], ['', 'events.k8s.io'], ['events']);
   const definitions: Array<[string, PolicyRule[]]> = [
-    ['certificate-controller', [
-      rule(['delete', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
-      rule(['update'], ['certificates.k8s.io'], ['certificatesigningrequests/status', 'certificatesigningrequests/approval']),
-      rule(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client-kubelet']),
-      rule(['sign'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/legacy-unknown', 'kubernetes.io/kube-apiserver-client', 'kubernetes.io/kube-apiserver-client-kubelet', 'kubernetes.io/kubelet-serving']),
-      rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
-      eventRule,
-    ]],
-    ['namespace-controller', [
-      rule(['get', 'list', 'watch', 'delete'], [''], ['namespaces']),
-      rule(['update'], [''], ['namespaces/finalize', 'namespaces/status']),
-      rule(['get', 'list', 'delete', 'deletecollection'], ['*'], ['*']),
-    ]],
+    [
+      'certificate-controller',
+      [
+        rule(['delete', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
+        rule(['update'], ['certificates.k8s.io'], ['certificatesigningrequests/status', 'certificatesigningrequests/approval']),
+        rule(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client-kubelet']),
+        rule(
+          ['sign'],
+          ['certificates.k8s.io'],
+          ['signers'],
+          [
+            'kubernetes.io/legacy-unknown',
+            'kubernetes.io/kube-apiserver-client',
+            'kubernetes.io/kube-apiserver-client-kubelet',
+            'kubernetes.io/kubelet-serving',
+          ],
+        ),
+        rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
+        eventRule,
+      ],
+    ],
+    [
+      'namespace-controller',
+      [
+        rule(['get', 'list', 'watch', 'delete'], [''], ['namespaces']),
+        rule(['update'], [''], ['namespaces/finalize', 'namespaces/status']),
+        rule(['get', 'list', 'delete', 'deletecollection'], ['*'], ['*']),
+      ],
+    ],
     ['generic-garbage-collector', [rule(['get', 'list', 'watch', 'patch', 'update', 'delete'], ['*'], ['*']), eventRule]],
     ['service-account-controller', [rule(['create'], [''], ['serviceaccounts']), eventRule]],
     ['root-ca-cert-publisher', [rule(['create', 'update'], [''], ['configmaps']), eventRule]],
-    ['node-controller', [
-      rule(['get', 'list', 'update', 'delete', 'patch'], [''], ['nodes']),
-      rule(['patch', 'update'], [''], ['nodes/status']),
-      rule(['patch', 'update'], [''], ['pods/status']),
-      rule(['list', 'delete'], [''], ['pods']),
-      eventRule,
-    ]],
+    [
+      'node-controller',
+      [
+        rule(['get', 'list', 'update', 'delete', 'patch'], [''], ['nodes']),
+        rule(['patch', 'update'], [''], ['nodes/status']),
+        rule(['patch', 'update'], [''], ['pods/status']),
+        rule(['list', 'delete'], [''], ['pods']),
+        eventRule,
+      ],
+    ],
     // The workload controllers kubesim's controller manager runs (controllers/deployment.ts, …).
-    ['deployment-controller', [
-      rule(['get', 'list', 'watch', 'update'], ['extensions', 'apps'], ['deployments']),
-      rule(['update'], ['extensions', 'apps'], ['deployments/status']),
-      rule(['update'], ['extensions', 'apps'], ['deployments/finalizers']),
-      rule(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], ['extensions', 'apps'], ['replicasets']),
-      rule(['get', 'list', 'watch', 'update'], [''], ['pods']),
-      eventRule,
-    ]],
-    ['replicaset-controller', [
-      rule(['get', 'list', 'watch', 'update'], ['extensions', 'apps'], ['replicasets']),
-      rule(['update'], ['extensions', 'apps'], ['replicasets/status']),
-      rule(['update'], ['extensions', 'apps'], ['replicasets/finalizers']),
-      rule(['list', 'watch', 'patch', 'create', 'delete'], [''], ['pods']),
-      eventRule,
-    ]],
-    ['statefulset-controller', [
-      rule(['list', 'watch'], [''], ['pods']),
-      rule(['list', 'watch'], ['apps'], ['statefulsets']),
-      rule(['update'], ['apps'], ['statefulsets/status']),
-      rule(['update'], ['apps'], ['statefulsets/finalizers']),
-      rule(['get', 'create', 'delete', 'update', 'patch'], [''], ['pods']),
-      rule(['get', 'create', 'delete', 'update', 'patch', 'list', 'watch'], ['apps'], ['controllerrevisions']),
-      rule(['get', 'create'], [''], ['persistentvolumeclaims']),
-      rule(['update', 'patch'], [''], ['persistentvolumeclaims']),
-      eventRule,
-    ]],
-    ['endpoint-controller', [
-      rule(['get', 'list', 'watch'], [''], ['services', 'pods']),
-      rule(['get', 'list', 'create', 'update', 'delete'], [''], ['endpoints']),
-      rule(['create'], [''], ['endpoints/restricted']),
-      eventRule,
-    ]],
+    [
+      'deployment-controller',
+      [
+        rule(['get', 'list', 'watch', 'update'], ['extensions', 'apps'], ['deployments']),
+        rule(['update'], ['extensions', 'apps'], ['deployments/status']),
+        rule(['update'], ['extensions', 'apps'], ['deployments/finalizers']),
+        rule(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], ['extensions', 'apps'], ['replicasets']),
+        rule(['get', 'list', 'watch', 'update'], [''], ['pods']),
+        eventRule,
+      ],
+    ],
+    [
+      'replicaset-controller',
+      [
+        rule(['get', 'list', 'watch', 'update'], ['extensions', 'apps'], ['replicasets']),
+        rule(['update'], ['extensions', 'apps'], ['replicasets/status']),
+        rule(['update'], ['extensions', 'apps'], ['replicasets/finalizers']),
+        rule(['list', 'watch', 'patch', 'create', 'delete'], [''], ['pods']),
+        eventRule,
+      ],
+    ],
+    [
+      'statefulset-controller',
+      [
+        rule(['list', 'watch'], [''], ['pods']),
+        rule(['list', 'watch'], ['apps'], ['statefulsets']),
+        rule(['update'], ['apps'], ['statefulsets/status']),
+        rule(['update'], ['apps'], ['statefulsets/finalizers']),
+        rule(['get', 'create', 'delete', 'update', 'patch'], [''], ['pods']),
+        rule(['get', 'create', 'delete', 'update', 'patch', 'list', 'watch'], ['apps'], ['controllerrevisions']),
+        rule(['get', 'create'], [''], ['persistentvolumeclaims']),
+        rule(['update', 'patch'], [''], ['persistentvolumeclaims']),
+        eventRule,
+      ],
+    ],
+    [
+      'endpoint-controller',
+      [
+        rule(['get', 'list', 'watch'], [''], ['services', 'pods']),
+        rule(['get', 'list', 'create', 'update', 'delete'], [''], ['endpoints']),
+        rule(['create'], [''], ['endpoints/restricted']),
+        eventRule,
+      ],
+    ],
   ];
   const roles = definitions.map(([name, rules]) => clusterRole(`system:controller:${name}`, rules));
   const bindings = definitions.map(([name]) => clusterRoleBinding(`system:controller:${name}`, `system:controller:${name}`, [controllerAccount(name)]));
@@ -210,7 +305,9 @@ export function defaultRbacObjects(): KubeObject[] {
   const adminRules = aggregateToAdminRules();
   const clusterRoles: KubeObject[] = [
     clusterRole('cluster-admin', [rule(['*'], ['*'], ['*']), urlRule(['*'], ['*'])]),
-    clusterRole('system:discovery', [urlRule(['get'], ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'])]),
+    clusterRole('system:discovery', [
+      urlRule(['get'], ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/']),
+    ]),
     clusterRole('system:basic-user', [
       rule(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']),
       rule(['create'], ['authentication.k8s.io'], ['selfsubjectreviews']),
@@ -219,7 +316,9 @@ export function defaultRbacObjects(): KubeObject[] {
     clusterRole('system:monitoring', [urlRule(['get'], ['/metrics', '/metrics/slis', '/livez', '/readyz', '/healthz', '/livez/*', '/readyz/*', '/healthz/*'])]),
     // Pre-filled with the aggregated rules, as the clusterrole-aggregation controller leaves them.
     aggregatedClusterRole('admin', ['rbac.authorization.k8s.io/aggregate-to-admin'], [...viewRules, ...editRules, ...adminRules]),
-    aggregatedClusterRole('edit', ['rbac.authorization.k8s.io/aggregate-to-edit'], [...viewRules, ...editRules], { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' }),
+    aggregatedClusterRole('edit', ['rbac.authorization.k8s.io/aggregate-to-edit'], [...viewRules, ...editRules], {
+      'rbac.authorization.k8s.io/aggregate-to-admin': 'true',
+    }),
     aggregatedClusterRole('view', ['rbac.authorization.k8s.io/aggregate-to-view'], viewRules, { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' }),
     clusterRole('system:aggregate-to-admin', adminRules, { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' }),
     clusterRole('system:aggregate-to-edit', editRules, { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' }),
@@ -232,12 +331,24 @@ export function defaultRbacObjects(): KubeObject[] {
       rule(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices']),
     ]),
     clusterRole('system:node-bootstrapper', [rule(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests'])]),
-    clusterRole('system:certificates.k8s.io:certificatesigningrequests:nodeclient', [rule(['create'], ['certificates.k8s.io'], ['certificatesigningrequests/nodeclient'])]),
-    clusterRole('system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [rule(['create'], ['certificates.k8s.io'], ['certificatesigningrequests/selfnodeclient'])]),
-    clusterRole('system:certificates.k8s.io:kube-apiserver-client-approver', [rule(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client'])]),
-    clusterRole('system:certificates.k8s.io:kube-apiserver-client-kubelet-approver', [rule(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client-kubelet'])]),
-    clusterRole('system:certificates.k8s.io:kubelet-serving-approver', [rule(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kubelet-serving'])]),
-    clusterRole('system:certificates.k8s.io:legacy-unknown-approver', [rule(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/legacy-unknown'])]),
+    clusterRole('system:certificates.k8s.io:certificatesigningrequests:nodeclient', [
+      rule(['create'], ['certificates.k8s.io'], ['certificatesigningrequests/nodeclient']),
+    ]),
+    clusterRole('system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [
+      rule(['create'], ['certificates.k8s.io'], ['certificatesigningrequests/selfnodeclient']),
+    ]),
+    clusterRole('system:certificates.k8s.io:kube-apiserver-client-approver', [
+      rule(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client']),
+    ]),
+    clusterRole('system:certificates.k8s.io:kube-apiserver-client-kubelet-approver', [
+      rule(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client-kubelet']),
+    ]),
+    clusterRole('system:certificates.k8s.io:kubelet-serving-approver', [
+      rule(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kubelet-serving']),
+    ]),
+    clusterRole('system:certificates.k8s.io:legacy-unknown-approver', [
+      rule(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/legacy-unknown']),
+    ]),
     clusterRole('system:kube-controller-manager', [
       rule(['create', 'patch', 'update'], ['', 'events.k8s.io'], ['events']),
       rule(['create'], ['coordination.k8s.io'], ['leases']),
@@ -323,20 +434,29 @@ export function defaultRbacObjects(): KubeObject[] {
       rule(['create', 'update', 'patch'], ['', 'events.k8s.io'], ['events']),
     ]),
     roleBinding('kube-system', 'system:controller:token-cleaner', 'system:controller:token-cleaner', [controllerAccount('token-cleaner')]),
-    role('kube-system', 'extension-apiserver-authentication-reader', [rule(['get', 'list', 'watch'], [''], ['configmaps'], ['extension-apiserver-authentication'])]),
-    roleBinding('kube-system', 'system::extension-apiserver-authentication-reader', 'extension-apiserver-authentication-reader', [user('system:kube-controller-manager'), user('system:kube-scheduler')]),
+    role('kube-system', 'extension-apiserver-authentication-reader', [
+      rule(['get', 'list', 'watch'], [''], ['configmaps'], ['extension-apiserver-authentication']),
+    ]),
+    roleBinding('kube-system', 'system::extension-apiserver-authentication-reader', 'extension-apiserver-authentication-reader', [
+      user('system:kube-controller-manager'),
+      user('system:kube-scheduler'),
+    ]),
     role('kube-system', 'system::leader-locking-kube-controller-manager', [
       rule(['create', 'get', 'list', 'update', 'watch'], ['coordination.k8s.io'], ['leases']),
       rule(['create', 'get', 'list', 'update', 'watch'], ['coordination.k8s.io'], ['leasecandidates']),
     ]),
-    roleBinding('kube-system', 'system::leader-locking-kube-controller-manager', 'system::leader-locking-kube-controller-manager', [controllerAccount('kube-controller-manager')]),
+    roleBinding('kube-system', 'system::leader-locking-kube-controller-manager', 'system::leader-locking-kube-controller-manager', [
+      controllerAccount('kube-controller-manager'),
+    ]),
     role('kube-system', 'system::leader-locking-kube-scheduler', [
       rule(['create', 'get', 'list', 'update', 'watch'], ['coordination.k8s.io'], ['leases']),
       rule(['create', 'get', 'list', 'update', 'watch'], ['coordination.k8s.io'], ['leasecandidates']),
     ]),
     roleBinding('kube-system', 'system::leader-locking-kube-scheduler', 'system::leader-locking-kube-scheduler', [controllerAccount('kube-scheduler')]),
   ];
-  return [...clusterRoles, ...controllers.roles, ...clusterRoleBindings, ...controllers.bindings, ...namespaced].map((object) => structuredClone(stripUndefined(object)));
+  return [...clusterRoles, ...controllers.roles, ...clusterRoleBindings, ...controllers.bindings, ...namespaced].map((object) =>
+    structuredClone(stripUndefined(object)),
+  );
 }
 
 function stripUndefined(object: KubeObject): KubeObject {

@@ -24,13 +24,22 @@ export class BootstrapSigner {
   private readonly secrets: Informer;
   private readonly configMaps: Informer;
 
-  constructor(private readonly client: KubeClient, private readonly logger: Logger, private readonly now: () => Date = () => new Date()) {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly logger: Logger,
+    private readonly now: () => Date = () => new Date(),
+  ) {
     this.queue = new WorkQueue(() => this.sign(), logger, 'bootstrapsigner');
     const trigger = (): void => this.queue.add('cluster-info');
     this.secrets = new Informer(client, '/api/v1/namespaces/kube-system/secrets', trigger, logger);
-    this.configMaps = new Informer(client, '/api/v1/namespaces/kube-public/configmaps', (_event, object) => {
-      if (object.metadata.name === 'cluster-info') trigger();
-    }, logger);
+    this.configMaps = new Informer(
+      client,
+      '/api/v1/namespaces/kube-public/configmaps',
+      (_event, object) => {
+        if (object.metadata.name === 'cluster-info') trigger();
+      },
+      logger,
+    );
   }
 
   async run(signal: AbortSignal): Promise<void> {

@@ -4,7 +4,12 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../contracts.js';
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly body: unknown, method: string, path: string) {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    method: string,
+    path: string,
+  ) {
     super(`${method} ${path}: HTTP ${status}${statusMessage(body)}`);
   }
 }
@@ -109,7 +114,13 @@ export class KubeClient {
   async watch(path: string, resourceVersion: string, onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void> {
     if (this.readVia) return this.readVia.watch(path, resourceVersion, onEvent, signal);
     const separator = path.includes('?') ? '&' : '?';
-    const response = await this.send('GET', `${path}${separator}watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(resourceVersion)}`, undefined, 'application/json', signal);
+    const response = await this.send(
+      'GET',
+      `${path}${separator}watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(resourceVersion)}`,
+      undefined,
+      'application/json',
+      signal,
+    );
     const status = response.statusCode ?? 0;
     if (status !== 200) {
       const text = await readBody(response);

@@ -62,7 +62,9 @@ function subjectField(request: x509.Pkcs10CertificateRequest, name: string): str
 export function kubeletClientCsrProblem(request: x509.Pkcs10CertificateRequest, usages: string[]): string | undefined {
   const organisations = subjectField(request, 'O');
   if (organisations.length !== 1 || organisations[0] !== 'system:nodes') return 'subject organization is not system:nodes';
-  const san = request.extensions.find((extension): extension is x509.SubjectAlternativeNameExtension => extension instanceof x509.SubjectAlternativeNameExtension);
+  const san = request.extensions.find(
+    (extension): extension is x509.SubjectAlternativeNameExtension => extension instanceof x509.SubjectAlternativeNameExtension,
+  );
   if (san && san.names.items.length > 0) return 'subject alternative names are not allowed';
   const commonNames = subjectField(request, 'CN');
   if (commonNames.length !== 1 || !commonNames[0]!.startsWith('system:node:') || commonNames[0]!.length <= 'system:node:'.length) {
@@ -70,7 +72,8 @@ export function kubeletClientCsrProblem(request: x509.Pkcs10CertificateRequest, 
   }
   const sorted = [...new Set(usages)].sort().join(',');
   const allowed = ['client auth,digital signature', 'client auth,digital signature,key encipherment'];
-  if (usages.length !== new Set(usages).size || !allowed.includes(sorted)) return `usages did not match [digital signature, client auth] (optionally key encipherment)`;
+  if (usages.length !== new Set(usages).size || !allowed.includes(sorted))
+    return `usages did not match [digital signature, client auth] (optionally key encipherment)`;
   return undefined;
 }
 
@@ -99,7 +102,8 @@ export function kubeletServingCsrProblem(request: x509.Pkcs10CertificateRequest,
 /** The kube-apiserver-client signer accepts any subject, but only client usages. */
 export function apiserverClientCsrProblem(_request: x509.Pkcs10CertificateRequest, usages: string[]): string | undefined {
   const allowed = new Set(['digital signature', 'key encipherment', 'client auth']);
-  if (!usages.includes('client auth') || usages.some((usage) => !allowed.has(usage))) return 'usages must be client auth, optionally with digital signature and key encipherment';
+  if (!usages.includes('client auth') || usages.some((usage) => !allowed.has(usage)))
+    return 'usages must be client auth, optionally with digital signature and key encipherment';
   return undefined;
 }
 
@@ -119,7 +123,10 @@ export function conditionTrue(csr: KubeObject, type: string): boolean {
  * itself) or nodeclient (a new node) CSRs.
  */
 export class CsrApprover {
-  constructor(private readonly client: KubeClient, private readonly logger: Logger) {}
+  constructor(
+    private readonly client: KubeClient,
+    private readonly logger: Logger,
+  ) {}
 
   async handle(csr: KubeObject): Promise<void> {
     if (conditionTrue(csr, 'Approved') || conditionTrue(csr, 'Denied') || statusOf(csr).certificate) return;
@@ -186,7 +193,7 @@ const EXTENDED_USAGES: Record<string, string> = {
   'client auth': x509.ExtendedKeyUsage.clientAuth,
   'code signing': x509.ExtendedKeyUsage.codeSigning,
   'email protection': x509.ExtendedKeyUsage.emailProtection,
-  'timestamping': x509.ExtendedKeyUsage.timeStamping,
+  timestamping: x509.ExtendedKeyUsage.timeStamping,
   'ocsp signing': x509.ExtendedKeyUsage.ocspSigning,
 };
 
@@ -218,7 +225,13 @@ export async function loadSigningCa(certPem: string, keyPem: string): Promise<Si
 }
 
 /** Issues the certificate the kube-controller-manager's csrsigning controller would, as PEM. */
-export async function signCsr(ca: SigningCa, request: x509.Pkcs10CertificateRequest, usages: string[], durationSeconds: number, now = new Date()): Promise<string> {
+export async function signCsr(
+  ca: SigningCa,
+  request: x509.Pkcs10CertificateRequest,
+  usages: string[],
+  durationSeconds: number,
+  now = new Date(),
+): Promise<string> {
   let keyUsage = 0;
   const extended: string[] = [];
   for (const usage of usages) {
@@ -273,7 +286,17 @@ export class CsrSigner {
       const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
       status = {
         ...statusOf(csr),
-        conditions: [...(statusOf(csr).conditions ?? []), { type: 'Failed', status: 'True', reason: 'SignerValidationFailure', message: problem ?? 'invalid request', lastUpdateTime: now, lastTransitionTime: now }],
+        conditions: [
+          ...(statusOf(csr).conditions ?? []),
+          {
+            type: 'Failed',
+            status: 'True',
+            reason: 'SignerValidationFailure',
+            message: problem ?? 'invalid request',
+            lastUpdateTime: now,
+            lastTransitionTime: now,
+          },
+        ],
       };
     } else {
       const duration = spec.expirationSeconds !== undefined ? Math.max(600, Math.min(spec.expirationSeconds, this.durationSeconds)) : this.durationSeconds;
@@ -294,11 +317,21 @@ export class CsrController {
   private readonly queue: WorkQueue;
   private readonly informer: Informer;
 
-  constructor(client: KubeClient, private readonly approver: CsrApprover | undefined, private readonly signer: CsrSigner | undefined, logger: Logger) {
+  constructor(
+    client: KubeClient,
+    private readonly approver: CsrApprover | undefined,
+    private readonly signer: CsrSigner | undefined,
+    logger: Logger,
+  ) {
     this.queue = new WorkQueue((name) => this.process(name), logger, 'csr');
-    this.informer = new Informer(client, CSR_PATH, (event, object) => {
-      if (event !== 'deleted') this.queue.add(object.metadata.name ?? '');
-    }, logger);
+    this.informer = new Informer(
+      client,
+      CSR_PATH,
+      (event, object) => {
+        if (event !== 'deleted') this.queue.add(object.metadata.name ?? '');
+      },
+      logger,
+    );
   }
 
   async run(signal: AbortSignal): Promise<void> {

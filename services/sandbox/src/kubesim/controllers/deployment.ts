@@ -47,23 +47,41 @@ export class DeploymentController {
   private readonly pods: Informer;
   private readonly written = new Map<string, string>();
 
-  constructor(private readonly client: KubeClient, private readonly logger: Logger) {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly logger: Logger,
+  ) {
     this.queue = new WorkQueue((key) => this.sync(key), logger, 'deployment');
-    this.deployments = new Informer(client, '/apis/apps/v1/deployments', (event, object) => {
-      if (event === 'deleted') this.written.delete(object.metadata.uid ?? '');
-      this.queue.add(namespacedKey(object.metadata.namespace, object.metadata.name));
-    }, logger);
-    this.replicaSets = new Informer(client, '/apis/apps/v1/replicasets', (_event, object) => {
-      const owner = controllerOf(typed<V1ReplicaSet>(object));
-      if (owner?.kind === 'Deployment') this.queue.add(namespacedKey(object.metadata.namespace, owner.name));
-    }, logger);
-    this.pods = new Informer(client, '/api/v1/pods', (_event, object) => {
-      const owner = controllerOf(typed<V1Pod>(object));
-      if (owner?.kind !== 'ReplicaSet') return;
-      const replicaSet = this.replicaSets.get(namespacedKey(object.metadata.namespace, owner.name));
-      const deployment = replicaSet ? controllerOf(typed<V1ReplicaSet>(replicaSet)) : undefined;
-      if (deployment?.kind === 'Deployment') this.queue.add(namespacedKey(object.metadata.namespace, deployment.name));
-    }, logger);
+    this.deployments = new Informer(
+      client,
+      '/apis/apps/v1/deployments',
+      (event, object) => {
+        if (event === 'deleted') this.written.delete(object.metadata.uid ?? '');
+        this.queue.add(namespacedKey(object.metadata.namespace, object.metadata.name));
+      },
+      logger,
+    );
+    this.replicaSets = new Informer(
+      client,
+      '/apis/apps/v1/replicasets',
+      (_event, object) => {
+        const owner = controllerOf(typed<V1ReplicaSet>(object));
+        if (owner?.kind === 'Deployment') this.queue.add(namespacedKey(object.metadata.namespace, owner.name));
+      },
+      logger,
+    );
+    this.pods = new Informer(
+      client,
+      '/api/v1/pods',
+      (_event, object) => {
+        const owner = controllerOf(typed<V1Pod>(object));
+        if (owner?.kind !== 'ReplicaSet') return;
+        const replicaSet = this.replicaSets.get(namespacedKey(object.metadata.namespace, owner.name));
+        const deployment = replicaSet ? controllerOf(typed<V1ReplicaSet>(replicaSet)) : undefined;
+        if (deployment?.kind === 'Deployment') this.queue.add(namespacedKey(object.metadata.namespace, deployment.name));
+      },
+      logger,
+    );
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -73,7 +91,10 @@ export class DeploymentController {
   private revisions(deployment: V1Deployment): Revision[] {
     const namespace = deployment.metadata?.namespace;
     const uid = deployment.metadata?.uid;
-    const pods = this.pods.items().map((object) => typed<V1Pod>(object)).filter((pod) => pod.metadata?.namespace === namespace);
+    const pods = this.pods
+      .items()
+      .map((object) => typed<V1Pod>(object))
+      .filter((pod) => pod.metadata?.namespace === namespace);
     return this.replicaSets
       .items()
       .map((object) => typed<V1ReplicaSet>(object))
@@ -104,7 +125,12 @@ export class DeploymentController {
     if (!deployment.spec?.paused) {
       const current = revisions.find((revision) => revision.replicaSet.metadata?.name === `${deployment.metadata?.name}-${hash}`);
       if (!current) await this.createReplicaSet(deployment, hash, revisions);
-      else await this.scale(deployment, current, revisions.filter((revision) => revision !== current));
+      else
+        await this.scale(
+          deployment,
+          current,
+          revisions.filter((revision) => revision !== current),
+        );
       await this.pruneHistory(deployment, hash, revisions);
       revisions = this.revisions(deployment);
     }
@@ -189,7 +215,12 @@ export class DeploymentController {
   private async setReplicas(replicaSet: V1ReplicaSet, replicas: number): Promise<void> {
     if ((replicaSet.spec?.replicas ?? 1) === replicas || !replicaSet.spec) return;
     try {
-      await this.client.request('PUT', replicaSetPath(replicaSet.metadata?.namespace ?? 'default', replicaSet.metadata?.name ?? ''), { ...replicaSet, apiVersion: 'apps/v1', kind: 'ReplicaSet', spec: { ...replicaSet.spec, replicas } });
+      await this.client.request('PUT', replicaSetPath(replicaSet.metadata?.namespace ?? 'default', replicaSet.metadata?.name ?? ''), {
+        ...replicaSet,
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        spec: { ...replicaSet.spec, replicas },
+      });
     } catch (error) {
       // A newer ReplicaSet exists; its informer event brings this Deployment back.
       if (!isStatus(error, 409) && !isStatus(error, 404)) throw error;
@@ -213,16 +244,28 @@ export class DeploymentController {
     const desired = deployment.spec?.replicas ?? 1;
     const pods = revisions.flatMap((revision) => revision.active);
     const ready = pods.filter(podReady).length;
-    const updated = revisions.filter((revision) => revision.replicaSet.metadata?.labels?.[POD_TEMPLATE_HASH] === hash).flatMap((revision) => revision.active).length;
+    const updated = revisions
+      .filter((revision) => revision.replicaSet.metadata?.labels?.[POD_TEMPLATE_HASH] === hash)
+      .flatMap((revision) => revision.active).length;
     const available = ready >= desired;
     const complete = updated === desired && pods.length === desired && ready === desired;
     const previous = (cached.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
     const replicaSetName = `${deployment.metadata?.name}-${hash}`;
     const conditions: Condition[] = [
-      condition(previous, 'Available', available, available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
-        available ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.'),
-      condition(previous, 'Progressing', true, complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
-        complete ? `ReplicaSet "${replicaSetName}" has successfully progressed.` : `ReplicaSet "${replicaSetName}" is progressing.`),
+      condition(
+        previous,
+        'Available',
+        available,
+        available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+        available ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.',
+      ),
+      condition(
+        previous,
+        'Progressing',
+        true,
+        complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
+        complete ? `ReplicaSet "${replicaSetName}" has successfully progressed.` : `ReplicaSet "${replicaSetName}" is progressing.`,
+      ),
     ];
     const status = {
       observedGeneration: deployment.metadata?.generation,
@@ -237,7 +280,8 @@ export class DeploymentController {
     const serialized = canonicalJson(status);
     // Either check alone suffices: a server that drops zero values must not make every sync write.
     if (canonicalJson(deployment.status ?? {}) === serialized || this.written.get(uid) === serialized) return;
-    if (await writeStatus(this.client, deploymentPath(deployment.metadata?.namespace ?? 'default', deployment.metadata?.name ?? ''), cached, status)) this.written.set(uid, serialized);
+    if (await writeStatus(this.client, deploymentPath(deployment.metadata?.namespace ?? 'default', deployment.metadata?.name ?? ''), cached, status))
+      this.written.set(uid, serialized);
   }
 }
 

@@ -15,18 +15,36 @@ export class EndpointsController {
   private readonly pods: Informer;
   private readonly endpoints: Informer;
 
-  constructor(private readonly client: KubeClient, private readonly logger: Logger) {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly logger: Logger,
+  ) {
     this.queue = new WorkQueue((key) => this.sync(key), logger, 'endpoint');
-    this.services = new Informer(client, '/api/v1/services', (_event, object) => this.queue.add(namespacedKey(object.metadata.namespace, object.metadata.name)), logger);
-    this.pods = new Informer(client, '/api/v1/pods', (_event, object) => {
-      // A pod change can matter to any Service of its namespace whose selector it matches (or matched).
-      for (const service of this.services.items()) {
-        if (service.metadata.namespace === object.metadata.namespace) this.queue.add(namespacedKey(service.metadata.namespace, service.metadata.name));
-      }
-    }, logger);
-    this.endpoints = new Informer(client, '/api/v1/endpoints', (event, object) => {
-      if (event !== 'added') this.queue.add(namespacedKey(object.metadata.namespace, object.metadata.name));
-    }, logger);
+    this.services = new Informer(
+      client,
+      '/api/v1/services',
+      (_event, object) => this.queue.add(namespacedKey(object.metadata.namespace, object.metadata.name)),
+      logger,
+    );
+    this.pods = new Informer(
+      client,
+      '/api/v1/pods',
+      (_event, object) => {
+        // A pod change can matter to any Service of its namespace whose selector it matches (or matched).
+        for (const service of this.services.items()) {
+          if (service.metadata.namespace === object.metadata.namespace) this.queue.add(namespacedKey(service.metadata.namespace, service.metadata.name));
+        }
+      },
+      logger,
+    );
+    this.endpoints = new Informer(
+      client,
+      '/api/v1/endpoints',
+      (event, object) => {
+        if (event !== 'added') this.queue.add(namespacedKey(object.metadata.namespace, object.metadata.name));
+      },
+      logger,
+    );
   }
 
   async run(signal: AbortSignal): Promise<void> {

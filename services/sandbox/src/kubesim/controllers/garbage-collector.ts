@@ -20,7 +20,11 @@ interface Node {
  *   drops the orphan finalizer.
  */
 export class GarbageCollector {
-  constructor(private readonly client: KubeClient, private readonly logger: Logger, private readonly intervalMs = 5_000) {}
+  constructor(
+    private readonly client: KubeClient,
+    private readonly logger: Logger,
+    private readonly intervalMs = 5_000,
+  ) {}
 
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
@@ -50,7 +54,10 @@ export class GarbageCollector {
         throw error;
       }
       for (const object of items) {
-        const node = { object: { ...object, apiVersion: resource.group ? `${resource.group}/${resource.version}` : resource.version, kind: resource.kind }, resource };
+        const node = {
+          object: { ...object, apiVersion: resource.group ? `${resource.group}/${resource.version}` : resource.version, kind: resource.kind },
+          resource,
+        };
         nodes.push(node);
         if (object.metadata.uid) byUid.set(object.metadata.uid, node);
       }
@@ -63,8 +70,10 @@ export class GarbageCollector {
     }
     for (const node of nodes) {
       const finalizers = node.object.metadata.finalizers ?? [];
-      if (node.object.metadata.deletionTimestamp && finalizers.includes(ORPHAN)) await this.orphanDependents(node, dependentsOf.get(node.object.metadata.uid ?? '') ?? []);
-      else if (node.object.metadata.deletionTimestamp && finalizers.includes(FOREGROUND)) await this.deleteForeground(node, dependentsOf.get(node.object.metadata.uid ?? '') ?? []);
+      if (node.object.metadata.deletionTimestamp && finalizers.includes(ORPHAN))
+        await this.orphanDependents(node, dependentsOf.get(node.object.metadata.uid ?? '') ?? []);
+      else if (node.object.metadata.deletionTimestamp && finalizers.includes(FOREGROUND))
+        await this.deleteForeground(node, dependentsOf.get(node.object.metadata.uid ?? '') ?? []);
     }
     for (const node of nodes) {
       const references = node.object.metadata.ownerReferences ?? [];
@@ -86,7 +95,9 @@ export class GarbageCollector {
       const ownerResource = this.discovered.find((resource) => resource.group === group && resource.kind === reference.kind);
       // An owner kind the server does not serve cannot be checked; keeping the dependent is the safe choice.
       if (!ownerResource) return false;
-      const owner = await this.client.getOptional(objectPath(ownerResource, reference.name, ownerResource.namespaced ? node.object.metadata.namespace : undefined));
+      const owner = await this.client.getOptional(
+        objectPath(ownerResource, reference.name, ownerResource.namespaced ? node.object.metadata.namespace : undefined),
+      );
       if (owner && owner.metadata.uid === reference.uid) return false;
     }
     return true;
@@ -96,7 +107,9 @@ export class GarbageCollector {
 
   private async deleteForeground(owner: Node, dependents: Node[]): Promise<void> {
     const blocking = dependents.filter((dependent) =>
-      (dependent.object.metadata.ownerReferences ?? []).some((reference) => reference.uid === owner.object.metadata.uid && reference.blockOwnerDeletion === true),
+      (dependent.object.metadata.ownerReferences ?? []).some(
+        (reference) => reference.uid === owner.object.metadata.uid && reference.blockOwnerDeletion === true,
+      ),
     );
     for (const dependent of dependents) {
       if (!dependent.object.metadata.deletionTimestamp) await this.delete(dependent, blocking.includes(dependent) ? 'Foreground' : 'Background');
@@ -142,7 +155,12 @@ export class GarbageCollector {
   private async delete(node: Node, propagationPolicy: 'Background' | 'Foreground'): Promise<void> {
     const path = objectPath(node.resource, node.object.metadata.name ?? '', node.object.metadata.namespace);
     try {
-      await this.client.request('DELETE', path, { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy, preconditions: { uid: node.object.metadata.uid } });
+      await this.client.request('DELETE', path, {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        propagationPolicy,
+        preconditions: { uid: node.object.metadata.uid },
+      });
       this.logger.info(`garbagecollector: deleted ${node.resource.name} ${node.object.metadata.namespace ?? ''}/${node.object.metadata.name}`);
     } catch (error) {
       if (!isStatus(error, 404) && !isStatus(error, 409)) throw error;

@@ -25,7 +25,10 @@ async function selfSigned(name: string): Promise<{ cert: string; key: string }> 
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + 365 * 86_400_000),
     extensions: [
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }]),
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'dns', value: 'localhost' },
+        { type: 'ip', value: '127.0.0.1' },
+      ]),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
     ],
   });
@@ -49,7 +52,18 @@ export async function startHealthzServer(options: HealthzServerOptions): Promise
       return;
     }
     response.writeHead(403, { 'Content-Type': 'application/json' });
-    response.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `forbidden: User "system:anonymous" cannot get path "${path}"`, reason: 'Forbidden', details: {}, code: 403 }));
+    response.end(
+      JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `forbidden: User "system:anonymous" cannot get path "${path}"`,
+        reason: 'Forbidden',
+        details: {},
+        code: 403,
+      }),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -61,9 +75,10 @@ export async function startHealthzServer(options: HealthzServerOptions): Promise
   return {
     server,
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -122,7 +122,11 @@ export class WorkQueue {
   private readonly timers = new Set<NodeJS.Timeout>();
   private wake: (() => void) | undefined;
 
-  constructor(private readonly handle: (key: string) => Promise<void>, private readonly logger: Logger, private readonly name: string) {}
+  constructor(
+    private readonly handle: (key: string) => Promise<void>,
+    private readonly logger: Logger,
+    private readonly name: string,
+  ) {}
 
   add(key: string): void {
     this.pending.add(key);
@@ -130,19 +134,26 @@ export class WorkQueue {
   }
 
   addAfter(key: string, delayMs: number): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.add(key);
-    }, Math.min(Math.max(0, delayMs), 2_147_000_000));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        this.add(key);
+      },
+      Math.min(Math.max(0, delayMs), 2_147_000_000),
+    );
     this.timers.add(timer);
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => {
-      for (const timer of this.timers) clearTimeout(timer);
-      this.timers.clear();
-      this.wake?.();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const timer of this.timers) clearTimeout(timer);
+        this.timers.clear();
+        this.wake?.();
+      },
+      { once: true },
+    );
     while (!signal.aborted) {
       const next = this.pending.values().next();
       if (next.done) {

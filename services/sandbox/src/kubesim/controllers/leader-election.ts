@@ -30,7 +30,11 @@ const micro = (date: Date): string => date.toISOString().replace('Z', '000Z');
 export class LeaderElector {
   readonly identity: string;
 
-  constructor(private readonly client: KubeClient, private readonly options: LeaderElectionOptions, private readonly logger: Logger) {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly options: LeaderElectionOptions,
+    private readonly logger: Logger,
+  ) {
     this.identity = options.identity ?? `${hostname()}_${randomUUID()}`;
   }
 

@@ -14,11 +14,20 @@ export class NamespaceController {
   private readonly queue: WorkQueue;
   private readonly informer: Informer;
 
-  constructor(private readonly client: KubeClient, private readonly logger: Logger, private readonly recheckMs = 1_000) {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly logger: Logger,
+    private readonly recheckMs = 1_000,
+  ) {
     this.queue = new WorkQueue((name) => this.sync(name), logger, 'namespace');
-    this.informer = new Informer(client, '/api/v1/namespaces', (event, object) => {
-      if (event !== 'deleted' && object.metadata.deletionTimestamp) this.queue.add(object.metadata.name ?? '');
-    }, logger);
+    this.informer = new Informer(
+      client,
+      '/api/v1/namespaces',
+      (event, object) => {
+        if (event !== 'deleted' && object.metadata.deletionTimestamp) this.queue.add(object.metadata.name ?? '');
+      },
+      logger,
+    );
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -28,7 +37,7 @@ export class NamespaceController {
   private async sync(name: string): Promise<void> {
     const namespace = this.informer.get(name);
     if (!namespace || !namespace.metadata.deletionTimestamp) return;
-    const finalizers = ((namespace.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []);
+    const finalizers = (namespace.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return;
     const remaining = await this.deleteContent(name);
     if (remaining > 0) {

@@ -50,11 +50,21 @@ export class NodeLifecycleController {
   private readonly probes = new Map<string, { marker: string; observedAt: number }>();
   private readonly noScheduleQueue: WorkQueue;
 
-  constructor(private readonly client: KubeClient, private readonly logger: Logger, private readonly options: NodeLifecycleOptions, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly logger: Logger,
+    private readonly options: NodeLifecycleOptions,
+    private readonly now: () => number = Date.now,
+  ) {
     this.noScheduleQueue = new WorkQueue((name) => this.syncNoScheduleTaints(name), logger, 'nodelifecycle-noschedule');
-    this.nodes = new Informer(client, '/api/v1/nodes', (event, object) => {
-      if (event !== 'deleted') this.noScheduleQueue.add(object.metadata.name ?? '');
-    }, logger);
+    this.nodes = new Informer(
+      client,
+      '/api/v1/nodes',
+      (event, object) => {
+        if (event !== 'deleted') this.noScheduleQueue.add(object.metadata.name ?? '');
+      },
+      logger,
+    );
     this.leases = new Informer(client, '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', () => undefined, logger);
   }
 
@@ -72,7 +82,7 @@ export class NodeLifecycleController {
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const node = await this.client.getOptional(`/api/v1/nodes/${name}`);
       if (!node || node.metadata.deletionTimestamp) return;
-      const conditions = ((node.status as { conditions?: NodeCondition[] } | undefined)?.conditions ?? []);
+      const conditions = (node.status as { conditions?: NodeCondition[] } | undefined)?.conditions ?? [];
       const wanted = new Set<string>();
       for (const condition of conditions) {
         const key = CONDITION_TAINTS[condition.type]?.[condition.status];
@@ -115,7 +125,7 @@ export class NodeLifecycleController {
 
   private async check(node: KubeObject): Promise<void> {
     const name = node.metadata.name ?? '';
-    const conditions = ((node.status as { conditions?: NodeCondition[] } | undefined)?.conditions ?? []);
+    const conditions = (node.status as { conditions?: NodeCondition[] } | undefined)?.conditions ?? [];
     const ready = conditions.find((condition) => condition.type === 'Ready');
     const lease = this.leases.get(`kube-node-lease/${name}`);
     const renewTime = (lease?.spec as { renewTime?: string } | undefined)?.renewTime ?? '';
@@ -136,7 +146,7 @@ export class NodeLifecycleController {
   }
 
   private taints(node: KubeObject): Taint[] {
-    return ((node.spec as { taints?: Taint[] } | undefined)?.taints ?? []);
+    return (node.spec as { taints?: Taint[] } | undefined)?.taints ?? [];
   }
 
   /** The taint manager's unreachable taints: NoSchedule, and NoExecute stamped with the time it was added. */
@@ -146,7 +156,9 @@ export class NodeLifecycleController {
       if (!node) return;
       const others = this.taints(node).filter((taint) => taint.key !== UNREACHABLE_TAINT);
       const timestamp = new Date(this.now()).toISOString().replace(/\.\d+Z$/, 'Z');
-      const taints = present ? [...others, { key: UNREACHABLE_TAINT, effect: 'NoSchedule' }, { key: UNREACHABLE_TAINT, effect: 'NoExecute', timeAdded: timestamp }] : others;
+      const taints = present
+        ? [...others, { key: UNREACHABLE_TAINT, effect: 'NoSchedule' }, { key: UNREACHABLE_TAINT, effect: 'NoExecute', timeAdded: timestamp }]
+        : others;
       const spec = { ...((node.spec as Record<string, unknown> | undefined) ?? {}) };
       if (taints.length > 0) spec.taints = taints;
       else delete spec.taints;
@@ -171,9 +183,22 @@ export class NodeLifecycleController {
       for (const type of MONITORED_CONDITIONS) {
         const index = conditions.findIndex((condition) => condition.type === type);
         if (index < 0) {
-          conditions.push({ type, status: 'Unknown', reason: 'NodeStatusNeverUpdated', message: 'Kubelet never posted node status.', lastHeartbeatTime: timestamp, lastTransitionTime: timestamp });
+          conditions.push({
+            type,
+            status: 'Unknown',
+            reason: 'NodeStatusNeverUpdated',
+            message: 'Kubelet never posted node status.',
+            lastHeartbeatTime: timestamp,
+            lastTransitionTime: timestamp,
+          });
         } else if (conditions[index]!.status !== 'Unknown') {
-          conditions[index] = { ...conditions[index]!, status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: timestamp };
+          conditions[index] = {
+            ...conditions[index]!,
+            status: 'Unknown',
+            reason: 'NodeStatusUnknown',
+            message: 'Kubelet stopped posting node status.',
+            lastTransitionTime: timestamp,
+          };
         }
       }
       try {

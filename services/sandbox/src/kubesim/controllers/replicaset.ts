@@ -32,19 +32,32 @@ export class ReplicaSetController {
   private readonly expectations = new PodExpectations();
   private readonly written = new Map<string, string>();
 
-  constructor(private readonly client: KubeClient, private readonly logger: Logger) {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly logger: Logger,
+  ) {
     this.queue = new WorkQueue((key) => this.sync(key), logger, 'replicaset');
-    this.replicaSets = new Informer(client, '/apis/apps/v1/replicasets', (event, object) => {
-      const key = namespacedKey(object.metadata.namespace, object.metadata.name);
-      if (event === 'deleted') this.written.delete(object.metadata.uid ?? '');
-      this.queue.add(key);
-    }, logger);
-    this.pods = new Informer(client, '/api/v1/pods', (event, object) => {
-      const pod = typed<V1Pod>(object);
-      this.expectations.observe(event, pod);
-      const owner = controllerOf(pod);
-      if (owner?.kind === 'ReplicaSet') this.queue.add(namespacedKey(pod.metadata?.namespace, owner.name));
-    }, logger);
+    this.replicaSets = new Informer(
+      client,
+      '/apis/apps/v1/replicasets',
+      (event, object) => {
+        const key = namespacedKey(object.metadata.namespace, object.metadata.name);
+        if (event === 'deleted') this.written.delete(object.metadata.uid ?? '');
+        this.queue.add(key);
+      },
+      logger,
+    );
+    this.pods = new Informer(
+      client,
+      '/api/v1/pods',
+      (event, object) => {
+        const pod = typed<V1Pod>(object);
+        this.expectations.observe(event, pod);
+        const owner = controllerOf(pod);
+        if (owner?.kind === 'ReplicaSet') this.queue.add(namespacedKey(pod.metadata?.namespace, owner.name));
+      },
+      logger,
+    );
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -69,7 +82,10 @@ export class ReplicaSetController {
     } else if (active.length > desired) {
       // getPodsToDelete: not ready before ready, then the newest first.
       const victims = [...active]
-        .sort((a, b) => Number(podReady(a)) - Number(podReady(b)) || String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')))
+        .sort(
+          (a, b) =>
+            Number(podReady(a)) - Number(podReady(b)) || String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')),
+        )
         .slice(0, active.length - desired);
       for (const pod of victims) {
         this.expectations.expectDeletion(pod);

@@ -72,23 +72,64 @@ const IMPLEMENTED: Record<string, ControllerName> = {
 
 // Known to the real binary but not simulated here; naming them is valid and does nothing.
 const OTHER_KNOWN = new Set([
-  'attachdetach', 'cloud-node-lifecycle', 'clusterrole-aggregation', 'cronjob', 'csrcleaner', 'daemonset', 'disruption',
-  'endpointslice', 'endpointslicemirroring', 'ephemeral-volume', 'horizontalpodautoscaling', 'job', 'legacy-service-account-token-cleaner',
-  'nodeipam', 'persistentvolume-binder', 'persistentvolume-expander', 'podgc', 'pv-protection', 'pvc-protection',
-  'replicationcontroller', 'resource-claim-controller', 'resourcequota', 'route', 'service',
-  'serviceaccount-token', 'ttl', 'ttl-after-finished', 'storage-version-gc', 'service-lb-controller', 'node-route-controller',
-  'taint-eviction-controller', 'validatingadmissionpolicy-status-controller', 'service-cidr-controller', 'storageversion-garbage-collector',
-  'selinux-warning-controller', 'kube-apiserver-serving-clustertrustbundle-publisher-controller', 'device-taint-eviction-controller',
+  'attachdetach',
+  'cloud-node-lifecycle',
+  'clusterrole-aggregation',
+  'cronjob',
+  'csrcleaner',
+  'daemonset',
+  'disruption',
+  'endpointslice',
+  'endpointslicemirroring',
+  'ephemeral-volume',
+  'horizontalpodautoscaling',
+  'job',
+  'legacy-service-account-token-cleaner',
+  'nodeipam',
+  'persistentvolume-binder',
+  'persistentvolume-expander',
+  'podgc',
+  'pv-protection',
+  'pvc-protection',
+  'replicationcontroller',
+  'resource-claim-controller',
+  'resourcequota',
+  'route',
+  'service',
+  'serviceaccount-token',
+  'ttl',
+  'ttl-after-finished',
+  'storage-version-gc',
+  'service-lb-controller',
+  'node-route-controller',
+  'taint-eviction-controller',
+  'validatingadmissionpolicy-status-controller',
+  'service-cidr-controller',
+  'storageversion-garbage-collector',
+  'selinux-warning-controller',
+  'kube-apiserver-serving-clustertrustbundle-publisher-controller',
+  'device-taint-eviction-controller',
 ]);
 const DISABLED_BY_DEFAULT = new Set<ControllerName>(['bootstrapsigner', 'tokencleaner']);
 const ALL_CONTROLLERS: ControllerName[] = [
-  'namespace', 'garbagecollector', 'bootstrapsigner', 'tokencleaner', 'csrapproving', 'csrsigning', 'nodelifecycle', 'serviceaccount', 'root-ca-cert-publisher',
+  'namespace',
+  'garbagecollector',
+  'bootstrapsigner',
+  'tokencleaner',
+  'csrapproving',
+  'csrsigning',
+  'nodelifecycle',
+  'serviceaccount',
+  'root-ca-cert-publisher',
   ...WORKLOAD_CONTROLLERS,
 ];
 
 /** --controllers semantics: "*" enables the default set, "name" enables, "-name" disables. */
 export function resolveControllers(value: string): ControllerName[] {
-  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   const star = entries.includes('*');
   const enabled = new Set<ControllerName>();
   const disabled = new Set<ControllerName>();
@@ -157,7 +198,11 @@ async function ensureServiceAccount(root: KubeClient, account: string): Promise<
   const existing = await root.getOptional(path);
   if (existing) return existing;
   try {
-    return await root.request<KubeObject>('POST', '/api/v1/namespaces/kube-system/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: account, namespace: 'kube-system' } });
+    return await root.request<KubeObject>('POST', '/api/v1/namespaces/kube-system/serviceaccounts', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: account, namespace: 'kube-system' },
+    });
   } catch (error) {
     if (!isStatus(error, 409)) throw error;
     return root.get(path);
@@ -204,7 +249,10 @@ function legacyTokenSource(root: KubeClient, account: string, signingKeyPem: str
       return cached;
     }
     const key = createPrivateKey(signingKeyPem);
-    const alg = key.asymmetricKeyType === 'ec' ? ({ prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' } as Record<string, string>)[key.asymmetricKeyDetails?.namedCurve ?? ''] : 'RS256';
+    const alg =
+      key.asymmetricKeyType === 'ec'
+        ? ({ prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' } as Record<string, string>)[key.asymmetricKeyDetails?.namedCurve ?? '']
+        : 'RS256';
     if (!alg) throw new Error('--service-account-private-key-file: unsupported key');
     const token = await new SignJWT({
       'kubernetes.io/serviceaccount/namespace': 'kube-system',
@@ -221,7 +269,11 @@ function legacyTokenSource(root: KubeClient, account: string, signingKeyPem: str
       apiVersion: 'v1',
       kind: 'Secret',
       type: 'kubernetes.io/service-account-token',
-      metadata: { name: secretName, namespace: 'kube-system', annotations: { 'kubernetes.io/service-account.name': account, 'kubernetes.io/service-account.uid': uid } },
+      metadata: {
+        name: secretName,
+        namespace: 'kube-system',
+        annotations: { 'kubernetes.io/service-account.name': account, 'kubernetes.io/service-account.uid': uid },
+      },
       data: { token: Buffer.from(token).toString('base64'), namespace: Buffer.from('kube-system').toString('base64') },
     });
     logger.info(`signed a service-account token for kube-system/${account}`);
@@ -251,7 +303,9 @@ export async function startControllers(kubeconfig: string | KubeConfig, options:
         tokenSourceFor = (account) => legacyTokenSource(root, account, signingKey, logger);
       } else {
         // Without TokenRequest and without a signing key the flag cannot be honoured; say so loudly.
-        logger.error(`--use-service-account-credentials: TokenRequest is not served and no --service-account-private-key-file; controllers use the kubeconfig identity`);
+        logger.error(
+          `--use-service-account-credentials: TokenRequest is not served and no --service-account-private-key-file; controllers use the kubeconfig identity`,
+        );
         tokenSourceFor = undefined;
       }
     }
@@ -368,40 +422,151 @@ export async function startControllers(kubeconfig: string | KubeConfig, options:
 }
 
 const COMMON_VALUE_FLAGS = [
-  'kubeconfig', 'authentication-kubeconfig', 'authorization-kubeconfig', 'bind-address', 'secure-port', 'cert-dir', 'tls-cert-file',
-  'tls-private-key-file', 'tls-cipher-suites', 'tls-min-version', 'tls-sni-cert-key', 'client-ca-file', 'requestheader-client-ca-file',
-  'requestheader-allowed-names', 'requestheader-extra-headers-prefix', 'requestheader-group-headers', 'requestheader-username-headers',
-  'requestheader-uid-headers', 'authorization-always-allow-paths', 'authentication-token-webhook-cache-ttl',
-  'authorization-webhook-cache-authorized-ttl', 'authorization-webhook-cache-unauthorized-ttl', 'v', 'vmodule', 'logging-format',
-  'log-flush-frequency', 'log-text-info-buffer-size', 'log-json-info-buffer-size', 'feature-gates', 'kube-api-qps', 'kube-api-burst',
-  'kube-api-content-type', 'leader-elect-lease-duration', 'leader-elect-renew-deadline', 'leader-elect-retry-period',
-  'leader-elect-resource-lock', 'leader-elect-resource-name', 'leader-elect-resource-namespace', 'master',
-  'http2-max-streams-per-connection', 'show-hidden-metrics-for-version', 'allow-metric-labels', 'allow-metric-labels-manifest',
-  'disabled-metrics', 'emulated-version', 'permit-address-sharing', 'permit-port-sharing',
+  'kubeconfig',
+  'authentication-kubeconfig',
+  'authorization-kubeconfig',
+  'bind-address',
+  'secure-port',
+  'cert-dir',
+  'tls-cert-file',
+  'tls-private-key-file',
+  'tls-cipher-suites',
+  'tls-min-version',
+  'tls-sni-cert-key',
+  'client-ca-file',
+  'requestheader-client-ca-file',
+  'requestheader-allowed-names',
+  'requestheader-extra-headers-prefix',
+  'requestheader-group-headers',
+  'requestheader-username-headers',
+  'requestheader-uid-headers',
+  'authorization-always-allow-paths',
+  'authentication-token-webhook-cache-ttl',
+  'authorization-webhook-cache-authorized-ttl',
+  'authorization-webhook-cache-unauthorized-ttl',
+  'v',
+  'vmodule',
+  'logging-format',
+  'log-flush-frequency',
+  'log-text-info-buffer-size',
+  'log-json-info-buffer-size',
+  'feature-gates',
+  'kube-api-qps',
+  'kube-api-burst',
+  'kube-api-content-type',
+  'leader-elect-lease-duration',
+  'leader-elect-renew-deadline',
+  'leader-elect-retry-period',
+  'leader-elect-resource-lock',
+  'leader-elect-resource-name',
+  'leader-elect-resource-namespace',
+  'master',
+  'http2-max-streams-per-connection',
+  'show-hidden-metrics-for-version',
+  'allow-metric-labels',
+  'allow-metric-labels-manifest',
+  'disabled-metrics',
+  'emulated-version',
+  'permit-address-sharing',
+  'permit-port-sharing',
 ];
-const COMMON_BOOL_FLAGS = ['leader-elect', 'profiling', 'contention-profiling', 'authentication-skip-lookup', 'authentication-tolerate-lookup-failure', 'help', 'version', 'log-text-split-stream', 'log-json-split-stream'];
+const COMMON_BOOL_FLAGS = [
+  'leader-elect',
+  'profiling',
+  'contention-profiling',
+  'authentication-skip-lookup',
+  'authentication-tolerate-lookup-failure',
+  'help',
+  'version',
+  'log-text-split-stream',
+  'log-json-split-stream',
+];
 
 const CONTROLLER_MANAGER_FLAGS = {
-  booleans: new Set([...COMMON_BOOL_FLAGS, 'allocate-node-cidrs', 'use-service-account-credentials', 'configure-cloud-routes', 'enable-dynamic-provisioning',
-    'enable-garbage-collector', 'enable-hostpath-provisioner', 'disable-attach-detach-reconcile-sync', 'enable-leader-migration']),
-  values: new Set([...COMMON_VALUE_FLAGS, 'controllers', 'cluster-cidr', 'cluster-name', 'cluster-signing-cert-file', 'cluster-signing-key-file',
-    'cluster-signing-duration', 'cluster-signing-kubelet-client-cert-file', 'cluster-signing-kubelet-client-key-file',
-    'cluster-signing-kubelet-serving-cert-file', 'cluster-signing-kubelet-serving-key-file', 'cluster-signing-kube-apiserver-client-cert-file',
-    'cluster-signing-kube-apiserver-client-key-file', 'cluster-signing-legacy-unknown-cert-file', 'cluster-signing-legacy-unknown-key-file',
-    'root-ca-file', 'service-account-private-key-file', 'service-cluster-ip-range', 'node-cidr-mask-size', 'node-cidr-mask-size-ipv4',
-    'node-cidr-mask-size-ipv6', 'node-monitor-grace-period', 'node-monitor-period', 'node-startup-grace-period', 'node-eviction-rate',
-    'secondary-node-eviction-rate', 'large-cluster-size-threshold', 'unhealthy-zone-threshold', 'cloud-provider', 'cloud-config',
-    'external-cloud-volume-plugin', 'concurrent-deployment-syncs', 'concurrent-replicaset-syncs', 'concurrent-namespace-syncs', 'concurrent-gc-syncs',
-    'concurrent-service-syncs', 'concurrent-serviceaccount-token-syncs', 'concurrent-statefulset-syncs', 'concurrent-endpoint-syncs',
-    'concurrent-rc-syncs', 'concurrent-resource-quota-syncs', 'concurrent-job-syncs', 'concurrent-cron-job-syncs', 'concurrent-daemonset-syncs',
-    'concurrent-horizontal-pod-autoscaler-syncs', 'concurrent-ttl-after-finished-syncs', 'concurrent-service-endpoint-syncs',
-    'terminated-pod-gc-threshold', 'horizontal-pod-autoscaler-sync-period', 'flex-volume-plugin-dir', 'min-resync-period',
-    'attach-detach-reconcile-sync-period', 'route-reconciliation-period', 'controller-start-interval', 'leader-migration-config',
-    'pv-recycler-minimum-timeout-nfs', 'pv-recycler-increment-timeout-nfs', 'pv-recycler-pod-template-filepath-nfs',
-    'pv-recycler-minimum-timeout-hostpath', 'pv-recycler-pod-template-filepath-hostpath', 'pv-recycler-timeout-increment-hostpath',
-    'namespace-sync-period', 'resource-quota-sync-period', 'node-sync-period', 'mirroring-concurrent-service-endpoint-syncs',
-    'mirroring-max-endpoints-per-subset', 'max-endpoints-per-slice', 'endpoint-updates-batch-period', 'endpointslice-updates-batch-period',
-    'legacy-service-account-token-clean-up-period', 'cidr-allocator-type']),
+  booleans: new Set([
+    ...COMMON_BOOL_FLAGS,
+    'allocate-node-cidrs',
+    'use-service-account-credentials',
+    'configure-cloud-routes',
+    'enable-dynamic-provisioning',
+    'enable-garbage-collector',
+    'enable-hostpath-provisioner',
+    'disable-attach-detach-reconcile-sync',
+    'enable-leader-migration',
+  ]),
+  values: new Set([
+    ...COMMON_VALUE_FLAGS,
+    'controllers',
+    'cluster-cidr',
+    'cluster-name',
+    'cluster-signing-cert-file',
+    'cluster-signing-key-file',
+    'cluster-signing-duration',
+    'cluster-signing-kubelet-client-cert-file',
+    'cluster-signing-kubelet-client-key-file',
+    'cluster-signing-kubelet-serving-cert-file',
+    'cluster-signing-kubelet-serving-key-file',
+    'cluster-signing-kube-apiserver-client-cert-file',
+    'cluster-signing-kube-apiserver-client-key-file',
+    'cluster-signing-legacy-unknown-cert-file',
+    'cluster-signing-legacy-unknown-key-file',
+    'root-ca-file',
+    'service-account-private-key-file',
+    'service-cluster-ip-range',
+    'node-cidr-mask-size',
+    'node-cidr-mask-size-ipv4',
+    'node-cidr-mask-size-ipv6',
+    'node-monitor-grace-period',
+    'node-monitor-period',
+    'node-startup-grace-period',
+    'node-eviction-rate',
+    'secondary-node-eviction-rate',
+    'large-cluster-size-threshold',
+    'unhealthy-zone-threshold',
+    'cloud-provider',
+    'cloud-config',
+    'external-cloud-volume-plugin',
+    'concurrent-deployment-syncs',
+    'concurrent-replicaset-syncs',
+    'concurrent-namespace-syncs',
+    'concurrent-gc-syncs',
+    'concurrent-service-syncs',
+    'concurrent-serviceaccount-token-syncs',
+    'concurrent-statefulset-syncs',
+    'concurrent-endpoint-syncs',
+    'concurrent-rc-syncs',
+    'concurrent-resource-quota-syncs',
+    'concurrent-job-syncs',
+    'concurrent-cron-job-syncs',
+    'concurrent-daemonset-syncs',
+    'concurrent-horizontal-pod-autoscaler-syncs',
+    'concurrent-ttl-after-finished-syncs',
+    'concurrent-service-endpoint-syncs',
+    'terminated-pod-gc-threshold',
+    'horizontal-pod-autoscaler-sync-period',
+    'flex-volume-plugin-dir',
+    'min-resync-period',
+    'attach-detach-reconcile-sync-period',
+    'route-reconciliation-period',
+    'controller-start-interval',
+    'leader-migration-config',
+    'pv-recycler-minimum-timeout-nfs',
+    'pv-recycler-increment-timeout-nfs',
+    'pv-recycler-pod-template-filepath-nfs',
+    'pv-recycler-minimum-timeout-hostpath',
+    'pv-recycler-pod-template-filepath-hostpath',
+    'pv-recycler-timeout-increment-hostpath',
+    'namespace-sync-period',
+    'resource-quota-sync-period',
+    'node-sync-period',
+    'mirroring-concurrent-service-endpoint-syncs',
+    'mirroring-max-endpoints-per-subset',
+    'max-endpoints-per-slice',
+    'endpoint-updates-batch-period',
+    'endpointslice-updates-batch-period',
+    'legacy-service-account-token-clean-up-period',
+    'cidr-allocator-type',
+  ]),
   shorthands: { v: 'v' },
 };
 
@@ -467,7 +632,9 @@ async function runRole(runtime: RoleRuntime): Promise<void> {
     return;
   }
   if (flagBool(flags, 'help', false)) {
-    process.stdout.write(`Usage:\n  ${binary} [flags]\n\nkubesim's ${binary}: a simulated control-plane component speaking to any API server through --kubeconfig.\n`);
+    process.stdout.write(
+      `Usage:\n  ${binary} [flags]\n\nkubesim's ${binary}: a simulated control-plane component speaking to any API server through --kubeconfig.\n`,
+    );
     return;
   }
   const verbosity = Number(flagValue(flags, 'v') ?? '0');
@@ -496,15 +663,16 @@ async function runRole(runtime: RoleRuntime): Promise<void> {
 
   let healthy = true;
   // As on the real binaries, --secure-port=0 turns serving off.
-  const serving = port === 0
-    ? undefined
-    : await startHealthzServer({
-        bindAddress: flagValue(flags, 'bind-address') ?? '0.0.0.0',
-        port,
-        ...(tlsCert && tlsKey ? { certPem: readFileSync(tlsCert, 'utf8'), keyPem: readFileSync(tlsKey, 'utf8') } : {}),
-        selfSignedName: binary,
-        healthy: () => healthy,
-      });
+  const serving =
+    port === 0
+      ? undefined
+      : await startHealthzServer({
+          bindAddress: flagValue(flags, 'bind-address') ?? '0.0.0.0',
+          port,
+          ...(tlsCert && tlsKey ? { certPem: readFileSync(tlsCert, 'utf8'), keyPem: readFileSync(tlsKey, 'utf8') } : {}),
+          selfSignedName: binary,
+          healthy: () => healthy,
+        });
   logger.info(`${binary}: serving securely on ${flagValue(flags, 'bind-address') ?? '0.0.0.0'}:${serving?.port ?? 0}`);
 
   const abort = new AbortController();
@@ -516,7 +684,17 @@ async function runRole(runtime: RoleRuntime): Promise<void> {
   try {
     const root = await KubeClient.fromKubeConfig(kubeConfig);
     const elector = leaderElect
-      ? new LeaderElector(root, { namespace: flagValue(flags, 'leader-elect-resource-namespace') ?? 'kube-system', name: flagValue(flags, 'leader-elect-resource-name') ?? runtime.leaseName, leaseDurationMs, renewDeadlineMs, retryPeriodMs }, logger)
+      ? new LeaderElector(
+          root,
+          {
+            namespace: flagValue(flags, 'leader-elect-resource-namespace') ?? 'kube-system',
+            name: flagValue(flags, 'leader-elect-resource-name') ?? runtime.leaseName,
+            leaseDurationMs,
+            renewDeadlineMs,
+            retryPeriodMs,
+          },
+          logger,
+        )
       : undefined;
     if (elector && !(await elector.acquire(abort.signal))) return;
     stop = await runtime.run(kubeConfig, logger);
@@ -553,13 +731,26 @@ export async function runControllerManager(argv: string[]): Promise<void> {
   const binary = 'kube-controller-manager';
   try {
     const flags = parseFlags(argv, CONTROLLER_MANAGER_FLAGS);
-    requireReadable(flags, ['kubeconfig', 'authentication-kubeconfig', 'authorization-kubeconfig', 'cluster-signing-cert-file', 'cluster-signing-key-file',
-      'root-ca-file', 'service-account-private-key-file', 'client-ca-file', 'requestheader-client-ca-file', 'tls-cert-file', 'tls-private-key-file',
-      'cluster-signing-kubelet-client-cert-file', 'cluster-signing-kubelet-client-key-file']);
+    requireReadable(flags, [
+      'kubeconfig',
+      'authentication-kubeconfig',
+      'authorization-kubeconfig',
+      'cluster-signing-cert-file',
+      'cluster-signing-key-file',
+      'root-ca-file',
+      'service-account-private-key-file',
+      'client-ca-file',
+      'requestheader-client-ca-file',
+      'tls-cert-file',
+      'tls-private-key-file',
+      'cluster-signing-kubelet-client-cert-file',
+      'cluster-signing-kubelet-client-key-file',
+    ]);
     const controllers = resolveControllers(flagValue(flags, 'controllers') ?? '*');
     const certFile = flagValue(flags, 'cluster-signing-kubelet-client-cert-file') ?? flagValue(flags, 'cluster-signing-cert-file');
     const keyFile = flagValue(flags, 'cluster-signing-kubelet-client-key-file') ?? flagValue(flags, 'cluster-signing-key-file');
-    if ((certFile === undefined) !== (keyFile === undefined)) throw new FlagError('--cluster-signing-cert-file and --cluster-signing-key-file must be given together');
+    if ((certFile === undefined) !== (keyFile === undefined))
+      throw new FlagError('--cluster-signing-cert-file and --cluster-signing-key-file must be given together');
     const signingCertPem = certFile ? readFileSync(certFile, 'utf8') : undefined;
     const signingKeyPem = keyFile ? readFileSync(keyFile, 'utf8') : undefined;
     if (signingCertPem && signingKeyPem) await loadSigningCa(signingCertPem, signingKeyPem);
@@ -593,8 +784,16 @@ export async function runScheduler(argv: string[]): Promise<void> {
   const binary = 'kube-scheduler';
   try {
     const flags = parseFlags(argv, SCHEDULER_FLAGS);
-    requireReadable(flags, ['kubeconfig', 'authentication-kubeconfig', 'authorization-kubeconfig', 'client-ca-file', 'requestheader-client-ca-file',
-      'tls-cert-file', 'tls-private-key-file', 'config']);
+    requireReadable(flags, [
+      'kubeconfig',
+      'authentication-kubeconfig',
+      'authorization-kubeconfig',
+      'client-ca-file',
+      'requestheader-client-ca-file',
+      'tls-cert-file',
+      'tls-private-key-file',
+      'config',
+    ]);
     if (flagValue(flags, 'config')) throw new FlagError('--config (KubeSchedulerConfiguration) is not supported by kubesim; use flags');
     await runRole({
       binary,
@@ -618,4 +817,3 @@ export async function runScheduler(argv: string[]): Promise<void> {
     fatal(binary, error);
   }
 }
-

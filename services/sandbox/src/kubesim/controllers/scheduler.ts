@@ -26,7 +26,7 @@ function tolerates(tolerations: Toleration[], taint: Taint): boolean {
 function schedulable(node: KubeObject, pod: KubeObject): boolean {
   const spec = (node.spec ?? {}) as { unschedulable?: boolean; taints?: Taint[] };
   if (spec.unschedulable) return false;
-  const conditions = ((node.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []);
+  const conditions = (node.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? [];
   if (!conditions.some((condition) => condition.type === 'Ready' && condition.status === 'True')) return false;
   const podSpec = (pod.spec ?? {}) as { tolerations?: Toleration[]; nodeSelector?: Record<string, string> };
   const labels = node.metadata.labels ?? {};
@@ -40,14 +40,28 @@ export class Scheduler {
   private readonly nodes: Informer;
   private readonly queue: WorkQueue;
 
-  constructor(private readonly client: KubeClient, private readonly logger: Logger, private readonly schedulerName = 'default-scheduler') {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly logger: Logger,
+    private readonly schedulerName = 'default-scheduler',
+  ) {
     this.queue = new WorkQueue((key) => this.schedule(key), logger, 'scheduler');
-    this.pods = new Informer(client, '/api/v1/pods', (event, pod) => {
-      if (event !== 'deleted' && this.pending(pod)) this.queue.add(`${pod.metadata.namespace}/${pod.metadata.name}`);
-    }, logger);
-    this.nodes = new Informer(client, '/api/v1/nodes', () => {
-      for (const pod of this.pods.items()) if (this.pending(pod)) this.queue.add(`${pod.metadata.namespace}/${pod.metadata.name}`);
-    }, logger);
+    this.pods = new Informer(
+      client,
+      '/api/v1/pods',
+      (event, pod) => {
+        if (event !== 'deleted' && this.pending(pod)) this.queue.add(`${pod.metadata.namespace}/${pod.metadata.name}`);
+      },
+      logger,
+    );
+    this.nodes = new Informer(
+      client,
+      '/api/v1/nodes',
+      () => {
+        for (const pod of this.pods.items()) if (this.pending(pod)) this.queue.add(`${pod.metadata.namespace}/${pod.metadata.name}`);
+      },
+      logger,
+    );
   }
 
   async run(signal: AbortSignal): Promise<void> {

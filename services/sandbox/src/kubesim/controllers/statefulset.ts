@@ -41,18 +41,31 @@ export class StatefulSetController {
   private readonly expectations = new PodExpectations();
   private readonly written = new Map<string, string>();
 
-  constructor(private readonly client: KubeClient, private readonly logger: Logger) {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly logger: Logger,
+  ) {
     this.queue = new WorkQueue((key) => this.sync(key), logger, 'statefulset');
-    this.statefulSets = new Informer(client, '/apis/apps/v1/statefulsets', (event, object) => {
-      if (event === 'deleted') this.written.delete(object.metadata.uid ?? '');
-      this.queue.add(namespacedKey(object.metadata.namespace, object.metadata.name));
-    }, logger);
-    this.pods = new Informer(client, '/api/v1/pods', (event, object) => {
-      const pod = typed<V1Pod>(object);
-      this.expectations.observe(event, pod);
-      const owner = controllerOf(pod);
-      if (owner?.kind === 'StatefulSet') this.queue.add(namespacedKey(pod.metadata?.namespace, owner.name));
-    }, logger);
+    this.statefulSets = new Informer(
+      client,
+      '/apis/apps/v1/statefulsets',
+      (event, object) => {
+        if (event === 'deleted') this.written.delete(object.metadata.uid ?? '');
+        this.queue.add(namespacedKey(object.metadata.namespace, object.metadata.name));
+      },
+      logger,
+    );
+    this.pods = new Informer(
+      client,
+      '/api/v1/pods',
+      (event, object) => {
+        const pod = typed<V1Pod>(object);
+        this.expectations.observe(event, pod);
+        const owner = controllerOf(pod);
+        if (owner?.kind === 'StatefulSet') this.queue.add(namespacedKey(pod.metadata?.namespace, owner.name));
+      },
+      logger,
+    );
     this.claims = new Informer(client, '/api/v1/persistentvolumeclaims', () => undefined, logger);
   }
 
@@ -78,9 +91,15 @@ export class StatefulSetController {
     if (!spec || !uid) return;
     const { namespace, name } = splitKey(key);
     const revision = `${name}-${templateHash(spec.template)}`;
-    const inNamespace = this.pods.items().map((object) => typed<V1Pod>(object)).filter((pod) => pod.metadata?.namespace === namespace);
+    const inNamespace = this.pods
+      .items()
+      .map((object) => typed<V1Pod>(object))
+      .filter((pod) => pod.metadata?.namespace === namespace);
     // Terminating members still hold their ordinal: a replacement waits until the old pod is gone.
-    const members = this.expectations.adjust(uid, inNamespace.filter((pod) => controllerOf(pod)?.uid === uid));
+    const members = this.expectations.adjust(
+      uid,
+      inNamespace.filter((pod) => controllerOf(pod)?.uid === uid),
+    );
     const byOrdinal = new Map<number, V1Pod>();
     for (const pod of members) {
       const ordinal = ordinalOf(pod, name);
@@ -90,7 +109,14 @@ export class StatefulSetController {
     await this.writeStatus(cached, statefulSet, namespace, name, revision, members.filter(podActive));
   }
 
-  private async reconcile(statefulSet: V1StatefulSet, namespace: string, name: string, revision: string, byOrdinal: Map<number, V1Pod>, inNamespace: V1Pod[]): Promise<void> {
+  private async reconcile(
+    statefulSet: V1StatefulSet,
+    namespace: string,
+    name: string,
+    revision: string,
+    byOrdinal: Map<number, V1Pod>,
+    inNamespace: V1Pod[],
+  ): Promise<void> {
     const spec = statefulSet.spec!;
     const desired = spec.replicas ?? 1;
     const parallel = spec.podManagementPolicy === 'Parallel';
@@ -129,7 +155,14 @@ export class StatefulSetController {
     await deleteIfPresent(this.client, podPath(pod.metadata?.namespace ?? 'default', pod.metadata?.name ?? ''), pod.metadata?.uid);
   }
 
-  private async createPod(statefulSet: V1StatefulSet, namespace: string, name: string, ordinal: number, revision: string, inNamespace: V1Pod[]): Promise<boolean> {
+  private async createPod(
+    statefulSet: V1StatefulSet,
+    namespace: string,
+    name: string,
+    ordinal: number,
+    revision: string,
+    inNamespace: V1Pod[],
+  ): Promise<boolean> {
     const spec = statefulSet.spec!;
     const podName = `${name}-${ordinal}`;
     const existing = inNamespace.find((pod) => pod.metadata?.name === podName);
@@ -214,7 +247,14 @@ export class StatefulSetController {
     }
   }
 
-  private async writeStatus(cached: KubeObject, statefulSet: V1StatefulSet, namespace: string, name: string, updateRevision: string, pods: V1Pod[]): Promise<void> {
+  private async writeStatus(
+    cached: KubeObject,
+    statefulSet: V1StatefulSet,
+    namespace: string,
+    name: string,
+    updateRevision: string,
+    pods: V1Pod[],
+  ): Promise<void> {
     const desired = statefulSet.spec?.replicas ?? 1;
     const updated = pods.filter((pod) => pod.metadata?.labels?.[STS_REVISION] === updateRevision).length;
     const rolledOut = updated === desired && pods.length === desired;

@@ -8,11 +8,20 @@ export class TokenCleaner {
   private readonly queue: WorkQueue;
   private readonly secrets: Informer;
 
-  constructor(private readonly client: KubeClient, private readonly logger: Logger, private readonly now: () => Date = () => new Date()) {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly logger: Logger,
+    private readonly now: () => Date = () => new Date(),
+  ) {
     this.queue = new WorkQueue((key) => this.evaluate(key), logger, 'tokencleaner');
-    this.secrets = new Informer(client, '/api/v1/namespaces/kube-system/secrets', (event, object) => {
-      if (event !== 'deleted' && object.type === BOOTSTRAP_TOKEN_SECRET_TYPE) this.queue.add(object.metadata.name ?? '');
-    }, logger);
+    this.secrets = new Informer(
+      client,
+      '/api/v1/namespaces/kube-system/secrets',
+      (event, object) => {
+        if (event !== 'deleted' && object.type === BOOTSTRAP_TOKEN_SECRET_TYPE) this.queue.add(object.metadata.name ?? '');
+      },
+      logger,
+    );
   }
 
   async run(signal: AbortSignal): Promise<void> {

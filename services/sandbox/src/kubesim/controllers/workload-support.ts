@@ -108,7 +108,9 @@ export class PodExpectations {
     for (const [key, at] of this.deleted) if (now - at > 60_000) this.deleted.delete(key);
     for (const [key, entry] of this.created) if (now - entry.at > 60_000) this.created.delete(key);
     const seen = new Set(pods.map((pod) => namespacedKey(pod.metadata?.namespace, pod.metadata?.name)));
-    const pending = [...this.created.values()].filter((entry) => entry.owner === owner && !seen.has(namespacedKey(entry.pod.metadata?.namespace, entry.pod.metadata?.name)));
+    const pending = [...this.created.values()].filter(
+      (entry) => entry.owner === owner && !seen.has(namespacedKey(entry.pod.metadata?.namespace, entry.pod.metadata?.name)),
+    );
     return [...pods.filter((pod) => !this.deleted.has(namespacedKey(pod.metadata?.namespace, pod.metadata?.name))), ...pending.map((entry) => entry.pod)];
   }
 }
@@ -116,7 +118,12 @@ export class PodExpectations {
 /** DELETE that tolerates the object being gone already. */
 export async function deleteIfPresent(client: KubeClient, path: string, uid?: string): Promise<void> {
   try {
-    await client.request('DELETE', path, { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background', ...(uid ? { preconditions: { uid } } : {}) });
+    await client.request('DELETE', path, {
+      apiVersion: 'v1',
+      kind: 'DeleteOptions',
+      propagationPolicy: 'Background',
+      ...(uid ? { preconditions: { uid } } : {}),
+    });
   } catch (error) {
     if (!isStatus(error, 404) && !isStatus(error, 409)) throw error;
   }
@@ -143,5 +150,7 @@ export async function writeStatus(client: KubeClient, path: string, object: Kube
 export function namespaceTerminating(error: unknown): boolean {
   if (!(error instanceof ApiError) || error.status !== 403) return false;
   const body = error.body as { message?: string; details?: { causes?: Array<{ type?: string }> } } | undefined;
-  return (body?.details?.causes ?? []).some((cause) => cause.type === 'NamespaceTerminating') || (body?.message ?? '').includes('because it is being terminated');
+  return (
+    (body?.details?.causes ?? []).some((cause) => cause.type === 'NamespaceTerminating') || (body?.message ?? '').includes('because it is being terminated')
+  );
 }

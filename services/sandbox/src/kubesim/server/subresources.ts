@@ -167,7 +167,11 @@ function tooMany(cause: string): ApiError {
 
 /** core/v1 Binding: what the scheduler posts to assign a pod to a node. */
 export async function bindPod(store: ObjectStore, namespace: string, name: string, body: unknown, ctx: RequestContext): Promise<Record<string, unknown>> {
-  const binding = (body ?? {}) as { kind?: string; metadata?: { name?: string; annotations?: Record<string, string> }; target?: { kind?: string; name?: string } };
+  const binding = (body ?? {}) as {
+    kind?: string;
+    metadata?: { name?: string; annotations?: Record<string, string> };
+    target?: { kind?: string; name?: string };
+  };
   if (binding.kind !== undefined && binding.kind !== 'Binding') throw errors.badRequest(`kind ${binding.kind} is not Binding`);
   if (!name)
     throw errors.invalid('', 'Binding', '', [
