@@ -76,7 +76,7 @@ export async function createHttpApp(config: AppConfig, logger: Logger, extraModu
   if (portalDir) {
     app.use(express.static(portalDir, { index: false, maxAge: '1h' }));
     app.use((request: Request, response: Response, next: NextFunction) => {
-      if (request.method !== 'GET' || NON_PORTAL.test(request.path)) return next();
+      if (request.method !== 'GET' || NON_PORTAL.test(request.path)) { next(); return; }
       response.setHeader('Cache-Control', 'no-cache');
       response.sendFile(join(portalDir, 'index.html'));
     });

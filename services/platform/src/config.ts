@@ -91,7 +91,7 @@ export class ConfigError extends Error {}
 
 // Each provider definition names the variable that points its driver at a compatible API.
 const endpointSchema = z.object(
-  Object.fromEntries(PROVIDER_NAMES.map((name) => [PROVIDERS[name].endpointEnv, z.url().optional()])) as Record<string, z.ZodOptional<z.ZodURL>>,
+  Object.fromEntries(PROVIDER_NAMES.map((name) => [PROVIDERS[name].endpointEnv, z.url().optional()])),
 );
 
 function endpointOverrides(values: Record<string, string | undefined>): Partial<Record<ProviderName, string>> {

@@ -80,10 +80,10 @@ export function openEventStream(options: SseOptions): () => void {
           }
         }
       } catch {
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() aborts while the read awaits
+         
         if (controller.signal.aborted) return;
       }
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() aborts while the read awaits
+       
       if (controller.signal.aborted) return;
       options.onStateChange?.('retrying');
       await new Promise((resolve) => setTimeout(resolve, retryMs));

@@ -72,11 +72,11 @@ describe('workload controllers (deployment, replicaset, statefulset, endpoint)',
     );
     // Created for a scheduler (or the process kubelet) to bind.
     for (const pod of pods) expect(pod.spec?.nodeName).toBeUndefined();
-    const replicaSet = await client.get('ReplicaSet', namespace, pods[0]!.metadata!.ownerReferences![0]!.name);
+    const replicaSet = await client.get('ReplicaSet', namespace, pods[0].metadata!.ownerReferences![0].name);
     expect(replicaSet?.spec?.replicas).toBe(2);
 
-    await report(pods[0]!, '10.0.0.1', true);
-    await report(pods[1]!, '10.0.0.2', false);
+    await report(pods[0], '10.0.0.1', true);
+    await report(pods[1], '10.0.0.2', false);
     const status = await eventually(
       async () => {
         const found = await client.get('Deployment', namespace, 'web');
@@ -99,7 +99,7 @@ describe('workload controllers (deployment, replicaset, statefulset, endpoint)',
     expect(endpoints.subsets?.[0]?.addresses?.[0]?.ip).toBe('10.0.0.1');
     expect(endpoints.subsets?.[0]?.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
 
-    await report(pods[1]!, '10.0.0.2', true);
+    await report(pods[1], '10.0.0.2', true);
     const ready = await eventually(
       async () => {
         const found = await client.get('Deployment', namespace, 'web');

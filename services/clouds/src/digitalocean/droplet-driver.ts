@@ -198,7 +198,7 @@ export class DropletDriver implements CloudDriver {
       const response = await this.api.droplet.listDroplets({ tag_name: tag, page, per_page: PAGE_SIZE });
       const droplets = response.data.droplets as unknown as DropletView[];
       out.push(...droplets);
-      const links = response.data.links as { pages?: { next?: string } } | undefined;
+      const links = response.data.links;
       if (!links?.pages?.next || droplets.length === 0) return out;
     }
   }

@@ -32,8 +32,8 @@ export function isProviderName(value: string): value is ProviderName {
 }
 
 /** Loosely typed view of one entry, for code that works on any provider alike. */
-export function providerDefinition(name: ProviderName): ProviderDefinition<ProviderName, z.ZodRawShape, SealedCredential, unknown> {
-  return PROVIDERS[name] as unknown as ProviderDefinition<ProviderName, z.ZodRawShape, SealedCredential, unknown>;
+export function providerDefinition(name: ProviderName): ProviderDefinition<ProviderName, z.ZodRawShape, SealedCredential> {
+  return PROVIDERS[name] as unknown as ProviderDefinition<ProviderName, z.ZodRawShape, SealedCredential>;
 }
 
 type CredentialBody<P extends ProviderName> = z.ZodObject<

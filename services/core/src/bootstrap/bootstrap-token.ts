@@ -34,7 +34,7 @@ export function formatBootstrapToken(token: BootstrapToken): string {
 export function parseBootstrapToken(value: string): BootstrapToken {
   const match = BOOTSTRAP_TOKEN_PATTERN.exec(value);
   if (!match) throw new Error('bootstrap token must match [a-z0-9]{6}.[a-z0-9]{16}');
-  return { id: match[1]!, secret: match[2]! };
+  return { id: match[1], secret: match[2] };
 }
 
 export function bootstrapTokenSecretName(tokenId: string): string {

@@ -27,7 +27,7 @@ export interface ControllerDeploymentInput {
   args: string[];
   healthPort: number;
   kubeconfigSecret: string;
-  extraMounts?: { volume: IVolume; mountPath: string }[];
+  extraMounts?: Array<{ volume: IVolume; mountPath: string }>;
   secretsHash: string;
   resources: IContainer['resources'];
 }

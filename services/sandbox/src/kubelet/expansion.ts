@@ -22,8 +22,8 @@ export function expandKubeVariables(input: string, lookup: (name: string) => str
 }
 
 function readVariableName(input: string): { text: string; isVariable: boolean; advance: number } {
-  if (input[0] === '$') return { text: '$', isVariable: false, advance: 1 };
-  if (input[0] === '(') {
+  if (input.startsWith('$')) return { text: '$', isVariable: false, advance: 1 };
+  if (input.startsWith('(')) {
     const closer = input.indexOf(')', 1);
     if (closer >= 0) return { text: input.slice(1, closer), isVariable: true, advance: closer + 1 };
     return { text: '$(', isVariable: false, advance: 1 };

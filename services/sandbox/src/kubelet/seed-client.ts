@@ -148,7 +148,7 @@ export class KubernetesSeedClient implements SeedClient {
         return (await this.core.replaceNamespacedPersistentVolumeClaimStatus({
           name,
           namespace,
-          body: body as V1PersistentVolumeClaim,
+          body: body,
         })) as SeedObjects[K];
     }
   }

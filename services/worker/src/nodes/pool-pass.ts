@@ -48,7 +48,7 @@ export async function forEachLimited<T>(items: readonly T[], limit: number, work
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
-      const item = items[next++]!;
+      const item = items[next++];
       await work(item);
     }
   });

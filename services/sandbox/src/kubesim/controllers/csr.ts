@@ -42,7 +42,7 @@ function specOf(csr: KubeObject): CsrSpec {
 }
 
 function statusOf(csr: KubeObject): CsrStatus {
-  return (csr.status ?? {}) as CsrStatus;
+  return (csr.status ?? {});
 }
 
 export function parseCsrRequest(csr: KubeObject): x509.Pkcs10CertificateRequest | undefined {
@@ -67,7 +67,7 @@ export function kubeletClientCsrProblem(request: x509.Pkcs10CertificateRequest, 
   );
   if (san && san.names.items.length > 0) return 'subject alternative names are not allowed';
   const commonNames = subjectField(request, 'CN');
-  if (commonNames.length !== 1 || !commonNames[0]!.startsWith('system:node:') || commonNames[0]!.length <= 'system:node:'.length) {
+  if (commonNames.length !== 1 || !commonNames[0].startsWith('system:node:') || commonNames[0].length <= 'system:node:'.length) {
     return 'subject common name does not begin with system:node:';
   }
   const sorted = [...new Set(usages)].sort().join(',');
@@ -86,7 +86,7 @@ export function kubeletServingCsrProblem(request: x509.Pkcs10CertificateRequest,
   const organisations = subjectField(request, 'O');
   if (organisations.length !== 1 || organisations[0] !== 'system:nodes') return 'subject organization is not system:nodes';
   const commonNames = subjectField(request, 'CN');
-  if (commonNames.length !== 1 || !commonNames[0]!.startsWith('system:node:') || commonNames[0]!.length <= 'system:node:'.length) {
+  if (commonNames.length !== 1 || !commonNames[0].startsWith('system:node:') || commonNames[0].length <= 'system:node:'.length) {
     return 'subject common name does not begin with system:node:';
   }
   const names = sanExtension(request)?.names.items ?? [];
@@ -235,8 +235,8 @@ export async function signCsr(
   let keyUsage = 0;
   const extended: string[] = [];
   for (const usage of usages) {
-    if (KEY_USAGES[usage] !== undefined) keyUsage |= KEY_USAGES[usage]!;
-    else if (EXTENDED_USAGES[usage] !== undefined) extended.push(EXTENDED_USAGES[usage]!);
+    if (KEY_USAGES[usage] !== undefined) keyUsage |= KEY_USAGES[usage];
+    else if (EXTENDED_USAGES[usage] !== undefined) extended.push(EXTENDED_USAGES[usage]);
     else throw new Error(`unsupported usage "${usage}"`);
   }
   const notBefore = new Date(Math.max(now.getTime() - 5 * 60_000, ca.certificate.notBefore.getTime()));
@@ -250,7 +250,7 @@ export async function signCsr(
   const san = sanExtension(request);
   if (san) extensions.push(new x509.SubjectAlternativeNameExtension(san.names.toJSON(), false));
   const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f;
+  serial[0] = serial[0] & 0x7f;
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: serial.toString('hex'),
     subject: request.subjectName,

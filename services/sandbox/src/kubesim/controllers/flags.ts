@@ -13,7 +13,7 @@ export type ParsedFlags = Map<string, string[]>;
 export function parseFlags(argv: string[], spec: FlagSpec): ParsedFlags {
   const flags: ParsedFlags = new Map();
   for (let index = 0; index < argv.length; index += 1) {
-    const argument = argv[index]!;
+    const argument = argv[index];
     let name: string;
     let inline: string | undefined;
     if (argument.startsWith('--')) {
@@ -69,8 +69,8 @@ export function parseDuration(flag: string, value: string): number {
   for (const match of value.matchAll(pattern)) {
     if (match.index !== consumed) break;
     const amount = Number(match[1]);
-    const unit = match[2]!;
-    total += amount * ({ h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 } as Record<string, number>)[unit]!;
+    const unit = match[2];
+    total += amount * ({ h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 } as Record<string, number>)[unit];
     consumed += match[0].length;
   }
   if (value === '0') return 0;

@@ -91,7 +91,7 @@ export class GarbageCollector {
   /** Guards against a stale list: an owner created after we listed must not lose its dependents. */
   private async ownersReallyGone(node: Node, references: NonNullable<KubeObject['metadata']['ownerReferences']>): Promise<boolean> {
     for (const reference of references) {
-      const group = reference.apiVersion.includes('/') ? reference.apiVersion.split('/')[0]! : '';
+      const group = reference.apiVersion.includes('/') ? reference.apiVersion.split('/')[0] : '';
       const ownerResource = this.discovered.find((resource) => resource.group === group && resource.kind === reference.kind);
       // An owner kind the server does not serve cannot be checked; keeping the dependent is the safe choice.
       if (!ownerResource) return false;

@@ -17,7 +17,7 @@ export interface HealthzServerOptions {
 }
 
 async function selfSigned(name: string): Promise<{ cert: string; key: string }> {
-  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']));
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     name: `CN=${name}@${Math.floor(Date.now() / 1000)}`,
     keys,
@@ -44,7 +44,7 @@ async function selfSigned(name: string): Promise<{ cert: string; key: string }> 
 export async function startHealthzServer(options: HealthzServerOptions): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
   const credentials = options.certPem && options.keyPem ? { cert: options.certPem, key: options.keyPem } : await selfSigned(options.selfSignedName);
   const server = createServer({ ...credentials, requestCert: true, rejectUnauthorized: false }, (request, response) => {
-    const path = (request.url ?? '/').split('?')[0]!;
+    const path = (request.url ?? '/').split('?')[0];
     if (/^\/(healthz|livez|readyz)(\/.*)?$/.test(path)) {
       const healthy = options.healthy();
       response.writeHead(healthy ? 200 : 500, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });

@@ -78,7 +78,7 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<boolean> {
     const now = new Date();
     const durationSeconds = Math.max(1, Math.round(this.options.leaseDurationMs / 1000));
-    const existing = await this.client.getOptional<KubeObject>(this.path);
+    const existing = await this.client.getOptional(this.path);
     if (!existing) {
       try {
         await this.client.request('POST', `/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases`, {

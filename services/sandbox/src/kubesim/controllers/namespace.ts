@@ -36,7 +36,7 @@ export class NamespaceController {
 
   private async sync(name: string): Promise<void> {
     const namespace = this.informer.get(name);
-    if (!namespace || !namespace.metadata.deletionTimestamp) return;
+    if (!namespace?.metadata.deletionTimestamp) return;
     const finalizers = (namespace.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return;
     const remaining = await this.deleteContent(name);

@@ -191,9 +191,9 @@ export class NodeLifecycleController {
             lastHeartbeatTime: timestamp,
             lastTransitionTime: timestamp,
           });
-        } else if (conditions[index]!.status !== 'Unknown') {
+        } else if (conditions[index].status !== 'Unknown') {
           conditions[index] = {
-            ...conditions[index]!,
+            ...conditions[index],
             status: 'Unknown',
             reason: 'NodeStatusUnknown',
             message: 'Kubelet stopped posting node status.',

@@ -294,7 +294,7 @@ export async function startControllers(kubeconfig: string | KubeConfig, options:
   if (options.useServiceAccountCredentials && names.length > 0) {
     tokenSourceFor = (account) => boundTokenSource(root, account, logger);
     try {
-      await boundTokenSource(root, CONTROLLER_ACCOUNTS[names[0]!], logger)();
+      await boundTokenSource(root, CONTROLLER_ACCOUNTS[names[0]], logger)();
     } catch (error) {
       if (!(error instanceof ApiError) || (error.status !== 404 && error.status !== 405)) throw error;
       const signingKey = options.serviceAccountPrivateKeyPem;

@@ -85,7 +85,7 @@ export class Scheduler {
     const candidates = this.nodes.items().filter((node) => schedulable(node, pod));
     if (candidates.length === 0) return;
     candidates.sort((a, b) => (load.get(a.metadata.name ?? '') ?? 0) - (load.get(b.metadata.name ?? '') ?? 0));
-    const target = candidates[0]!.metadata.name ?? '';
+    const target = candidates[0].metadata.name ?? '';
     try {
       await this.client.request('POST', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/binding`, {
         apiVersion: 'v1',

@@ -68,7 +68,7 @@ export function canonicalJson(value: unknown): string {
 export function templateHash(template: unknown): string {
   const digest = createHash('sha256').update(canonicalJson(template)).digest();
   let out = '';
-  for (let index = 0; index < 10; index++) out += SAFE_ALPHABET[digest[index % digest.length]! % SAFE_ALPHABET.length];
+  for (let index = 0; index < 10; index++) out += SAFE_ALPHABET[digest[index % digest.length] % SAFE_ALPHABET.length];
   return out;
 }
 
