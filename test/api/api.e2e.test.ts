@@ -279,7 +279,7 @@ describe.each<Backend>(['pglite', 'postgres'])('management API on %s', (backend)
     for (const secret of [awsCredential().secretAccessKey, doCredential().token, seed.kubeconfig.slice(-60)]) expect(log).not.toContain(secret);
     const lines = log.split('\n').filter((line) => line.startsWith('{'));
     expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    for (const line of lines) expect((): unknown => JSON.parse(line)).not.toThrow();
     expect(await server.stop()).toBe(0);
     await server.launch();
   });

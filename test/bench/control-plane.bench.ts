@@ -118,8 +118,8 @@ describe('apply-only: clusters created through the API into a kubesim seed witho
       const postedMs = performance.now() - started;
       if (postFailures > 0) throw new Error(`${postFailures} of ${CLUSTERS} POST /clusters failed`);
 
-      let converged = 0;
-      let convergedMs = 0;
+      let converged: number;
+      let convergedMs: number;
       let halfMs = 0;
       for (;;) {
         const listed = await applyServer.request<{ items: ClusterView[] } | ClusterView[]>('GET', `/api/v1/projects/${projectId}/clusters`);

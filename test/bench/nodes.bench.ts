@@ -66,7 +66,7 @@ const tenants = new Map<number, Promise<Tenant>>();
 
 afterAll(async () => {
   stopStandIn?.();
-  if (worker && worker.exitCode === null) {
+  if (worker?.exitCode === null) {
     const exited = new Promise((resolve) => worker!.once('exit', resolve));
     worker.kill('SIGTERM');
     await exited;

@@ -66,7 +66,7 @@ describe('DigitalOcean simulator strictness', () => {
     for (const body of cases) {
       const reply = await api('POST', '/v2/droplets', body);
       expect(reply.status, JSON.stringify(body)).toBe(422);
-      expect(reply.body).toMatchObject({ id: 'unprocessable_entity', message: expect.any(String), request_id: expect.any(String) });
+      expect(reply.body).toMatchObject({ id: 'unprocessable_entity', message: expect.any(String) as unknown, request_id: expect.any(String) as unknown });
     }
     expect((await api('POST', '/v2/droplets', undefined, { raw: '{"name":' })).status).toBe(400);
     expect(simulator.instances()).toHaveLength(0);

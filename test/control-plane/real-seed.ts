@@ -265,7 +265,7 @@ export async function startRealSeed(options: { binaries?: RealBinaries } = {}): 
     const node = kubelet;
     const read = async <T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<T | undefined> => {
       try {
-        return (await objects.read({ apiVersion, kind, metadata: { name, namespace } })) as T;
+        return await objects.read<T>({ apiVersion, kind, metadata: { name, namespace } });
       } catch {
         return undefined;
       }

@@ -38,7 +38,7 @@ export async function startProcessSeed(options: { pods: boolean }): Promise<Proc
     objects,
     async read<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<T | undefined> {
       try {
-        return (await objects.read({ apiVersion, kind, metadata: { name, namespace } })) as T;
+        return await objects.read<T>({ apiVersion, kind, metadata: { name, namespace } });
       } catch {
         return undefined;
       }

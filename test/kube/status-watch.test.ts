@@ -63,7 +63,7 @@ describe('StatusWatch against kubesim', () => {
         kind: 'StatefulSet',
         namespace: 'default',
         name: 'etcd',
-        labels: expect.objectContaining({ 'harbormaster.dev/cluster-id': 'c1' }),
+        labels: expect.objectContaining({ 'harbormaster.dev/cluster-id': 'c1' }) as unknown,
         deleted: false,
       });
 

@@ -113,7 +113,7 @@ describe('node provisioning survives SIGKILL of the worker', () => {
 
   async function killWorker(): Promise<void> {
     const child = worker;
-    if (!child || child.exitCode !== null) return;
+    if (child?.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
@@ -195,7 +195,7 @@ describe('node provisioning survives SIGKILL of the worker', () => {
       const { appendFileSync } = await import('node:fs');
       appendFileSync(process.env.HM_TEST_SERVER_LOG, workerLog);
     }
-    if (worker && worker.exitCode === null) {
+    if (worker?.exitCode === null) {
       const exited = new Promise((resolve) => worker!.once('exit', resolve));
       worker.kill('SIGTERM');
       await exited;

@@ -164,7 +164,7 @@ describe('rolling kubelet upgrade of a node pool', () => {
         300_000,
         250,
       );
-      expect({ status: done.status, message: done.message }).toEqual({ status: 'succeeded', message: expect.stringContaining(newVersion) });
+      expect({ status: done.status, message: done.message }).toEqual({ status: 'succeeded', message: expect.stringContaining(newVersion) as unknown });
       expect(done.progress).toMatchObject({ desired: 2, updated: 2, ready: 2 });
 
       // Surge 1, unavailable 0: at every sample two nodes served (Ready, not cordoned) and the pool

@@ -255,7 +255,7 @@ describe('portal in Chromium', () => {
       expect(body).toEqual({
         name: clusterName,
         etcdReplicas: 1,
-        nodePool: { name: 'default', credentialId: expect.any(String), region: 'fra1', size: 's-2vcpu-4gb', replicas: 1 },
+        nodePool: { name: 'default', credentialId: expect.any(String) as unknown, region: 'fra1', size: 's-2vcpu-4gb', replicas: 1 },
       });
 
       await page.waitForURL(/\/clusters\/[0-9a-f-]{36}$/);
@@ -399,7 +399,7 @@ describe('portal in Chromium', () => {
           });
           return { status: response.status, body: (await response.json()) as { code: string } };
         }, poolPath);
-        expect(forced).toEqual({ status: 403, body: expect.objectContaining({ code: 'insufficient_role' }) });
+        expect(forced).toEqual({ status: 403, body: expect.objectContaining({ code: 'insufficient_role' }) as unknown });
         await shoot(viewerPage, '06-viewer');
         const after = await server.request<{ replicas: number }>('GET', poolPath);
         expect(after.body.replicas).not.toBe(5);
@@ -501,8 +501,8 @@ describe('portal in Chromium', () => {
       expect(answer.status()).toBe(202);
       expect(answer.request().postDataJSON()).toEqual({ version: to });
       expect(await answer.json()).toEqual({
-        operation: expect.objectContaining({ kind: 'upgrade', status: 'pending', target: { version: to, from } }),
-        cluster: expect.objectContaining({ version: to, phase: 'Updating' }),
+        operation: expect.objectContaining({ kind: 'upgrade', status: 'pending', target: { version: to, from } }) as unknown,
+        cluster: expect.objectContaining({ version: to, phase: 'Updating' }) as unknown,
       });
       const upgradeOperation = page.locator('.operation').filter({ hasText: `Upgrade to ${to}` });
       await upgradeOperation.waitFor();

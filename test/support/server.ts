@@ -121,7 +121,7 @@ export class TestServer {
   /** Stops the process: SIGTERM first (graceful), SIGKILL when `hard`. */
   async stop(hard = false): Promise<number | null> {
     const child = this.process;
-    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    if (child?.exitCode !== null) return child?.exitCode ?? null;
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill(hard ? 'SIGKILL' : 'SIGTERM');
     const code = await exited;

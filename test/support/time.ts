@@ -50,6 +50,7 @@ export async function eventually<T>(
       lastError = error;
     }
     if (Date.now() >= deadline) {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a non-Error throw of unknown shape; String() is the intended best-effort rendering
       const cause = lastError instanceof Error ? `: ${lastError.message}` : lastError !== undefined ? `: ${String(lastError)}` : '';
       throw new Error(`timed out after ${budget} ms waiting for ${what}${cause}`);
     }

@@ -3,6 +3,7 @@
 // adds the worker and the sandbox as extra modules. Nothing here imports them, so the api
 // deployable never loads the worker.
 import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
@@ -76,7 +77,10 @@ export async function createHttpApp(config: AppConfig, logger: Logger, extraModu
   if (portalDir) {
     app.use(express.static(portalDir, { index: false, maxAge: '1h' }));
     app.use((request: Request, response: Response, next: NextFunction) => {
-      if (request.method !== 'GET' || NON_PORTAL.test(request.path)) { next(); return; }
+      if (request.method !== 'GET' || NON_PORTAL.test(request.path)) {
+        next();
+        return;
+      }
       response.setHeader('Cache-Control', 'no-cache');
       response.sendFile(join(portalDir, 'index.html'));
     });
@@ -91,7 +95,7 @@ export async function createHttpApp(config: AppConfig, logger: Logger, extraModu
 export async function serveHttpApp(app: INestApplication, config: AppConfig, logger: Logger): Promise<void> {
   closeGracefully(() => app.close(), config.shutdownTimeoutSeconds, logger);
   await app.listen(config.port, config.host);
-  const address = app.getHttpServer().address();
+  const address = (app.getHttpServer() as Server).address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info(
     { url: `http://${config.host}:${port}`, role: config.role, database: config.databaseUrl ? 'postgresql' : 'pglite', sandbox: config.sandbox },

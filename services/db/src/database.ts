@@ -74,6 +74,7 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
     migrationLockTableName: 'hm_migrations_lock',
   });
   const { error, results } = await migrator.migrateToLatest();
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- Kysely types a failed migration's cause as unknown; String() is the best message there is for a non-Error
   if (error) throw error instanceof Error ? error : new MigrationError(String(error));
   return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
 }

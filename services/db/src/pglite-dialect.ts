@@ -29,6 +29,7 @@ class PGliteConnection implements DatabaseConnection {
 
   // eslint-disable-next-line require-yield
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    // eslint-disable-next-line no-restricted-syntax -- unsupported driver capability, an internal programming error
     throw new Error('PGlite does not stream query results');
   }
 }

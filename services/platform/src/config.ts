@@ -90,9 +90,7 @@ export interface AppConfig {
 export class ConfigError extends Error {}
 
 // Each provider definition names the variable that points its driver at a compatible API.
-const endpointSchema = z.object(
-  Object.fromEntries(PROVIDER_NAMES.map((name) => [PROVIDERS[name].endpointEnv, z.url().optional()])),
-);
+const endpointSchema = z.object(Object.fromEntries(PROVIDER_NAMES.map((name) => [PROVIDERS[name].endpointEnv, z.url().optional()])));
 
 function endpointOverrides(values: Record<string, string | undefined>): Partial<Record<ProviderName, string>> {
   const endpoints: Partial<Record<ProviderName, string>> = {};

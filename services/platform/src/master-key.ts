@@ -12,6 +12,7 @@ export function resolveMasterKey(configured: Buffer | undefined, dataDir: string
   const file = join(dataDir, 'master.key');
   if (existsSync(file)) {
     const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+    // eslint-disable-next-line no-restricted-syntax -- startup failure on a corrupt key file; must abort boot, not map to a client status
     if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte base64 key`);
     return key;
   }

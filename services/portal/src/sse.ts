@@ -80,10 +80,9 @@ export function openEventStream(options: SseOptions): () => void {
           }
         }
       } catch {
-         
         if (controller.signal.aborted) return;
       }
-       
+
       if (controller.signal.aborted) return;
       options.onStateChange?.('retrying');
       await new Promise((resolve) => setTimeout(resolve, retryMs));

@@ -57,7 +57,7 @@ export class ClusterReconciler {
   /** Whether the cluster moved past `generation` (or is gone), for a job about to wait. */
   async changedSince(clusterId: string, generation: number): Promise<boolean> {
     const cluster = await this.clusters.findById(clusterId);
-    return !cluster || cluster.deleted_at !== null || cluster.generation !== generation;
+    return cluster?.deleted_at !== null || cluster.generation !== generation;
   }
 
   private async reconcileOnce(cluster: ClusterRow): Promise<PassResult> {

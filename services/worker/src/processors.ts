@@ -34,6 +34,7 @@ export class ControlPlaneProcessor extends WorkerHost {
     const result = await this.runner.run(QUEUES.controlPlane, job, async () => {
       if (job.name === JOBS.resync) return this.reconciler.resync();
       if (job.name === JOBS.reconcileCluster) return this.reconciler.reconcile((job.data as ClusterJob).clusterId);
+      // eslint-disable-next-line no-restricted-syntax -- impossible branch: only the jobs above are enqueued on this queue
       throw new Error(`unknown job ${job.name}`);
     });
     const delay = typeof result === 'object' && result !== null && 'requeueAfterMs' in result ? result.requeueAfterMs : undefined;
@@ -47,7 +48,7 @@ export class ControlPlaneProcessor extends WorkerHost {
       // could not promote it): now that the job is delayed, promote it for them.
       const generation = typeof result === 'object' && result !== null && 'generation' in result ? result.generation : undefined;
       const changed = clusterId !== undefined && typeof generation === 'number' && (await this.reconciler.changedSince(clusterId, generation));
-      if (!wokenBefore && (woken() || changed)) await this.watches.wake(clusterId!);
+      if (clusterId !== undefined && !wokenBefore && (woken() || changed)) await this.watches.wake(clusterId);
       throw new DelayedError();
     }
     return result;

@@ -1,12 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
-import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
-import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
-import type { IService } from 'kubernetes-models/v1/Service';
-import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import {
   SECRET,
   allObjects,
@@ -59,7 +54,7 @@ describe('control-plane builders', () => {
   });
 
   it('runs etcd as a 3-member StatefulSet with TLS everywhere and a quorum PDB', () => {
-    const statefulSet = find(built, 'StatefulSet', 'etcd') as IStatefulSet;
+    const statefulSet = find(built, 'StatefulSet', 'etcd');
     expect(statefulSet.spec?.replicas).toBe(3);
     expect(statefulSet.spec?.serviceName).toBe('etcd');
     expect(statefulSet.spec?.podManagementPolicy).toBe('Parallel');
@@ -78,20 +73,20 @@ describe('control-plane builders', () => {
     expect(args.get('data-dir')?.startsWith('/var/lib/etcd')).toBe(true);
     expect(container?.volumeMounts?.find((mount) => mount.name === 'data')?.mountPath).toBe('/var/lib/etcd');
     expect(container?.env?.map((variable) => variable.valueFrom?.fieldRef?.fieldPath)).toEqual(['metadata.name', 'status.podIP']);
-    const service = find(built, 'Service', 'etcd') as IService;
+    const service = find(built, 'Service', 'etcd');
     expect(service.spec?.clusterIP).toBe('None');
     expect(service.spec?.publishNotReadyAddresses).toBe(true);
-    expect((find(built, 'PodDisruptionBudget', 'etcd') as IPodDisruptionBudget).spec?.minAvailable).toBe(2);
+    expect(find(built, 'PodDisruptionBudget', 'etcd').spec?.minAvailable).toBe(2);
   });
 
   it('derives quorum and member lists from the etcd size', () => {
     expect([1, 3, 5].map(etcdQuorum)).toEqual([1, 2, 3]);
     const single = buildControlPlane(referenceSpec('NodePort', { etcd: { members: 1 } }), pki);
-    expect((find(single, 'StatefulSet', 'etcd') as IStatefulSet).spec?.replicas).toBe(1);
-    expect((find(single, 'PodDisruptionBudget', 'etcd') as IPodDisruptionBudget).spec?.minAvailable).toBe(1);
-    const apiserverArgs = flags((find(single, 'Deployment', 'kube-apiserver') as IDeployment).spec?.template.spec?.containers[0].args);
+    expect(find(single, 'StatefulSet', 'etcd').spec?.replicas).toBe(1);
+    expect(find(single, 'PodDisruptionBudget', 'etcd').spec?.minAvailable).toBe(1);
+    const apiserverArgs = flags(find(single, 'Deployment', 'kube-apiserver').spec?.template.spec?.containers[0].args);
     expect(apiserverArgs.get('etcd-servers')).toBe(`https://etcd-0.etcd.${namespace}.svc.cluster.local:2379`);
-    expect(Object.keys((find(single, 'Secret', SECRET.etcdCerts) as ISecret).data ?? {}).sort()).toEqual([
+    expect(Object.keys(find(single, 'Secret', SECRET.etcdCerts).data ?? {}).sort()).toEqual([
       'ca.crt',
       'etcd-0-peer.crt',
       'etcd-0-peer.key',
@@ -102,9 +97,9 @@ describe('control-plane builders', () => {
   });
 
   it('configures kube-apiserver as the architecture requires', () => {
-    const deployment = find(built, 'Deployment', 'kube-apiserver') as IDeployment;
+    const deployment = find(built, 'Deployment', 'kube-apiserver');
     expect(deployment.spec?.replicas).toBe(2);
-    expect((find(built, 'PodDisruptionBudget', 'kube-apiserver') as IPodDisruptionBudget).spec?.maxUnavailable).toBe(1);
+    expect(find(built, 'PodDisruptionBudget', 'kube-apiserver').spec?.maxUnavailable).toBe(1);
     const container = deployment.spec?.template.spec?.containers[0];
     expect(container?.command).toEqual(['kube-apiserver']);
     expect(container?.image).toBe('registry.k8s.io/kube-apiserver:v1.36.3');
@@ -141,14 +136,14 @@ describe('control-plane builders', () => {
   });
 
   it('configures the controller-manager and scheduler with their kubeconfigs and leader election', () => {
-    const controllerManager = flags((find(built, 'Deployment', 'kube-controller-manager') as IDeployment).spec?.template.spec?.containers[0].args);
+    const controllerManager = flags(find(built, 'Deployment', 'kube-controller-manager').spec?.template.spec?.containers[0].args);
     expect(controllerManager.get('controllers')).toBe('*,bootstrapsigner,tokencleaner');
     expect(controllerManager.get('cluster-signing-cert-file')).toBe('/etc/kubernetes/pki/ca.crt');
     expect(controllerManager.get('cluster-signing-key-file')).toBe('/etc/kubernetes/pki/ca.key');
     expect(controllerManager.get('use-service-account-credentials')).toBe('true');
     expect(controllerManager.get('cluster-cidr')).toBe('10.244.0.0/16');
     expect(controllerManager.get('leader-elect')).toBe('true');
-    const schedulerDeployment = find(built, 'Deployment', 'kube-scheduler') as IDeployment;
+    const schedulerDeployment = find(built, 'Deployment', 'kube-scheduler');
     const scheduler = flags(schedulerDeployment.spec?.template.spec?.containers[0].args);
     for (const component of [controllerManager, scheduler]) {
       for (const flag of ['kubeconfig', 'authentication-kubeconfig', 'authorization-kubeconfig'])
@@ -156,21 +151,21 @@ describe('control-plane builders', () => {
       expect(component.get('leader-elect')).toBe('true');
     }
     expect(schedulerDeployment.spec?.template.spec?.containers[0].livenessProbe?.httpGet).toMatchObject({ path: '/healthz', port: 10259, scheme: 'HTTPS' });
-    const cmProbe = (find(built, 'Deployment', 'kube-controller-manager') as IDeployment).spec?.template.spec?.containers[0].livenessProbe?.httpGet;
+    const cmProbe = find(built, 'Deployment', 'kube-controller-manager').spec?.template.spec?.containers[0].livenessProbe?.httpGet;
     expect(cmProbe).toMatchObject({ path: '/healthz', port: 10257, scheme: 'HTTPS' });
     // The scheduler never receives a CA key: its pod mounts only its kubeconfig.
     expect(schedulerDeployment.spec?.template.spec?.volumes?.map((volume) => volume.secret?.secretName)).toEqual([SECRET.schedulerKubeconfig]);
   });
 
   it('writes kubeconfigs whose server names the apiserver certificate covers', () => {
-    const apiserverCert = new X509Certificate(secretFile(find(built, 'Secret', SECRET.apiserverCerts) as ISecret, 'apiserver.crt'));
+    const apiserverCert = new X509Certificate(secretFile(find(built, 'Secret', SECRET.apiserverCerts), 'apiserver.crt'));
     const ca = new X509Certificate(pki.ca.cluster.certPem);
     for (const [name, expectedServer] of [
       [SECRET.controllerManagerKubeconfig, `https://apiserver.${namespace}.svc.cluster.local:6443`],
       [SECRET.schedulerKubeconfig, `https://apiserver.${namespace}.svc.cluster.local:6443`],
       [SECRET.adminKubeconfig, 'https://k7x2m9.seed-1.harbormaster.example:6443'],
     ] as const) {
-      const document = parse(secretFile(find(built, 'Secret', name) as ISecret, 'kubeconfig')) as {
+      const document = parse(secretFile(find(built, 'Secret', name), 'kubeconfig')) as {
         clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
         users: Array<{ user: { 'client-certificate-data': string } }>;
       };
@@ -185,19 +180,19 @@ describe('control-plane builders', () => {
 
   it('exposes the apiserver per strategy on port 6443, plus an internal ClusterIP Service', () => {
     const nodePort = buildControlPlane(referenceSpec('NodePort'), pki);
-    const external = find(nodePort, 'Service', 'apiserver-external') as IService;
+    const external = find(nodePort, 'Service', 'apiserver-external');
     expect(external.spec?.type).toBe('NodePort');
     expect(external.spec?.ports?.[0]).toMatchObject({ port: 6443, targetPort: 6443, nodePort: 30443 });
-    const loadBalancer = find(built, 'Service', 'apiserver-external') as IService;
+    const loadBalancer = find(built, 'Service', 'apiserver-external');
     expect(loadBalancer.spec?.type).toBe('LoadBalancer');
     expect(loadBalancer.spec?.ports?.[0].port).toBe(6443);
-    const internal = find(built, 'Service', 'apiserver') as IService;
+    const internal = find(built, 'Service', 'apiserver');
     expect(internal.spec?.type).toBe('ClusterIP');
-    expect(internal.spec?.selector).toEqual((find(built, 'Deployment', 'kube-apiserver') as IDeployment).spec?.selector.matchLabels);
+    expect(internal.spec?.selector).toEqual(find(built, 'Deployment', 'kube-apiserver').spec?.selector.matchLabels);
   });
 
   it('denies by default and allows exactly the control-plane flows', () => {
-    const policy = (name: string) => find(built, 'NetworkPolicy', name) as INetworkPolicy;
+    const policy = (name: string) => find(built, 'NetworkPolicy', name);
     expect(policy('default-deny').spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
     expect(policy('apiserver-ingress').spec?.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 6443 }] }]);
     const etcdIngress = policy('etcd').spec?.ingress ?? [];
@@ -217,7 +212,7 @@ describe('control-plane builders', () => {
 
   it('rolls pods whose mounted secrets changed, and only those', async () => {
     const hash = (objects: ControlPlaneObjects, kind: 'Deployment' | 'StatefulSet', name: string) =>
-      (find(objects, kind, name) as IDeployment | IStatefulSet).spec?.template.metadata?.annotations?.['harbormaster.dev/config-hash'];
+      find(objects, kind, name).spec?.template.metadata?.annotations?.['harbormaster.dev/config-hash'];
     const moved = referenceSpec('LoadBalancer', { endpoint: { host: 'moved.example', port: 6443 } });
     const { pki: reissued } = await ensureClusterPki(pki, pkiSpecFor(moved), REFERENCE_NOW);
     const after = buildControlPlane(moved, reissued);
@@ -231,8 +226,7 @@ describe('control-plane builders', () => {
     expect(newestVersion().minor).toBe('1.37');
     for (const version of SUPPORTED_VERSIONS) {
       const objects = buildControlPlane(referenceSpec('NodePort', { version: version.version }), pki);
-      const image = (kind: 'Deployment' | 'StatefulSet', name: string) =>
-        (find(objects, kind, name) as IDeployment | IStatefulSet).spec?.template.spec?.containers[0].image;
+      const image = (kind: 'Deployment' | 'StatefulSet', name: string) => find(objects, kind, name).spec?.template.spec?.containers[0].image;
       expect(image('Deployment', 'kube-apiserver')).toBe(`registry.k8s.io/kube-apiserver:v${version.version}`);
       expect(image('Deployment', 'kube-controller-manager')).toBe(`registry.k8s.io/kube-controller-manager:v${version.version}`);
       expect(image('Deployment', 'kube-scheduler')).toBe(`registry.k8s.io/kube-scheduler:v${version.version}`);

@@ -100,12 +100,12 @@ describe('the built etcd StatefulSet runs a real etcd', () => {
         20_000,
       );
     } catch (error) {
-      throw new Error(`${String(error)}\n${output.slice(-3000)}`);
+      throw new Error(`${String(error)}\n${output.slice(-3000)}`, { cause: error });
     }
   });
 
   afterAll(async () => {
-    if (etcd && etcd.exitCode === null) {
+    if (etcd?.exitCode === null) {
       const exited = new Promise((resolve) => etcd?.once('exit', resolve));
       etcd.kill('SIGTERM');
       await exited;
@@ -131,7 +131,7 @@ describe('the built etcd StatefulSet runs a real etcd', () => {
     const outcome = (tls: TlsClient) =>
       etcdPost('/v3/kv/range', { key: Buffer.from('x').toString('base64') }, tls).then(
         (response) => response.status,
-        (error: Error) => error.message,
+        (error: unknown) => (error as Error).message,
       );
     const withoutCertificate = await outcome({ ca: apiserverFiles['etcd-ca.crt'] });
     const withClusterCaCertificate = await outcome(adminClient);

@@ -1,7 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
@@ -61,7 +60,7 @@ describe('tenant bootstrap objects for kubeadm join', () => {
   });
 
   it('publishes cluster-info with the server and CA and no user', () => {
-    const clusterInfo = find(objects, 'ConfigMap', 'cluster-info', 'kube-public') as IConfigMap;
+    const clusterInfo = find(objects, 'ConfigMap', 'cluster-info', 'kube-public');
     const kubeconfig = parse(clusterInfo.data?.kubeconfig ?? '') as {
       clusters: Array<{ name: string; cluster: { server: string; 'certificate-authority-data': string } }>;
       users: unknown[];
@@ -88,7 +87,7 @@ describe('tenant bootstrap objects for kubeadm join', () => {
   });
 
   it('binds the bootstrap token group and nodes to the CSR roles', () => {
-    const binding = (name: string) => find(objects, 'ClusterRoleBinding', name) as IClusterRoleBinding;
+    const binding = (name: string) => find(objects, 'ClusterRoleBinding', name);
     expect(binding('kubeadm:kubelet-bootstrap').roleRef.name).toBe('system:node-bootstrapper');
     expect(binding('kubeadm:kubelet-bootstrap').subjects).toEqual([{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: BOOTSTRAPPERS_GROUP }]);
     expect(binding('kubeadm:node-autoapprove-bootstrap').roleRef.name).toBe('system:certificates.k8s.io:certificatesigningrequests:nodeclient');
@@ -114,10 +113,7 @@ describe('tenant bootstrap objects for kubeadm join', () => {
   });
 
   it('uploads a ClusterConfiguration and a KubeletConfiguration matching the cluster', () => {
-    const clusterConfiguration = parse((find(objects, 'ConfigMap', 'kubeadm-config', 'kube-system') as IConfigMap).data?.ClusterConfiguration ?? '') as Record<
-      string,
-      unknown
-    >;
+    const clusterConfiguration = parse(find(objects, 'ConfigMap', 'kubeadm-config', 'kube-system').data?.ClusterConfiguration ?? '') as Record<string, unknown>;
     expect(clusterConfiguration).toMatchObject({
       apiVersion: 'kubeadm.k8s.io/v1beta4',
       kind: 'ClusterConfiguration',
@@ -125,7 +121,7 @@ describe('tenant bootstrap objects for kubeadm join', () => {
       controlPlaneEndpoint: 'k7x2m9.seed-1.harbormaster.example:6443',
       networking: { serviceSubnet: '10.96.0.0/12', podSubnet: '10.244.0.0/16', dnsDomain: 'cluster.local' },
     });
-    const kubelet = parse((find(objects, 'ConfigMap', 'kubelet-config', 'kube-system') as IConfigMap).data?.kubelet ?? '') as Record<string, unknown>;
+    const kubelet = parse(find(objects, 'ConfigMap', 'kubelet-config', 'kube-system').data?.kubelet ?? '') as Record<string, unknown>;
     expect(kubelet).toMatchObject({
       apiVersion: 'kubelet.config.k8s.io/v1beta1',
       kind: 'KubeletConfiguration',

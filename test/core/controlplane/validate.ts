@@ -16,6 +16,7 @@ const MODELS: Record<string, (data: never) => Validatable> = {
   'v1/Secret': (data) => new Secret(data),
   'v1/ConfigMap': (data) => new ConfigMap(data),
   'v1/Service': (data) => new Service(data),
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- the builders still emit v1 Endpoints, so their schema must be checked
   'v1/Endpoints': (data) => new Endpoints(data),
   'discovery.k8s.io/v1/EndpointSlice': (data) => new EndpointSlice(data),
   'apps/v1/Deployment': (data) => new Deployment(data),
@@ -36,6 +37,6 @@ export function validateObject(object: { apiVersion: string; kind: string; metad
     // A deep copy: the model classes keep a reference and must not alter the built object.
     build(structuredClone(object) as never).validate();
   } catch (error) {
-    throw new Error(`${object.kind}/${object.metadata?.name ?? '?'}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`${object.kind}/${object.metadata?.name ?? '?'}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }

@@ -138,6 +138,7 @@ describe('certificate encoding', () => {
         signingAlgorithm: signing,
         extensions: [
           new x509.BasicConstraintsExtension(false, undefined, true),
+          // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- KeyUsageFlags is a bit-flag enum; a combination of its members is a plain number by design
           new x509.KeyUsagesExtension(usageFlags, true),
           new x509.ExtendedKeyUsageExtension(
             request.usages.map((usage) => (usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth)),

@@ -51,7 +51,7 @@ export class Normaliser {
       }
       if ((key === 'clusterIP' || key === 'clusterIPs') && here.endsWith(`spec.${key}`)) {
         out[key] = Array.isArray(child)
-          ? child.map((ip) => (REQUESTED_IPS.has(String(ip)) ? ip : '<allocated-ip>'))
+          ? child.map((ip: unknown) => (REQUESTED_IPS.has(String(ip)) ? ip : '<allocated-ip>'))
           : REQUESTED_IPS.has(String(child))
             ? child
             : '<allocated-ip>';
@@ -74,7 +74,7 @@ export class Normaliser {
     const out: Record<string, unknown> = {};
     if (typeof metadata.uid === 'string' && typeof metadata.name === 'string') {
       const name = typeof metadata.generateName === 'string' ? `${metadata.generateName}<suffix>` : metadata.name;
-      this.uids.set(metadata.uid, `<uid of ${metadata.namespace ? `${String(metadata.namespace)}/` : ''}${name}>`);
+      this.uids.set(metadata.uid, `<uid of ${typeof metadata.namespace === 'string' && metadata.namespace ? `${metadata.namespace}/` : ''}${name}>`);
     }
     for (const [key, child] of Object.entries(metadata)) {
       if (key === 'resourceVersion' || key === 'selfLink') continue;
@@ -118,7 +118,7 @@ export class Normaliser {
               ...(details.name !== undefined ? { name: details.name } : {}),
               ...(details.group !== undefined ? { group: details.group } : {}),
               ...(details.kind !== undefined ? { kind: details.kind } : {}),
-              ...(details.uid !== undefined ? { uid: this.uid(String(details.uid)) } : {}),
+              ...(details.uid !== undefined ? { uid: typeof details.uid === 'string' ? this.uid(details.uid) : details.uid } : {}),
               ...(causes ? { causes } : {}),
               ...(details.retryAfterSeconds !== undefined ? { retryAfterSeconds: details.retryAfterSeconds } : {}),
             },

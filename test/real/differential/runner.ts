@@ -71,8 +71,8 @@ export async function runCorpus(server: DiffServer, steps: Step[], who: Identiti
     text.replace(/\{\{(rv|continue|name|uid|csr):([^}]+)\}\}/g, (_, what: string, ref: string) => {
       if (what === 'csr') return csrs.get(ref) ?? '';
       const metadata = metadataOf(ref);
-      const key = what === 'rv' ? 'resourceVersion' : what;
-      return encodeURIComponent(String(metadata[key] ?? ''));
+      const value = metadata[what === 'rv' ? 'resourceVersion' : what];
+      return encodeURIComponent(typeof value === 'string' ? value : '');
     });
   for (const step of steps) {
     if (answers.has(step.id)) throw new Error(`duplicate step id ${step.id}`);

@@ -5,7 +5,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
 import { startProcessKubelet, type ProcessKubelet } from '../../../services/sandbox/src/kubelet/index.js';
 import { buildDist, startTestSeed, temporaryStateDir, type TestSeed } from './support/harness.js';
 import { eventually, scaled, scaledSeconds } from '../../support/time.js';
@@ -325,7 +325,7 @@ describe('process kubelet: a 3-member etcd StatefulSet with TLS', () => {
     const body = new ConfigMap({ metadata: { name: 'stored-in-etcd', namespace: 'default' }, data: { hello: 'world' } });
     body.validate();
     await eventually(
-      async () => ((await core.createNamespacedConfigMap({ namespace: 'default', body: body.toJSON() })) ? true : undefined),
+      async () => ((await core.createNamespacedConfigMap({ namespace: 'default', body: body.toJSON() as V1ConfigMap })) ? true : undefined),
       'a write through the NodePort',
       20_000,
       500,

@@ -642,7 +642,7 @@ describe('kubesim with @kubernetes/client-node', () => {
     expect(whoami.json.status).toMatchObject({
       userInfo: {
         username: `system:serviceaccount:${ns}:robot`,
-        groups: expect.arrayContaining(['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated']),
+        groups: expect.arrayContaining(['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated']) as unknown,
       },
     });
   });

@@ -23,6 +23,8 @@ export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC
 
 export const CurrentActor = createParamDecorator((_: unknown, context: ExecutionContext): Actor => {
   const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+  // A route wiring bug, not a client error: it must stay an opaque 500.
+  // eslint-disable-next-line no-restricted-syntax -- programming error (decorator on a public route), nothing a caller can fix
   if (!request.principal) throw new Error('CurrentActor used on a public route');
   return { principal: request.principal, sourceIp: request.ip ?? null, userAgent: request.headers['user-agent'] ?? null };
 });

@@ -78,7 +78,9 @@ export class ClustersController {
     @Res() response: Response,
   ): Promise<void> {
     await this.clusters.authorizeEventStream(actor, projectId, clusterId);
-    let lastId = parseAfter(String(request.headers['last-event-id'] ?? request.query.after ?? ''));
+    const after = request.headers['last-event-id'] ?? request.query.after;
+    // Only a single numeric value resumes; repeated or nested `after` query values start from 0.
+    let lastId = parseAfter(typeof after === 'string' ? after : undefined);
     let lastSnapshot = '';
     let closed = false;
     response.writeHead(200, {

@@ -12,6 +12,7 @@ import {
   notFound,
   parseInput,
   upgradeClusterSchema,
+  required,
   type CreateNodePoolInput,
   type SecretBox,
 } from '../../../core/src/index.js';
@@ -163,8 +164,9 @@ export class ClustersService {
     const cluster = await this.find(projectId, clusterId);
     if (cluster.deletion_requested_at) throw conflict('cluster_deleting', 'the cluster is being deleted');
     const current = findVersion(cluster.version);
-    const target = findVersion(input.version)!;
     if (input.version === cluster.version) return this.get(actor, projectId, clusterId);
+    // upgradeClusterSchema only accepts listed versions.
+    const target = required(findVersion(input.version), 'supported version');
     const [currentMinor, targetMinor] = [current?.minor ?? cluster.version, target.minor].map((minor) => Number(minor.split('.')[1]));
     if (targetMinor < currentMinor || (targetMinor === currentMinor && compareVersions(input.version, cluster.version) < 0)) {
       throw new DomainError('validation', 'downgrade_not_allowed', `cannot go from ${cluster.version} down to ${input.version}`);
@@ -344,7 +346,7 @@ export class ClustersService {
 
   private async findIncludingDeleted(projectId: string, clusterId: string): Promise<ClusterRow> {
     const cluster = isUuid(clusterId) ? await this.clusters.findById(clusterId) : undefined;
-    if (!cluster || cluster.project_id !== projectId) throw notFound('cluster');
+    if (cluster?.project_id !== projectId) throw notFound('cluster');
     return cluster;
   }
 

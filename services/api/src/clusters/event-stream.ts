@@ -27,7 +27,7 @@ export class EventStreamHub implements OnApplicationShutdown {
     return async () => {
       const current = this.listeners.get(channel);
       current?.delete(listener);
-      if (current && current.size === 0) {
+      if (current?.size === 0) {
         this.listeners.delete(channel);
         await this.subscriber?.unsubscribe(channel).catch(() => undefined);
       }

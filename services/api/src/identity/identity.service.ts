@@ -12,6 +12,7 @@ import {
   parseInput,
   tokenSecretMatches,
   conflict,
+  required,
 } from '../../../core/src/index.js';
 import { AuditRepository, IdentityRepository, UnitOfWork, type ApiTokenRow, type UserRow } from '../../../db/src/index.js';
 import { LOGGER } from '../../../platform/src/index.js';
@@ -108,7 +109,7 @@ export class IdentityService implements OnApplicationBootstrap {
         trx,
       );
     });
-    return presentUser((await this.identities.findUserById(id))!);
+    return presentUser(required(await this.identities.findUserById(id), 'user just created'));
   }
 
   /** Creates a token for the caller, or (admins only) for another user. The secret is returned once. */
@@ -128,7 +129,7 @@ export class IdentityService implements OnApplicationBootstrap {
         trx,
       );
     });
-    return { ...presentToken((await this.identities.findToken(token.id))!), token: token.plaintext };
+    return { ...presentToken(required(await this.identities.findToken(token.id), 'token just created')), token: token.plaintext };
   }
 
   async listTokens(actor: Actor) {

@@ -30,10 +30,10 @@ export class OpsController {
     await Promise.all([
       withTimeout(this.database.ping(), 2_000)
         .then(() => (checks.database = 'ok'))
-        .catch((error: Error) => (checks.database = error.message)),
+        .catch((error: unknown) => (checks.database = error instanceof Error ? error.message : String(error))),
       withTimeout(this.redis.ping(), 2_000)
         .then(() => (checks.redis = 'ok'))
-        .catch((error: Error) => (checks.redis = error.message)),
+        .catch((error: unknown) => (checks.redis = error instanceof Error ? error.message : String(error))),
     ]);
     const ready = Object.values(checks).every((value) => value === 'ok');
     response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });

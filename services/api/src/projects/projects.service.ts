@@ -12,6 +12,7 @@ import {
   updateProjectSchema,
   sealingContext,
   type SecretBox,
+  required,
 } from '../../../core/src/index.js';
 import {
   AuditRepository,
@@ -78,7 +79,7 @@ export class ProjectsService {
         trx,
       );
     });
-    return presentProject((await this.projects.findById(id))!, 'owner');
+    return presentProject(required(await this.projects.findById(id), 'project just created'), 'owner');
   }
 
   async list(actor: Actor) {
@@ -137,7 +138,10 @@ export class ProjectsService {
         trx,
       );
     });
-    const member = (await this.projects.listMembers(projectId)).find((row) => row.user_id === userId)!;
+    const member = required(
+      (await this.projects.listMembers(projectId)).find((row) => row.user_id === userId),
+      'member just added',
+    );
     return presentMember(member);
   }
 
@@ -156,7 +160,12 @@ export class ProjectsService {
         trx,
       );
     });
-    return presentMember((await this.projects.listMembers(projectId)).find((row) => row.user_id === userId)!);
+    return presentMember(
+      required(
+        (await this.projects.listMembers(projectId)).find((row) => row.user_id === userId),
+        'member just updated',
+      ),
+    );
   }
 
   async removeMember(actor: Actor, projectId: string, userId: string): Promise<void> {
@@ -207,7 +216,7 @@ export class ProjectsService {
         trx,
       );
     });
-    return presentCredential((await this.projects.findCredential(projectId, id))!);
+    return presentCredential(required(await this.projects.findCredential(projectId, id), 'credential just created'));
   }
 
   async deleteCredential(actor: Actor, projectId: string, credentialId: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { conflict, isUuid, notFound, parseInput, registerSeedSchema, sealingContext, type SecretBox } from '../../../core/src/index.js';
+import { conflict, isUuid, notFound, parseInput, registerSeedSchema, required, sealingContext, type SecretBox } from '../../../core/src/index.js';
 import { AuditRepository, ClusterRepository, SeedRepository, UnitOfWork, type SeedWithUsage } from '../../../db/src/index.js';
 import { parseKubeconfig, probeApiServer } from '../../../kube/src/index.js';
 import { QueueService, SECRET_BOX } from '../../../platform/src/index.js';
@@ -71,7 +71,7 @@ export class SeedsService {
         trx,
       );
     });
-    return presentSeed((await this.seeds.findById(id))!);
+    return presentSeed(required(await this.seeds.findById(id), 'seed just registered'));
   }
 
   async list(actor: Actor) {

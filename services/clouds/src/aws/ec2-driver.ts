@@ -215,8 +215,9 @@ function toCloudInstance(instance: Instance): CloudInstance {
     name: tags.Name,
     state: STATES[providerState] ?? 'pending',
     providerState,
-    privateIp: instance.PrivateIpAddress || undefined,
-    publicIp: instance.PublicIpAddress || undefined,
+    // EC2 reports a missing address as '' as well as leaving it out: both mean none.
+    privateIp: instance.PrivateIpAddress === '' ? undefined : instance.PrivateIpAddress,
+    publicIp: instance.PublicIpAddress === '' ? undefined : instance.PublicIpAddress,
     tags,
     nodeId: tags[AWS_TAG_KEYS.node],
     clusterId: tags[AWS_TAG_KEYS.cluster],

@@ -66,6 +66,8 @@ export const aws: ProviderDefinition<'aws', AwsCredentialShape, AwsCredentials, 
   },
 };
 
+// A type, not an interface: it must satisfy z.ZodRawShape's index signature, which interfaces do not get implicitly.
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- see above
 type AwsCredentialShape = {
   accessKeyId: z.ZodString;
   secretAccessKey: z.ZodString;

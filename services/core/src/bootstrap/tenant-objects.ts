@@ -10,6 +10,7 @@ import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k
 import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import type { ISubject } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Subject';
+import { DomainError } from '../model/errors.js';
 import { formatIpv4, parseCidr } from '../model/cidr.js';
 import { VIEWER_IDENTITY } from '../pki/cluster-pki.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
@@ -38,6 +39,7 @@ export const NODE_CLIENT_CLUSTER_ROLE = 'system:certificates.k8s.io:certificates
 export const VIEWER_CLUSTER_ROLE = 'view';
 export const SELF_NODE_CLIENT_CLUSTER_ROLE = 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient';
 
+// eslint-disable-next-line @typescript-eslint/no-deprecated -- v1 Endpoints is written deliberately (apiserver runs --endpoint-reconciler-type=none; older kube-proxy versions read it alongside the EndpointSlice)
 export type TenantObject = IConfigMap | IRole | IRoleBinding | IClusterRole | IClusterRoleBinding | IEndpoints | IEndpointSlice;
 
 const RBAC_API = 'rbac.authorization.k8s.io';
@@ -82,6 +84,7 @@ function configMap(namespace: string, name: string, data: Record<string, string>
 /** kubeadm gives cluster DNS the tenth address of the service range. */
 export function clusterDnsIp(serviceCidr: string): string {
   const cidr = parseCidr(serviceCidr);
+  // eslint-disable-next-line no-restricted-syntax -- serviceCidr is validated when the cluster is created; an unparsable one is a broken invariant
   if (!cidr) throw new Error(`service CIDR ${serviceCidr} is not an IPv4 CIDR`);
   return formatIpv4(cidr.network + 10);
 }
@@ -142,11 +145,15 @@ export function clusterInfoKubeconfig(spec: ControlPlaneSpec, caCertPem: string)
  * the product points the Service at the external endpoint instead. Endpoints need IPs: for a
  * hostname endpoint the caller passes the addresses it resolved.
  */
+// eslint-disable-next-line @typescript-eslint/no-deprecated -- v1 Endpoints is written deliberately (apiserver runs --endpoint-reconciler-type=none; older kube-proxy versions read it alongside the EndpointSlice)
 export function buildKubernetesServiceEndpoints(input: ControlPlaneSpec, addresses: readonly string[]): [IEndpoints, IEndpointSlice] {
   const spec = resolveSpec(input);
   const invalid = addresses.filter((address) => !isEndpointAddress(address));
   if (addresses.length === 0 || invalid.length > 0)
-    throw new Error(
+    // 'precondition', not 'validation': the worker retries it (the endpoint may resolve differently later).
+    throw new DomainError(
+      'precondition',
+      'endpoint_addresses_invalid',
       `kubernetes Service endpoints need IPv4 addresses the apiserver accepts (not loopback or link-local), got ${addresses.join(', ') || 'none'}`,
     );
   const port = spec.endpoint.port;

@@ -3,17 +3,7 @@
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
-import {
-  CONFIG_HASH_ANNOTATION,
-  containerSecurity,
-  podEnv,
-  componentLabels,
-  httpProbe,
-  metadata,
-  resources,
-  selectorLabels,
-  type ComponentName,
-} from './common.js';
+import { CONFIG_HASH_ANNOTATION, containerSecurity, podEnv, componentLabels, httpProbe, metadata, selectorLabels, type ComponentName } from './common.js';
 import { KUBECONFIG_DIR, KUBECONFIG_PATH } from './secrets.js';
 import type { ResolvedSpec } from './spec.js';
 

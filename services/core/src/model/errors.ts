@@ -24,3 +24,14 @@ export const conflict = (code: string, message: string): DomainError => new Doma
 
 export const invalid = (code: string, message: string, violations: FieldViolation[] = []): DomainError =>
   new DomainError('validation', code, message, violations);
+
+/**
+ * The value an invariant guarantees (a row just written in the same request, a field every built
+ * manifest sets). Missing means a bug, not a caller's mistake: it stays an opaque 500 at the HTTP
+ * edge and a retried failure in the worker, as the `!` it replaces would have (via a TypeError).
+ */
+export function required<T>(value: T | null | undefined, what: string): T {
+  // eslint-disable-next-line no-restricted-syntax -- only reached on a broken invariant; nothing a caller can do
+  if (value === null || value === undefined) throw new Error(`${what} is unexpectedly missing`);
+  return value;
+}

@@ -25,6 +25,7 @@ const displayText = z
   .string()
   .min(1)
   .max(200)
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are rejected
   .regex(/^[^\u0000-\u001f\u007f<>]*$/, 'must not contain control characters or angle brackets');
 
 const cidr = z

@@ -64,7 +64,7 @@ export class ClusterRepository {
   async countLiveInProject(projectId: string, tx?: Tx): Promise<number> {
     const row = await runner(this.db, tx)
       .selectFrom('clusters')
-      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .select((eb) => eb.fn.countAll<string | number | bigint>().as('count'))
       .where('project_id', '=', projectId)
       .where('deleted_at', 'is', null)
       .executeTakeFirstOrThrow();

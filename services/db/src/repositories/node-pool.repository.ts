@@ -80,7 +80,7 @@ export class NodePoolRepository {
     let query = runner(this.db, tx)
       .selectFrom('node_pools')
       .innerJoin('clusters', 'clusters.id', 'node_pools.cluster_id')
-      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('node_pools.replicas'), eb.val(0)).as('total'))
+      .select((eb) => eb.fn.coalesce(eb.fn.sum('node_pools.replicas'), eb.val(0)).as('total'))
       .where('node_pools.project_id', '=', projectId)
       .where('node_pools.deletion_requested_at', 'is', null)
       .where('clusters.deleted_at', 'is', null);
@@ -93,7 +93,7 @@ export class NodePoolRepository {
     const row = await this.db
       .selectFrom('node_pools')
       .innerJoin('clusters', 'clusters.id', 'node_pools.cluster_id')
-      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .select((eb) => eb.fn.countAll<string | number | bigint>().as('count'))
       .where('node_pools.credential_id', '=', credentialId)
       .where('clusters.deleted_at', 'is', null)
       .executeTakeFirstOrThrow();

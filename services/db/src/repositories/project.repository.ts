@@ -75,7 +75,7 @@ export class ProjectRepository {
   async countOwners(projectId: string, tx?: Tx): Promise<number> {
     const row = await runner(this.db, tx)
       .selectFrom('project_members')
-      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .select((eb) => eb.fn.countAll<string | number | bigint>().as('count'))
       .where('project_id', '=', projectId)
       .where('role', '=', 'owner')
       .executeTakeFirstOrThrow();

@@ -16,7 +16,7 @@ export class SeedRepository {
       .select((eb) =>
         eb
           .selectFrom('clusters')
-          .select((inner) => inner.fn.countAll<number>().as('count'))
+          .select((inner) => inner.fn.countAll<string | number | bigint>().as('count'))
           .whereRef('clusters.seed_id', '=', 'seeds.id')
           .where('clusters.deleted_at', 'is', null)
           .as('used_clusters'),
@@ -115,7 +115,7 @@ export class SeedRepository {
   async countLiveClusters(seedId: string): Promise<number> {
     const row = await this.db
       .selectFrom('clusters')
-      .select(sql<number>`count(*)`.as('count'))
+      .select(sql<string | number | bigint>`count(*)`.as('count'))
       .where('seed_id', '=', seedId)
       .where('deleted_at', 'is', null)
       .executeTakeFirstOrThrow();

@@ -1,4 +1,4 @@
-import { useId, useMemo, useState, type FormEvent } from 'react';
+import { useId, useMemo, useState, type SubmitEvent } from 'react';
 import { describeError, projectPath, providerInfo, type Catalog, type Cluster, type Credential, type NodePoolDefaults } from '../api.js';
 import { Empty, Loading, PhaseBadge, RelativeTime, ResourceView, ScrollTable } from '../components/states.js';
 import { useResource } from '../hooks.js';
@@ -173,7 +173,7 @@ function CreateCluster({ projectId, onCreated }: { projectId: string; onCreated:
   const placements = catalog.data.placement;
   const regions = [...new Set(placements.map((option) => option.region).filter((region): region is string => Boolean(region)))];
 
-  const submit = async (event: FormEvent) => {
+  const submit = async (event: SubmitEvent) => {
     event.preventDefault();
     if (nameProblem) return;
     setBusy(true);
@@ -208,7 +208,7 @@ function CreateCluster({ projectId, onCreated }: { projectId: string; onCreated:
   return (
     <section className="card create" aria-labelledby="create-title">
       <h2 id="create-title">Create a cluster</h2>
-      <form onSubmit={submit} noValidate>
+      <form onSubmit={(event) => void submit(event)} noValidate>
         <div className="create-row">
           <div className="field grow">
             <label htmlFor={ids.name}>Cluster name</label>

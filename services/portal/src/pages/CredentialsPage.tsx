@@ -1,4 +1,4 @@
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useState, type SubmitEvent } from 'react';
 import { describeError, projectPath, providerInfo, type Catalog, type Credential, type ProviderInfo } from '../api.js';
 import { Empty, Loading, RelativeTime, ResourceView, ScrollTable } from '../components/states.js';
 import { useResource } from '../hooks.js';
@@ -96,7 +96,7 @@ export function CredentialsPage({ projectId }: { projectId: string }) {
 
 /** The form's values: the common name, then every provider field by its request property. */
 const initialValues = (provider: ProviderInfo | undefined): Record<string, string> =>
-  Object.fromEntries([['name', ''], ...(provider?.credentialFields ?? []).map((field) => [field.name, field.default ?? ''])]);
+  Object.fromEntries<string>([['name', ''], ...(provider?.credentialFields ?? []).map((field): [string, string] => [field.name, field.default ?? ''])]);
 
 /** Built from the catalog's provider definitions, so a new provider needs no portal change. */
 function AddCredential({ projectId, providers, onAdded }: { projectId: string; providers: ProviderInfo[]; onAdded: () => void }) {
@@ -112,7 +112,7 @@ function AddCredential({ projectId, providers, onAdded }: { projectId: string; p
     // Values typed for one provider (a secret among them) never travel with another.
     setForm({ ...initialValues(providers.find((candidate) => candidate.name === name)), name: form.name });
   };
-  const submit = async (event: FormEvent) => {
+  const submit = async (event: SubmitEvent) => {
     event.preventDefault();
     if (!provider) return;
     setBusy(true);
@@ -136,7 +136,7 @@ function AddCredential({ projectId, providers, onAdded }: { projectId: string; p
   return (
     <section className="card" aria-labelledby="add-credential-title">
       <h2 id="add-credential-title">Add a credential</h2>
-      <form onSubmit={submit} className="stack" autoComplete="off">
+      <form onSubmit={(event) => void submit(event)} className="stack" autoComplete="off">
         <div className="grid">
           <div className="field">
             <label htmlFor={ids.provider}>Provider</label>

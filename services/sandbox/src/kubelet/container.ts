@@ -279,5 +279,5 @@ export class ContainerRunner {
 
 function signalNumber(signal: NodeJS.Signals | null): number {
   const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6 };
-  return (signal && numbers[signal]) || 0;
+  return (signal ? numbers[signal] : undefined) ?? 0;
 }

@@ -60,7 +60,7 @@ export class HostsFile {
           rmSync(lockPath, { force: true });
           continue;
         }
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${lockPath}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${lockPath}`, { cause: error });
         await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
       }
     }

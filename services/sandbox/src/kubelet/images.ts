@@ -93,12 +93,14 @@ export class ImageResolver {
     if (typeof override === 'string') return { path: override, leadingArgs: [] };
     if (override) return override;
     if (name === 'etcd' || name === 'etcdctl') {
-      if (this.real) return this.realBinary(() => this.real!.etcd(name, tag), image);
+      const real = this.real;
+      if (real) return this.realBinary(() => real.etcd(name, tag), image);
       const debian = `/usr/bin/${name}`;
       return existsSync(debian) ? { path: debian, leadingArgs: [] } : undefined;
     }
     if (isKubeComponent(name)) {
-      if (this.real) return this.realBinary(() => this.real!.kube(name, tag), image);
+      const real = this.real;
+      if (real) return this.realBinary(() => real.kube(name, tag), image);
       const cli = resolve(this.options.repositoryRoot, 'dist/services/sandbox/src/kubesim/cli.js');
       return { path: process.execPath, leadingArgs: [cli, name] };
     }

@@ -415,7 +415,7 @@ export class LocalPod {
   private condition(type: string, value: boolean, reason?: string): V1PodCondition {
     const status = value ? 'True' : 'False';
     const previous = this.transitions.get(type);
-    if (!previous || previous.status !== status) this.transitions.set(type, { status, time: new Date() });
+    if (previous?.status !== status) this.transitions.set(type, { status, time: new Date() });
     const transition = this.transitions.get(type);
     return { type, status, lastProbeTime: undefined, lastTransitionTime: transition?.time, ...(reason ? { reason } : {}) };
   }
@@ -483,7 +483,9 @@ export function podQosClass(pod: V1Pod): string {
     return (
       limits.cpu !== undefined &&
       limits.memory !== undefined &&
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- a manifest may give a quantity as a number (`cpu: 1`) despite the string type; String() compares it with '1'
       String(requests.cpu) === String(limits.cpu) &&
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- as above, for memory
       String(requests.memory) === String(limits.memory)
     );
   });

@@ -33,8 +33,10 @@ export async function runProbe(probe: V1Probe, context: ProbeContext): Promise<P
     for (const header of action.httpHeaders ?? []) headers[header.name] = header.value;
     return new Promise((resolve) => {
       const options = {
+        // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing -- an empty string means unset here too and must fall back, which `??` would not do
         host: action.host || context.podIP,
         port,
+        // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing -- an empty string means unset here too and must fall back, which `??` would not do
         path: action.path || '/',
         method: 'GET',
         headers,
@@ -59,6 +61,7 @@ export async function runProbe(probe: V1Probe, context: ProbeContext): Promise<P
     const port = resolvePort(probe.tcpSocket.port, context.ports);
     if (port === undefined) return { ok: false, reason: `unknown port ${String(probe.tcpSocket.port)}` };
     return new Promise((resolve) => {
+      // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing -- an empty string means unset here too and must fall back, which `??` would not do
       const socket = connect({ host: probe.tcpSocket?.host || context.podIP, port, timeout: timeoutMs });
       socket.once('connect', () => {
         socket.destroy();

@@ -17,7 +17,7 @@ export async function bootstrapObjects(store: ObjectStore, options: { kubernetes
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     await ensure(store, namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
-  await ensure(store, findResourceByPlural('', 'services')!, {
+  await ensure(store, findResourceByPlural('', 'services') as ResourceInfo, {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },

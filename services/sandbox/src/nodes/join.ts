@@ -65,7 +65,7 @@ export async function apiRequest<T = Record<string, unknown>>(target: ApiTarget,
           try {
             resolve((text ? JSON.parse(text) : {}) as T);
           } catch (error) {
-            reject(error);
+            reject(error instanceof Error ? error : new Error(String(error)));
           }
         });
         res.on('error', reject);
@@ -177,7 +177,7 @@ async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export async function discoverCluster(options: DiscoveryOptions): Promise<ClusterInfo> {
   const deadline = Date.now() + options.timeoutMs;
   const insecure: ApiTarget = { server: `https://${options.endpoint}` };
-  let lastProblem = 'no attempt';
+  let lastProblem: string;
   for (;;) {
     try {
       const configMap = await apiRequest<{ data?: Record<string, string> }>(insecure, 'GET', CLUSTER_INFO_PATH);

@@ -92,7 +92,7 @@ async function createNodeAccount(name: string): Promise<NodeAccount> {
         name,
       ]);
     } catch (error) {
-      if (attempt >= 20) throw new Error(`could not create the node account ${name}: ${String(error)}`);
+      if (attempt >= 20) throw new Error(`could not create the node account ${name}: ${String(error)}`, { cause: error });
       await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
     }
   }

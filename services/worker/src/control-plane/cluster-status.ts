@@ -42,7 +42,7 @@ export class ClusterStatus {
     const before = this.conditions.find((condition) => condition.type === type);
     const status = ok ? 'True' : 'False';
     const next = setCondition(this.conditions, { type, status, reason, message }, new Date());
-    if (!before || before.status !== status || before.reason !== reason || before.message !== message) this.conditionsChanged = true;
+    if (before?.status !== status || before.reason !== reason || before.message !== message) this.conditionsChanged = true;
     if (before?.status !== status) this.event(`${type}${ok ? '' : 'False'}`, `${type} is ${status}: ${message}`, ok || !before ? 'Normal' : 'Warning');
     this.conditions = next.sort((a, b) => a.type.localeCompare(b.type));
   }

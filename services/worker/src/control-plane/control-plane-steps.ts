@@ -8,7 +8,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { buildFrame, resolveSpec } from '../../../core/src/controlplane/index.js';
 import { PkiError } from '../../../core/src/pki/index.js';
-import { canTransitionCluster, transitionCluster, type ClusterPhase, type SecretBox } from '../../../core/src/index.js';
+import { canTransitionCluster, required, transitionCluster, type ClusterPhase, type SecretBox } from '../../../core/src/index.js';
 import { ClusterRepository, OperationRepository, UnitOfWork, type ClusterRow } from '../../../db/src/index.js';
 import { clusterKubeconfig, endpointUrl } from '../../../kube/src/index.js';
 import { APP_CONFIG, ClusterEvents, LOGGER, SECRET_BOX, type AppConfig } from '../../../platform/src/index.js';
@@ -79,7 +79,7 @@ export class ControlPlaneSteps {
 
   async converge(cluster: ClusterRow): Promise<PassResult> {
     const seed = await this.seeds.clientFor(cluster);
-    const seedWatched = this.watches.follow(cluster.seed_id!, seed);
+    const seedWatched = this.watches.follow(required(cluster.seed_id, 'seed of a cluster with a seed client'), seed);
     const status = new ClusterStatus(cluster, this.unitOfWork, this.clusters, this.events);
     const converging = cluster.observed_generation < cluster.generation;
     const current = cluster.phase as ClusterPhase;
@@ -121,7 +121,7 @@ export class ControlPlaneSteps {
     await this.applier.applyGroup(seed, cluster.id, frame.namespace, status, resuming);
     const exposure = frame.exposure as KubernetesObject;
     const [exposed] = await this.applier.applyOrReadBack(seed, cluster.id, 'expose', [exposure], resuming, [
-      { kind: exposure.kind!, name: exposure.metadata!.name! },
+      { kind: required(exposure.kind, 'exposure kind'), name: required(exposure.metadata?.name, 'exposure name') },
     ]);
     const endpoint = endpointOf(exposed, seed.serverUrl);
     if (!endpoint) return wait('WaitingForEndpoint', 'the LoadBalancer has no address yet', true);

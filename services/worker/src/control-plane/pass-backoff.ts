@@ -29,7 +29,7 @@ export class PassBackoff {
   /** The next delay for a wait on `reason`, doubling while the cluster keeps waiting on the same step. */
   nextWait(cluster: ClusterRow, reason: string): number {
     const previous = this.waiting.get(cluster.id);
-    const waits = previous && previous.generation === cluster.generation && previous.reason === reason ? previous.waits + 1 : 0;
+    const waits = previous?.generation === cluster.generation && previous.reason === reason ? previous.waits + 1 : 0;
     this.waiting.set(cluster.id, { generation: cluster.generation, reason, waits });
     return Math.min(FIRST_WAIT_MS * 2 ** waits, LONGEST_WAIT_MS);
   }

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ApplyGroup } from '../../../core/src/controlplane/index.js';
+import { required } from '../../../core/src/index.js';
 import type { KubeClient } from '../../../kube/src/index.js';
 import type { ClusterStatus } from './cluster-status.js';
 import { TRUST_APPLIED_MS } from './pass-backoff.js';
@@ -54,7 +55,7 @@ export class SeedApplier {
   /** Fingerprints by object key of what was applied for the cluster, shared with the tenant bootstrap. */
   appliedPrints(clusterId: string): Map<string, string> {
     let seen = this.applied.get(clusterId);
-    if (!seen) this.applied.set(clusterId, (seen = new Map()));
+    if (!seen) this.applied.set(clusterId, (seen = new Map<string, string>()));
     return seen;
   }
 
@@ -91,9 +92,9 @@ export class SeedApplier {
           .filter((object) => isAwaited(object, awaited))
           .map((object) =>
             seed.read<KubernetesObject>({
-              apiVersion: object.apiVersion!,
-              kind: object.kind!,
-              name: object.metadata!.name!,
+              apiVersion: required(object.apiVersion, 'manifest apiVersion'),
+              kind: required(object.kind, 'manifest kind'),
+              name: required(object.metadata?.name, 'manifest name'),
               namespace: object.metadata?.namespace,
             }),
           ),

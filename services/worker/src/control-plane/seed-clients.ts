@@ -1,6 +1,6 @@
 // Seed API clients, built from each seed's sealed kubeconfig and reused while it is unchanged.
 import { Inject, Injectable } from '@nestjs/common';
-import { sealingContext, type SecretBox } from '../../../core/src/index.js';
+import { DomainError, sealingContext, type SecretBox } from '../../../core/src/index.js';
 import { SeedRepository, type ClusterRow } from '../../../db/src/index.js';
 import { KubeClient } from '../../../kube/src/index.js';
 import { SECRET_BOX } from '../../../platform/src/index.js';
@@ -15,11 +15,12 @@ export class SeedClients {
   ) {}
 
   async clientFor(cluster: Pick<ClusterRow, 'id' | 'seed_id'>): Promise<KubeClient> {
-    if (!cluster.seed_id) throw new Error(`cluster ${cluster.id} has no seed`);
+    // 'precondition'/'not_found', never 'validation': the job runner keeps retrying these as before.
+    if (!cluster.seed_id) throw new DomainError('precondition', 'cluster_has_no_seed', `cluster ${cluster.id} has no seed`);
     const seed = await this.seeds.findById(cluster.seed_id);
-    if (!seed) throw new Error(`seed ${cluster.seed_id} of cluster ${cluster.id} no longer exists`);
+    if (!seed) throw new DomainError('not_found', 'seed_not_found', `seed ${cluster.seed_id} of cluster ${cluster.id} no longer exists`);
     const cached = this.cache.get(seed.id);
-    if (cached && cached.sealed === seed.sealed_kubeconfig) return cached.client;
+    if (cached?.sealed === seed.sealed_kubeconfig) return cached.client;
     // One client per seed keeps one pool of connections; a replaced kubeconfig drops the old pool.
     cached?.client.close();
     const client = KubeClient.fromYaml(this.box.open(seed.sealed_kubeconfig, sealingContext.seedKubeconfig(seed.id)));

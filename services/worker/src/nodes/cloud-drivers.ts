@@ -32,7 +32,7 @@ export class CloudDrivers {
     const account = { ...secret, provider: row.provider } as CloudCredentials;
     const endpoint = await this.access.endpointFor(account);
     const cached = this.cache.get(row.id);
-    if (cached && cached.sealed === row.sealed_secret && cached.endpoint === endpoint) return cached.driver;
+    if (cached?.sealed === row.sealed_secret && cached.endpoint === endpoint) return cached.driver;
     // One budget per provider account, shared by every worker replica (HM_CLOUD_RATE_LIMIT_PER_SECOND).
     const driver = createCloudDriver(account, { endpoint, requestTimeoutMs: 30_000, rateLimiter: { limiter: this.access.requestLimiter, accountKey: row.id } });
     this.cache.set(row.id, { sealed: row.sealed_secret, endpoint, driver });

@@ -261,7 +261,7 @@ export class NodeHealthChecker {
   private async writePoolCondition(cluster: ClusterRow, pool: NodePoolRow, decided: Condition[], changedTo: 'True' | 'False' | undefined): Promise<void> {
     const next = decided.find((condition) => condition.type === POOL_CONDITION.remediationAllowed);
     const before = conditionsOf(pool.conditions).find((condition) => condition.type === POOL_CONDITION.remediationAllowed);
-    if (!next || (before && before.status === next.status && before.reason === next.reason && before.message === next.message)) return;
+    if (!next || (before?.status === next.status && before.reason === next.reason && before.message === next.message)) return;
     // Re-read so a condition someone else set on the pool meanwhile is kept.
     const fresh = await this.pools.find(cluster.id, pool.id);
     if (!fresh) return;

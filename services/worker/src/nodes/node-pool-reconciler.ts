@@ -71,7 +71,7 @@ export class NodePoolReconciler {
   /** Whether the pool moved past `generation` (or is gone), for a job about to wait. */
   async changedSince(clusterId: string, poolId: string, generation: number): Promise<boolean> {
     const pool = await this.pools.find(clusterId, poolId);
-    return !pool || pool.generation !== generation;
+    return pool?.generation !== generation;
   }
 
   private forget(poolId: string): void {

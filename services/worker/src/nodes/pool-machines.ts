@@ -6,6 +6,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { formatBootstrapToken, type BootstrapToken } from '../../../core/src/bootstrap/bootstrap-token.js';
 import { buildNodeUserData, type NodeTaint } from '../../../core/src/bootstrap/cloud-init.js';
+import { required } from '../../../core/src/index.js';
 import { isUnrecoverableCloudError, providerDefinition, type CloudInstance } from '../../../clouds/src/index.js';
 import { NodeRepository, type NodeRow } from '../../../db/src/index.js';
 import { LOGGER } from '../../../platform/src/index.js';
@@ -41,7 +42,7 @@ export class PoolMachines {
   /** Whether new machines may be asked for: a pool that wants nodes, a tenant to join, no backoff after a refusal. */
   canCreate(context: PassContext): boolean {
     const blocked = this.provisioningBlocked.get(context.pool.id);
-    if (blocked && blocked.generation === context.pool.generation && blocked.until > Date.now()) return false;
+    if (blocked?.generation === context.pool.generation && blocked.until > Date.now()) return false;
     return context.desired > 0 && context.tenant !== undefined && context.cluster.phase === 'Running';
   }
 
@@ -114,7 +115,8 @@ export class PoolMachines {
     if (!tenant || !token || !this.canCreate(context)) return;
     const rows = (await this.nodes.listLive(pool.id)).filter((row) => row.phase === 'Provisioning' && !row.cloud_id);
     if (rows.length === 0) return;
-    const sshPublicKeys = [pool.ssh_public_key!, ...pool.ssh_public_keys];
+    // PoolCredentials.ensure generates the key pair before any machine is provisioned.
+    const sshPublicKeys = [required(pool.ssh_public_key, 'node pool SSH public key'), ...pool.ssh_public_keys];
     await forEachLimited(rows, CLOUD_PARALLELISM, async (row) => {
       try {
         // Recorded before the machine is asked for, and reused by a repeated call, so the row

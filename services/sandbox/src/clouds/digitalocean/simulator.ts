@@ -8,6 +8,7 @@ import { delay, FaultInjector, type LaunchFaults, type RequestFaultKind } from '
 import { AddressPool, readBody, TimerSet, type RecordedRequest, closeServer } from '../common/support.js';
 import { IMAGES, REGIONS, SIZES, type ImageEntry, type SizeEntry } from './catalogue.js';
 import { loadDigitalOceanSpec, type DigitalOceanSpec, type SpecOperation } from './spec.js';
+import { scalarText } from '../../text.js';
 
 export type DropletStatus = 'new' | 'active' | 'off' | 'archive';
 
@@ -364,7 +365,7 @@ class DigitalOceanSimulatorServer {
         this.sshKeys.delete(this.ownSshKey(account, params.ssh_key_identifier).id);
         return { status: 204 };
       case 'tags_create': {
-        const name = String(asRecord(body).name ?? '');
+        const name = scalarText(asRecord(body).name ?? '');
         if (!name || !TAG_PATTERN.test(name)) throw new ApiError(422, 'unprocessable_entity', 'tag name is invalid');
         account.tags.add(name);
         return { status: 201, body: { tag: this.tagJson(account, name) } };
@@ -499,8 +500,8 @@ class DigitalOceanSimulatorServer {
   }
 
   private createSshKey(account: AccountState, body: Record<string, unknown>): Reply {
-    const publicKey = String(body.public_key ?? '').trim();
-    const name = String(body.name ?? '');
+    const publicKey = scalarText(body.public_key ?? '').trim();
+    const name = scalarText(body.name ?? '');
     if (body.id !== undefined || body.fingerprint !== undefined) throw new ApiError(422, 'unprocessable_entity', 'id and fingerprint are read-only.');
     const match = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) ([A-Za-z0-9+/]+={0,2})( .*)?$/.exec(publicKey);
     if (!match) throw new ApiError(422, 'unprocessable_entity', 'Key invalid, key should be of the form "type key [comment]"');

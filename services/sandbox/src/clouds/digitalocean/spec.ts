@@ -5,6 +5,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
 import { locateSpec } from '../common/support.js';
+import { scalarText } from '../../text.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = Record<string, Json>;
@@ -99,8 +100,8 @@ export class DigitalOceanSpec {
       const { value, pointer: parameterPointer } = this.resolve(`${pointer}/parameters/${index}`);
       const parameter = asObject(value, parameterPointer);
       return {
-        name: String(parameter.name),
-        in: String(parameter.in),
+        name: scalarText(parameter.name),
+        in: scalarText(parameter.in),
         required: parameter.required === true,
         schemaPointer: `${parameterPointer}/schema`,
       };
@@ -115,7 +116,7 @@ export class DigitalOceanSpec {
         schemaPointer: content['application/json'] !== undefined ? `${bodyPointer}/content/application~1json/schema` : undefined,
       };
     }
-    return { operationId: String(raw.operationId), method: method.toUpperCase(), pathTemplate: template, pointer, parameters, requestBody };
+    return { operationId: scalarText(raw.operationId), method: method.toUpperCase(), pathTemplate: template, pointer, parameters, requestBody };
   }
 
   /** Validates one request parameter, coercing the string the way the server would parse it. */

@@ -13,6 +13,7 @@ import { loadEc2Model, type Ec2Model } from './model.js';
 import { decodeQueryInput, type InputObject, type InputValue } from './query-input.js';
 import { accessKeyIdOf, verifySigV4 } from './sigv4.js';
 import { serializeError, serializeOutput, type OutputObject } from './xml.js';
+import { scalarText } from '../../text.js';
 
 export type Ec2InstanceStateName = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
 
@@ -327,7 +328,7 @@ class Ec2SimulatorServer {
     let userDataBase64: string | undefined;
     let userData = '';
     if (input.UserData !== undefined) {
-      userDataBase64 = String(input.UserData);
+      userDataBase64 = scalarText(input.UserData);
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(userDataBase64) || userDataBase64.length % 4 !== 0) {
         throw invalidValue('UserData', userDataBase64.slice(0, 32), 'Invalid BASE64 encoding of user data.');
       }
@@ -338,7 +339,7 @@ class Ec2SimulatorServer {
 
     const tags: Record<string, string> = {};
     for (const specification of asObjects(input.TagSpecifications)) {
-      const resourceType = String(specification.ResourceType ?? '');
+      const resourceType = scalarText(specification.ResourceType ?? '');
       if (!resourceType) throw missingParameter('TagSpecification.N.ResourceType');
       if (!['instance', 'volume', 'network-interface', 'spot-instances-request', 'elastic-gpu'].includes(resourceType)) {
         throw invalidValue('TagSpecification.ResourceType', resourceType, `'${resourceType}' is not a valid taggable resource type for this operation.`);

@@ -1,7 +1,7 @@
 import type { KubeObject } from '../contracts.js';
 import { clone, deepEqual } from '../patch/json.js';
 import { isPrimitiveMergeList, mergeKeyFor, strategicMergePatch } from '../patch/strategic.js';
-import { ApiError, type StatusCause } from '../server/errors.js';
+import { ApiError } from '../server/errors.js';
 
 /** fieldsV1: nested `f:<field>`, `k:<key json>`, `v:<value json>` and `.` markers. */
 export interface FieldSet {
@@ -104,11 +104,11 @@ function removePath(set: FieldSet, path: string[]): void {
   const child = set[head];
   if (!child) return;
   if (rest.length === 0) {
-    delete set[head];
+    Reflect.deleteProperty(set, head);
     return;
   }
   removePath(child, rest);
-  if (Object.keys(child).filter((s) => s !== '.').length === 0) delete set[head];
+  if (Object.keys(child).filter((s) => s !== '.').length === 0) Reflect.deleteProperty(set, head);
 }
 
 function addPath(set: FieldSet, path: string[]): void {
@@ -141,7 +141,7 @@ export function valueAt(object: unknown, path: string[]): unknown {
 function deleteAt(object: unknown, path: string[]): void {
   const parent = valueAt(object, path.slice(0, -1));
   const last = path[path.length - 1];
-  if (last.startsWith('f:') && isObject(parent)) delete parent[last.slice(2)];
+  if (last.startsWith('f:') && isObject(parent)) Reflect.deleteProperty(parent, last.slice(2));
   else if (Array.isArray(parent)) {
     const target = step(parent, last);
     const index = parent.findIndex((item) => item === target || deepEqual(item, target));
@@ -249,7 +249,7 @@ export function serverSideApply(
     }
   }
   if (conflicts.length > 0 && !force) {
-    const causes: StatusCause[] = conflicts.map((c) => {
+    const causes = conflicts.map((c) => {
       const owner = entries.find((e) => e.manager === c.manager);
       return {
         type: 'FieldManagerConflict',
@@ -261,7 +261,7 @@ export function serverSideApply(
     if (conflicts.length === 1) message = `Apply failed with 1 conflict: ${causes[0].message}: ${causes[0].field}`;
     else {
       const byManager = new Map<string, string[]>();
-      for (const cause of causes) byManager.set(cause.message!, [...(byManager.get(cause.message!) ?? []), cause.field!]);
+      for (const cause of causes) byManager.set(cause.message, [...(byManager.get(cause.message) ?? []), cause.field]);
       const lines = [...byManager.keys()]
         .sort()
         .flatMap((m) => [`${m.replace(/^conflict with/, 'conflicts with')}:`, ...(byManager.get(m) ?? []).map((f) => `- ${f}`)]);

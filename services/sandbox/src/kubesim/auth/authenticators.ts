@@ -126,7 +126,7 @@ function peerChain(peer: DetailedPeerCertificate): X509Certificate[] {
   const chain: X509Certificate[] = [];
   const seen = new Set<string>();
   let current: DetailedPeerCertificate | undefined = peer;
-  while (current && current.raw && !seen.has(current.fingerprint256)) {
+  while (current?.raw && !seen.has(current.fingerprint256)) {
     seen.add(current.fingerprint256);
     chain.push(new X509Certificate(current.raw));
     current = current.issuerCertificate;

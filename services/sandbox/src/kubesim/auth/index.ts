@@ -49,7 +49,7 @@ function readFlagFile(flag: string, path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`--${flag}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`--${flag}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }
 

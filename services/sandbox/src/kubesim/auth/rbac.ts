@@ -75,6 +75,7 @@ export function subjectApplies(subject: Subject, user: UserInfo, bindingNamespac
     case 'Group':
       return user.groups.includes(subject.name);
     case 'ServiceAccount': {
+      // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing -- an empty string means unset here too and must fall back, which `??` would not do
       const namespace = subject.namespace || bindingNamespace;
       return namespace !== '' && user.username === `system:serviceaccount:${namespace}:${subject.name}`;
     }
@@ -85,6 +86,7 @@ export function subjectApplies(subject: Subject, user: UserInfo, bindingNamespac
 
 /** describeSubject in the RBAC authorizer: the binding subject that matched, as its decision reason names it. */
 function describeSubject(subject: Subject, bindingNamespace: string): string {
+  // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing -- an empty string means unset here too and must fall back, which `??` would not do
   if (subject.kind === 'ServiceAccount') return `${subject.kind} ${JSON.stringify(`${subject.name}/${subject.namespace || bindingNamespace}`)}`;
   return `${subject.kind} ${JSON.stringify(subject.name)}`;
 }
@@ -152,7 +154,7 @@ export class RbacAuthorizer implements Authorizer {
     const clusterRoleBindings = await this.reader.list(RBAC_GROUP, 'clusterrolebindings');
     for (const binding of clusterRoleBindings) {
       const ref = roleRefOf(binding);
-      if (!ref || ref.kind !== 'ClusterRole') continue;
+      if (ref?.kind !== 'ClusterRole') continue;
       const subject = subjectsOf(binding).find((candidate) => subjectApplies(candidate, attributes.user, ''));
       if (!subject) continue;
       if ((await this.clusterRoleRules(ref.name)).some((rule) => ruleAllows(attributes, rule))) {

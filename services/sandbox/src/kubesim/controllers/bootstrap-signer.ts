@@ -65,7 +65,7 @@ export class BootstrapSigner {
     let changed = false;
     for (const key of Object.keys(data)) {
       if (key.startsWith(JWS_KEY_PREFIX) && !desired.has(key)) {
-        delete data[key];
+        Reflect.deleteProperty(data, key);
         changed = true;
       }
     }

@@ -105,6 +105,7 @@ export class KubeClient {
       const page = await this.get<ObjectList>(continueToken ? `${path}${separator}continue=${encodeURIComponent(continueToken)}` : path);
       items.push(...(page.items ?? []));
       resourceVersion = page.metadata?.resourceVersion;
+      // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing -- an empty string means unset here too and must fall back, which `??` would not do
       continueToken = page.metadata?.continue || undefined;
     } while (continueToken);
     return { metadata: resourceVersion === undefined ? {} : { resourceVersion }, items };

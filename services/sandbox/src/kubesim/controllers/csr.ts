@@ -42,7 +42,7 @@ function specOf(csr: KubeObject): CsrSpec {
 }
 
 function statusOf(csr: KubeObject): CsrStatus {
-  return (csr.status ?? {});
+  return csr.status ?? {};
 }
 
 export function parseCsrRequest(csr: KubeObject): x509.Pkcs10CertificateRequest | undefined {
@@ -242,6 +242,7 @@ export async function signCsr(
   const notBefore = new Date(Math.max(now.getTime() - 5 * 60_000, ca.certificate.notBefore.getTime()));
   const notAfter = new Date(Math.min(now.getTime() + durationSeconds * 1000, ca.certificate.notAfter.getTime()));
   const extensions: x509.Extension[] = [
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- KeyUsageFlags is a bit-flag enum and the extension takes their OR, which is no single member
     new x509.KeyUsagesExtension(keyUsage, true),
     new x509.BasicConstraintsExtension(false, undefined, true),
     await x509.AuthorityKeyIdentifierExtension.create(ca.certificate, false),

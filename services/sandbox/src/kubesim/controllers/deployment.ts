@@ -170,7 +170,7 @@ export class DeploymentController {
       if (!isStatus(error, 409)) throw error;
       const existing = await this.client.getOptional(replicaSetPath(metadata.namespace ?? 'default', name));
       if (existing && controllerOf(typed<V1ReplicaSet>(existing))?.uid !== metadata.uid) {
-        throw new Error(`ReplicaSet ${metadata.namespace}/${name} is not controlled by Deployment ${metadata.name}`);
+        throw new Error(`ReplicaSet ${metadata.namespace}/${name} is not controlled by Deployment ${metadata.name}`, { cause: error });
       }
     }
   }
@@ -298,7 +298,7 @@ interface Condition {
 function condition(previous: Condition[], type: string, value: boolean, reason: string, message: string): Condition {
   const status = value ? 'True' : 'False';
   const before = previous.find((candidate) => candidate.type === type);
-  const transitioned = !before || before.status !== status;
+  const transitioned = before?.status !== status;
   const now = kubeTime();
   return {
     type,

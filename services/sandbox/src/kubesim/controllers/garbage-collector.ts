@@ -80,7 +80,7 @@ export class GarbageCollector {
       if (references.length === 0 || node.object.metadata.deletionTimestamp) continue;
       const alive = references.filter((reference) => {
         const owner = byUid.get(reference.uid);
-        return owner !== undefined && owner.object.metadata.name === reference.name;
+        return owner?.object.metadata.name === reference.name;
       });
       if (alive.length > 0) continue;
       if (!(await this.ownersReallyGone(node, references))) continue;
@@ -98,7 +98,7 @@ export class GarbageCollector {
       const owner = await this.client.getOptional(
         objectPath(ownerResource, reference.name, ownerResource.namespaced ? node.object.metadata.namespace : undefined),
       );
-      if (owner && owner.metadata.uid === reference.uid) return false;
+      if (owner?.metadata.uid === reference.uid) return false;
     }
     return true;
   }

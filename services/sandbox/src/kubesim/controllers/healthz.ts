@@ -17,7 +17,7 @@ export interface HealthzServerOptions {
 }
 
 async function selfSigned(name: string): Promise<{ cert: string; key: string }> {
-  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']));
+  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     name: `CN=${name}@${Math.floor(Date.now() / 1000)}`,
     keys,

@@ -56,7 +56,7 @@ export class Informer {
     let failures = 0;
     while (!signal.aborted) {
       try {
-        if (resourceVersion === undefined) resourceVersion = await this.relist();
+        resourceVersion ??= await this.relist();
         let gone = false;
         const watchStarted = Date.now();
         await this.client.watch(

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { KubeObject } from '../contracts.js';
 import { isStatus, sleep, type KubeClient, type Logger } from './client.js';
 
 export interface LeaderElectionOptions {

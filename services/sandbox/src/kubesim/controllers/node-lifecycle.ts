@@ -132,7 +132,7 @@ export class NodeLifecycleController {
     const marker = `${renewTime}|${ready?.lastHeartbeatTime ?? ''}|${ready?.status ?? ''}`;
     const now = this.now();
     const probe = this.probes.get(name);
-    if (!probe || probe.marker !== marker) {
+    if (probe?.marker !== marker) {
       this.probes.set(name, { marker, observedAt: now });
       if (ready?.status === 'True' && this.taints(node).some((taint) => taint.key === UNREACHABLE_TAINT)) await this.setUnreachableTaints(name, false);
       return;

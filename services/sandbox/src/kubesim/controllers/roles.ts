@@ -314,8 +314,12 @@ export async function startControllers(kubeconfig: string | KubeConfig, options:
   const clientFor = (name: ControllerName): KubeClient => {
     if (!tokenSourceFor) return root;
     const account = CONTROLLER_ACCOUNTS[name];
-    if (!tokenSources.has(account)) tokenSources.set(account, tokenSourceFor(account));
-    return root.withBearerToken(tokenSources.get(account)!);
+    let tokenSource = tokenSources.get(account);
+    if (!tokenSource) {
+      tokenSource = tokenSourceFor(account);
+      tokenSources.set(account, tokenSource);
+    }
+    return root.withBearerToken(tokenSource);
   };
   let signingCa: SigningCa | undefined;
   if (names.includes('csrsigning') && options.clusterSigningCertPem && options.clusterSigningKeyPem) {

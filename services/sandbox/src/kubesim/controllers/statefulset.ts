@@ -117,7 +117,8 @@ export class StatefulSetController {
     byOrdinal: Map<number, V1Pod>,
     inNamespace: V1Pod[],
   ): Promise<void> {
-    const spec = statefulSet.spec!;
+    const spec = statefulSet.spec;
+    if (!spec) throw new Error(`StatefulSet ${namespace}/${name} has no spec`);
     const desired = spec.replicas ?? 1;
     const parallel = spec.podManagementPolicy === 'Parallel';
     for (let ordinal = 0; ordinal < desired; ordinal++) {
@@ -130,11 +131,11 @@ export class StatefulSetController {
       // OrderedReady: the next ordinal starts only once this one is Running and Ready.
       if (!parallel && (!podActive(pod) || !podReady(pod))) return;
     }
-    const excess = [...byOrdinal.keys()].filter((ordinal) => ordinal >= desired).sort((a, b) => b - a);
+    const excess = [...byOrdinal].filter(([ordinal]) => ordinal >= desired).sort(([a], [b]) => b - a);
     if (excess.length > 0) {
       // Scale down one at a time from the highest ordinal (all at once when Parallel).
-      if (!parallel && excess.some((ordinal) => !podActive(byOrdinal.get(ordinal)!))) return;
-      for (const ordinal of parallel ? excess : excess.slice(0, 1)) await this.deletePod(byOrdinal.get(ordinal)!);
+      if (!parallel && excess.some(([, pod]) => !podActive(pod))) return;
+      for (const [, pod] of parallel ? excess : excess.slice(0, 1)) await this.deletePod(pod);
       return;
     }
     if ((spec.updateStrategy?.type ?? 'RollingUpdate') !== 'RollingUpdate') return;
@@ -163,7 +164,8 @@ export class StatefulSetController {
     revision: string,
     inNamespace: V1Pod[],
   ): Promise<boolean> {
-    const spec = statefulSet.spec!;
+    const spec = statefulSet.spec;
+    if (!spec) throw new Error(`StatefulSet ${namespace}/${name} has no spec`);
     const podName = `${name}-${ordinal}`;
     const existing = inNamespace.find((pod) => pod.metadata?.name === podName);
     if (existing) {

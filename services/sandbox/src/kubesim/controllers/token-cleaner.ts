@@ -30,7 +30,7 @@ export class TokenCleaner {
 
   private async evaluate(name: string): Promise<void> {
     const secret: KubeObject | undefined = this.secrets.get(`kube-system/${name}`);
-    if (!secret || secret.type !== BOOTSTRAP_TOKEN_SECRET_TYPE || secret.metadata.deletionTimestamp) return;
+    if (secret?.type !== BOOTSTRAP_TOKEN_SECRET_TYPE || secret.metadata.deletionTimestamp) return;
     const now = this.now();
     if (bootstrapTokenExpired(secret, now)) {
       try {

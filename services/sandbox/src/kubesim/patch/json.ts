@@ -26,7 +26,7 @@ export function mergePatch(target: Json, patch: Json): Json {
   if (!isObject(patch)) return clone(patch);
   const result: Record<string, unknown> = isObject(target) ? clone(target) : {};
   for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete result[key];
+    if (value === null) Reflect.deleteProperty(result, key);
     else result[key] = mergePatch(result[key], value);
   }
   return result;
@@ -88,7 +88,7 @@ function removeAt(document: Json, raw: string): Json {
   }
   if (!(key in parent)) throw unprocessable(`remove operation does not apply: doc is missing path: "${raw}"`);
   const value = parent[key];
-  delete parent[key];
+  Reflect.deleteProperty(parent, key);
   return value;
 }
 

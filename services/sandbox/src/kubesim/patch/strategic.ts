@@ -85,7 +85,7 @@ export function strategicMergePatch(original: unknown, patch: unknown): unknown 
   if (patch.$patch === 'delete') return undefined;
   const result: Record<string, unknown> = isObject(original) ? clone(original) : {};
   const retainKeys = Array.isArray(patch.$retainKeys) ? (patch.$retainKeys as string[]) : undefined;
-  if (retainKeys) for (const key of Object.keys(result)) if (!retainKeys.includes(key)) delete result[key];
+  if (retainKeys) for (const key of Object.keys(result)) if (!retainKeys.includes(key)) Reflect.deleteProperty(result, key);
   for (const [field, value] of Object.entries(patch)) {
     if (field === '$patch' || field === '$retainKeys' || field.startsWith('$setElementOrder/')) continue;
     if (field.startsWith('$deleteFromPrimitiveList/')) {
@@ -94,7 +94,7 @@ export function strategicMergePatch(original: unknown, patch: unknown): unknown 
       continue;
     }
     if (value === null) {
-      delete result[field];
+      Reflect.deleteProperty(result, field);
       continue;
     }
     const order = patch[`$setElementOrder/${field}`];
@@ -103,7 +103,7 @@ export function strategicMergePatch(original: unknown, patch: unknown): unknown 
       result[field] = mergeList(field, current, value, Array.isArray(order) ? order : undefined);
     } else if (isObject(value)) {
       const merged = strategicMergePatch(result[field], value);
-      if (merged === undefined) delete result[field];
+      if (merged === undefined) Reflect.deleteProperty(result, field);
       else result[field] = merged;
     } else {
       result[field] = value;

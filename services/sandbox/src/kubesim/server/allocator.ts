@@ -1,5 +1,6 @@
 import type { KubeObject } from '../contracts.js';
 import { fieldError, type StatusCause } from './errors.js';
+import { scalarText } from '../../text.js';
 
 function ipToNumber(ip: string): number {
   return ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
@@ -67,7 +68,7 @@ export function allocateServiceAddresses(service: KubeObject, old: KubeObject | 
     if (spec.clusterIP === 'None') {
       if (type !== 'ClusterIP') causes.push(fieldError('FieldValueInvalid', 'spec.clusterIP', `may not be set to 'None' for ${type} services`, 'None'));
     } else if (spec.clusterIP !== undefined && spec.clusterIP !== '') {
-      const requested = String(spec.clusterIP);
+      const requested = scalarText(spec.clusterIP);
       const n = /^\d{1,3}(\.\d{1,3}){3}$/.test(requested) ? ipToNumber(requested) : NaN;
       if (Number.isNaN(n) || n <= base || n >= base + size - 1) {
         causes.push(

@@ -12,6 +12,7 @@ import type { ResourceInfo } from '../registry/resources.js';
 import { ApiError } from './errors.js';
 import { findResourceByPlural } from '../registry/resources.js';
 import type { AdmissionCheck, ObjectStore } from './store.js';
+import { scalarText } from '../../text.js';
 
 export const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
 
@@ -30,7 +31,7 @@ export const taintNodesByCondition: AdmissionCheck = async (info, object, old) =
 
 function organisations(csr: KubeObject): string[] {
   try {
-    const pem = Buffer.from(String((csr.spec as { request?: string } | undefined)?.request ?? ''), 'base64').toString('utf8');
+    const pem = Buffer.from(scalarText((csr.spec as { request?: unknown } | undefined)?.request ?? ''), 'base64').toString('utf8');
     return new x509.Pkcs10CertificateRequest(pem).subjectName.getField('O');
   } catch {
     return [];

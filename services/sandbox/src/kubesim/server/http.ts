@@ -15,6 +15,7 @@ import { StorageError } from '../storage/types.js';
 import { toTable, wantsTable } from './table.js';
 import type { DeleteOptions, FieldValidation, ObjectStore, PatchType, RequestContext } from './store.js';
 import { bindPod, evictPod, readScale, writeScale } from './subresources.js';
+import { scalarText } from '../../text.js';
 
 export interface ApiServerOptions {
   store: ObjectStore;
@@ -333,7 +334,7 @@ export class ApiServer {
       return;
     }
     if (path === '/openapi/v2') {
-      const accept = String(request.headers.accept ?? 'application/json');
+      const accept = request.headers.accept ?? 'application/json';
       if (!/application\/json|\*\/\*/.test(accept)) throw new ApiError(406, 'NotAcceptable', `only the following media types are accepted: application/json`);
       this.send(response, 200, openApiV2());
       return;
@@ -412,9 +413,7 @@ export class ApiServer {
     const sub = req.subresource;
     if (sub && !info.subresources.includes(sub)) throw errors.notFoundPath();
     const rawBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE' ? await readBody(request) : Buffer.alloc(0);
-    const contentType = String(request.headers['content-type'] ?? 'application/json')
-      .split(';')[0]
-      .trim();
+    const contentType = (request.headers['content-type'] ?? 'application/json').split(';')[0].trim();
     const protobuf = contentType === 'application/vnd.kubernetes.protobuf';
     if (!info.virtual && rawBody.length > 0 && method !== 'PATCH' && !protobuf && !['application/json', 'application/yaml', '*/*'].includes(contentType)) {
       throw new ApiError(
@@ -540,15 +539,15 @@ export class ApiServer {
       const ctx = this.context(user, query, request, false);
       const body = decodeBody(sub === 'eviction' ? 'Eviction' : sub === 'binding' ? 'Binding' : sub === 'token' ? 'TokenRequest' : info.kind);
       if (req.name && sub === 'eviction') {
-        this.send(response, 201, await evictPod(store, this.options.store, namespace!, req.name, body, ctx));
+        this.send(response, 201, await evictPod(store, this.options.store, namespace as string, req.name, body, ctx));
         return;
       }
       if (req.name && sub === 'token') {
-        this.send(response, 201, await createToken(store, this.options.tokenSigner, this.options.apiAudiences ?? [], namespace!, req.name, body));
+        this.send(response, 201, await createToken(store, this.options.tokenSigner, this.options.apiAudiences ?? [], namespace as string, req.name, body));
         return;
       }
       if (req.name && sub === 'binding') {
-        this.send(response, 201, await bindPod(store, namespace!, req.name, body, ctx));
+        this.send(response, 201, await bindPod(store, namespace as string, req.name, body, ctx));
         return;
       }
       if (req.name) throw errors.methodNotAllowed();
@@ -669,7 +668,7 @@ export class ApiServer {
       };
     }
     if (info.kind === 'TokenReview') {
-      const token = String(spec.token ?? '');
+      const token = scalarText(spec.token ?? '');
       if (!token) throw errors.invalid(info.group, info.kind, '', [{ type: 'FieldValueRequired', field: 'spec.token', message: 'Required value' }]);
       for (const authenticator of this.options.authenticators) {
         const result = await authenticator.authenticate({ headers: { authorization: `Bearer ${token}` } });
@@ -687,9 +686,9 @@ export class ApiServer {
         ]);
       }
       subject = {
-        username: String(spec.user ?? ''),
+        username: scalarText(spec.user ?? ''),
         groups: (spec.groups as string[] | undefined) ?? [],
-        ...(spec.uid ? { uid: String(spec.uid) } : {}),
+        ...(spec.uid ? { uid: scalarText(spec.uid) } : {}),
         ...(spec.extra ? { extra: spec.extra as Record<string, string[]> } : {}),
       };
     }

@@ -58,11 +58,11 @@ function msg(fields: Fields, n: number): Fields | undefined {
 }
 
 function strings(fields: Fields, n: number): string[] {
-  return (fields.get(n) ?? []).filter(Buffer.isBuffer).map((b) => b.toString('utf8'));
+  return (fields.get(n) ?? []).filter((b): b is Buffer => Buffer.isBuffer(b)).map((b) => b.toString('utf8'));
 }
 
 function compact<T extends Record<string, unknown>>(object: T): T {
-  for (const key of Object.keys(object)) if (object[key] === undefined) delete object[key];
+  for (const key of Object.keys(object)) if (object[key] === undefined) Reflect.deleteProperty(object, key);
   return object;
 }
 
@@ -91,7 +91,7 @@ export function decodeProtobufReview(body: Buffer, expectedKind: string): Record
     const apiVersion = typeMeta ? str(typeMeta, 1) : undefined;
     const kind = typeMeta ? str(typeMeta, 2) : undefined;
     const raw = unknown.get(2)?.[0];
-    const object = Buffer.isBuffer(raw) ? decodeFields(raw) : new Map();
+    const object: Fields = Buffer.isBuffer(raw) ? decodeFields(raw) : new Map<number, Array<Buffer | number>>();
     const metadata = objectMeta(msg(object, 1));
     const specFields = msg(object, 2);
     let spec: Record<string, unknown> = {};
@@ -279,7 +279,7 @@ function decodeValue(raw: Buffer | number, type: FieldSpec['type']): unknown {
   if (type === 'bool') return raw === 1;
   if (type === 'int') return typeof raw === 'number' ? raw : 0;
   if (type === 'time') {
-    const fields = Buffer.isBuffer(raw) ? decodeFields(raw) : new Map();
+    const fields: Fields = Buffer.isBuffer(raw) ? decodeFields(raw) : new Map<number, Array<Buffer | number>>();
     const seconds = Number(fields.get(1)?.[0] ?? 0);
     return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }

@@ -1,5 +1,6 @@
 import type { KubeObject } from '../contracts.js';
 import { errors } from './errors.js';
+import { scalarText } from '../../text.js';
 
 type Requirement = { key: string; op: 'in' | 'notin'; values: string[] } | { key: string; op: 'exists' | '!exists' };
 
@@ -98,7 +99,7 @@ interface FieldRequirement {
   negate: boolean;
 }
 
-export function parseFieldSelector(selector: string, supported: string[], resource: string): FieldRequirement[] {
+export function parseFieldSelector(selector: string, supported: string[], _resource: string): FieldRequirement[] {
   if (selector.trim() === '') return [];
   return selector.split(',').map((part) => {
     const match = /^([^=!]+?)\s*(==|=|!=)\s*(.*)$/.exec(part.trim());
@@ -107,7 +108,6 @@ export function parseFieldSelector(selector: string, supported: string[], resour
     if (field !== 'metadata.name' && field !== 'metadata.namespace' && !supported.includes(field)) {
       throw errors.badRequest(`field label not supported: ${field}`);
     }
-    resource;
     return { field, value: match[3].trim(), negate: match[2] === '!=' };
   });
 }
@@ -122,12 +122,12 @@ function fieldValue(object: KubeObject, path: string): string {
     if (path === 'spec.unschedulable' || path === 'spec.hostNetwork') return 'false';
     return '';
   }
-  return String(current);
+  return scalarText(current);
 }
 
 export function matchesFields(requirements: FieldRequirement[], object: KubeObject): boolean {
   return requirements.every((r) => {
-    const actual = r.field === 'source' ? String((object.source as { component?: string } | undefined)?.component ?? '') : fieldValue(object, r.field);
+    const actual = r.field === 'source' ? scalarText((object.source as { component?: unknown } | undefined)?.component ?? '') : fieldValue(object, r.field);
     return r.negate ? actual !== r.value : actual === r.value;
   });
 }

@@ -116,7 +116,7 @@ export class ObjectStore implements ObjectReader {
     const limit = options.limit && options.limit > 0 ? options.limit : undefined;
     const items: KubeObject[] = [];
     let listRevision = revision;
-    let more = false;
+    let more: boolean;
     // Selectors filter after reading, so keep reading pages until the limit is met.
     for (;;) {
       const page = await this.storage.list(prefix, { afterKey, limit: limit ? limit - items.length : undefined, revision }).catch((error: unknown) => {
@@ -130,8 +130,10 @@ export class ObjectStore implements ObjectReader {
       listRevision ??= page.revision;
       for (const item of page.items) if (matchesLabels(labels, item.metadata.labels) && matchesFields(fields, item)) items.push(item);
       more = page.more;
-      if (page.items.length > 0)
-        afterKey = storageKey(info, page.items[page.items.length - 1].metadata.namespace, page.items[page.items.length - 1].metadata.name!);
+      if (page.items.length > 0) {
+        const last = page.items[page.items.length - 1];
+        afterKey = storageKey(info, last.metadata.namespace, last.metadata.name as string);
+      }
       if (!limit || !more || items.length >= limit) break;
     }
     const result: { items: KubeObject[]; resourceVersion: string; continueToken?: string; remaining?: number } = {
@@ -295,7 +297,8 @@ export class ObjectStore implements ObjectReader {
     subresource: string,
     managed?: KubeObject['metadata']['managedFields'],
   ): Promise<KubeObject> {
-    const name = old.metadata.name!;
+    const name = old.metadata.name;
+    if (name === undefined) throw new Error('a stored object has no metadata.name');
     if (candidateInput.metadata.name !== undefined && candidateInput.metadata.name !== name) {
       throw errors.badRequest(`the name of the object (${candidateInput.metadata.name}) does not match the name on the URL (${name})`);
     }
@@ -516,9 +519,7 @@ export class ObjectStore implements ObjectReader {
       } else if (info.kind === 'Pod') {
         const spec = next.spec as { nodeName?: string; terminationGracePeriodSeconds?: number };
         const phase = (next.status as { phase?: string } | undefined)?.phase;
-        const grace =
-          options.gracePeriodSeconds ??
-          (old.metadata.deletionGracePeriodSeconds !== undefined ? old.metadata.deletionGracePeriodSeconds : (spec.terminationGracePeriodSeconds ?? 30));
+        const grace = options.gracePeriodSeconds ?? old.metadata.deletionGracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 30;
         graceful = !!spec.nodeName && grace > 0 && phase !== 'Succeeded' && phase !== 'Failed';
         next.metadata.deletionGracePeriodSeconds = graceful ? grace : 0;
       }

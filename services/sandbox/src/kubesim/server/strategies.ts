@@ -3,6 +3,7 @@
 import type { KubeObject, UserInfo } from '../contracts.js';
 import { clone, deepEqual } from '../patch/json.js';
 import { ApiError, fieldError, type StatusCause } from './errors.js';
+import { scalarText } from '../../text.js';
 
 function obj(value: unknown): Record<string, unknown> {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
@@ -45,7 +46,7 @@ export function admitPod(pod: KubeObject): void {
   const spec = obj(pod.spec);
   spec.enableServiceLinks ??= true;
   // ServiceAccount admission leaves mirror pods (the kubelet's static pods) without a service account.
-  const mirror = (pod.metadata.annotations ?? {})['kubernetes.io/config.mirror'] !== undefined;
+  const mirror = pod.metadata.annotations?.['kubernetes.io/config.mirror'] !== undefined;
   if (!mirror && spec.serviceAccountName === undefined && spec.serviceAccount === undefined) spec.serviceAccountName = 'default';
   if (spec.serviceAccountName !== undefined) spec.serviceAccount = spec.serviceAccountName;
   if (spec.priorityClassName === undefined) spec.priority ??= 0;
@@ -328,7 +329,7 @@ export function restrictUpdate(kind: string, subresource: string, hasStatus: boo
     const added = others((obj(next.status).conditions as Array<Record<string, unknown>> | undefined) ?? []);
     const before = others((obj(old.status).conditions as Array<Record<string, unknown>> | undefined) ?? []);
     if (!deepEqual(added, before)) {
-      const type = String((added.find((c) => !before.some((b) => deepEqual(b, c))) ?? before[0] ?? {}).type ?? '');
+      const type = scalarText((added.find((c) => !before.some((b) => deepEqual(b, c))) ?? before[0])?.type ?? '');
       throw new ApiError(
         422,
         'Invalid',

@@ -52,6 +52,7 @@ export async function writeScale(
   const old = await store.read(info, namespace, name);
   const next = clone(old);
   (next.spec as { replicas?: number }).replicas = replicas;
+  // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing -- an empty string means unset here too and must fall back, which `??` would not do
   next.metadata.resourceVersion = scale.metadata?.resourceVersion || old.metadata.resourceVersion;
   const updated = await store.commitUpdate(info, old, next, ctx, '');
   return readScale(info, updated);
@@ -78,7 +79,7 @@ export async function evictPod(
   };
   if (eviction.kind !== undefined && eviction.kind !== 'Eviction') throw errors.badRequest(`kind ${eviction.kind} is not Eviction`);
   if (eviction.metadata?.name !== undefined && eviction.metadata.name !== name) throw errors.badRequest(`name in URL does not match name in Eviction object`);
-  const pods = findResourceByPlural('', 'pods')!;
+  const pods = findResourceByPlural('', 'pods') as ResourceInfo;
   const pdbs = findResourceByPlural('policy', 'poddisruptionbudgets') as ResourceInfo;
   const pod = await store.read(pods, namespace, name);
   const phase = (pod.status as { phase?: string } | undefined)?.phase;
@@ -166,7 +167,7 @@ function tooMany(cause: string): ApiError {
 }
 
 /** core/v1 Binding: what the scheduler posts to assign a pod to a node. */
-export async function bindPod(store: ObjectStore, namespace: string, name: string, body: unknown, ctx: RequestContext): Promise<Record<string, unknown>> {
+export async function bindPod(store: ObjectStore, namespace: string, name: string, body: unknown, _ctx: RequestContext): Promise<Record<string, unknown>> {
   const binding = (body ?? {}) as {
     kind?: string;
     metadata?: { name?: string; annotations?: Record<string, string> };
@@ -185,7 +186,7 @@ export async function bindPod(store: ObjectStore, namespace: string, name: strin
       { type: 'FieldValueNotSupported', field: 'target.kind', message: `Unsupported value: "${binding.target.kind}": supported values: "Node", ""` },
     ]);
   }
-  const pods = findResourceByPlural('', 'pods')!;
+  const pods = findResourceByPlural('', 'pods') as ResourceInfo;
   const pod = await store.read(pods, namespace, name);
   if (pod.metadata.deletionTimestamp) throw errors.conflict({ group: '', resource: 'pods', name }, 'pod is being deleted, cannot be assigned to a host');
   const spec = pod.spec as { nodeName?: string };
@@ -210,6 +211,5 @@ export async function bindPod(store: ObjectStore, namespace: string, name: strin
   await store.storage.update(key, next, Number(pod.metadata.resourceVersion)).catch((error: unknown) => {
     throw error instanceof Error && error.message.includes('modified') ? errors.conflict({ group: '', resource: 'pods', name }) : error;
   });
-  ctx;
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
 }

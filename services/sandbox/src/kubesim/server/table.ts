@@ -3,6 +3,7 @@
 // (pkg/printers/internalversion) for the kinds people look at most.
 import type { KubeObject } from '../contracts.js';
 import type { ResourceInfo } from '../registry/resources.js';
+import { scalarText } from '../../text.js';
 
 interface Column {
   name: string;
@@ -61,7 +62,7 @@ function podStatus(o: KubeObject): string {
     if (s.state?.waiting?.reason) return s.state.waiting.reason;
     if (s.state?.terminated?.reason) return s.state.terminated.reason;
   }
-  return String(get(o, 'status.reason') ?? get(o, 'status.phase') ?? 'Unknown');
+  return scalarText(get(o, 'status.reason') ?? get(o, 'status.phase') ?? 'Unknown');
 }
 
 function ready(o: KubeObject, total: unknown): string {
@@ -83,8 +84,8 @@ const columnsByKind: Record<string, Column[]> = {
       'integer',
     ),
     age,
-    column('IP', (o) => String(get(o, 'status.podIP') ?? '<none>'), 'string', 1),
-    column('Node', (o) => String(get(o, 'spec.nodeName') ?? '<none>'), 'string', 1),
+    column('IP', (o) => scalarText(get(o, 'status.podIP') ?? '<none>'), 'string', 1),
+    column('Node', (o) => scalarText(get(o, 'spec.nodeName') ?? '<none>'), 'string', 1),
   ],
   Deployment: [
     name,
@@ -103,8 +104,8 @@ const columnsByKind: Record<string, Column[]> = {
   ],
   Service: [
     name,
-    column('Type', (o) => String(get(o, 'spec.type') ?? 'ClusterIP')),
-    column('Cluster-IP', (o) => String(get(o, 'spec.clusterIP') ?? '<none>')),
+    column('Type', (o) => scalarText(get(o, 'spec.type') ?? 'ClusterIP')),
+    column('Cluster-IP', (o) => scalarText(get(o, 'spec.clusterIP') ?? '<none>')),
     column('External-IP', (o) => {
       const ingress = (get(o, 'status.loadBalancer.ingress') as Array<{ ip?: string; hostname?: string }> | undefined) ?? [];
       if (ingress.length > 0) return ingress.map((i) => i.ip ?? i.hostname).join(',');
@@ -135,20 +136,25 @@ const columnsByKind: Record<string, Column[]> = {
           .join(',') || '<none>',
     ),
     age,
-    column('Version', (o) => String(get(o, 'status.nodeInfo.kubeletVersion') ?? '')),
+    column('Version', (o) => scalarText(get(o, 'status.nodeInfo.kubeletVersion') ?? '')),
   ],
-  Namespace: [name, column('Status', (o) => String(get(o, 'status.phase') ?? '')), age],
+  Namespace: [name, column('Status', (o) => scalarText(get(o, 'status.phase') ?? '')), age],
   ConfigMap: [
     name,
     column('Data', (o) => Object.keys((o.data as object | undefined) ?? {}).length + Object.keys((o.binaryData as object | undefined) ?? {}).length, 'integer'),
     age,
   ],
-  Secret: [name, column('Type', (o) => String(o.type ?? '')), column('Data', (o) => Object.keys((o.data as object | undefined) ?? {}).length, 'integer'), age],
+  Secret: [
+    name,
+    column('Type', (o) => scalarText(o.type ?? '')),
+    column('Data', (o) => Object.keys((o.data as object | undefined) ?? {}).length, 'integer'),
+    age,
+  ],
   CertificateSigningRequest: [
     name,
     age,
-    column('SignerName', (o) => String(get(o, 'spec.signerName') ?? '')),
-    column('Requestor', (o) => String(get(o, 'spec.username') ?? '')),
+    column('SignerName', (o) => scalarText(get(o, 'spec.signerName') ?? '')),
+    column('Requestor', (o) => scalarText(get(o, 'spec.username') ?? '')),
     column('RequestedDuration', (o) => (get(o, 'spec.expirationSeconds') ? humanDuration(Number(get(o, 'spec.expirationSeconds'))) : '<none>')),
     column('Condition', (o) => {
       const conditions = ((get(o, 'status.conditions') as Array<{ type?: string }> | undefined) ?? []).map((c) => c.type);
@@ -157,14 +163,13 @@ const columnsByKind: Record<string, Column[]> = {
       return [...base, ...issued].join(',') || 'Pending';
     }),
   ],
-  Lease: [name, column('Holder', (o) => String(get(o, 'spec.holderIdentity') ?? '')), age],
+  Lease: [name, column('Holder', (o) => scalarText(get(o, 'spec.holderIdentity') ?? '')), age],
 };
 
-function rowOf(info: ResourceInfo, object: KubeObject, columns: Column[], includeObject: string, now: number): Record<string, unknown> {
+function rowOf(_info: ResourceInfo, object: KubeObject, columns: Column[], includeObject: string, now: number): Record<string, unknown> {
   const row: Record<string, unknown> = { cells: columns.map((c) => c.cell(object, now)) };
   if (includeObject === 'Object') row.object = object;
   else if (includeObject !== 'None') row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata };
-  info;
   return row;
 }
 

@@ -5,6 +5,7 @@ import type { KubeObject } from '../contracts.js';
 import type { ResourceInfo } from '../registry/resources.js';
 import { deepEqual } from '../patch/json.js';
 import { fieldError, type StatusCause } from '../server/errors.js';
+import { scalarText } from '../../text.js';
 
 const require = createRequire(import.meta.url);
 
@@ -125,7 +126,7 @@ function unknownIn(value: unknown, type: string, path: string, out: string[], dr
     const childPath = path ? `${path}.${k}` : k;
     if (childType === undefined) {
       out.push(childPath);
-      if (drop) delete (value as Record<string, unknown>)[k];
+      if (drop) Reflect.deleteProperty(value, k);
     } else unknownIn(v, childType, childPath, out, drop);
   }
 }
@@ -222,6 +223,7 @@ function metadataErrors(object: KubeObject): StatusCause[] {
     }
   }
   for (const key of Object.keys(object.metadata.annotations ?? {})) causes.push(...qualifiedKeyErrors(key.toLowerCase(), 'metadata.annotations'));
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- validation runs on unchecked input, where an annotation value may be a number or boolean despite the type
   const annotationBytes = Object.entries(object.metadata.annotations ?? {}).reduce((n, [k, v]) => n + k.length + String(v).length, 0);
   if (annotationBytes > 256 * 1024)
     causes.push(fieldError('FieldValueTooLong' as 'FieldValueInvalid', 'metadata.annotations', 'must have at most 262144 bytes'));
@@ -481,7 +483,7 @@ export function semanticErrors(info: ResourceInfo, object: KubeObject): StatusCa
         causes.push(fieldError('FieldValueInvalid', 'spec.signerName', 'the legacy signerName is not allowed via this API version', spec.signerName));
       else if (typeof spec?.signerName === 'string' && spec.signerName !== '') causes.push(...signerNameErrors(spec.signerName));
       if (!spec?.request) causes.push(fieldError('FieldValueRequired', 'spec.request', ''));
-      else if (!Buffer.from(String(spec.request), 'base64').toString().includes('-----BEGIN CERTIFICATE REQUEST-----')) {
+      else if (!Buffer.from(scalarText(spec.request), 'base64').toString().includes('-----BEGIN CERTIFICATE REQUEST-----')) {
         causes.push(fieldError('FieldValueInvalid', 'spec.request', 'PEM block type must be CERTIFICATE REQUEST', '<request>'));
       }
       if (!Array.isArray(spec?.usages) || spec.usages.length === 0) causes.push(fieldError('FieldValueRequired', 'spec.usages', ''));
