@@ -1,6 +1,6 @@
 import { SUPPORTED_VERSIONS } from '../../../services/core/src/versions.js';
 import * as k8s from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSeed, type SeedHandle } from '../../../services/sandbox/src/kubesim/index.js';
 import { raw } from './helpers.js';
 import { eventually } from '../../support/time.js';
@@ -78,6 +78,24 @@ describe('kubesim with @kubernetes/client-node', () => {
     expect(names).toEqual(expect.arrayContaining(['default', 'kube-system', 'kube-public', 'kube-node-lease']));
     const svc = await core.readNamespacedService({ name: 'kubernetes', namespace: 'default' });
     expect(svc.spec?.clusterIP).toBe('10.96.0.1');
+  });
+
+  it('draws a new generated name when the first one is taken, as the apiserver does since RetryGenerateName', async () => {
+    // The first two creates draw the same suffix (Math.random pinned to 0 for ten draws); the
+    // second must be stored under a fresh name, not refused with 409.
+    const realRandom = Math.random.bind(Math);
+    let draws = 0;
+    const random = vi.spyOn(Math, 'random').mockImplementation(() => (draws++ < 10 ? 0 : realRandom()));
+    try {
+      const first = await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { generateName: 'dup-' }, data: { n: '1' } } });
+      const second = await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { generateName: 'dup-' }, data: { n: '2' } } });
+      expect(first.metadata?.name).toBe('dup-bbbbb');
+      expect(second.metadata?.name).toMatch(/^dup-[a-z0-9]{5}$/);
+      expect(second.metadata?.name).not.toBe(first.metadata?.name);
+      expect((await core.readNamespacedConfigMap({ name: 'dup-bbbbb', namespace: ns })).data).toEqual({ n: '1' });
+    } finally {
+      random.mockRestore();
+    }
   });
 
   it('does CRUD with uid, creationTimestamp, generateName and 409 on stale resourceVersion', async () => {

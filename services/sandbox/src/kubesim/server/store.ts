@@ -49,6 +49,13 @@ export interface DeleteOptions {
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
 const generateNameAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
+const GENERATE_NAME_ATTEMPTS = 8;
+
+function generatedName(prefix: string): string {
+  let suffix = '';
+  for (let i = 0; i < 5; i += 1) suffix += generateNameAlphabet[Math.floor(Math.random() * generateNameAlphabet.length)];
+  return `${prefix}${suffix}`;
+}
 
 function timestamp(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -252,11 +259,8 @@ export class ObjectStore implements ObjectReader {
       object.metadata.namespace = namespace ?? object.metadata.namespace;
     } else delete object.metadata.namespace;
     if (object.metadata.resourceVersion && !applied) throw errors.badRequest('resourceVersion should not be set on objects to be created');
-    if (!object.metadata.name && object.metadata.generateName) {
-      let suffix = '';
-      for (let i = 0; i < 5; i += 1) suffix += generateNameAlphabet[Math.floor(Math.random() * generateNameAlphabet.length)];
-      object.metadata.name = `${object.metadata.generateName}${suffix}`;
-    }
+    const generatedFrom = object.metadata.name ? undefined : object.metadata.generateName;
+    if (generatedFrom) object.metadata.name = generatedName(generatedFrom);
     await this.checkNamespace(info, object.metadata.namespace, object.metadata.name ?? '');
     let created: KubeObject = object;
     if (applied) {
@@ -277,11 +281,16 @@ export class ObjectStore implements ObjectReader {
     for (const check of this.admission) await check(info, created, undefined, ctx);
     if (!applied) created.metadata.managedFields = recordUpdate(undefined, created, ctx.fieldManager, undefined, !info.subresources.includes('status'));
     if (ctx.dryRun) return created;
-    try {
-      return await this.storage.create(storageKey(info, created.metadata.namespace, created.metadata.name as string), created);
-    } catch (error) {
-      if (error instanceof StorageError && error.code === 'AlreadyExists') throw errors.alreadyExists(target(info, created.metadata.name));
-      throw error;
+    // Since RetryGenerateName went GA (1.32) the apiserver draws a new suffix when a generated
+    // name is taken, up to 8 attempts, instead of answering 409 for a name the client never chose.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.storage.create(storageKey(info, created.metadata.namespace, created.metadata.name as string), created);
+      } catch (error) {
+        if (!(error instanceof StorageError && error.code === 'AlreadyExists')) throw error;
+        if (!generatedFrom || attempt >= GENERATE_NAME_ATTEMPTS) throw errors.alreadyExists(target(info, created.metadata.name));
+        created.metadata.name = generatedName(generatedFrom);
+      }
     }
   }
 
