@@ -215,9 +215,16 @@ export function poolBody(world: NodeWorld, provider: Provider, replicas: number,
   };
 }
 
-export async function createClusterWithPool(world: NodeWorld, provider: Provider, replicas: number, name: string): Promise<{ cluster: Cluster; pool: Pool }> {
+export async function createClusterWithPool(
+  world: NodeWorld,
+  provider: Provider,
+  replicas: number,
+  name: string,
+  /** More create-cluster fields, e.g. `{ cni: 'flannel', addons: { metricsServer: true } }`. */
+  extra: Record<string, unknown> = {},
+): Promise<{ cluster: Cluster; pool: Pool }> {
   const created = await world.server.request<Cluster>('POST', `/api/v1/projects/${world.projectId}/clusters`, {
-    body: { name, etcdReplicas: 1, nodePool: poolBody(world, provider, replicas) },
+    body: { name, etcdReplicas: 1, nodePool: poolBody(world, provider, replicas), ...extra },
   });
   if (created.status !== 201) throw new Error(`cluster create failed: ${created.text}`);
   const pools = await world.server.request<{ items: Pool[] }>('GET', `/api/v1/projects/${world.projectId}/clusters/${created.body.id}/nodepools`);

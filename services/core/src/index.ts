@@ -10,3 +10,4 @@ export * from './state/phases.js';
 export * from './nodes/health-policy.js';
 export * from './versions.js';
 export * from './crypto/sealing-contexts.js';
+export * from './addons/index.js';

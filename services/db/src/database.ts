@@ -6,6 +6,7 @@ import * as nodeLifecycle from './migrations/0002-node-lifecycle.js';
 import * as nodeProvisionedVersion from './migrations/0003-node-provisioned-version.js';
 import * as seedHealthFailures from './migrations/0004-seed-health-failures.js';
 import * as providerRegistry from './migrations/0005-provider-registry.js';
+import * as clusterAddons from './migrations/0006-cluster-addons.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
 
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '0003-node-provisioned-version': nodeProvisionedVersion,
   '0004-seed-health-failures': seedHealthFailures,
   '0005-provider-registry': providerRegistry,
+  '0006-cluster-addons': clusterAddons,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -82,6 +82,12 @@ export interface ClustersTable {
   pod_cidr: string;
   service_cidr: string;
   etcd_replicas: number;
+  /** The network plugin (core/addons CNI_PLUGINS); `none` = the user brings one. */
+  cni: Generated<string>;
+  /** The pod network MTU; null lets the plugin derive it. */
+  network_mtu: number | null;
+  /** Optional add-ons switched on, e.g. `{ "metricsServer": true }`. */
+  addons: ColumnType<Record<string, boolean>, string | undefined, string>;
   phase: string;
   phase_reason: string;
   conditions: Json<unknown[]>;

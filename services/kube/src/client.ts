@@ -31,6 +31,21 @@ export function isNotFound(error: unknown): boolean {
   return error instanceof ApiException && error.code === 404;
 }
 
+/**
+ * The fields a server-side apply without force conflicted on (the Status causes' `field`, e.g.
+ * `.data.Corefile`), or undefined when the error is not an apply conflict.
+ */
+export function applyConflictFields(error: unknown): string[] | undefined {
+  if (!(error instanceof ApiException) || error.code !== 409 || typeof error.body !== 'string') return undefined;
+  try {
+    const parsed = JSON.parse(error.body) as { details?: { causes?: Array<{ reason?: string; field?: string }> } };
+    const fields = (parsed.details?.causes ?? []).filter((cause) => cause.reason === 'FieldManagerConflict').map((cause) => cause.field ?? '');
+    return fields.length > 0 ? fields.filter((field) => field !== '') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A short, secret-free description of a failed API call. */
 export function describeApiError(error: unknown): string {
   if (error instanceof ApiException) {
@@ -95,13 +110,15 @@ export class KubeClient {
   }
 
   /**
-   * Server-side apply, forcing ownership: the desired state comes from the database, so a
-   * field someone else changed is taken back rather than reported as a conflict.
+   * Server-side apply, forcing ownership by default: the desired state comes from the database,
+   * so a field someone else changed is taken back rather than reported as a conflict. Without
+   * force, a field another manager owns is left to it and the apply fails with a conflict
+   * (see applyConflictFields).
    */
-  async apply<T extends KubernetesObject>(object: T): Promise<T> {
+  async apply<T extends KubernetesObject>(object: T, options: { force?: boolean } = {}): Promise<T> {
     // eslint-disable-next-line @typescript-eslint/no-misused-spread -- V1ObjectMeta is a plain JSON shape (kubeModels in eslint.config.js)
     const body = { ...object, metadata: { ...object.metadata, managedFields: undefined, resourceVersion: undefined } };
-    return this.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    return this.objects.patch(body, undefined, undefined, FIELD_MANAGER, options.force ?? true, PatchStrategy.ServerSideApply);
   }
 
   async read<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {

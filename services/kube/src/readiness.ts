@@ -42,6 +42,42 @@ export function deploymentRolledOut(object: KubernetesObject | undefined): Readi
   return { ready: true, message };
 }
 
+/** A Deployment serves once it has its minimum availability (its `Available` condition). */
+export function deploymentAvailable(object: KubernetesObject | undefined): Readiness {
+  const facts = statusOf(object);
+  if (!facts) return { ready: false, message: 'missing' };
+  const { wanted, status } = facts;
+  const conditions = (object as KubernetesObject & { status?: { conditions?: Array<{ type: string; status: string; message?: string }> } }).status?.conditions ?? [];
+  const available = conditions.find((condition) => condition.type === 'Available');
+  const message = `${status.availableReplicas ?? 0}/${wanted} available`;
+  if (available?.status === 'True' && (status.availableReplicas ?? 0) > 0) return { ready: true, message };
+  return { ready: false, message: available?.message ? `${message}: ${available.message}` : message };
+}
+
+interface DaemonSetStatus {
+  observedGeneration?: number;
+  desiredNumberScheduled?: number;
+  updatedNumberScheduled?: number;
+  numberAvailable?: number;
+  numberReady?: number;
+}
+
+/**
+ * A DaemonSet is rolled out when every node it should run on runs the current template and is
+ * available, as `kubectl rollout status` reads it; with no eligible node there is nothing to
+ * run, which the caller may read as not ready.
+ */
+export function daemonSetRolledOut(object: KubernetesObject | undefined): Readiness & { desired: number } {
+  if (!object) return { ready: false, desired: 0, message: 'missing' };
+  const status: DaemonSetStatus = (object as KubernetesObject & { status?: DaemonSetStatus }).status ?? {};
+  const desired = status.desiredNumberScheduled ?? 0;
+  const message = `${status.numberAvailable ?? 0}/${desired} nodes available, ${status.updatedNumberScheduled ?? 0} updated`;
+  if ((status.observedGeneration ?? 0) < (object.metadata?.generation ?? 0)) return { ready: false, desired, message: `generation not observed yet (${message})` };
+  if ((status.updatedNumberScheduled ?? 0) < desired) return { ready: false, desired, message: `rolling out (${message})` };
+  if ((status.numberAvailable ?? 0) < desired) return { ready: false, desired, message };
+  return { ready: true, desired, message };
+}
+
 /**
  * etcd serves as soon as a quorum of members is ready; a missing minority is reported but
  * does not make the store unavailable.

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CNI_PLUGINS, DEFAULT_CNI } from '../../../core/src/addons/index.js';
 import { DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, EXPOSE_STRATEGIES, SUPPORTED_VERSIONS, newestVersion } from '../../../core/src/index.js';
 import { nodePoolDefaultsByProvider, providerCatalog } from '../../../clouds/src/providers/index.js';
 import { SeedsService } from '../seeds/seeds.service.js';
@@ -18,7 +19,8 @@ export class CatalogController {
       versions: SUPPORTED_VERSIONS.map((version) => version.version),
       defaultVersion: newestVersion().version,
       exposeStrategies: EXPOSE_STRATEGIES,
-      defaults: { podCidr: DEFAULT_POD_CIDR, serviceCidr: DEFAULT_SERVICE_CIDR, exposeStrategy: 'NodePort', etcdReplicas: 3 },
+      cniPlugins: CNI_PLUGINS,
+      defaults: { podCidr: DEFAULT_POD_CIDR, serviceCidr: DEFAULT_SERVICE_CIDR, exposeStrategy: 'NodePort', etcdReplicas: 3, cni: DEFAULT_CNI, metricsServer: false },
       placement: await this.seeds.placementOptions(),
       nodePoolDefaults: nodePoolDefaultsByProvider(),
       // The portal builds its credential and pool forms from these, so it lists no provider itself.

@@ -9,6 +9,16 @@ import type { KubernetesVersion } from '../versions.js';
 export const CNI_PLUGINS = ['cilium', 'flannel', 'none'] as const;
 export type CniPlugin = (typeof CNI_PLUGINS)[number];
 
+/**
+ * Cilium: its kube-proxy replacement spares a DaemonSet per node, it runs on any cloud network
+ * (VXLAN), and it is what the peers default to for hosted control planes.
+ */
+export const DEFAULT_CNI: CniPlugin = 'cilium';
+
+export function isCniPlugin(value: string): value is CniPlugin {
+  return (CNI_PLUGINS as readonly string[]).includes(value);
+}
+
 /** What the user chose at create time (stored with the cluster). */
 export interface AddonSelection {
   cni: CniPlugin;
@@ -32,8 +42,11 @@ export interface AddonSpec {
    * the cluster's external endpoint, as kubeadm's kube-proxy kubeconfig does.
    */
   apiserver: { host: string; port: number };
-  /** Where the tunnel agents dial the konnectivity server beside each apiserver replica. */
-  konnectivity: { host: string; port: number };
+  /**
+   * Where the tunnel agents dial the konnectivity server beside each apiserver replica;
+   * undefined while the control plane runs no konnectivity server (no agent is installed then).
+   */
+  konnectivity: { host: string; port: number } | undefined;
   selection: AddonSelection;
 }
 
@@ -59,15 +72,19 @@ export interface AddonObject {
   ownership: OwnershipPolicy;
 }
 
-/** How the worker reads an add-on's readiness in the user cluster. */
-export type AddonReadinessKind = 'daemonSetRolledOut' | 'deploymentAvailable';
+/**
+ * How the worker reads an add-on's readiness in the user cluster:
+ * - `daemonSetRolledOut`: every eligible node runs the current template, available (and there
+ *   is at least one node);
+ * - `deploymentAvailable`: the Deployment's `Available` condition;
+ * - `nodesNetworkReady`: the Nodes themselves say their network is ready (no kubelet reports
+ *   NetworkPluginNotReady), for a plugin the user installs and we cannot name.
+ */
+export type AddonReadinessKind = 'daemonSetRolledOut' | 'deploymentAvailable' | 'nodesNetworkReady';
 
-export interface AddonAwait {
-  kind: 'DaemonSet' | 'Deployment';
-  namespace: string;
-  name: string;
-  readiness: AddonReadinessKind;
-}
+export type AddonAwait =
+  | { readiness: 'daemonSetRolledOut' | 'deploymentAvailable'; kind: 'DaemonSet' | 'Deployment'; namespace: string; name: string }
+  | { readiness: 'nodesNetworkReady'; /** What the nodes wait for, for the condition's message. */ waitingFor: string };
 
 export interface AddonDefinition {
   /** Stable id, also the `app.kubernetes.io/name` of its objects, e.g. `coredns`. */

@@ -3,7 +3,9 @@
 import { z } from 'zod';
 import { cidrsOverlap, parseCidr } from './cidr.js';
 import { DNS1123_LABEL } from './names.js';
-import { SUPPORTED_VERSIONS } from '../versions.js';
+import { newestVersion, SUPPORTED_VERSIONS } from '../versions.js';
+import { addonSelectionProblems } from '../addons/validation.js';
+import { DEFAULT_CNI } from '../addons/addon.js';
 
 export const ROLES = ['owner', 'editor', 'viewer'] as const;
 export type ProjectRole = (typeof ROLES)[number];
@@ -117,8 +119,13 @@ export const createClusterSchema = z
       .strictObject({
         podCidr: cidr.default(DEFAULT_POD_CIDR),
         serviceCidr: cidr.default(DEFAULT_SERVICE_CIDR),
+        // Which plugins and MTUs are usable is core/addons' rule (addonSelectionProblems below).
+        mtu: z.number().int().optional(),
       })
       .prefault({}),
+    // A string, not an enum: an unknown plugin gets the add-on rules' own code (cni_unsupported).
+    cni: z.string().max(40).default(DEFAULT_CNI),
+    addons: z.strictObject({ metricsServer: z.boolean().default(false) }).prefault({}),
     nodePool: createNodePoolSchema.optional(),
   })
   .superRefine((value, context) => {
@@ -138,6 +145,14 @@ export const createClusterSchema = z
     if (pods && pods.prefix > 24) {
       context.addIssue({ code: 'custom', path: ['network', 'podCidr'], message: 'must be /24 or larger', params: { code: 'cidr_too_small' } });
     }
+    const version = SUPPORTED_VERSIONS.find((candidate) => candidate.version === value.version) ?? newestVersion();
+    const problems = addonSelectionProblems({
+      selection: { cni: value.cni, metricsServer: value.addons.metricsServer },
+      version,
+      podCidr: value.network.podCidr,
+      mtu: value.network.mtu,
+    });
+    for (const problem of problems) context.addIssue({ code: 'custom', path: problem.path, message: problem.message, params: { code: problem.code } });
   });
 export type CreateClusterInput = z.infer<typeof createClusterSchema>;
 

@@ -12,15 +12,16 @@ import { canTransitionCluster, required, transitionCluster, type ClusterPhase, t
 import { ClusterRepository, OperationRepository, UnitOfWork, type ClusterRow } from '../../../db/src/index.js';
 import { clusterKubeconfig, endpointUrl } from '../../../kube/src/index.js';
 import { APP_CONFIG, ClusterEvents, LOGGER, SECRET_BOX, type AppConfig } from '../../../platform/src/index.js';
-import { ClusterStatus } from './cluster-status.js';
+import { ClusterStatus, conditionsOf } from './cluster-status.js';
 import { ControlPlaneRenderer, type RenderedControlPlane } from './control-plane-render.js';
-import { controlPlaneSpecOf, endpointOf, parseEndpoint } from './endpoint.js';
+import { addonSpecOf, controlPlaneSpecOf, endpointOf, parseEndpoint } from './endpoint.js';
 import { deleteSeedNamespace } from './namespace-deletion.js';
 import { FIRST_WAIT_MS, PassBackoff } from './pass-backoff.js';
 import { readGroup } from './readiness-readers.js';
 import { SeedApplier } from './seed-applier.js';
 import { SeedClients } from './seed-clients.js';
 import { SeedWatches } from './seed-watches.js';
+import { reconcileAddons } from './tenant-addons.js';
 import { applyTenantObjects, VIEWER_CLUSTER_ROLE } from './tenant-bootstrap.js';
 
 export { FIRST_WAIT_MS, LONGEST_WAIT_MS } from './pass-backoff.js';
@@ -160,6 +161,18 @@ export class ControlPlaneSteps {
     // kubeconfig handed out before that is refused every read.
     if (!viewerRoleAggregated)
       return wait('WaitingForRBAC', `the tenant controller manager has not aggregated the ${VIEWER_CLUSTER_ROLE} ClusterRole yet`, false);
+
+    // Add-ons follow the control plane and come before the nodes: a pass converges (and a
+    // rollout of the nodes may start) only once they are applied at this version.
+    const addons = await reconcileAddons(adminKubeconfig, addonSpecOf(cluster, endpoint), this.applier.appliedPrints(cluster.id), status);
+    if (converging && cluster.observed_generation > 0) {
+      // During an upgrade, an add-on that was healthy before must be healthy again at the new
+      // version before nodes are replaced; one that was already broken does not hold them back.
+      const before = conditionsOf(cluster);
+      const regressed = addons.filter((state) => !state.ready && before.some((condition) => condition.type === state.condition && condition.status === 'True'));
+      if (regressed.length > 0)
+        return wait('WaitingForAddons', regressed.map((state) => `${state.condition}: ${state.message}`).join('; '), false);
+    }
 
     status.setPhase(transitionCluster(cluster.phase as ClusterPhase, 'Running'), 'ControlPlaneReady');
     status.update({ observed_generation: cluster.generation });

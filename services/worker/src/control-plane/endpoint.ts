@@ -1,7 +1,9 @@
 // From a cluster row and its exposing Service to the endpoint users and nodes reach the
 // apiserver at, and to the control-plane spec that follows from both.
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { isCniPlugin, resolveAddonSpec, type AddonSpec } from '../../../core/src/addons/index.js';
 import type { ControlPlaneSpec } from '../../../core/src/controlplane/index.js';
+import { required } from '../../../core/src/index.js';
 import type { ClusterRow } from '../../../db/src/index.js';
 
 export interface Endpoint {
@@ -23,6 +25,22 @@ export function controlPlaneSpecOf(cluster: ClusterRow, endpoint: Endpoint): Con
     endpoint,
     etcd: { members: cluster.etcd_replicas === 1 ? 1 : 3 },
   };
+}
+
+/** The add-ons' input: the cluster's network settings and choices, and where node agents reach the apiserver. */
+export function addonSpecOf(cluster: ClusterRow, endpoint: Endpoint): AddonSpec {
+  const cni = cluster.cni;
+  return resolveAddonSpec({
+    clusterId: cluster.id,
+    version: cluster.version,
+    podCidr: cluster.pod_cidr,
+    serviceCidr: cluster.service_cidr,
+    mtu: cluster.network_mtu ?? undefined,
+    apiserver: endpoint,
+    // The seed runs no konnectivity server yet, so no agent is installed.
+    konnectivity: undefined,
+    selection: { cni: required(isCniPlugin(cni) ? cni : undefined, `network plugin of cluster ${cluster.id}`), metricsServer: cluster.addons.metricsServer === true },
+  });
 }
 
 export function parseEndpoint(endpoint: string | null): Endpoint | undefined {

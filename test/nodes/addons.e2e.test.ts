@@ -1,0 +1,238 @@
+// Usable clusters end to end: the add-ons (network plugin, kube-proxy or its replacement,
+// CoreDNS, optional metrics-server) are installed into the user cluster, each node turns Ready
+// only once its network plugin pod runs, and a user's Deployment behind a Service gets
+// Endpoints on the worker nodes. Field ownership: the user's Corefile edit is kept, a deleted
+// add-on object is repaired.
+import { AppsV1Api, Watch, type CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, scaled } from '../support/time.js';
+import {
+  clusterEvents,
+  clusterPath,
+  createClusterWithPool,
+  tenantApi,
+  tenantConfig,
+  waitForCluster,
+  type Cluster,
+  type NodeWorld,
+  type Pool,
+  startNodeWorld,
+  poolNodes,
+} from './support.js';
+
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+
+let world: NodeWorld;
+
+beforeAll(async () => {
+  world = await startNodeWorld();
+}, scaled(180_000));
+
+afterAll(async () => {
+  await world?.stop();
+}, scaled(60_000));
+
+const readyCondition = (node: V1Node) => node.status?.conditions?.find((condition) => condition.type === 'Ready');
+
+/** Records every Ready condition each tenant Node reported, from its first appearance. */
+async function recordNodeReadiness(config: KubeConfig): Promise<{ seen: Map<string, Condition[]>; stop: () => void }> {
+  const seen = new Map<string, Condition[]>();
+  const request = await new Watch(config).watch(
+    '/api/v1/nodes',
+    {},
+    (_phase, node: V1Node) => {
+      const ready = readyCondition(node);
+      const name = node.metadata?.name;
+      if (!ready || !name) return;
+      const history = seen.get(name) ?? [];
+      const last = history[history.length - 1];
+      if (last?.status !== ready.status || last.reason !== ready.reason) history.push({ type: 'Ready', status: ready.status, reason: ready.reason ?? '', message: ready.message ?? '' });
+      seen.set(name, history);
+    },
+    () => undefined,
+  );
+  return { seen, stop: () => request.abort() };
+}
+
+async function clusterConditions(clusterId: string): Promise<Condition[]> {
+  const cluster = await world.server.request<Cluster & { conditions: Condition[] }>('GET', clusterPath(world, clusterId));
+  return cluster.body.conditions;
+}
+
+function waitForCondition(clusterId: string, type: string, status: 'True' | 'False', reason?: string): Promise<Condition> {
+  return eventually(
+    async () => (await clusterConditions(clusterId)).find((condition) => condition.type === type && condition.status === status && (!reason || condition.reason === reason)),
+    `cluster condition ${type}=${status}${reason ? ` (${reason})` : ''}`,
+    240_000,
+    500,
+  );
+}
+
+describe('add-ons with the default network plugin (cilium, kube-proxy replacement)', () => {
+  let cluster: Cluster;
+  let pool: Pool;
+  let tenant: CoreV1Api;
+  let apps: AppsV1Api;
+
+  it(
+    'makes each node Ready only after its network plugin pod runs, and runs CoreDNS over two nodes',
+    async () => {
+      ({ cluster, pool } = await createClusterWithPool(world, 'aws', 2, 'addons-cilium'));
+      expect(cluster).toMatchObject({ cni: 'cilium', addons: { metricsServer: false } });
+      await waitForCluster(world, cluster.id, 'Running');
+      const config = await tenantConfig(world, cluster.id);
+      tenant = await tenantApi(world, cluster.id);
+      apps = config.makeApiClient(AppsV1Api);
+      const readiness = await recordNodeReadiness(config);
+      try {
+        await waitForCondition(cluster.id, 'NetworkReady', 'True');
+        const nodes = await eventually(
+          async () => {
+            const list = (await tenant.listNode()).items;
+            return list.length === 2 && list.every((node) => readyCondition(node)?.status === 'True') ? list : undefined;
+          },
+          'two Ready nodes',
+          240_000,
+          500,
+        );
+        for (const node of nodes) {
+          const history = readiness.seen.get(node.metadata?.name ?? '') ?? [];
+          // A kubelet without a network plugin's configuration reports NotReady first, as a real one does.
+          expect(history[0]).toMatchObject({ status: 'False', reason: 'KubeletNotReady' });
+          expect(history[0].message).toContain('NetworkPluginNotReady');
+          expect(history[history.length - 1].status).toBe('True');
+        }
+      } finally {
+        readiness.stop();
+      }
+
+      const agents = (await tenant.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=cilium' })).items;
+      expect(agents.map((pod) => pod.spec?.nodeName).sort()).toEqual((await tenant.listNode()).items.map((node) => node.metadata?.name).sort());
+      expect(agents.every((pod) => pod.status?.phase === 'Running')).toBe(true);
+      // Cilium replaces kube-proxy.
+      expect((await apps.listNamespacedDaemonSet({ namespace: 'kube-system' })).items.map((ds) => ds.metadata?.name)).not.toContain('kube-proxy');
+
+      await waitForCondition(cluster.id, 'DNSReady', 'True');
+      const dns = await tenant.readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' });
+      expect(dns.spec?.clusterIP).toBe('10.96.0.10');
+      const coredns = (await tenant.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' })).items;
+      expect(coredns).toHaveLength(2);
+      expect(new Set(coredns.map((pod) => pod.spec?.nodeName)).size).toBe(2);
+      const nodes = await poolNodes(world, cluster.id, pool.id);
+      expect(nodes.every((node) => node.phase === 'Ready')).toBe(true);
+      const reasons = (await clusterEvents(world, cluster.id)).map((event) => event.reason);
+      expect(reasons).toEqual(expect.arrayContaining(['AppliedNetworkAddons', 'AppliedDnsAddons', 'NetworkReady', 'DNSReady']));
+    },
+    scaled(480_000),
+  );
+
+  it(
+    "gives a user's Deployment behind a Service Endpoints on the worker nodes",
+    async () => {
+      await apps.createNamespacedDeployment({
+        namespace: 'default',
+        body: {
+          metadata: { name: 'web' },
+          spec: {
+            replicas: 3,
+            selector: { matchLabels: { app: 'web' } },
+            template: {
+              metadata: { labels: { app: 'web' } },
+              spec: {
+                containers: [{ name: 'nginx', image: 'nginx:1.27', ports: [{ containerPort: 80 }], readinessProbe: { httpGet: { path: '/', port: 80 } } }],
+              },
+            },
+          },
+        },
+      });
+      await tenant.createNamespacedService({
+        namespace: 'default',
+        body: { metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 80 }] } },
+      });
+      const workers = new Set((await tenant.listNode()).items.map((node) => node.metadata?.name));
+      const addresses = await eventually(
+        async () => {
+          const endpoints = await tenant.readNamespacedEndpoints({ name: 'web', namespace: 'default' });
+          const ready = endpoints.subsets?.flatMap((subset) => subset.addresses ?? []) ?? [];
+          return ready.length === 3 ? ready : undefined;
+        },
+        'three ready endpoints for the web Service',
+        180_000,
+        500,
+      );
+      for (const address of addresses) expect(workers.has(address.nodeName)).toBe(true);
+      // Pod IPs come from the cluster's pod network, not the nodes' addresses.
+      expect(addresses.every((address) => address.ip.startsWith('10.244.'))).toBe(true);
+    },
+    scaled(240_000),
+  );
+
+  it(
+    "keeps the user's Corefile edit and repairs a deleted add-on object",
+    async () => {
+      const corefile = await tenant.readNamespacedConfigMap({ name: 'coredns', namespace: 'kube-system' });
+      const edited = `${corefile.data?.Corefile ?? ''}\nexample.internal:53 {\n    forward . 10.0.0.53\n}\n`;
+      await tenant.replaceNamespacedConfigMap({ name: 'coredns', namespace: 'kube-system', body: { ...corefile, data: { ...corefile.data, Corefile: edited } } });
+      await apps.deleteNamespacedDeployment({ name: 'coredns', namespace: 'kube-system' });
+      const before = (await clusterEvents(world, cluster.id)).length;
+      await eventually(
+        async () => (await clusterEvents(world, cluster.id)).slice(before).some((event) => event.reason === 'AppliedDnsAddons' && event.message.includes('Deployment/coredns')),
+        'the deleted CoreDNS Deployment to be applied again',
+        120_000,
+        500,
+      );
+      await apps.readNamespacedDeployment({ name: 'coredns', namespace: 'kube-system' });
+      expect((await tenant.readNamespacedConfigMap({ name: 'coredns', namespace: 'kube-system' })).data?.Corefile).toBe(edited);
+      await waitForCondition(cluster.id, 'DNSReady', 'True');
+    },
+    scaled(240_000),
+  );
+});
+
+describe('add-ons with flannel and metrics-server', () => {
+  it(
+    'runs flannel and kube-proxy on every node and serves the metrics API',
+    async () => {
+      const { cluster } = await createClusterWithPool(world, 'digitalocean', 1, 'addons-flannel', { cni: 'flannel', addons: { metricsServer: true } });
+      await waitForCluster(world, cluster.id, 'Running');
+      const config = await tenantConfig(world, cluster.id);
+      const apps = config.makeApiClient(AppsV1Api);
+      await waitForCondition(cluster.id, 'NetworkReady', 'True');
+      const daemonSets = [
+        ...(await apps.listNamespacedDaemonSet({ namespace: 'kube-flannel' })).items,
+        ...(await apps.listNamespacedDaemonSet({ namespace: 'kube-system' })).items,
+      ];
+      expect(daemonSets.map((ds) => ds.metadata?.name)).toEqual(expect.arrayContaining(['kube-flannel-ds', 'kube-proxy']));
+      for (const ds of daemonSets.filter((candidate) => ['kube-flannel-ds', 'kube-proxy'].includes(candidate.metadata?.name ?? ''))) {
+        expect(ds.status?.numberReady).toBe(1);
+      }
+      await waitForCondition(cluster.id, 'MetricsReady', 'True');
+    },
+    scaled(480_000),
+  );
+});
+
+describe('a cluster that brings its own network plugin', () => {
+  it(
+    'keeps its nodes NotReady and says it waits for a network plugin',
+    async () => {
+      const { cluster, pool } = await createClusterWithPool(world, 'aws', 1, 'addons-none', { cni: 'none' });
+      await waitForCluster(world, cluster.id, 'Running');
+      const tenant = await tenantApi(world, cluster.id);
+      const node = await eventually(async () => (await tenant.listNode()).items[0], 'the node to register', 240_000, 500);
+      const network = await waitForCondition(cluster.id, 'NetworkReady', 'False');
+      expect(network.message).toMatch(/network plugin/i);
+      // Nothing installs one, so the kubelet keeps saying so.
+      const current = await tenant.readNode({ name: node.metadata?.name ?? '' });
+      expect(readyCondition(current)).toMatchObject({ status: 'False', reason: 'KubeletNotReady' });
+      const rows = await poolNodes(world, cluster.id, pool.id);
+      expect(rows.some((row) => row.phase === 'Ready')).toBe(false);
+    },
+    scaled(480_000),
+  );
+});
