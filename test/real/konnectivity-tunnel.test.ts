@@ -613,6 +613,55 @@ describe('the API-server-to-node tunnel (konnectivity) with the real binaries', 
   );
 
   it(
+    'refuses an agent whose token is not for the konnectivity audience (the TokenReview names it)',
+    async () => {
+      // A token of the same ServiceAccount, for the apiserver's own audience (no audiences asked).
+      const tokenRequest = await created('POST', `/api/v1/namespaces/${AGENT_NAMESPACE}/serviceaccounts/${AGENT_SERVICE_ACCOUNT}/token`, {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { expirationSeconds: 3600 },
+      });
+      const tokenFile = file('wrong-audience.token', (tokenRequest.body as { status: { token: string } }).status.token);
+      const intruder = new Proc(
+        'proxy-agent (wrong audience)',
+        'ip',
+        [
+          'netns',
+          'exec',
+          netns,
+          real!.konnectivity('proxy-agent', newest.version),
+          '--agent-id=wrong-audience',
+          `--proxy-server-host=${hostSide}`,
+          `--proxy-server-port=${agentPort}`,
+          `--ca-cert=${join(dir, 'ca.crt')}`,
+          `--service-account-token-path=${tokenFile}`,
+          '--health-server-port=8095',
+          '--admin-server-port=8096',
+          '--v=2',
+        ],
+        join(dir, 'proxy-agent-wrong-audience.log'),
+      );
+      procs.push(intruder);
+      try {
+        await eventually(
+          () => {
+            intruder.assertRunning();
+            return readFileSync(proxyServer.logPath, 'utf8')
+              .split('\n')
+              .some((line) => line.includes('Client authentication failed') && line.includes('agentID="wrong-audience"'));
+          },
+          'the proxy-server to refuse the agent with the wrong audience',
+          30_000,
+        );
+        expect(await healthy(`http://${nodeSide}:8095/readyz`)).toBe(false);
+      } finally {
+        await intruder.stop();
+      }
+    },
+    scaled(60_000),
+  );
+
+  it(
     'fails without the proxy-server, and works again once it is back and the agent has reconnected',
     async () => {
       await proxyServer.stop();
