@@ -32,15 +32,15 @@
 # The six Kubernetes commands are built by one `go build` so they share compiled packages;
 # a minor took 19 min 51 s from a cold Go build cache on the 2-core machine while the test
 # suite ran beside it (nice 10); etcd then took 28 s, sharing most packages. konnectivity
-# (proxy-server and proxy-agent, one `go build`, upstream's flags: CGO_ENABLED=0, no tags) shares
-# little with them (it pins client-go v0.36.1, grpc v1.81.1): 1 min 50 s from a cold Go build cache and an
-# empty module cache on the quiet 2-core machine (nice 10), nothing when cached.
-# konnectivity has no version flag: the version check reads the module version Go embeds in
-# every binary (the `mod sigs.k8s.io/apiserver-network-proxy v0.36.0` line of `go version -m`).
+# (proxy-server and proxy-agent: one `go build`, upstream's flags, CGO_ENABLED=0 and no tags)
+# shares little with them (it pins client-go v0.36.1, grpc v1.81.1): 1 min 50 s from an empty
+# Go build cache and module cache on the quiet 2-core machine (nice 10); under 0.1 s cached.
+# It has no version flag: the version check reads the module version Go embeds in each binary
+# (the `mod sigs.k8s.io/apiserver-network-proxy v0.36.0` line of `go version -m`).
 # The builds run one after another: each `go build` already keeps both cores of CI busy.
 #
-# Go: the wrappers' go.mod `go` line is the minimum (1.26.2 today, konnectivity's). If `go` is missing it
-# installs Debian's golang-go with apt-get (needs root). If the go found is older than needed:
+# Go: the wrappers' go.mod `go` line is the minimum (1.26.2 today, konnectivity's). If `go` is
+# missing it installs Debian's golang-go with apt-get (needs root). If the go found is older than needed:
 #   - Go >= 1.21 switches itself: this script runs it with GOTOOLCHAIN=auto (overriding a
 #     GOTOOLCHAIN=local from the environment), which fetches the toolchain named by go.mod
 #     from the Go module proxy (module golang.org/toolchain).
