@@ -12,8 +12,8 @@
 // can only reach the node through the tunnel, which the test shows by stopping the proxy-server.
 //
 // Why a stand-in and not kubemark's hollow kubelet: the hollow kubelet calls RunKubelet without
-// TLS options, so it serves its port over plain HTTP, which the apiserver's kubelet client
-// (HTTPS) cannot talk to; and its fake runtime keeps no container logs.
+// TLS options, so it serves its port over plain HTTP (https://…/healthz fails the handshake,
+// http://…/healthz answers ok), which the apiserver's kubelet client (HTTPS) cannot talk to.
 //
 // Needs root (network namespaces, veth, routes), like the real nodes' kubeadm chroot.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -486,6 +486,7 @@ beforeAll(async () => {
     ],
     join(dir, 'kubelet-stand-in.log'),
     (line) => {
+      if (!line.startsWith('{')) return; // anything but the stand-in's own reports (a runtime warning)
       const entry = JSON.parse(line) as Partial<KubeletRequest> & { listening?: boolean };
       if (entry.url) kubeletRequests.push(entry as KubeletRequest);
     },
