@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes control-plane binaries (kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubeadm, kubemark, kubectl) and the etcd / etcdctl that kubeadm pairs with each minor,
+# kube-scheduler, kubeadm, kubemark, kubectl), the etcd / etcdctl that kubeadm pairs with each minor
+# and the konnectivity proxy-server / proxy-agent whose client that minor's kube-apiserver links,
 # from Go modules, for tests. Test tooling only: nothing here ships in the product.
 #
 #   bash scripts/kube-bins.sh              # every version pinned under test/kube-bins/
 #   bash scripts/kube-bins.sh 1.37         # one minor (or 1.37.2 / v1.37.2) and its etcd
 #   eval "$(bash scripts/kube-bins.sh)"    # sets KUBE_BIN_DIR
 #
-# Sources: one wrapper Go module per Kubernetes minor (test/kube-bins/v1.NN) and per etcd minor
-# (test/kube-bins/etcd-v3.N). Their go.mod/go.sum pin every module (k8s.io/kubernetes, its
-# staging modules replaced by their published v0.NN.P tags, etcd), so builds use -mod=readonly
+# Sources: one wrapper Go module per Kubernetes minor (test/kube-bins/v1.NN), per etcd minor
+# (test/kube-bins/etcd-v3.N) and per konnectivity minor (test/kube-bins/konnectivity-v0.N). Their
+# go.mod/go.sum pin every module (k8s.io/kubernetes, its staging modules replaced by their
+# published v0.NN.P tags, etcd, sigs.k8s.io/apiserver-network-proxy), so builds use -mod=readonly
 # and fetch only from the Go module proxy. Each go.mod's `tool` block names the commands built.
 #
 # Output, cached by version (a binary already there that reports the right version is kept):
 #   ${HM_KUBE_BIN_CACHE:-<repo>/.cache/kube-bins}/v1.37.2/{kube-apiserver,kube-controller-manager,kube-scheduler,kubeadm,kubemark,kubectl}
 #   ${HM_KUBE_BIN_CACHE:-<repo>/.cache/kube-bins}/etcd-v3.7.0/{etcd,etcdctl}
+#   ${HM_KUBE_BIN_CACHE:-<repo>/.cache/kube-bins}/konnectivity-v0.36.0/{proxy-server,proxy-agent}
 # Progress goes to stderr, one line per binary built or found, then the total time. The only
 # line on stdout is the last one, `KUBE_BIN_DIR=<cache dir>/<newest version asked for>` (where
 # the process kubelet finds kube-apiserver & co.), so callers can eval stdout.
@@ -28,10 +31,16 @@
 # as upstream does when it is unknown. etcd gets its version from its own source.
 # The six Kubernetes commands are built by one `go build` so they share compiled packages;
 # a minor took 19 min 51 s from a cold Go build cache on the 2-core machine while the test
-# suite ran beside it (nice 10); etcd then took 28 s, sharing most packages.
+# suite ran beside it (nice 10); etcd then took 28 s, sharing most packages. konnectivity
+# (proxy-server and proxy-agent: one `go build`, upstream's flags, CGO_ENABLED=0 and no tags)
+# shares little with them (it pins client-go v0.36.1, grpc v1.81.1): 1 min 50 s from an empty
+# Go build cache and module cache on the quiet 2-core machine (nice 10); under 0.1 s cached.
+# It has no version flag: the version check reads the module version Go embeds in each binary
+# (the `mod sigs.k8s.io/apiserver-network-proxy v0.36.0` line of `go version -m`).
+# The builds run one after another: each `go build` already keeps both cores of CI busy.
 #
-# Go: the wrappers' go.mod `go` line is the minimum (1.26.0 today). If `go` is missing it
-# installs Debian's golang-go with apt-get (needs root). If the go found is older than needed:
+# Go: the wrappers' go.mod `go` line is the minimum (1.26.2 today, konnectivity's). If `go` is
+# missing it installs Debian's golang-go with apt-get (needs root). If the go found is older than needed:
 #   - Go >= 1.21 switches itself: this script runs it with GOTOOLCHAIN=auto (overriding a
 #     GOTOOLCHAIN=local from the environment), which fetches the toolchain named by go.mod
 #     from the Go module proxy (module golang.org/toolchain).
@@ -52,6 +61,10 @@ KUBE_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubeadm kubemar
 # SupportedEtcdVersion in cmd/kubeadm/app/constants/constants.go of that release (checked
 # against the downloaded source whenever the script builds).
 declare -A ETCD_FOR_MINOR=([1.37]=etcd-v3.7 [1.36]=etcd-v3.6)
+# Which konnectivity wrapper goes with which minor: the release whose konnectivity-client is the
+# one k8s.io/kubernetes requires (go.mod of v1.37.2: konnectivity-client v0.36.0). A minor without
+# an entry gets no konnectivity build (1.36.3 links v0.34.0; the tests tunnel the newest minor).
+declare -A KONNECTIVITY_FOR_MINOR=([1.37]=konnectivity-v0.36)
 
 started=$SECONDS
 tmp_dirs=()
@@ -95,6 +108,9 @@ reports_version() { # binary name expected-version
           grep -qx "etcd Version: ${want#v}" <<<"$out" ;;
     etcdctl) out=$(timeout 30 "$bin" version 2>/dev/null) || return 1
              grep -qx "etcdctl version: ${want#v}" <<<"$out" ;;
+    proxy-server|proxy-agent) # no version flag: the build info Go embeds (`go version -m`)
+             timeout 30 "$bin" --help >/dev/null 2>&1 || return 1
+             LC_ALL=C grep -qaF "$(printf 'mod\tsigs.k8s.io/apiserver-network-proxy\t%s\t' "$want")" "$bin" ;;
     *) out=$(timeout 30 "$bin" --version 2>/dev/null) || return 1
        grep -qx "Kubernetes $want" <<<"$out" ;;
   esac
@@ -251,11 +267,41 @@ build_etcd() { # wrapper dir name, e.g. etcd-v3.7
   install_built "$tmp" "$dest" "$version" "$t0" "${missing[@]}"
 }
 
+# ---- konnectivity (apiserver-network-proxy) ----------------------------------------------------
+build_konnectivity() { # wrapper dir name, e.g. konnectivity-v0.36
+  local wrapper="$WRAPPERS/$1" version dest pkgs=() name t0 tmp
+  version=$(mod_version "$wrapper" sigs.k8s.io/apiserver-network-proxy)
+  [ -n "$version" ] || die "$wrapper/go.mod does not require sigs.k8s.io/apiserver-network-proxy"
+  dest="$CACHE/konnectivity-$version"
+  find_missing "$dest" "$version" proxy-server proxy-agent
+  [ ${#missing[@]} -gt 0 ] || return 0
+
+  ensure_go
+  for name in "${missing[@]}"; do
+    case "$name" in
+      proxy-server) pkgs+=(sigs.k8s.io/apiserver-network-proxy/cmd/server) ;;
+      proxy-agent) pkgs+=(sigs.k8s.io/apiserver-network-proxy/cmd/agent) ;;
+    esac
+  done
+  mkdir -p "$dest"
+  tmp=$(mktemp -d "$CACHE/.build-konnectivity-$version.XXXXXX")
+  tmp_dirs+=("$tmp")
+  log "building ${missing[*]} $version"
+  t0=$SECONDS
+  go_build "$wrapper" "$tmp" "-s -w" "" "${pkgs[@]}"
+  # go build names them server and agent; upstream's images and Makefile call them proxy-*.
+  [ ! -e "$tmp/server" ] || mv -f "$tmp/server" "$tmp/proxy-server"
+  [ ! -e "$tmp/agent" ] || mv -f "$tmp/agent" "$tmp/proxy-agent"
+  install_built "$tmp" "$dest" "$version" "$t0" "${missing[@]}"
+}
+
 for minor in "${minors[@]}"; do
   build_kube "$minor"
   etcd_dir=${ETCD_FOR_MINOR[$minor]:-}
   [ -n "$etcd_dir" ] || die "no etcd wrapper paired with Kubernetes $minor in ETCD_FOR_MINOR"
   build_etcd "$etcd_dir"
+  konnectivity_dir=${KONNECTIVITY_FOR_MINOR[$minor]:-}
+  [ -z "$konnectivity_dir" ] || build_konnectivity "$konnectivity_dir"
 done
 
 log "kube-bins: done in $((SECONDS - started))s"

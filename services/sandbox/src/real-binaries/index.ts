@@ -1,13 +1,23 @@
-// Where the real Kubernetes and etcd binaries built by scripts/kube-bins.sh live. The script
-// writes one directory per version under one cache root: `v1.37.2/` (kube-apiserver,
-// kube-controller-manager, kube-scheduler, kubeadm, kubemark) and `etcd-v3.7.0/` (etcd,
-// etcdctl). KUBE_BIN_DIR names the newest version's directory, so its parent is the root and
-// every other version is a sibling.
+// Where the real Kubernetes, etcd and konnectivity binaries built by scripts/kube-bins.sh live.
+// The script writes one directory per version under one cache root: `v1.37.2/` (kube-apiserver,
+// kube-controller-manager, kube-scheduler, kubeadm, kubemark, kubectl), `etcd-v3.7.0/` (etcd,
+// etcdctl) and `konnectivity-v0.36.0/` (proxy-server, proxy-agent: the API-server-to-node
+// tunnel). KUBE_BIN_DIR names the newest version's directory, so its parent is the root and
+// every other version is a sibling. See README.md here.
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export type KubeCommand = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubeadm' | 'kubemark' | 'kubectl';
 export type EtcdCommand = 'etcd' | 'etcdctl';
+/** apiserver-network-proxy's server and agent, named as upstream's images name them. */
+export type KonnectivityCommand = 'proxy-server' | 'proxy-agent';
+
+/**
+ * The konnectivity release built for a Kubernetes minor: the one whose konnectivity-client that
+ * minor's kube-apiserver links (k8s.io/kubernetes go.mod), as KONNECTIVITY_FOR_MINOR in
+ * scripts/kube-bins.sh pairs them. A minor without an entry has no konnectivity built.
+ */
+export const KONNECTIVITY_FOR_MINOR: Readonly<Record<string, string>> = { '1.37': '0.36.0' };
 
 export class RealBinaryMissing extends Error {}
 
@@ -49,6 +59,19 @@ export class RealBinaries {
   etcd(command: EtcdCommand, imageTag: string): string {
     const version = imageTag.replace(/^v/, '').split('-')[0] ?? '';
     const path = join(this.root, `etcd-v${version}`, command);
+    if (!existsSync(path)) throw new RealBinaryMissing(`${command} v${version} was not built (no ${path}); run npm run kube:bins`);
+    return path;
+  }
+
+  /**
+   * The konnectivity proxy-server or proxy-agent paired with Kubernetes `kubernetesVersion`
+   * ("1.37.2" → konnectivity-v0.36.0/). Like kube(), no fallback to another release.
+   */
+  konnectivity(command: KonnectivityCommand, kubernetesVersion: string): string {
+    const minor = kubernetesVersion.replace(/^v/, '').split('.').slice(0, 2).join('.');
+    const version = KONNECTIVITY_FOR_MINOR[minor];
+    if (!version) throw new RealBinaryMissing(`no konnectivity release is paired with Kubernetes ${minor} (KONNECTIVITY_FOR_MINOR)`);
+    const path = join(this.root, `konnectivity-v${version}`, command);
     if (!existsSync(path)) throw new RealBinaryMissing(`${command} v${version} was not built (no ${path}); run npm run kube:bins`);
     return path;
   }
