@@ -61,18 +61,19 @@ export function toManifest(object: AddonModel): TenantManifest {
   const name = object.metadata?.name;
   // eslint-disable-next-line no-restricted-syntax -- every builder names its objects; a nameless one is a bug in a builder
   if (!name) throw new Error(`an add-on ${object.kind} has no name`);
-  const { metadata, ...rest } = object;
+  const { apiVersion, kind, metadata, ...rest } = object;
   const labels = metadata?.labels;
+  // apiVersion, kind and metadata first, as kubectl shows objects and the golden files read best.
   return {
-    ...rest,
-    apiVersion: object.apiVersion,
-    kind: object.kind,
+    apiVersion,
+    kind,
     metadata: {
       name,
       ...(metadata?.namespace === undefined ? {} : { namespace: metadata.namespace }),
       ...(labels === undefined ? {} : { labels: { ...labels } }),
       ...(metadata?.annotations === undefined ? {} : { annotations: { ...metadata.annotations } }),
     },
+    ...rest,
   };
 }
 
