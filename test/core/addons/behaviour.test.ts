@@ -101,7 +101,8 @@ describe('cluster settings in the built objects', () => {
     expect(configData(find(spec, 'ConfigMap', 'coredns')).Corefile).toContain('kubernetes tenant.example in-addr.arpa ip6.arpa');
     const deployment = find(spec, 'Deployment', 'coredns') as unknown as IDeployment;
     expect(deployment.spec?.replicas).toBe(2);
-    expect(deployment.spec?.template.spec?.topologySpreadConstraints?.[0].topologyKey).toBe('kubernetes.io/hostname');
+    const antiAffinity = deployment.spec?.template.spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0];
+    expect(antiAffinity?.podAffinityTerm).toEqual({ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } });
     const container = deployment.spec?.template.spec?.containers[0];
     expect(container?.readinessProbe?.httpGet).toMatchObject({ path: '/ready', port: 8181 });
     expect(container?.livenessProbe?.httpGet).toMatchObject({ path: '/health', port: 8080 });
@@ -276,9 +277,16 @@ describe('addonSelectionProblems', () => {
     [9002, ['mtu_invalid']],
     [1450.5, ['mtu_invalid']],
     [1280, []],
-    [9001, []],
-  ])('mtu %s', (mtu, codes) => {
+    [8951, []],
+    [8952, ['mtu_invalid']],
+  ])('mtu %s with cilium', (mtu, codes) => {
     expect(addonSelectionProblems({ ...base, mtu }).map((problem) => problem.code)).toEqual(codes);
+  });
+
+  it('leaves the VXLAN headroom out with no plugin of ours', () => {
+    expect(addonSelectionProblems({ ...base, selection: { cni: 'none' }, mtu: 9001 })).toEqual([]);
+    expect(addonSelectionProblems({ ...base, selection: { cni: 'none' }, mtu: 9002 }).map((problem) => problem.code)).toEqual(['mtu_invalid']);
+    expect(addonSelectionProblems({ ...base, selection: { cni: 'flannel' }, mtu: 9001 })[0].message).toMatch(/8951.*VXLAN/);
   });
 
   it('refuses an add-on the version table does not carry for the minor', () => {

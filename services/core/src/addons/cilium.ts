@@ -283,7 +283,9 @@ function agentDaemonSet(spec: AddonSpec): IDaemonSet {
           ],
           // Cilium is the network: it runs in the host's, on every node, before anything else.
           hostNetwork: true,
-          dnsPolicy: 'ClusterFirstWithHostNet',
+          // Not the chart's ClusterFirstWithHostNet: cluster DNS needs the network Cilium brings up,
+          // and a hostname apiserver endpoint must resolve through the node's resolver before that.
+          dnsPolicy: 'Default',
           priorityClassName: 'system-node-critical',
           serviceAccountName: 'cilium',
           automountServiceAccountToken: true,
@@ -360,6 +362,7 @@ function operatorDeployment(spec: AddonSpec): IDeployment {
           ],
           // The operator allocates the node ranges, so it must run before any pod network exists.
           hostNetwork: true,
+          dnsPolicy: 'Default',
           restartPolicy: 'Always',
           priorityClassName: 'system-cluster-critical',
           serviceAccountName: 'cilium-operator',

@@ -77,10 +77,7 @@ function deployment(spec: AddonSpec): IDeployment {
             { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' },
           ],
           nodeSelector: { ...LINUX_NODES },
-          // Two replicas on one node would both go with it.
-          topologySpreadConstraints: [
-            { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { ...SELECTOR } } },
-          ],
+          // Two replicas on one node would both go with it; preferred, so a one-node cluster still gets DNS.
           affinity: {
             podAntiAffinity: {
               preferredDuringSchedulingIgnoredDuringExecution: [

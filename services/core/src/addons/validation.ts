@@ -3,6 +3,7 @@
 import { parseCidr } from '../model/cidr.js';
 import { findVersion, type AddonImages } from '../versions.js';
 import { CNI_PLUGINS, type CniPlugin } from './addon.js';
+import { VXLAN_OVERHEAD } from './cilium.js';
 
 export interface AddonSelectionProblem {
   /** Where in the create-cluster body, e.g. `['addons', 'cni']`. */
@@ -80,12 +81,17 @@ export function addonSelectionProblems(input: AddonSelectionInput): AddonSelecti
       }
     }
   }
-  if (input.mtu !== undefined && (!Number.isInteger(input.mtu) || input.mtu < MTU_RANGE.min || input.mtu > MTU_RANGE.max)) {
-    problems.push({
-      path: [...PROBLEM_PATHS.mtu],
-      code: 'mtu_invalid',
-      message: `mtu must be an integer from ${MTU_RANGE.min} to ${MTU_RANGE.max}`,
-    });
+  if (input.mtu !== undefined) {
+    // Both plugins wrap pod packets in VXLAN, so the pod MTU leaves room for its headers even on
+    // AWS's 9001-byte links; with no plugin of ours the value is only passed on.
+    const max = known && cni !== 'none' ? MTU_RANGE.max - VXLAN_OVERHEAD : MTU_RANGE.max;
+    if (!Number.isInteger(input.mtu) || input.mtu < MTU_RANGE.min || input.mtu > max) {
+      problems.push({
+        path: [...PROBLEM_PATHS.mtu],
+        code: 'mtu_invalid',
+        message: `mtu must be an integer from ${MTU_RANGE.min} to ${max}${max < MTU_RANGE.max ? ` (${cni} adds ${VXLAN_OVERHEAD} bytes of VXLAN headers)` : ''}`,
+      });
+    }
   }
   return problems;
 }
