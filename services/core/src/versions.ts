@@ -20,6 +20,18 @@ export interface ComponentImages {
   scheduler: string;
 }
 
+/** Images of the tenant add-ons (services/core/src/addons); an absent one is unsupported on that minor. */
+export interface AddonImages {
+  kubeProxy: string;
+  cilium?: string;
+  ciliumOperator?: string;
+  flannel?: string;
+  flannelCniPlugin?: string;
+  coredns?: string;
+  konnectivityAgent?: string;
+  metricsServer?: string;
+}
+
 export interface KubernetesVersion {
   /** Full semantic version without the leading "v", e.g. "1.36.3". */
   version: string;
@@ -30,9 +42,50 @@ export interface KubernetesVersion {
   flags: Readonly<Partial<Record<ControlPlaneComponent, FlagOverrides>>>;
   /** kubeadm ClusterConfiguration API the nodes' `kubeadm join` of this minor reads. */
   kubeadmApiVersion: string;
+  addonImages: AddonImages;
 }
 
 const REGISTRY = 'registry.k8s.io';
+
+/** Add-on releases per minor; each line says where its pairing comes from. */
+interface AddonPins {
+  cilium?: string;
+  flannel?: { flannel: string; cniPlugin: string };
+  coredns?: string;
+  konnectivity?: string;
+  metricsServer?: string;
+}
+
+// flannel and metrics-server do not follow the Kubernetes minor: one tested release serves all.
+const FLANNEL = { flannel: 'v0.27.4', cniPlugin: 'v1.8.0-flannel1' };
+const METRICS_SERVER = 'v0.8.1';
+
+const ADDON_PINS: Readonly<Record<string, AddonPins>> = {
+  // coredns: the CoreDNSVersion kubeadm of the minor pins (1.35: v1.13.1, 1.36: v1.14.2).
+  // konnectivity: apiserver-network-proxy releases 0.<minor>.x for Kubernetes 1.<minor> since 0.28.
+  // cilium: the newest stable line whose e2e matrix covers (or is nearest to) the minor.
+  '1.35': { cilium: 'v1.19.5', flannel: FLANNEL, coredns: 'v1.13.1', konnectivity: 'v0.35.0', metricsServer: METRICS_SERVER },
+  '1.36': { cilium: 'v1.20.3', flannel: FLANNEL, coredns: 'v1.14.2', konnectivity: 'v0.36.0', metricsServer: METRICS_SERVER },
+  // Until kubeadm 1.37's own pin is confirmed, 1.37 keeps 1.36's CoreDNS.
+  '1.37': { cilium: 'v1.20.3', flannel: FLANNEL, coredns: 'v1.14.2', konnectivity: 'v0.37.0', metricsServer: METRICS_SERVER },
+};
+
+function addonImages(version: string, pins: AddonPins | undefined): AddonImages {
+  const images: AddonImages = { kubeProxy: `${REGISTRY}/kube-proxy:v${version}` };
+  if (!pins) return images;
+  if (pins.cilium) {
+    images.cilium = `quay.io/cilium/cilium:${pins.cilium}`;
+    images.ciliumOperator = `quay.io/cilium/operator-generic:${pins.cilium}`;
+  }
+  if (pins.flannel) {
+    images.flannel = `ghcr.io/flannel-io/flannel:${pins.flannel.flannel}`;
+    images.flannelCniPlugin = `ghcr.io/flannel-io/flannel-cni-plugin:${pins.flannel.cniPlugin}`;
+  }
+  if (pins.coredns) images.coredns = `${REGISTRY}/coredns/coredns:${pins.coredns}`;
+  if (pins.konnectivity) images.konnectivityAgent = `${REGISTRY}/kas-network-proxy/proxy-agent:${pins.konnectivity}`;
+  if (pins.metricsServer) images.metricsServer = `${REGISTRY}/metrics-server/metrics-server:${pins.metricsServer}`;
+  return images;
+}
 
 function entry(version: string, etcdVersion: string, flags: KubernetesVersion['flags'] = {}): KubernetesVersion {
   const minor = version.split('.').slice(0, 2).join('.');
@@ -48,6 +101,7 @@ function entry(version: string, etcdVersion: string, flags: KubernetesVersion['f
     },
     flags,
     kubeadmApiVersion: 'kubeadm.k8s.io/v1beta4',
+    addonImages: addonImages(version, ADDON_PINS[minor]),
   };
 }
 

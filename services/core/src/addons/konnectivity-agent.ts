@@ -1,0 +1,103 @@
+// The node side of the konnectivity tunnel: the apiserver runs in the seed and cannot reach pod
+// or node addresses, so `kubectl logs/exec/port-forward`, webhooks and aggregated APIs go through
+// agents that dial out to the konnectivity server beside each apiserver replica.
+import type { IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
+import type { AddonDefinition, AddonSpec } from './addon.js';
+import { KUBE_SYSTEM, LINUX_NODES, clusterRoleBinding, enforced, meta, podLabels, requireImage, serviceAccount, userSubject } from './common.js';
+
+const ADDON = 'konnectivity-agent';
+const SELECTOR = { 'k8s-app': 'konnectivity-agent' };
+export const KONNECTIVITY_AGENT_SERVICE_ACCOUNT = 'konnectivity-agent';
+/** The audience the server's `--authentication-audience` expects on agent tokens. */
+export const KONNECTIVITY_AUDIENCE = 'system:konnectivity-server';
+/**
+ * The identity the konnectivity server presents to the tenant apiserver: it reviews each agent's
+ * token (TokenReview), which is what `system:auth-delegator` grants.
+ */
+export const KONNECTIVITY_SERVER_USER = 'system:konnectivity-server';
+export const KONNECTIVITY_AGENT_HEALTH_PORT = 8093;
+const ADMIN_PORT = 8094;
+const TOKEN_DIR = '/var/run/secrets/tokens';
+const TOKEN_FILE = 'konnectivity-agent-token';
+
+export function konnectivityAgentArguments(spec: AddonSpec): string[] {
+  return [
+    '--logtostderr=true',
+    // The projected service-account CA is the cluster CA, which signs the server's certificate.
+    '--ca-cert=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
+    `--proxy-server-host=${spec.konnectivity.host}`,
+    `--proxy-server-port=${spec.konnectivity.port}`,
+    `--admin-server-port=${ADMIN_PORT}`,
+    `--health-server-port=${KONNECTIVITY_AGENT_HEALTH_PORT}`,
+    `--service-account-token-path=${TOKEN_DIR}/${TOKEN_FILE}`,
+    // The server sends traffic for any node or pod address to whichever agent says default-route.
+    '--agent-identifiers=default-route=true',
+  ];
+}
+
+function daemonSet(spec: AddonSpec): IDaemonSet {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: meta(ADDON, 'konnectivity-agent', KUBE_SYSTEM, SELECTOR),
+    spec: {
+      selector: { matchLabels: { ...SELECTOR } },
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '10%' } },
+      template: {
+        metadata: { labels: podLabels(ADDON, SELECTOR) },
+        spec: {
+          priorityClassName: 'system-cluster-critical',
+          serviceAccountName: KONNECTIVITY_AGENT_SERVICE_ACCOUNT,
+          nodeSelector: { ...LINUX_NODES },
+          // Every node, tainted or not, must stay reachable for logs and exec.
+          tolerations: [{ operator: 'Exists' }],
+          containers: [
+            {
+              name: 'konnectivity-agent',
+              image: requireImage(spec, 'konnectivityAgent'),
+              imagePullPolicy: 'IfNotPresent',
+              command: ['/proxy-agent'],
+              args: konnectivityAgentArguments(spec),
+              resources: { requests: { cpu: '10m', memory: '30Mi' }, limits: { memory: '128Mi' } },
+              ports: [{ name: 'health', containerPort: KONNECTIVITY_AGENT_HEALTH_PORT, protocol: 'TCP' }],
+              livenessProbe: {
+                httpGet: { path: '/healthz', port: KONNECTIVITY_AGENT_HEALTH_PORT, scheme: 'HTTP' },
+                initialDelaySeconds: 15,
+                timeoutSeconds: 15,
+              },
+              // Ready once connected to a server: the rollout the worker awaits means the tunnel is up.
+              readinessProbe: { httpGet: { path: '/readyz', port: KONNECTIVITY_AGENT_HEALTH_PORT, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 5 },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ['ALL'] },
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                runAsUser: 65534,
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+              volumeMounts: [{ name: TOKEN_FILE, mountPath: TOKEN_DIR, readOnly: true }],
+            },
+          ],
+          volumes: [
+            {
+              name: TOKEN_FILE,
+              projected: { sources: [{ serviceAccountToken: { path: TOKEN_FILE, audience: KONNECTIVITY_AUDIENCE, expirationSeconds: 3600 } }] },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export const konnectivityAgent: AddonDefinition = {
+  name: ADDON,
+  enabled: () => true,
+  objects: (spec) =>
+    [
+      serviceAccount(ADDON, KONNECTIVITY_AGENT_SERVICE_ACCOUNT),
+      clusterRoleBinding(ADDON, 'system:konnectivity-server', 'system:auth-delegator', [userSubject(KONNECTIVITY_SERVER_USER)]),
+      daemonSet(spec),
+    ].map(enforced),
+  awaits: () => ({ kind: 'DaemonSet', namespace: KUBE_SYSTEM, name: 'konnectivity-agent', readiness: 'daemonSetRolledOut' }),
+};
