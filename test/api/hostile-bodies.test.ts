@@ -104,7 +104,13 @@ describe('malformed and hostile bodies', () => {
       { name: 'unknown network plugin', method: 'POST', path: clusters, body: { cni: 'weave' }, code: 'cni_unsupported' },
       { name: 'network plugin as a number', method: 'POST', path: clusters, body: { cni: 7 }, code: 'invalid_type' },
       // Cilium's cluster pool and flannel hand each node a /24 of the pod CIDR.
-      { name: 'pod CIDR the plugin cannot split', method: 'POST', path: clusters, body: { cni: 'flannel', network: { podCidr: '10.244.0.0/24' } }, code: 'pod_cidr_unsupported' },
+      {
+        name: 'pod CIDR the plugin cannot split',
+        method: 'POST',
+        path: clusters,
+        body: { cni: 'flannel', network: { podCidr: '10.244.0.0/24' } },
+        code: 'pod_cidr_unsupported',
+      },
       { name: 'MTU below IPv6 minimum', method: 'POST', path: clusters, body: { network: { mtu: 500 } }, code: 'mtu_invalid' },
       { name: 'unknown add-on', method: 'POST', path: clusters, body: { addons: { dashboard: true } }, code: 'unknown_field' },
       { name: 'add-on flag not a boolean', method: 'POST', path: clusters, body: { addons: { metricsServer: 'yes' } }, code: 'invalid_type' },

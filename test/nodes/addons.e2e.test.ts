@@ -51,7 +51,8 @@ async function recordNodeReadiness(config: KubeConfig): Promise<{ seen: Map<stri
       if (!ready || !name) return;
       const history = seen.get(name) ?? [];
       const last = history[history.length - 1];
-      if (last?.status !== ready.status || last.reason !== ready.reason) history.push({ type: 'Ready', status: ready.status, reason: ready.reason ?? '', message: ready.message ?? '' });
+      if (last?.status !== ready.status || last.reason !== ready.reason)
+        history.push({ type: 'Ready', status: ready.status, reason: ready.reason ?? '', message: ready.message ?? '' });
       seen.set(name, history);
     },
     () => undefined,
@@ -66,7 +67,10 @@ async function clusterConditions(clusterId: string): Promise<Condition[]> {
 
 function waitForCondition(clusterId: string, type: string, status: 'True' | 'False', reason?: string): Promise<Condition> {
   return eventually(
-    async () => (await clusterConditions(clusterId)).find((condition) => condition.type === type && condition.status === status && (!reason || condition.reason === reason)),
+    async () =>
+      (await clusterConditions(clusterId)).find(
+        (condition) => condition.type === type && condition.status === status && (!reason || condition.reason === reason),
+      ),
     `cluster condition ${type}=${status}${reason ? ` (${reason})` : ''}`,
     240_000,
     500,
@@ -177,11 +181,18 @@ describe('add-ons with the default network plugin (cilium, kube-proxy replacemen
     async () => {
       const corefile = await tenant.readNamespacedConfigMap({ name: 'coredns', namespace: 'kube-system' });
       const edited = `${corefile.data?.Corefile ?? ''}\nexample.internal:53 {\n    forward . 10.0.0.53\n}\n`;
-      await tenant.replaceNamespacedConfigMap({ name: 'coredns', namespace: 'kube-system', body: { ...corefile, data: { ...corefile.data, Corefile: edited } } });
+      await tenant.replaceNamespacedConfigMap({
+        name: 'coredns',
+        namespace: 'kube-system',
+        body: { ...corefile, data: { ...corefile.data, Corefile: edited } },
+      });
       await apps.deleteNamespacedDeployment({ name: 'coredns', namespace: 'kube-system' });
       const before = (await clusterEvents(world, cluster.id)).length;
       await eventually(
-        async () => (await clusterEvents(world, cluster.id)).slice(before).some((event) => event.reason === 'AppliedDnsAddons' && event.message.includes('Deployment/coredns')),
+        async () =>
+          (await clusterEvents(world, cluster.id))
+            .slice(before)
+            .some((event) => event.reason === 'AppliedDnsAddons' && event.message.includes('Deployment/coredns')),
         'the deleted CoreDNS Deployment to be applied again',
         120_000,
         500,

@@ -87,7 +87,7 @@ export interface ClustersTable {
   /** The pod network MTU; null lets the plugin derive it. */
   network_mtu: number | null;
   /** Optional add-ons switched on, e.g. `{ "metricsServer": true }`. */
-  addons: ColumnType<Record<string, boolean>, string | undefined, string>;
+  addons: ColumnType<{ metricsServer?: boolean }, string | undefined, string>;
   phase: string;
   phase_reason: string;
   conditions: Json<unknown[]>;

@@ -47,7 +47,8 @@ export function deploymentAvailable(object: KubernetesObject | undefined): Readi
   const facts = statusOf(object);
   if (!facts) return { ready: false, message: 'missing' };
   const { wanted, status } = facts;
-  const conditions = (object as KubernetesObject & { status?: { conditions?: Array<{ type: string; status: string; message?: string }> } }).status?.conditions ?? [];
+  const conditions =
+    (object as KubernetesObject & { status?: { conditions?: Array<{ type: string; status: string; message?: string }> } }).status?.conditions ?? [];
   const available = conditions.find((condition) => condition.type === 'Available');
   const message = `${status.availableReplicas ?? 0}/${wanted} available`;
   if (available?.status === 'True' && (status.availableReplicas ?? 0) > 0) return { ready: true, message };
@@ -72,7 +73,8 @@ export function daemonSetRolledOut(object: KubernetesObject | undefined): Readin
   const status: DaemonSetStatus = (object as KubernetesObject & { status?: DaemonSetStatus }).status ?? {};
   const desired = status.desiredNumberScheduled ?? 0;
   const message = `${status.numberAvailable ?? 0}/${desired} nodes available, ${status.updatedNumberScheduled ?? 0} updated`;
-  if ((status.observedGeneration ?? 0) < (object.metadata?.generation ?? 0)) return { ready: false, desired, message: `generation not observed yet (${message})` };
+  if ((status.observedGeneration ?? 0) < (object.metadata?.generation ?? 0))
+    return { ready: false, desired, message: `generation not observed yet (${message})` };
   if ((status.updatedNumberScheduled ?? 0) < desired) return { ready: false, desired, message: `rolling out (${message})` };
   if ((status.numberAvailable ?? 0) < desired) return { ready: false, desired, message };
   return { ready: true, desired, message };

@@ -10,7 +10,7 @@ export const presentCluster = (row: Omit<ClusterRow, 'sealed_secrets'>, seedName
   etcdReplicas: row.etcd_replicas,
   network: { podCidr: row.pod_cidr, serviceCidr: row.service_cidr, mtu: row.network_mtu },
   cni: row.cni,
-  addons: { metricsServer: row.addons.metricsServer === true },
+  addons: { metricsServer: row.addons.metricsServer ?? false },
   phase: row.phase,
   phaseReason: row.phase_reason,
   conditions: row.conditions,

@@ -20,7 +20,14 @@ export class CatalogController {
       defaultVersion: newestVersion().version,
       exposeStrategies: EXPOSE_STRATEGIES,
       cniPlugins: CNI_PLUGINS,
-      defaults: { podCidr: DEFAULT_POD_CIDR, serviceCidr: DEFAULT_SERVICE_CIDR, exposeStrategy: 'NodePort', etcdReplicas: 3, cni: DEFAULT_CNI, metricsServer: false },
+      defaults: {
+        podCidr: DEFAULT_POD_CIDR,
+        serviceCidr: DEFAULT_SERVICE_CIDR,
+        exposeStrategy: 'NodePort',
+        etcdReplicas: 3,
+        cni: DEFAULT_CNI,
+        metricsServer: false,
+      },
       placement: await this.seeds.placementOptions(),
       nodePoolDefaults: nodePoolDefaultsByProvider(),
       // The portal builds its credential and pool forms from these, so it lists no provider itself.

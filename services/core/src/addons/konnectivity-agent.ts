@@ -4,6 +4,7 @@
 import type { IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import type { AddonDefinition, AddonSpec } from './addon.js';
 import { KUBE_SYSTEM, LINUX_NODES, clusterRoleBinding, enforced, meta, podLabels, requireImage, serviceAccount, userSubject } from './common.js';
+import { required } from '../model/errors.js';
 
 const ADDON = 'konnectivity-agent';
 const SELECTOR = { 'k8s-app': 'konnectivity-agent' };
@@ -21,12 +22,13 @@ const TOKEN_DIR = '/var/run/secrets/tokens';
 const TOKEN_FILE = 'konnectivity-agent-token';
 
 export function konnectivityAgentArguments(spec: AddonSpec): string[] {
+  const server = required(spec.konnectivity, 'konnectivity server of an enabled agent');
   return [
     '--logtostderr=true',
     // The projected service-account CA is the cluster CA, which signs the server's certificate.
     '--ca-cert=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
-    `--proxy-server-host=${spec.konnectivity.host}`,
-    `--proxy-server-port=${spec.konnectivity.port}`,
+    `--proxy-server-host=${server.host}`,
+    `--proxy-server-port=${server.port}`,
     `--admin-server-port=${ADMIN_PORT}`,
     `--health-server-port=${KONNECTIVITY_AGENT_HEALTH_PORT}`,
     `--service-account-token-path=${TOKEN_DIR}/${TOKEN_FILE}`,
@@ -92,7 +94,8 @@ function daemonSet(spec: AddonSpec): IDaemonSet {
 
 export const konnectivityAgent: AddonDefinition = {
   name: ADDON,
-  enabled: () => true,
+  // Only where the control plane runs a konnectivity server for the agents to dial.
+  enabled: (spec) => spec.konnectivity !== undefined,
   objects: (spec) =>
     [
       serviceAccount(ADDON, KONNECTIVITY_AGENT_SERVICE_ACCOUNT),

@@ -11,9 +11,10 @@ import { flannel } from './flannel.js';
 import { konnectivityAgent } from './konnectivity-agent.js';
 import { kubeProxy } from './kube-proxy.js';
 import { metricsServer } from './metrics-server.js';
+import { userNetworkPlugin } from './user-network-plugin.js';
 
 export const ADDON_STEPS: readonly AddonStep[] = [
-  { name: 'network', condition: 'NetworkReady', addons: [cilium, flannel, kubeProxy] },
+  { name: 'network', condition: 'NetworkReady', addons: [cilium, flannel, userNetworkPlugin, kubeProxy] },
   { name: 'dns', condition: 'DNSReady', addons: [coredns] },
   { name: 'tunnel', condition: 'TunnelReady', addons: [konnectivityAgent] },
   { name: 'metrics', condition: 'MetricsReady', addons: [metricsServer] },

@@ -15,8 +15,8 @@ export interface AddonSpecInput {
   mtu?: number;
   /** The cluster's external apiserver endpoint. */
   apiserver: { host: string; port: number };
-  /** Where agents reach the konnectivity server. */
-  konnectivity: { host: string; port: number };
+  /** Where agents reach the konnectivity server; undefined while the control plane runs none. */
+  konnectivity: { host: string; port: number } | undefined;
   selection: AddonSelection;
 }
 
@@ -34,7 +34,7 @@ export function resolveAddonSpec(input: AddonSpecInput): AddonSpec {
     dnsDomain: input.dnsDomain ?? DEFAULT_DNS_DOMAIN,
     mtu: input.mtu,
     apiserver: { ...input.apiserver },
-    konnectivity: { ...input.konnectivity },
+    konnectivity: input.konnectivity ? { ...input.konnectivity } : undefined,
     selection: { ...input.selection },
   };
 }

@@ -2,11 +2,11 @@
 // schema can report every problem at once (zod superRefine) before anything is provisioned.
 import { parseCidr } from '../model/cidr.js';
 import { findVersion, type AddonImages } from '../versions.js';
-import { CNI_PLUGINS, type CniPlugin } from './addon.js';
+import { CNI_PLUGINS, isCniPlugin } from './addon.js';
 import { VXLAN_OVERHEAD } from './cilium.js';
 
 export interface AddonSelectionProblem {
-  /** Where in the create-cluster body, e.g. `['addons', 'cni']`. */
+  /** Where in the create-cluster body, e.g. `['network', 'podCidr']`. */
   path: string[];
   code: 'cni_unsupported' | 'pod_cidr_unsupported' | 'addon_unsupported' | 'mtu_invalid';
   message: string;
@@ -22,7 +22,7 @@ export interface AddonSelectionInput {
 }
 
 export const PROBLEM_PATHS = {
-  cni: ['addons', 'cni'],
+  cni: ['cni'],
   metricsServer: ['addons', 'metricsServer'],
   podCidr: ['network', 'podCidr'],
   mtu: ['network', 'mtu'],
@@ -46,10 +46,6 @@ const IMAGES_OF: Record<string, ReadonlyArray<keyof AddonImages>> = {
   'konnectivity-agent': ['konnectivityAgent'],
   'metrics-server': ['metricsServer'],
 };
-
-function isCniPlugin(value: string): value is CniPlugin {
-  return (CNI_PLUGINS as readonly string[]).includes(value);
-}
 
 export function addonSelectionProblems(input: AddonSelectionInput): AddonSelectionProblem[] {
   const problems: AddonSelectionProblem[] = [];

@@ -145,10 +145,9 @@ export const createClusterSchema = z
     if (pods && pods.prefix > 24) {
       context.addIssue({ code: 'custom', path: ['network', 'podCidr'], message: 'must be /24 or larger', params: { code: 'cidr_too_small' } });
     }
-    const version = SUPPORTED_VERSIONS.find((candidate) => candidate.version === value.version) ?? newestVersion();
     const problems = addonSelectionProblems({
       selection: { cni: value.cni, metricsServer: value.addons.metricsServer },
-      version,
+      version: value.version ?? newestVersion().version,
       podCidr: value.network.podCidr,
       mtu: value.network.mtu,
     });

@@ -170,8 +170,7 @@ export class ControlPlaneSteps {
       // version before nodes are replaced; one that was already broken does not hold them back.
       const before = conditionsOf(cluster);
       const regressed = addons.filter((state) => !state.ready && before.some((condition) => condition.type === state.condition && condition.status === 'True'));
-      if (regressed.length > 0)
-        return wait('WaitingForAddons', regressed.map((state) => `${state.condition}: ${state.message}`).join('; '), false);
+      if (regressed.length > 0) return wait('WaitingForAddons', regressed.map((state) => `${state.condition}: ${state.message}`).join('; '), false);
     }
 
     status.setPhase(transitionCluster(cluster.phase as ClusterPhase, 'Running'), 'ControlPlaneReady');

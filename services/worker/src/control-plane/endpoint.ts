@@ -35,11 +35,14 @@ export function addonSpecOf(cluster: ClusterRow, endpoint: Endpoint): AddonSpec 
     version: cluster.version,
     podCidr: cluster.pod_cidr,
     serviceCidr: cluster.service_cidr,
-    mtu: cluster.network_mtu ?? undefined,
+    ...(cluster.network_mtu === null ? {} : { mtu: cluster.network_mtu }),
     apiserver: endpoint,
     // The seed runs no konnectivity server yet, so no agent is installed.
     konnectivity: undefined,
-    selection: { cni: required(isCniPlugin(cni) ? cni : undefined, `network plugin of cluster ${cluster.id}`), metricsServer: cluster.addons.metricsServer === true },
+    selection: {
+      cni: required(isCniPlugin(cni) ? cni : undefined, `network plugin of cluster ${cluster.id}`),
+      metricsServer: cluster.addons.metricsServer ?? false,
+    },
   });
 }
 

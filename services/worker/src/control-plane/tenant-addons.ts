@@ -2,7 +2,7 @@
 // server-side apply, in the order of ADDON_STEPS, then each step's readiness as its condition
 // (NetworkReady, DNSReady, ...). It knows no add-on by name.
 import type { KubernetesObject, V1Node } from '@kubernetes/client-node';
-import { ADDON_STEPS, type AddonAwait, type AddonObject, type AddonSpec, type AddonStep } from '../../../core/src/addons/index.js';
+import { buildAddonSteps, type AddonAwait, type AddonObject, type AddonSpec } from '../../../core/src/addons/index.js';
 import { KubeClient, applyConflictFields, daemonSetRolledOut, deploymentAvailable } from '../../../kube/src/index.js';
 import type { ClusterStatus } from './cluster-status.js';
 import { objectKey } from './seed-applier.js';
@@ -16,7 +16,7 @@ export interface AddonStepState {
   message: string;
 }
 
-const API_VERSION_OF_AWAIT: Record<AddonAwait['kind'], string> = { DaemonSet: 'apps/v1', Deployment: 'apps/v1' };
+const API_VERSION_OF_AWAIT: Record<'DaemonSet' | 'Deployment', string> = { DaemonSet: 'apps/v1', Deployment: 'apps/v1' };
 
 /** Removes one `.a.b.c` field path (as a FieldManagerConflict cause names it) from a manifest copy. */
 function withoutField(manifest: Record<string, unknown>, field: string): void {
@@ -27,7 +27,7 @@ function withoutField(manifest: Record<string, unknown>, field: string): void {
     node = (node as Record<string, unknown>)[key];
   }
   const last = path[path.length - 1];
-  if (node !== null && typeof node === 'object' && last in node) delete (node as Record<string, unknown>)[last];
+  if (node !== null && typeof node === 'object') Reflect.deleteProperty(node, last);
 }
 
 /**
@@ -45,7 +45,7 @@ async function applyAddonObject(tenant: KubeClient, object: AddonObject): Promis
     if (!fields) throw error;
     const trimmed = structuredClone(object.manifest) as Record<string, unknown>;
     for (const field of fields) withoutField(trimmed, field);
-    return { applied: await tenant.apply(trimmed as unknown as KubernetesObject, { force: false }), keptUserFields: fields };
+    return { applied: await tenant.apply(trimmed, { force: false }), keptUserFields: fields };
   }
 }
 
@@ -56,7 +56,9 @@ async function readNodesNetwork(tenant: KubeClient, waitingFor: string): Promise
   const nodes = await tenant.objects.list<V1Node>('v1', 'Node');
   if (nodes.items.length === 0) return { ready: false, reason: 'NoNodes', message: `no node has joined yet; then ${waitingFor}` };
   const waiting = nodes.items.filter((node) =>
-    (node.status?.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status !== 'True' && (condition.message ?? '').includes(NETWORK_PLUGIN_NOT_READY)),
+    (node.status?.conditions ?? []).some(
+      (condition) => condition.type === 'Ready' && condition.status !== 'True' && (condition.message ?? '').includes(NETWORK_PLUGIN_NOT_READY),
+    ),
   );
   if (waiting.length === 0) return { ready: true, reason: 'NodesNetworked', message: `${nodes.items.length} node(s) report a ready network` };
   return {
@@ -79,10 +81,6 @@ async function readAwaited(tenant: KubeClient, awaited: AddonAwait): Promise<{ r
   return { ready: state.ready, reason: state.ready ? 'Available' : 'NotAvailable', message: `${awaited.name}: ${state.message}` };
 }
 
-function enabledAddons(step: AddonStep, spec: AddonSpec) {
-  return step.addons.filter((addon) => addon.enabled(spec));
-}
-
 /**
  * Applies every enabled add-on, step by step, and sets each step's condition. Steps are not
  * held back by an earlier step's readiness: the objects are declarative and their pods wait for
@@ -93,42 +91,47 @@ export async function reconcileAddons(adminKubeconfig: string, spec: AddonSpec, 
   const tenant = KubeClient.fromYaml(adminKubeconfig);
   const states: AddonStepState[] = [];
   try {
-    for (const step of ADDON_STEPS) {
-      const addons = enabledAddons(step, spec);
-      if (addons.length === 0) continue;
+    for (const step of buildAddonSteps(spec)) {
       const changed: string[] = [];
       const kept: string[] = [];
-      for (const addon of addons) {
-        for (const object of addon.objects(spec)) {
-          let result: { applied: KubernetesObject; keptUserFields: string[] };
-          try {
-            result = await applyAddonObject(tenant, object);
-          } catch (error) {
-            throw new TenantApplyError(object.manifest as unknown as KubernetesObject, error);
-          }
-          const key = `addon:${objectKey(result.applied)}`;
-          if (seen.get(key) !== result.applied.metadata?.resourceVersion) changed.push(`${result.applied.kind}/${result.applied.metadata?.name}`);
-          seen.set(key, result.applied.metadata?.resourceVersion ?? '');
-          for (const field of result.keptUserFields) kept.push(`${object.manifest.kind}/${object.manifest.metadata.name} ${field}`);
+      for (const object of step.objects) {
+        let result: { applied: KubernetesObject; keptUserFields: string[] };
+        try {
+          result = await applyAddonObject(tenant, object);
+        } catch (error) {
+          throw new TenantApplyError(object.manifest, error);
         }
+        const key = `addon:${objectKey(result.applied)}`;
+        if (seen.get(key) !== result.applied.metadata?.resourceVersion) changed.push(`${result.applied.kind}/${result.applied.metadata?.name}`);
+        seen.set(key, result.applied.metadata?.resourceVersion ?? '');
+        for (const field of result.keptUserFields) kept.push(`${object.manifest.kind}/${object.manifest.metadata.name} ${field}`);
       }
       const title = step.name.charAt(0).toUpperCase() + step.name.slice(1);
-      if (changed.length > 0)
-        status.event(`Applied${title}Addons`, `applied ${changed.length} object(s) of ${addons.map((addon) => addon.name).join(', ')}: ${summarise(changed)}`);
+      if (changed.length > 0) status.event(`Applied${title}Addons`, `applied ${changed.length} object(s) of ${step.addons.join(', ')}: ${summarise(changed)}`);
+      // Reported once per change of what is kept, not on every pass.
       const keptKey = `addon-kept:${step.name}`;
       if (kept.length > 0 && seen.get(keptKey) !== kept.join(',')) status.event('AddonUserFieldsKept', `kept the user's edits of ${summarise(kept)}`);
       seen.set(keptKey, kept.join(','));
 
       const readings = [];
-      for (const addon of addons) {
-        const awaited = addon.awaits?.(spec);
-        if (awaited) readings.push(await readAwaited(tenant, awaited));
-      }
+      for (const awaited of step.awaits) readings.push(await readAwaited(tenant, awaited));
       const notReady = readings.filter((reading) => !reading.ready);
       const state: AddonStepState =
         notReady.length === 0
-          ? { step: step.name, condition: step.condition, ready: true, reason: readings[0]?.reason ?? 'Applied', message: readings.map((reading) => reading.message).join('; ') || 'applied' }
-          : { step: step.name, condition: step.condition, ready: false, reason: notReady[0].reason, message: notReady.map((reading) => reading.message).join('; ') };
+          ? {
+              step: step.name,
+              condition: step.condition,
+              ready: true,
+              reason: readings.length === 1 ? readings[0].reason : 'Ready',
+              message: readings.map((reading) => reading.message).join('; ') || `applied ${step.addons.join(', ')}`,
+            }
+          : {
+              step: step.name,
+              condition: step.condition,
+              ready: false,
+              reason: notReady[0].reason,
+              message: notReady.map((reading) => reading.message).join('; '),
+            };
       status.condition(state.condition, state.ready, state.reason, state.message);
       states.push(state);
     }
