@@ -55,8 +55,12 @@ describe('add-on sequence', () => {
   it('runs kube-proxy with flannel and with no plugin, and no plugin objects for none', () => {
     expect(buildAddonSteps(referenceAddonSpec({ cni: 'flannel' }))[0].addons).toEqual(['flannel', 'kube-proxy']);
     const none = buildAddonSteps(referenceAddonSpec({ cni: 'none' }));
-    expect(none[0].addons).toEqual(['kube-proxy']);
-    expect(none[0].awaits).toEqual([{ kind: 'DaemonSet', namespace: 'kube-system', name: 'kube-proxy', readiness: 'daemonSetRolledOut' }]);
+    expect(none[0].addons).toEqual(['user-network-plugin', 'kube-proxy']);
+    // The user's plugin is waited on through the nodes, since we cannot name its objects.
+    expect(none[0].awaits).toEqual([
+      { readiness: 'nodesNetworkReady', waitingFor: expect.stringContaining('cni none') as string },
+      { kind: 'DaemonSet', namespace: 'kube-system', name: 'kube-proxy', readiness: 'daemonSetRolledOut' },
+    ]);
   });
 
   it('skips the metrics step unless metrics-server is selected', () => {
@@ -254,7 +258,7 @@ describe('addonSelectionProblems', () => {
 
   it('refuses an unknown network plugin', () => {
     expect(addonSelectionProblems({ ...base, selection: { cni: 'calico' } })).toEqual([
-      { path: ['addons', 'cni'], code: 'cni_unsupported', message: expect.stringContaining('cilium, flannel, none') as string },
+      { path: ['cni'], code: 'cni_unsupported', message: expect.stringContaining('cilium, flannel, none') as string },
     ]);
   });
 
@@ -297,7 +301,7 @@ describe('addonSelectionProblems', () => {
     try {
       const problems = addonSelectionProblems({ ...base, version: version.version, selection: { cni: 'flannel', metricsServer: true } });
       expect(problems.map((problem) => [problem.code, problem.path.join('.')])).toEqual([
-        ['addon_unsupported', 'addons.cni'],
+        ['addon_unsupported', 'cni'],
         ['addon_unsupported', 'addons.metricsServer'],
       ]);
       expect(addonSelectionProblems({ ...base, version: version.version, selection: { cni: 'cilium' } })).toEqual([]);
