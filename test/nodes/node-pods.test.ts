@@ -1,19 +1,15 @@
 // The simulated node as a kubelet: NotReady until a CNI plugin configured it, then the pods bound
 // to it run as stand-ins whose endpoints the probes really reach.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBootstrapTokenSecret, formatBootstrapToken, generateBootstrapToken } from '../../services/core/src/bootstrap/bootstrap-token.js';
-import { buildNodeUserData } from '../../services/core/src/bootstrap/cloud-init.js';
-import { buildTenantBootstrapObjects } from '../../services/core/src/bootstrap/tenant-objects.js';
-import { discoveryTokenCaCertHash } from '../../services/core/src/pki/discovery.js';
-import { createSeed, type SeedHandle } from '../../services/sandbox/src/kubesim/index.js';
-import { KubeClient, silentLogger } from '../../services/sandbox/src/kubesim/controllers/client.js';
-import { startControllers } from '../../services/sandbox/src/kubesim/controllers/roles.js';
+import type { KubeClient } from '../../services/sandbox/src/kubesim/controllers/client.js';
+import { silentLogger } from '../../services/sandbox/src/kubesim/controllers/client.js';
 import { NETWORK_NOT_READY_MESSAGE, startNodeSimulator, type NodeSimulator } from '../../services/sandbox/src/nodes/index.js';
 import { eventually, scaled } from '../support/time.js';
+import { startKubesimTenant, type KubesimTenant } from './kubesim-tenant.js';
 
 interface Condition {
   type: string;
@@ -35,6 +31,7 @@ interface PodObject {
     containerStatuses?: Array<{
       name: string;
       ready: boolean;
+      restartCount?: number;
       containerID?: string;
       imageID?: string;
       state?: { running?: unknown; waiting?: { reason?: string } };
@@ -43,43 +40,17 @@ interface PodObject {
   };
 }
 
-const PLURALS: Record<string, string> = {
-  ConfigMap: 'configmaps',
-  Role: 'roles',
-  RoleBinding: 'rolebindings',
-  ClusterRole: 'clusterroles',
-  ClusterRoleBinding: 'clusterrolebindings',
-  Secret: 'secrets',
-};
-
 const condition = (conditions: Condition[] | undefined, type: string): Condition | undefined => conditions?.find((candidate) => candidate.type === type);
 
 describe('simulated node running its pods', () => {
-  let seed: SeedHandle;
+  let tenant: KubesimTenant;
   let admin: KubeClient;
-  let stopControllers: (() => Promise<void>) | undefined;
   let dir: string;
   const nodes: NodeSimulator[] = [];
-
-  const createObject = async (object: { kind: string; metadata: { name?: string; namespace?: string } }): Promise<void> => {
-    const group = object.kind.startsWith('Cluster') || object.kind.startsWith('Role') ? '/apis/rbac.authorization.k8s.io/v1' : '/api/v1';
-    const namespace = object.metadata.namespace ? `/namespaces/${object.metadata.namespace}` : '';
-    await admin.request('POST', `${group}${namespace}/${PLURALS[object.kind]}`, object);
-  };
+  const errors: string[] = [];
 
   const startNode = async (nodeName: string, ip: string): Promise<NodeSimulator> => {
-    const token = generateBootstrapToken();
-    await createObject(buildBootstrapTokenSecret({ token }) as { kind: string; metadata: { name: string; namespace: string } });
-    const userData = buildNodeUserData({
-      nodeName,
-      kubernetesVersion: '1.36.3',
-      apiServerEndpoint: `127.0.0.1:${seed.port}`,
-      bootstrapToken: formatBootstrapToken(token),
-      caCertHash: discoveryTokenCaCertHash(seed.caPem),
-      labels: {},
-      taints: [],
-      sshPublicKeys: [],
-    });
+    const userData = tenant.userData(await tenant.addToken(), { nodeName });
     const node = await startNodeSimulator({
       userData,
       ip,
@@ -90,7 +61,9 @@ describe('simulated node running its pods', () => {
       certificateTimeoutMs: 15_000,
       discoveryTimeoutMs: 15_000,
       networkPlugin: 'required',
+      podBackoff: { initialMs: 200, maxMs: 1_000 },
       realBinaries: null,
+      onError: (error) => errors.push(`${nodeName}: ${error.message}`),
     });
     nodes.push(node);
     await node.joined;
@@ -114,33 +87,14 @@ describe('simulated node running its pods', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'node-pods-test-'));
-    seed = await createSeed({ authorizationModes: ['Node', 'RBAC'], enableBootstrapTokenAuth: true, anonymous: true });
-    const kubeconfigPath = join(dir, 'admin.conf');
-    writeFileSync(kubeconfigPath, seed.adminKubeconfig);
-    admin = await KubeClient.fromFile(kubeconfigPath);
-    const spec = {
-      clusterId: 'tenant1',
-      clusterName: 'tenant1',
-      version: '1.36.3',
-      serviceCidr: '10.96.0.0/12',
-      podCidr: '10.244.0.0/16',
-      expose: { strategy: 'NodePort' as const },
-      endpoint: { host: '127.0.0.1', port: seed.port },
-    };
-    for (const object of buildTenantBootstrapObjects(spec, seed.caPem))
-      if (PLURALS[object.kind]) await createObject(object as { kind: string; metadata: { name: string } });
-    stopControllers = await startControllers(kubeconfigPath, {
-      controllers: ['bootstrapsigner', 'tokencleaner', 'csrapproving', 'csrsigning'],
-      clusterSigningCertPem: seed.caPem,
-      clusterSigningKeyPem: seed.caKeyPem,
-      logger: silentLogger,
-    });
+    tenant = await startKubesimTenant(dir, { controllers: ['bootstrapsigner', 'tokencleaner', 'csrapproving', 'csrsigning'], logger: silentLogger });
+    admin = tenant.admin;
   }, scaled(30_000));
 
   afterAll(async () => {
     for (const node of nodes) await node.stop();
-    await stopControllers?.();
-    await seed?.close();
+    expect(errors).toEqual([]);
+    await tenant?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -248,7 +202,8 @@ describe('simulated node running its pods', () => {
       expect(running.status?.hostIP).toBe('127.100.1.21');
       expect(running.status?.podIP).toMatch(/^10\.244\.21\.\d+$/);
       expect(running.status?.qosClass).toBe('BestEffort');
-      expect(running.status?.containerStatuses?.[0]).toMatchObject({ ready: true, containerID: expect.stringMatching(/^containerd:\/\/[0-9a-f]{64}$/) });
+      expect(running.status?.containerStatuses?.[0]?.ready).toBe(true);
+      expect(running.status?.containerStatuses?.[0]?.containerID).toMatch(/^containerd:\/\/[0-9a-f]{64}$/);
       expect(running.status?.containerStatuses?.[0]?.imageID).toMatch(/^docker\.io\/library\/nginx@sha256:[0-9a-f]{64}$/);
       for (const type of ['PodReadyToStartContainers', 'PodScheduled', 'Initialized', 'ContainersReady', 'Ready'])
         expect(condition(running.status?.conditions, type)?.status).toBe('True');
@@ -267,6 +222,88 @@ describe('simulated node running its pods', () => {
       await eventually(() => !node.pods().some((pod) => pod.name === 'web'), 'the node to forget the pod', 5_000, 50);
     },
     scaled(60_000),
+  );
+
+  it(
+    "serves the add-on images' health endpoints (coredns, kube-proxy, konnectivity-agent, metrics-server over HTTPS) and restarts a container failing its liveness probe",
+    async () => {
+      const probe = (path: string, port: number | string, scheme?: string) => ({ httpGet: { path, port, ...(scheme ? { scheme } : {}) }, periodSeconds: 1 });
+      const pods: Array<{ metadata: { name: string }; spec: { hostNetwork?: boolean; containers: V1Container[] } }> = [
+        {
+          metadata: { name: 'coredns-5d78c9869d-abcde' },
+          spec: {
+            containers: [
+              {
+                name: 'coredns',
+                image: 'registry.k8s.io/coredns/coredns:v1.11.3',
+                ports: [
+                  { name: 'dns', containerPort: 53, protocol: 'UDP' },
+                  { name: 'dns-tcp', containerPort: 53 },
+                  { name: 'metrics', containerPort: 9153 },
+                ],
+                livenessProbe: probe('/health', 8080, 'HTTP'),
+                readinessProbe: probe('/ready', 8181, 'HTTP'),
+              },
+            ],
+          },
+        },
+        {
+          metadata: { name: 'kube-proxy-x7k2p' },
+          spec: {
+            hostNetwork: true,
+            containers: [{ name: 'kube-proxy', image: 'registry.k8s.io/kube-proxy:v1.36.3', readinessProbe: probe('/healthz', 10256) }],
+          },
+        },
+        {
+          metadata: { name: 'konnectivity-agent-q9w8e' },
+          spec: {
+            containers: [
+              {
+                name: 'konnectivity-agent',
+                image: 'registry.k8s.io/kas-network-proxy/proxy-agent:v0.31.0',
+                livenessProbe: probe('/healthz', 8093),
+                readinessProbe: probe('/readyz', 8093),
+              },
+            ],
+          },
+        },
+        {
+          metadata: { name: 'metrics-server-7f9c8d-lmnop' },
+          spec: {
+            containers: [
+              {
+                name: 'metrics-server',
+                image: 'registry.k8s.io/metrics-server/metrics-server:v0.7.2',
+                ports: [{ name: 'https', containerPort: 10250 }],
+                livenessProbe: probe('/livez', 'https', 'HTTPS'),
+                readinessProbe: probe('/readyz', 'https', 'HTTPS'),
+              },
+            ],
+          },
+        },
+      ];
+      for (const pod of pods) await createPod({ metadata: pod.metadata, spec: { ...pod.spec, nodeName: 'worker-cni' } });
+      for (const pod of pods) await readyPod(pod.metadata.name);
+
+      await createPod({
+        metadata: { name: 'unhealthy' },
+        spec: {
+          nodeName: 'worker-cni',
+          containers: [{ name: 'app', image: 'nginx', ports: [{ containerPort: 8080 }], livenessProbe: { ...probe('/', 8081), failureThreshold: 1 } }],
+        },
+      });
+      const restarted = await eventually(
+        async () => {
+          const pod = await getPod('unhealthy');
+          return (pod.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 ? pod : undefined;
+        },
+        'the container failing its liveness probe to be restarted',
+        10_000,
+        100,
+      );
+      expect(restarted.status?.phase).toBe('Running');
+    },
+    scaled(30_000),
   );
 
   it(

@@ -151,7 +151,7 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     };
   };
 
-  const postStatus = async (): Promise<void> => {
+  const postStatusOnce = async (): Promise<void> => {
     if (!target) return;
     const node = await apiRequest<{ spec?: { podCIDR?: string }; status?: object }>(target, 'GET', `/api/v1/nodes/${params.nodeName}`);
     // The kubelet hands a podCIDR kube-controller-manager assigned later to the runtime.
@@ -162,8 +162,22 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     });
   };
 
+  // Heartbeats and CNI wake-ups may coincide: one update at a time, with a conflict retried on a
+  // fresh read as the kubelet's tryUpdateNodeStatus does.
+  const postStatus = singleFlight(async () => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await postStatusOnce();
+        return;
+      } catch (error) {
+        if (!(error instanceof ApiStatusError && error.status === 409) || attempt >= 4) throw error;
+      }
+    }
+  });
+
   const leasePath = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${params.nodeName}`;
-  const renewLease = async (): Promise<void> => {
+  // A renewal slower than the interval (a loaded machine) must not race the next one into a 409.
+  const renewLease = singleFlight(async (): Promise<void> => {
     if (!target) return;
     try {
       const lease = await apiRequest<{ metadata: Record<string, unknown>; spec?: Record<string, unknown> }>(target, 'GET', leasePath);
@@ -185,7 +199,7 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
         spec: { holderIdentity: params.nodeName, leaseDurationSeconds: options.leaseDurationSeconds ?? 40, renewTime: microTime() },
       });
     }
-  };
+  });
 
   const joinReal = async (binaries: RealBinaries): Promise<void> => {
     realKubelet = await joinWithRealBinaries({
@@ -336,4 +350,26 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     cniConfDir,
     pods: () => nodePods?.summaries() ?? [],
   };
+}
+
+/** Runs `task` one call at a time; calls made meanwhile share one more run after the current one. */
+function singleFlight(task: () => Promise<void>): () => Promise<void> {
+  let current: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const run = (): Promise<void> => {
+    if (!current) {
+      current = task().finally(() => {
+        current = undefined;
+      });
+      return current;
+    }
+    next ??= current
+      .catch(() => undefined)
+      .then(() => {
+        next = undefined;
+        return run();
+      });
+    return next;
+  };
+  return run;
 }
