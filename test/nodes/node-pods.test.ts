@@ -7,7 +7,8 @@ import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../services/sandbox/src/kubesim/controllers/client.js';
 import { silentLogger } from '../../services/sandbox/src/kubesim/controllers/client.js';
-import { NETWORK_NOT_READY_MESSAGE, startNodeSimulator, type NodeSimulator } from '../../services/sandbox/src/nodes/index.js';
+import { imageBasename, NETWORK_NOT_READY_MESSAGE, startNodeSimulator, type NodeSimulator } from '../../services/sandbox/src/nodes/index.js';
+import { nodePodRange, PodAddressPool } from '../../services/sandbox/src/nodes/pod-network.js';
 import { eventually, scaled } from '../support/time.js';
 import { startKubesimTenant, type KubesimTenant } from './kubesim-tenant.js';
 
@@ -333,4 +334,51 @@ describe('simulated node running its pods', () => {
     },
     scaled(30_000),
   );
+
+  it(
+    'with another plugin (calico) the node turns Ready from its install-cni config; pod IPs follow a podCIDR the Node gets later',
+    async () => {
+      const node = await startNode('worker-calico', '127.100.1.23');
+      await admin.request('PATCH', '/api/v1/nodes/worker-calico', { spec: { podCIDR: '10.244.200.0/24' } }, 'application/merge-patch+json');
+      await createPod({
+        metadata: { name: 'calico-node-4h2kd', namespace: 'default' },
+        spec: {
+          nodeName: 'worker-calico',
+          hostNetwork: true,
+          initContainers: [{ name: 'install-cni', image: 'docker.io/calico/cni:v3.29.1' }],
+          containers: [{ name: 'calico-node', image: 'docker.io/calico/node:v3.29.1' }],
+        },
+      });
+      await readyPod('calico-node-4h2kd');
+      expect(existsSync(join(node.cniConfDir, '10-calico.conflist'))).toBe(true);
+      // The Ready update read the Node after the patch, so the node has taken its podCIDR by then.
+      await eventually(
+        async () => condition((await admin.request<NodeObject>('GET', '/api/v1/nodes/worker-calico')).status?.conditions, 'Ready')?.status === 'True',
+        'the calico node to turn Ready',
+        2_500,
+        50,
+      );
+      await createPod({ metadata: { name: 'app', namespace: 'default' }, spec: { nodeName: 'worker-calico', containers: [{ name: 'app', image: 'nginx' }] } });
+      const app = await readyPod('app');
+      expect(app.status?.podIP).toMatch(/^10\.244\.200\.\d+$/);
+    },
+    scaled(30_000),
+  );
+});
+
+describe('stand-in and address helpers', () => {
+  it('names images by repository basename and gives each node its own /24 of the pod subnet', () => {
+    expect(imageBasename('registry.k8s.io/coredns/coredns:v1.11.3')).toBe('coredns');
+    expect(imageBasename('localhost:5000/cilium/cilium:v1.16.5@sha256:abc')).toBe('cilium');
+    expect(imageBasename('nginx')).toBe('nginx');
+    expect(nodePodRange('10.244.0.0/16', '10.0.1.7')).toBe('10.244.7.0/24');
+    expect(nodePodRange('10.244.0.0/16', '10.0.2.7')).toBe('10.244.7.0/24');
+    expect(nodePodRange('10.244.0.0/24', '10.0.1.7')).toBe('10.244.0.0/24');
+    expect(nodePodRange('10.0.0.0/8', '172.16.3.9')).toBe('10.3.9.0/24');
+    const pool = new PodAddressPool('10.244.7.0/30');
+    expect(pool.allocate()).toBe('10.244.7.2');
+    expect(() => pool.allocate()).toThrow(/no free pod address/);
+    pool.release('10.244.7.2');
+    expect(pool.allocate()).toBe('10.244.7.2');
+  });
 });

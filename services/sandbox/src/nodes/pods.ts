@@ -130,8 +130,14 @@ class SimContainer implements ContainerView {
     const startedAt = this.state.kind === 'running' ? this.state.startedAt : new Date();
     await this.halt();
     if (this.stopped) return;
-    // A stand-in stops on SIGTERM the way a Go server does after the kubelet's kill: 137 once the grace ran out is not modelled.
-    this.lastTermination = { kind: 'terminated', exitCode: 137, reason: 'Error', startedAt, finishedAt: new Date() };
+    const terminated: TerminatedView = { kind: 'terminated', exitCode: 137, reason: 'Error', startedAt, finishedAt: new Date() };
+    // A liveness kill is a failure to the restart policy: Always and OnFailure restart, Never does not.
+    if (this.pod.object.spec?.restartPolicy === 'Never') {
+      this.state = terminated;
+      this.pod.changed();
+      return;
+    }
+    this.lastTermination = terminated;
     const { initialMs, maxMs } = this.pod.host.backoff;
     this.backoffMs = this.backoffMs === 0 ? initialMs : Math.min(this.backoffMs * 2, maxMs);
     this.state = {
@@ -466,7 +472,17 @@ export class NodePods {
         );
       } catch (error) {
         this.report(error);
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1_000);
+          this.abort.signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            { once: true },
+          );
+        });
       }
     }
   }

@@ -49,6 +49,15 @@ const FLANNEL_CONFLIST = {
   ],
 };
 
+const CALICO_CONFLIST = {
+  name: 'k8s-pod-network',
+  cniVersion: '0.3.1',
+  plugins: [
+    { type: 'calico', datastore_type: 'kubernetes', ipam: { type: 'calico-ipam' }, policy: { type: 'k8s' } },
+    { type: 'portmap', snat: true, capabilities: { portMappings: true } },
+  ],
+};
+
 function writeConflist(directory: string, file: string, content: object): void {
   mkdirSync(directory, { recursive: true });
   // Written under a temporary name and renamed, as the plugins do, so a reader never sees half a file.
@@ -77,7 +86,6 @@ export const STAND_INS: Record<string, StandIn> = {
     },
   },
   'cilium-envoy': { endpoints: [{ port: 9878, paths: ['/healthz'] }, { port: 9964 }] },
-  operator: { endpoints: [{ port: 9234, paths: ['/healthz'] }] },
   'operator-generic': { endpoints: [{ port: 9234, paths: ['/healthz'] }] },
   // kube-flannel's install-cni init container copies the ConfigMap's cni-conf.json into place;
   // install-cni-plugin (flannel-cni-plugin) only copies the plugin binary.
@@ -88,6 +96,13 @@ export const STAND_INS: Record<string, StandIn> = {
     },
   },
   'flannel-cni-plugin': { endpoints: [] },
+  // calico-node's install-cni init container (calico/cni) writes calico's configuration.
+  cni: {
+    endpoints: [],
+    run: (context, init) => {
+      if (init) writeConflist(context.cniConfDir, '10-calico.conflist', CALICO_CONFLIST);
+    },
+  },
   'konnectivity-agent': { endpoints: [{ port: 8093, paths: ['/healthz', '/readyz'] }] },
   'proxy-agent': { endpoints: [{ port: 8093, paths: ['/healthz', '/readyz'] }] },
   'metrics-server': { endpoints: [{ port: 10250, https: true, paths: ['/livez', '/readyz', '/healthz'] }] },
