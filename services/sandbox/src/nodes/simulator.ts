@@ -81,7 +81,7 @@ const KUBELET_CONDITIONS: Array<[string, string, string, string]> = [
   ['PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
 ];
 
-/** The port the kubelet serves on; stand-ins never listen there, it is only reported. */
+/** Reported only: the simulated node serves no kubelet API (logs, exec, metrics) on it. */
 const KUBELET_PORT = 10250;
 
 export async function startNodeSimulator(options: NodeSimulatorOptions): Promise<NodeSimulator> {
