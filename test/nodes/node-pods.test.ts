@@ -86,6 +86,18 @@ describe('simulated node running its pods', () => {
       100,
     );
 
+  /** Well within the nodes' 3 s status interval: woken by the CNI directory, not a heartbeat. */
+  const nodeTurnsReady = (name: string): Promise<NodeObject> =>
+    eventually(
+      async () => {
+        const current = await admin.request<NodeObject>('GET', `/api/v1/nodes/${name}`);
+        return condition(current.status?.conditions, 'Ready')?.status === 'True' ? current : undefined;
+      },
+      `node ${name} to turn Ready`,
+      2_500,
+      50,
+    );
+
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'node-pods-test-'));
     tenant = await startKubesimTenant(dir, { controllers: ['bootstrapsigner', 'tokencleaner', 'csrapproving', 'csrsigning'], logger: silentLogger });
@@ -186,16 +198,7 @@ describe('simulated node running its pods', () => {
       expect(cilium.status?.podIP).toBe('127.100.1.21');
       expect(cilium.status?.initContainerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
       expect(existsSync(join(node.cniConfDir, '05-cilium.conflist'))).toBe(true);
-      // Within the 3 s status interval, woken by the file.
-      const readyNode = await eventually(
-        async () => {
-          const current = await admin.request<NodeObject>('GET', '/api/v1/nodes/worker-cni');
-          return condition(current.status?.conditions, 'Ready')?.status === 'True' ? current : undefined;
-        },
-        'the node to turn Ready',
-        2_500,
-        50,
-      );
+      const readyNode = await nodeTurnsReady('worker-cni');
       expect(condition(readyNode.status?.conditions, 'Ready')).toMatchObject({ reason: 'KubeletReady' });
 
       const running = await readyPod('web');
@@ -325,12 +328,7 @@ describe('simulated node running its pods', () => {
       });
       await readyPod('kube-flannel-ds-xyz12');
       expect(existsSync(join(node.cniConfDir, '10-flannel.conflist'))).toBe(true);
-      await eventually(
-        async () => condition((await admin.request<NodeObject>('GET', '/api/v1/nodes/worker-flannel')).status?.conditions, 'Ready')?.status === 'True',
-        'the flannel node to turn Ready',
-        2_500,
-        50,
-      );
+      await nodeTurnsReady('worker-flannel');
     },
     scaled(30_000),
   );
@@ -352,12 +350,7 @@ describe('simulated node running its pods', () => {
       await readyPod('calico-node-4h2kd');
       expect(existsSync(join(node.cniConfDir, '10-calico.conflist'))).toBe(true);
       // The Ready update read the Node after the patch, so the node has taken its podCIDR by then.
-      await eventually(
-        async () => condition((await admin.request<NodeObject>('GET', '/api/v1/nodes/worker-calico')).status?.conditions, 'Ready')?.status === 'True',
-        'the calico node to turn Ready',
-        2_500,
-        50,
-      );
+      await nodeTurnsReady('worker-calico');
       await createPod({ metadata: { name: 'app', namespace: 'default' }, spec: { nodeName: 'worker-calico', containers: [{ name: 'app', image: 'nginx' }] } });
       const app = await readyPod('app');
       expect(app.status?.podIP).toMatch(/^10\.244\.200\.\d+$/);
