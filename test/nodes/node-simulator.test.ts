@@ -1,22 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeSSH } from 'node-ssh';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildBootstrapTokenSecret,
-  formatBootstrapToken,
-  generateBootstrapToken,
-  type BootstrapToken,
-} from '../../services/core/src/bootstrap/bootstrap-token.js';
-import { buildNodeUserData, type NodeUserDataInput } from '../../services/core/src/bootstrap/cloud-init.js';
-import { buildTenantBootstrapObjects } from '../../services/core/src/bootstrap/tenant-objects.js';
+import { formatBootstrapToken, type BootstrapToken } from '../../services/core/src/bootstrap/bootstrap-token.js';
+import type { NodeUserDataInput } from '../../services/core/src/bootstrap/cloud-init.js';
 import { discoveryTokenCaCertHash } from '../../services/core/src/pki/discovery.js';
-import { createCa, createSeed, type SeedHandle } from '../../services/sandbox/src/kubesim/index.js';
-import { KubeClient, silentLogger } from '../../services/sandbox/src/kubesim/controllers/client.js';
-import { startControllers } from '../../services/sandbox/src/kubesim/controllers/roles.js';
+import { createCa, type SeedHandle } from '../../services/sandbox/src/kubesim/index.js';
+import { silentLogger, type KubeClient } from '../../services/sandbox/src/kubesim/controllers/client.js';
 import {
   ApiStatusError,
   createNodeFleet,
@@ -26,6 +19,7 @@ import {
   type NodeSimulator,
 } from '../../services/sandbox/src/nodes/index.js';
 import { eventually, scaled } from '../support/time.js';
+import { startKubesimTenant, type KubesimTenant } from './kubesim-tenant.js';
 
 interface Condition {
   type: string;
@@ -37,15 +31,6 @@ interface NodeObject {
   spec?: { taints?: Array<{ key: string; value?: string; effect: string }> };
   status?: { conditions?: Condition[]; addresses?: Array<{ type: string; address: string }> };
 }
-
-const PLURALS: Record<string, string> = {
-  ConfigMap: 'configmaps',
-  Role: 'roles',
-  RoleBinding: 'rolebindings',
-  ClusterRole: 'clusterroles',
-  ClusterRoleBinding: 'clusterrolebindings',
-  Secret: 'secrets',
-};
 
 /** `quietTimeoutMs` is the quiet-machine budget for the whole session; it is scaled. */
 async function sshRun(options: { host: string; port: number; username: string; privateKey: string }, command: string, quietTimeoutMs = 8_000): Promise<string> {
@@ -72,35 +57,19 @@ async function sshRun(options: { host: string; port: number; username: string; p
 }
 
 describe('node simulator joining a kubesim tenant', () => {
+  let tenant: KubesimTenant;
   let seed: SeedHandle;
   let admin: KubeClient;
-  let stopControllers: (() => Promise<void>) | undefined;
   let dir: string;
   let poolKey: { privateKey: string; publicKey: string };
   let strangerKey: string;
   const nodes: NodeSimulator[] = [];
 
-  const createObject = async (object: { kind: string; metadata: { name?: string; namespace?: string } }): Promise<void> => {
-    const group = object.kind.startsWith('Cluster') || object.kind.startsWith('Role') ? '/apis/rbac.authorization.k8s.io/v1' : '/api/v1';
-    const namespace = object.metadata.namespace ? `/namespaces/${object.metadata.namespace}` : '';
-    await admin.request('POST', `${group}${namespace}/${PLURALS[object.kind]}`, object);
-  };
-
-  const addToken = async (expiresAt?: Date): Promise<BootstrapToken> => {
-    const token = generateBootstrapToken();
-    await createObject(
-      buildBootstrapTokenSecret({ token, ...(expiresAt ? { expiresAt } : {}) }) as { kind: string; metadata: { name: string; namespace: string } },
-    );
-    return token;
-  };
+  const addToken = (expiresAt?: Date): Promise<BootstrapToken> => tenant.addToken(expiresAt);
 
   const userDataFor = (token: BootstrapToken, overrides: Partial<NodeUserDataInput> = {}): string =>
-    buildNodeUserData({
+    tenant.userData(token, {
       nodeName: 'worker-1',
-      kubernetesVersion: '1.36.3',
-      apiServerEndpoint: `127.0.0.1:${seed.port}`,
-      bootstrapToken: formatBootstrapToken(token),
-      caCertHash: discoveryTokenCaCertHash(seed.caPem),
       labels: { 'harbormaster.dev/pool': 'pool-a' },
       taints: [{ key: 'dedicated', value: 'batch', effect: 'NoSchedule' }],
       sshPublicKeys: [poolKey.publicKey],
@@ -126,36 +95,18 @@ describe('node simulator joining a kubesim tenant', () => {
     for (const name of ['pool', 'stranger']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', join(dir, name)]);
     poolKey = { privateKey: readFileSync(join(dir, 'pool'), 'utf8'), publicKey: readFileSync(join(dir, 'pool.pub'), 'utf8').trim() };
     strangerKey = readFileSync(join(dir, 'stranger'), 'utf8');
-    seed = await createSeed({ authorizationModes: ['Node', 'RBAC'], enableBootstrapTokenAuth: true, anonymous: true });
-    const kubeconfigPath = join(dir, 'admin.conf');
-    writeFileSync(kubeconfigPath, seed.adminKubeconfig);
-    admin = await KubeClient.fromFile(kubeconfigPath);
-    const spec = {
-      clusterId: 'tenant1',
-      clusterName: 'tenant1',
-      version: '1.36.3',
-      serviceCidr: '10.96.0.0/12',
-      podCidr: '10.244.0.0/16',
-      expose: { strategy: 'NodePort' as const },
-      endpoint: { host: '127.0.0.1', port: seed.port },
-    };
-    // The kubernetes Service endpoints are not part of joining; kubesim already owns default/kubernetes.
-    for (const object of buildTenantBootstrapObjects(spec, seed.caPem))
-      if (PLURALS[object.kind]) await createObject(object as { kind: string; metadata: { name: string } });
-    stopControllers = await startControllers(kubeconfigPath, {
+    tenant = await startKubesimTenant(dir, {
       controllers: ['bootstrapsigner', 'tokencleaner', 'csrapproving', 'csrsigning', 'nodelifecycle'],
-      clusterSigningCertPem: seed.caPem,
-      clusterSigningKeyPem: seed.caKeyPem,
       nodeMonitorGracePeriodMs: 2_000,
       nodeMonitorPeriodMs: 250,
       logger: silentLogger,
     });
+    ({ seed, admin } = tenant);
   }, scaled(30_000));
 
   afterAll(async () => {
     for (const node of nodes) await node.stop();
-    await stopControllers?.();
-    await seed?.close();
+    await tenant?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

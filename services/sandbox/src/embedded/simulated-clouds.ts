@@ -10,7 +10,7 @@ import type { CloudAccountCredentials, CloudEndpointResolver } from '../../../pl
 import type { ProviderName } from '../../../clouds/src/index.js';
 import { startDigitalOceanSimulator, type DigitalOceanSimulator } from '../clouds/digitalocean/index.js';
 import { startEc2Simulator, type Ec2Simulator } from '../clouds/ec2/index.js';
-import { createNodeFleet, type NodeFleet } from '../nodes/index.js';
+import { createNodeFleet, type NodeFleet, type NodeSimulatorOptions } from '../nodes/index.js';
 
 export interface SimulatedCloudsOptions {
   /** Node state directories (sshd keys and config) live under here. */
@@ -18,6 +18,8 @@ export interface SimulatedCloudsOptions {
   /** Where each node's sshd listens on its own loopback address: the port the health checker probes. */
   sshPort: number;
   log: (level: 'debug' | 'warn', message: string, fields?: Record<string, unknown>) => void;
+  /** Whether nodes wait for a CNI add-on before turning Ready (see NodeSimulatorOptions). */
+  networkPlugin?: NodeSimulatorOptions['networkPlugin'];
 }
 
 export interface SimulatedClouds extends CloudEndpointResolver {
@@ -32,6 +34,7 @@ export async function startSimulatedClouds(options: SimulatedCloudsOptions): Pro
   rmSync(options.nodesDir, { recursive: true, force: true });
   const fleet = createNodeFleet(options.nodesDir, {
     sshPort: options.sshPort,
+    ...(options.networkPlugin ? { networkPlugin: options.networkPlugin } : {}),
     onError: (error) => options.log('debug', 'simulated node error', { err: error.message }),
   });
   const boot = async (instanceId: string, privateIp: string, userData: string): Promise<void> => {

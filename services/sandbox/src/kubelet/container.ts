@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type { V1Probe } from '@kubernetes/client-node';
-import { runProbe, type ProbeContext } from './probes.js';
+import { ProbeSet, runProbe, type ProbeContext } from './probes.js';
 import type { Executable } from './images.js';
 
 export interface BackoffSettings {
@@ -35,11 +35,6 @@ export type ContainerState =
   | { kind: 'running'; startedAt: Date; pid: number }
   | { kind: 'terminated'; exitCode: number; signal?: string; reason: string; startedAt: Date; finishedAt: Date };
 
-interface ProbeCounters {
-  successes: number;
-  failures: number;
-}
-
 /**
  * One container as a host process: restarts with kubelet's exponential back-off, runs the
  * startup, readiness and liveness probes and reports its state for the Pod status.
@@ -54,7 +49,7 @@ export class ContainerRunner {
   private stopping = false;
   private currentBackoffMs = 0;
   private restartTimer: NodeJS.Timeout | undefined;
-  private probeTimers: NodeJS.Timeout[] = [];
+  private probes: ProbeSet | undefined;
   private generation = 0;
   private killRequestedByLiveness = false;
   private exitWaiters: Array<() => void> = [];
@@ -109,7 +104,6 @@ export class ContainerRunner {
       if (this.child !== child || child.pid === undefined) return;
       this.state = { kind: 'running', startedAt, pid: child.pid };
       this.launch.onStarted?.(child.pid);
-      if (!this.launch.readinessProbe && this.started) this.ready = true;
       this.startProbes(generation);
       this.onChange();
     });
@@ -170,73 +164,33 @@ export class ContainerRunner {
   }
 
   private startProbes(generation: number): void {
-    const { startupProbe, readinessProbe, livenessProbe } = this.launch;
-    if (startupProbe) {
-      this.schedule(generation, startupProbe, { successes: 0, failures: 0 }, 'startup');
-    } else {
-      if (readinessProbe) this.schedule(generation, readinessProbe, { successes: 0, failures: 0 }, 'readiness');
-      if (livenessProbe) this.schedule(generation, livenessProbe, { successes: 0, failures: 0 }, 'liveness');
-    }
-  }
-
-  private schedule(generation: number, probe: V1Probe, counters: ProbeCounters, kind: 'startup' | 'readiness' | 'liveness', delayMs?: number): void {
-    const periodMs = Math.max(1, probe.periodSeconds ?? 10) * 1000;
-    const initialMs = delayMs ?? Math.max(0, probe.initialDelaySeconds ?? 0) * 1000;
-    const timer = setTimeout(() => {
-      this.probeTimers = this.probeTimers.filter((candidate) => candidate !== timer);
-      void this.probeOnce(generation, probe, counters, kind).then(() => {
-        if (generation === this.generation && this.child && !this.stopping && this.shouldContinue(kind)) {
-          this.schedule(generation, probe, counters, kind, periodMs);
-        }
-      });
-    }, initialMs);
-    this.probeTimers.push(timer);
-  }
-
-  private shouldContinue(kind: 'startup' | 'readiness' | 'liveness'): boolean {
-    return kind !== 'startup' || !this.started;
-  }
-
-  private async probeOnce(generation: number, probe: V1Probe, counters: ProbeCounters, kind: 'startup' | 'readiness' | 'liveness'): Promise<void> {
-    const result = await runProbe(probe, this.launch.probeContext);
-    if (generation !== this.generation || !this.child || this.stopping) return;
-    if (result.ok) {
-      counters.failures = 0;
-      counters.successes++;
-    } else {
-      counters.successes = 0;
-      counters.failures++;
-    }
-    const successThreshold = kind === 'readiness' ? Math.max(1, probe.successThreshold ?? 1) : 1;
-    const failureThreshold = Math.max(1, probe.failureThreshold ?? 3);
-    if (kind === 'readiness') {
-      const before = this.ready;
-      if (counters.successes >= successThreshold) this.ready = true;
-      if (counters.failures >= failureThreshold) this.ready = false;
-      if (before !== this.ready) this.onChange();
-      return;
-    }
-    if (kind === 'startup' && counters.successes >= 1) {
-      this.started = true;
-      if (!this.launch.readinessProbe) this.ready = true;
-      if (this.launch.readinessProbe) this.schedule(generation, this.launch.readinessProbe, { successes: 0, failures: 0 }, 'readiness', 0);
-      if (this.launch.livenessProbe) this.schedule(generation, this.launch.livenessProbe, { successes: 0, failures: 0 }, 'liveness');
-      this.onChange();
-      return;
-    }
-    if (counters.failures >= failureThreshold) {
-      // Failed liveness or startup: kubelet kills the container and the restart policy decides.
-      this.killRequestedByLiveness = true;
-      this.stopProbes();
-      this.ready = false;
-      this.onChange();
-      void this.terminateProcess(this.launch.terminationGraceMs);
-    }
+    const probes = new ProbeSet({
+      startupProbe: this.launch.startupProbe,
+      readinessProbe: this.launch.readinessProbe,
+      livenessProbe: this.launch.livenessProbe,
+      run: (probe) => runProbe(probe, this.launch.probeContext),
+      onChange: () => {
+        if (generation !== this.generation || !this.child || this.stopping) return;
+        this.ready = probes.ready;
+        this.started = probes.started;
+        this.onChange();
+      },
+      onFailure: () => {
+        if (generation !== this.generation || !this.child || this.stopping) return;
+        // The restart policy decides what follows the kill.
+        this.killRequestedByLiveness = true;
+        void this.terminateProcess(this.launch.terminationGraceMs);
+      },
+    });
+    this.probes = probes;
+    this.ready = probes.ready;
+    this.started = probes.started;
+    probes.start();
   }
 
   private stopProbes(): void {
-    for (const timer of this.probeTimers) clearTimeout(timer);
-    this.probeTimers = [];
+    this.probes?.stop();
+    this.probes = undefined;
   }
 
   /** Test hook: deliver a signal to the container's process group, as if it crashed. */

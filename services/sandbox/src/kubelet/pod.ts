@@ -1,8 +1,9 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import type { V1ConfigMap, V1Container, V1ContainerStatus, V1Pod, V1PodCondition, V1PodStatus, V1Secret, V1Volume } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Container, V1Pod, V1PodStatus, V1Secret, V1Volume } from '@kubernetes/client-node';
 import { ContainerRunner, type BackoffSettings } from './container.js';
 import { expandKubeVariables } from './expansion.js';
+import { buildPodStatus, ConditionClock, containersInitialized, type ContainerView } from './pod-status.js';
 import { ImageNotFound, type ImageResolver } from './images.js';
 import { createPathTranslator, type MountTranslation, type PathTranslator } from './path-translation.js';
 import { projectKeys, writeAtomically, VolumeSourceMissing, type ProjectedFile } from './volumes.js';
@@ -37,7 +38,7 @@ export class LocalPod {
   readonly runners = new Map<string, ContainerRunner>();
   readonly initRunners = new Map<string, ContainerRunner>();
   private readonly waiting = new Map<string, { reason: string; message: string }>();
-  private readonly transitions = new Map<string, { status: string; time: Date }>();
+  private readonly clock = new ConditionClock();
   private readonly startTime = new Date();
   private volumeDirs = new Map<string, string>();
   private terminating = false;
@@ -108,10 +109,7 @@ export class LocalPod {
   }
 
   get initialized(): boolean {
-    return (this.object.spec?.initContainers ?? []).every((container) => {
-      const state = this.initRunners.get(container.name)?.state;
-      return state?.kind === 'terminated' && state.exitCode === 0;
-    });
+    return containersInitialized(this.object, new Map([...this.initRunners].map(([name, runner]) => [name, { state: runner.state }])));
   }
 
   private launchContainer(container: V1Container, runners: Map<string, ContainerRunner>, init: boolean): void {
@@ -379,121 +377,33 @@ export class LocalPod {
   }
 
   status(): V1PodStatus {
-    const containers = this.object.spec?.containers ?? [];
-    const statuses: V1ContainerStatus[] = containers.map((container) => this.containerStatus(container, this.runners));
-    const initContainers = this.object.spec?.initContainers ?? [];
-    const initialized = this.initialized;
-    const allRunning = statuses.length > 0 && statuses.every((status) => status.state?.running !== undefined);
-    const anyStarted = [...this.runners.values()].some((runner) => runner.state.kind === 'running' || runner.restartCount > 0 || runner.lastTermination);
-    const restartPolicy = this.object.spec?.restartPolicy ?? 'Always';
-    let phase = allRunning || (anyStarted && restartPolicy !== 'Never') ? 'Running' : 'Pending';
-    if (restartPolicy !== 'Always' && statuses.length > 0 && statuses.every((status) => status.state?.terminated !== undefined)) {
-      phase = statuses.every((status) => status.state?.terminated?.exitCode === 0) ? 'Succeeded' : 'Failed';
-    }
-    const containersReady = this.ready;
-    const conditions: V1PodCondition[] = [
-      this.condition('PodScheduled', true),
-      this.condition('Initialized', initialized, initialized ? undefined : 'ContainersNotInitialized'),
-      this.condition('ContainersReady', containersReady, containersReady ? undefined : 'ContainersNotReady'),
-      this.condition('Ready', containersReady, containersReady ? undefined : 'ContainersNotReady'),
-    ];
-    return {
-      phase,
-      conditions,
+    const view = (runners: Map<string, ContainerRunner>): Map<string, ContainerView> =>
+      new Map(
+        [...runners].map(([name, runner]) => [
+          name,
+          {
+            state: runner.state,
+            lastTermination: runner.lastTermination,
+            restartCount: runner.restartCount,
+            ready: runner.ready,
+            started: runner.started,
+            imageID: `process://${runner.image}`,
+            containerID: runner.pid !== undefined ? `process://${runner.pid}` : undefined,
+          },
+        ]),
+      );
+    return buildPodStatus({
+      pod: this.object,
+      containers: view(this.runners),
+      initContainers: view(this.initRunners),
+      waiting: this.waiting,
+      ready: this.ready,
       hostIP: this.host.nodeIP,
-      hostIPs: [{ ip: this.host.nodeIP }],
       podIP: this.ip,
-      podIPs: [{ ip: this.ip }],
       startTime: this.startTime,
-      // Immutable once the apiserver set it at creation (a real apiserver refuses a change, 422).
-      qosClass: this.object.status?.qosClass ?? podQosClass(this.object),
-      containerStatuses: statuses,
-      ...(initContainers.length > 0 ? { initContainerStatuses: initContainers.map((container) => this.containerStatus(container, this.initRunners)) } : {}),
-    };
+      clock: this.clock,
+    });
   }
-
-  private condition(type: string, value: boolean, reason?: string): V1PodCondition {
-    const status = value ? 'True' : 'False';
-    const previous = this.transitions.get(type);
-    if (previous?.status !== status) this.transitions.set(type, { status, time: new Date() });
-    const transition = this.transitions.get(type);
-    return { type, status, lastProbeTime: undefined, lastTransitionTime: transition?.time, ...(reason ? { reason } : {}) };
-  }
-
-  private containerStatus(container: V1Container, runners: Map<string, ContainerRunner>): V1ContainerStatus {
-    const runner = runners.get(container.name);
-    const image = container.image ?? '';
-    if (!runner) {
-      const waiting = this.waiting.get(container.name) ?? {
-        reason: runners === this.runners && !this.initialized ? 'PodInitializing' : 'ContainerCreating',
-        message: '',
-      };
-      return {
-        name: container.name,
-        image,
-        imageID: '',
-        ready: false,
-        started: false,
-        restartCount: 0,
-        state: { waiting: { reason: waiting.reason, ...(waiting.message ? { message: waiting.message } : {}) } },
-      };
-    }
-    const state = runner.state;
-    const last = runner.lastTermination;
-    return {
-      name: container.name,
-      image,
-      imageID: `process://${image}`,
-      containerID: runner.pid !== undefined ? `process://${runner.pid}` : undefined,
-      ready: runner.ready,
-      started: runner.started,
-      restartCount: runner.restartCount,
-      state:
-        state.kind === 'running'
-          ? { running: { startedAt: state.startedAt } }
-          : state.kind === 'waiting'
-            ? { waiting: { reason: state.reason, ...(state.message ? { message: state.message } : {}) } }
-            : {
-                terminated: {
-                  exitCode: state.exitCode,
-                  reason: state.reason,
-                  startedAt: state.startedAt,
-                  finishedAt: state.finishedAt,
-                  ...(state.signal ? { signal: signalNumber(state.signal) } : {}),
-                },
-              },
-      lastState: last ? { terminated: { exitCode: last.exitCode, reason: last.reason, startedAt: last.startedAt, finishedAt: last.finishedAt } } : {},
-    };
-  }
-}
-
-/**
- * The QoS class as the apiserver computes it at creation (pkg/apis/core/helper/qos): Guaranteed
- * when every container has equal cpu and memory requests and limits, BestEffort when none has
- * any request or limit, Burstable otherwise. Init containers count too.
- */
-export function podQosClass(pod: V1Pod): string {
-  const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
-  const named = (resources: Record<string, unknown> | undefined) => Object.entries(resources ?? {}).filter(([name]) => name === 'cpu' || name === 'memory');
-  if (containers.every((container) => named(container.resources?.requests).length === 0 && named(container.resources?.limits).length === 0))
-    return 'BestEffort';
-  const guaranteed = containers.every((container) => {
-    const limits = container.resources?.limits ?? {};
-    const requests = { ...limits, ...(container.resources?.requests ?? {}) };
-    return (
-      limits.cpu !== undefined &&
-      limits.memory !== undefined &&
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- a manifest may give a quantity as a number (`cpu: 1`) despite the string type; String() compares it with '1'
-      String(requests.cpu) === String(limits.cpu) &&
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- as above, for memory
-      String(requests.memory) === String(limits.memory)
-    );
-  });
-  return guaranteed ? 'Guaranteed' : 'Burstable';
-}
-
-function signalNumber(signal: string): number {
-  return ({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 } as Record<string, number>)[signal] ?? 0;
 }
 
 function safeResolve<T>(resolver: () => T): T | undefined {

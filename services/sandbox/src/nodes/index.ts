@@ -12,3 +12,5 @@ export {
 } from './join.js';
 export { parseNodeUserData, UserDataError, type JoinParameters, type NodeTaintSpec } from './user-data.js';
 export { startSshd, type SshdHandle, type SshdOptions } from './sshd.js';
+export { NETWORK_NOT_READY_MESSAGE, type PodSummary } from './pods.js';
+export { imageBasename, STAND_INS, type StandIn } from './stand-ins.js';

@@ -1,8 +1,13 @@
 // A tenant node: it boots its cloud-config (sshd with the pool's keys, then `kubeadm join`) and
-// behaves as a kubelet afterwards (Ready status, Lease renewals). With the real binaries
+// behaves as a kubelet afterwards (Node status, Lease renewals, the pods bound to it as simulated
+// containers, see pods.ts). With the real binaries
 // (KUBE_BIN_DIR) the join is the real kubeadm and the kubelet kubemark's hollow one (real-kubelet.ts).
+import { mkdirSync, watch, type FSWatcher } from 'node:fs';
+import { join as joinPath } from 'node:path';
 import { RealBinaries } from '../real-binaries/index.js';
 import { ApiStatusError, apiRequest, discoverCluster, microTime, requestNodeCertificate, rfc3339, type ApiTarget } from './join.js';
+import { cniConfigured, DEFAULT_POD_SUBNET, nodePodRange, PodAddressPool, podSubnetOf, writePreinstalledCniConfig } from './pod-network.js';
+import { NETWORK_NOT_READY_MESSAGE, NodePods, type PodSummary } from './pods.js';
 import { joinWithRealBinaries, type RealKubelet } from './real-kubelet.js';
 import { startSshd, type SshdHandle } from './sshd.js';
 import { parseNodeUserData, type JoinParameters } from './user-data.js';
@@ -36,6 +41,17 @@ export interface NodeSimulatorOptions {
    * when it is set; null forces the simulation.
    */
   realBinaries?: RealBinaries | null;
+  /**
+   * Whether the node needs a network plugin before it is Ready. 'preinstalled' (default): the
+   * node image ships a CNI configuration in /etc/cni/net.d, so the node is Ready once joined.
+   * 'required': /etc/cni/net.d starts empty and the node stays NotReady (NetworkPluginNotReady),
+   * with only host-network pods starting, until a CNI pod (cilium, flannel…) writes its config.
+   */
+  networkPlugin?: 'required' | 'preinstalled';
+  /** Run the pods bound to this node as simulated containers (default true). */
+  runPods?: boolean;
+  /** Restart back-off after a failed liveness probe; the kubelet's 10 s doubling to 5 min by default. */
+  podBackoff?: { initialMs: number; maxMs: number };
 }
 
 export interface NodeSimulator {
@@ -43,7 +59,7 @@ export interface NodeSimulator {
   readonly ip: string;
   readonly params: JoinParameters;
   readonly ssh: { host: string; port: number; user: string; hostPublicKey: string };
-  /** Resolves once the Node is registered and Ready; rejects when the join fails or is refused. */
+  /** Resolves once the Node is registered (Ready unless it waits for a network plugin); rejects when the join fails or is refused. */
   readonly joined: Promise<void>;
   phase(): NodePhase;
   /** The node's client credentials once joined (to check what it may do). */
@@ -53,14 +69,20 @@ export interface NodeSimulator {
   /** Only sshd stops (a crashed or misconfigured daemon): the kubelet keeps heartbeating. */
   stopSshd(): Promise<void>;
   stop(): Promise<void>;
+  /** The node's /etc/cni/net.d. */
+  readonly cniConfDir: string;
+  /** The pods this node runs, as it sees them. */
+  pods(): PodSummary[];
 }
 
 const KUBELET_CONDITIONS: Array<[string, string, string, string]> = [
   ['MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'],
   ['DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'],
   ['PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
-  ['Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'],
 ];
+
+/** Reported only: the simulated node serves no kubelet API (logs, exec, metrics) on it. */
+const KUBELET_PORT = 10250;
 
 export async function startNodeSimulator(options: NodeSimulatorOptions): Promise<NodeSimulator> {
   const params = parseNodeUserData(options.userData);
@@ -81,7 +103,14 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
   const realBinaries = options.realBinaries === undefined ? RealBinaries.fromEnvironment() : (options.realBinaries ?? undefined);
   let realKubelet: RealKubelet | undefined;
   const timers: NodeJS.Timeout[] = [];
-  const transitionTimes = new Map<string, string>();
+  const transitionTimes = new Map<string, { status: string; time: string }>();
+  const cniConfDir = joinPath(options.stateDir, 'etc', 'cni', 'net.d');
+  mkdirSync(cniConfDir, { recursive: true });
+  if ((options.networkPlugin ?? 'preinstalled') === 'preinstalled') writePreinstalledCniConfig(cniConfDir);
+  const networkError = (): string | undefined => (cniConfigured(cniConfDir) ? undefined : NETWORK_NOT_READY_MESSAGE);
+  let podAddresses: PodAddressPool | undefined;
+  let nodePods: NodePods | undefined;
+  let cniWatcher: FSWatcher | undefined;
   const report = (error: unknown): void => {
     if (abort.signal.aborted) return;
     options.onError?.(error instanceof Error ? error : new Error(String(error)));
@@ -89,10 +118,16 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
 
   const nodeStatus = () => {
     const now = rfc3339();
+    const network = networkError();
+    // The kubelet's Ready condition carries the runtime's network error while the CNI is missing.
+    const ready: [string, string, string, string] = network
+      ? ['Ready', 'False', 'KubeletNotReady', network]
+      : ['Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'];
     return {
-      conditions: KUBELET_CONDITIONS.map(([type, status, reason, message]) => {
-        if (!transitionTimes.has(type)) transitionTimes.set(type, now);
-        return { type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: transitionTimes.get(type) };
+      conditions: [...KUBELET_CONDITIONS, ready].map(([type, status, reason, message]) => {
+        const previous = transitionTimes.get(type);
+        if (previous?.status !== status) transitionTimes.set(type, { status, time: now });
+        return { type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: transitionTimes.get(type)?.time };
       }),
       addresses: [
         { type: 'InternalIP', address: options.ip },
@@ -100,7 +135,7 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
       ],
       capacity: { cpu: '2', memory: '4019516Ki', pods: '110', 'ephemeral-storage': '30298176Ki' },
       allocatable: { cpu: '2', memory: '3917116Ki', pods: '110', 'ephemeral-storage': '27922798445' },
-      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      daemonEndpoints: { kubeletEndpoint: { Port: KUBELET_PORT } },
       nodeInfo: {
         machineID: params.nodeName,
         systemUUID: params.nodeName,
@@ -116,17 +151,33 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     };
   };
 
-  const postStatus = async (): Promise<void> => {
+  const postStatusOnce = async (): Promise<void> => {
     if (!target) return;
-    const node = await apiRequest(target, 'GET', `/api/v1/nodes/${params.nodeName}`);
+    const node = await apiRequest<{ spec?: { podCIDR?: string }; status?: object }>(target, 'GET', `/api/v1/nodes/${params.nodeName}`);
+    // The kubelet hands a podCIDR kube-controller-manager assigned later to the runtime.
+    if (node.spec?.podCIDR && podAddresses && podAddresses.cidr !== node.spec.podCIDR) podAddresses.setRange(node.spec.podCIDR);
     await apiRequest(target, 'PUT', `/api/v1/nodes/${params.nodeName}/status`, {
       ...node,
-      status: { ...(node.status as object | undefined), ...nodeStatus() },
+      status: { ...node.status, ...nodeStatus() },
     });
   };
 
+  // Heartbeats and CNI wake-ups may coincide: one update at a time, with a conflict retried on a
+  // fresh read as the kubelet's tryUpdateNodeStatus does.
+  const postStatus = singleFlight(async () => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await postStatusOnce();
+        return;
+      } catch (error) {
+        if (!(error instanceof ApiStatusError && error.status === 409) || attempt >= 4) throw error;
+      }
+    }
+  });
+
   const leasePath = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${params.nodeName}`;
-  const renewLease = async (): Promise<void> => {
+  // A renewal slower than the interval (a loaded machine) must not race the next one into a 409.
+  const renewLease = singleFlight(async (): Promise<void> => {
     if (!target) return;
     try {
       const lease = await apiRequest<{ metadata: Record<string, unknown>; spec?: Record<string, unknown> }>(target, 'GET', leasePath);
@@ -148,7 +199,7 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
         spec: { holderIdentity: params.nodeName, leaseDurationSeconds: options.leaseDurationSeconds ?? 40, renewTime: microTime() },
       });
     }
-  };
+  });
 
   const joinReal = async (binaries: RealBinaries): Promise<void> => {
     realKubelet = await joinWithRealBinaries({
@@ -211,6 +262,7 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
       nodeUid = (await apiRequest<{ metadata: { uid: string } }>(target, 'GET', `/api/v1/nodes/${params.nodeName}`)).metadata.uid;
     }
     await postStatus();
+    if (options.runPods ?? true) await startPods(target);
     // As a real kubelet: its lease controller's first round ran before the Node existed and could
     // not set the Lease's owner, so the Lease appears on the next round, one interval later.
     if (abort.signal.aborted) return;
@@ -227,6 +279,45 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     );
   };
 
+  const startPods = async (api: ApiTarget): Promise<void> => {
+    const node = await apiRequest<{ spec?: { podCIDR?: string } }>(api, 'GET', `/api/v1/nodes/${params.nodeName}`);
+    let range = node.spec?.podCIDR;
+    if (!range) {
+      // kubeadm join reads the ClusterConfiguration; without node IPAM its podSubnet is all there is.
+      const config = await apiRequest<{ data?: Record<string, string> }>(api, 'GET', '/api/v1/namespaces/kube-system/configmaps/kubeadm-config').catch(
+        () => undefined,
+      );
+      range = nodePodRange(podSubnetOf(config?.data?.ClusterConfiguration) ?? DEFAULT_POD_SUBNET, options.ip);
+    }
+    const pool = new PodAddressPool(range);
+    podAddresses = pool;
+    if (abort.signal.aborted) return;
+    const pods = new NodePods({
+      target: api,
+      nodeName: params.nodeName,
+      nodeIP: options.ip,
+      cniConfDir,
+      networkError,
+      allocateIP: () => pool.allocate(),
+      releaseIP: (ip) => pool.release(ip),
+      resyncIntervalMs: statusIntervalMs,
+      backoff: options.podBackoff ?? { initialMs: 10_000, maxMs: 300_000 },
+      report,
+    });
+    nodePods = pods;
+    pods.start();
+    // A plugin writing its config wakes the node at once rather than at the next heartbeat.
+    let wasReady = networkError() === undefined;
+    cniWatcher = watch(cniConfDir, () => {
+      const ready = networkError() === undefined;
+      if (ready === wasReady) return;
+      wasReady = ready;
+      postStatus().catch(report);
+      pods.resync();
+    });
+    cniWatcher.on('error', report);
+  };
+
   const joined = join().catch((error: unknown) => {
     if (phase === 'joining') phase = 'failed';
     throw error;
@@ -238,7 +329,8 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     abort.abort();
     for (const timer of timers.splice(0)) clearInterval(timer);
     if (phase !== 'stopped') phase = next;
-    await Promise.all([next === 'dead' ? realKubelet?.kill() : realKubelet?.stop(), sshd.stop()]);
+    cniWatcher?.close();
+    await Promise.all([nodePods?.stop(), next === 'dead' ? realKubelet?.kill() : realKubelet?.stop(), sshd.stop()]);
   };
 
   return {
@@ -255,5 +347,29 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     kill: () => halt('dead'),
     stopSshd: () => sshd.stop(),
     stop: () => halt('stopped'),
+    cniConfDir,
+    pods: () => nodePods?.summaries() ?? [],
   };
+}
+
+/** Runs `task` one call at a time; calls made meanwhile share one more run after the current one. */
+function singleFlight(task: () => Promise<void>): () => Promise<void> {
+  let current: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const run = (): Promise<void> => {
+    if (!current) {
+      current = task().finally(() => {
+        current = undefined;
+      });
+      return current;
+    }
+    next ??= current
+      .catch(() => undefined)
+      .then(() => {
+        next = undefined;
+        return run();
+      });
+    return next;
+  };
+  return run;
 }

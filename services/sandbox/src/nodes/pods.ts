@@ -1,0 +1,541 @@
+// The simulated node's kubelet half: it runs the Pods bound to the node as in-process stand-ins
+// (stand-ins.ts), with the node's own credentials and only what the Node authorizer grants a
+// kubelet (a pods watch by spec.nodeName, pods/status, delete of its own pods, events).
+import { createHash, randomBytes } from 'node:crypto';
+import { request } from 'node:https';
+import type { V1Container, V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import { buildPodStatus, ConditionClock, type ContainerStateView, type ContainerView, type TerminatedView } from '../kubelet/pod-status.js';
+import { ProbeSet, runProbe, type ProbeContext, type ProbeResult } from '../kubelet/probes.js';
+import { ApiStatusError, apiRequest, rfc3339, type ApiTarget } from './join.js';
+import { endpointsOf, PortMap, standInFor, StandInServers, type StandIn } from './stand-ins.js';
+
+/** The kubelet's runtimeState.networkErrors() wording with containerd and no CNI config. */
+export const NETWORK_NOT_READY_MESSAGE =
+  'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized';
+
+export interface NodePodsOptions {
+  target: ApiTarget;
+  nodeName: string;
+  nodeIP: string;
+  cniConfDir: string;
+  /** Undefined when the CNI is configured; the kubelet's network error otherwise. */
+  networkError(): string | undefined;
+  /** The next free address of the node's pod range. */
+  allocateIP(): string;
+  releaseIP(ip: string): void;
+  /** Relist period, covering a watch that silently missed events. */
+  resyncIntervalMs: number;
+  /** Container restart back-off after a failed liveness or startup probe (kubelet: 10 s doubling to 5 min). */
+  backoff: { initialMs: number; maxMs: number };
+  report(error: unknown): void;
+}
+
+export interface PodSummary {
+  namespace: string;
+  name: string;
+  ip: string | undefined;
+  ready: boolean;
+}
+
+type PodObject = V1Pod & { metadata: { name: string; namespace: string; uid: string } };
+
+function isPodObject(value: unknown): value is PodObject {
+  const metadata = (value as { metadata?: { name?: unknown; namespace?: unknown; uid?: unknown } } | null)?.metadata;
+  return typeof metadata?.name === 'string' && typeof metadata.namespace === 'string' && typeof metadata.uid === 'string';
+}
+
+/** An image reference as containerd reports it: the repository pinned by a (here: derived) digest. */
+function imageIdOf(image: string): string {
+  const repository = image.split('@')[0]?.replace(/:[^/:]+$/, '') ?? image;
+  return `${repository}@sha256:${createHash('sha256').update(image).digest('hex')}`;
+}
+
+class SimContainer implements ContainerView {
+  state: ContainerStateView = { kind: 'waiting', reason: 'ContainerCreating' };
+  lastTermination: TerminatedView | undefined;
+  restartCount = 0;
+  ready = false;
+  started = false;
+  readonly imageID: string;
+  containerID: string | undefined;
+  private probes: ProbeSet | undefined;
+  private servers: StandInServers | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private backoffMs = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly container: V1Container,
+    private readonly standIn: StandIn,
+    private readonly pod: SimPod,
+  ) {
+    this.imageID = imageIdOf(container.image ?? '');
+  }
+
+  /** An init container: its stand-in's work, then a clean exit. */
+  runToCompletion(): void {
+    const startedAt = new Date();
+    this.containerID = `containerd://${randomBytes(32).toString('hex')}`;
+    this.standIn.run?.({ pod: this.pod.object, container: this.container, cniConfDir: this.pod.host.cniConfDir }, true);
+    this.state = { kind: 'terminated', exitCode: 0, reason: 'Completed', startedAt, finishedAt: new Date() };
+  }
+
+  async start(): Promise<void> {
+    if (this.stopped) return;
+    this.containerID = `containerd://${randomBytes(32).toString('hex')}`;
+    const servers = new StandInServers(this.pod.host.portMap, this.pod.dialHosts());
+    this.servers = servers;
+    await servers.listen(endpointsOf(this.standIn, this.container));
+    if (this.stopped) {
+      await servers.close();
+      return;
+    }
+    this.state = { kind: 'running', startedAt: new Date() };
+    this.standIn.run?.({ pod: this.pod.object, container: this.container, cniConfDir: this.pod.host.cniConfDir }, false);
+    const context: ProbeContext = {
+      podIP: this.pod.ip ?? this.pod.host.nodeIP,
+      ports: this.container.ports ?? [],
+      // Exec probes never reach runProbe: there is no process to exec in.
+      execCommand: () => undefined,
+      connectTo: (host, port) => this.pod.host.portMap.resolve(host, port),
+    };
+    const probes = new ProbeSet({
+      startupProbe: this.container.startupProbe,
+      readinessProbe: this.container.readinessProbe,
+      livenessProbe: this.container.livenessProbe,
+      run: (probe): Promise<ProbeResult> => {
+        if (probe.exec) return Promise.resolve(this.standIn.exec?.(probe.exec.command ?? []) ?? { ok: true });
+        return runProbe(probe, context);
+      },
+      onChange: () => {
+        if (this.probes !== probes) return;
+        this.ready = probes.ready;
+        this.started = probes.started;
+        this.pod.changed();
+      },
+      onFailure: () => {
+        if (this.probes !== probes) return;
+        void this.killForRestart();
+      },
+    });
+    this.probes = probes;
+    this.ready = probes.ready;
+    this.started = probes.started;
+    probes.start();
+    this.pod.changed();
+  }
+
+  /** A failed liveness/startup probe: the kubelet kills the container and restarts it after back-off. */
+  private async killForRestart(): Promise<void> {
+    const startedAt = this.state.kind === 'running' ? this.state.startedAt : new Date();
+    await this.halt();
+    if (this.stopped) return;
+    const terminated: TerminatedView = { kind: 'terminated', exitCode: 137, reason: 'Error', startedAt, finishedAt: new Date() };
+    // A liveness kill is a failure to the restart policy: Always and OnFailure restart, Never does not.
+    if (this.pod.object.spec?.restartPolicy === 'Never') {
+      this.state = terminated;
+      this.pod.changed();
+      return;
+    }
+    this.lastTermination = terminated;
+    const { initialMs, maxMs } = this.pod.host.backoff;
+    this.backoffMs = this.backoffMs === 0 ? initialMs : Math.min(this.backoffMs * 2, maxMs);
+    this.state = {
+      kind: 'waiting',
+      reason: 'CrashLoopBackOff',
+      message: `back-off ${Math.round(this.backoffMs / 1000)}s restarting failed container=${this.container.name} pod=${this.pod.name}_${this.pod.namespace}(${this.pod.uid})`,
+    };
+    this.pod.changed();
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.restartCount++;
+      this.start().catch((error: unknown) => this.pod.host.report(error));
+    }, this.backoffMs);
+  }
+
+  private async halt(): Promise<void> {
+    this.probes?.stop();
+    this.probes = undefined;
+    this.ready = false;
+    this.started = false;
+    await this.servers?.close();
+    this.servers = undefined;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const startedAt = this.state.kind === 'running' ? this.state.startedAt : undefined;
+    await this.halt();
+    // Stand-ins exit cleanly on SIGTERM.
+    if (startedAt) this.state = { kind: 'terminated', exitCode: 0, reason: 'Completed', startedAt, finishedAt: new Date() };
+  }
+}
+
+class SimPod {
+  readonly containers = new Map<string, SimContainer>();
+  readonly initContainers = new Map<string, SimContainer>();
+  private readonly waiting = new Map<string, { reason: string; message: string }>();
+  private readonly clock = new ConditionClock();
+  private readonly startTime = new Date();
+  ip: string | undefined;
+  private sandboxReady = false;
+  private terminating: Promise<void> | undefined;
+  private networkEventSent = false;
+  private lastPosted = '';
+  private posting: Promise<void> = Promise.resolve();
+  private postQueued = false;
+  private closed = false;
+
+  constructor(
+    public object: PodObject,
+    readonly host: NodePods,
+  ) {}
+
+  get name(): string {
+    return this.object.metadata.name;
+  }
+
+  get namespace(): string {
+    return this.object.metadata.namespace;
+  }
+
+  get uid(): string {
+    return this.object.metadata.uid;
+  }
+
+  get hostNetwork(): boolean {
+    return this.object.spec?.hostNetwork === true;
+  }
+
+  /** The addresses a probe of this pod may name: the pod's own, or the node's in the host network. */
+  dialHosts(): string[] {
+    return this.hostNetwork ? [this.host.nodeIP, '127.0.0.1', 'localhost'] : this.ip ? [this.ip] : [];
+  }
+
+  get ready(): boolean {
+    const containers = this.object.spec?.containers ?? [];
+    return !this.terminating && containers.length > 0 && containers.every((container) => this.containers.get(container.name)?.ready === true);
+  }
+
+  /** Brings the pod forward as far as it can go now; safe to call on every event. */
+  sync(): void {
+    if (this.closed) return;
+    if (this.object.metadata.deletionTimestamp) {
+      this.terminating ??= this.terminate();
+      return;
+    }
+    if (this.terminating) return;
+    if (!this.sandboxReady) {
+      const networkError = this.hostNetwork ? undefined : this.host.networkError();
+      if (networkError) {
+        for (const container of this.object.spec?.containers ?? []) this.waiting.set(container.name, { reason: 'ContainerCreating', message: '' });
+        if (!this.networkEventSent) {
+          this.networkEventSent = true;
+          this.host.event(this, 'Warning', 'NetworkNotReady', `network is not ready: ${networkError}`);
+        }
+        this.changed();
+        return;
+      }
+      this.ip = this.hostNetwork ? this.host.nodeIP : this.host.allocateIP();
+      this.sandboxReady = true;
+      this.waiting.clear();
+    }
+    // Init containers run one after the other to completion before any app container starts.
+    for (const container of this.object.spec?.initContainers ?? []) {
+      if (this.initContainers.has(container.name)) continue;
+      const init = new SimContainer(container, standInFor(container.image ?? ''), this);
+      this.initContainers.set(container.name, init);
+      try {
+        init.runToCompletion();
+      } catch (error) {
+        this.host.report(error);
+      }
+    }
+    for (const container of this.object.spec?.containers ?? []) {
+      if (this.containers.has(container.name)) continue;
+      const simulated = new SimContainer(container, standInFor(container.image ?? ''), this);
+      this.containers.set(container.name, simulated);
+      simulated.start().catch((error: unknown) => {
+        simulated.state = { kind: 'waiting', reason: 'CreateContainerError', message: error instanceof Error ? error.message : String(error) };
+        this.changed();
+      });
+    }
+    this.changed();
+  }
+
+  /** Graceful deletion: stop the containers, report them, then remove the object (grace 0). */
+  private async terminate(): Promise<void> {
+    await Promise.all([...this.containers.values()].map((container) => container.stop()));
+    this.changed();
+    await this.posting;
+    try {
+      await apiRequest(this.host.target, 'DELETE', `/api/v1/namespaces/${this.namespace}/pods/${this.name}`, {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        gracePeriodSeconds: 0,
+        preconditions: { uid: this.uid },
+      });
+    } catch (error) {
+      if (!(error instanceof ApiStatusError && (error.status === 404 || error.status === 409))) this.host.report(error);
+    }
+  }
+
+  status(): V1PodStatus {
+    const status = buildPodStatus({
+      pod: this.object,
+      containers: this.containers,
+      initContainers: this.initContainers,
+      waiting: this.waiting,
+      ready: this.ready,
+      hostIP: this.host.nodeIP,
+      ...(this.ip ? { podIP: this.ip } : {}),
+      startTime: this.startTime,
+      clock: this.clock,
+      sandboxReady: this.sandboxReady && !this.terminating,
+    });
+    // A pod whose containers all stopped for its deletion is terminal, whatever its restart policy.
+    const statuses = status.containerStatuses ?? [];
+    if (this.terminating && statuses.length > 0 && statuses.every((container) => container.state?.terminated)) {
+      status.phase = statuses.every((container) => container.state?.terminated?.exitCode === 0) ? 'Succeeded' : 'Failed';
+    }
+    return status;
+  }
+
+  /** Something changed: post the status (coalesced, one request at a time). */
+  changed(): void {
+    if (this.closed || this.postQueued) return;
+    this.postQueued = true;
+    this.posting = this.posting.then(async () => {
+      this.postQueued = false;
+      if (this.closed) return;
+      await this.postStatus().catch((error: unknown) => {
+        if (!(error instanceof ApiStatusError && error.status === 404)) this.host.report(error);
+      });
+    });
+  }
+
+  private async postStatus(): Promise<void> {
+    const status = this.status();
+    const serialized = JSON.stringify(status);
+    if (serialized === this.lastPosted) return;
+    const path = `/api/v1/namespaces/${this.namespace}/pods/${this.name}`;
+    for (let attempt = 0; ; attempt++) {
+      const current = await apiRequest<PodObject>(this.host.target, 'GET', path);
+      if (current.metadata.uid !== this.uid) return;
+      try {
+        await apiRequest(this.host.target, 'PUT', `${path}/status`, { ...current, status });
+        this.lastPosted = serialized;
+        return;
+      } catch (error) {
+        if (!(error instanceof ApiStatusError && error.status === 409) || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  /** The Pod object is gone (or the node stops): stand-ins go, the address is free again. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.containers.values(), ...this.initContainers.values()].map((container) => container.stop()));
+    if (this.ip && !this.hostNetwork) this.host.releaseIP(this.ip);
+  }
+}
+
+/** Runs the node's pods; start() lists and watches them until stop(). */
+export class NodePods {
+  readonly portMap = new PortMap();
+  private readonly pods = new Map<string, SimPod>();
+  private readonly abort = new AbortController();
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: NodePodsOptions) {}
+
+  get target(): ApiTarget {
+    return this.options.target;
+  }
+
+  get nodeIP(): string {
+    return this.options.nodeIP;
+  }
+
+  get cniConfDir(): string {
+    return this.options.cniConfDir;
+  }
+
+  get backoff(): { initialMs: number; maxMs: number } {
+    return this.options.backoff;
+  }
+
+  networkError(): string | undefined {
+    return this.options.networkError();
+  }
+
+  allocateIP(): string {
+    return this.options.allocateIP();
+  }
+
+  releaseIP(ip: string): void {
+    this.options.releaseIP(ip);
+  }
+
+  report(error: unknown): void {
+    if (!this.abort.signal.aborted) this.options.report(error);
+  }
+
+  start(): void {
+    this.running = this.loop();
+    this.resyncTimer = setInterval(() => this.resync(), this.options.resyncIntervalMs);
+  }
+
+  /** Re-runs every pod's sync, e.g. when the network became ready. */
+  resync(): void {
+    for (const pod of this.pods.values()) pod.sync();
+  }
+
+  summaries(): PodSummary[] {
+    return [...this.pods.values()].map((pod) => ({ namespace: pod.namespace, name: pod.name, ip: pod.ip, ready: pod.ready }));
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    await this.running;
+    await Promise.all([...this.pods.values()].map((pod) => pod.close()));
+    this.pods.clear();
+  }
+
+  event(pod: SimPod, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const now = rfc3339();
+    apiRequest(this.options.target, 'POST', `/api/v1/namespaces/${pod.namespace}/events`, {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `${pod.name}.${randomBytes(8).toString('hex')}`, namespace: pod.namespace },
+      involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
+      reason,
+      message,
+      type,
+      source: { component: 'kubelet', host: this.options.nodeName },
+      reportingComponent: 'kubelet',
+      reportingInstance: this.options.nodeName,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    }).catch((error: unknown) => this.report(error));
+  }
+
+  private upsert(object: PodObject): void {
+    const key = `${object.metadata.namespace}/${object.metadata.name}`;
+    let pod = this.pods.get(key);
+    if (pod && pod.uid !== object.metadata.uid) {
+      this.remove(key);
+      pod = undefined;
+    }
+    const phase = object.status?.phase;
+    if (!pod && (phase === 'Succeeded' || phase === 'Failed')) return;
+    if (!pod) {
+      pod = new SimPod(object, this);
+      this.pods.set(key, pod);
+    }
+    pod.object = object;
+    pod.sync();
+  }
+
+  private remove(key: string): void {
+    const pod = this.pods.get(key);
+    if (!pod) return;
+    this.pods.delete(key);
+    pod.close().catch((error: unknown) => this.report(error));
+  }
+
+  private async loop(): Promise<void> {
+    const selector = `fieldSelector=${encodeURIComponent(`spec.nodeName=${this.options.nodeName}`)}`;
+    while (!this.abort.signal.aborted) {
+      try {
+        const list = await apiRequest<{ metadata?: { resourceVersion?: string }; items?: unknown[] }>(this.options.target, 'GET', `/api/v1/pods?${selector}`);
+        const seen = new Set<string>();
+        for (const item of list.items ?? []) {
+          if (!isPodObject(item)) continue;
+          seen.add(`${item.metadata.namespace}/${item.metadata.name}`);
+          this.upsert(item);
+        }
+        for (const key of [...this.pods.keys()]) if (!seen.has(key)) this.remove(key);
+        await watchStream(
+          this.options.target,
+          `/api/v1/pods?${selector}&watch=true&allowWatchBookmarks=true&resourceVersion=${list.metadata?.resourceVersion ?? ''}`,
+          (type, object) => {
+            if (!isPodObject(object)) return;
+            if (type === 'DELETED') this.remove(`${object.metadata.namespace}/${object.metadata.name}`);
+            else if (type === 'ADDED' || type === 'MODIFIED') this.upsert(object);
+          },
+          this.abort.signal,
+        );
+      } catch (error) {
+        this.report(error);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1_000);
+          this.abort.signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            { once: true },
+          );
+        });
+      }
+    }
+  }
+}
+
+/** A watch as the client-go reflector reads it: one JSON event per line until the server ends it. */
+function watchStream(target: ApiTarget, path: string, onEvent: (type: string, object: unknown) => void, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const credentials = target.credentials;
+    const req = request(
+      new URL(path, target.server),
+      {
+        method: 'GET',
+        ...(target.caPem ? { ca: target.caPem } : {}),
+        ...(credentials?.certPem ? { cert: credentials.certPem, key: credentials.keyPem } : {}),
+        headers: { accept: 'application/json', ...(credentials?.token ? { authorization: `Bearer ${credentials.token}` } : {}) },
+        agent: false,
+      },
+      (response) => {
+        response.setEncoding('utf8');
+        const status = response.statusCode ?? 0;
+        let buffer = '';
+        response.on('data', (chunk: string) => {
+          buffer += chunk;
+          if (status >= 400) return;
+          for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
+            const line = buffer.slice(0, newline).trim();
+            buffer = buffer.slice(newline + 1);
+            if (!line) continue;
+            let event: { type?: unknown; object?: unknown };
+            try {
+              event = JSON.parse(line) as { type?: unknown; object?: unknown };
+            } catch (error) {
+              req.destroy(error instanceof Error ? error : new Error(String(error)));
+              return;
+            }
+            if (event.type === 'ERROR') {
+              req.destroy(new Error(`watch ${path} ended with an error: ${JSON.stringify(event.object)}`));
+              return;
+            }
+            if (typeof event.type === 'string') onEvent(event.type, event.object);
+          }
+        });
+        response.on('end', () => (status >= 400 ? reject(new ApiStatusError(status, buffer, `GET ${path}`)) : resolve()));
+        response.on('error', (error) => (signal.aborted ? resolve() : reject(error)));
+      },
+    );
+    req.on('error', (error) => (signal.aborted ? resolve() : reject(error)));
+    signal.addEventListener('abort', () => req.destroy(), { once: true });
+    req.end();
+  });
+}
