@@ -84,6 +84,8 @@ describe('node simulator joining a kubesim tenant', () => {
       leaseRenewIntervalMs: 400,
       certificateTimeoutMs: 15_000,
       discoveryTimeoutMs: 15_000,
+      // The join is what is tested here; node-pods.test.ts covers the wait for a network plugin.
+      networkPlugin: 'preinstalled',
       ...extra,
     });
     nodes.push(node);

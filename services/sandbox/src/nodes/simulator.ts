@@ -42,10 +42,11 @@ export interface NodeSimulatorOptions {
    */
   realBinaries?: RealBinaries | null;
   /**
-   * Whether the node needs a network plugin before it is Ready. 'preinstalled' (default): the
-   * node image ships a CNI configuration in /etc/cni/net.d, so the node is Ready once joined.
-   * 'required': /etc/cni/net.d starts empty and the node stays NotReady (NetworkPluginNotReady),
-   * with only host-network pods starting, until a CNI pod (cilium, flannel…) writes its config.
+   * Whether the node needs a network plugin before it is Ready. 'required' (default, as on the
+   * cloud images the pools use): /etc/cni/net.d starts empty and the node stays NotReady
+   * (NetworkPluginNotReady), with only host-network pods starting, until a CNI pod (cilium,
+   * flannel…) writes its config. 'preinstalled': the node image ships a CNI configuration, so
+   * the node is Ready once joined (for tests of the kubelet without any add-on).
    */
   networkPlugin?: 'required' | 'preinstalled';
   /** Run the pods bound to this node as simulated containers (default true). */
@@ -106,7 +107,7 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
   const transitionTimes = new Map<string, { status: string; time: string }>();
   const cniConfDir = joinPath(options.stateDir, 'etc', 'cni', 'net.d');
   mkdirSync(cniConfDir, { recursive: true });
-  if ((options.networkPlugin ?? 'preinstalled') === 'preinstalled') writePreinstalledCniConfig(cniConfDir);
+  if ((options.networkPlugin ?? 'required') === 'preinstalled') writePreinstalledCniConfig(cniConfDir);
   const networkError = (): string | undefined => (cniConfigured(cniConfDir) ? undefined : NETWORK_NOT_READY_MESSAGE);
   let podAddresses: PodAddressPool | undefined;
   let nodePods: NodePods | undefined;
