@@ -5,7 +5,7 @@
 // add-on object is repaired.
 import { AppsV1Api, Watch, type CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, scaled } from '../support/time.js';
+import { eventually, scaled, scaledSeconds } from '../support/time.js';
 import {
   clusterEvents,
   clusterPath,
@@ -18,6 +18,8 @@ import {
   type Pool,
   startNodeWorld,
   poolNodes,
+  scalePool,
+  waitForOperation,
 } from './support.js';
 
 interface Condition {
@@ -30,7 +32,9 @@ interface Condition {
 let world: NodeWorld;
 
 beforeAll(async () => {
-  world = await startNodeWorld();
+  // CoreDNS's PodDisruptionBudget refuses the last eviction when a pool goes to zero; the removal
+  // gives up waiting after this long (600 s by default).
+  world = await startNodeWorld({ env: { HM_NODE_DRAIN_TIMEOUT_SECONDS: String(scaledSeconds(15)) } });
 }, scaled(180_000));
 
 afterAll(async () => {
@@ -202,6 +206,21 @@ describe('add-ons with the default network plugin (cilium, kube-proxy replacemen
       await waitForCondition(cluster.id, 'DNSReady', 'True');
     },
     scaled(240_000),
+  );
+
+  it(
+    'scales the pool to zero although CoreDNS has nowhere left to go, after the drain timeout',
+    async () => {
+      const operation = await scalePool(world, cluster.id, pool.id, 0);
+      const done = await waitForOperation(world, operation.id, 'succeeded', 240_000);
+      expect(done.progress).toMatchObject({ desired: 0, ready: 0 });
+      expect((await tenant.listNode()).items).toHaveLength(0);
+      const events = await clusterEvents(world, cluster.id);
+      // The budget let one replica go; the other could only be evicted by giving up on it.
+      expect(events.some((event) => event.reason === 'NodeDrainTimedOut' && event.message.includes('coredns'))).toBe(true);
+      await waitForCondition(cluster.id, 'DNSReady', 'False');
+    },
+    scaled(300_000),
   );
 });
 

@@ -47,6 +47,7 @@ const envSchema = z.object({
     .optional(),
   HM_NODE_SSH_PORT: z.coerce.number().int().min(1).max(65535).default(22),
   HM_NODE_SSH_TIMEOUT_SECONDS: z.coerce.number().min(1).max(120).default(10),
+  HM_NODE_DRAIN_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
   HM_PROGRESS_DEADLINE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(1_200),
   HM_WATCHED_WAIT_POLL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
 });
@@ -81,6 +82,12 @@ export interface AppConfig {
   nodeHealthIntervalSeconds: number;
   /** Who the SSH health probe logs in as, and where: the user cloud-init creates; the sandbox's sshd only admits the local account. */
   nodeSsh: { user: string; port: number; timeoutMs: number };
+  /**
+   * How long a removal waits for evictions a PodDisruptionBudget refuses before it deletes the
+   * Node anyway (Gardener's machineDrainTimeout, Cluster API's nodeDrainTimeout): a budget with
+   * nowhere left to reschedule, such as CoreDNS on a pool scaled to zero, never allows it.
+   */
+  nodeDrainTimeoutSeconds: number;
   /** A control plane still not converged this long after its create or upgrade request is Failed (and still reconciled). */
   progressDeadlineSeconds: number;
   /** A pass waiting on a seed object its watches follow runs again after this long even without a change. */
@@ -135,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     clouds: { endpoints: endpointOverrides(endpoints.data), rateLimitPerSecond: e.HM_CLOUD_RATE_LIMIT_PER_SECOND },
     nodeHealthIntervalSeconds: e.HM_NODE_HEALTH_INTERVAL_SECONDS,
     nodeSsh: { user: e.HM_NODE_SSH_USER ?? DEFAULT_SSH_USER, port: e.HM_NODE_SSH_PORT, timeoutMs: Math.round(e.HM_NODE_SSH_TIMEOUT_SECONDS * 1000) },
+    nodeDrainTimeoutSeconds: e.HM_NODE_DRAIN_TIMEOUT_SECONDS,
     progressDeadlineSeconds: e.HM_PROGRESS_DEADLINE_SECONDS,
     watchedWaitPollSeconds: e.HM_WATCHED_WAIT_POLL_SECONDS,
   };

@@ -5,7 +5,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { NodeRepository, type NodeRow } from '../../../db/src/index.js';
 import { describeApiError } from '../../../kube/src/index.js';
-import { LOGGER } from '../../../platform/src/index.js';
+import { APP_CONFIG, LOGGER, type AppConfig } from '../../../platform/src/index.js';
 import { PoolEvents } from './pool-events.js';
 import { PoolMachines } from './pool-machines.js';
 import { CLOUD_PARALLELISM, forEachLimited, type PassContext } from './pool-pass.js';
@@ -13,6 +13,7 @@ import { CLOUD_PARALLELISM, forEachLimited, type PassContext } from './pool-pass
 @Injectable()
 export class NodeRemoval {
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly nodes: NodeRepository,
     private readonly machines: PoolMachines,
@@ -34,7 +35,16 @@ export class NodeRemoval {
       try {
         if (await tenant.nodes.cordon(row.name)) {
           const drain = await tenant.nodes.drain(row.name);
-          if (!drain.done) {
+          const drainingSince = (row.phase_changed_at ?? row.updated_at).getTime();
+          const timedOut = Date.now() - drainingSince > this.config.nodeDrainTimeoutSeconds * 1000;
+          if (!drain.done && drain.blocked.length > 0 && drain.terminating === 0 && timedOut) {
+            await this.events.warnOnce(
+              cluster,
+              `${pool.id}:drain-timeout:${row.id}`,
+              'NodeDrainTimedOut',
+              `node ${row.name}: evictions still refused after ${this.config.nodeDrainTimeoutSeconds}s for ${drain.blocked.slice(0, 5).join(', ')}; removing it anyway`,
+            );
+          } else if (!drain.done) {
             if (drain.blocked.length > 0) {
               await this.events.warnOnce(
                 cluster,
@@ -63,6 +73,7 @@ export class NodeRemoval {
     }
     if (await this.nodes.markDeleted(row.id, row.phase_reason)) {
       this.events.cleared(`${pool.id}:drain:${row.id}`);
+      this.events.cleared(`${pool.id}:drain-timeout:${row.id}`);
       await this.events.record(cluster, 'NodeRemoved', `node ${row.name} removed (${row.phase_reason}); machine ${row.cloud_id ?? 'never created'} terminated`);
     }
     return true;
