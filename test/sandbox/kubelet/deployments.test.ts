@@ -547,6 +547,10 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     await eventually(() => (readFileSync('/etc/hosts', 'utf8').includes(`web.${namespace}.svc`) ? undefined : true), 'hosts entries to go', 20_000, 100);
     await kubelet.stop();
     expect(readFileSync('/etc/hosts', 'utf8')).not.toContain(kubelet.instanceId);
+    // Its machine is gone: the scheduler must not bind anything to its Node any more.
+    const config = new KubeConfig();
+    config.loadFromString(seed.kubeconfig);
+    await expect(config.makeApiClient(CoreV1Api).readNode({ name: kubelet.nodeName })).rejects.toThrow();
     expect(existsSync(state.path)).toBe(true);
   });
 });

@@ -234,7 +234,8 @@ class Kubelet implements ProcessKubelet {
   private async reconcile(): Promise<void> {
     const snapshot = await this.takeSnapshot();
     this.snapshot = snapshot;
-    await this.node.reapDeadPeers();
+    // Housekeeping of other kubelets' leftovers: never a reason to hold back this node's pods.
+    await this.node.reapDeadPeers().catch((error: unknown) => this.loop.recordError(error));
     await this.reapDeletedPods(snapshot);
     await this.admitBoundPods(snapshot);
     this.removeDeletedClaimDirectories(snapshot);
