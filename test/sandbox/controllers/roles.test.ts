@@ -62,10 +62,11 @@ describe('--controllers semantics', () => {
       'deployment',
       'replicaset',
       'statefulset',
+      'daemonset',
       'endpoint',
     ]);
     expect(resolveControllers('*,bootstrapsigner,tokencleaner')).toContain('bootstrapsigner');
-    expect(resolveControllers('*,-garbagecollector,-serviceaccount,tokencleaner,-deployment,-replicaset,-statefulset,-endpoint')).toEqual([
+    expect(resolveControllers('*,-garbagecollector,-serviceaccount,tokencleaner,-deployment,-replicaset,-statefulset,-daemonset,-endpoint')).toEqual([
       'namespace',
       'tokencleaner',
       'csrapproving',
@@ -74,7 +75,8 @@ describe('--controllers semantics', () => {
       'root-ca-cert-publisher',
     ]);
     // Known to the real binary but not simulated: accepted, and nothing runs.
-    expect(resolveControllers('csrsigning,daemonset')).toEqual(['csrsigning']);
+    expect(resolveControllers('csrsigning,disruption')).toEqual(['csrsigning']);
+    expect(resolveControllers('csrsigning,daemonset-controller')).toEqual(['csrsigning', 'daemonset']);
     expect(resolveControllers('csrsigning,deployment-controller,endpoints-controller')).toEqual(['csrsigning', 'deployment', 'endpoint']);
     expect(() => resolveControllers('*,nosuchcontroller')).toThrow(/not in the list of known controllers/);
   });

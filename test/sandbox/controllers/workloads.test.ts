@@ -36,7 +36,8 @@ describe('workload controllers (deployment, replicaset, statefulset, endpoint)',
     client = KubernetesSeedClient.fromYaml(seed.adminKubeconfig);
     const config = new KubeConfig();
     config.loadFromString(seed.adminKubeconfig);
-    stop = await startControllers(config, { controllers: WORKLOAD_CONTROLLERS });
+    // No scheduler: the Pods stay unbound, and only this test writes their status.
+    stop = await startControllers(config, { controllers: WORKLOAD_CONTROLLERS, scheduler: false });
     await config.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
   });
 

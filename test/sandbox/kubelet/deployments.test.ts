@@ -3,8 +3,8 @@ import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
-import { startProcessKubelet, type ProcessKubelet } from '../../../services/sandbox/src/kubelet/index.js';
+import { CoreV1Api, KubeConfig, type V1Deployment, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import { INSTANCE_ANNOTATION, startProcessKubelet, type ProcessKubelet } from '../../../services/sandbox/src/kubelet/index.js';
 import { getJson, startTestSeed, temporaryStateDir, TEST_APP_BINARIES, updateRetryingConflicts, type TestSeed } from './support/harness.js';
 import { eventually } from '../../support/time.js';
 
@@ -136,7 +136,7 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
       POD_NAME: pod.name,
       POD_NAMESPACE: namespace,
       POD_IP: pod.ip,
-      NODE: 'sandbox-node',
+      NODE: kubelet.nodeName,
       TOKEN: 's3cret-v1',
       GREETING: 'hello',
       CFG_greeting: 'hello',
@@ -475,21 +475,57 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     await seed.client.delete('Deployment', namespace, 'initialized');
   });
 
-  it('removes Pod objects a dead kubelet left on this node, and leaves live ones alone', async () => {
-    const podFrom = (name: string, creator: string): V1Pod => ({
-      metadata: { name, namespace, annotations: { 'sandbox.harbormaster.dev/process-kubelet': creator } },
-      spec: { nodeName: 'sandbox-node', containers: [{ name: 'main', image: 'test-app' }] },
+  it('runs what the scheduler binds to its own Node, refuses a second process on that Node, and clears what dead kubelets left', async () => {
+    const config = new KubeConfig();
+    config.loadFromString(seed.kubeconfig);
+    const core = config.makeApiClient(CoreV1Api);
+    const node = await core.readNode({ name: kubelet.nodeName });
+    expect(node.metadata?.annotations?.[INSTANCE_ANNOTATION]).toBe(kubelet.instanceId);
+    expect(node.status?.conditions?.find((condition) => condition.type === 'Ready')?.status).toBe('True');
+    await expect(
+      startProcessKubelet({ kubeconfig: seed.kubeconfig, stateDir: state.path, namespaces: [namespace], nodeName: kubelet.nodeName }),
+    ).rejects.toThrow(/belongs to the running process kubelet/);
+
+    // Nodes of other process kubelets: one whose process is gone, one alive.
+    const otherNode = async (name: string, instance: string): Promise<void> => {
+      await core.createNode({ body: { metadata: { name, annotations: { [INSTANCE_ANNOTATION]: instance } } } });
+      await seed.client.create('Pod', {
+        metadata: { name: `on-${name}`, namespace },
+        spec: { nodeName: name, containers: [{ name: 'main', image: 'test-app' }] },
+      });
+    };
+    await otherNode('dead-kubelet-node', `${2 ** 22 + 777}-dead`);
+    await otherNode('live-kubelet-node', `${process.pid}-other`);
+    // Started by an earlier process of this Node (status.startTime), bound here only afterwards.
+    await seed.client.create('Pod', {
+      metadata: { name: 'started-elsewhere', namespace },
+      spec: { schedulerName: 'none', containers: [{ name: 'main', image: 'test-app' }] },
     });
-    await seed.client.create('Pod', podFrom('left-by-dead-kubelet', `${2 ** 22 + 777}-dead`));
-    await seed.client.create('Pod', podFrom('owned-by-live-kubelet', `${process.pid}-other`));
+    const pending = await seed.client.get('Pod', namespace, 'started-elsewhere');
+    if (!pending) throw new Error('started-elsewhere missing');
+    await seed.client.replaceStatus('Pod', { ...pending, status: { phase: 'Running', startTime: new Date() } });
+    await core.createNamespacedPodBinding({
+      name: 'started-elsewhere',
+      namespace,
+      body: { metadata: { name: 'started-elsewhere', namespace }, target: { kind: 'Node', name: kubelet.nodeName } },
+    });
     await eventually(
-      async () => ((await seed.client.get('Pod', namespace, 'left-by-dead-kubelet')) ? undefined : true),
-      'the abandoned Pod to go',
+      async () => {
+        const gone = await Promise.all([
+          seed.client.get('Pod', namespace, 'on-dead-kubelet-node'),
+          seed.client.get('Pod', namespace, 'started-elsewhere'),
+          core.readNode({ name: 'dead-kubelet-node' }).catch(() => undefined),
+        ]);
+        return gone.every((object) => object === undefined);
+      },
+      "the dead kubelet's Node and Pod, and the Pod started elsewhere, to go",
       20_000,
       100,
     );
-    expect(await seed.client.get('Pod', namespace, 'owned-by-live-kubelet')).toBeDefined();
-    await seed.client.delete('Pod', namespace, 'owned-by-live-kubelet');
+    expect(await seed.client.get('Pod', namespace, 'on-live-kubelet-node')).toBeDefined();
+    expect(kubelet.pods().map((pod) => pod.name)).not.toContain('on-live-kubelet-node');
+    await seed.client.delete('Pod', namespace, 'on-live-kubelet-node');
+    await core.deleteNode({ name: 'live-kubelet-node' });
   });
 
   it('stops processes and removes names when workloads and Services are deleted', async () => {
@@ -511,6 +547,10 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     await eventually(() => (readFileSync('/etc/hosts', 'utf8').includes(`web.${namespace}.svc`) ? undefined : true), 'hosts entries to go', 20_000, 100);
     await kubelet.stop();
     expect(readFileSync('/etc/hosts', 'utf8')).not.toContain(kubelet.instanceId);
+    // Its machine is gone: the scheduler must not bind anything to its Node any more.
+    const config = new KubeConfig();
+    config.loadFromString(seed.kubeconfig);
+    await expect(config.makeApiClient(CoreV1Api).readNode({ name: kubelet.nodeName })).rejects.toThrow();
     expect(existsSync(state.path)).toBe(true);
   });
 });

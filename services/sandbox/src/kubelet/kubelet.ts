@@ -1,12 +1,12 @@
 // The process kubelet: runs the Pods of a seed as host processes and reports their status. The
 // workloads that create those Pods (Deployment → ReplicaSet → Pod, StatefulSet → Pod) and the
 // Endpoints of Services are the controller manager's: kubesim's (kubesim/controllers, role
-// kube-controller-manager) or a real one. A seed without a kube-scheduler (kubesim's) gets its
-// pending pods bound here, to this kubelet's node; see README.md for the whole split.
+// kube-controller-manager) or a real one; the seed's scheduler (kubesim's kube-scheduler role, or
+// a real one) binds them to the Node this kubelet registers. See README.md for the whole split.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
+import { KubeConfig, type V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import { AddressPool, claimSlot, type SlotClaim } from './addresses.js';
 import type { BackoffSettings } from './container.js';
 import { HostsFile, type HostsEntry } from './hosts-file.js';
@@ -14,14 +14,14 @@ import { stableJson } from './hashing.js';
 import { ImageResolver, type BinaryOverrides } from './images.js';
 import { LocalPod, type PodHost } from './pod.js';
 import { startNodeAgent } from './node-agent.js';
+import { INSTANCE_ANNOTATION, NodeRegistration } from './node-registration.js';
 import { resolvePort } from './probes.js';
 import { ServiceProxy, type Backend } from './proxy.js';
 import { ResyncLoop } from './resync.js';
 import { describePod, key, repositoryRoot, workloadOf } from './shared.js';
 import { KubernetesSeedClient, statusOf, type SeedClient, type SeedKind, type SeedObjects } from './seed-client.js';
 
-/** Set on the pods this kubelet binds: which kubelet process runs them. */
-export const INSTANCE_ANNOTATION = 'sandbox.harbormaster.dev/process-kubelet';
+export { INSTANCE_ANNOTATION };
 
 export interface ProcessKubeletOptions {
   /** Admin kubeconfig of the seed, as YAML text. */
@@ -33,6 +33,11 @@ export interface ProcessKubeletOptions {
   /** Overrides of image basename → executable. */
   binaries?: BinaryOverrides;
   kubeBinDir?: string;
+  /**
+   * The Node this kubelet registers and runs the pods of. Default `sandbox-node-<slot>` (or
+   * `process-node-<slot>` in node-agent mode): the slot is unique among live kubelets on this
+   * host, so two never share a Node.
+   */
   nodeName?: string;
   /** Additional address NodePorts listen on besides 127.0.0.1. */
   nodeIP?: string;
@@ -51,8 +56,8 @@ export interface ProcessKubeletOptions {
    * false: node-agent mode (node-agent.ts) for a seed with its own kube-scheduler and real
    * networking controllers: a Node with a Lease, the Pods the scheduler bound to it, Service
    * forwarding from EndpointSlices and names. Default true: kubesim's seed, where this kubelet
-   * binds pending pods itself and forwards Services to the pods it runs. Neither mode runs
-   * workload controllers; the seed's controller manager does.
+   * registers a Node for kubesim's scheduler and forwards Services to the pods it runs. Neither
+   * mode runs workload controllers or binds pods; the seed's controller manager and scheduler do.
    */
   controllers?: boolean;
   /** Replaces the client-node implementation, for driving the runtime without an API server. */
@@ -87,6 +92,8 @@ export interface RunningPod {
 
 export interface ProcessKubelet {
   readonly instanceId: string;
+  /** The Node it registered: the scheduler binds pods here for it to run. */
+  readonly nodeName: string;
   /** Runs one reconcile pass now and waits for it. */
   resync(): Promise<void>;
   pods(): RunningPod[];
@@ -121,20 +128,10 @@ interface Snapshot {
 
 const STS_POD_NAME = 'statefulset.kubernetes.io/pod-name';
 
-/** Instance ids start with the kubelet's pid. */
-function instanceAlive(instanceId: string): boolean {
-  const pid = Number.parseInt(instanceId.split('-')[0] ?? '', 10);
-  if (!Number.isInteger(pid) || pid <= 0) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return !(error instanceof Error && 'code' in error && error.code === 'ESRCH');
-  }
-}
-
 class Kubelet implements ProcessKubelet {
   readonly instanceId = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  readonly nodeName: string;
+  private readonly node: NodeRegistration;
   private readonly seed: SeedClient;
   private readonly slot: SlotClaim;
   private readonly podAddresses: AddressPool;
@@ -154,6 +151,18 @@ class Kubelet implements ProcessKubelet {
     this.seed = options.seedClient ?? KubernetesSeedClient.fromYaml(options.kubeconfig);
     this.loop = new ResyncLoop(() => this.reconcile(), options.resyncIntervalMs ?? 10_000, options.log, 'process-kubelet');
     this.slot = claimSlot();
+    this.nodeName = options.nodeName ?? `sandbox-node-${this.slot.slot}`;
+    const config = new KubeConfig();
+    config.loadFromString(options.kubeconfig);
+    this.node = new NodeRegistration(config, {
+      nodeName: this.nodeName,
+      nodeIP: options.nodeIP ?? '127.0.0.1',
+      instanceId: this.instanceId,
+      // This host runs every pod of the seed: the Node reports enough that the scheduler's
+      // resource check is never what stops a sandbox.
+      capacity: { cpu: '256', memory: '1Ti', pods: '2000', 'ephemeral-storage': '2Ti' },
+      onError: (error) => this.loop.recordError(error),
+    });
     this.podAddresses = AddressPool.forPods(this.slot.slot);
     this.serviceAddresses = AddressPool.forServices(this.slot.slot);
     this.balancerAddresses = AddressPool.forLoadBalancers(this.slot.slot);
@@ -168,14 +177,15 @@ class Kubelet implements ProcessKubelet {
       images: this.images,
       backoff: { initialMs: options.backoff?.initialMs ?? 10_000, maxMs: options.backoff?.maxMs ?? 300_000 },
       maxTerminationGraceMs: options.maxTerminationGraceMs ?? 30_000,
-      nodeName: options.nodeName ?? 'sandbox-node',
+      nodeName: this.nodeName,
       nodeIP: options.nodeIP ?? '127.0.0.1',
       onChange: () => this.loop.trigger(),
       onProcessStarted: (pid) => this.slot.recordProcessGroup(pid),
     };
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    await this.node.register();
     this.stopWatch = this.seed.watch(this.options.namespaces ?? 'all', () => this.loop.trigger());
     this.loop.startPeriodic();
   }
@@ -224,7 +234,8 @@ class Kubelet implements ProcessKubelet {
   private async reconcile(): Promise<void> {
     const snapshot = await this.takeSnapshot();
     this.snapshot = snapshot;
-    await this.bindPendingPods(snapshot);
+    // Housekeeping of other kubelets' leftovers: never a reason to hold back this node's pods.
+    await this.node.reapDeadPeers().catch((error: unknown) => this.loop.recordError(error));
     await this.reapDeletedPods(snapshot);
     await this.admitBoundPods(snapshot);
     this.removeDeletedClaimDirectories(snapshot);
@@ -232,30 +243,6 @@ class Kubelet implements ProcessKubelet {
     await this.reconcileServices(snapshot);
     for (const pod of this.managed.values()) pod.local.sync();
     await this.writePodStatuses();
-  }
-
-  /**
-   * kubesim's seed has no kube-scheduler, so this kubelet binds pending pods to its node (the
-   * Binding's annotation marks which kubelet process runs them). The bound object replaces the
-   * pending one in this pass's snapshot, so the pod starts without waiting for the watch.
-   */
-  private async bindPendingPods(snapshot: Snapshot): Promise<void> {
-    for (const [index, pod] of snapshot.pods.entries()) {
-      const spec = pod.spec;
-      const phase = pod.status?.phase;
-      if (!spec || spec.nodeName || pod.metadata?.deletionTimestamp || phase === 'Succeeded' || phase === 'Failed') continue;
-      if ((spec.schedulerName ?? 'default-scheduler') !== 'default-scheduler') continue;
-      const namespace = pod.metadata?.namespace ?? 'default';
-      const name = pod.metadata?.name ?? '';
-      try {
-        await this.seed.bind(namespace, name, this.podHost.nodeName, { [INSTANCE_ANNOTATION]: this.instanceId });
-        const bound = await this.seed.get('Pod', namespace, name);
-        if (bound) snapshot.pods[index] = bound;
-      } catch (error) {
-        // Bound or deleted meanwhile: the watch event of that change brings the next pass.
-        if (statusOf(error) !== 409 && statusOf(error) !== 404) this.loop.recordError(error);
-      }
-    }
   }
 
   /** Pods deleted through the API (kubectl delete pod, a controller scaling down) stop here, as a kubelet would. */
@@ -270,28 +257,24 @@ class Kubelet implements ProcessKubelet {
   }
 
   /**
-   * Starts the pods bound to this node by this kubelet process. A pod another kubelet process
-   * bound here, when that process no longer exists (a restarted sandbox), lies about running: it
-   * goes, and its controller replaces it. Pods of live kubelets are left alone.
+   * Starts the pods the scheduler bound to this node. One that shows it was started
+   * (status.startTime) but does not run in this process was started by an earlier process of
+   * this Node, now gone (registration refuses a live one): its Pod object lies about running, so
+   * it goes and its controller replaces it.
    */
   private async admitBoundPods(snapshot: Snapshot): Promise<void> {
     for (const pod of snapshot.pods) {
       const podKey = key(pod.metadata?.namespace, pod.metadata?.name);
-      const creator = pod.metadata?.annotations?.[INSTANCE_ANNOTATION];
-      if (!creator || pod.spec?.nodeName !== this.podHost.nodeName || this.managed.has(podKey)) continue;
+      if (pod.spec?.nodeName !== this.nodeName || this.managed.has(podKey)) continue;
       const namespace = pod.metadata?.namespace ?? 'default';
       const name = pod.metadata?.name ?? '';
-      if (creator !== this.instanceId) {
-        if (!instanceAlive(creator)) await this.seed.delete('Pod', namespace, name);
-        continue;
-      }
-      if (pod.metadata?.deletionTimestamp) {
-        // Nothing of it runs (any more): finish the deletion, as the kubelet's status manager does.
+      const phase = pod.status?.phase;
+      if (phase === 'Succeeded' || phase === 'Failed') continue;
+      // Nothing of it runs (any more): finish the deletion, as the kubelet's status manager does.
+      if (pod.metadata?.deletionTimestamp || pod.status?.startTime) {
         await this.seed.delete('Pod', namespace, name);
         continue;
       }
-      const phase = pod.status?.phase;
-      if (phase === 'Succeeded' || phase === 'Failed') continue;
       this.launch(pod);
     }
   }
@@ -501,6 +484,7 @@ class Kubelet implements ProcessKubelet {
         await this.seed.delete('Pod', managed.local.namespace, managed.local.name).catch(() => undefined);
       }),
     );
+    await this.node.stop(true);
     await this.proxy.close();
     await this.hosts.remove();
     this.slot.release();
@@ -510,7 +494,12 @@ class Kubelet implements ProcessKubelet {
 export async function startProcessKubelet(options: ProcessKubeletOptions): Promise<ProcessKubelet> {
   if (options.controllers === false) return startNodeAgent(options);
   const kubelet = new Kubelet(options);
-  kubelet.start();
+  try {
+    await kubelet.start();
+  } catch (error) {
+    await kubelet.stop();
+    throw error;
+  }
   await kubelet.resync();
   return kubelet;
 }

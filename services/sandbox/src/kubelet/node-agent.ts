@@ -14,14 +14,12 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
-  CoordinationV1Api,
   CoreV1Api,
   DiscoveryV1Api,
   KubeConfig,
   Watch,
   type V1ConfigMap,
   type V1EndpointSlice,
-  type V1Node,
   type V1PersistentVolume,
   type V1PersistentVolumeClaim,
   type V1Pod,
@@ -33,6 +31,7 @@ import { HostsFile, type HostsEntry } from './hosts-file.js';
 import { stableJson } from './hashing.js';
 import { ImageResolver } from './images.js';
 import { LocalPod, type PodHost } from './pod.js';
+import { NodeRegistration } from './node-registration.js';
 import { ServiceProxy, type Backend } from './proxy.js';
 import { ResyncLoop } from './resync.js';
 import { statusOf } from './seed-client.js';
@@ -41,8 +40,6 @@ import { describePod, key, repositoryRoot } from './shared.js';
 
 /** The pod network node agents take their addresses from; routed locally by the seed helper. */
 export const POD_NETWORK = '198.18.0.0/15';
-const LEASE_SECONDS = 40;
-const LEASE_RENEW_MS = 5_000;
 
 interface AgentPod {
   local: LocalPod;
@@ -65,7 +62,6 @@ class NodeAgent implements ProcessKubelet {
   private readonly config = new KubeConfig();
   private readonly core: CoreV1Api;
   private readonly discovery: DiscoveryV1Api;
-  private readonly coordination: CoordinationV1Api;
   private readonly slot: SlotClaim;
   private readonly podAddresses: AddressPool;
   private readonly balancerAddresses: AddressPool;
@@ -76,19 +72,18 @@ class NodeAgent implements ProcessKubelet {
   private readonly finishing = new Set<string>();
   private readonly podHost: PodHost;
   private readonly loop: ResyncLoop;
-  private readonly nodeName: string;
+  readonly nodeName: string;
   private readonly nodeIP: string;
   private snapshot: Snapshot | undefined;
   private currentHosts: HostsEntry[] = [];
   private serviceIPs = new Map<string, string>();
-  private leaseTimer: NodeJS.Timeout | undefined;
+  private readonly node: NodeRegistration;
   private readonly watches = new Set<AbortController>();
 
   constructor(private readonly options: ProcessKubeletOptions) {
     this.config.loadFromString(options.kubeconfig);
     this.core = this.config.makeApiClient(CoreV1Api);
     this.discovery = this.config.makeApiClient(DiscoveryV1Api);
-    this.coordination = this.config.makeApiClient(CoordinationV1Api);
     this.slot = claimSlot();
     const base = ipToNumber(`198.18.${this.slot.slot}.0`);
     this.nodeIP = options.nodeIP ?? `198.18.${this.slot.slot}.1`;
@@ -96,6 +91,13 @@ class NodeAgent implements ProcessKubelet {
     this.balancerAddresses = AddressPool.forLoadBalancers(this.slot.slot);
     this.nodeName = options.nodeName ?? `process-node-${this.slot.slot}`;
     this.loop = new ResyncLoop(() => this.reconcile(), options.resyncIntervalMs ?? 10_000, options.log, `process-kubelet (node agent ${this.nodeName})`);
+    this.node = new NodeRegistration(this.config, {
+      nodeName: this.nodeName,
+      nodeIP: this.nodeIP,
+      instanceId: this.instanceId,
+      capacity: { cpu: '64', memory: '256Gi', pods: '250', 'ephemeral-storage': '500Gi' },
+      onError: (error) => this.recordError(error),
+    });
     this.hosts = new HostsFile(options.hostsFile ?? '/etc/hosts', this.instanceId);
     const images = new ImageResolver({ binaries: options.binaries, kubeBinDir: options.kubeBinDir, repositoryRoot: repositoryRoot() });
     mkdirSync(join(options.stateDir, 'pods'), { recursive: true });
@@ -114,9 +116,7 @@ class NodeAgent implements ProcessKubelet {
   }
 
   async start(): Promise<void> {
-    await this.registerNode();
-    await this.renewLease();
-    this.scheduleLease();
+    await this.node.register();
     const watched = [
       `/api/v1/pods`,
       '/api/v1/services',
@@ -145,129 +145,6 @@ class NodeAgent implements ProcessKubelet {
         else this.watches.add(created);
       })
       .catch(restart);
-  }
-
-  // --- Node and Lease -------------------------------------------------------------------------
-
-  private nodeStatus(): V1Node['status'] {
-    const now = new Date();
-    const capacity = { cpu: '64', memory: '256Gi', pods: '250', 'ephemeral-storage': '500Gi' };
-    return {
-      capacity,
-      allocatable: capacity,
-      addresses: [
-        { type: 'InternalIP', address: this.nodeIP },
-        { type: 'Hostname', address: this.nodeName },
-      ],
-      conditions: [
-        {
-          type: 'MemoryPressure',
-          status: 'False',
-          reason: 'KubeletHasSufficientMemory',
-          message: 'process kubelet',
-          lastHeartbeatTime: now,
-          lastTransitionTime: now,
-        },
-        {
-          type: 'DiskPressure',
-          status: 'False',
-          reason: 'KubeletHasNoDiskPressure',
-          message: 'process kubelet',
-          lastHeartbeatTime: now,
-          lastTransitionTime: now,
-        },
-        {
-          type: 'PIDPressure',
-          status: 'False',
-          reason: 'KubeletHasSufficientPID',
-          message: 'process kubelet',
-          lastHeartbeatTime: now,
-          lastTransitionTime: now,
-        },
-        {
-          type: 'Ready',
-          status: 'True',
-          reason: 'KubeletReady',
-          message: 'process kubelet is posting ready status',
-          lastHeartbeatTime: now,
-          lastTransitionTime: now,
-        },
-      ],
-      nodeInfo: {
-        architecture: process.arch === 'x64' ? 'amd64' : process.arch,
-        bootID: this.instanceId,
-        containerRuntimeVersion: 'process://1.0.0',
-        kernelVersion: '',
-        kubeProxyVersion: '',
-        kubeletVersion: 'v0.0.0-process-kubelet',
-        machineID: this.nodeName,
-        operatingSystem: 'linux',
-        osImage: 'process kubelet',
-        systemUUID: this.nodeName,
-      },
-    };
-  }
-
-  /** Registers the Node (or takes over the one a previous agent of this name left) and posts Ready. */
-  private async registerNode(): Promise<void> {
-    const labels = {
-      'kubernetes.io/hostname': this.nodeName,
-      'kubernetes.io/os': 'linux',
-      'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch,
-    };
-    let node: V1Node;
-    try {
-      node = await this.core.createNode({ body: { apiVersion: 'v1', kind: 'Node', metadata: { name: this.nodeName, labels } } });
-    } catch (error) {
-      if (statusOf(error) !== 409) throw error;
-      node = await this.core.readNode({ name: this.nodeName });
-    }
-    await this.core.replaceNodeStatus({ name: this.nodeName, body: { ...node, status: this.nodeStatus() } });
-  }
-
-  private scheduleLease(): void {
-    if (this.loop.isStopped) return;
-    this.leaseTimer = setTimeout(() => {
-      void this.renewLease()
-        .catch((error: unknown) => this.recordError(error))
-        .finally(() => this.scheduleLease());
-    }, LEASE_RENEW_MS);
-  }
-
-  /**
-   * The node heartbeat the node lifecycle controller reads (kube-node-lease/<node>). renewTime is
-   * a MicroTime, which the apiserver parses with exactly six fractional digits; client-node
-   * serialises a Date with three (400), so the time goes in as a JSON patch of the string.
-   */
-  private async renewLease(): Promise<void> {
-    const namespace = 'kube-node-lease';
-    try {
-      await this.coordination.readNamespacedLease({ name: this.nodeName, namespace });
-    } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-      const node = await this.core.readNode({ name: this.nodeName });
-      await this.coordination.createNamespacedLease({
-        namespace,
-        body: {
-          apiVersion: 'coordination.k8s.io/v1',
-          kind: 'Lease',
-          metadata: {
-            name: this.nodeName,
-            namespace,
-            ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: this.nodeName, uid: node.metadata?.uid ?? '' }],
-          },
-          spec: { holderIdentity: this.nodeName, leaseDurationSeconds: LEASE_SECONDS },
-        },
-      });
-    }
-    await this.coordination.patchNamespacedLease({
-      name: this.nodeName,
-      namespace,
-      body: [
-        { op: 'add', path: '/spec/holderIdentity', value: this.nodeName },
-        { op: 'add', path: '/spec/renewTime', value: microTime(new Date()) },
-      ],
-    });
   }
 
   // --- Reconcile ------------------------------------------------------------------------------
@@ -531,7 +408,7 @@ class NodeAgent implements ProcessKubelet {
   async stop(): Promise<void> {
     if (this.loop.isStopped) return;
     const stopping = this.loop.stop();
-    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    await this.node.stop(false);
     for (const controller of this.watches) controller.abort();
     this.watches.clear();
     await stopping;
@@ -547,11 +424,6 @@ class NodeAgent implements ProcessKubelet {
     await this.hosts.remove();
     this.slot.release();
   }
-}
-
-/** metav1.MicroTime's wire format: RFC 3339 with exactly six fractional digits. */
-export function microTime(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
 export async function startNodeAgent(options: ProcessKubeletOptions): Promise<ProcessKubelet> {

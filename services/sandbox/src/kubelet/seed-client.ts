@@ -64,8 +64,6 @@ export interface SeedClient {
   replaceStatus<K extends StatusKind>(kind: K, object: SeedObjects[K]): Promise<SeedObjects[K]>;
   /** Resolves quietly when the object is already gone. */
   delete(kind: SeedKind, namespace: string, name: string): Promise<void>;
-  /** POST pods/binding: assigns a pending pod to a node; the annotations go onto the pod. */
-  bind(namespace: string, name: string, nodeName: string, annotations: Record<string, string>): Promise<void>;
   /** Calls onChange (without detail) whenever a watched resource changes; returns a stopper. */
   watch(namespaces: string[] | 'all', onChange: () => void): () => void;
 }
@@ -159,14 +157,6 @@ export class KubernetesSeedClient implements SeedClient {
     } catch (error) {
       if (statusOf(error) !== 404) throw error;
     }
-  }
-
-  async bind(namespace: string, name: string, nodeName: string, annotations: Record<string, string>): Promise<void> {
-    await this.core.createNamespacedPodBinding({
-      name,
-      namespace,
-      body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, annotations }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName } },
-    });
   }
 
   watch(namespaces: string[] | 'all', onChange: () => void): () => void {

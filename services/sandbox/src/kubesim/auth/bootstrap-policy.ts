@@ -284,6 +284,19 @@ function controllerRoles(): { roles: KubeObject[]; bindings: KubeObject[] } {
       ],
     ],
     [
+      'daemon-set-controller',
+      [
+        rule(['get', 'list', 'watch'], ['extensions', 'apps'], ['daemonsets']),
+        rule(['update'], ['extensions', 'apps'], ['daemonsets/status']),
+        rule(['update'], ['extensions', 'apps'], ['daemonsets/finalizers']),
+        rule(['list', 'watch'], [''], ['nodes']),
+        rule(['list', 'watch', 'create', 'delete', 'patch'], [''], ['pods']),
+        rule(['create'], [''], ['pods/binding']),
+        rule(['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], ['apps'], ['controllerrevisions']),
+        eventRule,
+      ],
+    ],
+    [
       'endpoint-controller',
       [
         rule(['get', 'list', 'watch'], [''], ['services', 'pods']),

@@ -6,6 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../contracts.js';
 import { BootstrapSigner } from './bootstrap-signer.js';
 import { ApiError, KubeClient, isStatus, stderrLogger, type Logger } from './client.js';
+import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
 import { EndpointsController } from './endpoints.js';
 import { CsrApprover, CsrController, CsrSigner, loadSigningCa, type SigningCa } from './csr.js';
@@ -36,10 +37,11 @@ export type ControllerName =
   | 'deployment'
   | 'replicaset'
   | 'statefulset'
+  | 'daemonset'
   | 'endpoint';
 
 /** The controllers that turn workloads into Pods and Services into Endpoints (the process kubelet runs the Pods). */
-export const WORKLOAD_CONTROLLERS: ControllerName[] = ['deployment', 'replicaset', 'statefulset', 'endpoint'];
+export const WORKLOAD_CONTROLLERS: ControllerName[] = ['deployment', 'replicaset', 'statefulset', 'daemonset', 'endpoint'];
 
 const IMPLEMENTED: Record<string, ControllerName> = {
   namespace: 'namespace',
@@ -66,6 +68,8 @@ const IMPLEMENTED: Record<string, ControllerName> = {
   'replicaset-controller': 'replicaset',
   statefulset: 'statefulset',
   'statefulset-controller': 'statefulset',
+  daemonset: 'daemonset',
+  'daemonset-controller': 'daemonset',
   endpoint: 'endpoint',
   'endpoints-controller': 'endpoint',
 };
@@ -77,7 +81,6 @@ const OTHER_KNOWN = new Set([
   'clusterrole-aggregation',
   'cronjob',
   'csrcleaner',
-  'daemonset',
   'disruption',
   'endpointslice',
   'endpointslicemirroring',
@@ -110,6 +113,7 @@ const OTHER_KNOWN = new Set([
   'kube-apiserver-serving-clustertrustbundle-publisher-controller',
   'device-taint-eviction-controller',
 ]);
+const POD_CREATORS = new Set<ControllerName>(['replicaset', 'statefulset', 'daemonset']);
 const DISABLED_BY_DEFAULT = new Set<ControllerName>(['bootstrapsigner', 'tokencleaner']);
 const ALL_CONTROLLERS: ControllerName[] = [
   'namespace',
@@ -161,6 +165,7 @@ const CONTROLLER_ACCOUNTS: Record<ControllerName, string> = {
   deployment: 'deployment-controller',
   replicaset: 'replicaset-controller',
   statefulset: 'statefulset-controller',
+  daemonset: 'daemon-set-controller',
   endpoint: 'endpoint-controller',
 };
 
@@ -179,6 +184,15 @@ export interface ControllerOptions {
   nodeMonitorGracePeriodMs?: number;
   nodeMonitorPeriodMs?: number;
   garbageCollectorIntervalMs?: number;
+  /**
+   * Also run kube-scheduler in this process, with the node lifecycle controller it depends on (it
+   * lifts the not-ready taint TaintNodesByCondition puts on every new Node, the process
+   * kubelet's included). Default: on when a controller that creates Pods (replicaset,
+   * statefulset, daemonset) runs, since in-process callers are seeds (kubesim and a process
+   * kubelet) whose Pods need binding. The kube-controller-manager binary passes false: a tenant
+   * runs kube-scheduler as its own binary.
+   */
+  scheduler?: boolean;
   /** --use-service-account-credentials: each controller authenticates as its own kube-system service account. */
   useServiceAccountCredentials?: boolean;
   /** --service-account-private-key-file contents: signs legacy service-account tokens when TokenRequest is not served. */
@@ -383,6 +397,11 @@ export async function startControllers(kubeconfig: string | KubeConfig, options:
         runners.push({ name, run: (signal) => controller.run(signal) });
         break;
       }
+      case 'daemonset': {
+        const controller = new DaemonSetController(client, logger);
+        runners.push({ name, run: (signal) => controller.run(signal) });
+        break;
+      }
       case 'endpoint': {
         const controller = new EndpointsController(client, logger);
         runners.push({ name, run: (signal) => controller.run(signal) });
@@ -391,6 +410,18 @@ export async function startControllers(kubeconfig: string | KubeConfig, options:
       case 'csrapproving':
       case 'csrsigning':
         break;
+    }
+  }
+  const schedules = options.scheduler ?? names.some((name) => POD_CREATORS.has(name));
+  if (schedules) {
+    const scheduler = new Scheduler(root, logger);
+    runners.push({ name: 'scheduler', run: (signal) => scheduler.run(signal) });
+    if (!names.includes('nodelifecycle')) {
+      const controller = new NodeLifecycleController(clientFor('nodelifecycle'), logger, {
+        gracePeriodMs: options.nodeMonitorGracePeriodMs ?? 40_000,
+        monitorPeriodMs: options.nodeMonitorPeriodMs ?? 5_000,
+      });
+      runners.push({ name: 'nodelifecycle', run: (signal) => controller.run(signal) });
     }
   }
   const approving = names.includes('csrapproving');
@@ -761,6 +792,7 @@ export async function runControllerManager(argv: string[]): Promise<void> {
     const durationMs = durationFlag(flags, 'cluster-signing-duration', 365 * 24 * 3_600_000);
     const options: ControllerOptions = {
       controllers,
+      scheduler: false,
       ...(signingCertPem && signingKeyPem ? { clusterSigningCertPem: signingCertPem, clusterSigningKeyPem: signingKeyPem } : {}),
       clusterSigningDurationSeconds: Math.floor(durationMs / 1000),
       nodeMonitorGracePeriodMs: durationFlag(flags, 'node-monitor-grace-period', 40_000),
