@@ -231,7 +231,9 @@ function qualifiersOf(input: ClusterSummaryInput, state: ClusterState, pools: re
   }
   const desired = pools.reduce((sum, pool) => sum + pool.desired, 0);
   const ready = pools.reduce((sum, pool) => sum + pool.ready, 0);
-  if (ready < desired) add('NodesNotReady', `${ready}/${desired} nodes ready`, `${ready} of ${desired} nodes ready`);
+  // Nodes a pool failure or a missing pod network already explains are not said twice.
+  if (ready < desired && pools.some((pool) => pool.reason === 'NodesNotReady'))
+    add('NodesNotReady', `${ready}/${desired} nodes ready`, `${ready} of ${desired} nodes ready`);
   const otherAddons = addons.filter((addon) => addon.condition !== 'NetworkReady' && addon.status !== 'True');
   if (otherAddons.length > 0) {
     add(
