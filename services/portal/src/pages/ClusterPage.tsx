@@ -1,11 +1,12 @@
 import { useMemo, useState } from 'react';
 import { ApiError, clusterPath, type Catalog, type NodePool, type Operation } from '../api.js';
 import { operationFinished } from '../components/OperationProgress.js';
-import { Empty, ErrorNotice, Loading, PhaseBadge } from '../components/states.js';
+import { Empty, ErrorNotice, Loading, SummaryBadge } from '../components/states.js';
 import { useResource } from '../hooks.js';
 import { Link, useRouter } from '../router.js';
 import { canEdit, roleIn, useSession } from '../session.js';
-import { deriveMilestones, upgradeInProgress } from '../timeline.js';
+import { milestonesOf, upgradeLine } from '../timeline.js';
+import { Addons } from './cluster/Addons.js';
 import { Conditions } from './cluster/Conditions.js';
 import { NodePools, POOL_POLL_MS } from './cluster/NodePools.js';
 import { Overview } from './cluster/Overview.js';
@@ -28,8 +29,7 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
     deleting ? undefined : POOL_POLL_MS,
   );
   const catalog = useResource(() => session.api.get<Catalog>('/catalog'), 'catalog');
-  const milestones = useMemo(() => deriveMilestones(cluster, events, pools.data ?? []), [cluster, events, pools.data]);
-  const rollingUpgrade = useMemo(() => upgradeInProgress(cluster, events), [cluster, events]);
+  const milestones = useMemo(() => milestonesOf(cluster?.summary, events), [cluster, events]);
 
   if (error !== undefined && !cluster) {
     return (
@@ -50,7 +50,10 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
   // The database takes the new version at once, so while the control plane still rolls towards
   // it, "next minor" would be two minors ahead of the components not yet upgraded. The open
   // operation covers the moment before the stream reports the new generation.
-  const upgradeInFlight = cluster.observedGeneration < cluster.generation || (operation?.kind === 'upgrade' && !operationFinished(operation));
+  const upgradeInFlight =
+    cluster.summary.versions.target !== null ||
+    cluster.observedGeneration < cluster.generation ||
+    (operation?.kind === 'upgrade' && !operationFinished(operation));
   const upgradeTarget = upgradeInFlight ? undefined : nextMinor(catalog.data, cluster.version);
 
   return (
@@ -60,7 +63,7 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
       </nav>
       <div className="page-head">
         <h1>{cluster.name}</h1>
-        <PhaseBadge phase={cluster.phase} />
+        <SummaryBadge summary={cluster.summary} />
       </div>
       {cluster.phase === 'Deleted' && (
         <div className="note" role="status">
@@ -81,8 +84,9 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
             else setOperation(finished);
           }}
         />
-        <Timeline milestones={milestones} upgrade={rollingUpgrade} events={events} streamState={streamState} />
+        <Timeline milestones={milestones} upgrade={upgradeLine(cluster.summary)} events={events} streamState={streamState} />
       </div>
+      <Addons summary={cluster.summary} />
       <Conditions cluster={cluster} />
       {!deleting && <NodePools projectId={projectId} cluster={cluster} pools={pools} editable={editable} />}
     </>
