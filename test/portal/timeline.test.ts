@@ -51,7 +51,7 @@ function summarized(overrides: Partial<ClusterSummaryInput> = {}): ClusterSummar
     seedName: 'sandbox',
     pools: [{ id: 'np1', name: 'default', replicas: 1, deleting: false, conditions: [], nodes: [readyNode] }],
     ...overrides,
-  }) as ClusterSummary;
+  });
 }
 
 const states = (milestones: Milestone[]) => Object.fromEntries(milestones.map((milestone) => [milestone.key, milestone.state]));
