@@ -10,6 +10,7 @@ import {
   type PoolSummaryInput,
   type SummaryConditionInput,
 } from '../../services/core/src/state/cluster-summary.js';
+import { poolConverged, poolProgress, type PlannedNode } from '../../services/core/src/state/node-pool-plan.js';
 
 const AT = '2026-01-01T00:00:00.000Z';
 const condition = (
@@ -201,5 +202,21 @@ describe('cluster summary', () => {
     expect(summary.headline).toBe('Running');
     expect(summary.pools.find((candidate) => candidate.id === 'np2')).toMatchObject({ state: 'Deleting' });
     expect(summarizePool(going).headline).toBe('1/2 nodes ready · deleting');
+  });
+
+  it('counts a scale operation ready the same way: a Ready row whose Node reads NotReady is not ready, nor converged', () => {
+    const planned = (nodeReady: boolean | undefined): PlannedNode => ({
+      id: 'n1',
+      phase: 'Ready',
+      createdAt: new Date(AT),
+      replacesNodeId: null,
+      kubeletVersion: 'v1.36.3',
+      nodeReady,
+    });
+    expect(poolProgress(1, [planned(false)]).ready).toBe(0);
+    expect(poolConverged(1, [planned(false)])).toBe(false);
+    expect(poolProgress(1, [planned(true)]).ready).toBe(1);
+    // Before the health checker's first reading the join's own check (Node Ready) stands.
+    expect(poolConverged(1, [planned(undefined)])).toBe(true);
   });
 });
