@@ -59,6 +59,20 @@ export const presentCluster = (row: Omit<ClusterRow, 'sealed_secrets'>, seedName
   summary,
 });
 
+/** The same computation as the cluster summary's pool entry, so a pool card and the cluster never disagree. */
+function poolStatus(row: NodePoolRow, nodes: readonly NodeRow[]) {
+  const pool = summarizePool(poolSummaryInput(row, nodes));
+  return {
+    nodes: nodes.length,
+    ready: pool.ready,
+    unhealthy: nodes.filter((node) => node.phase === 'Unhealthy').length,
+    state: pool.state,
+    reason: pool.reason,
+    message: pool.message,
+    headline: pool.headline,
+  };
+}
+
 export const presentPool = (row: NodePoolRow, nodes?: NodeRow[]) => ({
   id: row.id,
   clusterId: row.cluster_id,
@@ -76,19 +90,7 @@ export const presentPool = (row: NodePoolRow, nodes?: NodeRow[]) => ({
   conditions: row.conditions,
   ...(nodes
     ? {
-        // The same function the cluster summary runs, so a pool card and the cluster never disagree.
-        status: (() => {
-          const pool = summarizePool(poolSummaryInput(row, nodes));
-          return {
-            nodes: nodes.length,
-            ready: pool.ready,
-            unhealthy: nodes.filter((node) => node.phase === 'Unhealthy').length,
-            state: pool.state,
-            reason: pool.reason,
-            message: pool.message,
-            headline: pool.headline,
-          };
-        })(),
+        status: poolStatus(row, nodes),
       }
     : {}),
   createdAt: row.created_at.toISOString(),

@@ -20,8 +20,7 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
   const editable = canEdit(roleIn(session, projectId));
   const { cluster, events, error, streamState } = useClusterStream(projectId, clusterId);
   const [operation, setOperation] = useState<Operation | undefined>(undefined);
-  const deleting =
-    Boolean(cluster?.deletionRequestedAt) || cluster?.phase === 'Deleting' || cluster?.phase === 'Deleted' || operation?.kind === 'delete-cluster';
+  const deleting = cluster?.summary.state === 'Deleting' || cluster?.summary.state === 'Deleted' || operation?.kind === 'delete-cluster';
   // Pools are only listed while the cluster lives: a deleted cluster's pools answer 404.
   const pools = useResource(
     () => (deleting ? Promise.resolve([] as NodePool[]) : session.api.list<NodePool>(`${clusterPath(projectId, clusterId)}/nodepools`)),
@@ -65,7 +64,7 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
         <h1>{cluster.name}</h1>
         <SummaryBadge summary={cluster.summary} />
       </div>
-      {cluster.phase === 'Deleted' && (
+      {cluster.summary.state === 'Deleted' && (
         <div className="note" role="status">
           The cluster has been deleted. <Link to={`/projects/${projectId}/clusters`}>Back to the clusters</Link>
         </div>
