@@ -292,7 +292,8 @@ function timelineOf(
   let controlPlaneDone = true;
   CONTROL_PLANE.forEach((candidate, index) => {
     const conditions = candidate.conditions.map((type) => find(input.conditions, type));
-    const allTrue = conditions.every((condition) => condition?.status === 'True');
+    // A Running cluster got past every step; a condition it never reported (a component added later) does not undo that.
+    const allTrue = conditions.every((condition) => (condition ? condition.status === 'True' : state === 'Running'));
     const notReady = conditions.find((condition) => condition && condition.status !== 'True');
     const baseTitle = CONTROL_PLANE_TITLES[candidate.id] ?? candidate.id;
     const title = upgrading && versions.target ? `${baseTitle} at ${versions.target}` : `${baseTitle} ready`;
