@@ -56,6 +56,58 @@ export interface Condition {
   lastTransitionTime: string;
 }
 
+/** A Degraded qualifier of the summary: why a state does not stand on its own. */
+export interface SummaryQualifier {
+  type: 'Degraded';
+  status: 'True';
+  reason: 'PoolProvisioningFailed' | 'NetworkNotReady' | 'NodesNotReady' | 'AddonsNotReady' | 'ControlPlaneNotReady';
+  short: string;
+  message: string;
+}
+
+export type TimelineStatus = 'done' | 'active' | 'pending' | 'failed' | 'skipped';
+
+export interface TimelineStep {
+  id: string;
+  title: string;
+  status: TimelineStatus;
+  detail: string | null;
+  at: string | null;
+}
+
+export interface AddonStatus {
+  condition: string;
+  name: string;
+  status: Condition['status'];
+  reason: string;
+  message: string;
+}
+
+export interface PoolSummary {
+  id: string;
+  name: string;
+  state: 'Ready' | 'Scaling' | 'Degraded' | 'Deleting';
+  reason: string | null;
+  message: string | null;
+  headline: string;
+  desired: number;
+  ready: number;
+  nodes: number;
+}
+
+/** The API's one status model of a cluster (services/core/src/state/cluster-summary.ts); every view renders it. */
+export interface ClusterSummary {
+  state: 'Provisioning' | 'Running' | 'Upgrading' | 'Deleting' | 'Deleted' | 'Failed';
+  reason: string | null;
+  qualifiers: SummaryQualifier[];
+  headline: string;
+  versions: { current: string; target: string | null };
+  nodes: { ready: number; desired: number };
+  addons: AddonStatus[];
+  pools: PoolSummary[];
+  timeline: TimelineStep[];
+}
+
 export interface Cluster {
   id: string;
   projectId: string;
@@ -74,6 +126,7 @@ export interface Cluster {
   createdAt: string;
   updatedAt: string;
   deletionRequestedAt: string | null;
+  summary: ClusterSummary;
 }
 
 export interface ClusterEvent {
@@ -95,7 +148,7 @@ export interface NodePool {
   image: string;
   replicas: number;
   conditions?: Condition[];
-  status?: { nodes: number; ready: number };
+  status?: { nodes: number; ready: number; state: PoolSummary['state']; reason: string | null; message: string | null; headline: string };
   createdAt: string;
   deletionRequestedAt: string | null;
 }
@@ -117,6 +170,8 @@ export interface PoolNode {
   lastHeartbeatAt: string | null;
   sshProbe: SshProbe | null;
   conditions?: Condition[];
+  /** Counted ready by the pool and the cluster summary: phase Ready and the tenant Node's Ready condition True. */
+  ready: boolean;
   /** As the Node reported it when it became Ready ("v1.36.3"); null before. */
   kubeletVersion: string | null;
   createdAt: string;

@@ -12,6 +12,7 @@ import { NodeHealthChecker } from './nodes/node-health-checker.js';
 import { NodeRemoval } from './nodes/node-removal.js';
 import { NodePoolReconciler } from './nodes/node-pool-reconciler.js';
 import { PoolCredentials } from './nodes/pool-credentials.js';
+import { PoolConditions } from './nodes/pool-conditions.js';
 import { PoolEvents } from './nodes/pool-events.js';
 import { PoolMachines } from './nodes/pool-machines.js';
 import { PoolOperations } from './nodes/pool-operations.js';
@@ -60,6 +61,7 @@ class ResyncSchedules implements OnApplicationBootstrap {
     SeedWatches,
     NodePoolReconciler,
     PoolEvents,
+    PoolConditions,
     PoolOperations,
     PoolCredentials,
     PoolTenants,

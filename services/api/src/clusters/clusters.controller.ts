@@ -102,7 +102,8 @@ export class ClustersController {
           }
           const cluster = await this.repository.findById(clusterId);
           if (cluster) {
-            const snapshot = JSON.stringify(presentCluster(cluster, null));
+            const seedName = await this.clusters.seedName(cluster);
+            const snapshot = JSON.stringify(presentCluster(cluster, seedName, await this.clusters.summaryFor(cluster, seedName)));
             if (snapshot !== lastSnapshot) {
               lastSnapshot = snapshot;
               response.write(`event: cluster\ndata: ${snapshot}\n\n`);

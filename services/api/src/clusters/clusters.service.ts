@@ -34,7 +34,8 @@ import { isProviderName, providerDefinition } from '../../../clouds/src/provider
 import { auditBase, type Actor } from '../auth/principal.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { ProjectAccess } from '../projects/project-access.js';
-import { presentCluster, presentEvent, presentOperation } from './presenters.js';
+import { clusterSummary, poolSummaryInput, presentCluster, presentEvent, presentOperation } from './presenters.js';
+import type { ClusterSummary } from '../../../core/src/state/cluster-summary.js';
 
 @Injectable()
 export class ClustersService {
@@ -121,19 +122,34 @@ export class ClustersService {
     await this.operations.announce(clusterId, input.nodePool ? [{ kind: 'cluster' }, { kind: 'pool', poolId }] : [{ kind: 'cluster' }]);
     const created = await this.clusters.findById(clusterId);
     if (!created) throw notFound('cluster');
-    return presentCluster(created, seedName);
+    return presentCluster(created, seedName, await this.summaryFor(created, seedName));
   }
 
   async list(actor: Actor, projectId: string) {
     await this.access.require(actor, projectId, 'viewer');
     const seeds = new Map((await this.seeds.list()).map((seed) => [seed.id, seed.name]));
-    return (await this.clusters.listLive(projectId)).map((row) => presentCluster(row, row.seed_id ? (seeds.get(row.seed_id) ?? null) : null));
+    return Promise.all(
+      (await this.clusters.listLive(projectId)).map(async (row) => {
+        const seedName = row.seed_id ? (seeds.get(row.seed_id) ?? null) : null;
+        return presentCluster(row, seedName, await this.summaryFor(row, seedName));
+      }),
+    );
   }
 
   async get(actor: Actor, projectId: string, clusterId: string) {
     await this.access.require(actor, projectId, 'viewer');
     const cluster = await this.find(projectId, clusterId);
-    return presentCluster(cluster, await this.seedName(cluster));
+    const seedName = await this.seedName(cluster);
+    return presentCluster(cluster, seedName, await this.summaryFor(cluster, seedName));
+  }
+
+  /** The cluster's status model from its row, its pools and their nodes, and an open upgrade. */
+  async summaryFor(row: Omit<ClusterRow, 'sealed_secrets'>, seedName: string | null): Promise<ClusterSummary> {
+    const pools = await this.pools.listAll(row.id);
+    const inputs = await Promise.all(pools.map(async (pool) => poolSummaryInput(pool, await this.nodes.listLive(pool.id))));
+    // Once the control plane observed the newest generation it runs the target, whatever the operation row says yet.
+    const upgradingFrom = row.observed_generation < row.generation ? await this.versionBeforeOpenUpgrades(row.id) : undefined;
+    return clusterSummary(row, seedName, inputs, upgradingFrom);
   }
 
   async delete(actor: Actor, projectId: string, clusterId: string) {
@@ -353,7 +369,7 @@ export class ClustersService {
     return cluster;
   }
 
-  private async seedName(cluster: ClusterRow): Promise<string | null> {
+  async seedName(cluster: ClusterRow): Promise<string | null> {
     return cluster.seed_id ? ((await this.seeds.findById(cluster.seed_id))?.name ?? null) : null;
   }
 }

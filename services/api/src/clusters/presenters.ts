@@ -1,6 +1,44 @@
+import {
+  conditionsFrom,
+  summarizeCluster,
+  summarizePool,
+  nodeIsReady,
+  type ClusterSummary,
+  type PoolSummaryInput,
+} from '../../../core/src/state/cluster-summary.js';
 import type { ClusterRow, NodePoolRow, NodeRow, OperationRow, ClusterEventRow } from '../../../db/src/index.js';
 
-export const presentCluster = (row: Omit<ClusterRow, 'sealed_secrets'>, seedName: string | null) => ({
+export const poolSummaryInput = (row: NodePoolRow, nodes: readonly NodeRow[]): PoolSummaryInput => ({
+  id: row.id,
+  name: row.name,
+  replicas: row.replicas,
+  deleting: row.deletion_requested_at !== null,
+  conditions: conditionsFrom(row.conditions),
+  nodes: nodes.map((node) => ({ phase: node.phase, conditions: conditionsFrom(node.conditions) })),
+});
+
+/** The status model every view renders; `upgradingFrom` is what the oldest open upgrade started from. */
+export const clusterSummary = (
+  row: Omit<ClusterRow, 'sealed_secrets'>,
+  seedName: string | null,
+  pools: readonly PoolSummaryInput[],
+  upgradingFrom: string | undefined,
+): ClusterSummary =>
+  summarizeCluster({
+    phase: row.phase,
+    phaseReason: row.phase_reason || null,
+    conditions: conditionsFrom(row.conditions),
+    version: row.version,
+    upgradingFrom,
+    generation: row.generation,
+    observedGeneration: row.observed_generation,
+    deletionRequested: row.deletion_requested_at !== null,
+    endpoint: row.endpoint,
+    seedName,
+    pools,
+  });
+
+export const presentCluster = (row: Omit<ClusterRow, 'sealed_secrets'>, seedName: string | null, summary: ClusterSummary) => ({
   id: row.id,
   projectId: row.project_id,
   name: row.name,
@@ -20,7 +58,22 @@ export const presentCluster = (row: Omit<ClusterRow, 'sealed_secrets'>, seedName
   createdAt: row.created_at.toISOString(),
   updatedAt: row.updated_at.toISOString(),
   deletionRequestedAt: row.deletion_requested_at?.toISOString() ?? null,
+  summary,
 });
+
+/** The same computation as the cluster summary's pool entry, so a pool card and the cluster never disagree. */
+function poolStatus(row: NodePoolRow, nodes: readonly NodeRow[]) {
+  const pool = summarizePool(poolSummaryInput(row, nodes));
+  return {
+    nodes: nodes.length,
+    ready: pool.ready,
+    unhealthy: nodes.filter((node) => node.phase === 'Unhealthy').length,
+    state: pool.state,
+    reason: pool.reason,
+    message: pool.message,
+    headline: pool.headline,
+  };
+}
 
 export const presentPool = (row: NodePoolRow, nodes?: NodeRow[]) => ({
   id: row.id,
@@ -39,11 +92,7 @@ export const presentPool = (row: NodePoolRow, nodes?: NodeRow[]) => ({
   conditions: row.conditions,
   ...(nodes
     ? {
-        status: {
-          nodes: nodes.length,
-          ready: nodes.filter((node) => node.phase === 'Ready').length,
-          unhealthy: nodes.filter((node) => node.phase === 'Unhealthy').length,
-        },
+        status: poolStatus(row, nodes),
       }
     : {}),
   createdAt: row.created_at.toISOString(),
@@ -59,6 +108,8 @@ export const presentNode = (row: NodeRow) => ({
   phase: row.phase,
   phaseReason: row.phase_reason,
   phaseChangedAt: row.phase_changed_at?.toISOString() ?? null,
+  /** Counted ready by the pool and the cluster summary: phase Ready and the tenant Node's Ready condition True. */
+  ready: nodeIsReady({ phase: row.phase, conditions: conditionsFrom(row.conditions) }),
   /** Ready, LeaseFresh and SshReachable as the node health checker last saw them. */
   conditions: row.conditions,
   unhealthySince: row.unhealthy_since?.toISOString() ?? null,

@@ -12,7 +12,15 @@ export interface PlannedNode {
   replacesNodeId: string | null;
   /** As the Node reports it ("v1.35.4"); null until it registered. */
   kubeletVersion: string | null;
+  /**
+   * The tenant Node's Ready condition as the health checker last read it (false for False or
+   * Unknown); undefined before any reading, when the phase alone counts.
+   */
+  nodeReady?: boolean;
 }
+
+/** Ready for progress and convergence: the phase, and the Node's own Ready condition when read. */
+const countsReady = (node: PlannedNode): boolean => node.phase === 'Ready' && node.nodeReady !== false;
 
 export type RemovalReason = 'ScaleDown' | 'Replaced' | 'ReplacementNotNeeded';
 
@@ -134,7 +142,7 @@ export function poolProgress(desired: number, nodes: readonly PlannedNode[]): Po
   const count = (...phases: NodePhase[]) => nodes.filter((node) => phases.includes(node.phase)).length;
   return {
     desired,
-    ready: count('Ready'),
+    ready: nodes.filter(countsReady).length,
     joining: count('Joining'),
     provisioning: count('Provisioning'),
     deleting: count('Deleting', 'Replacing'),
@@ -145,5 +153,5 @@ export function poolProgress(desired: number, nodes: readonly PlannedNode[]): Po
 /** Converged: exactly the desired number of nodes, all Ready, nothing joining or leaving. */
 export function poolConverged(desired: number, nodes: readonly PlannedNode[]): boolean {
   const present = nodes.filter((node) => node.phase !== 'Deleted');
-  return present.length === desired && present.every((node) => node.phase === 'Ready');
+  return present.length === desired && present.every(countsReady);
 }

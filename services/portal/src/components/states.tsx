@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
-import { describeError } from '../api.js';
+import { describeError, type ClusterSummary } from '../api.js';
+import { stateBadge } from '../timeline.js';
 
 export function Loading({ what }: { what: string }) {
   return (
@@ -64,6 +65,12 @@ export function RelativeTime({ at }: { at: string | null | undefined }) {
       {text}
     </time>
   );
+}
+
+/** A cluster's state from its summary: "Running · Degraded" whenever a qualifier holds, never a bare "Running" then. */
+export function SummaryBadge({ summary }: { summary: ClusterSummary }) {
+  const badge = stateBadge(summary);
+  return <span className={`badge badge-${badge.tone}`}>{badge.text}</span>;
 }
 
 export function PhaseBadge({ phase }: { phase: string }) {

@@ -1,11 +1,12 @@
 import { useMemo, useState } from 'react';
 import { ApiError, clusterPath, type Catalog, type NodePool, type Operation } from '../api.js';
 import { operationFinished } from '../components/OperationProgress.js';
-import { Empty, ErrorNotice, Loading, PhaseBadge } from '../components/states.js';
+import { Empty, ErrorNotice, Loading, SummaryBadge } from '../components/states.js';
 import { useResource } from '../hooks.js';
 import { Link, useRouter } from '../router.js';
 import { canEdit, roleIn, useSession } from '../session.js';
-import { deriveMilestones, upgradeInProgress } from '../timeline.js';
+import { milestonesOf, upgradeLine } from '../timeline.js';
+import { Addons } from './cluster/Addons.js';
 import { Conditions } from './cluster/Conditions.js';
 import { NodePools, POOL_POLL_MS } from './cluster/NodePools.js';
 import { Overview } from './cluster/Overview.js';
@@ -19,8 +20,7 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
   const editable = canEdit(roleIn(session, projectId));
   const { cluster, events, error, streamState } = useClusterStream(projectId, clusterId);
   const [operation, setOperation] = useState<Operation | undefined>(undefined);
-  const deleting =
-    Boolean(cluster?.deletionRequestedAt) || cluster?.phase === 'Deleting' || cluster?.phase === 'Deleted' || operation?.kind === 'delete-cluster';
+  const deleting = cluster?.summary.state === 'Deleting' || cluster?.summary.state === 'Deleted' || operation?.kind === 'delete-cluster';
   // Pools are only listed while the cluster lives: a deleted cluster's pools answer 404.
   const pools = useResource(
     () => (deleting ? Promise.resolve([] as NodePool[]) : session.api.list<NodePool>(`${clusterPath(projectId, clusterId)}/nodepools`)),
@@ -28,8 +28,7 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
     deleting ? undefined : POOL_POLL_MS,
   );
   const catalog = useResource(() => session.api.get<Catalog>('/catalog'), 'catalog');
-  const milestones = useMemo(() => deriveMilestones(cluster, events, pools.data ?? []), [cluster, events, pools.data]);
-  const rollingUpgrade = useMemo(() => upgradeInProgress(cluster, events), [cluster, events]);
+  const milestones = useMemo(() => milestonesOf(cluster?.summary, events), [cluster, events]);
 
   if (error !== undefined && !cluster) {
     return (
@@ -50,7 +49,10 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
   // The database takes the new version at once, so while the control plane still rolls towards
   // it, "next minor" would be two minors ahead of the components not yet upgraded. The open
   // operation covers the moment before the stream reports the new generation.
-  const upgradeInFlight = cluster.observedGeneration < cluster.generation || (operation?.kind === 'upgrade' && !operationFinished(operation));
+  const upgradeInFlight =
+    cluster.summary.versions.target !== null ||
+    cluster.observedGeneration < cluster.generation ||
+    (operation?.kind === 'upgrade' && !operationFinished(operation));
   const upgradeTarget = upgradeInFlight ? undefined : nextMinor(catalog.data, cluster.version);
 
   return (
@@ -60,9 +62,9 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
       </nav>
       <div className="page-head">
         <h1>{cluster.name}</h1>
-        <PhaseBadge phase={cluster.phase} />
+        <SummaryBadge summary={cluster.summary} />
       </div>
-      {cluster.phase === 'Deleted' && (
+      {cluster.summary.state === 'Deleted' && (
         <div className="note" role="status">
           The cluster has been deleted. <Link to={`/projects/${projectId}/clusters`}>Back to the clusters</Link>
         </div>
@@ -81,8 +83,9 @@ export function ClusterPage({ projectId, clusterId }: { projectId: string; clust
             else setOperation(finished);
           }}
         />
-        <Timeline milestones={milestones} upgrade={rollingUpgrade} events={events} streamState={streamState} />
+        <Timeline milestones={milestones} upgrade={upgradeLine(cluster.summary)} events={events} streamState={streamState} />
       </div>
+      <Addons summary={cluster.summary} />
       <Conditions cluster={cluster} />
       {!deleting && <NodePools projectId={projectId} cluster={cluster} pools={pools} editable={editable} />}
     </>

@@ -1,6 +1,6 @@
 import { useId, useMemo, useState, type SubmitEvent } from 'react';
 import { describeError, projectPath, providerInfo, type Catalog, type Cluster, type Credential, type NodePoolDefaults } from '../api.js';
-import { Empty, Loading, PhaseBadge, RelativeTime, ResourceView, ScrollTable } from '../components/states.js';
+import { Empty, Loading, SummaryBadge, RelativeTime, ResourceView, ScrollTable } from '../components/states.js';
 import { useResource } from '../hooks.js';
 import { clusterNameProblem, generateClusterName } from '../names.js';
 import { Link, useRouter } from '../router.js';
@@ -47,7 +47,7 @@ export function ClustersPage({ projectId }: { projectId: string }) {
                   <thead>
                     <tr>
                       <th scope="col">Name</th>
-                      <th scope="col">Phase</th>
+                      <th scope="col">Status</th>
                       <th scope="col">Version</th>
                       <th scope="col">Seed</th>
                       <th scope="col">Created</th>
@@ -59,10 +59,19 @@ export function ClustersPage({ projectId }: { projectId: string }) {
                         <td>
                           <Link to={`/projects/${projectId}/clusters/${cluster.id}`}>{cluster.name}</Link>
                         </td>
-                        <td>
-                          <PhaseBadge phase={cluster.phase} />
+                        <td data-testid="cluster-status" data-state={cluster.summary.state} data-degraded={cluster.summary.qualifiers.length > 0}>
+                          <SummaryBadge summary={cluster.summary} />
+                          {cluster.summary.qualifiers.map((qualifier) => (
+                            <span key={qualifier.reason} className="wrap qualifier">
+                              {' '}
+                              {qualifier.short} — {qualifier.message}
+                            </span>
+                          ))}
                         </td>
-                        <td>{cluster.version}</td>
+                        <td>
+                          {cluster.summary.versions.current}
+                          {cluster.summary.versions.target && <span className="muted"> → {cluster.summary.versions.target}</span>}
+                        </td>
                         <td>{cluster.seed?.name ?? '—'}</td>
                         <td>
                           <RelativeTime at={cluster.createdAt} />

@@ -10,6 +10,8 @@ import { required } from '../../../core/src/index.js';
 import { isUnrecoverableCloudError, providerDefinition, type CloudInstance } from '../../../clouds/src/index.js';
 import { NodeRepository, type NodeRow } from '../../../db/src/index.js';
 import { LOGGER } from '../../../platform/src/index.js';
+import { POOL_CONDITION_TYPES } from '../../../core/src/state/cluster-summary.js';
+import { PoolConditions } from './pool-conditions.js';
 import { PoolEvents } from './pool-events.js';
 import { PoolOperations } from './pool-operations.js';
 import { bareVersion, CLOUD_PARALLELISM, forEachLimited, type PassContext } from './pool-pass.js';
@@ -33,6 +35,7 @@ export class PoolMachines {
     private readonly nodes: NodeRepository,
     private readonly operations: PoolOperations,
     private readonly events: PoolEvents,
+    private readonly conditions: PoolConditions,
   ) {}
 
   forget(poolId: string): void {
@@ -148,6 +151,14 @@ export class PoolMachines {
           sshPublicKeys,
         });
         await this.recordMachine(row, instance);
+        if (PoolConditions.statusOf(pool, POOL_CONDITION_TYPES.machinesProvisioned) !== 'True') {
+          await this.conditions.set(pool, {
+            type: POOL_CONDITION_TYPES.machinesProvisioned,
+            status: 'True',
+            reason: 'MachineCreated',
+            message: `the cloud created machine ${row.name}`,
+          });
+        }
         if (instance.state === 'running') await this.nodes.setPhase(row.id, ['Provisioning'], 'Joining', 'MachineRunning');
       } catch (error) {
         if (isUnrecoverableCloudError(error) || (error instanceof Error && error.message.startsWith('invalid node user data'))) {
@@ -188,6 +199,14 @@ export class PoolMachines {
     const { pool, cluster } = context;
     this.provisioningBlocked.set(pool.id, { generation: pool.generation, until: Date.now() + PROVISIONING_BACKOFF_MS });
     await this.nodes.setPhase(row.id, ['Provisioning'], 'Deleting', 'ProvisioningFailed');
+    // Kept on the pool, not only on an operation: a pool created with its cluster has none, and
+    // the summary must say why the pool has no machines for as long as that holds.
+    await this.conditions.set(pool, {
+      type: POOL_CONDITION_TYPES.machinesProvisioned,
+      status: 'False',
+      reason: 'ProvisioningFailed',
+      message: `the cloud refused machine ${row.name}: ${message}`,
+    });
     await this.operations.fail(pool, cluster, 'ProvisioningFailed', `the cloud refused machine ${row.name}: ${message}`, [
       'scale',
       'replace-node',

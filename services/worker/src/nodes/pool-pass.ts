@@ -1,6 +1,7 @@
 // What one pass of the node pool reconciler carries from step to step, and the small helpers the
 // steps share.
 import type { NodePhase } from '../../../core/src/index.js';
+import { conditionsFrom } from '../../../core/src/state/cluster-summary.js';
 import type { PlannedNode, RolloutTarget } from '../../../core/src/state/node-pool-plan.js';
 import type { CloudDriver } from '../../../clouds/src/index.js';
 import type { ClusterRow, NodePoolRow, NodeRow, OperationRow } from '../../../db/src/index.js';
@@ -33,7 +34,15 @@ export interface PassContext {
 export const JOINING_PHASES: readonly NodePhase[] = ['Provisioning', 'Joining'];
 
 export function plannedOf(row: NodeRow): PlannedNode {
-  return { id: row.id, phase: row.phase as NodePhase, createdAt: row.created_at, replacesNodeId: row.replaces_node_id, kubeletVersion: row.kubelet_version };
+  const ready = conditionsFrom(row.conditions).find((condition) => condition.type === 'Ready');
+  return {
+    id: row.id,
+    phase: row.phase as NodePhase,
+    createdAt: row.created_at,
+    replacesNodeId: row.replaces_node_id,
+    kubeletVersion: row.kubelet_version,
+    nodeReady: ready ? ready.status === 'True' : undefined,
+  };
 }
 
 export const bareVersion = (version: string): string => version.replace(/^v/, '');

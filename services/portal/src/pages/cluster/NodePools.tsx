@@ -4,6 +4,7 @@ import { OperationProgress, operationFinished } from '../../components/Operation
 import { Empty, ErrorNotice, Loading } from '../../components/states.js';
 import { useResource, type Resource } from '../../hooks.js';
 import { useSession } from '../../session.js';
+import { poolLine } from '../../timeline.js';
 import { NodeTable } from './NodeTable.js';
 import { ReplicaControl } from './ReplicaControl.js';
 import { RolloutControl } from './RolloutControl.js';
@@ -72,7 +73,10 @@ function PoolCard({
     [onChanged, reloadNodes],
   );
   // Nodes are never newer than the apiserver, so the offer waits until the control plane runs the version.
-  const controlPlaneSettled = cluster.phase === 'Running' && cluster.observedGeneration === cluster.generation;
+  const controlPlaneSettled =
+    cluster.summary.state === 'Running' && cluster.summary.versions.target === null && cluster.observedGeneration === cluster.generation;
+  // The cluster summary's entry, so the card says what the timeline and the list say.
+  const line = poolLine(cluster.summary, pool.id, pool.status && { id: pool.id, name: pool.name, desired: pool.replicas, ...pool.status });
   const outdated = outdatedNodes(nodes.data ?? [], cluster.version);
   const rolloutOpen = rollout !== undefined && !operationFinished(rollout);
   const offerRollout = editable && !pool.deletionRequestedAt && controlPlaneSettled && outdated.length > 0 && !rolloutOpen && !awaitingFreshNodes;
@@ -84,11 +88,18 @@ function PoolCard({
           {pool.provider} · {pool.region} · {pool.size} · {pool.image}
         </span>
       </div>
-      <p>
+      <p data-testid="pool-status" data-state={line?.state} data-reason={line?.reason ?? undefined}>
         <strong data-testid="pool-ready">
-          {pool.status?.ready ?? 0}/{pool.replicas}
+          {line?.ready ?? 0}/{pool.replicas}
         </strong>{' '}
-        nodes ready{pool.status && pool.status.nodes !== pool.replicas ? ` (${pool.status.nodes} exist)` : ''}
+        nodes ready{line && line.nodes !== pool.replicas ? ` (${line.nodes} exist)` : ''}
+        {line && line.state !== 'Ready' && (
+          <>
+            {' '}
+            <span className={`badge badge-${line.state.toLowerCase()}`}>{line.state}</span>
+            {line.message && <span className="wrap"> {line.message}</span>}
+          </>
+        )}
       </p>
       {editable && <ReplicaControl poolPath={poolPath} pool={pool} onOperation={setOperation} />}
       {operation && <OperationProgress key={operation.id} projectId={projectId} operation={operation} onFinished={onFinished} />}

@@ -1,11 +1,10 @@
 import type { PoolNode } from '../../api.js';
 import { PhaseBadge, RelativeTime, ScrollTable } from '../../components/states.js';
 
-/** The health checker's Ready condition when it has reported, else what the join recorded. */
+/** Ready as the pool and the cluster summary count it (the API's `ready`); otherwise what the Node's condition says. */
 function readiness(node: PoolNode): 'True' | 'False' | 'Unknown' {
-  const condition = node.conditions?.find((candidate) => candidate.type === 'Ready');
-  if (condition) return condition.status;
-  return node.phase === 'Ready' ? 'True' : 'False';
+  if (node.ready) return 'True';
+  return node.conditions?.find((candidate) => candidate.type === 'Ready')?.status === 'Unknown' ? 'Unknown' : 'False';
 }
 
 const READINESS = { True: { text: 'Ready', badge: 'ok' }, False: { text: 'Not ready', badge: 'bad' }, Unknown: { text: 'Unknown', badge: 'unknown' } } as const;

@@ -30,15 +30,38 @@ export function Overview({
       <h2 id="overview-title">Overview</h2>
       <dl className="facts">
         <div>
-          <dt>Phase</dt>
-          <dd data-testid="cluster-phase">
-            {cluster.phase}
-            {cluster.phaseReason ? ` (${cluster.phaseReason})` : ''}
+          <dt>Status</dt>
+          <dd data-testid="cluster-phase" data-state={cluster.summary.state} data-degraded={cluster.summary.qualifiers.length > 0}>
+            {cluster.summary.headline}
+          </dd>
+        </div>
+        {cluster.summary.qualifiers.length > 1 && (
+          <div>
+            <dt>Why</dt>
+            <dd>
+              <ul className="plain" data-testid="cluster-qualifiers">
+                {cluster.summary.qualifiers.map((qualifier) => (
+                  <li key={`${qualifier.reason}:${qualifier.message}`}>
+                    {qualifier.reason}: {qualifier.message}
+                  </li>
+                ))}
+              </ul>
+            </dd>
+          </div>
+        )}
+        <div>
+          <dt>Kubernetes</dt>
+          {/* What the components run; the target only while an upgrade rolls towards it. */}
+          <dd>
+            <span data-testid="cluster-version">{cluster.summary.versions.current}</span>
+            {cluster.summary.versions.target && <span data-testid="cluster-target-version"> → upgrading to {cluster.summary.versions.target}</span>}
           </dd>
         </div>
         <div>
-          <dt>Kubernetes</dt>
-          <dd data-testid="cluster-version">{cluster.version}</dd>
+          <dt>Nodes ready</dt>
+          <dd data-testid="cluster-nodes">
+            {cluster.summary.nodes.ready}/{cluster.summary.nodes.desired}
+          </dd>
         </div>
         <div>
           <dt>Endpoint</dt>

@@ -1,10 +1,10 @@
 import type { ClusterEvent } from '../../api.js';
 import { RelativeTime } from '../../components/states.js';
-import type { Milestone, UpgradeInProgress } from '../../timeline.js';
+import type { Milestone } from '../../timeline.js';
 
 const STATE_TEXT: Record<Milestone['state'], string> = { done: 'done', active: 'in progress', pending: 'waiting', failed: 'failed', skipped: 'not applicable' };
 
-/** The provisioning milestones, an upgrade in flight and the raw event log, live from the stream. */
+/** The summary's timeline (provisioning, networking, add-ons, nodes, then running, upgrade or deletion) and the raw event log, live from the stream. */
 export function Timeline({
   milestones,
   upgrade,
@@ -12,7 +12,8 @@ export function Timeline({
   streamState,
 }: {
   milestones: Milestone[];
-  upgrade: UpgradeInProgress | undefined;
+  /** "Upgrade from 1.36.3 to 1.37.2" while the summary has a target version. */
+  upgrade: string | undefined;
   events: ClusterEvent[];
   streamState: string;
 }) {
@@ -25,7 +26,7 @@ export function Timeline({
       </div>
       {upgrade && (
         <p className="muted" data-testid="timeline-upgrade">
-          {upgrade.from ? `Upgrade from ${upgrade.from} to ${upgrade.to}` : `Upgrade to ${upgrade.to}`}
+          {upgrade}
         </p>
       )}
       <p className="visually-hidden" aria-live="polite">
