@@ -116,7 +116,10 @@ export interface Cluster {
   seed: { id: string; name: string | null } | null;
   exposeStrategy: string;
   etcdReplicas: number;
-  network: { podCidr: string; serviceCidr: string };
+  network: { podCidr: string; serviceCidr: string; mtu: number | null };
+  /** The network plugin chosen at create time; `none` = the user brings one. */
+  cni: string;
+  addons: { metricsServer: boolean };
   phase: string;
   phaseReason: string | null;
   conditions: Condition[];
@@ -217,7 +220,9 @@ export interface Catalog {
   versions: string[];
   defaultVersion: string;
   exposeStrategies: string[];
-  defaults: { podCidr: string; serviceCidr: string; exposeStrategy: string; etcdReplicas: number };
+  /** Network plugins a cluster can be created with; `none` = the user installs one. */
+  cniPlugins: string[];
+  defaults: { podCidr: string; serviceCidr: string; exposeStrategy: string; etcdReplicas: number; cni: string; metricsServer: boolean };
   placement: Array<{ seed: string; provider: string | null; region: string | null; schedulable: boolean }>;
   nodePoolDefaults?: Partial<Record<Provider, NodePoolDefaults>>;
   providers?: ProviderInfo[];

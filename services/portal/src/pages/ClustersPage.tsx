@@ -94,6 +94,8 @@ interface CreateOptions {
   placement: string;
   exposeStrategy: string;
   etcdReplicas: number;
+  cni: string;
+  metricsServer: boolean;
   credentialId: string;
   poolRegion: string;
   poolSize: string;
@@ -127,6 +129,8 @@ function CreateCluster({ projectId, onCreated }: { projectId: string; onCreated:
     placement: useId(),
     expose: useId(),
     etcd: useId(),
+    cni: useId(),
+    metricsServer: useId(),
     credential: useId(),
     region: useId(),
     size: useId(),
@@ -143,6 +147,8 @@ function CreateCluster({ projectId, onCreated }: { projectId: string; onCreated:
       placement: '',
       exposeStrategy: catalog.data.defaults.exposeStrategy,
       etcdReplicas: catalog.data.defaults.etcdReplicas,
+      cni: catalog.data.defaults.cni,
+      metricsServer: catalog.data.defaults.metricsServer,
       credentialId: credential?.id ?? '',
       poolRegion: poolRegion(catalog.data, credential),
       poolSize: pool?.size ?? '',
@@ -194,6 +200,8 @@ function CreateCluster({ projectId, onCreated }: { projectId: string; onCreated:
     if (options.placement.startsWith('region:')) body.region = options.placement.slice(7);
     if (options.exposeStrategy !== defaults.exposeStrategy) body.exposeStrategy = options.exposeStrategy;
     if (options.etcdReplicas !== defaults.etcdReplicas) body.etcdReplicas = options.etcdReplicas;
+    if (options.cni !== defaults.cni) body.cni = options.cni;
+    if (options.metricsServer !== defaults.metricsServer) body.addons = { metricsServer: options.metricsServer };
     if (credential) {
       body.nodePool = {
         name: 'default',
@@ -244,7 +252,9 @@ function CreateCluster({ projectId, onCreated }: { projectId: string; onCreated:
           </button>
         </div>
         <p className="hint">
-          Kubernetes {options.version}, {options.etcdReplicas} etcd member{options.etcdReplicas === 1 ? '' : 's'}, {options.exposeStrategy}
+          Kubernetes {options.version}, {options.etcdReplicas} etcd member{options.etcdReplicas === 1 ? '' : 's'}, {options.exposeStrategy},{' '}
+          {options.cni === 'none' ? 'no network plugin (you install one)' : `${options.cni} networking`}
+          {options.metricsServer ? ', metrics-server' : ''}
           {credential
             ? `, a node pool of ${options.replicas} × ${options.poolSize} on ${credential.name}`
             : ', no worker nodes (add a provider credential to get a node pool)'}
@@ -302,6 +312,28 @@ function CreateCluster({ projectId, onCreated }: { projectId: string; onCreated:
                 <option value={3}>3 (highly available)</option>
                 <option value={1}>1 (development)</option>
               </select>
+            </div>
+            <div className="field">
+              <label htmlFor={ids.cni}>Network plugin</label>
+              <select id={ids.cni} value={options.cni} onChange={(event) => set('cni', event.target.value)}>
+                {catalog.data.cniPlugins.map((plugin) => (
+                  <option key={plugin} value={plugin}>
+                    {plugin === 'none' ? 'None: I install my own (nodes stay NotReady until then)' : plugin}
+                    {plugin === catalog.data?.defaults.cni ? ' (default)' : ''}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div className="field checkbox">
+              <label htmlFor={ids.metricsServer}>
+                <input
+                  id={ids.metricsServer}
+                  type="checkbox"
+                  checked={options.metricsServer}
+                  onChange={(event) => set('metricsServer', event.target.checked)}
+                />{' '}
+                metrics-server (kubectl top, autoscaling)
+              </label>
             </div>
             <div className="field">
               <label htmlFor={ids.credential}>Provider credential</label>

@@ -64,6 +64,13 @@ export function Overview({
           </dd>
         </div>
         <div>
+          <dt>Network plugin</dt>
+          <dd data-testid="cluster-cni">
+            {cluster.cni === 'none' ? 'none (bring your own)' : cluster.cni}
+            {cluster.addons.metricsServer ? ', metrics-server' : ''}
+          </dd>
+        </div>
+        <div>
           <dt>Endpoint</dt>
           <dd className="mono">{cluster.endpoint ?? 'not assigned yet'}</dd>
         </div>
