@@ -74,7 +74,7 @@ export class KubeClient {
   }
 
   async request<T = unknown>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
-    if (this.readVia && method === 'GET') return this.readVia.request<T>(method, path, body, contentType);
+    if (this.readVia && method === 'GET' && isCollectionPath(path)) return this.readVia.request<T>(method, path, body, contentType);
     const response = await this.send(method, path, body, contentType);
     const text = await readBody(response);
     const parsed = text === '' ? undefined : safeJson(text);
@@ -229,4 +229,17 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * Whether a GET path lists a collection (`/api/v1/nodes`, `/apis/apps/v1/namespaces/x/daemonsets`)
+ * rather than reading one object. The real controller manager's shared informers list and watch
+ * as its own identity, which may list and watch everything but get little; a controller's read
+ * of one object goes out with its own service account, as with --use-service-account-credentials.
+ */
+export function isCollectionPath(path: string): boolean {
+  const segments = path.split('?')[0].split('/').filter((segment) => segment !== '');
+  const rest = segments[0] === 'api' ? segments.slice(2) : segments.slice(3);
+  const scoped = rest[0] === 'namespaces' && rest.length >= 3 ? rest.slice(2) : rest;
+  return scoped.length === 1;
 }

@@ -211,6 +211,8 @@ export const RESOURCES: ResourceInfo[] = [
     fieldLabels: ['spec.signerName'],
   }),
   resource({ group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true }),
+  // metrics-server registers its API here; kubesim stores it but aggregates nothing (see README).
+  resource({ group: 'apiregistration.k8s.io', version: 'v1', kind: 'APIService', plural: 'apiservices', namespaced: false, subresources: ['status'] }),
   resource({
     group: 'authorization.k8s.io',
     version: 'v1',
