@@ -2,7 +2,8 @@
 // plugins NodeUnschedulable, TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit,
 // PodTopologySpread (DoNotSchedule) and InterPodAffinity (required terms), in the real plugin
 // order, so an unschedulable pod gets the same PodScheduled=False message a real cluster shows.
-// Scoring is only "fewest pods" (a stand-in for LeastAllocated and spreading).
+// Scoring: the preferred pod (anti-)affinity terms (InterPodAffinity), then "fewest pods" (a
+// stand-in for LeastAllocated and spreading).
 import type {
   V1Affinity,
   V1LabelSelector,
@@ -178,6 +179,37 @@ function termSelects(term: V1PodAffinityTerm, owner: V1Pod, other: V1Pod): boole
   return labelSelectorMatches(term.labelSelector, other.metadata?.labels ?? {});
 }
 
+/**
+ * The InterPodAffinity score of a node for the pod's preferred terms: each pod in the node's
+ * topology domain that a preferred affinity term selects adds the term's weight, one that a
+ * preferred anti-affinity term selects takes it away (so kubeadm's CoreDNS, which only prefers
+ * other nodes, still spreads its two replicas).
+ */
+function preferredAffinityScore(pod: V1Pod, state: NodeState, states: Map<string, NodeState>): number {
+  let score = 0;
+  const weighted: Array<{ sign: 1 | -1; weight: number; term: V1PodAffinityTerm }> = [
+    ...(pod.spec?.affinity?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((entry) => ({
+      sign: 1 as const,
+      weight: entry.weight,
+      term: entry.podAffinityTerm,
+    })),
+    ...(pod.spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((entry) => ({
+      sign: -1 as const,
+      weight: entry.weight,
+      term: entry.podAffinityTerm,
+    })),
+  ];
+  for (const { sign, weight, term } of weighted) {
+    const domain = state.node.metadata?.labels?.[term.topologyKey];
+    if (domain === undefined) continue;
+    for (const other of states.values()) {
+      if (other.node.metadata?.labels?.[term.topologyKey] !== domain) continue;
+      score += sign * weight * other.pods.filter((candidate) => candidate !== pod && termSelects(term, pod, candidate)).length;
+    }
+  }
+  return score;
+}
+
 const REASON_UNSCHEDULABLE = 'node(s) were unschedulable';
 const REASON_AFFINITY = "node(s) didn't match Pod's node affinity/selector";
 const REASON_PORTS = "node(s) didn't have free ports for the requested pod ports";
@@ -284,7 +316,13 @@ export class Scheduler {
       await this.reportUnschedulable(pod, this.fitError(states.size, reasons));
       return;
     }
-    feasible.sort((a, b) => a.pods.length - b.pods.length || (a.node.metadata?.name ?? '').localeCompare(b.node.metadata?.name ?? ''));
+    const scores = new Map(feasible.map((state) => [state, preferredAffinityScore(pod, state, states)]));
+    feasible.sort(
+      (a, b) =>
+        (scores.get(b) ?? 0) - (scores.get(a) ?? 0) ||
+        a.pods.length - b.pods.length ||
+        (a.node.metadata?.name ?? '').localeCompare(b.node.metadata?.name ?? ''),
+    );
     const target = feasible[0].node.metadata?.name ?? '';
     try {
       await this.client.request('POST', `/api/v1/namespaces/${pod.metadata?.namespace}/pods/${pod.metadata?.name}/binding`, {
