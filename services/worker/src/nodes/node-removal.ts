@@ -37,12 +37,12 @@ export class NodeRemoval {
           const drain = await tenant.nodes.drain(row.name);
           const drainingSince = (row.phase_changed_at ?? row.updated_at).getTime();
           const timedOut = Date.now() - drainingSince > this.config.nodeDrainTimeoutSeconds * 1000;
-          if (!drain.done && drain.blocked.length > 0 && drain.terminating === 0 && timedOut) {
+          if (!drain.done && timedOut) {
             await this.events.warnOnce(
               cluster,
               `${pool.id}:drain-timeout:${row.id}`,
               'NodeDrainTimedOut',
-              `node ${row.name}: evictions still refused after ${this.config.nodeDrainTimeoutSeconds}s for ${drain.blocked.slice(0, 5).join(', ')}; removing it anyway`,
+              `node ${row.name}: not drained after ${this.config.nodeDrainTimeoutSeconds}s (${drain.blocked.length > 0 ? `evictions refused for ${drain.blocked.slice(0, 5).join(', ')}` : `${drain.terminating} pod(s) still terminating`}); removing it anyway`,
             );
           } else if (!drain.done) {
             if (drain.blocked.length > 0) {

@@ -22,9 +22,20 @@ export function nodeReady(node: V1Node): boolean {
   return node.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') ?? false;
 }
 
-/** kubectl drain leaves these alone: a DaemonSet would put its pod straight back, and a mirror pod belongs to the kubelet. */
+/**
+ * kubectl drain leaves these alone: a DaemonSet would put its pod straight back, and a mirror pod
+ * belongs to the kubelet. So does a pod that tolerates the cordon itself (cilium-operator's
+ * `operator: Exists`): the scheduler would bind its replacement to the same cordoned node, and a
+ * drain that evicts it would never end. It goes with the Node.
+ */
 function drainSkips(pod: V1Pod): boolean {
   if (pod.metadata?.annotations?.['kubernetes.io/config.mirror']) return true;
+  const toleratesCordon = (pod.spec?.tolerations ?? []).some(
+    (toleration) =>
+      (toleration.effect === undefined || toleration.effect === '' || toleration.effect === 'NoSchedule') &&
+      ((toleration.operator === 'Exists' && (toleration.key === undefined || toleration.key === '')) || toleration.key === 'node.kubernetes.io/unschedulable'),
+  );
+  if (toleratesCordon) return true;
   return pod.metadata?.ownerReferences?.some((owner) => owner.kind === 'DaemonSet' && owner.controller === true) ?? false;
 }
 
