@@ -85,6 +85,12 @@ function deployment(spec: AddonSpec): IDeployment {
               ],
             },
           },
+          // kubeadm only prefers other nodes, so both replicas land on whichever node turns
+          // Ready first and stay there. Required spreading holds the second replica for the
+          // second node (tainted nodes count as domains), and one node still takes both.
+          topologySpreadConstraints: [
+            { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { ...SELECTOR } } },
+          ],
           containers: [
             {
               name: 'coredns',

@@ -63,6 +63,36 @@ function isReady(pod: KubeObject): boolean {
   return status.phase === 'Running' && (status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
+const SCALED_OWNERS: Record<string, { group: string; plural: string }> = {
+  ReplicaSet: { group: 'apps', plural: 'replicasets' },
+  StatefulSet: { group: 'apps', plural: 'statefulsets' },
+  ReplicationController: { group: '', plural: 'replicationcontrollers' },
+};
+
+/**
+ * The disruption controller's expected count: the scale of the pods' controllers, not the pods
+ * that exist right now. An evicted pod's replacement may not be created yet; counting only the
+ * survivors would let a second eviction through that the real apiserver refuses.
+ */
+async function expectedPods(store: ObjectStore, namespace: string, matching: KubeObject[]): Promise<number> {
+  const owners = new Map<string, { kind: string; name: string }>();
+  let unowned = 0;
+  for (const pod of matching) {
+    const owner = pod.metadata.ownerReferences?.find((reference) => reference.controller === true && reference.kind in SCALED_OWNERS);
+    if (owner) owners.set(`${owner.kind}/${owner.name}`, { kind: owner.kind, name: owner.name });
+    else unowned += 1;
+  }
+  let expected = unowned;
+  for (const { kind, name } of owners.values()) {
+    const info = SCALED_OWNERS[kind];
+    const resource = findResourceByPlural(info.group, info.plural);
+    const controller = resource ? await store.read(resource, namespace, name).catch(() => undefined) : undefined;
+    const replicas = (controller?.spec as { replicas?: number } | undefined)?.replicas;
+    expected += replicas ?? matching.filter((pod) => pod.metadata.ownerReferences?.some((reference) => reference.name === name)).length;
+  }
+  return expected;
+}
+
 /** policy/v1 Eviction honouring PodDisruptionBudgets (pkg/registry/core/pod/storage/eviction.go). */
 export async function evictPod(
   store: ObjectStore,
@@ -116,7 +146,7 @@ export async function evictPod(
           (p) => !p.metadata.deletionTimestamp && matchesLabelSelectorObject(spec.selector, p.metadata.labels),
         );
         healthy = matching.filter(isReady).length;
-        const expected = matching.length;
+        const expected = await expectedPods(store, namespace, matching);
         desired =
           spec.maxUnavailable !== undefined
             ? expected - intOrPercent(spec.maxUnavailable, expected, true)
