@@ -13,7 +13,9 @@ interface Cluster {
   name: string;
   version: string;
   phase: string;
-  network: { podCidr: string; serviceCidr: string };
+  network: { podCidr: string; serviceCidr: string; mtu: number | null };
+  cni: string;
+  addons: { metricsServer: boolean };
   seed: { id: string; name: string };
 }
 interface Operation {
@@ -127,7 +129,8 @@ describe.each<Backend>(['pglite', 'postgres'])('management API on %s', (backend)
     expect(created.status).toBe(201);
     expect(created.body.name).toMatch(/^[a-z]+-[a-z]+-[a-z0-9]{4}$/);
     expect(created.body.version).toBe('1.37.2');
-    expect(created.body.network).toEqual({ podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' });
+    expect(created.body.network).toEqual({ podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12', mtu: null });
+    expect(created.body).toMatchObject({ cni: 'cilium', addons: { metricsServer: false } });
     expect(created.body.seed.id).toBe(seedId);
     expect(created.body.phase).toBe('Provisioning');
     const events = await eventually(async () => {

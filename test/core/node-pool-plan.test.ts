@@ -110,8 +110,11 @@ describe('node pool plan', () => {
       expect(planPool({ desired: 2, nodes: joining, canCreate: true, rollout })).toEqual({ create: [], remove: [] });
       const ready = [...first, at36('c', 3, 'Ready', 'a')];
       expect(planPool({ desired: 2, nodes: ready, canCreate: true, rollout })).toEqual({ create: [], remove: [{ id: 'a', reason: 'Replaced' }] });
+      // Still draining: its machine counts against the surge.
       const removing = [node('a', 'Deleting', 1, null, OLD), at35('b', 2), at36('c', 3, 'Ready', 'a')];
-      expect(planPool({ desired: 2, nodes: removing, canCreate: true, rollout }).replaceNext).toBe('b');
+      expect(planPool({ desired: 2, nodes: removing, canCreate: true, rollout })).toEqual({ create: [], remove: [] });
+      const gone = [node('a', 'Deleted', 1, null, OLD), at35('b', 2), at36('c', 3, 'Ready', 'a')];
+      expect(planPool({ desired: 2, nodes: gone, canCreate: true, rollout }).replaceNext).toBe('b');
     });
 
     it('does not start while a health repair is in flight', () => {

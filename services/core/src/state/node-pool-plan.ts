@@ -86,12 +86,15 @@ const oldestFirst = (a: PlannedNode, b: PlannedNode): number => a.createdAt.getT
 
 /**
  * Surge 1, unavailable 0: the next outdated node (oldest first) is replaced only while nothing
- * else moves — no replacement in flight, the pool at its size and every node Ready — so the
- * pool never has fewer Ready nodes than desired and never more than one extra machine.
+ * else moves — no replacement in flight, no replaced node still draining, the pool at its size
+ * and every node Ready — so the pool never has fewer Ready nodes than desired and never more
+ * than one extra machine.
  */
 function nextRolloutStep(counted: readonly PlannedNode[], replacing: readonly PlannedNode[], desired: number, input: PoolPlanInput): string | undefined {
   const { rollout } = input;
   if (!rollout || !input.canCreate || replacing.length > 0 || counted.length !== desired) return undefined;
+  // A drain with pods to move takes passes; its machine still counts against the surge.
+  if (input.nodes.some((node) => node.phase === 'Deleting')) return undefined;
   if (!counted.every((node) => node.phase === 'Ready')) return undefined;
   return [...counted].sort(oldestFirst).find((node) => isOutdated(node, rollout))?.id;
 }
