@@ -200,7 +200,12 @@ describe('node simulator joining a kubesim tenant', () => {
     async () => {
       const token = await addToken();
       const fleetRoot = mkdtempSync(join(dir, 'fleet-'));
-      const fleet = createNodeFleet(fleetRoot, { networkPlugin: 'preinstalled', leaseRenewIntervalMs: 400, certificateTimeoutMs: 15_000, discoveryTimeoutMs: 15_000 });
+      const fleet = createNodeFleet(fleetRoot, {
+        networkPlugin: 'preinstalled',
+        leaseRenewIntervalMs: 400,
+        certificateTimeoutMs: 15_000,
+        discoveryTimeoutMs: 15_000,
+      });
       try {
         const booted = await Promise.all([
           fleet.boot('i-0aaa', '127.110.0.21', userDataFor(token, { nodeName: 'pool-b-1' })),

@@ -238,7 +238,10 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * of one object goes out with its own service account, as with --use-service-account-credentials.
  */
 export function isCollectionPath(path: string): boolean {
-  const segments = path.split('?')[0].split('/').filter((segment) => segment !== '');
+  const segments = path
+    .split('?')[0]
+    .split('/')
+    .filter((segment) => segment !== '');
   const rest = segments[0] === 'api' ? segments.slice(2) : segments.slice(3);
   const scoped = rest[0] === 'namespaces' && rest.length >= 3 ? rest.slice(2) : rest;
   return scoped.length === 1;
