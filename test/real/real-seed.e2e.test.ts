@@ -103,7 +103,10 @@ describe('a real seed running real tenant control planes', () => {
       expect(Object.fromEntries(cluster.conditions.map((condition) => [condition.type, condition.status]))).toEqual({
         APIServerReady: 'True',
         ControllerManagerReady: 'True',
+        // The add-ons are applied, but with no node nothing runs them yet.
+        DNSReady: 'False',
         EtcdReady: 'True',
+        NetworkReady: 'False',
         Reachable: 'True',
         SchedulerReady: 'True',
       });
