@@ -93,8 +93,31 @@ async function expectedPods(store: ObjectStore, namespace: string, matching: Kub
   return expected;
 }
 
-/** policy/v1 Eviction honouring PodDisruptionBudgets (pkg/registry/core/pod/storage/eviction.go). */
+/** The disruption controller's DeletionTimeout: a granted eviction that deleted nothing expires. */
+const DISRUPTED_POD_TIMEOUT_MS = 2 * 60_000;
+
+/**
+ * policy/v1 Eviction honouring PodDisruptionBudgets (pkg/registry/core/pod/storage/eviction.go),
+ * retried on a conflicting budget update as the real handler retries (RetryOnConflict).
+ */
 export async function evictPod(
+  store: ObjectStore,
+  reader: ObjectStore,
+  namespace: string,
+  name: string,
+  body: unknown,
+  ctx: RequestContext,
+): Promise<Record<string, unknown>> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await evictPodOnce(store, reader, namespace, name, body, ctx);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === 409 && error.reason === 'Conflict') || attempt >= 5) throw error;
+    }
+  }
+}
+
+async function evictPodOnce(
   store: ObjectStore,
   _reader: ObjectStore,
   namespace: string,
@@ -145,7 +168,15 @@ export async function evictPod(
         const matching = (await store.listObjects(pods, namespace, {})).items.filter(
           (p) => !p.metadata.deletionTimestamp && matchesLabelSelectorObject(spec.selector, p.metadata.labels),
         );
-        healthy = matching.filter(isReady).length;
+        // Pods an eviction was granted for in the last 2 minutes are no longer counted healthy,
+        // as the disruption controller treats its disruptedPods.
+        const recent = Date.now() - DISRUPTED_POD_TIMEOUT_MS;
+        const disrupted = new Set(
+          Object.entries(status.disruptedPods ?? {})
+            .filter(([, at]) => Date.parse(at) > recent)
+            .map(([pod]) => pod),
+        );
+        healthy = matching.filter((p) => isReady(p) && !disrupted.has(p.metadata.name ?? '')).length;
         const expected = await expectedPods(store, namespace, matching);
         desired =
           spec.maxUnavailable !== undefined
@@ -159,6 +190,13 @@ export async function evictPod(
         const nextStatus = updated.status as typeof status;
         nextStatus.disruptionsAllowed = allowed - 1;
         nextStatus.disruptedPods = { ...(nextStatus.disruptedPods ?? {}), [name]: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+        await store.commitUpdate(pdbs, pdb, updated, ctx, 'status');
+      } else {
+        // No disruption controller keeps this budget's status here. Recording the granted
+        // disruption on it (a guarded update) makes two evictions racing on one budget, through
+        // this replica or another, conflict instead of both getting through.
+        const updated = clone(pdb);
+        updated.status = { ...status, disruptedPods: { ...(status.disruptedPods ?? {}), [name]: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') } };
         await store.commitUpdate(pdbs, pdb, updated, ctx, 'status');
       }
     }
