@@ -275,8 +275,15 @@ export async function poolNodes(world: NodeWorld, clusterId: string, poolId: str
   return (await world.server.request<{ items: PoolNode[] }>('GET', `${poolPath(world, clusterId, poolId)}/nodes`)).body.items;
 }
 
+/** The whole timeline: the API answers a page at a time (`after` = the last id seen). */
 export async function clusterEvents(world: NodeWorld, clusterId: string): Promise<ClusterEvent[]> {
-  return (await world.server.request<{ items: ClusterEvent[] }>('GET', `${clusterPath(world, clusterId)}/events`)).body.items;
+  const events: ClusterEvent[] = [];
+  for (;;) {
+    const after = events.length > 0 ? `?after=${events[events.length - 1].id}` : '';
+    const page = (await world.server.request<{ items: ClusterEvent[] }>('GET', `${clusterPath(world, clusterId)}/events${after}`)).body.items;
+    if (page.length === 0) return events;
+    events.push(...page);
+  }
 }
 
 /** The admin kubeconfig the API serves, loaded for @kubernetes/client-node. */
