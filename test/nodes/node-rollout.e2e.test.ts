@@ -6,7 +6,7 @@
 // means two serving nodes at every moment.
 //
 // The health interval is 2 s and the resync 5 s (support.ts).
-import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
+import { AppsV1Api, type CoreV1Api, type V1Node } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, scaled } from '../support/time.js';
 import {
@@ -19,6 +19,7 @@ import {
   poolPath,
   startNodeWorld,
   tenantApi,
+  tenantConfig,
   waitForCluster,
   type Cluster,
   type ClusterEvent,
@@ -39,6 +40,7 @@ let viewerToken: string;
 let cluster: Cluster;
 let poolId: string;
 let tenant: CoreV1Api;
+let tenantApps: AppsV1Api;
 let oldVersion: string;
 let newVersion: string;
 
@@ -80,13 +82,15 @@ describe('rolling kubelet upgrade of a node pool', () => {
     async () => {
       expect(oldVersion.split('.')[1]).not.toBe(newVersion.split('.')[1]);
       const created = await world.server.request<Cluster>('POST', `/api/v1/projects/${world.projectId}/clusters`, {
-        body: { name: 'rollout', version: oldVersion, etcdReplicas: 1, nodePool: poolBody(world, 'digitalocean', 2) },
+        // flannel leaves kube-proxy in place, whose image follows the Kubernetes version.
+        body: { name: 'rollout', version: oldVersion, etcdReplicas: 1, cni: 'flannel', nodePool: poolBody(world, 'digitalocean', 2) },
       });
       expect(created.status).toBe(201);
       cluster = created.body;
       poolId = (await world.server.request<{ items: Array<{ id: string }> }>('GET', `${clusterPath(world, cluster.id)}/nodepools`)).body.items[0].id;
       await waitForCluster(world, cluster.id, 'Running');
       tenant = await tenantApi(world, cluster.id);
+      tenantApps = (await tenantConfig(world, cluster.id)).makeApiClient(AppsV1Api);
       const ready = await eventually(
         async () => {
           const rows = await nodesOfPool();
@@ -110,6 +114,7 @@ describe('rolling kubelet upgrade of a node pool', () => {
   it(
     'refuses a rollout while the control plane still converges to the new version, and a viewer always',
     async () => {
+      const eventsBefore = (await clusterEvents(world, cluster.id)).length;
       const upgrade = await world.server.request('PATCH', clusterPath(world, cluster.id), { body: { version: newVersion } });
       expect(upgrade.status).toBe(202);
       const operationsBefore = (await operationsOf()).length;
@@ -125,6 +130,18 @@ describe('rolling kubelet upgrade of a node pool', () => {
       expect((running as Cluster & { version: string }).version).toBe(newVersion);
       // The nodes kept their kubelet through the control-plane upgrade.
       expect((await tenant.listNode()).items.map((node) => node.status?.nodeInfo?.kubeletVersion)).toEqual([`v${oldVersion}`, `v${oldVersion}`]);
+      // The add-ons moved to the new version's after the control plane, before the pass converged.
+      const kubeProxy = await tenantApps.readNamespacedDaemonSet({ name: 'kube-proxy', namespace: 'kube-system' });
+      expect(kubeProxy.spec?.template.spec?.containers[0].image).toMatch(new RegExp(`/kube-proxy:v${newVersion.replace(/\./g, '\\.')}$`));
+      const upgradeEvents = (await clusterEvents(world, cluster.id)).slice(eventsBefore);
+      const apiserverApplied = eventIndex(upgradeEvents, 'AppliedApiserver', 'kube-apiserver');
+      const controllersApplied = eventIndex(upgradeEvents, 'AppliedControllers', 'kube-controller-manager');
+      const kubeProxyApplied = eventIndex(upgradeEvents, 'AppliedNetworkAddons', 'kube-proxy');
+      const converged = eventIndex(upgradeEvents, 'ControlPlaneReady', newVersion);
+      expect(apiserverApplied).toBeGreaterThanOrEqual(0);
+      expect(controllersApplied).toBeGreaterThan(apiserverApplied);
+      expect(kubeProxyApplied).toBeGreaterThan(controllersApplied);
+      expect(converged).toBeGreaterThan(kubeProxyApplied);
       const viewerLater = await world.server.request<Problem>('POST', rolloutPath(), { token: viewerToken });
       expect(viewerLater.status).toBe(403);
     },

@@ -33,6 +33,7 @@ const envSchema = z.object({
   HM_BULL_BOARD: bool.default(false),
   HM_SANDBOX: bool.optional(),
   HM_RESYNC_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  HM_SCHEDULE_CHECK_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
   HM_SEED_HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
   HM_SEED_UNREACHABLE_AFTER_FAILURES: z.coerce.number().int().min(1).max(100).default(3),
   HM_CLUSTER_HEALTH_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
@@ -66,6 +67,8 @@ export interface AppConfig {
   /** Start the local sandbox seed and simulated clouds inside this process. */
   sandbox: boolean;
   resyncIntervalSeconds: number;
+  /** How often the worker makes sure its job schedulers still exist in Redis. */
+  scheduleCheckSeconds: number;
   seedHealthIntervalSeconds: number;
   seedUnreachableAfterFailures: number;
   /** How often Running clusters are probed (and so re-reconciled for drift). */
@@ -134,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     bullBoard: e.HM_BULL_BOARD,
     sandbox,
     resyncIntervalSeconds: e.HM_RESYNC_INTERVAL_SECONDS,
+    scheduleCheckSeconds: e.HM_SCHEDULE_CHECK_SECONDS,
     seedHealthIntervalSeconds: e.HM_SEED_HEALTH_INTERVAL_SECONDS,
     seedUnreachableAfterFailures: e.HM_SEED_UNREACHABLE_AFTER_FAILURES,
     clusterHealthIntervalSeconds: e.HM_CLUSTER_HEALTH_INTERVAL_SECONDS,

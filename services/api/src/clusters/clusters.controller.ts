@@ -1,17 +1,20 @@
 import { Body, Controller, Delete, Get, Header, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { createClusterSchema, upgradeClusterSchema } from '../../../core/src/index.js';
+import { DomainError, createClusterSchema, upgradeClusterSchema } from '../../../core/src/index.js';
 import { ClusterRepository } from '../../../db/src/index.js';
 import { ClusterEvents } from '../../../platform/src/index.js';
 import { CurrentActor, type Actor } from '../auth/principal.js';
 import { ApiProblems, ApiZodBody } from '../http/openapi.js';
+import { IdentityService } from '../identity/identity.service.js';
 import { ClustersService } from './clusters.service.js';
 import { EventStreamHub } from './event-stream.js';
 import { presentCluster, presentEvent } from './presenters.js';
 
 const HEARTBEAT_MS = 15_000;
 const POLL_MS = 5_000;
+/** How soon an open stream notices that its caller lost access (token revoked, membership gone). */
+const ACCESS_CHECK_MS = 2_000;
 
 @ApiTags('clusters')
 @ApiBearerAuth()
@@ -23,6 +26,7 @@ export class ClustersController {
     private readonly events: ClusterEvents,
     private readonly hub: EventStreamHub,
     private readonly repository: ClusterRepository,
+    private readonly identity: IdentityService,
   ) {}
 
   @Post('clusters')
@@ -92,10 +96,36 @@ export class ClustersController {
     response.write('retry: 2000\n\n');
 
     let pending: Promise<void> = Promise.resolve();
-    const flush = () => {
+    let accessCheckedAt = Date.now();
+    // A stream is authorised once, when it opens, but may stay open for hours: access is
+    // checked again before anything is sent and every few seconds, and a caller who lost it
+    // gets a last `access-revoked` event and the end of the stream.
+    const stillAllowed = async (): Promise<boolean> => {
+      const principal = await this.identity.reauthenticate(actor.principal);
+      if (!principal) return false;
+      try {
+        await this.clusters.authorizeEventStream({ ...actor, principal }, projectId, clusterId);
+        return true;
+      } catch (error) {
+        if (error instanceof DomainError) return false;
+        throw error;
+      }
+    };
+    const revoke = () => {
+      response.write(
+        `event: access-revoked\ndata: ${JSON.stringify({ code: 'access_revoked', detail: 'this stream was closed: its token or project access is gone' })}\n\n`,
+      );
+      cleanup();
+      response.end();
+    };
+    const flush = (checkAccess = false) => {
       pending = pending
         .then(async () => {
           if (closed) return;
+          if (checkAccess || Date.now() - accessCheckedAt >= ACCESS_CHECK_MS) {
+            accessCheckedAt = Date.now();
+            if (!(await stillAllowed())) return revoke();
+          }
           for (const row of await this.events.since(clusterId, lastId)) {
             response.write(`id: ${row.id}\nevent: cluster-event\ndata: ${JSON.stringify(presentEvent(row))}\n\n`);
             lastId = row.id;
@@ -112,17 +142,21 @@ export class ClustersController {
         })
         .catch(() => undefined);
     };
-    const unsubscribe = await this.hub.subscribe(this.events.channel(clusterId), flush);
+    const unsubscribe = await this.hub.subscribe(this.events.channel(clusterId), () => flush());
     // Polling backs up pub/sub: a notification lost with a Redis blip still shows up.
-    const poll = setInterval(flush, POLL_MS);
+    const poll = setInterval(() => flush(), POLL_MS);
+    const accessCheck = setInterval(() => flush(true), ACCESS_CHECK_MS);
     const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), HEARTBEAT_MS);
-    flush();
-    request.on('close', () => {
+    const cleanup = () => {
+      if (closed) return;
       closed = true;
       clearInterval(poll);
+      clearInterval(accessCheck);
       clearInterval(heartbeat);
       void unsubscribe();
-    });
+    };
+    flush();
+    request.on('close', cleanup);
   }
 
   @Get('clusters/:clusterId/kubeconfig')

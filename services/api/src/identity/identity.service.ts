@@ -82,6 +82,19 @@ export class IdentityService implements OnApplicationBootstrap {
     return { userId: user.id, email: user.email, isAdmin: user.is_admin, tokenId: token.id };
   }
 
+  /**
+   * For requests that outlive their authentication (event streams): the principal as it stands
+   * now, or undefined once its token is revoked or expired or its user is gone.
+   */
+  async reauthenticate(principal: Principal): Promise<Principal | undefined> {
+    const token = await this.identities.findToken(principal.tokenId);
+    const now = new Date();
+    if (!token || token.revoked_at || (token.expires_at && token.expires_at <= now) || token.user_id !== principal.userId) return undefined;
+    const user = await this.identities.findUserById(token.user_id);
+    if (!user) return undefined;
+    return { userId: user.id, email: user.email, isAdmin: user.is_admin, tokenId: token.id };
+  }
+
   async me(actor: Actor) {
     const user = await this.identities.findUserById(actor.principal.userId);
     if (!user) throw notFound('user');
