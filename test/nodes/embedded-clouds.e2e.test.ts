@@ -99,7 +99,7 @@ describe('embedded default with simulated clouds', () => {
     expect(ready.map((node) => node.metadata?.name).sort()).toEqual(readyNodes.map((node) => node.name).sort());
     // The secrets stayed out of the log.
     expect(server.log).not.toContain('dop_v1_');
-  });
+  }, scaled(360_000));
 
   it('stops the simulated clouds and their nodes on shutdown and exits cleanly', async () => {
     expect(await server.stop()).toBe(0);
