@@ -6,6 +6,7 @@ import { ClusterRepository } from '../../../db/src/index.js';
 import { ClusterEvents } from '../../../platform/src/index.js';
 import { CurrentActor, type Actor } from '../auth/principal.js';
 import { ApiProblems, ApiZodBody } from '../http/openapi.js';
+import { cursorParam } from '../http/query.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { ClustersService } from './clusters.service.js';
 import { EventStreamHub } from './event-stream.js';
@@ -67,8 +68,13 @@ export class ClustersController {
 
   @Get('clusters/:clusterId/events')
   @ApiOperation({ summary: 'The cluster timeline as JSON; `after` pages forward by event id' })
-  async listEvents(@CurrentActor() actor: Actor, @Param('projectId') projectId: string, @Param('clusterId') clusterId: string, @Query('after') after?: string) {
-    return { items: await this.clusters.listEvents(actor, projectId, clusterId, parseAfter(after)) };
+  async listEvents(
+    @CurrentActor() actor: Actor,
+    @Param('projectId') projectId: string,
+    @Param('clusterId') clusterId: string,
+    @Query('after') after?: unknown,
+  ) {
+    return { items: await this.clusters.listEvents(actor, projectId, clusterId, cursorParam('after', after) ?? 0) };
   }
 
   @Get('clusters/:clusterId/events/stream')
@@ -82,9 +88,9 @@ export class ClustersController {
     @Res() response: Response,
   ): Promise<void> {
     await this.clusters.authorizeEventStream(actor, projectId, clusterId);
-    const after = request.headers['last-event-id'] ?? request.query.after;
-    // Only a single numeric value resumes; repeated or nested `after` query values start from 0.
-    let lastId = parseAfter(typeof after === 'string' ? after : undefined);
+    // An EventSource resumes with the Last-Event-ID it was sent; a client may also ask with `after`.
+    const resumeFrom = request.headers['last-event-id'];
+    let lastId = typeof resumeFrom === 'string' && /^\d{1,15}$/.test(resumeFrom) ? Number(resumeFrom) : (cursorParam('after', request.query.after) ?? 0);
     let lastSnapshot = '';
     let closed = false;
     response.writeHead(200, {
@@ -185,8 +191,4 @@ export class ClustersController {
   operation(@CurrentActor() actor: Actor, @Param('projectId') projectId: string, @Param('operationId') operationId: string) {
     return this.clusters.getOperation(actor, projectId, operationId);
   }
-}
-
-function parseAfter(value: string | undefined): number {
-  return value && /^\d{1,15}$/.test(value) ? Number(value) : 0;
 }

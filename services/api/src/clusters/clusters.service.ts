@@ -65,6 +65,10 @@ export class ClustersService {
       throw new DomainError('quota', 'quota_clusters_exceeded', `the project may have at most ${this.config.quotas.clustersPerProject} clusters`);
     }
     if (input.nodePool) await this.checkPoolInput(projectId, input.nodePool, undefined);
+    // A seed that does not exist is the caller's mistake (422), unlike a full one (503).
+    if (input.seed && !(await this.seeds.findByName(input.seed))) {
+      throw new DomainError('validation', 'seed_not_found', `there is no seed named ${input.seed}`, [{ path: 'seed', message: 'no such seed' }]);
+    }
     const clusterId = randomUUID();
     const poolId = randomUUID();
     const now = new Date();

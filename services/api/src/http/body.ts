@@ -17,10 +17,51 @@ export function jsonBodyMiddleware(request: Request, response: Response, next: N
     return;
   }
   jsonParser(request, response, (error?: unknown) => {
-    if (!error) return next();
+    if (!error) {
+      const problem = bodyProblem(request.body as unknown);
+      if (!problem) return next();
+      sendProblem(response, request, { ...problemFor(problem.error), status: problem.status });
+      return;
+    }
     const status = typeof error === 'object' && error !== null && 'status' in error ? Number(error.status) : 400;
-    const code = status === 413 ? 'payload_too_large' : 'malformed_json';
-    const detail = status === 413 ? `request body exceeds ${BODY_LIMIT}` : 'request body is not valid JSON';
+    const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_charset' : 'malformed_json';
+    const detail =
+      status === 413 ? `request body exceeds ${BODY_LIMIT}` : status === 415 ? 'JSON request bodies must be UTF-8' : 'request body is not valid JSON';
     sendProblem(response, request, { type: `https://harbormaster.dev/problems/${code}`, title: 'bad request', status, detail, code });
   });
+}
+
+/**
+ * What JSON.parse lets through but nothing behind it may see: a lone UTF-16 surrogate (`"\ud800"`)
+ * cannot be stored as UTF-8 (PostgreSQL refuses it) or shown, and a `__proto__` key is dropped or,
+ * worse, honoured by the object code downstream. Either fails the whole request before anything runs.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function bodyProblem(body: unknown, path: string[] = []): { status: number; error: DomainError } | undefined {
+  if (typeof body === 'string') {
+    return !LONE_SURROGATE.test(body)
+      ? undefined
+      : { status: 400, error: new DomainError('validation', 'invalid_unicode', `${where(path)} contains a lone UTF-16 surrogate, which is not text`) };
+  }
+  if (typeof body !== 'object' || body === null) return undefined;
+  for (const [key, value] of Object.entries(body)) {
+    if (LONE_SURROGATE.test(key))
+      return { status: 400, error: new DomainError('validation', 'invalid_unicode', `a key of ${where(path)} contains a lone UTF-16 surrogate`) };
+    if (key === '__proto__') {
+      return {
+        status: 422,
+        error: new DomainError('validation', 'forbidden_key', `${where(path)} may not have a key named __proto__`, [
+          { path: [...path, key].join('.'), message: 'the key __proto__ is not allowed' },
+        ]),
+      };
+    }
+    const nested = bodyProblem(value, [...path, key]);
+    if (nested) return nested;
+  }
+  return undefined;
+}
+
+function where(path: string[]): string {
+  return path.length === 0 ? 'the body' : `body.${path.join('.')}`;
 }

@@ -3,10 +3,9 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { addMemberSchema, createProjectSchema, updateMemberSchema, updateProjectSchema } from '../../../core/src/index.js';
 import { createCredentialSchema } from '../../../clouds/src/providers/index.js';
 import { CurrentActor, type Actor } from '../auth/principal.js';
+import { cursorParam } from '../http/query.js';
 import { ApiProblems, ApiZodBody } from '../http/openapi.js';
 import { ProjectsService } from './projects.service.js';
-
-const optionalId = (value: string | undefined) => (value && /^\d{1,15}$/.test(value) ? Number(value) : undefined);
 
 @ApiTags('projects')
 @ApiBearerAuth()
@@ -100,8 +99,8 @@ export class ProjectsController {
   @Get(':projectId/audit')
   @ApiOperation({ summary: 'The project’s audit log, newest first (owner)' })
   @ApiProblems(403)
-  async audit(@CurrentActor() actor: Actor, @Param('projectId') projectId: string, @Query('before') before?: string) {
-    return { items: await this.projects.listAudit(actor, projectId, optionalId(before)) };
+  async audit(@CurrentActor() actor: Actor, @Param('projectId') projectId: string, @Query('before') before?: unknown) {
+    return { items: await this.projects.listAudit(actor, projectId, cursorParam('before', before)) };
   }
 }
 
@@ -114,7 +113,7 @@ export class PlatformAuditController {
   @Get()
   @ApiOperation({ summary: 'The platform audit log, newest first (admin)' })
   @ApiProblems(401, 403)
-  async list(@CurrentActor() actor: Actor, @Query('before') before?: string) {
-    return { items: await this.projects.listAudit(actor, undefined, optionalId(before)) };
+  async list(@CurrentActor() actor: Actor, @Query('before') before?: unknown) {
+    return { items: await this.projects.listAudit(actor, undefined, cursorParam('before', before)) };
   }
 }

@@ -28,7 +28,10 @@ const displayText = z
   .min(1)
   .max(200)
   // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are rejected
-  .regex(/^[^\u0000-\u001f\u007f<>]*$/, 'must not contain control characters or angle brackets');
+  .regex(/^[^\u0000-\u001f\u007f-\u009f<>]*$/, 'must not contain control characters or angle brackets')
+  // Bidirectional overrides and isolates make a name read differently from what it is (the
+  // "Trojan Source" trick), in the portal, in logs and in audit entries.
+  .regex(/^[^\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$/, 'must not contain bidirectional control characters');
 
 const cidr = z
   .string()
