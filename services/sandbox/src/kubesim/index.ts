@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { AuthConfig, AuthModule, Authenticator, Authorizer, ObjectReader, StaticTokenEntry } from './contracts.js';
 import { bootstrapObjects } from './bootstrap.js';
-import { createCa, issueCertificate } from './pki.js';
+import { createCa, issueCertificate, type CertificateAuthority } from './pki.js';
 import { firstServiceIp, parsePortRange } from './server/allocator.js';
 import { ClientCertificateAuthenticator, StaticTokenAuthenticator } from './server/builtin-auth.js';
 import { ApiServer } from './server/http.js';
@@ -249,8 +249,9 @@ export interface SeedHandle extends KubeSimHandle {
 }
 
 /** A memory-backed kubesim with its own CA, serving certificate and admin client certificate. */
-export async function createSeed(options: Partial<KubeSimOptions> = {}): Promise<SeedHandle> {
-  const ca = await createCa('kubesim-ca');
+export async function createSeed(options: Partial<KubeSimOptions> = {}, givenCa?: CertificateAuthority): Promise<SeedHandle> {
+  // A given CA lets the caller issue certificates the seed's options need (its kubelet client) first.
+  const ca = givenCa ?? (await createCa('kubesim-ca'));
   const serving = await issueCertificate(ca, {
     commonName: 'kube-apiserver',
     server: true,

@@ -9,6 +9,7 @@ import type { V1Container, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { buildPodStatus, ConditionClock, type ContainerStateView, type ContainerView, type TerminatedView } from '../kubelet/pod-status.js';
 import { ProbeSet, runProbe, type ProbeContext, type ProbeResult } from '../kubelet/probes.js';
 import { ApiStatusError, apiRequest, rfc3339, type ApiTarget } from './join.js';
+import { expandKubeVariables } from '../kubelet/expansion.js';
 import { ContainerLog } from './container-log.js';
 import type { ContainerLogLookup } from './kubelet-server.js';
 import { endpointsOf, PortMap, standInFor, StandInServers, type RunningStandIn, type StandIn, type StandInRuntime } from './stand-ins.js';
@@ -110,7 +111,9 @@ class SimContainer implements ContainerView {
       const log = this.log;
       const runtime: StandInRuntime = {
         ...standInContext,
-        argv: [...(this.container.command ?? []), ...(this.container.args ?? [])],
+        argv: [...(this.container.command ?? []), ...(this.container.args ?? [])].map((arg) =>
+          expandKubeVariables(arg, (name) => this.pod.envValue(this.container, name)),
+        ),
         log: (line) => log.write(line),
         readFile: (path) => this.pod.readFile(this.container, path),
         dial: (host, port) => this.pod.host.dial(host, port),
@@ -313,6 +316,24 @@ class SimPod {
     const token = response.status?.token;
     if (!token) throw new Error(`no token for service account ${this.namespace}/${serviceAccount}`);
     return token;
+  }
+
+  /** A container's environment variable as the kubelet resolves it: a literal or a downward-API field. */
+  envValue(container: V1Container, name: string): string | undefined {
+    const variable = (container.env ?? []).find((candidate) => candidate.name === name);
+    if (!variable) return undefined;
+    if (variable.value !== undefined) return variable.value;
+    const fields: Record<string, string | undefined> = {
+      'status.hostIP': this.host.nodeIP,
+      'status.podIP': this.ip,
+      'metadata.name': this.name,
+      'metadata.namespace': this.namespace,
+      'metadata.uid': this.uid,
+      'spec.nodeName': this.object.spec?.nodeName,
+      'spec.serviceAccountName': this.object.spec?.serviceAccountName,
+    };
+    const path = variable.valueFrom?.fieldRef?.fieldPath;
+    return path ? (fields[path] ?? '') : '';
   }
 
   /** The kubelet's validateContainerLogStatus over the simulated containers. */
