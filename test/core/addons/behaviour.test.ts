@@ -177,11 +177,13 @@ describe('cluster settings in the built objects', () => {
       expect.arrayContaining([
         '--proxy-server-host=k7x2m9-tunnel.seed-1.harbormaster.example',
         '--proxy-server-port=8132',
-        '--agent-identifiers=default-route=true',
+        '--agent-identifiers=ipv4=$(HOST_IP)&default-route=true',
         '--health-server-port=8093',
         '--service-account-token-path=/var/run/secrets/tokens/konnectivity-agent-token',
       ]),
     );
+    // The kubelet expands $(HOST_IP): the node's address, which the server routes to this agent.
+    expect(podSpec?.containers[0].env).toEqual([{ name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }]);
     expect(podSpec?.volumes?.[0].projected?.sources?.[0].serviceAccountToken?.audience).toBe('system:konnectivity-server');
     // The server's TokenReview permission is a tenant bootstrap object: it exists once, with or without agents.
     expect(

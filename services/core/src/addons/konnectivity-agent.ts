@@ -33,8 +33,10 @@ export function konnectivityAgentArguments(spec: AddonSpec): string[] {
     `--admin-server-port=${ADMIN_PORT}`,
     `--health-server-port=${KONNECTIVITY_AGENT_HEALTH_PORT}`,
     `--service-account-token-path=${TOKEN_DIR}/${TOKEN_FILE}`,
-    // The server sends traffic for any node or pod address to whichever agent says default-route.
-    '--agent-identifiers=default-route=true',
+    // A node's own address goes to the agent on that node (the server's destHost strategy): nodes
+    // behind different NATs need not reach each other. Anything else (pod and Service addresses of
+    // webhooks and aggregated APIs) goes to any agent (defaultRoute).
+    '--agent-identifiers=ipv4=$(HOST_IP)&default-route=true',
   ];
 }
 
@@ -61,6 +63,7 @@ function daemonSet(spec: AddonSpec): IDaemonSet {
               imagePullPolicy: 'IfNotPresent',
               command: ['/proxy-agent'],
               args: konnectivityAgentArguments(spec),
+              env: [{ name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }],
               resources: { requests: { cpu: '10m', memory: '30Mi' }, limits: { memory: '128Mi' } },
               ports: [{ name: 'health', containerPort: KONNECTIVITY_AGENT_HEALTH_PORT, protocol: 'TCP' }],
               livenessProbe: {
