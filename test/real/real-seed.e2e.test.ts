@@ -109,6 +109,8 @@ describe('a real seed running real tenant control planes', () => {
         NetworkReady: 'False',
         Reachable: 'True',
         SchedulerReady: 'True',
+        // The konnectivity server runs beside each apiserver, but no node runs an agent yet.
+        TunnelReady: 'False',
       });
       const namespace = namespaceOf(cluster.id);
       const running = podsOf(cluster.id);
@@ -125,6 +127,16 @@ describe('a real seed running real tenant control planes', () => {
         .toString()
         .split('\0');
       expect(cmdline[0]).toBe(real!.kube('kube-apiserver', cluster.version));
+      // Beside each one, the real konnectivity proxy-server of the release paired with the version.
+      for (const pod of apiservers) {
+        const sidecar = pod.containers.find((container) => container.name === 'konnectivity-server');
+        expect(sidecar, pod.name).toMatchObject({ ready: true, state: 'running' });
+        expect(
+          execFileSync('readlink', [`/proc/${sidecar!.pid}/exe`])
+            .toString()
+            .trim(),
+        ).toBe(real!.konnectivity('proxy-server', cluster.version));
+      }
       const newest = SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1];
       const etcd = running.find((pod) => pod.name === 'etcd-0')!;
       expect(
