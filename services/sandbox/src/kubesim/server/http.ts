@@ -702,7 +702,8 @@ export class ApiServer {
       const token = scalarText(spec.token ?? '');
       if (!token) throw errors.invalid(info.group, info.kind, '', [{ type: 'FieldValueRequired', field: 'spec.token', message: 'Required value' }]);
       for (const authenticator of this.options.authenticators) {
-        const result = await authenticator.authenticate({ headers: { authorization: `Bearer ${token}` } });
+        const audiences = Array.isArray(spec.audiences) ? spec.audiences.map((audience) => scalarText(audience)) : undefined;
+        const result = await authenticator.authenticate({ headers: { authorization: `Bearer ${token}` }, audiences });
         if (result.outcome === 'authenticated') return { ...base, status: { authenticated: true, user: result.user, audiences: spec.audiences ?? [] } };
         if (result.outcome === 'rejected') return { ...base, status: { authenticated: false, error: result.reason } };
       }
