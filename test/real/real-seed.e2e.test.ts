@@ -6,6 +6,7 @@
 // watches Harbormaster relies on are the real ones. One-click → Running, then a pool scaled
 // 1 → 3 → 1 on the simulated EC2, then deletion down to the seed namespaces.
 import { execFileSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import {
   AuthenticationV1Api,
   AuthorizationV1Api,
@@ -135,7 +136,7 @@ describe('a real seed running real tenant control planes', () => {
           execFileSync('readlink', [`/proc/${sidecar!.pid}/exe`])
             .toString()
             .trim(),
-        ).toBe(real!.konnectivity('proxy-server', cluster.version));
+        ).toBe(realpathSync(real!.konnectivity('proxy-server', cluster.version)));
       }
       const newest = SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1];
       const etcd = running.find((pod) => pod.name === 'etcd-0')!;
