@@ -133,8 +133,20 @@ describe('add-ons with the default network plugin (cilium, kube-proxy replacemen
       expect(new Set(coredns.map((pod) => pod.spec?.nodeName)).size).toBe(2);
       const nodes = await poolNodes(world, cluster.id, pool.id);
       expect(nodes.every((node) => node.phase === 'Ready')).toBe(true);
+
+      // Every node's konnectivity agent dialled out to the servers beside the apiservers, and the
+      // apiserver reaches each kubelet through them.
+      await waitForCondition(cluster.id, 'TunnelReady', 'True');
+      const tunnelAgents = (await tenant.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=konnectivity-agent' })).items;
+      expect(tunnelAgents.map((pod) => pod.spec?.nodeName).sort()).toEqual((await tenant.listNode()).items.map((node) => node.metadata?.name).sort());
+      expect(tunnelAgents.every((pod) => pod.status?.conditions?.find((condition) => condition.type === 'Ready')?.status === 'True')).toBe(true);
+      for (const node of (await tenant.listNode()).items)
+        expect(await tenant.connectGetNodeProxyWithPath({ name: node.metadata!.name!, path: 'healthz' })).toBe('ok');
+
       const reasons = (await clusterEvents(world, cluster.id)).map((event) => event.reason);
-      expect(reasons).toEqual(expect.arrayContaining(['AppliedNetworkAddons', 'AppliedDnsAddons', 'NetworkReady', 'DNSReady']));
+      expect(reasons).toEqual(
+        expect.arrayContaining(['AppliedNetworkAddons', 'AppliedDnsAddons', 'AppliedTunnelAddons', 'NetworkReady', 'DNSReady', 'TunnelReady']),
+      );
     },
     scaled(480_000),
   );
