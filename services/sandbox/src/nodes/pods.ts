@@ -491,6 +491,8 @@ class SimPod {
 
 /** Runs the node's pods; start() lists and watches them until stop(). */
 export class NodePods {
+  /** The nodes whose addresses exist on the node network now. */
+  private static readonly onNetwork = new Set<NodePods>();
   readonly portMap = new PortMap();
   private readonly pods = new Map<string, SimPod>();
   private readonly abort = new AbortController();
@@ -516,8 +518,10 @@ export class NodePods {
    * listeners that stand for them (refused where nothing listens), anything else is dialled as is.
    */
   dial(host: string, port: number): Promise<Duplex> {
-    const local = this.portMap.resolve(host, port);
-    const ours = host === this.options.nodeIP || [...this.pods.values()].some((pod) => pod.ip === host);
+    // The node network is flat, as a VPC is: every simulated node of this process is reachable.
+    const nodes = [this, ...[...NodePods.onNetwork].filter((other) => other !== this)];
+    const local = nodes.map((node) => node.portMap.resolve(host, port)).find((target) => target !== undefined);
+    const ours = nodes.some((node) => host === node.options.nodeIP || [...node.pods.values()].some((pod) => pod.ip === host));
     if (!local && ours) {
       const refused: NodeJS.ErrnoException = new Error(`dial tcp ${host}:${port}: connect: connection refused`);
       refused.code = 'ECONNREFUSED';
@@ -566,6 +570,7 @@ export class NodePods {
   }
 
   start(): void {
+    NodePods.onNetwork.add(this);
     this.running = this.loop();
     this.resyncTimer = setInterval(() => this.resync(), this.options.resyncIntervalMs);
   }
@@ -580,6 +585,7 @@ export class NodePods {
   }
 
   async stop(): Promise<void> {
+    NodePods.onNetwork.delete(this);
     this.abort.abort();
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     await this.running;
