@@ -159,8 +159,20 @@ describe('add-ons with the default network plugin (cilium, kube-proxy replacemen
       const tunnelAgents = (await tenant.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=konnectivity-agent' })).items;
       expect(tunnelAgents.map((pod) => pod.spec?.nodeName).sort()).toEqual((await tenant.listNode()).items.map((node) => node.metadata?.name).sort());
       expect(tunnelAgents.every((pod) => pod.status?.conditions?.find((condition) => condition.type === 'Ready')?.status === 'True')).toBe(true);
-      for (const node of (await tenant.listNode()).items)
-        expect(await tenant.connectGetNodeProxyWithPath({ name: node.metadata!.name!, path: 'healthz' })).toBe('ok');
+      // An agent is ready once it holds one server; until it holds all (one per apiserver replica,
+      // reached through the load-balanced Service) a replica may have no tunnel to its node yet.
+      for (const node of (await tenant.listNode()).items) {
+        const healthz = await eventually(
+          async () => {
+            const answer = await tenant.connectGetNodeProxyWithPath({ name: node.metadata!.name!, path: 'healthz' }).catch(() => undefined);
+            return answer === 'ok' ? answer : undefined;
+          },
+          `nodes/${node.metadata?.name}/proxy/healthz through the tunnel from every apiserver replica`,
+          60_000,
+          500,
+        );
+        expect(healthz).toBe('ok');
+      }
 
       const reasons = (await clusterEvents(world, cluster.id)).map((event) => event.reason);
       expect(reasons).toEqual(

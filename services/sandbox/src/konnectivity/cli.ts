@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { startProxyAgent, type RunningProxyAgent } from './agent.js';
 import { FlagError, KLOG_FLAGS, nonEmpty, parseFlags, type FlagSet } from './flags.js';
 import { klog } from './protocol.js';
-import { startProxyServer, type RunningProxyServer } from './server.js';
+import { PROXY_SERVER_FLAGS, startProxyServer, type RunningProxyServer } from './server.js';
 
 export const PROXY_AGENT_FLAGS: FlagSet = {
   ...KLOG_FLAGS,
@@ -73,6 +73,15 @@ async function runAgent(args: string[]): Promise<RunningProxyAgent> {
 
 async function main(argv: string[]): Promise<void> {
   const [role, ...args] = argv;
+  if (args.includes('--help') || args.includes('-h')) {
+    const flags = role === 'proxy-agent' ? PROXY_AGENT_FLAGS : PROXY_SERVER_FLAGS;
+    process.stdout.write(
+      `Usage:\n  ${role ?? 'proxy-server'} [flags]\n\nFlags:\n${Object.keys(flags)
+        .map((name) => `      --${name}\n`)
+        .join('')}`,
+    );
+    return;
+  }
   let running: RunningProxyServer | RunningProxyAgent;
   try {
     if (role === 'proxy-server') running = await startProxyServer(args);

@@ -26,12 +26,15 @@ export const KLOG_FLAGS: FlagSet = {
   'log-file': { kind: 'string' },
   'log-file-max-size': { kind: 'int' },
   'log-dir': { kind: 'string' },
-  'log-flush-frequency': { kind: 'duration' },
+  'log-backtrace-at': { kind: 'string' },
   stderrthreshold: { kind: 'string' },
+  alsologtostderrthreshold: { kind: 'string' },
+  'legacy-stderr-threshold-behavior': { kind: 'bool', default: 'true' },
   'skip-headers': { kind: 'bool' },
   'skip-log-headers': { kind: 'bool' },
   'add-dir-header': { kind: 'bool' },
   'one-output': { kind: 'bool' },
+  help: { kind: 'bool' },
 };
 
 export class ParsedFlags {
@@ -73,6 +76,7 @@ const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, 
 
 export function parseDurationMs(text: string, flag: string): number {
   if (text === '0') return 0;
+  if (/^\d+(\.\d+)?$/.test(text)) throw new FlagError(`invalid argument "${text}" for "--${flag}" flag: time: missing unit in duration "${text}"`);
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
   if (parts.length === 0 || parts.map((part) => part[0]).join('') !== text) {
     throw new FlagError(`invalid argument "${text}" for "--${flag}" flag: time: invalid duration "${text}"`);

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { AuthenticationV1Api, KubeConfig } from '@kubernetes/client-node';
-import { FlagError, KLOG_FLAGS, nonEmpty, parseFlags, type FlagSet } from './flags.js';
+import { FlagError, KLOG_FLAGS, nonEmpty, parseFlags, type FlagSet, type ParsedFlags } from './flags.js';
 import { BEARER_PREFIX, HEADER, klog, readPacket, services, splitHostPort, type Logger, type Packet, type ServerPacketStream } from './protocol.js';
 
 export const PROXY_SERVER_FLAGS: FlagSet = {
@@ -45,11 +45,13 @@ export const PROXY_SERVER_FLAGS: FlagSet = {
   'proxy-strategies': { kind: 'string', default: 'default' },
   'cipher-suites': { kind: 'string' },
   'xfr-channel-size': { kind: 'int', default: '10' },
-  'warn-on-channel-limit': { kind: 'bool' },
   'enable-lease-controller': { kind: 'bool' },
-  'lease-namespace': { kind: 'string' },
-  'lease-label': { kind: 'string' },
-  'api-content-type': { kind: 'string' },
+  'lease-namespace': { kind: 'string', default: 'kube-system' },
+  'lease-label': { kind: 'string', default: 'k8s-app=konnectivity-server' },
+  'kube-api-content-type': { kind: 'string' },
+  'backend-dial-timeout': { kind: 'duration' },
+  'graceful-shutdown-timeout': { kind: 'duration' },
+  'tls-min-version': { kind: 'string' },
 };
 
 export type ProxyStrategy = 'default' | 'destHost' | 'defaultRoute';
@@ -77,6 +79,15 @@ export interface ProxyServerOptions {
 /** Validates as the real ProxyRunOptions.Validate does, with its messages, for what we support. */
 export function proxyServerOptions(args: string[], env: NodeJS.ProcessEnv = process.env): ProxyServerOptions {
   const flags = parseFlags(args, PROXY_SERVER_FLAGS);
+  try {
+    return validated(flags, env);
+  } catch (error) {
+    if (error instanceof FlagError) throw new FlagError(`failed to validate server options with ${error.message}`);
+    throw error;
+  }
+}
+
+function validated(flags: ParsedFlags, env: NodeJS.ProcessEnv): ProxyServerOptions {
   const fileOf = (flag: string, label: string): void => {
     const path = flags.string(flag);
     if (path && !existsSync(path)) throw new FlagError(`error checking ${label} ${path}, got stat ${path}: no such file or directory`);
@@ -95,6 +106,8 @@ export function proxyServerOptions(args: string[], env: NodeJS.ProcessEnv = proc
     if (flags.string('server-key')) throw new FlagError('server key should not be set for UDS');
     if (flags.string('server-cert')) throw new FlagError('server cert should not be set for UDS');
     if (flags.string('server-ca-cert')) throw new FlagError('server ca cert should not be set for UDS');
+  } else if (!flags.string('server-ca-cert')) {
+    throw new FlagError('server ca cert must be set when in TCP mode (uds-name is empty)');
   }
   for (const [flag, label] of [
     ['server-port', 'server'],
@@ -106,18 +119,21 @@ export function proxyServerOptions(args: string[], env: NodeJS.ProcessEnv = proc
     if (port > 49151) throw new FlagError(`please do not try to use ephemeral port ${port} for the ${label} port`);
     if (port < 1024 && !(flag === 'server-port' && udsName)) throw new FlagError(`please do not try to use reserved port ${port} for the ${label} port`);
   }
+  if (flags.bool('enable-contention-profiling') && !flags.bool('enable-profiling')) {
+    throw new FlagError('if --enable-contention-profiling is set, --enable-profiling must also be set');
+  }
   const namespace = flags.string('agent-namespace');
   const serviceAccount = flags.string('agent-service-account');
   const audience = flags.string('authentication-audience');
   const kubeconfigPath = flags.string('kubeconfig');
-  if (namespace || serviceAccount || audience || kubeconfigPath) {
-    if (flags.string('cluster-ca-cert')) throw new FlagError('ClusterCaCert can not be used when service account authentication is enabled');
-    if (!namespace) throw new FlagError('AgentNamespace cannot be empty when agent authentication is enabled');
-    if (!serviceAccount) throw new FlagError('AgentServiceAccount cannot be empty when agent authentication is enabled');
-    if (!audience) throw new FlagError('AuthenticationAudience cannot be empty when agent authentication is enabled');
-    if (kubeconfigPath && !existsSync(kubeconfigPath))
-      throw new FlagError(`error checking KubeconfigPath "${kubeconfigPath}", got stat ${kubeconfigPath}: no such file or directory`);
+  if (namespace || serviceAccount || audience) {
+    if (flags.string('cluster-ca-cert')) throw new FlagError('--cluster-ca-cert can not be used when agent authentication is enabled');
+    if (!namespace) throw new FlagError('--agent-namespace cannot be empty when agent authentication is enabled');
+    if (!serviceAccount) throw new FlagError('--agent-service-account cannot be empty when agent authentication is enabled');
+    if (!audience) throw new FlagError('--authentication-audience cannot be empty when agent authentication is enabled');
   }
+  if (kubeconfigPath && !existsSync(kubeconfigPath))
+    throw new FlagError(`checking KubeconfigPath "${kubeconfigPath}", got stat ${kubeconfigPath}: no such file or directory`);
   const strategies: ProxyStrategy[] = [];
   for (const name of flags.string('proxy-strategies').split(',')) {
     if (name === '') continue;
