@@ -11,7 +11,7 @@
 // HM_SANDBOX on such a tree with a message saying so.
 import { transformFile } from '@swc/core';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, writeFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, writeFile, rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
@@ -54,7 +54,7 @@ async function* sources(dir) {
     if (entry.isDirectory()) {
       const topLevel = dir === join(root, 'services');
       if (entry.name !== 'node_modules' && !(topLevel && skipServices.has(entry.name))) yield* sources(full);
-    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
+    } else if ((entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) || entry.name.endsWith('.proto')) {
       yield full;
     }
   }
@@ -81,6 +81,12 @@ async function compileServices() {
     jobs.push(
       (async () => {
         const out = join(staging, relative(join(root, 'services'), file)).replace(/\.ts$/, '.js');
+        // Schemas a module loads at run time (gRPC's .proto) sit beside the compiled module.
+        if (file.endsWith('.proto')) {
+          await mkdir(dirname(out), { recursive: true });
+          await copyFile(file, out);
+          return;
+        }
         const result = await transformFile(file, { ...swcOptions, filename: file, sourceFileName: relative(dirname(out), file) });
         await mkdir(dirname(out), { recursive: true });
         await writeFile(out, `${result.code}\n//# sourceMappingURL=${out.split('/').pop()}.map\n`);

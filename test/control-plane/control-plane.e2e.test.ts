@@ -99,6 +99,8 @@ describe('tenant control planes on a process seed', () => {
         NetworkReady: 'False',
         Reachable: 'True',
         SchedulerReady: 'True',
+        // The konnectivity server runs beside each apiserver, but no node runs an agent yet.
+        TunnelReady: 'False',
       });
 
       const pods = podsOf(cluster.id);
@@ -128,6 +130,20 @@ describe('tenant control planes on a process seed', () => {
       }
       expect(cmdline.some((argument) => argument.startsWith('--etcd-servers=https://etcd-0.etcd.'))).toBe(true);
       expect(cmdline).toContain('--authorization-mode=Node,RBAC');
+      // The process kubelet maps container paths to host paths, so only the file name is the manifest's.
+      expect(cmdline.some((argument) => /^--egress-selector-config-file=\/.*\/egress-selector-configuration\.yaml$/.test(argument))).toBe(true);
+
+      // Beside each apiserver, a konnectivity server, ready (live) while no agent has connected.
+      for (const pod of apiservers) {
+        const sidecar = pod.containers.find((container) => container.name === 'konnectivity-server');
+        expect(sidecar, pod.name).toMatchObject({ ready: true, state: 'running' });
+        const server = execFileSync('cat', [`/proc/${sidecar!.pid}/cmdline`])
+          .toString()
+          .split('\0');
+        if (process.env.KUBE_BIN_DIR) expect(server[0]).toBe(real!.konnectivity('proxy-server', cluster.version));
+        expect(server).toContain('--server-count=2');
+        expect(server).toContain(`--agent-bind-address=${pod.ip}`);
+      }
 
       // Every step is on the timeline, in dependency order.
       const reasons = (await events(cluster.id)).map((event) => event.reason);

@@ -4,6 +4,10 @@
 // Endpoints on the worker nodes. Field ownership: the user's Corefile edit is kept, a deleted
 // add-on object is repaired.
 import { AppsV1Api, Watch, type CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, scaled, scaledSeconds } from '../support/time.js';
 import {
@@ -40,6 +44,21 @@ beforeAll(async () => {
 afterAll(async () => {
   await world?.stop();
 }, scaled(60_000));
+
+/** The real kubectl of the newest catalog version when built, else the one on PATH. */
+function kubectl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const built = ['/work/main/.cache/kube-bins/v1.37.2/kubectl', '/tmp/ci-clone/.cache/kube-bins/v1.37.2/kubectl'].find((path) => existsSync(path));
+  const binary = process.env.KUBE_BIN_DIR ? join(process.env.KUBE_BIN_DIR, 'kubectl') : (built ?? 'kubectl');
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 const readyCondition = (node: V1Node) => node.status?.conditions?.find((condition) => condition.type === 'Ready');
 
@@ -133,8 +152,32 @@ describe('add-ons with the default network plugin (cilium, kube-proxy replacemen
       expect(new Set(coredns.map((pod) => pod.spec?.nodeName)).size).toBe(2);
       const nodes = await poolNodes(world, cluster.id, pool.id);
       expect(nodes.every((node) => node.phase === 'Ready')).toBe(true);
+
+      // Every node's konnectivity agent dialled out to the servers beside the apiservers, and the
+      // apiserver reaches each kubelet through them.
+      await waitForCondition(cluster.id, 'TunnelReady', 'True');
+      const tunnelAgents = (await tenant.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=konnectivity-agent' })).items;
+      expect(tunnelAgents.map((pod) => pod.spec?.nodeName).sort()).toEqual((await tenant.listNode()).items.map((node) => node.metadata?.name).sort());
+      expect(tunnelAgents.every((pod) => pod.status?.conditions?.find((condition) => condition.type === 'Ready')?.status === 'True')).toBe(true);
+      // An agent is ready once it holds one server; until it holds all (one per apiserver replica,
+      // reached through the load-balanced Service) a replica may have no tunnel to its node yet.
+      for (const node of (await tenant.listNode()).items) {
+        const healthz = await eventually(
+          async () => {
+            const answer = await tenant.connectGetNodeProxyWithPath({ name: node.metadata!.name!, path: 'healthz' }).catch(() => undefined);
+            return answer === 'ok' ? answer : undefined;
+          },
+          `nodes/${node.metadata?.name}/proxy/healthz through the tunnel from every apiserver replica`,
+          60_000,
+          500,
+        );
+        expect(healthz).toBe('ok');
+      }
+
       const reasons = (await clusterEvents(world, cluster.id)).map((event) => event.reason);
-      expect(reasons).toEqual(expect.arrayContaining(['AppliedNetworkAddons', 'AppliedDnsAddons', 'NetworkReady', 'DNSReady']));
+      expect(reasons).toEqual(
+        expect.arrayContaining(['AppliedNetworkAddons', 'AppliedDnsAddons', 'AppliedTunnelAddons', 'NetworkReady', 'DNSReady', 'TunnelReady']),
+      );
     },
     scaled(480_000),
   );
@@ -176,6 +219,25 @@ describe('add-ons with the default network plugin (cilium, kube-proxy replacemen
       for (const address of addresses) expect(workers.has(address.nodeName)).toBe(true);
       // Pod IPs come from the cluster's pod network, not the nodes' addresses.
       expect(addresses.every((address) => address.ip.startsWith('10.244.'))).toBe(true);
+
+      // The user's logs come from the node's kubelet, which the apiserver reaches only through the
+      // node's konnectivity agent: the kubelet port is not on the node's InternalIP.
+      const web = (await tenant.listNamespacedPod({ namespace: 'default', labelSelector: 'app=web' })).items[0]?.metadata?.name ?? '';
+      const expected = `starting nginx (nginx:1.27) in pod default/${web}\nlistening on 80/TCP\n`;
+      expect(await tenant.readNamespacedPodLog({ name: web, namespace: 'default' })).toBe(expected);
+      const kubeconfigDir = mkdtempSync(join(tmpdir(), 'hm-addons-kubectl-'));
+      try {
+        const kubeconfig = join(kubeconfigDir, 'tenant.conf');
+        writeFileSync(kubeconfig, (await tenantConfig(world, cluster.id)).exportConfig());
+        const logs = await kubectl(['--kubeconfig', kubeconfig, '-n', 'default', 'logs', web]);
+        expect(logs.stderr).toBe('');
+        expect(logs.stdout).toBe(expected);
+        const node = (await tenant.listNode()).items[0]?.metadata?.name ?? '';
+        const healthz = await kubectl(['--kubeconfig', kubeconfig, 'get', '--raw', `/api/v1/nodes/${node}/proxy/healthz`]);
+        expect(healthz.stdout).toBe('ok');
+      } finally {
+        rmSync(kubeconfigDir, { recursive: true, force: true });
+      }
     },
     scaled(240_000),
   );

@@ -11,7 +11,7 @@ import {
 import { buildNodeUserData, type NodeUserDataInput } from '../../services/core/src/bootstrap/cloud-init.js';
 import { buildTenantBootstrapObjects } from '../../services/core/src/bootstrap/tenant-objects.js';
 import { discoveryTokenCaCertHash } from '../../services/core/src/pki/discovery.js';
-import { createSeed, type SeedHandle } from '../../services/sandbox/src/kubesim/index.js';
+import { createSeed, type CertificateAuthority, type KubeSimOptions, type SeedHandle } from '../../services/sandbox/src/kubesim/index.js';
 import { KubeClient } from '../../services/sandbox/src/kubesim/controllers/client.js';
 import { startControllers, type ControllerOptions } from '../../services/sandbox/src/kubesim/controllers/roles.js';
 
@@ -35,8 +35,13 @@ export interface KubesimTenant {
   close(): Promise<void>;
 }
 
-export async function startKubesimTenant(dir: string, controllers: ControllerOptions): Promise<KubesimTenant> {
-  const seed = await createSeed({ authorizationModes: ['Node', 'RBAC'], enableBootstrapTokenAuth: true, anonymous: true });
+export async function startKubesimTenant(
+  dir: string,
+  controllers: ControllerOptions,
+  seedOptions: Partial<KubeSimOptions> = {},
+  ca?: CertificateAuthority,
+): Promise<KubesimTenant> {
+  const seed = await createSeed({ authorizationModes: ['Node', 'RBAC'], enableBootstrapTokenAuth: true, anonymous: true, ...seedOptions }, ca);
   const kubeconfigPath = join(dir, 'admin.conf');
   writeFileSync(kubeconfigPath, seed.adminKubeconfig);
   const admin = await KubeClient.fromFile(kubeconfigPath);

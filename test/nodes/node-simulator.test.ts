@@ -134,7 +134,10 @@ describe('node simulator joining a kubesim tenant', () => {
       );
       expect(untainted.spec?.taints).toEqual([{ key: 'dedicated', value: 'batch', effect: 'NoSchedule' }]);
       expect(registered.status?.conditions?.find((condition) => condition.type === 'Ready')).toMatchObject({ status: 'True', reason: 'KubeletReady' });
-      expect(registered.status?.addresses).toContainEqual({ type: 'InternalIP', address: '127.100.0.11' });
+      // Its address on the node network (the machine's 127.100.0.11 in 100.64.0.0/10), which the
+      // apiserver may proxy to; the seed has no route there.
+      expect(registered.status?.addresses).toContainEqual({ type: 'InternalIP', address: '100.100.0.11' });
+      expect(node.internalIP).toBe('100.100.0.11');
 
       const certificate = new X509Certificate(node.credentials()!.certPem);
       expect(certificate.subject).toContain('CN=system:node:worker-1');

@@ -15,16 +15,24 @@
 // TLS options, so it serves its port over plain HTTP (https://…/healthz fails the handshake,
 // http://…/healthz answers ok), which the apiserver's kubelet client (HTTPS) cannot talk to.
 //
+// The same setup holds the sandbox's konnectivity stand-ins (services/sandbox/src/konnectivity) to
+// the real contract: our proxy-server in place of the real one, between the real apiserver and the
+// real agent; and our agent and apiserver-side client against a second real proxy-server.
+//
 // Needs root (network namespaces, veth, routes), like the real nodes' kubeadm chroot.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { join } from 'node:path';
+import { request } from 'node:http';
+import { connect, createServer, Socket, type AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUPPORTED_VERSIONS } from '../../services/core/src/versions.js';
 import { createCa, issueCertificate, type CertificateAuthority, type KeyPairPem } from '../../services/sandbox/src/kubesim/index.js';
+import { dialThroughTunnel, startProxyAgent, type RunningProxyAgent } from '../../services/sandbox/src/konnectivity/index.js';
 import { RealBinaries } from '../../services/sandbox/src/real-binaries/index.js';
+import { ensureBuilt } from '../support/build.js';
 import { eventually, scaled } from '../support/time.js';
 import { send, type Identity, type WireResponse } from './differential/client.js';
 import { freePort } from './differential/servers.js';
@@ -43,6 +51,10 @@ const POD = { namespace: 'default', name: 'behind-nat', container: 'app' };
 /** The kubelet's port: the node is a namespace of its own, so the usual one is free there. */
 const KUBELET_PORT = 10250;
 const AGENT_HEALTH_PORT = 8093;
+/** The proxy-server and proxy-agent stand-ins' command line (the process kubelet runs it for the images). */
+const STAND_IN_CLI = resolve('dist/services/sandbox/src/konnectivity/cli.js');
+/** A node only our agent reaches: its dial maps this address to a server in this process. */
+const STAND_IN_NODE_IP = '192.0.2.77';
 
 // One /30 and one node address per run, so parallel runs on one host do not meet.
 const slot = (process.pid % 250) + 1;
@@ -285,6 +297,7 @@ async function tunnelReady(): Promise<void> {
 beforeAll(async () => {
   if (!real) throw new Error('the konnectivity tunnel test needs KUBE_BIN_DIR (vitest.real.config.ts)');
   if (process.getuid?.() !== 0) throw new Error('the konnectivity tunnel test needs root: it puts the node in a network namespace');
+  ensureBuilt();
   // Throws RealBinaryMissing now rather than in the middle of the setup.
   real.konnectivity('proxy-server', newest.version);
   real.konnectivity('proxy-agent', newest.version);
@@ -689,6 +702,153 @@ describe('the API-server-to-node tunnel (konnectivity) with the real binaries', 
         500,
       );
       expect(again.body).toBe('ok');
+    },
+    scaled(120_000),
+  );
+  it(
+    'our proxy-server stand-in in place of the real one: the real apiserver and the real agent carry nodes/<n>/proxy and logs through it',
+    async () => {
+      await proxyServer.stop();
+      // The same command line as the real one: the stand-in must accept exactly what the sidecar passes.
+      proxyServer = new Proc(
+        'proxy-server stand-in',
+        process.execPath,
+        [STAND_IN_CLI, 'proxy-server', ...proxyServerArgs],
+        join(dir, 'proxy-server-stand-in.log'),
+      );
+      procs.push(proxyServer);
+      // Ready only once the real agent has reconnected and passed our TokenReview.
+      await tunnelReady();
+      expect(readFileSync(proxyServer.logPath, 'utf8')).toContain('"Agent connected"');
+      const before = kubeletRequests.length;
+      const response = await eventually(
+        async () => {
+          const answer = await api('GET', `/api/v1/nodes/${NODE_NAME}/proxy/healthz`);
+          return answer.status === 200 ? answer : undefined;
+        },
+        'nodes/proxy/healthz through the stand-in',
+        30_000,
+        500,
+      );
+      expect(response.body).toBe('ok');
+      const seen = kubeletRequests.slice(before).find((entry) => entry.url === '/healthz');
+      expect(seen).toMatchObject({ method: 'GET', client: KUBELET_CLIENT });
+      expect([nodeIP, nodeSide, `::ffff:${nodeIP}`, `::ffff:${nodeSide}`]).toContain(seen?.from);
+      const kubectl = real!.kube('kubectl', newest.version);
+      const logs = await run(kubectl, ['--kubeconfig', adminKubeconfig, '-n', POD.namespace, 'logs', POD.name, '-c', POD.container], scaled(30_000));
+      expect(logs.stderr).toBe('');
+      expect(logs.stdout).toBe(`first line of ${POD.namespace}/${POD.name}/${POD.container}\nsecond line, through the tunnel\n`);
+    },
+    scaled(120_000),
+  );
+
+  it(
+    'our agent and our apiserver-side client against the real proxy-server: routing, readiness and token review as the real one does them',
+    async () => {
+      // A second real proxy-server, with the strategies the product's sidecar uses.
+      const socket = join(dir, 'second.socket');
+      const ports = { agent: await registeredPort(), health: await registeredPort(), admin: await registeredPort() };
+      const args = proxyServerArgs.map((arg) => {
+        if (arg.startsWith('--uds-name=')) return `--uds-name=${socket}`;
+        if (arg.startsWith('--agent-port=')) return `--agent-port=${ports.agent}`;
+        if (arg.startsWith('--health-port=')) return `--health-port=${ports.health}`;
+        if (arg.startsWith('--admin-port=')) return `--admin-port=${ports.admin}`;
+        if (arg.startsWith('--agent-bind-address=')) return '--agent-bind-address=127.0.0.1';
+        return arg;
+      });
+      const second = new Proc(
+        'second proxy-server',
+        real!.konnectivity('proxy-server', newest.version),
+        [...args, '--proxy-strategies=destHost,defaultRoute'],
+        join(dir, 'second-proxy-server.log'),
+      );
+      procs.push(second);
+      const health = `http://127.0.0.1:${ports.health}`;
+      await eventually(async () => {
+        second.assertRunning();
+        return healthy(`${health}/healthz`);
+      }, 'the second proxy-server to be live');
+
+      const node = createServer((connection) =>
+        connection.on('data', () => connection.end('HTTP/1.1 200 OK\r\nContent-Length: 12\r\nConnection: close\r\n\r\nok, our node')),
+      );
+      await new Promise<void>((ready) => node.listen(0, '127.0.0.1', ready));
+      const dial = (host: string, port: number): Promise<Duplex> =>
+        new Promise((dialled, refused) => {
+          if (host !== STAND_IN_NODE_IP || port !== KUBELET_PORT) return refused(new Error(`dial tcp ${host}:${port}: connect: connection refused`));
+          const upstream = new Socket();
+          upstream.connect((node.address() as AddressInfo).port, '127.0.0.1', () => dialled(upstream));
+          upstream.once('error', refused);
+        });
+      const token = readFileSync(join(dir, 'konnectivity-agent.token'), 'utf8');
+      const agents: RunningProxyAgent[] = [];
+      const ourAgent = (agentId: string, identifiers: string, agentToken = token): Promise<RunningProxyAgent> =>
+        startProxyAgent({
+          serverHost: '127.0.0.1',
+          serverPort: ports.agent,
+          caCertPem: ca.certPem,
+          token: () => agentToken,
+          agentId,
+          identifiers,
+          dial,
+          syncIntervalMs: 200,
+          syncIntervalCapMs: 1000,
+        }).then((agent) => {
+          agents.push(agent);
+          return agent;
+        });
+      try {
+        const defaultRoute = await ourAgent('ours-default-route', 'default-route=true');
+        await eventually(() => defaultRoute.connected(), 'our agent to be accepted by the real proxy-server');
+        // Readiness is the first strategy's (destHost): an agent naming no host does not count.
+        expect((await fetch(`${health}/readyz`)).status).toBe(500);
+
+        const response = await new Promise<{ status: number; body: string }>((answered, failed) => {
+          const createConnection = (_options: unknown, created: (error: Error | null, stream?: Duplex) => void): undefined => {
+            dialThroughTunnel(socket, STAND_IN_NODE_IP, KUBELET_PORT).then(
+              (connection) => created(null, connection),
+              (error: unknown) => created(error instanceof Error ? error : new Error(String(error))),
+            );
+            return undefined;
+          };
+          const call = request({ host: STAND_IN_NODE_IP, port: KUBELET_PORT, path: '/healthz', createConnection: createConnection as never }, (incoming) => {
+            let body = '';
+            incoming.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            incoming.on('end', () => answered({ status: incoming.statusCode ?? 0, body }));
+          });
+          call.on('error', failed);
+          call.end();
+        });
+        expect(response).toEqual({ status: 200, body: 'ok, our node' });
+        // The agent's own dial error comes back to the client as the real server relays it.
+        await expect(dialThroughTunnel(socket, STAND_IN_NODE_IP, 22)).rejects.toThrow(`dial tcp ${STAND_IN_NODE_IP}:22: connect: connection refused`);
+
+        const byHost = await ourAgent('ours-by-host', `ipv4=${STAND_IN_NODE_IP}`);
+        await eventually(() => byHost.connected(), 'the agent naming its host to be accepted');
+        expect((await fetch(`${health}/readyz`)).status).toBe(200);
+
+        // A token of the right ServiceAccount for the apiserver's own audience: refused.
+        const wrongAudience = (
+          await created('POST', `/api/v1/namespaces/${AGENT_NAMESPACE}/serviceaccounts/${AGENT_SERVICE_ACCOUNT}/token`, {
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'TokenRequest',
+            spec: { expirationSeconds: 3600 },
+          })
+        ).body as { status: { token: string } };
+        const intruder = await ourAgent('ours-wrong-audience', 'default-route=true', wrongAudience.status.token);
+        await eventually(
+          () =>
+            readFileSync(second.logPath, 'utf8')
+              .split('\n')
+              .some((line) => line.includes('Client authentication failed') && line.includes('agentID="ours-wrong-audience"')),
+          'the real proxy-server to refuse our agent with the wrong audience',
+        );
+        expect(intruder.connected()).toBe(false);
+      } finally {
+        for (const agent of agents) await agent.close();
+        node.close();
+        await second.stop();
+      }
     },
     scaled(120_000),
   );

@@ -6,6 +6,7 @@
 // watches Harbormaster relies on are the real ones. One-click → Running, then a pool scaled
 // 1 → 3 → 1 on the simulated EC2, then deletion down to the seed namespaces.
 import { execFileSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import {
   AuthenticationV1Api,
   AuthorizationV1Api,
@@ -109,6 +110,8 @@ describe('a real seed running real tenant control planes', () => {
         NetworkReady: 'False',
         Reachable: 'True',
         SchedulerReady: 'True',
+        // The konnectivity server runs beside each apiserver, but no node runs an agent yet.
+        TunnelReady: 'False',
       });
       const namespace = namespaceOf(cluster.id);
       const running = podsOf(cluster.id);
@@ -125,6 +128,16 @@ describe('a real seed running real tenant control planes', () => {
         .toString()
         .split('\0');
       expect(cmdline[0]).toBe(real!.kube('kube-apiserver', cluster.version));
+      // Beside each one, the real konnectivity proxy-server of the release paired with the version.
+      for (const pod of apiservers) {
+        const sidecar = pod.containers.find((container) => container.name === 'konnectivity-server');
+        expect(sidecar, pod.name).toMatchObject({ ready: true, state: 'running' });
+        expect(
+          execFileSync('readlink', [`/proc/${sidecar!.pid}/exe`])
+            .toString()
+            .trim(),
+        ).toBe(realpathSync(real!.konnectivity('proxy-server', cluster.version)));
+      }
       const newest = SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1];
       const etcd = running.find((pod) => pod.name === 'etcd-0')!;
       expect(

@@ -18,6 +18,8 @@ export interface ComponentImages {
   apiserver: string;
   controllerManager: string;
   scheduler: string;
+  /** The konnectivity server beside each apiserver replica: the same release as the agents it serves. */
+  konnectivityServer: string;
 }
 
 /** Images of the tenant add-ons (services/core/src/addons); an absent one is unsupported on that minor. */
@@ -62,13 +64,19 @@ const METRICS_SERVER = 'v0.8.1';
 
 const ADDON_PINS: Readonly<Record<string, AddonPins>> = {
   // coredns: the CoreDNSVersion kubeadm of the minor pins (1.35: v1.13.1, 1.36: v1.14.2).
-  // konnectivity: apiserver-network-proxy releases 0.<minor>.x for Kubernetes 1.<minor> since 0.28.
+  // konnectivity: apiserver-network-proxy releases 0.<minor>.x for Kubernetes 1.<minor> since 0.28;
+  // server and agents run one release. 1.37 runs the release whose konnectivity-client its
+  // kube-apiserver links (go.mod of v1.37.2: v0.36.0), the pairing the real-binaries test proves.
   // cilium: the newest stable line whose e2e matrix covers (or is nearest to) the minor.
   '1.35': { cilium: 'v1.19.5', flannel: FLANNEL, coredns: 'v1.13.1', konnectivity: 'v0.35.0', metricsServer: METRICS_SERVER },
   '1.36': { cilium: 'v1.20.3', flannel: FLANNEL, coredns: 'v1.14.2', konnectivity: 'v0.36.0', metricsServer: METRICS_SERVER },
   // Until kubeadm 1.37's own pin is confirmed, 1.37 keeps 1.36's CoreDNS.
-  '1.37': { cilium: 'v1.20.3', flannel: FLANNEL, coredns: 'v1.14.2', konnectivity: 'v0.37.0', metricsServer: METRICS_SERVER },
+  '1.37': { cilium: 'v1.20.3', flannel: FLANNEL, coredns: 'v1.14.2', konnectivity: 'v0.36.0', metricsServer: METRICS_SERVER },
 };
+
+function konnectivityImage(command: 'proxy-server' | 'proxy-agent', release: string): string {
+  return `${REGISTRY}/kas-network-proxy/${command}:${release}`;
+}
 
 function addonImages(version: string, pins: AddonPins | undefined): AddonImages {
   const images: AddonImages = { kubeProxy: `${REGISTRY}/kube-proxy:v${version}` };
@@ -82,13 +90,16 @@ function addonImages(version: string, pins: AddonPins | undefined): AddonImages 
     images.flannelCniPlugin = `ghcr.io/flannel-io/flannel-cni-plugin:${pins.flannel.cniPlugin}`;
   }
   if (pins.coredns) images.coredns = `${REGISTRY}/coredns/coredns:${pins.coredns}`;
-  if (pins.konnectivity) images.konnectivityAgent = `${REGISTRY}/kas-network-proxy/proxy-agent:${pins.konnectivity}`;
+  if (pins.konnectivity) images.konnectivityAgent = konnectivityImage('proxy-agent', pins.konnectivity);
   if (pins.metricsServer) images.metricsServer = `${REGISTRY}/metrics-server/metrics-server:${pins.metricsServer}`;
   return images;
 }
 
 function entry(version: string, etcdVersion: string, flags: KubernetesVersion['flags'] = {}): KubernetesVersion {
   const minor = version.split('.').slice(0, 2).join('.');
+  const konnectivity = ADDON_PINS[minor]?.konnectivity;
+  // eslint-disable-next-line no-restricted-syntax -- a table entry without a konnectivity pin is a programming error caught at load
+  if (!konnectivity) throw new Error(`Kubernetes ${minor} has no konnectivity release pinned; every control plane runs a konnectivity server`);
   return {
     version,
     minor,
@@ -98,6 +109,7 @@ function entry(version: string, etcdVersion: string, flags: KubernetesVersion['f
       apiserver: `${REGISTRY}/kube-apiserver:v${version}`,
       controllerManager: `${REGISTRY}/kube-controller-manager:v${version}`,
       scheduler: `${REGISTRY}/kube-scheduler:v${version}`,
+      konnectivityServer: konnectivityImage('proxy-server', konnectivity),
     },
     flags,
     kubeadmApiVersion: 'kubeadm.k8s.io/v1beta4',

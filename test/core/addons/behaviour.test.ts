@@ -177,13 +177,29 @@ describe('cluster settings in the built objects', () => {
       expect.arrayContaining([
         '--proxy-server-host=k7x2m9-tunnel.seed-1.harbormaster.example',
         '--proxy-server-port=8132',
-        '--agent-identifiers=default-route=true',
+        '--agent-identifiers=ipv4=$(HOST_IP)&default-route=true',
         '--health-server-port=8093',
         '--service-account-token-path=/var/run/secrets/tokens/konnectivity-agent-token',
       ]),
     );
+    // The kubelet expands $(HOST_IP): the node's address, which the server routes to this agent.
+    expect(podSpec?.containers[0].env).toEqual([{ name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }]);
     expect(podSpec?.volumes?.[0].projected?.sources?.[0].serviceAccountToken?.audience).toBe('system:konnectivity-server');
-    expect(find(referenceAddonSpec(), 'ClusterRoleBinding', 'system:konnectivity-server')).toMatchObject({ roleRef: { name: 'system:auth-delegator' } });
+    // The server's TokenReview permission is a tenant bootstrap object: it exists once, with or without agents.
+    expect(
+      objects(referenceAddonSpec()).filter(
+        (object) => object.manifest.kind === 'ClusterRoleBinding' && object.manifest.metadata.name === 'system:konnectivity-server',
+      ),
+    ).toEqual([]);
+  });
+
+  it('installs no agent until the seed exposes the konnectivity server, and the tunnel step says why it waits', () => {
+    const spec = resolveAddonSpec({ ...referenceInput(), konnectivity: undefined });
+    const tunnel = buildAddonSteps(spec).find((step) => step.name === 'tunnel');
+    expect(tunnel?.objects).toEqual([]);
+    expect(tunnel?.awaits).toEqual([
+      { readiness: 'unmet', reason: 'WaitingForTunnelEndpoint', message: 'the seed has not exposed the konnectivity server to the nodes yet' },
+    ]);
   });
 
   it('registers metrics-server as the v1beta1.metrics.k8s.io APIService', () => {
@@ -243,8 +259,12 @@ describe('version table add-on images', () => {
     expect(images.flannelCniPlugin).toMatch(/^ghcr\.io\/flannel-io\/flannel-cni-plugin:v\d+\.\d+\.\d+-flannel\d+$/);
     expect(images.coredns).toMatch(/^registry\.k8s\.io\/coredns\/coredns:v1\.\d+\.\d+$/);
     expect(images.metricsServer).toMatch(/^registry\.k8s\.io\/metrics-server\/metrics-server:v0\.\d+\.\d+$/);
-    // apiserver-network-proxy releases 0.<minor>.x for Kubernetes 1.<minor>.
-    expect(images.konnectivityAgent).toMatch(new RegExp(`^registry\\.k8s\\.io/kas-network-proxy/proxy-agent:v0\\.${version.minor.split('.')[1]}\\.\\d+$`));
+    // apiserver-network-proxy releases 0.<minor>.x for Kubernetes 1.<minor>; 1.37 runs the release
+    // its kube-apiserver's konnectivity-client comes from (0.36), the pairing the real binaries prove.
+    const konnectivityMinor = version.minor === '1.37' ? '36' : version.minor.split('.')[1];
+    expect(images.konnectivityAgent).toMatch(new RegExp(`^registry\\.k8s\\.io/kas-network-proxy/proxy-agent:v0\\.${konnectivityMinor}\\.\\d+$`));
+    // The server beside the apiserver runs the agents' release.
+    expect(version.images.konnectivityServer).toBe(images.konnectivityAgent?.replace('/proxy-agent:', '/proxy-server:'));
   });
 });
 

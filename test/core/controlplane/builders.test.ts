@@ -194,7 +194,18 @@ describe('control-plane builders', () => {
   it('denies by default and allows exactly the control-plane flows', () => {
     const policy = (name: string) => find(built, 'NetworkPolicy', name);
     expect(policy('default-deny').spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
-    expect(policy('apiserver-ingress').spec?.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 6443 }] }]);
+    // Users and nodes reach the apiserver, and the nodes' tunnel agents its konnectivity server, from anywhere.
+    expect(policy('apiserver-ingress').spec?.ingress).toEqual([
+      {
+        ports: [
+          { protocol: 'TCP', port: 6443 },
+          { protocol: 'TCP', port: 8132 },
+        ],
+      },
+    ]);
+    const apiserverPods = { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'kube-apiserver', 'harbormaster.dev/cluster-id': 'k7x2m9' } } };
+    // The konnectivity server reviews agent tokens at the apiserver through the internal Service.
+    expect(policy('apiserver-egress').spec?.egress).toContainEqual({ to: [apiserverPods], ports: [{ protocol: 'TCP', port: 6443 }] });
     const etcdIngress = policy('etcd').spec?.ingress ?? [];
     const allowedNames = etcdIngress.flatMap((rule) => (rule.from ?? []).map((peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/name']));
     expect(allowedNames.sort()).toEqual(['etcd', 'kube-apiserver']);

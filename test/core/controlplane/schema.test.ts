@@ -2,6 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
 import { SUPPORTED_VERSIONS } from '../../../services/core/src/versions.js';
 import { EXPOSE_STRATEGIES } from '../../../services/core/src/model/schemas.js';
@@ -27,18 +29,37 @@ function matches(selector: Record<string, string> | undefined, labels: Record<st
   return Object.entries(selector ?? {}).every(([key, value]) => labels?.[key] === value);
 }
 
-/** Files the pod sees, per mount path, for a given pod name (the StatefulSet's per-member files). */
-function mountedFiles(workload: Workload, secrets: Map<string, ISecret>): Map<string, Set<string>> {
+/** An emptyDir: files its containers create at run time (a unix socket), not known beforehand. */
+const RUNTIME_FILES = 'runtime';
+
+/**
+ * Files one container sees, per mount path, from the Secrets and ConfigMaps it mounts; an
+ * emptyDir's mount path maps to RUNTIME_FILES.
+ */
+function mountedFiles(
+  workload: Workload,
+  container: IContainer,
+  secrets: Map<string, ISecret>,
+  configMaps: Map<string, IConfigMap>,
+): Map<string, Set<string> | typeof RUNTIME_FILES> {
   const podSpec = template(workload).spec;
-  const files = new Map<string, Set<string>>();
-  for (const container of podSpec?.containers ?? []) {
-    for (const mount of container.volumeMounts ?? []) {
-      const volume = podSpec?.volumes?.find((candidate) => candidate.name === mount.name);
-      const secretName = volume?.secret?.secretName;
-      if (!secretName) continue;
+  const files = new Map<string, Set<string> | typeof RUNTIME_FILES>();
+  for (const mount of container.volumeMounts ?? []) {
+    const volume = podSpec?.volumes?.find((candidate) => candidate.name === mount.name);
+    if (volume?.emptyDir) {
+      files.set(mount.mountPath, RUNTIME_FILES);
+      continue;
+    }
+    const secretName = volume?.secret?.secretName;
+    const configMapName = volume?.configMap?.name;
+    if (secretName) {
       const secret = secrets.get(secretName);
       if (!secret) throw new Error(`${workload.metadata?.name} mounts missing Secret ${secretName}`);
       files.set(mount.mountPath, new Set(Object.keys(secret.data ?? {})));
+    } else if (configMapName) {
+      const configMap = configMaps.get(configMapName);
+      if (!configMap) throw new Error(`${workload.metadata?.name} mounts missing ConfigMap ${configMapName}`);
+      files.set(mount.mountPath, new Set(Object.keys(configMap.data ?? {})));
     }
   }
   return files;
@@ -47,6 +68,9 @@ function mountedFiles(workload: Workload, secrets: Map<string, ISecret>): Map<st
 /** Checks what the schema cannot: references between objects resolve, as the cluster needs. */
 function checkConsistency(objects: SeedObject[], namespace: string): void {
   const secrets = new Map(objects.filter((object): object is ISecret => object.kind === 'Secret').map((secret) => [secret.metadata?.name ?? '', secret]));
+  const configMaps = new Map(
+    objects.filter((object): object is IConfigMap => object.kind === 'ConfigMap').map((configMap) => [configMap.metadata?.name ?? '', configMap]),
+  );
   for (const object of objects) {
     const labels = object.metadata?.labels ?? {};
     expect(labels['app.kubernetes.io/managed-by'], `${object.kind}/${object.metadata?.name}`).toBe('harbormaster');
@@ -75,8 +99,9 @@ function checkConsistency(objects: SeedObject[], namespace: string): void {
       for (const mount of container.volumeMounts ?? []) {
         expect(volumeNames.has(mount.name) || claimNames.has(mount.name), `${name} mount ${mount.name}`).toBe(true);
       }
-      // Every file a flag names must exist in a mounted Secret, for every pod name it expands to.
-      const files = mountedFiles(workload, secrets);
+      // Every file a flag names must exist in a Secret or ConfigMap this container mounts (or in
+      // an emptyDir it shares, for what a container creates), for every pod name it expands to.
+      const files = mountedFiles(workload, container, secrets, configMaps);
       const podNames = workload.kind === 'StatefulSet' ? Array.from({ length: replicas }, (_, index) => `${workload.metadata?.name}-${index}`) : ['pod'];
       for (const podName of podNames) {
         for (const argument of container.args ?? []) {
@@ -84,7 +109,8 @@ function checkConsistency(objects: SeedObject[], namespace: string): void {
           if (!value.startsWith('/etc/kubernetes/')) continue;
           const directory = value.slice(0, value.lastIndexOf('/'));
           const file = value.slice(value.lastIndexOf('/') + 1);
-          expect(files.get(directory)?.has(file), `${name} (${podName}) ${argument}`).toBe(true);
+          const found = files.get(directory);
+          expect(found === RUNTIME_FILES || found?.has(file), `${name} (${podName}) ${container.name} ${argument}`).toBe(true);
         }
       }
     }

@@ -141,6 +141,19 @@ describe('tenant bootstrap objects for kubeadm join', () => {
     expect(viewers.map((binding) => binding.roleRef.name)).toEqual(['view']);
   });
 
+  it('lets the konnectivity server review agent tokens, with one binding', () => {
+    const bindings = objects.filter(
+      (object): object is IClusterRoleBinding =>
+        object.kind === 'ClusterRoleBinding' && (object.subjects ?? []).some((subject) => subject.name === 'system:konnectivity-server'),
+    );
+    expect(bindings).toHaveLength(1);
+    expect(bindings[0]).toMatchObject({
+      metadata: { name: 'system:konnectivity-server' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
+      subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'system:konnectivity-server' }],
+    });
+  });
+
   it('points the kubernetes Service at the external endpoint', () => {
     // The LoadBalancer reference cluster has a hostname endpoint: no addresses to publish yet.
     expect(objects.some((object) => object.kind === 'Endpoints' || object.kind === 'EndpointSlice')).toBe(false);

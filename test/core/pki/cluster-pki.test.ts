@@ -67,6 +67,8 @@ describe('ensureClusterPki from scratch', () => {
         'front-proxy-client',
         'scheduler',
         'viewer',
+        'konnectivity-server',
+        'konnectivity-server-client',
         'etcd-0-server',
         'etcd-0-peer',
         'etcd-1-server',
@@ -189,11 +191,12 @@ describe('ensureClusterPki from scratch', () => {
     expect((await ensureClusterPki(pki, spec, atExactly30DaysLeft)).reasons['leaf:admin']).toBe('expires within 30 days');
   });
 
-  it('reissues only the apiserver certificate when the external endpoint changes', async () => {
+  it('reissues only the serving certificates of the endpoint (apiserver, konnectivity agent port) when it changes', async () => {
     const moved = { ...spec, externalHosts: ['new.seed.example.com'], externalIps: [] };
     const result = await ensureClusterPki(pki, moved, NOW);
-    expect(result.changed).toEqual(['leaf:apiserver']);
+    expect(result.changed).toEqual(['leaf:apiserver', 'leaf:konnectivity-server']);
     expect(result.reasons['leaf:apiserver']).toBe('SANs changed');
+    expect(result.reasons['leaf:konnectivity-server']).toBe('SANs changed');
     const apiserver = cert(result.pki.leaves[LEAF.apiserver].certPem);
     expect(apiserver.checkHost('new.seed.example.com')).toBe('new.seed.example.com');
     expect(apiserver.checkIP('203.0.113.10')).toBeUndefined();

@@ -7,6 +7,7 @@ import { createPathTranslator } from '../../../services/sandbox/src/kubelet/path
 import { HostsFile } from '../../../services/sandbox/src/kubelet/hosts-file.js';
 import { imageBasename, ImageResolver, ImageNotFound } from '../../../services/sandbox/src/kubelet/images.js';
 import { projectKeys, writeAtomically, VolumeSourceMissing } from '../../../services/sandbox/src/kubelet/volumes.js';
+import { emptyDirPath, podMounts, translateFileContent } from '../../../services/sandbox/src/kubelet/pod.js';
 import { AddressPool, claimSlot } from '../../../services/sandbox/src/kubelet/addresses.js';
 import { spawn } from 'node:child_process';
 
@@ -47,6 +48,57 @@ describe('mount path translation', () => {
     expect(translate('/var/lib/etcdctl')).toBe('/var/lib/etcdctl');
     expect(translate('/opt/etc/etcd/x')).toBe('/opt/etc/etcd/x');
     expect(translate('https://etcd-0/etc/etcd')).toBe('https://etcd-0/etc/etcd');
+  });
+});
+
+describe('container paths inside shared files and sockets', () => {
+  const socket = '/etc/kubernetes/konnectivity-server/konnectivity-server.socket';
+  const podDir = join(tmpdir(), 'state', 'pods', `cluster-${'x'.repeat(20)}_kube-apiserver-6d4cf56db6-abcde_${'0'.repeat(36)}`);
+
+  it('gives an emptyDir a host path short enough for a unix socket in it (sun_path holds 107 bytes)', () => {
+    const host = emptyDirPath(podDir, 'konnectivity-uds');
+    expect(join(podDir, 'volumes', 'konnectivity-uds', 'konnectivity-server.socket').length).toBeGreaterThan(107);
+    expect(join(host, 'konnectivity-server.socket').length).toBeLessThanOrEqual(107);
+    expect(emptyDirPath(podDir, 'konnectivity-uds')).toBe(host);
+    expect(emptyDirPath(podDir, 'other')).not.toBe(host);
+    expect(emptyDirPath(`${podDir}-2`, 'konnectivity-uds')).not.toBe(host);
+  });
+
+  it("rewrites a config file's container paths to the host paths the pod's containers share", () => {
+    const pod = {
+      spec: {
+        containers: [
+          {
+            name: 'kube-apiserver',
+            volumeMounts: [
+              { name: 'uds', mountPath: '/etc/kubernetes/konnectivity-server' },
+              { name: 'egress', mountPath: '/etc/kubernetes/egress' },
+            ],
+          },
+          {
+            name: 'konnectivity-server',
+            volumeMounts: [
+              { name: 'uds', mountPath: '/etc/kubernetes/konnectivity-server' },
+              { name: 'other', mountPath: '/etc/kubernetes/egress' },
+            ],
+          },
+        ],
+      },
+    };
+    const dirs = new Map([
+      ['uds', '/tmp/hm-ed/0123456789abcdef'],
+      ['egress', '/state/pod/volumes/egress'],
+      ['other', '/state/pod/volumes/other'],
+    ]);
+    // /etc/kubernetes/egress means two different directories to the two containers: left alone.
+    expect(podMounts(pod, dirs)).toEqual([{ mountPath: '/etc/kubernetes/konnectivity-server', hostPath: '/tmp/hm-ed/0123456789abcdef' }]);
+    const translate = createPathTranslator(podMounts(pod, dirs));
+    const egress = Buffer.from(`transport:\n  uds:\n    udsName: ${socket}\n`);
+    expect(translateFileContent(egress, translate).toString()).toBe(
+      'transport:\n  uds:\n    udsName: /tmp/hm-ed/0123456789abcdef/konnectivity-server.socket\n',
+    );
+    const binary = Buffer.from([0x00, 0xff, ...Buffer.from(socket)]);
+    expect(translateFileContent(binary, translate)).toBe(binary);
   });
 });
 
@@ -124,6 +176,31 @@ describe('images', () => {
       expect(() => real.resolve('registry.k8s.io/kube-apiserver:v1.35.4', 'kube-apiserver')).toThrow(/kube-apiserver v1\.35\.4 was not built/);
       expect(() => real.resolve('registry.k8s.io/kube-scheduler:v1.37.2', undefined)).toThrow(ImageNotFound);
       expect(() => real.resolve('registry.k8s.io/etcd:3.6.8-0', 'etcd')).toThrow(ImageNotFound);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('runs the konnectivity stand-ins for proxy-server and proxy-agent, or the real release of the image tag', () => {
+    const simulated = new ImageResolver({ repositoryRoot: '/repo', kubeBinDir: '' });
+    for (const role of ['proxy-server', 'proxy-agent']) {
+      expect(simulated.resolve(`registry.k8s.io/kas-network-proxy/${role}:v0.36.0`, `/${role}`)).toEqual({
+        path: process.execPath,
+        leadingArgs: ['/repo/dist/services/sandbox/src/konnectivity/cli.js', role],
+      });
+    }
+    const root = mkdtempSync(join(tmpdir(), 'kube-bins-'));
+    try {
+      mkdirSync(join(root, 'v1.37.2'), { recursive: true });
+      mkdirSync(join(root, 'konnectivity-v0.36.0'), { recursive: true });
+      for (const role of ['proxy-server', 'proxy-agent']) writeFileSync(join(root, 'konnectivity-v0.36.0', role), '#!/bin/sh\n', { mode: 0o755 });
+      const real = new ImageResolver({ repositoryRoot: '/repo', kubeBinDir: join(root, 'v1.37.2') });
+      expect(real.resolve('registry.k8s.io/kas-network-proxy/proxy-server:v0.36.0', '/proxy-server').path).toBe(
+        join(root, 'konnectivity-v0.36.0/proxy-server'),
+      );
+      expect(real.resolve('registry.k8s.io/kas-network-proxy/proxy-agent:v0.36.0', '/proxy-agent').path).toBe(join(root, 'konnectivity-v0.36.0/proxy-agent'));
+      // A release that was not built cannot be pulled, rather than quietly running another one.
+      expect(() => real.resolve('registry.k8s.io/kas-network-proxy/proxy-server:v0.37.0', '/proxy-server')).toThrow(/proxy-server v0\.37\.0 was not built/);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

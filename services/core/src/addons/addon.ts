@@ -43,8 +43,9 @@ export interface AddonSpec {
    */
   apiserver: { host: string; port: number };
   /**
-   * Where the tunnel agents dial the konnectivity server beside each apiserver replica;
-   * undefined while the control plane runs no konnectivity server (no agent is installed then).
+   * Where the tunnel agents dial the konnectivity server beside each apiserver replica (through
+   * the cluster's endpoint strategy); undefined while the seed has not exposed it yet (no agent
+   * is installed then, and the tunnel step waits).
    */
   konnectivity: { host: string; port: number } | undefined;
   selection: AddonSelection;
@@ -78,13 +79,16 @@ export interface AddonObject {
  *   is at least one node);
  * - `deploymentAvailable`: the Deployment's `Available` condition;
  * - `nodesNetworkReady`: the Nodes themselves say their network is ready (no kubelet reports
- *   NetworkPluginNotReady), for a plugin the user installs and we cannot name.
+ *   NetworkPluginNotReady), for a plugin the user installs and we cannot name;
+ * - `unmet`: not ready without reading anything, because something the add-on needs from
+ *   outside the user cluster is not known yet (its reason and message say what).
  */
-export type AddonReadinessKind = 'daemonSetRolledOut' | 'deploymentAvailable' | 'nodesNetworkReady';
+export type AddonReadinessKind = 'daemonSetRolledOut' | 'deploymentAvailable' | 'nodesNetworkReady' | 'unmet';
 
 export type AddonAwait =
   | { readiness: 'daemonSetRolledOut' | 'deploymentAvailable'; kind: 'DaemonSet' | 'Deployment'; namespace: string; name: string }
-  | { readiness: 'nodesNetworkReady'; /** What the nodes wait for, for the condition's message. */ waitingFor: string };
+  | { readiness: 'nodesNetworkReady'; /** What the nodes wait for, for the condition's message. */ waitingFor: string }
+  | { readiness: 'unmet'; reason: string; message: string };
 
 export interface AddonDefinition {
   /** Stable id, also the `app.kubernetes.io/name` of its objects, e.g. `coredns`. */

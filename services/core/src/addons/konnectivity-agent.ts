@@ -3,19 +3,20 @@
 // agents that dial out to the konnectivity server beside each apiserver replica.
 import type { IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import type { AddonDefinition, AddonSpec } from './addon.js';
-import { KUBE_SYSTEM, LINUX_NODES, clusterRoleBinding, enforced, meta, podLabels, requireImage, serviceAccount, userSubject } from './common.js';
+import { LINUX_NODES, enforced, meta, podLabels, requireImage, serviceAccount } from './common.js';
+import { KONNECTIVITY_AGENT_NAMESPACE, KONNECTIVITY_AGENT_SERVICE_ACCOUNT, KONNECTIVITY_AUDIENCE } from '../controlplane/konnectivity.js';
+import { KONNECTIVITY_SERVER_IDENTITY } from '../pki/cluster-pki.js';
 import { required } from '../model/errors.js';
 
 const ADDON = 'konnectivity-agent';
 const SELECTOR = { 'k8s-app': 'konnectivity-agent' };
-export const KONNECTIVITY_AGENT_SERVICE_ACCOUNT = 'konnectivity-agent';
-/** The audience the server's `--authentication-audience` expects on agent tokens. */
-export const KONNECTIVITY_AUDIENCE = 'system:konnectivity-server';
+// The server (controlplane/konnectivity.ts) accepts only this ServiceAccount's tokens for its audience.
+export { KONNECTIVITY_AGENT_SERVICE_ACCOUNT, KONNECTIVITY_AUDIENCE };
 /**
- * The identity the konnectivity server presents to the tenant apiserver: it reviews each agent's
- * token (TokenReview), which is what `system:auth-delegator` grants.
+ * The identity the konnectivity server presents to the tenant apiserver to review agent tokens;
+ * its `system:auth-delegator` binding is a tenant bootstrap object (bootstrap/tenant-objects.ts).
  */
-export const KONNECTIVITY_SERVER_USER = 'system:konnectivity-server';
+export const KONNECTIVITY_SERVER_USER = KONNECTIVITY_SERVER_IDENTITY.commonName;
 export const KONNECTIVITY_AGENT_HEALTH_PORT = 8093;
 const ADMIN_PORT = 8094;
 const TOKEN_DIR = '/var/run/secrets/tokens';
@@ -32,8 +33,10 @@ export function konnectivityAgentArguments(spec: AddonSpec): string[] {
     `--admin-server-port=${ADMIN_PORT}`,
     `--health-server-port=${KONNECTIVITY_AGENT_HEALTH_PORT}`,
     `--service-account-token-path=${TOKEN_DIR}/${TOKEN_FILE}`,
-    // The server sends traffic for any node or pod address to whichever agent says default-route.
-    '--agent-identifiers=default-route=true',
+    // A node's own address goes to the agent on that node (the server's destHost strategy): nodes
+    // behind different NATs need not reach each other. Anything else (pod and Service addresses of
+    // webhooks and aggregated APIs) goes to any agent (defaultRoute).
+    '--agent-identifiers=ipv4=$(HOST_IP)&default-route=true',
   ];
 }
 
@@ -41,7 +44,7 @@ function daemonSet(spec: AddonSpec): IDaemonSet {
   return {
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
-    metadata: meta(ADDON, 'konnectivity-agent', KUBE_SYSTEM, SELECTOR),
+    metadata: meta(ADDON, 'konnectivity-agent', KONNECTIVITY_AGENT_NAMESPACE, SELECTOR),
     spec: {
       selector: { matchLabels: { ...SELECTOR } },
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '10%' } },
@@ -60,6 +63,7 @@ function daemonSet(spec: AddonSpec): IDaemonSet {
               imagePullPolicy: 'IfNotPresent',
               command: ['/proxy-agent'],
               args: konnectivityAgentArguments(spec),
+              env: [{ name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }],
               resources: { requests: { cpu: '10m', memory: '30Mi' }, limits: { memory: '128Mi' } },
               ports: [{ name: 'health', containerPort: KONNECTIVITY_AGENT_HEALTH_PORT, protocol: 'TCP' }],
               livenessProbe: {
@@ -94,13 +98,15 @@ function daemonSet(spec: AddonSpec): IDaemonSet {
 
 export const konnectivityAgent: AddonDefinition = {
   name: ADDON,
-  // Only where the control plane runs a konnectivity server for the agents to dial.
-  enabled: (spec) => spec.konnectivity !== undefined,
+  // Every control plane runs a konnectivity server (controlplane/konnectivity.ts).
+  enabled: () => true,
+  // Nothing until the seed says where agents reach the server: an agent without it would crash-loop.
   objects: (spec) =>
-    [
-      serviceAccount(ADDON, KONNECTIVITY_AGENT_SERVICE_ACCOUNT),
-      clusterRoleBinding(ADDON, 'system:konnectivity-server', 'system:auth-delegator', [userSubject(KONNECTIVITY_SERVER_USER)]),
-      daemonSet(spec),
-    ].map(enforced),
-  awaits: () => ({ kind: 'DaemonSet', namespace: KUBE_SYSTEM, name: 'konnectivity-agent', readiness: 'daemonSetRolledOut' }),
+    spec.konnectivity === undefined
+      ? []
+      : [serviceAccount(ADDON, KONNECTIVITY_AGENT_SERVICE_ACCOUNT, KONNECTIVITY_AGENT_NAMESPACE), daemonSet(spec)].map(enforced),
+  awaits: (spec) =>
+    spec.konnectivity === undefined
+      ? { readiness: 'unmet', reason: 'WaitingForTunnelEndpoint', message: 'the seed has not exposed the konnectivity server to the nodes yet' }
+      : { kind: 'DaemonSet', namespace: KONNECTIVITY_AGENT_NAMESPACE, name: 'konnectivity-agent', readiness: 'daemonSetRolledOut' },
 };

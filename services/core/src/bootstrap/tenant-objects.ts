@@ -12,7 +12,7 @@ import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v
 import type { ISubject } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Subject';
 import { DomainError } from '../model/errors.js';
 import { formatIpv4, parseCidr } from '../model/cidr.js';
-import { VIEWER_IDENTITY } from '../pki/cluster-pki.js';
+import { KONNECTIVITY_SERVER_IDENTITY, VIEWER_IDENTITY } from '../pki/cluster-pki.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
 import { PKI_FILE } from '../controlplane/secrets.js';
 import {
@@ -38,6 +38,8 @@ export const NODE_CLIENT_CLUSTER_ROLE = 'system:certificates.k8s.io:certificates
  */
 export const VIEWER_CLUSTER_ROLE = 'view';
 export const SELF_NODE_CLIENT_CLUSTER_ROLE = 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient';
+/** TokenReview, which the konnectivity server beside each apiserver replica needs for agent tokens. */
+export const KONNECTIVITY_SERVER_CLUSTER_ROLE = 'system:auth-delegator';
 
 // eslint-disable-next-line @typescript-eslint/no-deprecated -- v1 Endpoints is written deliberately (apiserver runs --endpoint-reconciler-type=none; older kube-proxy versions read it alongside the EndpointSlice)
 export type TenantObject = IConfigMap | IRole | IRoleBinding | IClusterRole | IClusterRoleBinding | IEndpoints | IEndpointSlice;
@@ -209,6 +211,8 @@ export function buildTenantBootstrapObjects(input: ControlPlaneSpec, caCertPem: 
     ...configMapReader('kube-system', 'kubeadm:kubelet-config', KUBELET_CONFIG_CONFIGMAP, joiners),
     // The viewer kubeconfig's certificate carries this group.
     clusterRoleBinding('harbormaster:viewers', VIEWER_CLUSTER_ROLE, VIEWER_IDENTITY.organizations.map(group)),
+    // Every control plane runs a konnectivity server, whether or not agents have connected yet.
+    clusterRoleBinding(KONNECTIVITY_SERVER_IDENTITY.commonName, KONNECTIVITY_SERVER_CLUSTER_ROLE, [user(KONNECTIVITY_SERVER_IDENTITY.commonName)]),
     ...endpoints,
   ];
 }

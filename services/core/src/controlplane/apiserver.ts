@@ -17,6 +17,14 @@ import {
   spreadOverNodes,
 } from './common.js';
 import { buildExternalApiserverService, buildInternalApiserverService } from './expose.js';
+import {
+  EGRESS_CONFIG_PATH,
+  apiserverKonnectivityMounts,
+  buildEgressSelectorConfigMap,
+  buildKonnectivitySecrets,
+  konnectivityServerContainer,
+  konnectivityVolumes,
+} from './konnectivity.js';
 import { PKI_DIR, PKI_FILE, SECRET, leaf, secret } from './secrets.js';
 import { APISERVER_PORT, ETCD_CLIENT_PORT, etcdMemberUrl, type ResolvedSpec } from './spec.js';
 
@@ -61,6 +69,8 @@ export function apiserverArguments(spec: ResolvedSpec): string[] {
     'allow-privileged': 'true',
     // The tenant `kubernetes` Service points at the external endpoint, which no replica knows.
     'endpoint-reconciler-type': 'none',
+    // Nodes may sit behind NAT: what it dials in the user cluster goes through the konnectivity sidecar.
+    'egress-selector-config-file': EGRESS_CONFIG_PATH,
     profiling: 'false',
   });
 }
@@ -95,10 +105,11 @@ export function buildApiserverDeployment(spec: ResolvedSpec, secretsHash: string
               livenessProbe: httpProbe('/livez', APISERVER_PORT, 'HTTPS', { periodSeconds: 10, failureThreshold: 8, timeoutSeconds: 15 }),
               readinessProbe: httpProbe('/readyz', APISERVER_PORT, 'HTTPS', { periodSeconds: 5, failureThreshold: 3 }),
               securityContext: containerSecurity(),
-              volumeMounts: [{ name: 'certs', mountPath: PKI_DIR, readOnly: true }],
+              volumeMounts: [{ name: 'certs', mountPath: PKI_DIR, readOnly: true }, ...apiserverKonnectivityMounts()],
             },
+            konnectivityServerContainer(spec),
           ],
-          volumes: [{ name: 'certs', secret: { secretName: SECRET.apiserverCerts, defaultMode: 0o400 } }],
+          volumes: [{ name: 'certs', secret: { secretName: SECRET.apiserverCerts, defaultMode: 0o400 } }, ...konnectivityVolumes()],
         },
       },
     },
@@ -132,13 +143,17 @@ export function buildApiserverCerts(spec: ResolvedSpec, pki: ClusterPki): ISecre
   });
 }
 
-/** Its network policies are the namespace's frame (network-policies.ts): everything talks to it. */
+/**
+ * Its network policies are the namespace's frame (network-policies.ts): everything talks to it.
+ * Its pod carries the konnectivity server (konnectivity.ts), whose Secrets roll it too.
+ */
 export const apiserver: ComponentDefinition = {
-  secrets: (spec, pki) => [buildApiserverCerts(spec, pki)],
+  secrets: (spec, pki) => [buildApiserverCerts(spec, pki), ...buildKonnectivitySecrets(spec, pki)],
   objects: (spec, secretsHash) => [
     buildInternalApiserverService(spec),
     buildExternalApiserverService(spec),
     buildApiserverPdb(spec),
+    buildEgressSelectorConfigMap(spec),
     buildApiserverDeployment(spec, secretsHash),
   ],
   awaits: { kind: 'Deployment', name: 'kube-apiserver', readiness: 'apiserverReadyz', condition: 'APIServerReady' },

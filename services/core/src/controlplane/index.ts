@@ -16,7 +16,16 @@ export type { ApplyGroup, ApplyGroupName, AwaitedObject, ComponentDefinition, Co
 export { CONTROL_PLANE_STEPS } from './sequence.js';
 export { buildFrame, type ControlPlaneFrame } from './frame.js';
 export { SECRET, PKI_DIR, ETCD_PKI_DIR, KUBECONFIG_PATH } from './secrets.js';
-export { INTERNAL_APISERVER_SERVICE, EXTERNAL_APISERVER_SERVICE } from './expose.js';
+export { INTERNAL_APISERVER_SERVICE, EXTERNAL_APISERVER_SERVICE, KONNECTIVITY_SERVICE_PORT } from './expose.js';
+export {
+  KONNECTIVITY_AGENT_PORT,
+  KONNECTIVITY_CONTAINER,
+  KONNECTIVITY_HEALTH_PORT,
+  KONNECTIVITY_SOCKET,
+  EGRESS_CONFIG_PATH,
+  konnectivityServerArguments,
+  egressSelectorConfiguration,
+} from './konnectivity.js';
 export { etcdQuorum } from './etcd.js';
 export { quorumOf } from './common.js';
 

@@ -6,6 +6,7 @@ import type { INetworkPolicyPort } from 'kubernetes-models/networking.k8s.io/v1/
 import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer';
 import { metadata, selectorLabels, type ComponentName } from './common.js';
 import type { ComponentDefinition } from './component.js';
+import { KONNECTIVITY_AGENT_PORT } from './konnectivity.js';
 import { APISERVER_PORT, ETCD_CLIENT_PORT, type ResolvedSpec } from './spec.js';
 
 export function policy(spec: ResolvedSpec, name: string, body: INetworkPolicy['spec']): INetworkPolicy {
@@ -43,11 +44,12 @@ function framePolicies(spec: ResolvedSpec): INetworkPolicy[] {
         },
       ],
     }),
-    // Users and worker nodes connect from anywhere, through the external Service.
+    // Users and worker nodes connect from anywhere, through the external Service; so do the
+    // nodes' tunnel agents, to the konnectivity server in the same pods.
     policy(spec, 'apiserver-ingress', {
       podSelector: podsOf(spec, 'kube-apiserver').podSelector ?? {},
       policyTypes: ['Ingress'],
-      ingress: [{ ports: [tcp(APISERVER_PORT)] }],
+      ingress: [{ ports: [tcp(APISERVER_PORT), tcp(KONNECTIVITY_AGENT_PORT)] }],
     }),
     policy(spec, 'apiserver-egress', {
       podSelector: podsOf(spec, 'kube-apiserver').podSelector ?? {},
@@ -55,6 +57,8 @@ function framePolicies(spec: ResolvedSpec): INetworkPolicy[] {
       egress: [
         // Named separately: CNIs need not match in-cluster pod IPs by the ipBlock below.
         { to: [podsOf(spec, 'etcd')], ports: [tcp(ETCD_CLIENT_PORT)] },
+        // The konnectivity server reviews agent tokens through the internal Service.
+        { to: [podsOf(spec, 'kube-apiserver')], ports: [tcp(APISERVER_PORT)] },
         // Kubelets (logs, exec), admission webhooks and aggregated APIs live outside the seed.
         { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }] },
       ],

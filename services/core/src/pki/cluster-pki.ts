@@ -57,6 +57,10 @@ export const LEAF = {
   controllerManager: 'controller-manager',
   scheduler: 'scheduler',
   viewer: 'viewer',
+  /** The konnectivity server's agent port, which the tunnel agents dial through the endpoint. */
+  konnectivityServer: 'konnectivity-server',
+  /** The konnectivity server's identity towards the apiserver, for TokenReviews of agent tokens. */
+  konnectivityServerClient: 'konnectivity-server-client',
 } as const;
 
 export const etcdServerLeaf = (member: number): string => `etcd-${member}-server`;
@@ -85,6 +89,11 @@ export const APISERVER_KUBELET_CLIENT_IDENTITY: ClientIdentity = {
   commonName: 'kube-apiserver-kubelet-client',
   organizations: ['system:masters'],
 };
+/**
+ * The tenant bootstrap objects bind this user to `system:auth-delegator`, so the konnectivity
+ * server may review the agents' tokens (TokenReview).
+ */
+export const KONNECTIVITY_SERVER_IDENTITY: ClientIdentity = { commonName: 'system:konnectivity-server', organizations: [] };
 /** The apiserver's aggregation layer presents this name; `--requestheader-allowed-names` must match. */
 export const FRONT_PROXY_CLIENT_NAME = 'front-proxy-client';
 
@@ -158,6 +167,20 @@ export function leafDefinitions(spec: PkiSpec): LeafDefinition[] {
     { name: LEAF.controllerManager, ca: 'cluster', request: client(CONTROLLER_MANAGER_IDENTITY) },
     { name: LEAF.scheduler, ca: 'cluster', request: client(SCHEDULER_IDENTITY) },
     { name: LEAF.viewer, ca: 'cluster', request: client(VIEWER_IDENTITY) },
+    {
+      // Agents verify it with their service-account ca.crt, the cluster CA. They dial the
+      // endpoint host; the Service names serve agents inside the seed's network.
+      name: LEAF.konnectivityServer,
+      ca: 'cluster',
+      request: {
+        commonName: 'konnectivity-server',
+        organizations: [],
+        usages: ['server'],
+        dnsNames: unique([...spec.externalHosts, ...apiserverServiceNames(namespace, seedDnsDomain)]),
+        ipAddresses: unique([...spec.externalIps]),
+      },
+    },
+    { name: LEAF.konnectivityServerClient, ca: 'cluster', request: client(KONNECTIVITY_SERVER_IDENTITY) },
   ];
   for (let member = 0; member < spec.etcdMembers; member += 1) {
     const memberHost = etcdMemberHost(member, namespace, seedDnsDomain);

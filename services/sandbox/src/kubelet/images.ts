@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { RealBinaries, RealBinaryMissing, type KubeCommand } from '../real-binaries/index.js';
+import { RealBinaries, RealBinaryMissing, type KonnectivityCommand, type KubeCommand } from '../real-binaries/index.js';
 
 /** An executable plus arguments placed before the container's own arguments. */
 export interface Executable {
@@ -16,8 +16,10 @@ export interface ImageResolverOptions {
   /**
    * The newest version's directory of the real binaries (scripts/kube-bins.sh); defaults to
    * $KUBE_BIN_DIR. When set, kube-apiserver & co. and etcd run the real binary of the image's
-   * tag, and a tag that was not built cannot be pulled. Unset, kubesim plays the Kubernetes
-   * components and Debian's etcd plays every etcd.
+   * tag, and a tag that was not built cannot be pulled (konnectivity's proxy-server and
+   * proxy-agent too: `kas-network-proxy/proxy-server:v0.36.0` runs konnectivity-v0.36.0/). Unset,
+   * kubesim plays the Kubernetes components, Debian's etcd plays every etcd and the konnectivity
+   * stand-ins (services/sandbox/src/konnectivity) play proxy-server and proxy-agent.
    */
   kubeBinDir?: string;
   /** Repository root, used to locate the built kubesim CLI. */
@@ -26,6 +28,8 @@ export interface ImageResolverOptions {
 
 const KUBE_COMPONENTS: ReadonlySet<string> = new Set<KubeCommand>(['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
 const isKubeComponent = (name: string): name is KubeCommand => KUBE_COMPONENTS.has(name);
+const KONNECTIVITY: ReadonlySet<string> = new Set<KonnectivityCommand>(['proxy-server', 'proxy-agent']);
+const isKonnectivity = (name: string): name is KonnectivityCommand => KONNECTIVITY.has(name);
 
 export class ImageNotFound extends Error {}
 
@@ -102,6 +106,12 @@ export class ImageResolver {
       const real = this.real;
       if (real) return this.realBinary(() => real.kube(name, tag), image);
       const cli = resolve(this.options.repositoryRoot, 'dist/services/sandbox/src/kubesim/cli.js');
+      return { path: process.execPath, leadingArgs: [cli, name] };
+    }
+    if (isKonnectivity(name)) {
+      const real = this.real;
+      if (real) return this.realBinary(() => real.konnectivityRelease(name, tag), image);
+      const cli = resolve(this.options.repositoryRoot, 'dist/services/sandbox/src/konnectivity/cli.js');
       return { path: process.execPath, leadingArgs: [cli, name] };
     }
     return undefined;

@@ -1,4 +1,6 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import type { V1ConfigMap, V1Container, V1Pod, V1PodStatus, V1Secret, V1Volume } from '@kubernetes/client-node';
 import { ContainerRunner, type BackoffSettings } from './container.js';
@@ -141,20 +143,55 @@ export class LocalPod {
 
   /** Removes pod-local directories (emptyDir, projected files, rootfs); keeps logs. */
   removeScratch(): void {
+    for (const volume of this.object.spec?.volumes ?? []) {
+      if (volume.emptyDir) rmSync(emptyDirPath(this.podDir, volume.name), { recursive: true, force: true });
+    }
     rmSync(join(this.podDir, 'volumes'), { recursive: true, force: true });
     rmSync(join(this.podDir, 'rootfs'), { recursive: true, force: true });
   }
 
+  /**
+   * Every volume's host directory first, then the Secret and ConfigMap files, whose text is
+   * translated like the command line: a config file naming a path under a mount (the egress
+   * selector's unix socket) must name the host path the process actually uses.
+   */
   private prepareVolumes(): Map<string, string> {
+    const volumes = this.object.spec?.volumes ?? [];
     const dirs = new Map<string, string>();
-    for (const volume of this.object.spec?.volumes ?? []) {
-      dirs.set(volume.name, this.prepareVolume(volume));
-    }
+    for (const volume of volumes) dirs.set(volume.name, this.volumeDirectory(volume));
+    const translate = createPathTranslator(podMounts(this.object, dirs));
+    for (const volume of volumes) this.populateVolume(volume, dirs.get(volume.name) ?? '', translate);
     return dirs;
   }
 
-  private prepareVolume(volume: V1Volume): string {
-    const localDir = join(this.podDir, 'volumes', volume.name);
+  private volumeDirectory(volume: V1Volume): string {
+    if (volume.secret || volume.configMap || volume.projected) return join(this.podDir, 'volumes', volume.name);
+    if (volume.emptyDir) {
+      // Short, so a unix socket in it fits sun_path (107 bytes): the pod directory alone is
+      // longer than that. The pod's volumes/ directory links to it.
+      const directory = emptyDirPath(this.podDir, volume.name);
+      mkdirSync(directory, { recursive: true });
+      const link = join(this.podDir, 'volumes', volume.name);
+      if (!isLinkTo(link, directory)) {
+        mkdirSync(join(this.podDir, 'volumes'), { recursive: true });
+        rmSync(link, { recursive: true, force: true });
+        symlinkSync(directory, link);
+      }
+      return directory;
+    }
+    if (volume.persistentVolumeClaim) {
+      const directory = this.host.claimDirectory(this.namespace, volume.persistentVolumeClaim.claimName);
+      if (!directory) throw new VolumeSourceMissing(`persistentvolumeclaim "${volume.persistentVolumeClaim.claimName}" not found`);
+      return directory;
+    }
+    if (volume.hostPath) {
+      return volume.hostPath.path;
+    }
+    throw new VolumeSourceMissing(`volume ${volume.name}: unsupported volume type`);
+  }
+
+  private populateVolume(volume: V1Volume, directory: string, translate: PathTranslator): void {
+    const translated = (files: ProjectedFile[]): ProjectedFile[] => files.map((file) => ({ ...file, content: translateFileContent(file.content, translate) }));
     if (volume.secret) {
       const name = volume.secret.secretName ?? '';
       const files = projectKeys(
@@ -163,8 +200,8 @@ export class LocalPod {
         volume.secret.items,
         volume.secret.defaultMode,
       );
-      writeAtomically(localDir, files);
-      return localDir;
+      writeAtomically(directory, translated(files));
+      return;
     }
     if (volume.configMap) {
       const name = volume.configMap.name ?? '';
@@ -174,8 +211,8 @@ export class LocalPod {
         volume.configMap.items,
         volume.configMap.defaultMode,
       );
-      writeAtomically(localDir, files);
-      return localDir;
+      writeAtomically(directory, translated(files));
+      return;
     }
     if (volume.projected) {
       const files: ProjectedFile[] = [];
@@ -204,22 +241,8 @@ export class LocalPod {
           throw new VolumeSourceMissing(`projected volume ${volume.name}: only secret and configMap sources are supported`);
         }
       }
-      writeAtomically(localDir, files);
-      return localDir;
+      writeAtomically(directory, translated(files));
     }
-    if (volume.emptyDir) {
-      mkdirSync(localDir, { recursive: true });
-      return localDir;
-    }
-    if (volume.persistentVolumeClaim) {
-      const directory = this.host.claimDirectory(this.namespace, volume.persistentVolumeClaim.claimName);
-      if (!directory) throw new VolumeSourceMissing(`persistentvolumeclaim "${volume.persistentVolumeClaim.claimName}" not found`);
-      return directory;
-    }
-    if (volume.hostPath) {
-      return volume.hostPath.path;
-    }
-    throw new VolumeSourceMissing(`volume ${volume.name}: unsupported volume type`);
   }
 
   private createRunner(container: V1Container, init: boolean): ContainerRunner {
@@ -427,4 +450,49 @@ export function configMapData(configMap: V1ConfigMap | undefined): Map<string, B
   for (const [key, value] of Object.entries(configMap.data ?? {})) data.set(key, Buffer.from(value, 'utf8'));
   for (const [key, value] of Object.entries(configMap.binaryData ?? {})) data.set(key, Buffer.from(value, 'base64'));
   return data;
+}
+
+/** Where an emptyDir lives on the host: short and stable for the pod directory and volume. */
+export function emptyDirPath(podDir: string, volumeName: string): string {
+  const digest = createHash('sha256')
+    .update(`${resolvePath(podDir)}\0${volumeName}`)
+    .digest('hex')
+    .slice(0, 16);
+  return join(tmpdir(), 'hm-ed', digest);
+}
+
+function isLinkTo(path: string, target: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink() && readlinkSync(path) === target;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The mounts of all the pod's containers, for translating the files every container shares. A
+ * mount path that two containers map to different host paths is left untranslated: no single
+ * file content can be right for both.
+ */
+export function podMounts(pod: V1Pod, volumeDirs: Map<string, string>): MountTranslation[] {
+  const byMountPath = new Map<string, string | undefined>();
+  for (const container of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
+    for (const mount of container.volumeMounts ?? []) {
+      const base = volumeDirs.get(mount.name);
+      if (base === undefined) continue;
+      const hostPath = mount.subPath ? join(base, mount.subPath) : base;
+      const known = byMountPath.get(mount.mountPath);
+      byMountPath.set(mount.mountPath, byMountPath.has(mount.mountPath) && known !== hostPath ? undefined : hostPath);
+    }
+  }
+  return [...byMountPath].flatMap(([mountPath, hostPath]) => (hostPath === undefined ? [] : [{ mountPath, hostPath }]));
+}
+
+/** Text files get the pod's path translation; anything that is not UTF-8 text is left as it is. */
+export function translateFileContent(content: Buffer, translate: PathTranslator): Buffer {
+  if (content.includes(0)) return content;
+  const text = content.toString('utf8');
+  if (!Buffer.from(text, 'utf8').equals(content)) return content;
+  const translated = translate(text);
+  return translated === text ? content : Buffer.from(translated, 'utf8');
 }

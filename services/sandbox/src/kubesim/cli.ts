@@ -5,6 +5,7 @@ import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
 import { readFileSync } from 'node:fs';
 import { parseTokenAuthFile } from './server/builtin-auth.js';
 import { parseCidr, parsePortRange } from './server/allocator.js';
+import { EgressConfigError, parseEgressSelectorConfiguration, type EgressSelection } from './server/egress.js';
 import type { KubeSimOptions } from './index.js';
 
 type FlagKind = 'string' | 'bool' | 'file' | 'cert' | 'key' | 'keyish' | 'list';
@@ -329,6 +330,24 @@ export function apiserverConfigFromFlags(argv: string[]): ApiserverConfig {
       errorsFound.push(`--token-auth-file: ${(error as Error).message}`);
     }
   }
+  let egressSelection: EgressSelection | undefined;
+  const egressFile = file('egress-selector-config-file');
+  if (egressFile !== undefined) {
+    try {
+      egressSelection = parseEgressSelectorConfiguration(egressFile);
+    } catch (error) {
+      if (!(error instanceof EgressConfigError)) throw error;
+      errorsFound.push(error.message.startsWith('failed to validate') ? error.message : `failed to read egress selector config: ${error.message}`);
+    }
+  }
+  const addressTypes = all('kubelet-preferred-address-types');
+  for (const type of addressTypes)
+    if (!['Hostname', 'InternalDNS', 'InternalIP', 'ExternalDNS', 'ExternalIP'].includes(type))
+      errorsFound.push(`--kubelet-preferred-address-types: unsupported value "${type}"`);
+  const kubeletPort = last('kubelet-port');
+  if (kubeletPort !== undefined && !/^\d+$/.test(kubeletPort)) errorsFound.push(`invalid argument "${kubeletPort}" for "--kubelet-port" flag`);
+  if (!last('kubelet-client-certificate') !== !last('kubelet-client-key'))
+    errorsFound.push('--kubelet-client-certificate and --kubelet-client-key must both be set');
   if (errorsFound.length > 0) throw new FlagError(errorsFound.join('\n'));
   const serviceAccountKeys = all('service-account-key-file').map((p) => files.get(`service-account-key-file:${p}`) as string);
   const signingKey = file('service-account-signing-key-file');
@@ -356,6 +375,14 @@ export function apiserverConfigFromFlags(argv: string[]): ApiserverConfig {
       anonymous: anonymous === undefined ? true : boolValues[anonymous],
       enableBootstrapTokenAuth: bootstrapAuth === undefined ? false : boolValues[bootstrapAuth],
       authorizationModes: modes.length > 0 ? modes : ['AlwaysAllow'],
+      kubelet: {
+        clientCertPem: file('kubelet-client-certificate'),
+        clientKeyPem: file('kubelet-client-key'),
+        certificateAuthorityPem: file('kubelet-certificate-authority'),
+        ...(addressTypes.length > 0 ? { preferredAddressTypes: addressTypes } : {}),
+        ...(kubeletPort !== undefined ? { port: Number(kubeletPort) } : {}),
+      },
+      ...(egressSelection ? { egressSelection } : {}),
     },
   };
 }

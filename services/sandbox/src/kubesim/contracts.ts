@@ -46,6 +46,11 @@ export interface AuthenticationRequest {
   headers: Record<string, string | string[] | undefined>;
   /** The verified client certificate chain (leaf first) when the client presented one. */
   socket?: TLSSocket;
+  /**
+   * A TokenReview's spec.audiences: a bound token must be for one of these instead of the
+   * server's own (--api-audiences), as for a konnectivity agent's token.
+   */
+  audiences?: string[];
 }
 
 export type AuthenticationResult =

@@ -1,10 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { AuthConfig, AuthModule, Authenticator, Authorizer, ObjectReader, StaticTokenEntry } from './contracts.js';
 import { bootstrapObjects } from './bootstrap.js';
-import { createCa, issueCertificate } from './pki.js';
+import { createCa, issueCertificate, type CertificateAuthority } from './pki.js';
 import { firstServiceIp, parsePortRange } from './server/allocator.js';
 import { ClientCertificateAuthenticator, StaticTokenAuthenticator } from './server/builtin-auth.js';
 import { ApiServer } from './server/http.js';
+import { dialerFor, loadTunnelDialer, type EgressSelection, type TunnelDialer } from './server/egress.js';
+import { KubeletClient } from './server/kubelet-client.js';
 import { ObjectStore } from './server/store.js';
 import { tokenSigner } from './server/token-request.js';
 import { nodeRestriction } from './server/node-restriction.js';
@@ -14,6 +16,8 @@ import { MemoryStorage } from './storage/memory.js';
 import type { Storage } from './storage/types.js';
 
 export type { AuthConfig, Authenticator, Authorizer, ObjectReader } from './contracts.js';
+export { parseEgressSelectorConfiguration, EgressConfigError } from './server/egress.js';
+export type { EgressSelection, EgressConnection, TunnelDialer } from './server/egress.js';
 export { createCa, issueCertificate } from './pki.js';
 export type { CertificateAuthority, KeyPairPem, LeafOptions } from './pki.js';
 
@@ -51,6 +55,18 @@ export interface KubeSimOptions {
   bookmarkIntervalMs?: number;
   /** Create default namespaces, the kubernetes Service and bootstrap RBAC (default true). */
   bootstrap?: boolean;
+  /** How nodes/proxy and pods/log reach kubelets (--kubelet-* flags). */
+  kubelet?: {
+    clientCertPem?: string;
+    clientKeyPem?: string;
+    certificateAuthorityPem?: string;
+    preferredAddressTypes?: string[];
+    port?: number;
+  };
+  /** --egress-selector-config-file, parsed: the `cluster` selection carries the kubelet connections. */
+  egressSelection?: EgressSelection;
+  /** The konnectivity client for a GRPC selection; services/sandbox/src/konnectivity by default. */
+  tunnelDialer?: TunnelDialer;
 }
 
 export interface KubeSimHandle {
@@ -159,8 +175,19 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSimHand
   store.admission.push(taintNodesByCondition, podTopologyLabels(store), certificateSubjectRestriction);
   // /readyz stays false until the default namespaces, Service and RBAC policy exist.
   let bootstrapped = options.bootstrap === false;
+  let tunnel: Promise<TunnelDialer> | undefined;
+  const kubelet = new KubeletClient(store, {
+    ...options.kubelet,
+    dial: dialerFor(options.egressSelection?.cluster, () => {
+      tunnel ??= options.tunnelDialer ? Promise.resolve(options.tunnelDialer) : loadTunnelDialer();
+      // A failed load is retried on the next request rather than remembered.
+      tunnel.catch(() => (tunnel = undefined));
+      return tunnel;
+    }),
+  });
   const server = new ApiServer({
     store,
+    kubelet,
     authenticators,
     authorizers,
     anonymous: authConfig.anonymous,
@@ -222,8 +249,9 @@ export interface SeedHandle extends KubeSimHandle {
 }
 
 /** A memory-backed kubesim with its own CA, serving certificate and admin client certificate. */
-export async function createSeed(options: Partial<KubeSimOptions> = {}): Promise<SeedHandle> {
-  const ca = await createCa('kubesim-ca');
+export async function createSeed(options: Partial<KubeSimOptions> = {}, givenCa?: CertificateAuthority): Promise<SeedHandle> {
+  // A given CA lets the caller issue certificates the seed's options need (its kubelet client) first.
+  const ca = givenCa ?? (await createCa('kubesim-ca'));
   const serving = await issueCertificate(ca, {
     commonName: 'kube-apiserver',
     server: true,

@@ -3,11 +3,16 @@
 // kubelet (a pods watch by spec.nodeName, pods/status, delete of its own pods, events).
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:https';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { V1Container, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { buildPodStatus, ConditionClock, type ContainerStateView, type ContainerView, type TerminatedView } from '../kubelet/pod-status.js';
 import { ProbeSet, runProbe, type ProbeContext, type ProbeResult } from '../kubelet/probes.js';
 import { ApiStatusError, apiRequest, rfc3339, type ApiTarget } from './join.js';
-import { endpointsOf, PortMap, standInFor, StandInServers, type StandIn } from './stand-ins.js';
+import { expandKubeVariables } from '../kubelet/expansion.js';
+import { ContainerLog } from './container-log.js';
+import type { ContainerLogLookup } from './kubelet-server.js';
+import { endpointsOf, PortMap, standInFor, StandInServers, type RunningStandIn, type StandIn, type StandInRuntime } from './stand-ins.js';
 
 /** The kubelet's runtimeState.networkErrors() wording with containerd and no CNI config. */
 export const NETWORK_NOT_READY_MESSAGE =
@@ -17,6 +22,8 @@ export interface NodePodsOptions {
   target: ApiTarget;
   nodeName: string;
   nodeIP: string;
+  /** The cluster CA, as the service-account volume's ca.crt carries it. */
+  clusterCaPem: string;
   cniConfDir: string;
   /** Undefined when the CNI is configured; the kubelet's network error otherwise. */
   networkError(): string | undefined;
@@ -63,6 +70,10 @@ class SimContainer implements ContainerView {
   private restartTimer: NodeJS.Timeout | undefined;
   private backoffMs = 0;
   private stopped = false;
+  private workload: RunningStandIn | undefined;
+  /** This run's output, and the previous run's once it restarted (kubectl logs --previous). */
+  log = new ContainerLog();
+  previousLog: ContainerLog | undefined;
 
   constructor(
     private readonly container: V1Container,
@@ -82,16 +93,46 @@ class SimContainer implements ContainerView {
 
   async start(): Promise<void> {
     if (this.stopped) return;
+    if (this.containerID) {
+      this.previousLog = this.log;
+      this.log = new ContainerLog();
+    }
     this.containerID = `containerd://${randomBytes(32).toString('hex')}`;
+    const standInContext = { pod: this.pod.object, container: this.container, cniConfDir: this.pod.host.cniConfDir };
+    for (const line of this.standIn.startLog?.(standInContext) ?? []) this.log.write(line);
     const servers = new StandInServers(this.pod.host.portMap, this.pod.dialHosts());
     this.servers = servers;
-    await servers.listen(endpointsOf(this.standIn, this.container));
+    await servers.listen(endpointsOf(this.standIn, this.container), (port, path) => this.workload?.answer?.(port, path));
     if (this.stopped) {
       await servers.close();
       return;
     }
+    if (this.standIn.start) {
+      const log = this.log;
+      const runtime: StandInRuntime = {
+        ...standInContext,
+        argv: [...(this.container.command ?? []), ...(this.container.args ?? [])].map((arg) =>
+          expandKubeVariables(arg, (name) => this.pod.envValue(this.container, name)),
+        ),
+        log: (line) => log.write(line),
+        readFile: (path) => this.pod.readFile(this.container, path),
+        dial: (host, port) => this.pod.host.dial(host, port),
+      };
+      try {
+        this.workload = await this.standIn.start(runtime);
+      } catch (error) {
+        log.write(`Error: ${error instanceof Error ? error.message : String(error)}`);
+        await servers.close();
+        this.servers = undefined;
+        throw error;
+      }
+      if (this.stopped) {
+        await this.workload.stop();
+        return;
+      }
+    }
     this.state = { kind: 'running', startedAt: new Date() };
-    this.standIn.run?.({ pod: this.pod.object, container: this.container, cniConfDir: this.pod.host.cniConfDir }, false);
+    this.standIn.run?.(standInContext, false);
     const context: ProbeContext = {
       podIP: this.pod.ip ?? this.pod.host.nodeIP,
       ports: this.container.ports ?? [],
@@ -158,8 +199,11 @@ class SimContainer implements ContainerView {
     this.probes = undefined;
     this.ready = false;
     this.started = false;
-    await this.servers?.close();
+    const workload = this.workload;
+    this.workload = undefined;
+    await Promise.all([workload?.stop(), this.servers?.close()]);
     this.servers = undefined;
+    this.log.end();
   }
 
   async stop(): Promise<void> {
@@ -206,6 +250,110 @@ class SimPod {
 
   get hostNetwork(): boolean {
     return this.object.spec?.hostNetwork === true;
+  }
+
+  /**
+   * A file the pod's volumes put at `path` in the container: projected service-account tokens
+   * (a TokenRequest bound to this pod, as the kubelet makes it), ConfigMap and Secret keys.
+   * Without a volume there, the service-account directory the ServiceAccount admission plugin
+   * would have mounted.
+   */
+  async readFile(container: V1Container, path: string): Promise<string> {
+    const missing = new Error(`open ${path}: no such file or directory`);
+    const mount = (container.volumeMounts ?? [])
+      .filter((candidate) => path.startsWith(`${candidate.mountPath.replace(/\/$/, '')}/`))
+      .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+    const serviceAccount = this.object.spec?.serviceAccountName ?? 'default';
+    if (!mount) {
+      const file = /^\/var\/run\/secrets\/kubernetes\.io\/serviceaccount\/(ca\.crt|token|namespace)$/.exec(path)?.[1];
+      if (file === 'ca.crt') return this.host.clusterCaPem;
+      if (file === 'namespace') return this.namespace;
+      if (file === 'token') return this.token(serviceAccount, undefined, 3607);
+      throw missing;
+    }
+    const relative = path.slice(mount.mountPath.replace(/\/$/, '').length + 1);
+    const volume = (this.object.spec?.volumes ?? []).find((candidate) => candidate.name === mount.name);
+    const keyOf = (items: Array<{ key: string; path: string }> | undefined): string | undefined =>
+      items ? items.find((item) => item.path === relative)?.key : relative;
+    const fromObject = async (kind: 'configmaps' | 'secrets', name: string, key: string | undefined): Promise<string | undefined> => {
+      if (key === undefined) return undefined;
+      const object = await apiRequest<{ data?: Record<string, string> }>(this.host.target, 'GET', `/api/v1/namespaces/${this.namespace}/${kind}/${name}`);
+      const value = object.data?.[key];
+      return value === undefined ? undefined : kind === 'secrets' ? Buffer.from(value, 'base64').toString('utf8') : value;
+    };
+    if (volume?.configMap?.name) return (await fromObject('configmaps', volume.configMap.name, keyOf(volume.configMap.items))) ?? Promise.reject(missing);
+    if (volume?.secret?.secretName) return (await fromObject('secrets', volume.secret.secretName, keyOf(volume.secret.items))) ?? Promise.reject(missing);
+    for (const source of volume?.projected?.sources ?? []) {
+      const token = source.serviceAccountToken;
+      if (token?.path === relative) return this.token(serviceAccount, token.audience, token.expirationSeconds ?? 3600);
+      if (source.configMap?.name) {
+        const value = await fromObject('configmaps', source.configMap.name, keyOf(source.configMap.items));
+        if (value !== undefined) return value;
+      }
+      if (source.secret?.name) {
+        const value = await fromObject('secrets', source.secret.name, keyOf(source.secret.items));
+        if (value !== undefined) return value;
+      }
+    }
+    throw missing;
+  }
+
+  private async token(serviceAccount: string, audience: string | undefined, expirationSeconds: number): Promise<string> {
+    const response = await apiRequest<{ status?: { token?: string } }>(
+      this.host.target,
+      'POST',
+      `/api/v1/namespaces/${this.namespace}/serviceaccounts/${serviceAccount}/token`,
+      {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: {
+          ...(audience ? { audiences: [audience] } : {}),
+          expirationSeconds,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: this.name, uid: this.uid },
+        },
+      },
+    );
+    const token = response.status?.token;
+    if (!token) throw new Error(`no token for service account ${this.namespace}/${serviceAccount}`);
+    return token;
+  }
+
+  /** A container's environment variable as the kubelet resolves it: a literal or a downward-API field. */
+  envValue(container: V1Container, name: string): string | undefined {
+    const variable = (container.env ?? []).find((candidate) => candidate.name === name);
+    if (!variable) return undefined;
+    if (variable.value !== undefined) return variable.value;
+    const fields: Record<string, string | undefined> = {
+      'status.hostIP': this.host.nodeIP,
+      'status.podIP': this.ip,
+      'metadata.name': this.name,
+      'metadata.namespace': this.namespace,
+      'metadata.uid': this.uid,
+      'spec.nodeName': this.object.spec?.nodeName,
+      'spec.serviceAccountName': this.object.spec?.serviceAccountName,
+    };
+    const path = variable.valueFrom?.fieldRef?.fieldPath;
+    return path ? (fields[path] ?? '') : '';
+  }
+
+  /** The kubelet's validateContainerLogStatus over the simulated containers. */
+  containerLog(name: string, previous: boolean): ContainerLogLookup {
+    const spec = this.object.spec;
+    const known = [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].some((container) => container.name === name);
+    if (!known) return { status: 404, message: `container "${name}" not found in pod "${this.name}"` };
+    const container = this.containers.get(name) ?? this.initContainers.get(name);
+    if (!container) {
+      const waiting = this.waiting.get(name);
+      return { status: 400, message: `container "${name}" in pod "${this.name}" is waiting to start: ${waiting?.reason ?? 'ContainerCreating'}` };
+    }
+    if (previous) {
+      return container.previousLog
+        ? { log: container.previousLog }
+        : { status: 400, message: `previous terminated container "${name}" in pod "${this.name}" not found` };
+    }
+    if (container.state.kind === 'waiting' && !container.previousLog)
+      return { status: 400, message: `container "${name}" in pod "${this.name}" is waiting to start: ${container.state.reason}` };
+    return { log: container.state.kind === 'waiting' && container.previousLog ? container.previousLog : container.log };
   }
 
   /** The addresses a probe of this pod may name: the pod's own, or the node's in the host network. */
@@ -343,6 +491,8 @@ class SimPod {
 
 /** Runs the node's pods; start() lists and watches them until stop(). */
 export class NodePods {
+  /** The nodes whose addresses exist on the node network now. */
+  private static readonly onNetwork = new Set<NodePods>();
   readonly portMap = new PortMap();
   private readonly pods = new Map<string, SimPod>();
   private readonly abort = new AbortController();
@@ -357,6 +507,42 @@ export class NodePods {
 
   get nodeIP(): string {
     return this.options.nodeIP;
+  }
+
+  get clusterCaPem(): string {
+    return this.options.clusterCaPem;
+  }
+
+  /**
+   * A connection made on the node's network: its own address and its pods' addresses reach the
+   * listeners that stand for them (refused where nothing listens), anything else is dialled as is.
+   */
+  dial(host: string, port: number): Promise<Duplex> {
+    // The node network is flat, as a VPC is: every simulated node of this process is reachable.
+    const nodes = [this, ...[...NodePods.onNetwork].filter((other) => other !== this)];
+    const local = nodes.map((node) => node.portMap.resolve(host, port)).find((target) => target !== undefined);
+    const ours = nodes.some((node) => host === node.options.nodeIP || [...node.pods.values()].some((pod) => pod.ip === host));
+    if (!local && ours) {
+      const refused: NodeJS.ErrnoException = new Error(`dial tcp ${host}:${port}: connect: connection refused`);
+      refused.code = 'ECONNREFUSED';
+      return Promise.reject(refused);
+    }
+    const target = local ?? { host, port };
+    return new Promise((resolve, reject) => {
+      const socket = connect(target);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(socket);
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  /** The pod's container output for the kubelet port. */
+  containerLog(namespace: string, name: string, container: string, previous: boolean): ContainerLogLookup {
+    const pod = this.pods.get(`${namespace}/${name}`);
+    if (!pod) return { status: 404, message: `pod "${name}" does not exist` };
+    return pod.containerLog(container, previous);
   }
 
   get cniConfDir(): string {
@@ -384,6 +570,7 @@ export class NodePods {
   }
 
   start(): void {
+    NodePods.onNetwork.add(this);
     this.running = this.loop();
     this.resyncTimer = setInterval(() => this.resync(), this.options.resyncIntervalMs);
   }
@@ -398,6 +585,7 @@ export class NodePods {
   }
 
   async stop(): Promise<void> {
+    NodePods.onNetwork.delete(this);
     this.abort.abort();
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     await this.running;

@@ -9,6 +9,7 @@ import { ApiStatusError, apiRequest, discoverCluster, microTime, requestNodeCert
 import { cniConfigured, DEFAULT_POD_SUBNET, nodePodRange, PodAddressPool, podSubnetOf, writePreinstalledCniConfig } from './pod-network.js';
 import { NETWORK_NOT_READY_MESSAGE, NodePods, type PodSummary } from './pods.js';
 import { joinWithRealBinaries, type RealKubelet } from './real-kubelet.js';
+import { startKubeletServer, type KubeletServerHandle } from './kubelet-server.js';
 import { startSshd, type SshdHandle } from './sshd.js';
 import { parseNodeUserData, type JoinParameters } from './user-data.js';
 
@@ -58,6 +59,8 @@ export interface NodeSimulatorOptions {
 export interface NodeSimulator {
   readonly nodeName: string;
   readonly ip: string;
+  /** The InternalIP the Node reports (nodeNetworkAddress of ip). */
+  readonly internalIP: string;
   readonly params: JoinParameters;
   readonly ssh: { host: string; port: number; user: string; hostPublicKey: string };
   /** Resolves once the Node is registered (Ready unless it waits for a network plugin); rejects when the join fails or is refused. */
@@ -82,8 +85,22 @@ const KUBELET_CONDITIONS: Array<[string, string, string, string]> = [
   ['PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
 ];
 
-/** Reported only: the simulated node serves no kubelet API (logs, exec, metrics) on it. */
+/** The kubelet's port; the simulated kubelet serves healthz and container logs on it. */
 const KUBELET_PORT = 10250;
+
+/**
+ * The node's address on its own network, as it reports it (InternalIP): the machine's loopback
+ * address 127.a.b.c moved into the shared address space 100.64.0.0/10, which nothing on this
+ * host routes to. The seed reaches the node only through the konnectivity tunnel, as a control
+ * plane reaches nodes behind NAT; and the apiserver proxies to global unicast addresses only
+ * (nodes/proxy refuses a loopback InternalIP with "address not allowed").
+ */
+export function nodeNetworkAddress(machineIp: string): string {
+  const octets = machineIp.split('.').map(Number);
+  if (octets.length !== 4 || octets[0] !== 127) return machineIp;
+  const [, second, third, fourth] = octets as [number, number, number, number];
+  return `100.${64 + (second % 64)}.${third}.${fourth}`;
+}
 
 export async function startNodeSimulator(options: NodeSimulatorOptions): Promise<NodeSimulator> {
   const params = parseNodeUserData(options.userData);
@@ -103,6 +120,8 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
   let nodeUid: string | undefined;
   const realBinaries = options.realBinaries === undefined ? RealBinaries.fromEnvironment() : (options.realBinaries ?? undefined);
   let realKubelet: RealKubelet | undefined;
+  let kubeletServer: KubeletServerHandle | undefined;
+  const internalIP = nodeNetworkAddress(options.ip);
   const timers: NodeJS.Timeout[] = [];
   const transitionTimes = new Map<string, { status: string; time: string }>();
   const cniConfDir = joinPath(options.stateDir, 'etc', 'cni', 'net.d');
@@ -131,12 +150,12 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
         return { type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: transitionTimes.get(type)?.time };
       }),
       addresses: [
-        { type: 'InternalIP', address: options.ip },
+        { type: 'InternalIP', address: internalIP },
         { type: 'Hostname', address: params.nodeName },
       ],
       capacity: { cpu: '2', memory: '4019516Ki', pods: '110', 'ephemeral-storage': '30298176Ki' },
       allocatable: { cpu: '2', memory: '3917116Ki', pods: '110', 'ephemeral-storage': '27922798445' },
-      daemonEndpoints: { kubeletEndpoint: { Port: KUBELET_PORT } },
+      daemonEndpoints: { kubeletEndpoint: { Port: kubeletServer?.port ?? KUBELET_PORT } },
       nodeInfo: {
         machineID: params.nodeName,
         systemUUID: params.nodeName,
@@ -239,6 +258,22 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
       signal: abort.signal,
     });
     target = { server, caPem, credentials: certificate };
+    const api = target;
+    // On the machine's own address, not the InternalIP: only the node's agent reaches it.
+    kubeletServer = await startKubeletServer({
+      nodeName: params.nodeName,
+      host: options.ip,
+      port: KUBELET_PORT,
+      servingAddresses: [internalIP, options.ip],
+      clientCaPem: caPem,
+      api,
+      containerLog: (namespace, pod, container, previous) =>
+        nodePods?.containerLog(namespace, pod, container, previous) ?? { status: 404, message: `pod "${pod}" does not exist` },
+    });
+    if (abort.signal.aborted) {
+      await kubeletServer.close();
+      return;
+    }
     const labels = {
       ...params.labels,
       'kubernetes.io/hostname': params.nodeName,
@@ -296,7 +331,8 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     const pods = new NodePods({
       target: api,
       nodeName: params.nodeName,
-      nodeIP: options.ip,
+      nodeIP: internalIP,
+      clusterCaPem: caPem,
       cniConfDir,
       networkError,
       allocateIP: () => pool.allocate(),
@@ -306,6 +342,8 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
       report,
     });
     nodePods = pods;
+    // The agent's way to the kubelet: the InternalIP's kubelet port is the machine's listener.
+    if (kubeletServer) pods.portMap.set([internalIP], kubeletServer.port, kubeletServer.port, options.ip);
     pods.start();
     // A plugin writing its config wakes the node at once rather than at the next heartbeat.
     let wasReady = networkError() === undefined;
@@ -331,12 +369,13 @@ export async function startNodeSimulator(options: NodeSimulatorOptions): Promise
     for (const timer of timers.splice(0)) clearInterval(timer);
     if (phase !== 'stopped') phase = next;
     cniWatcher?.close();
-    await Promise.all([nodePods?.stop(), next === 'dead' ? realKubelet?.kill() : realKubelet?.stop(), sshd.stop()]);
+    await Promise.all([nodePods?.stop(), next === 'dead' ? realKubelet?.kill() : realKubelet?.stop(), sshd.stop(), kubeletServer?.close()]);
   };
 
   return {
     nodeName: params.nodeName,
     ip: options.ip,
+    internalIP,
     params,
     ssh: { host: options.ip, port: sshd.port, user: sshd.user, hostPublicKey: sshd.hostPublicKey },
     joined,

@@ -6,10 +6,12 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { createCa, type KeyPairPem } from '../kubesim/pki.js';
 import type { ProbeResult } from '../kubelet/probes.js';
+import { startKonnectivityAgent } from './konnectivity-agent.js';
 
 export interface Endpoint {
   port: number;
@@ -25,11 +27,33 @@ export interface StandInContext {
   cniConfDir: string;
 }
 
+/** What a stand-in that runs a real workload (the konnectivity agent) gets from its node. */
+export interface StandInRuntime extends StandInContext {
+  /** The container's command and args, as the runtime would exec them. */
+  argv: string[];
+  /** A line of the container's output (kubectl logs). */
+  log(line: string): void;
+  /** A file the pod's volumes put in the container (projected service-account token, ca.crt). */
+  readFile(path: string): Promise<string>;
+  /** A connection as the node's network makes it: the node's and its pods' addresses reach their listeners. */
+  dial(host: string, port: number): Promise<Duplex>;
+}
+
+export interface RunningStandIn {
+  stop(): Promise<void>;
+  /** The status an endpoint of the stand-in answers for a path now; undefined: the static answer. */
+  answer?(port: number, path: string): number | undefined;
+}
+
 export interface StandIn {
   /** What the image serves once running; containerPorts are served too (200 on every path). */
   endpoints: Endpoint[];
   /** Done once the container runs (an app container) or before it exits 0 (an init container). */
   run?(context: StandInContext, init: boolean): void;
+  /** A workload of its own, started with the container and stopped with it; a rejection fails the start. */
+  start?(runtime: StandInRuntime): Promise<RunningStandIn>;
+  /** The first lines the container writes (its start-up log). */
+  startLog?(context: StandInContext): string[];
   /** An exec probe's outcome; exec probes succeed unless the stand-in says otherwise. */
   exec?(command: string[]): ProbeResult;
 }
@@ -103,12 +127,23 @@ export const STAND_INS: Record<string, StandIn> = {
       if (init) writeConflist(context.cniConfDir, '10-calico.conflist', CALICO_CONFLIST);
     },
   },
-  'konnectivity-agent': { endpoints: [{ port: 8093, paths: ['/healthz', '/readyz'] }] },
-  'proxy-agent': { endpoints: [{ port: 8093, paths: ['/healthz', '/readyz'] }] },
+  // The agent really dials the konnectivity server and carries the apiserver's node traffic.
+  'konnectivity-agent': { endpoints: [{ port: 8093 }], start: startKonnectivityAgent },
+  'proxy-agent': { endpoints: [{ port: 8093 }], start: startKonnectivityAgent },
   'metrics-server': { endpoints: [{ port: 10250, https: true, paths: ['/livez', '/readyz', '/healthz'] }] },
 };
 
-const GENERIC: StandIn = { endpoints: [] };
+/** Any other image: a process that says it started and serves its declared ports. */
+const GENERIC: StandIn = {
+  endpoints: [],
+  startLog: ({ pod, container }) => {
+    const ports = (container.ports ?? []).map((port) => `${port.containerPort}/${port.protocol ?? 'TCP'}`);
+    return [
+      `starting ${container.name} (${container.image ?? 'no image'}) in pod ${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`,
+      ports.length > 0 ? `listening on ${ports.join(', ')}` : 'ready',
+    ];
+  },
+};
 
 /** `registry.k8s.io/coredns/coredns:v1.11.1` → `coredns`; digests and registry ports are ignored. */
 export function imageBasename(image: string): string {
@@ -128,19 +163,18 @@ export function standInFor(image: string): StandIn {
  * register under the node's addresses, the others under their pod IP.
  */
 export class PortMap {
-  private readonly entries = new Map<string, number>();
+  private readonly entries = new Map<string, { host: string; port: number }>();
 
-  set(hosts: string[], port: number, actualPort: number): void {
-    for (const host of hosts) this.entries.set(`${host}:${port}`, actualPort);
+  set(hosts: string[], port: number, actualPort: number, actualHost = '127.0.0.1'): void {
+    for (const host of hosts) this.entries.set(`${host}:${port}`, { host: actualHost, port: actualPort });
   }
 
   delete(hosts: string[], port: number, actualPort: number): void {
-    for (const host of hosts) if (this.entries.get(`${host}:${port}`) === actualPort) this.entries.delete(`${host}:${port}`);
+    for (const host of hosts) if (this.entries.get(`${host}:${port}`)?.port === actualPort) this.entries.delete(`${host}:${port}`);
   }
 
   resolve(host: string, port: number): { host: string; port: number } | undefined {
-    const actual = this.entries.get(`${host}:${port}`);
-    return actual === undefined ? undefined : { host: '127.0.0.1', port: actual };
+    return this.entries.get(`${host}:${port}`);
   }
 }
 
@@ -161,13 +195,19 @@ export class StandInServers {
     private readonly hosts: string[],
   ) {}
 
-  async listen(endpoints: Endpoint[]): Promise<void> {
+  async listen(endpoints: Endpoint[], answer?: (port: number, path: string) => number | undefined): Promise<void> {
     const seen = new Set<number>();
     for (const endpoint of endpoints) {
       if (seen.has(endpoint.port)) continue;
       seen.add(endpoint.port);
       const handler = (request: IncomingMessage, response: ServerResponse): void => {
         const path = (request.url ?? '/').split('?')[0] ?? '/';
+        const status = answer?.(endpoint.port, path);
+        if (status !== undefined) {
+          response.writeHead(status, { 'content-type': 'text/plain' });
+          response.end(status === 200 ? 'ok' : status === 404 ? '404 page not found' : 'not ready');
+          return;
+        }
         const ok = endpoint.paths === undefined || endpoint.paths.includes(path);
         response.writeHead(ok ? 200 : 404, { 'content-type': 'text/plain' });
         response.end(ok ? 'ok' : '404 page not found');

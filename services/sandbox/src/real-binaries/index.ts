@@ -76,6 +76,17 @@ export class RealBinaries {
     return path;
   }
 
+  /**
+   * The konnectivity proxy-server or proxy-agent of an image tag ("v0.36.0" → konnectivity-v0.36.0/),
+   * for a container that names its release by image. No fallback to another release.
+   */
+  konnectivityRelease(command: KonnectivityCommand, imageTag: string): string {
+    const version = imageTag.replace(/^v/, '');
+    const path = join(this.root, `konnectivity-v${version}`, command);
+    if (!existsSync(path)) throw new RealBinaryMissing(`${command} v${version} was not built (no ${path}); run npm run kube:bins`);
+    return path;
+  }
+
   /** Every Kubernetes version built under the root, newest first. */
   kubeVersions(): string[] {
     if (!existsSync(this.root)) return [];

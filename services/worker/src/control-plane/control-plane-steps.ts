@@ -14,7 +14,7 @@ import { clusterKubeconfig, endpointUrl } from '../../../kube/src/index.js';
 import { APP_CONFIG, ClusterEvents, LOGGER, SECRET_BOX, type AppConfig } from '../../../platform/src/index.js';
 import { ClusterStatus, conditionsOf } from './cluster-status.js';
 import { ControlPlaneRenderer, type RenderedControlPlane } from './control-plane-render.js';
-import { addonSpecOf, controlPlaneSpecOf, endpointOf, parseEndpoint } from './endpoint.js';
+import { addonSpecOf, controlPlaneSpecOf, endpointOf, parseEndpoint, tunnelEndpointOf } from './endpoint.js';
 import { deleteSeedNamespace } from './namespace-deletion.js';
 import { FIRST_WAIT_MS, PassBackoff } from './pass-backoff.js';
 import { readGroup } from './readiness-readers.js';
@@ -164,7 +164,8 @@ export class ControlPlaneSteps {
 
     // Add-ons follow the control plane and come before the nodes: a pass converges (and a
     // rollout of the nodes may start) only once they are applied at this version.
-    const addons = await reconcileAddons(adminKubeconfig, addonSpecOf(cluster, endpoint), this.applier.appliedPrints(cluster.id), status);
+    const addonSpec = addonSpecOf(cluster, endpoint, tunnelEndpointOf(exposed, endpoint));
+    const addons = await reconcileAddons(adminKubeconfig, addonSpec, this.applier.appliedPrints(cluster.id), status);
     if (converging && cluster.observed_generation > 0) {
       // During an upgrade, an add-on that was healthy before must be healthy again at the new
       // version before nodes are replaced; one that was already broken does not hold them back.

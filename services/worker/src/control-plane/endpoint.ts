@@ -2,7 +2,7 @@
 // apiserver at, and to the control-plane spec that follows from both.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { isCniPlugin, resolveAddonSpec, type AddonSpec } from '../../../core/src/addons/index.js';
-import type { ControlPlaneSpec } from '../../../core/src/controlplane/index.js';
+import { KONNECTIVITY_SERVICE_PORT, type ControlPlaneSpec } from '../../../core/src/controlplane/index.js';
 import { required } from '../../../core/src/index.js';
 import type { ClusterRow } from '../../../db/src/index.js';
 
@@ -27,8 +27,11 @@ export function controlPlaneSpecOf(cluster: ClusterRow, endpoint: Endpoint): Con
   };
 }
 
-/** The add-ons' input: the cluster's network settings and choices, and where node agents reach the apiserver. */
-export function addonSpecOf(cluster: ClusterRow, endpoint: Endpoint): AddonSpec {
+/**
+ * The add-ons' input: the cluster's network settings and choices, where node agents reach the
+ * apiserver and, once the seed exposes it, the konnectivity server.
+ */
+export function addonSpecOf(cluster: ClusterRow, endpoint: Endpoint, tunnel: Endpoint | undefined): AddonSpec {
   const cni = cluster.cni;
   return resolveAddonSpec({
     clusterId: cluster.id,
@@ -37,8 +40,7 @@ export function addonSpecOf(cluster: ClusterRow, endpoint: Endpoint): AddonSpec 
     serviceCidr: cluster.service_cidr,
     ...(cluster.network_mtu === null ? {} : { mtu: cluster.network_mtu }),
     apiserver: endpoint,
-    // The seed runs no konnectivity server yet, so no agent is installed.
-    konnectivity: undefined,
+    konnectivity: tunnel,
     selection: {
       cni: required(isCniPlugin(cni) ? cni : undefined, `network plugin of cluster ${cluster.id}`),
       metricsServer: cluster.addons.metricsServer ?? false,
@@ -50,6 +52,22 @@ export function parseEndpoint(endpoint: string | null): Endpoint | undefined {
   if (!endpoint) return undefined;
   const url = new URL(endpoint);
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) };
+}
+
+type ExposingService = KubernetesObject & {
+  spec?: { type?: string; ports?: Array<{ name?: string; port?: number; nodePort?: number }> };
+};
+
+/**
+ * Where the tunnel agents reach the konnectivity servers: the apiserver's endpoint host (the
+ * load balancer's address, or the seed node) with the exposing Service's `konnectivity` port
+ * (its node port under NodePort). Undefined while the Service has no such port allocated.
+ */
+export function tunnelEndpointOf(service: KubernetesObject, endpoint: Endpoint): Endpoint | undefined {
+  const typed = service as ExposingService;
+  const port = typed.spec?.ports?.find((candidate) => candidate.name === KONNECTIVITY_SERVICE_PORT);
+  const number = typed.spec?.type === 'LoadBalancer' ? port?.port : port?.nodePort;
+  return number ? { host: endpoint.host, port: number } : undefined;
 }
 
 /** The endpoint the exposing Service offers, or undefined while the seed has not assigned one. */

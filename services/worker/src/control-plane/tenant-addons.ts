@@ -70,6 +70,7 @@ async function readNodesNetwork(tenant: KubeClient, waitingFor: string): Promise
 
 async function readAwaited(tenant: KubeClient, awaited: AddonAwait): Promise<{ ready: boolean; reason: string; message: string }> {
   if (awaited.readiness === 'nodesNetworkReady') return readNodesNetwork(tenant, awaited.waitingFor);
+  if (awaited.readiness === 'unmet') return { ready: false, reason: awaited.reason, message: awaited.message };
   const object = await tenant.read({ apiVersion: API_VERSION_OF_AWAIT[awaited.kind], kind: awaited.kind, name: awaited.name, namespace: awaited.namespace });
   if (awaited.readiness === 'daemonSetRolledOut') {
     const state = daemonSetRolledOut(object);

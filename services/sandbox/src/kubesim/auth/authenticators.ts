@@ -230,7 +230,8 @@ function resolveReader(source: ReaderSource): ObjectReader | undefined {
 
 /** A token authenticator answers for bearer tokens only; undefined means "not mine". */
 export interface TokenAuthenticator {
-  authenticateToken(token: string): Promise<UserInfo | undefined>;
+  /** `audiences`: the ones a TokenReview asks for; authenticators without audiences ignore them. */
+  authenticateToken(token: string, audiences?: string[]): Promise<UserInfo | undefined>;
 }
 
 export class StaticTokenAuthenticator implements TokenAuthenticator {
@@ -301,7 +302,7 @@ export class ServiceAccountTokenAuthenticator implements TokenAuthenticator {
     this.audiences = options.audiences ?? options.issuers;
   }
 
-  async authenticateToken(token: string): Promise<UserInfo | undefined> {
+  async authenticateToken(token: string, audiences?: string[]): Promise<UserInfo | undefined> {
     if (token.split('.').length !== 3) return undefined;
     let unverified: JWTPayload;
     try {
@@ -313,18 +314,18 @@ export class ServiceAccountTokenAuthenticator implements TokenAuthenticator {
     const issuer = unverified.iss;
     const legacy = issuer === LEGACY_SERVICE_ACCOUNT_ISSUER;
     if (typeof issuer !== 'string' || (!legacy && !this.options.issuers.includes(issuer))) return undefined;
-    const payload = await this.verified(token, issuer, legacy);
+    const payload = await this.verified(token, issuer, legacy, audiences && audiences.length > 0 ? audiences : this.audiences);
     if (!payload) return undefined;
     return legacy ? this.legacyUser(payload, token) : this.boundUser(payload);
   }
 
-  private async verified(token: string, issuer: string, legacy: boolean): Promise<JWTPayload | undefined> {
+  private async verified(token: string, issuer: string, legacy: boolean, audiences: string[]): Promise<JWTPayload | undefined> {
     for (const key of this.keys) {
       try {
         const { payload } = await jwtVerify(token, key, {
           issuer,
           algorithms: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512'],
-          ...(legacy ? {} : { audience: this.audiences }),
+          ...(legacy ? {} : { audience: audiences }),
         });
         return payload;
       } catch {
@@ -394,7 +395,7 @@ export class BearerTokenAuthenticator implements Authenticator {
     const token = bearerToken(request);
     if (token === undefined) return noCredentials;
     for (const authenticator of this.tokenAuthenticators) {
-      const user = await authenticator.authenticateToken(token);
+      const user = await authenticator.authenticateToken(token, request.audiences);
       if (user) return { outcome: 'authenticated', user };
     }
     return { outcome: 'rejected', reason: 'invalid bearer token' };

@@ -98,6 +98,12 @@ export class NodeAuthorizer implements Authorizer {
           return (await this.referencedByBoundPod(nodeName, namespace, 'configmap', name, verb))
             ? allow(reason)
             : noOpinion(`no relationship found between node '${nodeName}' and this object`);
+        case 'serviceaccounts':
+          // The graph's pod -> serviceaccount edge: a kubelet requests tokens for its pods' accounts.
+          if (subresource !== 'token' || verb !== 'create') return noOpinion();
+          return (await this.serviceAccountOfBoundPod(nodeName, namespace, name))
+            ? allow(reason)
+            : noOpinion(`no relationship found between node '${nodeName}' and this object`);
         case 'persistentvolumeclaims':
           return (await this.referencedByBoundPod(nodeName, namespace, 'pvc', name, verb))
             ? allow(reason)
@@ -137,6 +143,12 @@ export class NodeAuthorizer implements Authorizer {
     if (subresource === '' && ['get', 'delete'].includes(verb)) return allow(reason);
     if (subresource === 'status' && ['get', 'update', 'patch'].includes(verb)) return allow(reason);
     return noOpinion();
+  }
+
+  private async serviceAccountOfBoundPod(nodeName: string, namespace: string, name: string): Promise<boolean> {
+    if (name === '' || namespace === '') return false;
+    const pods = await this.reader.list('', 'pods', namespace);
+    return pods.some((pod) => podSpec(pod).nodeName === nodeName && (podSpec(pod).serviceAccountName ?? 'default') === name);
   }
 
   private async referencedByBoundPod(nodeName: string, namespace: string, kind: 'secret' | 'configmap' | 'pvc', name: string, verb: string): Promise<boolean> {

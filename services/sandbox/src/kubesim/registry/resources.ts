@@ -105,7 +105,7 @@ export const RESOURCES: ResourceInfo[] = [
     plural: 'nodes',
     namespaced: false,
     shortNames: ['no'],
-    subresources: ['status'],
+    subresources: ['proxy', 'status'],
     fieldLabels: ['spec.unschedulable'],
   }),
   resource({
@@ -115,7 +115,7 @@ export const RESOURCES: ResourceInfo[] = [
     plural: 'pods',
     namespaced: true,
     shortNames: ['po'],
-    subresources: ['status', 'eviction', 'binding'],
+    subresources: ['status', 'eviction', 'binding', 'log'],
     fieldLabels: podFieldLabels,
     categories: ['all'],
   }),

@@ -56,6 +56,9 @@ const subresourceVerbs: Record<string, string[]> = {
   eviction: ['create'],
   binding: ['create'],
   token: ['create'],
+  // A connect subresource lists the verbs of its methods (GET, POST, PUT, PATCH, DELETE…).
+  proxy: ['create', 'delete', 'get', 'patch', 'update'],
+  log: ['get'],
 };
 
 export function apiResourceList(group: string, version: string): Record<string, unknown> | undefined {
@@ -76,7 +79,18 @@ export function apiResourceList(group: string, version: string): Record<string, 
         .slice(0, 11),
     });
     for (const sub of r.subresources) {
-      const kind = sub === 'scale' ? 'Scale' : sub === 'eviction' ? 'Eviction' : sub === 'binding' ? 'Binding' : sub === 'token' ? 'TokenRequest' : r.kind;
+      const kind =
+        sub === 'scale'
+          ? 'Scale'
+          : sub === 'eviction'
+            ? 'Eviction'
+            : sub === 'binding'
+              ? 'Binding'
+              : sub === 'token'
+                ? 'TokenRequest'
+                : sub === 'proxy'
+                  ? 'NodeProxyOptions'
+                  : r.kind;
       list.push({
         name: `${r.plural}/${sub}`,
         singularName: '',

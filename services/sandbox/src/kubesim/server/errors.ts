@@ -32,7 +32,8 @@ export class ApiError extends Error {
       metadata: {},
       status: 'Failure',
       message: this.message,
-      reason: this.reason,
+      // Go's Status omits an empty reason (StatusReasonUnknown), as for errors that are not a Status.
+      ...(this.reason ? { reason: this.reason } : {}),
       ...(this.details ? { details: wireDetails(this.details) } : {}),
       code: this.code,
     };

@@ -15,6 +15,7 @@ import { StorageError } from '../storage/types.js';
 import { toTable, wantsTable } from './table.js';
 import type { DeleteOptions, FieldValidation, ObjectStore, PatchType, RequestContext } from './store.js';
 import { bindPod, evictPod, readScale, writeScale } from './subresources.js';
+import type { KubeletClient } from './kubelet-client.js';
 import { scalarText } from '../../text.js';
 
 export interface ApiServerOptions {
@@ -30,6 +31,8 @@ export interface ApiServerOptions {
   apiAudiences?: string[];
   /** Extra readiness condition (e.g. storage reachable). */
   ready?: () => Promise<boolean>;
+  /** Serves nodes/proxy and pods/log; without it they answer 503 as with no kubelet client. */
+  kubelet?: KubeletClient;
 }
 
 interface RequestInfo {
@@ -117,7 +120,8 @@ function requestInfo(method: string, pathname: string, query: URLSearchParams): 
     if (rest.length > 2 && rest[2] !== 'status' && rest[2] !== 'finalize') rest = rest.slice(2);
   }
   [base.resource, base.name = '', base.subresource = ''] = rest;
-  if (rest.length > 3) base.resource = '';
+  // Only a proxy subresource takes a path of its own (nodes/{name}/proxy/{path}).
+  if (rest.length > 3 && base.subresource !== 'proxy') base.resource = '';
   if (method === 'GET' || method === 'HEAD') base.verb = base.name ? 'get' : query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : 'list';
   else if (method === 'DELETE') base.verb = base.name ? 'delete' : 'deletecollection';
   else base.verb = verbsByMethod[method] ?? method.toLowerCase();
@@ -412,6 +416,7 @@ export class ApiServer {
     if (!info.namespaced && req.namespace !== '' && info.kind !== 'Namespace') throw errors.notFoundPath();
     const sub = req.subresource;
     if (sub && !info.subresources.includes(sub)) throw errors.notFoundPath();
+    if (sub === 'proxy' || sub === 'log') return this.handleKubelet(req, info, method, query, request, response);
     const rawBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE' ? await readBody(request) : Buffer.alloc(0);
     const contentType = (request.headers['content-type'] ?? 'application/json').split(';')[0].trim();
     const protobuf = contentType === 'application/vnd.kubernetes.protobuf';
@@ -649,6 +654,32 @@ export class ApiServer {
     throw errors.methodNotAllowed();
   }
 
+  /** The subresources the apiserver serves by asking the pod's or node's kubelet. */
+  private async handleKubelet(
+    req: RequestInfo,
+    info: ResourceInfo,
+    method: string,
+    query: URLSearchParams,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<void> {
+    const kubelet = this.options.kubelet;
+    if (req.subresource === 'log') {
+      if (method !== 'GET') throw errors.methodNotAllowed();
+      if (!kubelet) throw new ApiError(503, 'ServiceUnavailable', 'kubesim serves no kubelet connections here');
+      await kubelet.podLogs(req.namespace, req.name, query, response);
+      return;
+    }
+    if (!['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].includes(method)) throw errors.methodNotAllowed();
+    if (!kubelet) throw new ApiError(503, 'ServiceUnavailable', 'kubesim serves no kubelet connections here');
+    // The raw path after `/proxy`, so encoded characters reach the kubelet as the caller sent them.
+    const { pathname: raw, search } = new URL(request.url ?? '/', 'https://kubesim');
+    const marker = raw.indexOf('/proxy', raw.indexOf('/nodes/') + '/nodes/'.length);
+    const path = marker === -1 ? '' : raw.slice(marker + '/proxy'.length);
+    const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method) ? await readBody(request) : Buffer.alloc(0);
+    await kubelet.proxyNode(req.name, path, search, request, body, response);
+  }
+
   private async review(info: ResourceInfo, user: UserInfo, body: unknown, namespace: string): Promise<Record<string, unknown>> {
     const review = (body && typeof body === 'object' ? body : {}) as { apiVersion?: string; kind?: string; metadata?: object; spec?: Record<string, unknown> };
     if (review.kind !== undefined && review.kind !== info.kind)
@@ -671,7 +702,8 @@ export class ApiServer {
       const token = scalarText(spec.token ?? '');
       if (!token) throw errors.invalid(info.group, info.kind, '', [{ type: 'FieldValueRequired', field: 'spec.token', message: 'Required value' }]);
       for (const authenticator of this.options.authenticators) {
-        const result = await authenticator.authenticate({ headers: { authorization: `Bearer ${token}` } });
+        const audiences = Array.isArray(spec.audiences) ? spec.audiences.map((audience) => scalarText(audience)) : undefined;
+        const result = await authenticator.authenticate({ headers: { authorization: `Bearer ${token}` }, audiences });
         if (result.outcome === 'authenticated') return { ...base, status: { authenticated: true, user: result.user, audiences: spec.audiences ?? [] } };
         if (result.outcome === 'rejected') return { ...base, status: { authenticated: false, error: result.reason } };
       }
