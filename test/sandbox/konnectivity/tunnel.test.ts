@@ -1,7 +1,7 @@
 // The konnectivity stand-ins together: our proxy-server (agents authenticated by TokenReview
 // against kubesim), our agents and the apiserver-side client. The node's kubelet port is a TCP
 // server the test can reach only through an agent's `dial`, which maps a node address no host
-// route leads to (as the node simulator maps its InternalIP). test/real/konnectivity-stand-ins
+// route leads to (as the node simulator maps its InternalIP). test/real/konnectivity-tunnel.test.ts
 // holds the same pieces to the real binaries.
 import 'reflect-metadata';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,8 +11,10 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { konnectivityAgentArguments } from '../../../services/core/src/addons/konnectivity-agent.js';
 import {
   dialThroughTunnel,
+  proxyAgentArguments,
   startProxyAgent,
   startProxyServer,
   type RunningProxyAgent,
@@ -22,6 +24,7 @@ import { proxyServerOptions } from '../../../services/sandbox/src/konnectivity/s
 import type { LogFields } from '../../../services/sandbox/src/konnectivity/protocol.js';
 import { createCa, createSeed, issueCertificate, type SeedHandle } from '../../../services/sandbox/src/kubesim/index.js';
 import { eventually } from '../../support/time.js';
+import { referenceAddonSpec } from '../../core/addons/reference.js';
 
 const AUDIENCE = 'system:konnectivity-server';
 /** A node address: nothing on this host answers it, only the agents' dial maps it. */
@@ -222,6 +225,21 @@ describe('the konnectivity stand-ins: proxy-server, proxy-agent and the apiserve
       'server port should be set to 0 not 8090 for UDS',
     );
     expect(proxyServerOptions(args).strategies).toEqual(['destHost', 'defaultRoute']);
+  });
+
+  it("takes the agent DaemonSet's command line as the real proxy-agent does, and refuses what it refuses", () => {
+    const spec = referenceAddonSpec();
+    const parsed = proxyAgentArguments(konnectivityAgentArguments(spec), {});
+    expect(parsed).toMatchObject({
+      serverHost: spec.konnectivity?.host,
+      serverPort: spec.konnectivity?.port,
+      caCertPath: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
+    });
+    expect(new URLSearchParams(parsed.identifiers).get('default-route')).toBe('true');
+    expect(() => proxyAgentArguments(['--ca-cert=/ca.crt', '--service-account-token-path=/token', '--agent-identifiers=zone=a'])).toThrow(
+      'unknown identifier type: zone',
+    );
+    expect(() => proxyAgentArguments(['--proxy-server-port=many'])).toThrow('invalid argument "many" for "--proxy-server-port" flag');
   });
 
   it('carries a connection to a node port only the agent reaches, data both ways, and closes it from either end', async () => {

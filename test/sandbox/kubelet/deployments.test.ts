@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lookup } from 'node:dns/promises';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, KubeConfig, type V1Deployment, type V1Pod, type V1Service } from '@kubernetes/client-node';
@@ -154,10 +154,14 @@ describe('process kubelet: Deployments, Services, env, volumes and probes', () =
     expect(tokenFile.startsWith(state.path)).toBe(true);
     expect(tokenFile.endsWith('/token')).toBe(true);
     expect(readFileSync(tokenFile, 'utf8')).toBe('s3cret-v1');
-    expect(argv[5].startsWith(state.path)).toBe(true);
-    expect(argv[5].endsWith('/data')).toBe(true);
+    // emptyDirs live at a short host path (a unix socket in one must fit sun_path), which the
+    // pod's volumes/ directory links to.
+    expect(argv[5]).toMatch(/\/hm-ed\/[0-9a-f]{16}\/data$/);
+    const podDir = readdirSync(join(state.path, 'pods')).find((entry) => entry.startsWith(`${namespace}_${pod.name}_`)) ?? '';
+    expect(readlinkSync(join(state.path, 'pods', podDir, 'volumes', 'data'))).toBe(dirname(argv[5]));
     const healthFile = (env as Record<string, string>).HEALTH_FILE;
-    expect(healthFile.startsWith(state.path)).toBe(true);
+    expect(healthFile).toMatch(/\/hm-ed\/[0-9a-f]{16}\/health$/);
+    expect(readlinkSync(join(state.path, 'pods', podDir, 'volumes', 'scratch'))).toBe(dirname(healthFile));
     expect(kubelet.readLog(namespace, pod.name, 'app')).toContain('test-app starting');
   });
 

@@ -8,6 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
+import { FlagError, KLOG_FLAGS, nonEmpty, parseFlags, type FlagSet } from './flags.js';
 import { HEADER, BEARER_PREFIX, joinHostPort, readPacket, services, silent, splitHostPort, type Logger, type Packet, type PacketStream } from './protocol.js';
 
 export interface ProxyAgentOptions {
@@ -33,6 +34,85 @@ export interface RunningProxyAgent {
   close(): Promise<void>;
   /** Connected to at least one server (what /readyz reports). */
   connected(): boolean;
+}
+
+/** The real proxy-agent's flags (v0.36.0 --help). */
+export const PROXY_AGENT_FLAGS: FlagSet = {
+  ...KLOG_FLAGS,
+  'agent-cert': { kind: 'string' },
+  'agent-key': { kind: 'string' },
+  'ca-cert': { kind: 'string' },
+  'proxy-server-host': { kind: 'string', default: '127.0.0.1' },
+  'proxy-server-port': { kind: 'int', default: '8091' },
+  'alpn-proto': { kind: 'string' },
+  'health-server-host': { kind: 'string' },
+  'health-server-port': { kind: 'int', default: '8093' },
+  'admin-server-port': { kind: 'int', default: '8094' },
+  'admin-bind-address': { kind: 'string', default: '127.0.0.1' },
+  'enable-profiling': { kind: 'bool' },
+  'enable-contention-profiling': { kind: 'bool' },
+  'agent-id': { kind: 'string' },
+  'sync-interval': { kind: 'duration', default: '1s' },
+  'probe-interval': { kind: 'duration', default: '1s' },
+  'sync-interval-cap': { kind: 'duration', default: '10s' },
+  'keepalive-time': { kind: 'duration', default: '1h' },
+  'service-account-token-path': { kind: 'string' },
+  'agent-identifiers': { kind: 'string' },
+  'warn-on-channel-limit': { kind: 'bool' },
+  'sync-forever': { kind: 'bool' },
+  'xfr-channel-size': { kind: 'int', default: '150' },
+  'count-server-leases': { kind: 'bool' },
+  'lease-namespace': { kind: 'string', default: 'kube-system' },
+  'lease-label': { kind: 'string', default: 'k8s-app=konnectivity-server' },
+  'server-count-source': { kind: 'string', default: 'default' },
+  kubeconfig: { kind: 'string' },
+  'kube-api-content-type': { kind: 'string' },
+};
+
+const IDENTIFIER_TYPES = new Set(['ipv4', 'ipv6', 'host', 'cidr', 'default-route']);
+
+/** What a proxy-agent command line asks for; the files are the caller's to read (its filesystem). */
+export interface ProxyAgentArguments {
+  serverHost: string;
+  serverPort: number;
+  caCertPath: string;
+  tokenPath: string;
+  agentId: string;
+  identifiers: string;
+  healthPort: number;
+  healthHost: string;
+  syncIntervalMs: number;
+  syncIntervalCapMs: number;
+}
+
+/**
+ * A real proxy-agent command line (the DaemonSet's args, variables already expanded) for
+ * startProxyAgent. Refuses unknown flags, and what the stand-in does not do (client certificates).
+ */
+export function proxyAgentArguments(args: string[], env: NodeJS.ProcessEnv = process.env): ProxyAgentArguments {
+  const flags = parseFlags(args, PROXY_AGENT_FLAGS);
+  const caCertPath = flags.string('ca-cert');
+  if (!caCertPath) throw new FlagError('the proxy-agent stand-in needs --ca-cert: it dials the server with TLS');
+  if (flags.string('agent-cert') || flags.string('agent-key'))
+    throw new FlagError('the proxy-agent stand-in authenticates by --service-account-token-path, not client certificates');
+  const tokenPath = flags.string('service-account-token-path');
+  if (!tokenPath) throw new FlagError('the proxy-agent stand-in needs --service-account-token-path');
+  const identifiers = flags.string('agent-identifiers');
+  for (const [type] of new URLSearchParams(identifiers)) {
+    if (!IDENTIFIER_TYPES.has(type)) throw new FlagError(`agent address is invalid: unknown identifier type: ${type}`);
+  }
+  return {
+    serverHost: flags.string('proxy-server-host'),
+    serverPort: flags.int('proxy-server-port'),
+    caCertPath,
+    tokenPath,
+    agentId: nonEmpty(flags.string('agent-id')) ?? nonEmpty(env.PROXY_AGENT_ID) ?? randomUUID(),
+    identifiers,
+    healthPort: flags.int('health-server-port'),
+    healthHost: flags.string('health-server-host'),
+    syncIntervalMs: flags.durationMs('sync-interval'),
+    syncIntervalCapMs: flags.durationMs('sync-interval-cap'),
+  };
 }
 
 const DIAL_TIMEOUT_MS = 5_000;
