@@ -578,6 +578,30 @@ describe('kubesim with @kubernetes/client-node', () => {
     expect(evicted.metadata?.deletionTimestamp).toBeInstanceOf(Date);
     await core.deleteNamespacedPod({ name: 'e1', namespace: ns, gracePeriodSeconds: 0 });
     expect((await failure(core.readNamespacedPod({ name: 'e1', namespace: ns }))).code).toBe(404);
+
+    // An unready pod (IfHealthyBudget, the default) goes only while the budget is met: here no
+    // pod is healthy, so e2, still starting, stays.
+    const e2 = await core.readNamespacedPod({ name: 'e2', namespace: ns });
+    await core.replaceNamespacedPodStatus({
+      name: 'e2',
+      namespace: ns,
+      body: { ...e2, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }] } },
+    });
+    const evictE2 = () =>
+      raw(seed.adminKubeconfig, 'POST', `/api/v1/namespaces/${ns}/pods/e2/eviction`, {
+        apiVersion: 'policy/v1',
+        kind: 'Eviction',
+        metadata: { name: 'e2', namespace: ns },
+      });
+    const unready = await evictE2();
+    expect(unready.status).toBe(429);
+    expect(unready.json).toMatchObject({
+      details: { causes: [{ reason: 'DisruptionBudget', message: 'The disruption budget pdb needs 1 healthy pods and has 0 currently' }] },
+    });
+    await kc
+      .makeApiClient(k8s.PolicyV1Api)
+      .patchNamespacedPodDisruptionBudget({ name: 'pdb', namespace: ns, body: { spec: { unhealthyPodEvictionPolicy: 'AlwaysAllow' } } }, mergePatch);
+    expect((await evictE2()).status).toBe(201);
   });
 
   it('watches with resume, bookmarks, selectors and 410 Gone for expired versions', async () => {

@@ -144,9 +144,13 @@ async function evictPodOnce(
     );
     if (budgets.length > 1)
       throw new ApiError(500, 'InternalError', 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.');
-    if (budgets.length === 1 && isReady(pod)) {
+    if (budgets.length === 1) {
       const pdb = budgets[0];
-      const spec = pdb.spec as { minAvailable?: number | string; maxUnavailable?: number | string; selector?: unknown };
+      const spec = pdb.spec as { minAvailable?: number | string; maxUnavailable?: number | string; selector?: unknown; unhealthyPodEvictionPolicy?: string };
+      const podReady = isReady(pod);
+      // An unready pod: AlwaysAllow evicts it; IfHealthyBudget (the default) only while the
+      // budget is met, so pods still starting cannot all be evicted from under a broken budget.
+      if (!podReady && spec.unhealthyPodEvictionPolicy === 'AlwaysAllow') return deleteEvicted(store, pods, namespace, name, pod, eviction, ctx, success);
       const status = (pdb.status ?? {}) as {
         observedGeneration?: number;
         disruptionsAllowed?: number;
@@ -184,6 +188,10 @@ async function evictPodOnce(
             : intOrPercent(spec.minAvailable ?? 1, expected, true);
         allowed = Math.max(0, healthy - desired);
       }
+      if (!podReady) {
+        if (healthy < desired) throw tooMany(`The disruption budget ${pdb.metadata.name} needs ${desired} healthy pods and has ${healthy} currently`);
+        return deleteEvicted(store, pods, namespace, name, pod, eviction, ctx, success);
+      }
       if (allowed <= 0) throw tooMany(`The disruption budget ${pdb.metadata.name} needs ${desired} healthy pods and has ${healthy} currently`);
       if (status.observedGeneration !== undefined) {
         const updated = clone(pdb);
@@ -201,6 +209,19 @@ async function evictPodOnce(
       }
     }
   }
+  return deleteEvicted(store, pods, namespace, name, pod, eviction, ctx, success);
+}
+
+async function deleteEvicted(
+  store: ObjectStore,
+  pods: ResourceInfo,
+  namespace: string,
+  name: string,
+  pod: KubeObject,
+  eviction: { deleteOptions?: { gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string } } },
+  ctx: RequestContext,
+  success: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   let preconditions = eviction.deleteOptions?.preconditions;
   if (!ctx.dryRun && !pod.metadata.deletionTimestamp) {
     // addConditionAndDeletePod: the pod gets a DisruptionTarget condition before it is deleted.
