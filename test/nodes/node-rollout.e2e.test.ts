@@ -136,8 +136,12 @@ describe('rolling kubelet upgrade of a node pool', () => {
       const upgradeEvents = (await clusterEvents(world, cluster.id)).slice(eventsBefore);
       const apiserverApplied = eventIndex(upgradeEvents, 'AppliedApiserver', 'kube-apiserver');
       const controllersApplied = eventIndex(upgradeEvents, 'AppliedControllers', 'kube-controller-manager');
-      const kubeProxyApplied = eventIndex(upgradeEvents, 'AppliedNetworkAddons', 'kube-proxy');
       const converged = eventIndex(upgradeEvents, 'ControlPlaneReady', newVersion);
+      // The pass that converged applied the new kube-proxy; a pass of the old generation still
+      // running when the upgrade came in may have applied the old one earlier.
+      const kubeProxyApplied = upgradeEvents
+        .slice(0, converged)
+        .findLastIndex((event) => event.reason === 'AppliedNetworkAddons' && event.message.includes('kube-proxy'));
       expect(apiserverApplied).toBeGreaterThanOrEqual(0);
       expect(controllersApplied).toBeGreaterThan(apiserverApplied);
       expect(kubeProxyApplied).toBeGreaterThan(controllersApplied);
