@@ -40,6 +40,14 @@ describe('node pool plan', () => {
     ]);
   });
 
+  it('keeps the Ready node when the others are older but not Ready', () => {
+    const nodes = [node('joining', 'Joining', 1), node('provisioning', 'Provisioning', 2), node('ready', 'Ready', 5)];
+    expect(planPool({ desired: 1, nodes, canCreate: true }).remove).toEqual([
+      { id: 'provisioning', reason: 'ScaleDown' },
+      { id: 'joining', reason: 'ScaleDown' },
+    ]);
+  });
+
   it('ignores nodes already leaving', () => {
     const nodes = [node('a', 'Ready', 1), node('b', 'Deleting', 2), node('c', 'Deleted', 3)];
     expect(planPool({ desired: 1, nodes, canCreate: true })).toEqual({ create: [], remove: [] });
@@ -122,7 +130,7 @@ describe('node pool plan', () => {
       expect(planPool({ desired: 2, nodes, canCreate: true, rollout })).toEqual({ create: [], remove: [{ id: 'b', reason: 'Replaced' }] });
     });
 
-    it('lets a scale request win on the count: scale-down takes outdated nodes first, scale-up adds current ones', () => {
+    it('lets a scale request win on the count: scale-down takes outdated nodes first among the Ready, scale-up adds current ones', () => {
       const nodes = [at35('a', 1), at36('b', 2), at35('c', 3)];
       expect(planPool({ desired: 1, nodes, canCreate: true, rollout }).remove).toEqual([
         { id: 'c', reason: 'ScaleDown' },
@@ -131,10 +139,17 @@ describe('node pool plan', () => {
       // Without a rollout the newest go, as before.
       expect(planPool({ desired: 1, nodes, canCreate: true }).remove.map((removal) => removal.id)).toEqual(['c', 'b']);
       expect(planPool({ desired: 4, nodes, canCreate: true, rollout })).toEqual({ create: [{ replacesNodeId: null }], remove: [] });
-      // Shrinking while a replacement is in flight: the outdated node goes, the current replacement
-      // stays and still takes over from its old node once Ready.
+      // Shrinking while a replacement is in flight: serving comes before the rollout, so the Ready
+      // (if outdated) node stays, and the replacement still joining goes with the node it replaced;
+      // the rollout replaces the survivor afterwards.
       const inFlight = [node('a', 'Replacing', 1, null, OLD), at35('b', 2), at36('c', 3, 'Joining', 'a')];
-      expect(planPool({ desired: 1, nodes: inFlight, canCreate: true, rollout })).toEqual({ create: [], remove: [{ id: 'b', reason: 'ScaleDown' }] });
+      expect(planPool({ desired: 1, nodes: inFlight, canCreate: true, rollout })).toEqual({
+        create: [],
+        remove: [
+          { id: 'c', reason: 'ScaleDown' },
+          { id: 'a', reason: 'ReplacementNotNeeded' },
+        ],
+      });
       const settled = [node('a', 'Replacing', 1, null, OLD), at36('c', 3, 'Ready', 'a')];
       expect(planPool({ desired: 1, nodes: settled, canCreate: true, rollout })).toEqual({ create: [], remove: [{ id: 'a', reason: 'Replaced' }] });
     });

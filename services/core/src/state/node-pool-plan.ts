@@ -1,6 +1,6 @@
 // What a node pool has to do next to reach its replicas: which node rows to add, which nodes
 // to remove and, during a rolling update, which node to replace next. Pure, so the rules
-// (replacement before removal, unhealthy first, then newest, one rollout step at a time) are
+// (replacement before removal, unhealthy first, then not Ready, then newest, one rollout step at a time) are
 // tested without a cloud or a tenant cluster.
 import type { NodePhase } from './phases.js';
 
@@ -64,14 +64,18 @@ const leaving = (phase: NodePhase): boolean => phase === 'Deleting' || phase ===
 export const isOutdated = (node: PlannedNode, rollout: RolloutTarget): boolean =>
   node.kubeletVersion !== null && node.kubeletVersion !== rollout.kubeletVersion;
 
+/** How much a node serves now: an Unhealthy one nothing, one still coming up not yet, a Ready one fully. */
+const servingRank = (node: PlannedNode): number => (node.phase === 'Unhealthy' ? 0 : node.phase === 'Ready' ? 2 : 1);
+
 /**
- * Unhealthy first, then (during a rollout) outdated, then the newest: the node whose loss costs
- * least goes first, and a scale-down in the middle of a rollout saves it work.
+ * Unhealthy first, then nodes not Ready yet, then (during a rollout) outdated, then the newest:
+ * the node whose loss costs least goes first, so a scale-down never takes a Ready node while one
+ * that is not Ready stays, and one in the middle of a rollout saves it work.
  */
 function removalOrder(rollout: RolloutTarget | undefined): (a: PlannedNode, b: PlannedNode) => number {
   return (a, b) => {
-    const unhealthy = Number(b.phase === 'Unhealthy') - Number(a.phase === 'Unhealthy');
-    if (unhealthy !== 0) return unhealthy;
+    const serving = servingRank(a) - servingRank(b);
+    if (serving !== 0) return serving;
     if (rollout) {
       const outdated = Number(isOutdated(b, rollout)) - Number(isOutdated(a, rollout));
       if (outdated !== 0) return outdated;
