@@ -1,7 +1,7 @@
 // A real OpenSSH server per simulated node, bound to the instance's own loopback address so
 // that SSH probes exercise the genuine protocol, key checks and failures.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,12 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 export const SSHD_BIN = process.env.SSHD_BIN ?? '/usr/sbin/sshd';
+/**
+ * util-linux's setpriv sets the parent-death signal before it execs sshd: a product killed with
+ * -9 takes its simulated machines' sshd with it instead of leaving them, parented to init,
+ * holding their addresses.
+ */
+const SETPRIV = '/usr/bin/setpriv';
 /** cloud-init's user on a Harbormaster node (core's DEFAULT_SSH_USER). */
 export const DEFAULT_NODE_USER = 'harbormaster';
 /** The shell of the sandbox's node account: it reads no rc file when sshd runs a command. */
@@ -194,7 +200,9 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
   );
   const hostPublicKey = (await execFileAsync('ssh-keygen', ['-y', '-f', hostKey])).stdout.trim();
   // A process group lets stop() take the per-connection children down with the listener, as a dead machine would.
-  const child = spawn(SSHD_BIN, ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const sshdArgs = ['-D', '-e', '-f', configFile];
+  const [command, args] = existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', SSHD_BIN, ...sshdArgs]] : [SSHD_BIN, sshdArgs];
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
