@@ -114,14 +114,8 @@ beforeAll(async () => {
   admin = tenant.admin;
   writeFileSync(join(dir, 'admin.conf'), tenant.seed.adminKubeconfig);
 
-  // The proxy-server reviews agent tokens as system:konnectivity-server (system:auth-delegator).
-  await admin.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: 'system:konnectivity-server' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: SERVER_USER }],
-  });
+  // The proxy-server reviews agent tokens as system:konnectivity-server: the product's tenant
+  // bootstrap objects (applied by startKubesimTenant) bind it to system:auth-delegator.
   await admin.request('POST', '/api/v1/namespaces/kube-system/serviceaccounts', {
     apiVersion: 'v1',
     kind: 'ServiceAccount',
