@@ -1,6 +1,6 @@
 import type { KubeObject } from '../contracts.js';
 import { isStatus, type KubeClient, type Logger } from './client.js';
-import { collectionPath, discoverResources, objectPath } from './discovery.js';
+import { type ApiResource, collectionPath, discoverResources, objectPath } from './discovery.js';
 import { Informer, WorkQueue } from './informer.js';
 
 const FINALIZER = 'kubernetes';
@@ -63,34 +63,42 @@ export class NamespaceController {
     }
   }
 
-  /** Deletes what is left and returns how many objects still exist (some may be finalizing). */
+  /**
+   * Deletes what is left and returns how many objects still exist (some may be finalizing).
+   * Resource types are listed and emptied in parallel, as the real controller's deleter does:
+   * one type after another made a namespace of ~40 types take seconds per pass on a busy seed.
+   */
   private async deleteContent(namespace: string): Promise<number> {
     const resources = (await discoverResources(this.client)).filter(
       (resource) => resource.namespaced && resource.verbs.includes('list') && resource.verbs.includes('delete'),
     );
-    let remaining = 0;
-    for (const resource of resources) {
-      let items: KubeObject[];
-      try {
-        items = (await this.client.list(collectionPath(resource, namespace))).items;
-      } catch (error) {
-        if (isStatus(error, 404) || isStatus(error, 405)) continue;
-        throw error;
-      }
-      remaining += items.length;
-      for (const item of items) {
-        if (item.metadata.deletionTimestamp) continue;
-        try {
-          await this.client.request('DELETE', objectPath(resource, item.metadata.name ?? '', namespace), {
-            apiVersion: 'v1',
-            kind: 'DeleteOptions',
-            propagationPolicy: 'Background',
-          });
-        } catch (error) {
-          if (!isStatus(error, 404) && !isStatus(error, 409)) throw error;
-        }
-      }
+    const counts = await Promise.all(resources.map((resource) => this.deleteResourceContent(resource, namespace)));
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  private async deleteResourceContent(resource: ApiResource, namespace: string): Promise<number> {
+    let items: KubeObject[];
+    try {
+      items = (await this.client.list(collectionPath(resource, namespace))).items;
+    } catch (error) {
+      if (isStatus(error, 404) || isStatus(error, 405)) return 0;
+      throw error;
     }
-    return remaining;
+    await Promise.all(
+      items
+        .filter((item) => !item.metadata.deletionTimestamp)
+        .map(async (item) => {
+          try {
+            await this.client.request('DELETE', objectPath(resource, item.metadata.name ?? '', namespace), {
+              apiVersion: 'v1',
+              kind: 'DeleteOptions',
+              propagationPolicy: 'Background',
+            });
+          } catch (error) {
+            if (!isStatus(error, 404) && !isStatus(error, 409)) throw error;
+          }
+        }),
+    );
+    return items.length;
   }
 }
