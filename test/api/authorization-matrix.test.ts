@@ -22,18 +22,19 @@ interface Ids {
   seedId: string;
   userId: string;
   tokenId: string;
+  invitationId: string;
 }
 
 interface RouteCase {
   name: string;
   method: string;
   path: (ids: Ids) => string;
-  body?: () => unknown;
+  body?: (ids: Ids) => unknown;
   min: MinRole;
   /** The status an allowed caller gets. */
   ok: number;
-  /** Creates fresh targets for one allowed call. */
-  fresh?: (ids: Ids) => Promise<Partial<Ids>>;
+  /** Creates fresh targets for one allowed call by `caller`. */
+  fresh?: (ids: Ids, caller: Caller) => Promise<Partial<Ids>>;
 }
 
 const unique = () => randomBytes(3).toString('hex');
@@ -63,9 +64,25 @@ describe('authorisation matrix', () => {
     });
     return { poolId: pool.body.id };
   };
+  const freshUser = async () => ({ userId: (await admin<{ id: string }>('POST', '/api/v1/users', { email: `u-${unique()}@example.com` })).body.id });
   const freshMember = async (ids: Ids) => {
-    const member = await admin<{ userId: string }>('POST', `${P(ids)}/members`, { email: `m-${unique()}@example.com`, role: 'viewer' });
+    const member = await admin<{ userId: string }>('POST', `${P(ids)}/members`, { userId: (await freshUser()).userId, role: 'viewer' });
     return { memberId: member.body.userId };
+  };
+  const freshInvitation = async (ids: Ids) => ({
+    invitationId: (await admin<{ id: string }>('POST', `${P(ids)}/invitations`, { email: `i-${unique()}@example.com`, role: 'viewer' })).body.id,
+  });
+  /** An invitation addressed to `caller`, into a project of someone else's that the caller is not in. */
+  const invitationFor = async (_ids: Ids, caller: Caller): Promise<Partial<Ids>> => {
+    const inviter = caller === 'outsider' ? roles.tokens.owner : roles.tokens.outsider;
+    const email = (await server.request<{ email: string }>('GET', '/api/v1/me', { token: tokenOf(caller) })).body.email;
+    const project = await server.request<{ id: string }>('POST', '/api/v1/projects', { token: inviter, body: { name: `inv-${unique()}` } });
+    const invitation = await server.request<{ id: string }>('POST', `/api/v1/projects/${project.body.id}/invitations`, {
+      token: inviter,
+      body: { email, role: 'viewer' },
+    });
+    if (invitation.status !== 201) throw new Error(`invitation for ${caller} failed: ${invitation.text}`);
+    return { invitationId: invitation.body.id };
   };
   const freshCredential = async (ids: Ids) => ({
     credentialId: (await admin<{ id: string }>('POST', `${P(ids)}/credentials`, awsCredential(`cred-${unique()}`))).body.id,
@@ -73,8 +90,9 @@ describe('authorisation matrix', () => {
   /** A project of its own with the same people in the same roles. */
   const freshProject = async (): Promise<Partial<Ids>> => {
     const project = await admin<{ id: string }>('POST', '/api/v1/projects', { name: `fresh-${unique()}` });
-    for (const role of ['owner', 'editor', 'viewer'] as const) {
-      await admin('POST', `/api/v1/projects/${project.body.id}/members`, { email: `${role}-matrix@example.com`, role });
+    const people = await admin<{ items: Array<{ userId: string; role: string }> }>('GET', `/api/v1/projects/${roles.projectId}/members`);
+    for (const person of people.body.items) {
+      await admin('POST', `/api/v1/projects/${project.body.id}/members`, { userId: person.userId, role: person.role });
     }
     return { projectId: project.body.id };
   };
@@ -84,13 +102,42 @@ describe('authorisation matrix', () => {
     { name: 'update project', method: 'PATCH', path: P, body: () => ({ displayName: 'Renamed' }), min: 'owner', ok: 200 },
     { name: 'delete project', method: 'DELETE', path: P, min: 'owner', ok: 204, fresh: freshProject },
     { name: 'list members', method: 'GET', path: (ids) => `${P(ids)}/members`, min: 'viewer', ok: 200 },
+    // Adding an existing account directly is the platform admin's; owners invite.
     {
       name: 'add member',
       method: 'POST',
       path: (ids) => `${P(ids)}/members`,
-      body: () => ({ email: `new-${unique()}@example.com`, role: 'viewer' }),
+      body: (ids) => ({ userId: ids.userId, role: 'viewer' }),
+      min: 'admin',
+      ok: 201,
+      fresh: freshUser,
+    },
+    { name: 'list invitations', method: 'GET', path: (ids) => `${P(ids)}/invitations`, min: 'owner', ok: 200 },
+    {
+      name: 'invite',
+      method: 'POST',
+      path: (ids) => `${P(ids)}/invitations`,
+      body: () => ({ email: `inv-${unique()}@example.com`, role: 'editor' }),
       min: 'owner',
       ok: 201,
+    },
+    { name: 'revoke invitation', method: 'DELETE', path: (ids) => `${P(ids)}/invitations/${ids.invitationId}`, min: 'owner', ok: 204, fresh: freshInvitation },
+    { name: 'list own invitations', method: 'GET', path: () => '/api/v1/me/invitations', min: 'authenticated', ok: 200 },
+    {
+      name: 'accept own invitation',
+      method: 'POST',
+      path: (ids) => `/api/v1/me/invitations/${ids.invitationId}/accept`,
+      min: 'authenticated',
+      ok: 200,
+      fresh: invitationFor,
+    },
+    {
+      name: 'decline own invitation',
+      method: 'POST',
+      path: (ids) => `/api/v1/me/invitations/${ids.invitationId}/decline`,
+      min: 'authenticated',
+      ok: 204,
+      fresh: invitationFor,
     },
     {
       name: 'change member role',
@@ -192,6 +239,7 @@ describe('authorisation matrix', () => {
     await eventually(async () => (await admin<{ endpoint: string | null }>('GET', C(ids as Ids))).body.endpoint !== null, 'the cluster endpoint and PKI');
     Object.assign(ids, await freshPool(ids as Ids));
     Object.assign(ids, await freshMember(ids as Ids));
+    Object.assign(ids, await freshInvitation(ids as Ids));
     const scale = await admin<{ id: string }>('PATCH', NP(ids as Ids), { replicas: 1 });
     const user = await admin<{ id: string }>('POST', '/api/v1/users', { email: 'subject@example.com' });
     base = { ...(ids as Ids), operationId: scale.body.id, userId: user.body.id, tokenId: '' };
@@ -227,7 +275,7 @@ describe('authorisation matrix', () => {
       const text = await response.text();
       return { status: response.status, text, body: JSON.parse(text) as unknown };
     }
-    return server.request(route.method, route.path(ids), { token: tokenOf(caller), body: route.body?.() });
+    return server.request(route.method, route.path(ids), { token: tokenOf(caller), body: route.body?.(ids) });
   }
 
   const callers: Caller[] = ['anonymous', 'outsider', 'viewer', 'editor', 'owner', 'admin'];
@@ -252,7 +300,7 @@ describe('authorisation matrix', () => {
     for (const route of routes) {
       for (const caller of callers) {
         if (expectedDenial(route, caller) !== undefined) continue;
-        const ids = { ...base, ...(route.fresh ? await route.fresh(base) : {}) };
+        const ids = { ...base, ...(route.fresh ? await route.fresh(base, caller) : {}) };
         const response = await call(route, caller, ids);
         if (response.status !== route.ok)
           failures.push(`${route.name} as ${caller}: expected ${route.ok}, got ${response.status} ${response.text.slice(0, 160)}`);

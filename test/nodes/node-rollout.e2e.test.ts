@@ -55,12 +55,12 @@ const isServing = (node: V1Node): boolean =>
 const eventIndex = (events: ClusterEvent[], reason: string, text: string): number =>
   events.findIndex((event) => event.reason === reason && event.message.includes(text));
 
-/** A viewer of the world's project, made the way an owner would: user, membership, token. */
+/** A viewer of the world's project, made the way an admin would: user, membership, token. */
 async function viewerOf(world: NodeWorld): Promise<string> {
   const email = 'rollout-viewer@example.com';
   const user = await world.server.request<{ id: string }>('POST', '/api/v1/users', { body: { email } });
   if (user.status !== 201) throw new Error(`user create failed: ${user.text}`);
-  const member = await world.server.request('POST', `/api/v1/projects/${world.projectId}/members`, { body: { email, role: 'viewer' } });
+  const member = await world.server.request('POST', `/api/v1/projects/${world.projectId}/members`, { body: { userId: user.body.id, role: 'viewer' } });
   if (member.status !== 201) throw new Error(`member add failed: ${member.text}`);
   return (await world.server.request<{ token: string }>('POST', `/api/v1/users/${user.body.id}/tokens`, { body: { name: 'rollout' } })).body.token;
 }

@@ -24,6 +24,12 @@ describe('configuration', () => {
     }
   });
 
+  it('keeps invitations open for a week unless told otherwise, and refuses a lifetime that is none', () => {
+    expect(loadConfig({}).invitationTtlMs).toBe(168 * 3_600_000);
+    expect(loadConfig({ HM_INVITATION_TTL_HOURS: '0.5' }).invitationTtlMs).toBe(1_800_000);
+    for (const bad of ['0', '-1', 'a week', '9000']) expect(() => loadConfig({ HM_INVITATION_TTL_HOURS: bad })).toThrow(/HM_INVITATION_TTL_HOURS/);
+  });
+
   it('refuses split roles on PGlite, which allows one process', () => {
     expect(() => loadConfig({ HM_ROLE: 'worker' })).toThrow(/DATABASE_URL/);
   });

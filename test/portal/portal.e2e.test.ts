@@ -354,22 +354,46 @@ describe('portal in Chromium', () => {
   let viewerToken = '';
 
   it(
-    '5: a viewer sees no scale or delete controls, and the API refuses a forced scale',
+    '5: the owner invites a viewer, who accepts, sees no scale or delete controls, and the API refuses a forced scale',
     async () => {
+      // The account is the admin's to make; the membership is the owner's invitation, accepted by its addressee.
       const user = await server.request<{ id: string }>('POST', '/api/v1/users', { body: { email: 'viewer@example.com', name: 'Vera Viewer' } });
       expect(user.status).toBe(201);
-      expect((await server.request('POST', `/api/v1/projects/${projectId}/members`, { body: { email: 'viewer@example.com', role: 'viewer' } })).status).toBe(
-        201,
-      );
       const token = await server.request<{ token: string }>('POST', `/api/v1/users/${user.body.id}/tokens`, { body: { name: 'portal e2e' } });
       expect(token.status).toBe(201);
       viewerToken = token.body.token;
+
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Members' }).click();
+      await page.getByRole('heading', { name: 'Members', level: 1 }).waitFor();
+      await page.getByText('No pending invitations.').waitFor();
+      // A mistyped address too: it gets an invitation like any other (no account is made), and is revoked.
+      for (const email of ['viewr@example.com', 'viewer@example.com']) {
+        await page.getByLabel('E-mail', { exact: true }).fill(email);
+        await page.getByLabel('Role', { exact: true }).selectOption('viewer');
+        await page.getByRole('button', { name: 'Invite', exact: true }).click();
+        await page.getByText(`Invitation sent to ${email}.`).waitFor();
+        await page.getByRole('button', { name: `Revoke the invitation for ${email}` }).waitFor();
+      }
+      await checkAccessibility(page, '05-members-invitations');
+      await page.getByRole('button', { name: 'Revoke the invitation for viewr@example.com' }).click();
+      await page.getByRole('button', { name: 'Revoke the invitation for viewr@example.com' }).waitFor({ state: 'detached' });
+      const open = await server.request<{ items: Array<{ email: string }> }>('GET', `/api/v1/projects/${projectId}/invitations`);
+      expect(open.body.items.map((invitation) => invitation.email)).toEqual(['viewer@example.com']);
+      const users = await server.request<{ items: Array<{ email: string }> }>('GET', '/api/v1/users');
+      expect(users.body.items.map((account) => account.email)).not.toContain('viewr@example.com');
 
       const viewer = await newContext(browser, { viewport: WIDE });
       const viewerPage = await viewer.newPage();
       guard.watch(viewerPage);
       try {
         await signIn(viewerPage, server.baseUrl, token.body.token);
+        const banner = viewerPage.getByRole('region', { name: 'You are invited to a project' });
+        await banner.waitFor();
+        expect(await banner.textContent()).toContain('admin@harbormaster.local invited you to portal-e2e as viewer.');
+        await checkAccessibility(viewerPage, '05-invitation-banner');
+        await banner.getByRole('button', { name: 'Accept the invitation to portal-e2e' }).click();
+        await viewerPage.getByRole('heading', { name: 'Clusters', level: 1 }).waitFor();
+        await banner.waitFor({ state: 'detached' });
         await viewerPage.getByRole('link', { name: clusterName }).click();
         await viewerPage.getByRole('heading', { name: clusterName, level: 1 }).waitFor();
         await viewerPage.locator('article.pool').waitFor();
@@ -409,7 +433,7 @@ describe('portal in Chromium', () => {
         await viewer.close();
       }
     },
-    scaled(90_000),
+    scaled(120_000),
   );
 
   it(

@@ -6,6 +6,7 @@ const TABLES = [
   'users',
   'projects',
   'project_members',
+  'project_invitations',
   'api_tokens',
   'provider_credentials',
   'seeds',

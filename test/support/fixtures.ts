@@ -40,7 +40,7 @@ export async function projectWithRoles(server: TestServer, name: string): Promis
     const user = await server.request<{ id: string }>('POST', '/api/v1/users', { body: { email } });
     if (user.status !== 201) throw new Error(`user create failed: ${user.text}`);
     if (role) {
-      const member = await server.request('POST', `/api/v1/projects/${projectId}/members`, { body: { email, role } });
+      const member = await server.request('POST', `/api/v1/projects/${projectId}/members`, { body: { userId: user.body.id, role } });
       if (member.status !== 201) throw new Error(`member add failed: ${member.text}`);
     }
     const token = await server.request<{ token: string }>('POST', `/api/v1/users/${user.body.id}/tokens`, { body: { name: 'test' } });

@@ -12,6 +12,8 @@ import { IdentityService } from './identity/identity.service.js';
 import { CatalogController } from './ops/catalog.controller.js';
 import { OpsController } from './ops/ops.controller.js';
 import { OperationsService } from './operations/operations.service.js';
+import { InvitationsController } from './projects/invitations.controller.js';
+import { InvitationsService } from './projects/invitations.service.js';
 import { ProjectAccess } from './projects/project-access.js';
 import { PlatformAuditController, ProjectsController } from './projects/projects.controller.js';
 import { ProjectsService } from './projects/projects.service.js';
@@ -25,6 +27,7 @@ import { SeedsService } from './seeds/seeds.service.js';
     IdentityController,
     ProjectsController,
     PlatformAuditController,
+    InvitationsController,
     SeedsController,
     CatalogController,
     ClustersController,
@@ -36,6 +39,7 @@ import { SeedsService } from './seeds/seeds.service.js';
     IdentityService,
     ProjectAccess,
     ProjectsService,
+    InvitationsService,
     SeedsService,
     OperationsService,
     ClustersService,

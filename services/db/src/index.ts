@@ -2,6 +2,7 @@ export * from './schema.js';
 export * from './database.js';
 export * from './repositories/identity.repository.js';
 export * from './repositories/project.repository.js';
+export * from './repositories/invitation.repository.js';
 export * from './repositories/seed.repository.js';
 export { UnitOfWork, type Tx } from './unit-of-work.js';
 export * from './repositories/cluster.repository.js';

@@ -29,6 +29,22 @@ export interface ProjectMembersTable {
   created_at: CreatedAt;
 }
 
+export type InvitationState = 'pending' | 'accepted' | 'declined' | 'revoked' | 'expired';
+
+export interface ProjectInvitationsTable {
+  id: string;
+  project_id: string;
+  /** Lower-case, as users.email. */
+  email: string;
+  role: 'owner' | 'editor' | 'viewer';
+  /** `pending` until answered, revoked or superseded; a pending row past expires_at is expired all the same. */
+  state: InvitationState;
+  invited_by: string | null;
+  created_at: CreatedAt;
+  expires_at: Date;
+  answered_at: Optional<Date>;
+}
+
 export interface ApiTokensTable {
   id: string;
   user_id: string;
@@ -211,6 +227,7 @@ export interface Database {
   users: UsersTable;
   projects: ProjectsTable;
   project_members: ProjectMembersTable;
+  project_invitations: ProjectInvitationsTable;
   api_tokens: ApiTokensTable;
   provider_credentials: ProviderCredentialsTable;
   seeds: SeedsTable;
@@ -226,6 +243,7 @@ export interface Database {
 export type UserRow = Selectable<UsersTable>;
 export type ProjectRow = Selectable<ProjectsTable>;
 export type MemberRow = Selectable<ProjectMembersTable>;
+export type InvitationRow = Selectable<ProjectInvitationsTable>;
 export type ApiTokenRow = Selectable<ApiTokensTable>;
 export type CredentialRow = Selectable<ProviderCredentialsTable>;
 export type SeedRow = Selectable<SeedsTable>;

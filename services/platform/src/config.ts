@@ -51,6 +51,8 @@ const envSchema = z.object({
   HM_NODE_DRAIN_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
   HM_PROGRESS_DEADLINE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(1_200),
   HM_WATCHED_WAIT_POLL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
+  // Fractions allowed (0.5 is 30 minutes); at most a year.
+  HM_INVITATION_TTL_HOURS: z.coerce.number().positive().max(8_760).default(168),
 });
 
 export interface AppConfig {
@@ -95,6 +97,8 @@ export interface AppConfig {
   progressDeadlineSeconds: number;
   /** A pass waiting on a seed object its watches follow runs again after this long even without a change. */
   watchedWaitPollSeconds: number;
+  /** How long a project invitation can be accepted after it was sent. */
+  invitationTtlMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -149,5 +153,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     nodeDrainTimeoutSeconds: e.HM_NODE_DRAIN_TIMEOUT_SECONDS,
     progressDeadlineSeconds: e.HM_PROGRESS_DEADLINE_SECONDS,
     watchedWaitPollSeconds: e.HM_WATCHED_WAIT_POLL_SECONDS,
+    invitationTtlMs: Math.round(e.HM_INVITATION_TTL_HOURS * 3_600_000),
   };
 }

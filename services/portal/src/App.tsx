@@ -1,4 +1,5 @@
 import { useEffect, useId, type ReactNode } from 'react';
+import { InvitationsBanner } from './components/InvitationsBanner.js';
 import { Loading } from './components/states.js';
 import { ClusterPage } from './pages/ClusterPage.js';
 import { ClustersPage } from './pages/ClustersPage.js';
@@ -141,6 +142,7 @@ function Shell() {
         </ul>
       </nav>
       <main id="main" tabIndex={-1}>
+        <InvitationsBanner />
         {matched?.params ? matched.route.render(matched.params) : path === '/' ? <Loading what="your projects" /> : <NotFound />}
       </main>
     </>

@@ -28,6 +28,25 @@ export interface Member {
   addedAt: string;
 }
 
+export type InvitationState = 'pending' | 'expired' | 'accepted' | 'declined' | 'revoked';
+
+/** An invitation to a project, addressed to an e-mail address (never to an account). */
+export interface Invitation {
+  id: string;
+  projectId: string;
+  email: string;
+  role: ProjectRole;
+  state: InvitationState;
+  createdAt: string;
+  expiresAt: string;
+  invitedBy: { userId: string; email: string } | null;
+}
+
+/** One of the signed-in user's own invitations, with the project it leads to. */
+export interface OwnInvitation extends Invitation {
+  project: { id: string; name: string; displayName: string };
+}
+
 export interface Credential {
   id: string;
   name: string;

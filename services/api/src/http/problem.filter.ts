@@ -14,6 +14,7 @@ const STATUS: Record<DomainErrorKind, number> = {
   quota: 422,
   precondition: 409,
   unavailable: 503,
+  gone: 410,
 };
 
 const HTTP_CODES: Record<number, string> = {

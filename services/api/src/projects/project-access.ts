@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, isUuid, notFound, type ProjectRole } from '../../../core/src/index.js';
+import { DomainError, isUuid, notFound, ROLE_RANK, type ProjectRole } from '../../../core/src/index.js';
 import { ProjectRepository, type ProjectRow } from '../../../db/src/index.js';
 import type { Actor } from '../auth/principal.js';
-
-const RANK: Record<ProjectRole, number> = { viewer: 1, editor: 2, owner: 3 };
 
 export interface ProjectAccessGrant {
   project: ProjectRow;
@@ -23,7 +21,7 @@ export class ProjectAccess {
     if (!project) throw notFound('project');
     const role: ProjectRole | undefined = actor.principal.isAdmin ? 'owner' : (await this.projects.findMembership(projectId, actor.principal.userId))?.role;
     if (!role) throw notFound('project');
-    if (RANK[role] < RANK[needed]) {
+    if (ROLE_RANK[role] < ROLE_RANK[needed]) {
       throw new DomainError('forbidden', 'insufficient_role', `this needs the ${needed} role in the project; you are ${role}`);
     }
     return { project, role };

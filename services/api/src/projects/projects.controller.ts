@@ -54,7 +54,7 @@ export class ProjectsController {
   }
 
   @Post(':projectId/members')
-  @ApiOperation({ summary: 'Add a member by e-mail (owner)' })
+  @ApiOperation({ summary: 'Add an existing account by user id (admin); owners invite an e-mail address instead' })
   @ApiZodBody(addMemberSchema)
   @ApiProblems(403, 409, 422)
   addMember(@CurrentActor() actor: Actor, @Param('projectId') projectId: string, @Body() body: unknown) {

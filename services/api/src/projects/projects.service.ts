@@ -123,18 +123,26 @@ export class ProjectsService {
     return (await this.projects.listMembers(projectId)).map(presentMember);
   }
 
-  /** Adds a member by e-mail, creating the user record when the address is new. */
+  /**
+   * Adds an existing account directly, by user id: platform admins only, who see every account
+   * anyway. Owners invite (InvitationsService), so the addressee agrees and no answer here tells an
+   * owner whether an account exists. The admin check comes first, so the answer to anyone else
+   * does not depend on the project either.
+   */
   async addMember(actor: Actor, projectId: string, body: unknown) {
+    if (!actor.principal.isAdmin) {
+      throw new DomainError('forbidden', 'admin_required', 'adding an account directly is for administrators; invite its e-mail address instead');
+    }
     await this.access.require(actor, projectId, 'owner');
     const input = parseInput(addMemberSchema, body);
-    const existingUser = await this.identities.findUserByEmail(input.email);
-    const userId = existingUser?.id ?? randomUUID();
-    if (existingUser && (await this.projects.findMembership(projectId, userId))) throw conflict('member_exists', `${input.email} is already a member`);
+    const user = await this.identities.findUserById(input.userId);
+    if (!user) throw notFound('user');
+    const userId = user.id;
+    if (await this.projects.findMembership(projectId, userId)) throw conflict('member_exists', `${user.email} is already a member`);
     await this.unitOfWork.run(async (trx) => {
-      if (!existingUser) await this.identities.insertUser({ id: userId, email: input.email, name: input.email, isAdmin: false }, trx);
       await this.projects.upsertMember({ projectId, userId, role: input.role }, trx);
       await this.audit.append(
-        { ...auditBase(actor, projectId), action: 'member.add', resourceType: 'member', resourceId: userId, details: { email: input.email, role: input.role } },
+        { ...auditBase(actor, projectId), action: 'member.add', resourceType: 'member', resourceId: userId, details: { email: user.email, role: input.role } },
         trx,
       );
     });

@@ -1,5 +1,5 @@
 // Domain errors carry a stable machine-readable code; the HTTP edge maps the kind to a status.
-export type DomainErrorKind = 'validation' | 'not_found' | 'conflict' | 'forbidden' | 'unauthenticated' | 'quota' | 'precondition' | 'unavailable';
+export type DomainErrorKind = 'validation' | 'not_found' | 'conflict' | 'forbidden' | 'unauthenticated' | 'quota' | 'precondition' | 'unavailable' | 'gone';
 
 export interface FieldViolation {
   path: string;

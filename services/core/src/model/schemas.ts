@@ -9,6 +9,8 @@ import { DEFAULT_CNI } from '../addons/addon.js';
 
 export const ROLES = ['owner', 'editor', 'viewer'] as const;
 export type ProjectRole = (typeof ROLES)[number];
+/** Each role can do everything the roles below it can. */
+export const ROLE_RANK: Record<ProjectRole, number> = { viewer: 1, editor: 2, owner: 3 };
 
 export const EXPOSE_STRATEGIES = ['NodePort', 'LoadBalancer'] as const;
 export type ExposeStrategy = (typeof EXPOSE_STRATEGIES)[number];
@@ -167,7 +169,14 @@ export const createProjectSchema = z.strictObject({
 export const updateProjectSchema = z.strictObject({ displayName: displayText });
 
 const email = z.email().max(254);
-export const addMemberSchema = z.strictObject({ email, role: z.enum(ROLES) });
+/**
+ * Adds an existing account directly (platform admins only). It takes a user id, never an e-mail
+ * address: an address is invited (`createInvitationSchema`), so no route creates an account from
+ * one or tells whether one exists.
+ */
+export const addMemberSchema = z.strictObject({ userId: z.uuid(), role: z.enum(ROLES) });
+/** Addresses are compared without regard to case, as accounts store them. */
+export const createInvitationSchema = z.strictObject({ email: email.transform((value) => value.toLowerCase()), role: z.enum(ROLES) });
 export const updateMemberSchema = z.strictObject({ role: z.enum(ROLES) });
 
 export const createUserSchema = z.strictObject({

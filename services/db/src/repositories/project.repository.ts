@@ -45,8 +45,19 @@ export class ProjectRepository {
     await runner(this.db, tx).deleteFrom('projects').where('id', '=', id).execute();
   }
 
-  findMembership(projectId: string, userId: string): Promise<MemberRow | undefined> {
-    return this.db.selectFrom('project_members').selectAll().where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
+  findMembership(projectId: string, userId: string, tx?: Tx): Promise<MemberRow | undefined> {
+    return runner(this.db, tx).selectFrom('project_members').selectAll().where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
+  }
+
+  /** The membership of whoever holds the address, if they are in the project: one query either way. */
+  findMembershipByEmail(projectId: string, email: string, tx?: Tx): Promise<MemberRow | undefined> {
+    return runner(this.db, tx)
+      .selectFrom('project_members')
+      .innerJoin('users', 'users.id', 'project_members.user_id')
+      .selectAll('project_members')
+      .where('project_members.project_id', '=', projectId)
+      .where('users.email', '=', email.toLowerCase())
+      .executeTakeFirst();
   }
 
   listMembers(projectId: string): Promise<MemberWithUser[]> {

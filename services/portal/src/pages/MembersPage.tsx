@@ -1,7 +1,7 @@
 import { useId, useState, type SubmitEvent } from 'react';
-import { describeError, projectPath, type Member, type ProjectRole } from '../api.js';
+import { describeError, projectPath, type Invitation, type Member, type ProjectRole } from '../api.js';
 import { Empty, ResourceView, ScrollTable } from '../components/states.js';
-import { useResource } from '../hooks.js';
+import { useResource, type Resource } from '../hooks.js';
 import { roleIn, useSession } from '../session.js';
 
 const ROLES: ProjectRole[] = ['owner', 'editor', 'viewer'];
@@ -11,6 +11,11 @@ export function MembersPage({ projectId }: { projectId: string }) {
   const project = session.projects.find((candidate) => candidate.id === projectId);
   const members = useResource(() => session.api.list<Member>(`${projectPath(projectId)}/members`), projectId);
   const isOwner = roleIn(session, projectId) === 'owner';
+  // Only owners may read invitations; nobody else asks (a 403 would be noise).
+  const invitations = useResource(
+    () => (isOwner ? session.api.list<Invitation>(`${projectPath(projectId)}/invitations`) : Promise.resolve([])),
+    `${projectId}:${String(isOwner)}`,
+  );
   return (
     <>
       <div className="page-head">
@@ -46,7 +51,8 @@ export function MembersPage({ projectId }: { projectId: string }) {
           }
         </ResourceView>
       </section>
-      {isOwner && <AddMember projectId={projectId} onAdded={() => void members.reload()} />}
+      {isOwner && <PendingInvitations projectId={projectId} invitations={invitations} />}
+      {isOwner && <InviteMember projectId={projectId} onInvited={() => void invitations.reload()} />}
     </>
   );
 }
@@ -105,26 +111,30 @@ function MemberRow({ projectId, member, isOwner, onChanged }: { projectId: strin
   );
 }
 
-function AddMember({ projectId, onAdded }: { projectId: string; onAdded: () => void }) {
+function InviteMember({ projectId, onInvited }: { projectId: string; onInvited: () => void }) {
   const session = useSession();
   const ids = { email: useId(), role: useId() };
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<ProjectRole>('viewer');
   const [error, setError] = useState<string | undefined>(undefined);
+  const [sent, setSent] = useState<string | undefined>(undefined);
   const submit = async (event: SubmitEvent) => {
     event.preventDefault();
     setError(undefined);
+    setSent(undefined);
     try {
-      await session.api.post(`${projectPath(projectId)}/members`, { email: email.trim(), role });
+      const invitation = await session.api.post<Invitation>(`${projectPath(projectId)}/invitations`, { email: email.trim(), role });
       setEmail('');
-      onAdded();
+      setSent(`Invitation sent to ${invitation.email}.`);
+      onInvited();
     } catch (caught) {
       setError(describeError(caught));
     }
   };
   return (
-    <section className="card" aria-labelledby="add-member-title">
-      <h2 id="add-member-title">Add a member</h2>
+    <section className="card" aria-labelledby="invite-member-title">
+      <h2 id="invite-member-title">Invite a member</h2>
+      <p className="muted">They join once they accept, signed in with an account of this e-mail address.</p>
       <form onSubmit={(event) => void submit(event)} className="inline-form">
         <div className="field">
           <label htmlFor={ids.email}>E-mail</label>
@@ -141,8 +151,13 @@ function AddMember({ projectId, onAdded }: { projectId: string; onAdded: () => v
           </select>
         </div>
         <button type="submit" className="button button-primary" disabled={!email.trim()}>
-          Add member
+          Invite
         </button>
+        {sent && (
+          <p className="muted" role="status">
+            {sent}
+          </p>
+        )}
         {error && (
           <p className="form-error" role="alert">
             {error}
@@ -150,5 +165,79 @@ function AddMember({ projectId, onAdded }: { projectId: string; onAdded: () => v
         )}
       </form>
     </section>
+  );
+}
+
+/** The project's open invitations (owners only: the API lists them to nobody else). */
+function PendingInvitations({ projectId, invitations }: { projectId: string; invitations: Resource<Invitation[]> }) {
+  return (
+    <section aria-labelledby="invitation-list-title">
+      <h2 id="invitation-list-title">Pending invitations</h2>
+      <ResourceView resource={invitations} what="invitations">
+        {(items) =>
+          items.length === 0 ? (
+            <Empty title="No pending invitations." />
+          ) : (
+            <ScrollTable label="Pending invitations">
+              <table className="table">
+                <thead>
+                  <tr>
+                    <th scope="col">E-mail</th>
+                    <th scope="col">Role</th>
+                    <th scope="col">Expires</th>
+                    <th scope="col">Actions</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {items.map((invitation) => (
+                    <InvitationRow key={invitation.id} projectId={projectId} invitation={invitation} onRevoked={() => void invitations.reload()} />
+                  ))}
+                </tbody>
+              </table>
+            </ScrollTable>
+          )
+        }
+      </ResourceView>
+    </section>
+  );
+}
+
+function InvitationRow({ projectId, invitation, onRevoked }: { projectId: string; invitation: Invitation; onRevoked: () => void }) {
+  const session = useSession();
+  const [error, setError] = useState<string | undefined>(undefined);
+  const revoke = async () => {
+    setError(undefined);
+    try {
+      await session.api.delete(`${projectPath(projectId)}/invitations/${invitation.id}`);
+      onRevoked();
+    } catch (caught) {
+      setError(describeError(caught));
+    }
+  };
+  return (
+    <tr data-invitation-state={invitation.state}>
+      <td>
+        {invitation.email}
+        {invitation.invitedBy ? <span className="muted"> (by {invitation.invitedBy.email})</span> : null}
+      </td>
+      <td>{invitation.role}</td>
+      <td>
+        {invitation.state === 'expired' ? (
+          <span className="badge badge-failed">expired</span>
+        ) : (
+          <time dateTime={invitation.expiresAt}>{new Date(invitation.expiresAt).toLocaleString()}</time>
+        )}
+      </td>
+      <td>
+        <button type="button" className="button button-quiet" onClick={() => void revoke()} aria-label={`Revoke the invitation for ${invitation.email}`}>
+          Revoke
+        </button>
+        {error && (
+          <p className="form-error" role="alert">
+            {error}
+          </p>
+        )}
+      </td>
+    </tr>
   );
 }

@@ -17,7 +17,7 @@ export function ProjectsPage() {
         </h2>
         {session.projects.length === 0 ? (
           <Empty title="You are not in any project yet.">
-            <p>Create one below, or ask a project owner to add you.</p>
+            <p>Create one below, or ask a project owner to invite your e-mail address.</p>
           </Empty>
         ) : (
           <ul className="cards">
