@@ -195,7 +195,8 @@ describe('portal in Chromium', () => {
   }, scaled(180_000));
 
   afterEach(() => {
-    expect(guard.takeProblems()).toEqual([]);
+    // As strings, so a failure prints each problem's whole detail rather than a truncated object.
+    expect(guard.takeProblems().map((problem) => `${problem.kind}: ${problem.detail}`)).toEqual([]);
   });
 
   afterAll(async () => {
