@@ -641,15 +641,16 @@ describe('portal in Chromium', () => {
       const credential = credentials.body.items.find((candidate) => candidate.provider === 'digitalocean');
       const region = catalog.body.nodePoolDefaults.digitalocean?.region;
       if (!credential || !region) throw new Error('step 2 left no DigitalOcean credential, or the catalog has no DigitalOcean pool defaults');
-      // The simulated DigitalOcean refuses a size it does not sell with the real API's 422, as it
-      // would refuse a machine it has no capacity for: the pool can never get one.
+      // The API refuses a region or size DigitalOcean does not sell before storing the pool, but
+      // an image id only the account's API can check: the simulated DigitalOcean refuses an id
+      // no image has with the real API's 422, so the pool can never get a machine.
       const name = 'no-machines-e2e';
       const created = await server.request<{ id: string }>('POST', `/api/v1/projects/${projectId}/clusters`, {
         body: {
           name,
           seed: 'sandbox',
           etcdReplicas: 1,
-          nodePool: { name: 'default', credentialId: credential.id, region, size: 's-no-such-size', replicas: 1 },
+          nodePool: { name: 'default', credentialId: credential.id, region, size: 's-2vcpu-4gb', image: '999999999', replicas: 1 },
         },
       });
       expect(created.status).toBe(201);
@@ -662,7 +663,7 @@ describe('portal in Chromium', () => {
         .toContain('PoolProvisioningFailed');
       const summary = await readSummary();
       expect(summary.state).toBe('Running');
-      expect(summary.headline).toMatch(/^Running · Degraded: no machines — pool default: the cloud refused machine \S+: You specified an invalid size/);
+      expect(summary.headline).toMatch(/^Running · Degraded: no machines — pool default: the cloud refused machine \S+: You specified an invalid image/);
 
       // The list: the badge carries the qualifier and the row says why.
       await guard.goto(page, `${server.baseUrl}/projects/${projectId}/clusters`);
@@ -672,7 +673,7 @@ describe('portal in Chromium', () => {
       expect(await status.getAttribute('data-degraded')).toBe('true');
       expect(await status.locator('.badge').textContent()).toBe('Running · Degraded');
       expect(await status.textContent()).toContain('no machines — pool default: the cloud refused machine');
-      expect(await status.textContent()).toContain('invalid size');
+      expect(await status.textContent()).toContain('invalid image');
       await shoot(page, '06d-list-no-machines');
 
       // The cluster page: head, overview, timeline and pool card all say the same.
@@ -682,7 +683,7 @@ describe('portal in Chromium', () => {
       const poolStatus = pool.getByTestId('pool-status');
       await poolStatus.and(page.locator('[data-reason="PoolProvisioningFailed"]')).waitFor({ timeout: scaled(30_000) });
       expect(await poolStatus.getAttribute('data-state')).toBe('Degraded');
-      expect(await poolStatus.textContent()).toMatch(/^0\/1 nodes ready.*Degraded.*the cloud refused machine \S+: You specified an invalid size/);
+      expect(await poolStatus.textContent()).toMatch(/^0\/1 nodes ready.*Degraded.*the cloud refused machine \S+: You specified an invalid image/);
       expect(await page.getByTestId('cluster-phase').textContent()).toMatch(/^Running · Degraded: no machines — /);
       expect(await page.locator('[data-milestone="running"]').getAttribute('data-state')).toBe('failed');
       expect(await page.locator('[data-milestone="nodes"]').getAttribute('data-state')).toBe('failed');

@@ -16,6 +16,7 @@ import { closeGracefully, Metrics, NestPinoLogger, PlatformModule, QueueService,
 import { ApiModule } from './api.module.js';
 import { jsonBodyMiddleware } from './http/body.js';
 import { problemFor, sendProblem } from './http/problem.filter.js';
+import { installRequestLimits, urlLengthMiddleware } from './http/request-limits.js';
 import { IdentityService } from './identity/identity.service.js';
 
 @Module({})
@@ -35,9 +36,13 @@ export async function createHttpApp(config: AppConfig, logger: Logger, extraModu
     bodyParser: false,
     logger: new NestPinoLogger(logger),
   });
+  installRequestLimits(app.getHttpServer(), (problem, error) =>
+    logger.info({ status: problem.status, code: problem.code, parserError: (error as NodeJS.ErrnoException).code }, 'http request refused unparsed'),
+  );
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
   app.use(requestLogging(logger, app.get(Metrics)));
+  app.use(urlLengthMiddleware);
   app.use(jsonBodyMiddleware);
   app.setGlobalPrefix('api/v1', { exclude: ['healthz', 'readyz', 'metrics'] });
 

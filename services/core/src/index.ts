@@ -3,6 +3,7 @@ export * from './model/cidr.js';
 export * from './model/names.js';
 export * from './model/schemas.js';
 export * from './model/node-pool-defaults.js';
+export * from './model/node-pool-catalog.js';
 export * from './model/validate.js';
 export * from './crypto/secret-box.js';
 export * from './crypto/api-tokens.js';

@@ -9,6 +9,7 @@ import {
   isUuid,
   kubeletSkewProblem,
   newestVersion,
+  nodePoolPlacementProblem,
   notFound,
   parseInput,
   upgradeClusterSchema,
@@ -64,7 +65,7 @@ export class ClustersService {
     if ((await this.clusters.countLiveInProject(projectId)) >= this.config.quotas.clustersPerProject) {
       throw new DomainError('quota', 'quota_clusters_exceeded', `the project may have at most ${this.config.quotas.clustersPerProject} clusters`);
     }
-    if (input.nodePool) await this.checkPoolInput(projectId, input.nodePool, undefined);
+    if (input.nodePool) await this.checkNewPool(projectId, input.nodePool, 'nodePool.');
     // A seed that does not exist is the caller's mistake (422), unlike a full one (503).
     if (input.seed && !(await this.seeds.findByName(input.seed))) {
       throw new DomainError('validation', 'seed_not_found', `there is no seed named ${input.seed}`, [{ path: 'seed', message: 'no such seed' }]);
@@ -307,6 +308,39 @@ export class ClustersService {
     return { filename: `${cluster.name}-${kubeconfigRole}.kubeconfig`, content };
   }
 
+  /**
+   * A pool about to be created: its credential, then whether its provider sells what it names
+   * (region, size, image: refused here rather than by the cloud after it is stored), then quota.
+   * `pathPrefix` is where the pool sits in the request body (`nodePool.` in a one-click create).
+   */
+  async checkNewPool(projectId: string, pool: CreateNodePoolInput, pathPrefix: string): Promise<void> {
+    const credential = await this.projects.findCredential(projectId, pool.credentialId);
+    if (!credential)
+      throw new DomainError('validation', 'credential_not_found', `${pathPrefix}credentialId does not name a credential of this project`, [
+        { path: `${pathPrefix}credentialId`, message: 'unknown credential' },
+      ]);
+    if (!isProviderName(credential.provider))
+      throw new DomainError(
+        'validation',
+        'unknown_provider',
+        `credential ${credential.name} is for ${credential.provider}, which this installation does not provide`,
+      );
+    const provider = providerDefinition(credential.provider);
+    const image = pool.image ?? provider.nodePools.image;
+    const imageProblem = provider.imageReferenceProblem(image);
+    if (imageProblem)
+      throw new DomainError('validation', 'unknown_image', imageProblem, [{ path: `${pathPrefix}image`, message: imageProblem, code: 'unknown_image' }]);
+    const fixedRegion = provider.credential.regionFrom ? credential.summary[provider.credential.regionFrom] : undefined;
+    const placementProblem = nodePoolPlacementProblem(
+      provider.label,
+      provider.nodePoolCatalog,
+      { region: pool.region, size: pool.size, image },
+      { fixedRegion, pathPrefix },
+    );
+    if (placementProblem) throw placementProblem;
+    await this.checkPoolInput(projectId, pool, undefined);
+  }
+
   async checkPoolInput(projectId: string, pool: CreateNodePoolInput, excludePoolId: string | undefined): Promise<void> {
     const credential = await this.projects.findCredential(projectId, pool.credentialId);
     if (!credential)
@@ -328,10 +362,8 @@ export class ClustersService {
         'unknown_provider',
         `credential ${credential.name} is for ${credential.provider}, which this installation does not provide`,
       );
-    const provider = providerDefinition(credential.provider);
-    const image = pool.image ?? provider.nodePools.image;
-    const imageProblem = provider.imageReferenceProblem(image);
-    if (imageProblem) throw new DomainError('validation', 'unknown_image', imageProblem);
+    // checkNewPool has vetted the image and what the pool names before this transaction.
+    const image = pool.image ?? providerDefinition(credential.provider).nodePools.image;
     await this.pools.insert(
       {
         id: poolId,

@@ -26,7 +26,7 @@ export class NodePoolsService {
     const input = parseInput(createNodePoolSchema, body);
     const cluster = await this.clusterService.find(projectId, clusterId);
     if (cluster.deletion_requested_at) throw conflict('cluster_deleting', 'the cluster is being deleted');
-    await this.clusterService.checkPoolInput(projectId, input, undefined);
+    await this.clusterService.checkNewPool(projectId, input, '');
     const poolId = randomUUID();
     await this.unitOfWork.run(async (tx) => {
       if ((await this.pools.list(clusterId, tx)).some((pool) => pool.name === input.name)) {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { mask, type ProviderDefinition } from '../providers/definition.js';
 import type { AwsCredentials } from './ec2-driver.js';
 import { classifyAwsError, isAwsThrottling } from './errors.js';
+import { AWS_REGIONS, EC2_INSTANCE_TYPE_PATTERN, EC2_INSTANCE_TYPES } from './catalog.js';
 import { awsImageReferenceProblem } from './image-resolver.js';
 
 /** EC2 refuses user data above 16 KB (before base64). */
@@ -49,6 +50,8 @@ export const aws: ProviderDefinition<'aws', AwsCredentialShape, AwsCredentials, 
     sizes: ['t3.small', 't3.medium', 't3.large', 'm6i.large', 'm6i.xlarge'],
     image: 'ubuntu-24.04',
   },
+  // Images are checked by imageReferenceProblem (aliases and AMI ids), not listed.
+  nodePoolCatalog: { regions: AWS_REGIONS, sizes: EC2_INSTANCE_TYPES, unlistedFamilySizePattern: EC2_INSTANCE_TYPE_PATTERN },
   userDataLimitBytes: EC2_USER_DATA_LIMIT_BYTES,
   imageReferenceProblem: awsImageReferenceProblem,
   classifyError: classifyAwsError,

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { mask, type ProviderDefinition } from '../providers/definition.js';
 import type { DigitalOceanCredentials } from './droplet-driver.js';
+import { DIGITALOCEAN_REGIONS, DIGITALOCEAN_SIZE_REGIONS, DIGITALOCEAN_SIZES } from './catalog.js';
 import { classifyDigitalOceanError, isDigitalOceanThrottling } from './errors.js';
 
 /** DigitalOcean's user_data limit. */
@@ -29,6 +30,8 @@ export const digitalocean: ProviderDefinition<'digitalocean', { token: z.ZodStri
     sizes: ['s-1vcpu-2gb', 's-2vcpu-2gb', 's-2vcpu-4gb', 's-4vcpu-8gb', 'g-2vcpu-8gb'],
     image: 'ubuntu-24-04-x64',
   },
+  // No image list: custom images and snapshots are account-private ids only the API can check.
+  nodePoolCatalog: { regions: DIGITALOCEAN_REGIONS, sizes: DIGITALOCEAN_SIZES, sizeRegions: DIGITALOCEAN_SIZE_REGIONS },
   userDataLimitBytes: DIGITALOCEAN_USER_DATA_LIMIT_BYTES,
   // Slugs and numeric ids only DigitalOcean's API can check.
   imageReferenceProblem: () => undefined,

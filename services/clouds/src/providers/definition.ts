@@ -2,6 +2,7 @@
 // registry (./index.ts) lists them, so the API, the worker, the catalog and the portal all learn
 // a provider from the same place instead of each keeping its own switch.
 import { z } from 'zod';
+import type { NodePoolCatalog } from '../../../core/src/model/node-pool-catalog.js';
 import type { NodePoolDefaults } from '../../../core/src/model/node-pool-defaults.js';
 import type { CloudDriver } from '../driver.js';
 import type { CloudRequestBudget } from '../request-budget.js';
@@ -47,6 +48,8 @@ export interface ProviderDefinition<Name extends string = string, Shape extends 
   };
   /** What a pool gets when the request leaves a field out, and the choices the catalog offers. */
   readonly nodePools: NodePoolDefaults;
+  /** Every region and size the provider sells (and where): pools naming anything else are refused before they are stored. */
+  readonly nodePoolCatalog: NodePoolCatalog;
   /** The provider's cap on user data, in bytes before any encoding. */
   readonly userDataLimitBytes: number;
   /** A problem the provider would certainly refuse, told before anything is stored; undefined when fine or unknowable. */

@@ -83,4 +83,12 @@ export function nodePoolDefaultsByProvider(): Record<ProviderName, ProviderDefin
   return Object.fromEntries(PROVIDER_NAMES.map((name) => [name, PROVIDERS[name].nodePools])) as Record<ProviderName, ProviderDefinition['nodePools']>;
 }
 
+/** What each provider sells: the values node pools are checked against (`GET /catalog`, `nodePoolChoices`). */
+export function nodePoolCatalogByProvider(): Record<ProviderName, ProviderDefinition['nodePoolCatalog']> {
+  return Object.fromEntries(PROVIDER_NAMES.map((name) => [name, PROVIDERS[name].nodePoolCatalog])) as Record<
+    ProviderName,
+    ProviderDefinition['nodePoolCatalog']
+  >;
+}
+
 export type { CredentialField, DriverContext, ProviderDefinition } from './definition.js';

@@ -4,6 +4,8 @@ export type DomainErrorKind = 'validation' | 'not_found' | 'conflict' | 'forbidd
 export interface FieldViolation {
   path: string;
   message: string;
+  /** Machine-readable, when the field has a problem of its own beyond the error's code. */
+  code?: string;
 }
 
 export class DomainError extends Error {

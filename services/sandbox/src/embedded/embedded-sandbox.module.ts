@@ -36,6 +36,7 @@ export class EmbeddedSandbox implements OnModuleInit, OnApplicationBootstrap, On
     // simulators instead of reaching a real cloud.
     this.clouds = startSimulatedClouds({
       nodesDir: join(config.dataDir, 'sandbox', 'nodes'),
+      installationDir: join(config.dataDir, 'sandbox'),
       sshPort: config.nodeSsh.port,
       log: (level, message, fields) => logger[level]({ component: 'simulated-clouds', ...fields }, message),
     });

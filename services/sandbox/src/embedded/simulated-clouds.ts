@@ -10,14 +10,17 @@ import type { CloudAccountCredentials, CloudEndpointResolver } from '../../../pl
 import type { ProviderName } from '../../../clouds/src/index.js';
 import { startDigitalOceanSimulator, type DigitalOceanSimulator } from '../clouds/digitalocean/index.js';
 import { startEc2Simulator, type Ec2Simulator } from '../clouds/ec2/index.js';
-import { createNodeFleet, type NodeFleet, type NodeSimulatorOptions } from '../nodes/index.js';
+import { createNodeFleet, parseNodeUserData, SshdBindError, type NodeFleet, type NodeSimulatorOptions } from '../nodes/index.js';
+import { claimSandboxInstallation, type SandboxInstallation } from './installation.js';
 
 export interface SimulatedCloudsOptions {
   /** Node state directories (sshd keys and config) live under here. */
   nodesDir: string;
+  /** Where the installation id is kept (see installation.ts): it picks this installation's addresses and machine ids. */
+  installationDir: string;
   /** Where each node's sshd listens on its own loopback address: the port the health checker probes. */
   sshPort: number;
-  log: (level: 'debug' | 'warn', message: string, fields?: Record<string, unknown>) => void;
+  log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   /** Whether nodes wait for a CNI add-on before turning Ready (see NodeSimulatorOptions). */
   networkPlugin?: NodeSimulatorOptions['networkPlugin'];
 }
@@ -26,10 +29,17 @@ export interface SimulatedClouds extends CloudEndpointResolver {
   readonly ec2: Ec2Simulator;
   readonly digitalOcean: DigitalOceanSimulator;
   readonly fleet: NodeFleet;
+  readonly installation: SandboxInstallation;
   stop(): Promise<void>;
 }
 
 export async function startSimulatedClouds(options: SimulatedCloudsOptions): Promise<SimulatedClouds> {
+  const installation = await claimSandboxInstallation(options.installationDir);
+  options.log('info', 'sandbox installation claimed its machine block', {
+    installation: installation.id,
+    block: installation.block,
+    ...(installation.skipped.length > 0 ? { takenByOthers: installation.skipped } : {}),
+  });
   // The simulated machines lived in memory: whatever node state a previous run left is garbage.
   rmSync(options.nodesDir, { recursive: true, force: true });
   const fleet = createNodeFleet(options.nodesDir, {
@@ -37,30 +47,54 @@ export async function startSimulatedClouds(options: SimulatedCloudsOptions): Pro
     ...(options.networkPlugin ? { networkPlugin: options.networkPlugin } : {}),
     onError: (error) => options.log('debug', 'simulated node error', { err: error.message }),
   });
-  const boot = async (instanceId: string, privateIp: string, userData: string): Promise<void> => {
+  const boot = async (instanceId: string, privateIp: string, userData: string, kill: () => void): Promise<void> => {
     try {
       const node = await fleet.boot(instanceId, privateIp, userData);
       options.log('debug', 'simulated node booted', { instanceId, node: node.nodeName });
     } catch (error) {
-      // User data without a join line (or an sshd that cannot start) is a machine that never becomes a node.
-      options.log('warn', 'simulated instance did not boot a node', { instanceId, err: error instanceof Error ? error.message : String(error) });
+      if (error instanceof SshdBindError) {
+        // Someone else answers on this machine's address: running the node would send every SSH
+        // probe there. The machine fails instead, as a host with a broken network would, and the
+        // product sees it gone (and replaces it) rather than a node whose SSH keys "do not match".
+        options.log('error', 'simulated machine cannot bind its address', {
+          instanceId,
+          node: nodeNameOf(userData),
+          address: error.ip,
+          port: error.port,
+          errno: error.errno,
+        });
+        kill();
+      } else {
+        // User data without a join line is a machine that never becomes a node.
+        options.log('warn', 'simulated instance did not boot a node', { instanceId, err: error instanceof Error ? error.message : String(error) });
+      }
       throw error;
     }
   };
-  const ec2 = await startEc2Simulator({
-    accounts: [],
-    onInstanceRunning: (instance, userData) => boot(instance.instanceId, instance.privateIp, userData),
-    onInstanceTerminated: (instance) => fleet.terminate(instance.instanceId),
-  });
+  let ec2: Ec2Simulator;
+  try {
+    ec2 = await startEc2Simulator({
+      accounts: [],
+      machineBlock: installation.block,
+      onInstanceRunning: (instance, userData) =>
+        boot(instance.instanceId, instance.privateIp, userData, () => ec2.killInstance(instance.instanceId, 'terminated')),
+      onInstanceTerminated: (instance) => fleet.terminate(instance.instanceId),
+    });
+  } catch (error) {
+    await installation.release();
+    throw error;
+  }
   let digitalOcean: DigitalOceanSimulator;
   try {
     digitalOcean = await startDigitalOceanSimulator({
       accounts: [],
-      onInstanceRunning: (droplet, userData) => boot(String(droplet.id), droplet.privateIp, userData),
+      machineBlock: installation.block,
+      onInstanceRunning: (droplet, userData) => boot(String(droplet.id), droplet.privateIp, userData, () => digitalOcean.killInstance(droplet.id, 'off')),
       onInstanceTerminated: (droplet) => fleet.terminate(String(droplet.id)),
     });
   } catch (error) {
     await ec2.close();
+    await installation.release();
     throw error;
   }
 
@@ -88,10 +122,20 @@ export async function startSimulatedClouds(options: SimulatedCloudsOptions): Pro
     ec2,
     digitalOcean,
     fleet,
+    installation,
     endpointFor,
     stop: async () => {
       await Promise.all([ec2.close(), digitalOcean.close()]);
       await fleet.stopAll();
+      await installation.release();
     },
   };
+}
+
+function nodeNameOf(userData: string): string | undefined {
+  try {
+    return parseNodeUserData(userData).nodeName;
+  } catch {
+    return undefined;
+  }
 }

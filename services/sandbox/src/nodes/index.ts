@@ -11,6 +11,6 @@ export {
   type Credentials,
 } from './join.js';
 export { parseNodeUserData, UserDataError, type JoinParameters, type NodeTaintSpec } from './user-data.js';
-export { startSshd, type SshdHandle, type SshdOptions } from './sshd.js';
+export { SshdBindError, startSshd, type SshdHandle, type SshdOptions } from './sshd.js';
 export { NETWORK_NOT_READY_MESSAGE, type PodSummary } from './pods.js';
 export { imageBasename, STAND_INS, type StandIn } from './stand-ins.js';

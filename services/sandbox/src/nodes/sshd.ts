@@ -128,6 +128,31 @@ export interface SshdHandle {
   stop(): Promise<void>;
 }
 
+/**
+ * The machine's address (and SSH port) is held by something else: another installation's node,
+ * or any other process. Starting sshd anyway would look fine, because the port answers, while
+ * every probe reached the other listener and failed its key check.
+ */
+export class SshdBindError extends Error {
+  constructor(
+    readonly ip: string,
+    readonly port: number,
+    readonly errno: string,
+  ) {
+    super(`sshd cannot bind ${ip}:${port}: ${errno}`);
+    this.name = 'SshdBindError';
+  }
+}
+
+/** Binds ip:port once and lets go, so a taken address fails here, named, instead of inside sshd. */
+async function ensureBindable(ip: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => reject(new SshdBindError(ip, port, error.code ?? error.message)));
+    server.listen({ host: ip, port, exclusive: true }, () => server.close(() => resolve()));
+  });
+}
+
 async function freePort(ip: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -174,6 +199,12 @@ export async function startSshd(options: SshdOptions): Promise<SshdHandle> {
     if (account) rmSync(keysDir, { recursive: true, force: true });
   };
   const port = options.port && options.port > 0 ? options.port : await freePort(options.ip);
+  try {
+    await ensureBindable(options.ip, port);
+  } catch (error) {
+    removeKeys();
+    throw error;
+  }
   const configFile = join(options.stateDir, 'sshd_config');
   writeFileSync(
     configFile,

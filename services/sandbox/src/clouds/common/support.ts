@@ -34,16 +34,34 @@ export class TimerSet {
   }
 }
 
-/** Hands out consecutive addresses inside a /16 (skipping .0 and .255 host parts). */
-export class AddressPool {
-  private next = 10;
+/**
+ * Installations of the sandbox on one host share the simulators' loopback ranges, so each takes a
+ * block of them (embedded/installation.ts): block b owns third octets 16b … 16b+15 of every /16,
+ * i.e. 127.100.16b.0/20 for EC2's private addresses, and the machine ids derived from b. Block 0
+ * is left to simulators started on their own (tests, benchmarks), which allocate from the start.
+ */
+export const MACHINE_BLOCKS = 16;
+const HOSTS_PER_BLOCK = 16 * 256;
 
-  constructor(private readonly prefix: string) {}
+/** Hands out consecutive addresses inside a /16 (skipping .0 and .255 host parts), or inside one block of it. */
+export class AddressPool {
+  private next: number;
+  private readonly end: number;
+
+  constructor(
+    private readonly prefix: string,
+    block?: number,
+  ) {
+    if (block !== undefined && (!Number.isInteger(block) || block < 0 || block >= MACHINE_BLOCKS))
+      throw new RangeError(`machine block ${block} outside 0…${MACHINE_BLOCKS - 1}`);
+    this.next = (block ?? 0) * HOSTS_PER_BLOCK + 10;
+    this.end = block === undefined ? 256 * 256 : (block + 1) * HOSTS_PER_BLOCK;
+  }
 
   allocate(): string {
     for (;;) {
       const value = this.next++;
-      if (value >= 256 * 256) throw new Error(`address pool ${this.prefix}.0.0/16 exhausted`);
+      if (value >= this.end) throw new Error(`address pool ${this.prefix}.0.0/16 exhausted`);
       const high = Math.floor(value / 256);
       const low = value % 256;
       if (low === 0 || low === 255) continue;

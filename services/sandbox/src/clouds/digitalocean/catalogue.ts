@@ -18,14 +18,25 @@ export interface ImageEntry {
   minDiskSize: number;
 }
 
+/** Every region the product's catalogue accepts (services/clouds/src/digitalocean/catalog.ts). */
 export const REGIONS: Record<string, string> = {
   nyc1: 'New York 1',
+  nyc2: 'New York 2',
   nyc3: 'New York 3',
+  sfo1: 'San Francisco 1',
+  sfo2: 'San Francisco 2',
   sfo3: 'San Francisco 3',
+  ams1: 'Amsterdam 1',
+  ams2: 'Amsterdam 2',
   ams3: 'Amsterdam 3',
   fra1: 'Frankfurt 1',
   lon1: 'London 1',
   sgp1: 'Singapore 1',
+  tor1: 'Toronto 1',
+  blr1: 'Bangalore 1',
+  syd1: 'Sydney 1',
+  atl1: 'Atlanta 1',
+  ric1: 'Richmond 1',
 };
 
 export const SIZES: SizeEntry[] = [

@@ -45,6 +45,8 @@ export interface DigitalOceanSimulatorOptions {
   onInstanceTerminated?: (droplet: SimulatedDroplet) => void | Promise<void>;
   specPath?: string;
   random?: () => number;
+  /** The installation's share of addresses and droplet ids (see MACHINE_BLOCKS); unset: block 0. */
+  machineBlock?: number;
   /**
    * Rewrites a response body before it is validated and sent. Only for proving the response
    * validator works: anything it breaks must surface as a spec violation and a 500.
@@ -133,13 +135,13 @@ class DigitalOceanSimulatorServer {
   private readonly violations: string[] = [];
   private readonly bootErrors = new Map<number, unknown>();
   private readonly timers = new TimerSet();
-  private readonly privateIps = new AddressPool('127.110');
-  private readonly publicIps = new AddressPool('127.111');
+  private readonly privateIps: AddressPool;
+  private readonly publicIps: AddressPool;
   private readonly timing: Required<NonNullable<DigitalOceanSimulatorOptions['timing']>>;
   private readonly rateLimit: number;
   /** Unauthenticated callers share one bucket; DO still sends rate-limit headers on a 401. */
   private readonly anonymous: AccountState;
-  private nextDropletId = 300000001;
+  private nextDropletId: number;
   private nextKeyId = 41000001;
   private url = '';
   private closed = false;
@@ -148,6 +150,10 @@ class DigitalOceanSimulatorServer {
     private readonly spec: DigitalOceanSpec,
     private readonly options: DigitalOceanSimulatorOptions,
   ) {
+    this.privateIps = new AddressPool('127.110', options.machineBlock);
+    this.publicIps = new AddressPool('127.111', options.machineBlock);
+    // Droplet ids are account-wide numbers: each block counts in its own ten million.
+    this.nextDropletId = 300000001 + (options.machineBlock ?? 0) * 10_000_000;
     this.faults = new FaultInjector(options.random);
     this.rateLimit = options.rateLimitPerHour ?? 5000;
     this.anonymous = { name: '', rateRemaining: this.rateLimit, rateResetAt: nowSeconds() + 3600, tags: new Set() };

@@ -66,6 +66,8 @@ export interface Ec2SimulatorOptions {
   onInstanceTerminated?: (instance: Ec2SimulatedInstance) => void | Promise<void>;
   modelPath?: string;
   random?: () => number;
+  /** The installation's share of addresses and instance ids (see MACHINE_BLOCKS); unset: block 0's start, and beyond. */
+  machineBlock?: number;
 }
 
 export interface Ec2Simulator {
@@ -132,8 +134,8 @@ class Ec2SimulatorServer {
   private readonly internalErrors: string[] = [];
   private readonly timers = new TimerSet();
   private readonly catalog = new ImageCatalog();
-  private readonly privateIps = new AddressPool('127.100');
-  private readonly publicIps = new AddressPool('127.101');
+  private readonly privateIps: AddressPool;
+  private readonly publicIps: AddressPool;
   private readonly timing: Required<NonNullable<Ec2SimulatorOptions['timing']>>;
   private url = '';
   private closed = false;
@@ -143,6 +145,8 @@ class Ec2SimulatorServer {
     private readonly options: Ec2SimulatorOptions,
   ) {
     this.faults = new FaultInjector(options.random);
+    this.privateIps = new AddressPool('127.100', options.machineBlock);
+    this.publicIps = new AddressPool('127.101', options.machineBlock);
     for (const account of options.accounts) this.addAccount(account);
     this.timing = {
       bootMs: options.timing?.bootMs ?? 2000,
@@ -352,7 +356,7 @@ class Ec2SimulatorServer {
     const image = this.catalog.launchable(context.region, imageId, instanceType);
     for (let index = 0; index < maxCount; index++) {
       const instance: InstanceRecord = {
-        instanceId: `i-${randomHex(17)}`,
+        instanceId: `i-${(this.options.machineBlock ?? 0).toString(16).padStart(2, '0')}${randomHex(15)}`,
         reservationId,
         accountId: context.accountId,
         region: context.region,
