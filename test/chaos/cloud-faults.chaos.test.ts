@@ -18,8 +18,11 @@ describe('chaos: cloud 5xx and throttling', () => {
   let poolId = '';
 
   const setFaults = (probability: number) => {
-    for (const simulator of [world.ec2, world.digitalocean])
+    for (const simulator of [world.ec2, world.digitalocean]) {
       simulator.faults.setProbability('server-error', probability).setProbability('throttle', probability);
+      // A pool of a few machines makes few calls: one of each fault for sure, whatever the dice say.
+      if (probability > 0) simulator.faults.failNext('throttle').failNext('server-error');
+    }
   };
 
   beforeAll(async () => {

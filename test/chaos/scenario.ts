@@ -83,7 +83,9 @@ export async function runScenario(world: ChaosWorld, scenario: Scenario): Promis
   let convergeSeconds: number | null = null;
   const deadline = faultEnded + scaled(scenario.convergeWithinMs);
   while (Date.now() < deadline) {
-    if ((await scenario.converged(clusterIds).catch(() => false)) && (await openOperations(world, clusterIds)).length === 0) {
+    // A read that fails (the API answering 5xx while its database restarts) is "not yet".
+    const done = await (async () => (await scenario.converged(clusterIds)) && (await openOperations(world, clusterIds)).length === 0)().catch(() => false);
+    if (done) {
       convergeSeconds = (Date.now() - faultEnded) / 1000;
       break;
     }
