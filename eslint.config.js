@@ -33,7 +33,7 @@ export default tseslint.config(
       parserOptions: {
         projectService: {
           // Config files no tsconfig includes; they still get type-aware rules.
-          allowDefaultProject: ['vitest.real.config.ts', 'services/portal/vite.config.ts'],
+          allowDefaultProject: ['vitest.real.config.ts', 'vitest.chaos.config.ts', 'services/portal/vite.config.ts'],
         },
         tsconfigRootDir: import.meta.dirname,
       },

@@ -4,74 +4,16 @@
 // the work whose jobs were lost converges. This test runs its own redis-server, so wiping and
 // restarting it touches nothing else in the suite, and a process seed whose kubelet runs the
 // control planes.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '../../services/platform/src/queues.js';
 import { ensureBuilt } from '../support/build.js';
 import { startProcessSeed, type ProcessSeed } from '../control-plane/support.js';
+import { OwnRedis } from '../support/redis.js';
 import { TestServer } from '../support/server.js';
 import { eventually, scaled } from '../support/time.js';
 
 const SCHEDULERS = ['control-plane/resync', 'health/node-health', 'health/cluster-health', 'seeds/seed-health'];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A redis-server of this test's own, without persistence: a restart comes back empty. */
-class OwnRedis {
-  private child: ChildProcess | undefined;
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    await eventually(async () => {
-      const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-        return (await client.ping()) === 'PONG';
-      } finally {
-        client.disconnect();
-      }
-    }, 'redis-server to answer');
-  }
-
-  /** SHUTDOWN NOSAVE: everything in memory is gone. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (child?.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const client = new Redis(this.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => undefined);
-    await client.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
-    client.disconnect();
-    await exited;
-  }
-
-  async flushAll(): Promise<void> {
-    const client = new Redis(this.url);
-    try {
-      await client.flushall();
-    } finally {
-      client.disconnect();
-    }
-  }
-}
 
 describe('losing Redis', () => {
   let redis: OwnRedis;
@@ -95,8 +37,7 @@ describe('losing Redis', () => {
 
   beforeAll(async () => {
     ensureBuilt();
-    redis = new OwnRedis(await freePort());
-    await redis.start();
+    redis = await OwnRedis.start();
     seed = await startProcessSeed({ pods: true });
     // The resync runs rarely here, as in production: what brings the lost work back is the
     // keeper noticing the loss, not a resync that happens to come soon.

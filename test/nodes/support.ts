@@ -92,6 +92,8 @@ export interface NodeWorldOptions {
   cloudTiming?: { bootMs?: number; shutdownMs?: number };
   /** Starts the seed; by default a kubesim seed with a process kubelet. */
   seed?: () => Promise<WorldSeed>;
+  /** Starts Harbormaster with the world's environment; by default the all-in-one process over PGlite. */
+  startServer?: (env: Record<string, string>) => Promise<TestServer>;
 }
 
 async function processWorldSeed(): Promise<WorldSeed> {
@@ -151,20 +153,18 @@ export async function startNodeWorld(options: NodeWorldOptions = {}): Promise<No
     },
     onInstanceTerminated: (droplet) => fleet.terminate(dropletKey(droplet.id)),
   });
-  const server = await TestServer.start({
-    backend: 'pglite',
-    env: {
-      HM_AWS_ENDPOINT: ec2.url,
-      HM_DIGITALOCEAN_ENDPOINT: digitalocean.url,
-      HM_CLUSTER_HEALTH_INTERVAL_SECONDS: '2',
-      HM_RESYNC_INTERVAL_SECONDS: '5',
-      HM_NODE_HEALTH_INTERVAL_SECONDS: '2',
-      // The product's own timeout, set on purpose: a probe of a live node under load answers late, not never.
-      HM_NODE_SSH_TIMEOUT_SECONDS: String(scaledSeconds(5)),
-      HM_NODE_SSH_PORT: String(sshPort),
-      HM_CLOUD_RATE_LIMIT_PER_SECOND: '50',
-      ...options.env,
-    },
+  const startServer = options.startServer ?? ((env: Record<string, string>) => TestServer.start({ backend: 'pglite', env }));
+  const server = await startServer({
+    HM_AWS_ENDPOINT: ec2.url,
+    HM_DIGITALOCEAN_ENDPOINT: digitalocean.url,
+    HM_CLUSTER_HEALTH_INTERVAL_SECONDS: '2',
+    HM_RESYNC_INTERVAL_SECONDS: '5',
+    HM_NODE_HEALTH_INTERVAL_SECONDS: '2',
+    // The product's own timeout, set on purpose: a probe of a live node under load answers late, not never.
+    HM_NODE_SSH_TIMEOUT_SECONDS: String(scaledSeconds(5)),
+    HM_NODE_SSH_PORT: String(sshPort),
+    HM_CLOUD_RATE_LIMIT_PER_SECOND: '50',
+    ...options.env,
   });
   const registered = await server.request('POST', '/api/v1/seeds', { body: { name: 'node-seed', kubeconfig: seed.kubeconfig, maxClusters: 5 } });
   if (registered.status !== 201) throw new Error(`seed registration failed: ${registered.text}`);

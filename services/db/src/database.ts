@@ -27,6 +27,11 @@ export interface DatabaseOptions {
   /** Where PGlite keeps its files; `memory://` keeps them in memory. */
   pgliteDir: string;
   poolSize?: number;
+  /**
+   * Hears an idle pooled connection's error (a PostgreSQL restart or failover terminates them).
+   * node-postgres emits it on the pool, and an 'error' event nobody listens to ends the process.
+   */
+  onIdleConnectionError?: (error: Error) => void;
 }
 
 const migrations: Record<string, Migration> = {
@@ -51,6 +56,8 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (options.url) {
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    // The broken connection is already out of the pool; the next query opens a new one.
+    pool.on('error', (error) => options.onIdleConnectionError?.(error));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, backend: 'postgres', ping: () => ping(db), close: () => db.destroy() };
   }

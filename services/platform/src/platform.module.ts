@@ -74,7 +74,11 @@ export class PlatformModule {
         {
           provide: DATABASE,
           useFactory: async (): Promise<DatabaseHandle> => {
-            const handle = await openDatabase({ url: config.databaseUrl, pgliteDir: join(config.dataDir, 'pglite') });
+            const handle = await openDatabase({
+              url: config.databaseUrl,
+              pgliteDir: join(config.dataDir, 'pglite'),
+              onIdleConnectionError: (error) => logger.warn({ error: error.message }, 'lost an idle PostgreSQL connection; the next query opens a new one'),
+            });
             const applied = await migrateToLatest(handle.db);
             if (applied.length > 0) logger.info({ migrations: applied, backend: handle.backend }, 'applied database migrations');
             return handle;

@@ -5,6 +5,7 @@ import { createCa, issueCertificate, type CertificateAuthority } from './pki.js'
 import { firstServiceIp, parsePortRange } from './server/allocator.js';
 import { ClientCertificateAuthenticator, StaticTokenAuthenticator } from './server/builtin-auth.js';
 import { ApiServer } from './server/http.js';
+import { ApiFaults } from './server/faults.js';
 import { dialerFor, loadTunnelDialer, type EgressSelection, type TunnelDialer } from './server/egress.js';
 import { KubeletClient } from './server/kubelet-client.js';
 import { ObjectStore } from './server/store.js';
@@ -18,6 +19,7 @@ import type { Storage } from './storage/types.js';
 export type { AuthConfig, Authenticator, Authorizer, ObjectReader } from './contracts.js';
 export { parseEgressSelectorConfiguration, EgressConfigError } from './server/egress.js';
 export type { EgressSelection, EgressConnection, TunnelDialer } from './server/egress.js';
+export { ApiFaults, type FaultScope } from './server/faults.js';
 export { createCa, issueCertificate } from './pki.js';
 export type { CertificateAuthority, KeyPairPem, LeafOptions } from './pki.js';
 
@@ -82,6 +84,8 @@ export interface KubeSimHandle {
   connectionsAccepted(): number;
   /** Closes connections idle between requests, as a keep-alive timeout would. */
   closeIdleConnections(): void;
+  /** Fault windows: matching requests answer 5xx, or late, for a while (chaos tests). */
+  faults: ApiFaults;
   close(): Promise<void>;
 }
 
@@ -185,9 +189,11 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSimHand
       return tunnel;
     }),
   });
+  const faults = new ApiFaults();
   const server = new ApiServer({
     store,
     kubelet,
+    faults,
     authenticators,
     authorizers,
     anonymous: authConfig.anonymous,
@@ -227,6 +233,7 @@ export async function startKubeSim(options: KubeSimOptions): Promise<KubeSimHand
       kubeconfig: (credentials, caPem) => buildKubeconfig(url, caPem, credentials),
       connectionsAccepted: () => server.connectionsAccepted,
       closeIdleConnections: () => server.closeIdleConnections(),
+      faults,
       close: async () => {
         await server.close();
         await storage.close();

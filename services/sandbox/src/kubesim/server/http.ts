@@ -16,6 +16,7 @@ import { toTable, wantsTable } from './table.js';
 import type { DeleteOptions, FieldValidation, ObjectStore, PatchType, RequestContext } from './store.js';
 import { bindPod, evictPod, readScale, writeScale } from './subresources.js';
 import type { KubeletClient } from './kubelet-client.js';
+import type { ApiFaults } from './faults.js';
 import { scalarText } from '../../text.js';
 
 export interface ApiServerOptions {
@@ -33,6 +34,8 @@ export interface ApiServerOptions {
   ready?: () => Promise<boolean>;
   /** Serves nodes/proxy and pods/log; without it they answer 503 as with no kubelet client. */
   kubelet?: KubeletClient;
+  /** Fault windows a test opens (5xx or latency for a while); none when absent. */
+  faults?: ApiFaults;
 }
 
 interface RequestInfo {
@@ -282,6 +285,7 @@ export class ApiServer {
     }
     const info = requestInfo(method, url.pathname.replace(/\/+$/, '') || '/', query);
     const user = await this.authenticate(request);
+    await this.options.faults?.apply(user);
     const attributes: RequestAttributes = {
       user,
       verb: info.verb,
