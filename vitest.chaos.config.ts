@@ -11,5 +11,6 @@ export default defineConfig({
   test: {
     ...base.test,
     include: ['test/chaos/**/*.chaos.test.ts'],
+    exclude: ['**/node_modules/**'],
   },
 });

@@ -16,8 +16,9 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
-    // The real-binaries suite has its own config (vitest.real.config.ts).
-    exclude: ['**/node_modules/**', 'test/real/**'],
+    // The real-binaries suite has its own config (vitest.real.config.ts); the per-fault chaos
+    // files are `npm run chaos` (vitest.chaos.config.ts), test/chaos/lifecycle.test.ts is their CI form.
+    exclude: ['**/node_modules/**', 'test/real/**', 'test/chaos/**/*.chaos.test.ts'],
     pool: 'forks',
     // Most files spend their time waiting on real processes (etcd, sshd, timers), not CPU; vitest's
     // default of cpus − 1 would run one file at a time on a 2-core machine.
