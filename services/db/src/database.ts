@@ -7,6 +7,7 @@ import * as nodeProvisionedVersion from './migrations/0003-node-provisioned-vers
 import * as seedHealthFailures from './migrations/0004-seed-health-failures.js';
 import * as providerRegistry from './migrations/0005-provider-registry.js';
 import * as clusterAddons from './migrations/0006-cluster-addons.js';
+import * as readPathIndexes from './migrations/0007-read-path-indexes.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
 
@@ -35,6 +36,7 @@ const migrations: Record<string, Migration> = {
   '0004-seed-health-failures': seedHealthFailures,
   '0005-provider-registry': providerRegistry,
   '0006-cluster-addons': clusterAddons,
+  '0007-read-path-indexes': readPathIndexes,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
