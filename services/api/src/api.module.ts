@@ -3,7 +3,6 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth/auth.guard.js';
 import { ClustersController } from './clusters/clusters.controller.js';
 import { ClustersService } from './clusters/clusters.service.js';
-import { EventStreamHub } from './clusters/event-stream.js';
 import { NodePoolsController } from './clusters/node-pools.controller.js';
 import { NodePoolsService } from './clusters/node-pools.service.js';
 import { ProblemFilter } from './http/problem.filter.js';
@@ -44,7 +43,6 @@ import { SeedsService } from './seeds/seeds.service.js';
     OperationsService,
     ClustersService,
     NodePoolsService,
-    EventStreamHub,
   ],
   exports: [SeedsService],
 })

@@ -8,6 +8,7 @@ import * as seedHealthFailures from './migrations/0004-seed-health-failures.js';
 import * as providerRegistry from './migrations/0005-provider-registry.js';
 import * as clusterAddons from './migrations/0006-cluster-addons.js';
 import * as projectInvitations from './migrations/0007-project-invitations.js';
+import * as readPathIndexes from './migrations/0008-read-path-indexes.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
 
@@ -42,6 +43,7 @@ const migrations: Record<string, Migration> = {
   '0005-provider-registry': providerRegistry,
   '0006-cluster-addons': clusterAddons,
   '0007-project-invitations': projectInvitations,
+  '0008-read-path-indexes': readPathIndexes,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -10,3 +10,4 @@ export * from './shutdown.js';
 export * from './cloud-access.js';
 export * from './cloud-rate-limiter.js';
 export * from './entry.js';
+export * from './cluster-event-subscriptions.js';

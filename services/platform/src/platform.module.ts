@@ -22,6 +22,7 @@ import {
 import { CloudAccess } from './cloud-access.js';
 import { RedisCloudRequestLimiter } from './cloud-rate-limiter.js';
 import { ClusterEvents } from './cluster-events.js';
+import { ClusterEventSubscriptions } from './cluster-event-subscriptions.js';
 import type { AppConfig } from './config.js';
 import { resolveMasterKey } from './master-key.js';
 import { Metrics } from './metrics.js';
@@ -98,6 +99,7 @@ export class PlatformModule {
         { provide: AuditRepository, inject: [DATABASE], useFactory: (d: DatabaseHandle) => new AuditRepository(d.db) },
         { provide: UnitOfWork, inject: [DATABASE], useFactory: (d: DatabaseHandle) => new UnitOfWork(d.db) },
         ClusterEvents,
+        ClusterEventSubscriptions,
         QueueService,
         Metrics,
         {
@@ -126,6 +128,7 @@ export class PlatformModule {
         AuditRepository,
         UnitOfWork,
         ClusterEvents,
+        ClusterEventSubscriptions,
         QueueService,
         Metrics,
         CloudAccess,

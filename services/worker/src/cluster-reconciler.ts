@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ClusterRepository, NodePoolRepository, OperationRepository, UnitOfWork, type ClusterRow } from '../../db/src/index.js';
 import { ClusterEvents, LOGGER, QueueService } from '../../platform/src/index.js';
 import { ControlPlaneSteps, WAIT_MS, type PassResult } from './control-plane/control-plane-steps.js';
+import { DeletionWatch } from './control-plane/deletion-watch.js';
 
 /**
  * Converges one cluster towards its row. Safe to run any number of times, from any partial
@@ -33,6 +34,7 @@ export class ClusterReconciler {
     private readonly events: ClusterEvents,
     private readonly queues: QueueService,
     private readonly steps: ControlPlaneSteps,
+    private readonly deletionWatch: DeletionWatch,
   ) {}
 
   /**
@@ -71,7 +73,18 @@ export class ClusterReconciler {
         message: `worker ${this.workerName} picked up generation ${cluster.generation}`,
       });
     }
-    return this.steps.converge(cluster);
+    // A deletion requested while this pass converges stops it at once (see deletion-watch.ts);
+    // the next pass then deletes instead of waiting for this one to finish.
+    const watch = await this.deletionWatch.watch(cluster.id);
+    try {
+      return await this.steps.converge(cluster, watch.signal);
+    } catch (error) {
+      if (!watch.signal.aborted) throw error;
+      this.logger.info({ clusterId: cluster.id }, 'converging pass stopped: deletion requested');
+      return { converged: false };
+    } finally {
+      await watch.stop();
+    }
   }
 
   /**

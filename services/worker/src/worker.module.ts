@@ -19,6 +19,7 @@ import { PoolMachines } from './nodes/pool-machines.js';
 import { PoolOperations } from './nodes/pool-operations.js';
 import { PoolPlanner } from './nodes/pool-plan.js';
 import { PoolTenants } from './nodes/pool-tenant.js';
+import { DeletionWatch } from './control-plane/deletion-watch.js';
 import { ControlPlaneProcessor, HealthProcessor, NodesProcessor, SeedsProcessor } from './processors.js';
 
 @Module({
@@ -26,6 +27,7 @@ import { ControlPlaneProcessor, HealthProcessor, NodesProcessor, SeedsProcessor 
     JobRunner,
     ClusterReconciler,
     ControlPlaneSteps,
+    DeletionWatch,
     ClusterHealthChecker,
     SeedClients,
     SeedWatches,

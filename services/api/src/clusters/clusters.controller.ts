@@ -3,13 +3,12 @@ import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import type { Request, Response } from 'express';
 import { DomainError, createClusterSchema, upgradeClusterSchema } from '../../../core/src/index.js';
 import { ClusterRepository } from '../../../db/src/index.js';
-import { ClusterEvents } from '../../../platform/src/index.js';
+import { ClusterEvents, ClusterEventSubscriptions } from '../../../platform/src/index.js';
 import { CurrentActor, type Actor } from '../auth/principal.js';
 import { ApiProblems, ApiZodBody } from '../http/openapi.js';
 import { cursorParam } from '../http/query.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { ClustersService } from './clusters.service.js';
-import { EventStreamHub } from './event-stream.js';
 import { presentCluster, presentEvent } from './presenters.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -25,7 +24,7 @@ export class ClustersController {
   constructor(
     private readonly clusters: ClustersService,
     private readonly events: ClusterEvents,
-    private readonly hub: EventStreamHub,
+    private readonly hub: ClusterEventSubscriptions,
     private readonly repository: ClusterRepository,
     private readonly identity: IdentityService,
   ) {}

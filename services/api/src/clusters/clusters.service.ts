@@ -132,13 +132,11 @@ export class ClustersService {
 
   async list(actor: Actor, projectId: string) {
     await this.access.require(actor, projectId, 'viewer');
-    const seeds = new Map((await this.seeds.list()).map((seed) => [seed.id, seed.name]));
-    return Promise.all(
-      (await this.clusters.listLive(projectId)).map(async (row) => {
-        const seedName = row.seed_id ? (seeds.get(row.seed_id) ?? null) : null;
-        return presentCluster(row, seedName, await this.summaryFor(row, seedName));
-      }),
-    );
+    const [seeds, rows] = await Promise.all([this.seeds.list(), this.clusters.listLive(projectId)]);
+    const seedNames = new Map(seeds.map((seed) => [seed.id, seed.name]));
+    const withSeeds = rows.map((row) => ({ row, seedName: row.seed_id ? (seedNames.get(row.seed_id) ?? null) : null }));
+    const summaries = await this.summariesFor(withSeeds);
+    return withSeeds.map(({ row, seedName }, index) => presentCluster(row, seedName, summaries[index]));
   }
 
   async get(actor: Actor, projectId: string, clusterId: string) {
@@ -150,11 +148,34 @@ export class ClustersService {
 
   /** The cluster's status model from its row, its pools and their nodes, and an open upgrade. */
   async summaryFor(row: Omit<ClusterRow, 'sealed_secrets'>, seedName: string | null): Promise<ClusterSummary> {
-    const pools = await this.pools.listAll(row.id);
-    const inputs = await Promise.all(pools.map(async (pool) => poolSummaryInput(pool, await this.nodes.listLive(pool.id))));
+    return (await this.summariesFor([{ row, seedName }]))[0];
+  }
+
+  /**
+   * The status models of several clusters in three queries whatever their number (pools, their
+   * nodes, open upgrades), not three per cluster and one per pool: a project listing's cost was
+   * those round trips.
+   */
+  async summariesFor(clusters: ReadonlyArray<{ row: Omit<ClusterRow, 'sealed_secrets'>; seedName: string | null }>): Promise<ClusterSummary[]> {
     // Once the control plane observed the newest generation it runs the target, whatever the operation row says yet.
-    const upgradingFrom = row.observed_generation < row.generation ? await this.versionBeforeOpenUpgrades(row.id) : undefined;
-    return clusterSummary(row, seedName, inputs, upgradingFrom);
+    const upgrading = clusters.filter(({ row }) => row.observed_generation < row.generation).map(({ row }) => row.id);
+    const [pools, upgrades] = await Promise.all([
+      this.pools.listAllOfClusters(clusters.map(({ row }) => row.id)),
+      this.operationRows.listOpenOfClusters(upgrading, 'upgrade'),
+    ]);
+    const nodesByPool = groupBy(await this.nodes.listLiveInPools(pools.map((pool) => pool.id)), (node) => node.pool_id);
+    const poolsByCluster = groupBy(pools, (pool) => pool.cluster_id);
+    // Oldest first: the first open upgrade of a cluster is the one its components may still run the start of.
+    const oldestUpgrade = new Map<string, string | undefined>();
+    for (const upgrade of upgrades) if (!oldestUpgrade.has(upgrade.cluster_id)) oldestUpgrade.set(upgrade.cluster_id, upgradeStartVersion(upgrade.target));
+    return clusters.map(({ row, seedName }) =>
+      clusterSummary(
+        row,
+        seedName,
+        (poolsByCluster.get(row.id) ?? []).map((pool) => poolSummaryInput(pool, nodesByPool.get(pool.id) ?? [])),
+        oldestUpgrade.get(row.id),
+      ),
+    );
   }
 
   async delete(actor: Actor, projectId: string, clusterId: string) {
@@ -237,8 +258,7 @@ export class ClustersService {
   /** The version the oldest still-open upgrade of the cluster started from, if one is open. */
   private async versionBeforeOpenUpgrades(clusterId: string): Promise<string | undefined> {
     const [oldest] = await this.operationRows.listOpen({ clusterId, kind: 'upgrade' });
-    const from = (oldest?.target as { from?: unknown } | undefined)?.from;
-    return typeof from === 'string' ? from : undefined;
+    return oldest ? upgradeStartVersion(oldest.target) : undefined;
   }
 
   /**
@@ -408,6 +428,22 @@ export class ClustersService {
   async seedName(cluster: ClusterRow): Promise<string | null> {
     return cluster.seed_id ? ((await this.seeds.findById(cluster.seed_id))?.name ?? null) : null;
   }
+}
+
+/** The version an upgrade operation started from, as its target recorded it. */
+function upgradeStartVersion(target: Record<string, unknown>): string | undefined {
+  return typeof target.from === 'string' ? target.from : undefined;
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
 }
 
 function compareVersions(a: string, b: string): number {

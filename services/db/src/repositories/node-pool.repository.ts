@@ -37,6 +37,12 @@ export class NodePoolRepository {
       .execute();
   }
 
+  /** Every pool of several clusters, deleting ones included, in one query (a listing's summaries). */
+  async listAllOfClusters(clusterIds: readonly string[]): Promise<NodePoolRow[]> {
+    if (clusterIds.length === 0) return [];
+    return this.db.selectFrom('node_pools').selectAll().where('cluster_id', 'in', clusterIds).orderBy('name').execute();
+  }
+
   listAll(clusterId: string, tx?: Tx): Promise<NodePoolRow[]> {
     return runner(this.db, tx).selectFrom('node_pools').selectAll().where('cluster_id', '=', clusterId).orderBy('name').execute();
   }

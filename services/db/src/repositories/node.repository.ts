@@ -22,6 +22,12 @@ export interface MachineFacts {
 export class NodeRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** The nodes not yet deleted of several pools, oldest first, in one query (a listing's summaries). */
+  async listLiveInPools(poolIds: readonly string[]): Promise<NodeRow[]> {
+    if (poolIds.length === 0) return [];
+    return this.db.selectFrom('nodes').selectAll().where('pool_id', 'in', poolIds).where('deleted_at', 'is', null).orderBy('created_at').execute();
+  }
+
   /** The pool's nodes not yet deleted, oldest first. */
   listLive(poolId: string, tx?: Tx): Promise<NodeRow[]> {
     return runner(this.db, tx).selectFrom('nodes').selectAll().where('pool_id', '=', poolId).where('deleted_at', 'is', null).orderBy('created_at').execute();

@@ -35,6 +35,19 @@ export class OperationRepository {
   }
 
   /** Pending and running operations, oldest first. */
+  /** The open operations of one kind across several clusters, oldest first, in one query. */
+  async listOpenOfClusters(clusterIds: readonly string[], kind: OperationKind): Promise<OperationRow[]> {
+    if (clusterIds.length === 0) return [];
+    return this.db
+      .selectFrom('operations')
+      .selectAll()
+      .where('cluster_id', 'in', clusterIds)
+      .where('kind', '=', kind)
+      .where('status', 'in', ['pending', 'running'])
+      .orderBy('created_at')
+      .execute();
+  }
+
   listOpen(filter: { clusterId: string; poolId?: string; kind?: OperationKind }, tx?: Tx): Promise<OperationRow[]> {
     let query = runner(this.db, tx)
       .selectFrom('operations')

@@ -78,7 +78,8 @@ export class ControlPlaneSteps {
     this.applier.forgetRecent(clusterId);
   }
 
-  async converge(cluster: ClusterRow): Promise<PassResult> {
+  /** `signal` aborts the pass between any two objects it applies (a deletion was requested). */
+  async converge(cluster: ClusterRow, signal: AbortSignal = new AbortController().signal): Promise<PassResult> {
     const seed = await this.seeds.clientFor(cluster);
     const seedWatched = this.watches.follow(required(cluster.seed_id, 'seed of a cluster with a seed client'), seed);
     const status = new ClusterStatus(cluster, this.unitOfWork, this.clusters, this.events);
@@ -150,13 +151,15 @@ export class ControlPlaneSteps {
     // Secrets, network policies, then each step of the sequence, ready before the next.
     for (const group of controlPlane.groups) {
       if (group.frame) continue;
+      signal.throwIfAborted();
       const applied = await this.applier.applyGroup(seed, cluster.id, group, status, resuming);
       const waiting = await readGroup(group, applied, status, { cluster, endpointUrl: url, adminKubeconfig });
       if (waiting) return wait(waiting.reason, waiting.message, waiting.onSeedObject);
     }
 
     // What node join needs, inside the tenant cluster.
-    const { viewerRoleAggregated } = await applyTenantObjects(spec, adminKubeconfig, secrets, this.applier.appliedPrints(cluster.id), status);
+    signal.throwIfAborted();
+    const { viewerRoleAggregated } = await applyTenantObjects(spec, adminKubeconfig, secrets, this.applier.appliedPrints(cluster.id), status, signal);
     // A real controller manager aggregates `view` a few seconds after it starts; a viewer
     // kubeconfig handed out before that is refused every read.
     if (!viewerRoleAggregated)
@@ -164,6 +167,7 @@ export class ControlPlaneSteps {
 
     // Add-ons follow the control plane and come before the nodes: a pass converges (and a
     // rollout of the nodes may start) only once they are applied at this version.
+    signal.throwIfAborted();
     const addonSpec = addonSpecOf(cluster, endpoint, tunnelEndpointOf(exposed, endpoint));
     const addons = await reconcileAddons(adminKubeconfig, addonSpec, this.applier.appliedPrints(cluster.id), status);
     if (converging && cluster.observed_generation > 0) {
@@ -174,6 +178,7 @@ export class ControlPlaneSteps {
       if (regressed.length > 0) return wait('WaitingForAddons', regressed.map((state) => `${state.condition}: ${state.message}`).join('; '), false);
     }
 
+    signal.throwIfAborted();
     status.setPhase(transitionCluster(cluster.phase as ClusterPhase, 'Running'), 'ControlPlaneReady');
     status.update({ observed_generation: cluster.generation });
     if (converging) status.event('ControlPlaneReady', `control plane ${cluster.version} is ready at ${url}`);

@@ -19,7 +19,8 @@ export { VIEWER_CLUSTER_ROLE };
 
 /**
  * Applies the tenant bootstrap objects; `seen` holds the resourceVersions applied before, to
- * tell a repair from a no-op for the `AppliedTenantBootstrap` event.
+ * tell a repair from a no-op for the `AppliedTenantBootstrap` event. An aborted `signal` stops
+ * it before the next object and cuts the request in flight (its sockets are closed).
  */
 export async function applyTenantObjects(
   spec: ControlPlaneSpec,
@@ -27,27 +28,34 @@ export async function applyTenantObjects(
   secrets: ClusterSecrets,
   seen: Map<string, string>,
   status: ClusterStatus,
+  signal: AbortSignal = new AbortController().signal,
 ): Promise<{ viewerRoleAggregated: boolean }> {
   const tenant = KubeClient.fromYaml(adminKubeconfig);
+  const cut = (): void => tenant.close();
+  signal.addEventListener('abort', cut, { once: true });
   const objects = buildTenantBootstrapObjects(spec, secrets.pki.ca.cluster.certPem);
   const changed: string[] = [];
   // A pass uses the tenant client for a handful of calls; its pooled connection must not outlive it.
   try {
     for (const object of objects) {
+      signal.throwIfAborted();
       try {
         const result = await tenant.apply(object as KubernetesObject);
         const key = `tenant:${objectKey(result)}`;
         if (seen.get(key) !== result.metadata?.resourceVersion) changed.push(`${result.kind}/${result.metadata?.name}`);
         seen.set(key, result.metadata?.resourceVersion ?? '');
       } catch (error) {
+        signal.throwIfAborted();
         throw new TenantApplyError(object as KubernetesObject, error);
       }
     }
+    signal.throwIfAborted();
     if (changed.length > 0)
       status.event('AppliedTenantBootstrap', `applied ${changed.length} tenant object(s): ${changed.slice(0, 6).join(', ')}${changed.length > 6 ? ', …' : ''}`);
     const viewer = await tenant.read<V1ClusterRole>({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: VIEWER_CLUSTER_ROLE });
     return { viewerRoleAggregated: (viewer?.rules?.length ?? 0) > 0 };
   } finally {
+    signal.removeEventListener('abort', cut);
     tenant.close();
   }
 }

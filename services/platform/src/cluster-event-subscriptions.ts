@@ -1,12 +1,15 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { REDIS } from '../../../platform/src/index.js';
+import { REDIS } from './tokens.js';
 
 type Listener = () => void;
 
-/** One Redis subscriber connection per api process, shared by every open event stream. */
+/**
+ * One Redis subscriber connection per process for cluster-event notifications, shared by every
+ * open event stream (api) and every in-flight reconcile pass watching for a deletion (worker).
+ */
 @Injectable()
-export class EventStreamHub implements OnApplicationShutdown {
+export class ClusterEventSubscriptions implements OnApplicationShutdown {
   private subscriber: Redis | undefined;
   private readonly listeners = new Map<string, Set<Listener>>();
 
