@@ -103,6 +103,8 @@ describe('malformed and hostile bodies', () => {
       { name: 'audit cursor out of range', method: 'GET', path: `${projects}/${projectId}/audit?before=1e400`, code: 'invalid_query' },
       { name: 'stream cursor that is no number', method: 'GET', path: `${clusters}/${clusterId}/events/stream?after=-1`, code: 'invalid_query' },
       { name: 'seed that does not exist', method: 'POST', path: clusters, body: { seed: 'nope' }, code: 'seed_not_found' },
+      // A region no seed serves is the caller's mistake, like a seed that does not exist: it used to answer 503 no_seed_capacity.
+      { name: 'region no seed serves', method: 'POST', path: clusters, body: { region: 'ap-south-1' }, code: 'region_not_served', status: 422 },
       { name: 'array instead of object', method: 'POST', path: projects, body: [], code: 'invalid_type' },
       { name: 'string instead of object', method: 'POST', path: projects, raw: '"project"', code: 'invalid_type' },
       { name: 'JSON null', method: 'POST', path: projects, raw: 'null', code: 'invalid_type' },
