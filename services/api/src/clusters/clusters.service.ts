@@ -70,6 +70,12 @@ export class ClustersService {
     if (input.seed && !(await this.seeds.findByName(input.seed))) {
       throw new DomainError('validation', 'seed_not_found', `there is no seed named ${input.seed}`, [{ path: 'seed', message: 'no such seed' }]);
     }
+    // Likewise a region no seed serves at all (503 no_seed_capacity would tell the caller to retry).
+    if (input.region && !(await this.seeds.list()).some((seed) => seed.region === input.region)) {
+      throw new DomainError('validation', 'region_not_served', `no seed serves region ${input.region}`, [
+        { path: 'region', message: 'no seed in this region' },
+      ]);
+    }
     const clusterId = randomUUID();
     const poolId = randomUUID();
     const now = new Date();

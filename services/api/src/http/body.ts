@@ -38,26 +38,42 @@ export function jsonBodyMiddleware(request: Request, response: Response, next: N
  */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-function bodyProblem(body: unknown, path: string[] = []): { status: number; error: DomainError } | undefined {
-  if (typeof body === 'string') {
-    return !LONE_SURROGATE.test(body)
-      ? undefined
-      : { status: 400, error: new DomainError('validation', 'invalid_unicode', `${where(path)} contains a lone UTF-16 surrogate, which is not text`) };
-  }
-  if (typeof body !== 'object' || body === null) return undefined;
-  for (const [key, value] of Object.entries(body)) {
-    if (LONE_SURROGATE.test(key))
-      return { status: 400, error: new DomainError('validation', 'invalid_unicode', `a key of ${where(path)} contains a lone UTF-16 surrogate`) };
-    if (key === '__proto__') {
-      return {
-        status: 422,
-        error: new DomainError('validation', 'forbidden_key', `${where(path)} may not have a key named __proto__`, [
-          { path: [...path, key].join('.'), message: 'the key __proto__ is not allowed' },
-        ]),
-      };
+/**
+ * No request schema nests deeper than a handful of levels. JSON.parse accepts any depth, and a
+ * recursive walk of a body thousands of levels deep overflows the stack outside Nest's error
+ * handling, which ends the process: the walk is iterative and stops at this depth.
+ */
+export const MAX_BODY_DEPTH = 32;
+
+function bodyProblem(body: unknown): { status: number; error: DomainError } | undefined {
+  const pending: Array<{ value: unknown; path: string[] }> = [{ value: body, path: [] }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value, path } = next;
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value))
+        return { status: 400, error: new DomainError('validation', 'invalid_unicode', `${where(path)} contains a lone UTF-16 surrogate, which is not text`) };
+      continue;
     }
-    const nested = bodyProblem(value, [...path, key]);
-    if (nested) return nested;
+    if (typeof value !== 'object' || value === null) continue;
+    if (path.length >= MAX_BODY_DEPTH) {
+      return { status: 400, error: new DomainError('validation', 'nesting_too_deep', `the body nests deeper than ${MAX_BODY_DEPTH} levels`) };
+    }
+    const children: typeof pending = [];
+    for (const [key, child] of Object.entries(value)) {
+      if (LONE_SURROGATE.test(key))
+        return { status: 400, error: new DomainError('validation', 'invalid_unicode', `a key of ${where(path)} contains a lone UTF-16 surrogate`) };
+      if (key === '__proto__') {
+        return {
+          status: 422,
+          error: new DomainError('validation', 'forbidden_key', `${where(path)} may not have a key named __proto__`, [
+            { path: [...path, key].join('.'), message: 'the key __proto__ is not allowed' },
+          ]),
+        };
+      }
+      children.push({ value: child, path: [...path, key] });
+    }
+    // Reversed onto the stack, so the first problem in document order is the one reported.
+    pending.push(...children.reverse());
   }
   return undefined;
 }

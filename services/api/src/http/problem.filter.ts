@@ -17,6 +17,9 @@ const STATUS: Record<DomainErrorKind, number> = {
   gone: 410,
 };
 
+/** Validation codes that say the request is malformed (400) rather than well-formed but refused (422). */
+const MALFORMED_REQUEST = new Set(['invalid_type', 'invalid_query']);
+
 const HTTP_CODES: Record<number, string> = {
   400: 'bad_request',
   401: 'unauthenticated',
@@ -40,7 +43,7 @@ export interface Problem {
 
 export function problemFor(error: unknown): Problem {
   if (error instanceof DomainError) {
-    const status = error.kind === 'validation' && error.code === 'invalid_type' ? 400 : STATUS[error.kind];
+    const status = error.kind === 'validation' && MALFORMED_REQUEST.has(error.code) ? 400 : STATUS[error.kind];
     return {
       type: `https://harbormaster.dev/problems/${error.code}`,
       title: error.kind.replace(/_/g, ' '),
