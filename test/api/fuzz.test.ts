@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addMemberSchema,
   createClusterSchema,
+  createInvitationSchema,
   createNodePoolSchema,
   createProjectSchema,
   createTokenSchema,
@@ -64,7 +65,7 @@ function positiveInteger(name: string, fallback: number): number {
 }
 
 /** The kinds of id a path holds. */
-type IdKind = 'project' | 'member' | 'credential' | 'token' | 'user' | 'cluster' | 'pool' | 'node' | 'seed' | 'operation';
+type IdKind = 'project' | 'member' | 'invitation' | 'credential' | 'token' | 'user' | 'cluster' | 'pool' | 'node' | 'seed' | 'operation';
 interface Slot {
   id: IdKind;
   destructive?: boolean;
@@ -82,10 +83,10 @@ interface Route {
   /** What an accepted request may change; a refused one must leave these and the audit log alone. */
   touches?: Resource[];
   /** An accepted request created this kind of thing: how to undo it. */
-  creates?: 'project' | 'member' | 'credential' | 'token' | 'user' | 'cluster' | 'pool' | 'seed';
+  creates?: 'project' | 'member' | 'invitation' | 'credential' | 'token' | 'user' | 'cluster' | 'pool' | 'seed';
 }
 
-type Resource = 'projects' | 'members' | 'credentials' | 'clusters' | 'pools' | 'operations' | 'users' | 'tokens' | 'seeds' | 'audit';
+type Resource = 'projects' | 'members' | 'invitations' | 'credentials' | 'clusters' | 'pools' | 'operations' | 'users' | 'tokens' | 'seeds' | 'audit';
 
 interface IdPick {
   source: 'known' | 'random' | 'garbage';
@@ -185,6 +186,7 @@ describe('fuzzing the API with bodies from its request schemas', () => {
   const fixtures: Record<IdKind, string[]> = {
     project: [],
     member: [],
+    invitation: [],
     credential: [],
     token: [],
     user: [],
@@ -198,6 +200,7 @@ describe('fuzzing the API with bodies from its request schemas', () => {
   const gone: Record<IdKind, string[]> = {
     project: [],
     member: [],
+    invitation: [],
     credential: [],
     token: [],
     user: [],
@@ -230,12 +233,15 @@ describe('fuzzing the API with bodies from its request schemas', () => {
     const poolId = await created('POST', `/api/v1/projects/${projectId}/clusters/${clusterId}/nodepools`, pool);
     const memberEmail = 'member@fuzz.example.com';
     const memberId = await created('POST', '/api/v1/users', { email: memberEmail, name: 'Member' });
-    await created('POST', `/api/v1/projects/${projectId}/members`, { email: memberEmail, role: 'editor' });
+    await created('POST', `/api/v1/projects/${projectId}/members`, { userId: memberId, role: 'editor' });
     const me = await server.request<{ id: string; email: string }>('GET', '/api/v1/me');
+    // An invitation for someone else: accept and decline by the caller must meet it as none at all.
+    const invitationId = await created('POST', `/api/v1/projects/${projectId}/invitations`, { email: 'invitee@fuzz.example.com', role: 'viewer' });
     const operations = await server.request<{ items: Array<{ id: string }> }>('GET', `/api/v1/projects/${projectId}/clusters/${clusterId}/operations`);
     Object.assign(fixtures, {
       project: [projectId],
       member: [memberId, me.body.id],
+      invitation: [invitationId],
       credential: [awsId, doId],
       user: [memberId, me.body.id],
       cluster: [clusterId],
@@ -273,9 +279,25 @@ describe('fuzzing the API with bodies from its request schemas', () => {
         touches: ['members', 'users'],
         method: 'POST',
         path: ['projects', p, 'members'],
-        body: bodyFromSchema(addMemberSchema, { email }),
+        body: bodyFromSchema(addMemberSchema, { userId: fc.oneof(fc.constantFrom(memberId, me.body.id), fc.uuid()) }),
         creates: 'member',
       },
+      {
+        name: 'invite',
+        touches: ['invitations'],
+        method: 'POST',
+        path: ['projects', p, 'invitations'],
+        body: bodyFromSchema(createInvitationSchema, { email }),
+        creates: 'invitation',
+      },
+      {
+        name: 'revoke invitation',
+        touches: ['invitations'],
+        method: 'DELETE',
+        path: ['projects', p, 'invitations', { id: 'invitation', destructive: true }],
+      },
+      { name: 'accept invitation', touches: ['invitations', 'members'], method: 'POST', path: ['me', 'invitations', { id: 'invitation' }, 'accept'] },
+      { name: 'decline invitation', touches: ['invitations'], method: 'POST', path: ['me', 'invitations', { id: 'invitation' }, 'decline'] },
       {
         name: 'update member',
         touches: ['members'],
@@ -377,6 +399,10 @@ describe('fuzzing the API with bodies from its request schemas', () => {
   const resources: Record<Resource, { path: () => string; view: (rows: Row[]) => unknown }> = {
     projects: { path: () => '/projects', view: (rows) => rows.map((row) => pick(row, ['id', 'name', 'displayName'])) },
     members: { path: () => `/projects/${fixtures.project[0]}/members`, view: (rows) => rows.map((row) => pick(row, ['userId', 'email', 'role'])) },
+    invitations: {
+      path: () => `/projects/${fixtures.project[0]}/invitations`,
+      view: (rows) => rows.map((row) => pick(row, ['id', 'email', 'role', 'state'])),
+    },
     credentials: {
       path: () => `/projects/${fixtures.project[0]}/credentials`,
       view: (rows) => rows.map((row) => pick(row, ['id', 'name', 'provider', 'summary'])),
@@ -520,6 +546,7 @@ describe('fuzzing the API with bodies from its request schemas', () => {
     const removals: Partial<Record<NonNullable<Route['creates']>, string>> = {
       project: `/api/v1/projects/${created.id}`,
       member: `/api/v1/projects/${projectId}/members/${created.userId}`,
+      invitation: `/api/v1/projects/${projectId}/invitations/${created.id}`,
       credential: `/api/v1/projects/${projectId}/credentials/${created.id}`,
       token: `/api/v1/tokens/${created.id}`,
       cluster: `/api/v1/projects/${projectId}/clusters/${created.id}`,
