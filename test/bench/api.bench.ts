@@ -20,6 +20,7 @@
 //   timeline are printed too.
 // Run: npm run bench -- test/bench/api.bench.ts   (HM_BENCH_SCENARIOS=postgres,pglite,sandbox picks scenarios)
 import { execFileSync } from 'node:child_process';
+import { Agent, request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -175,9 +176,69 @@ async function databaseBackendsCpu(server: TestServer): Promise<Map<number, numb
   }
 }
 
+/**
+ * An open-loop load at `rate` requests/s, evenly spaced: request i is due at start + i / rate,
+ * sent then whether or not earlier ones have answered, and its latency counts from when it was
+ * due (so a stalled server is not excused by requests that were sent late). autocannon's
+ * `overallRate` is not this: each connection sends its quota for the second at once and then
+ * pauses, so 200/s arrives as one burst of 200 at the top of every second and its latencies
+ * measure the burst's queue.
+ */
+async function paced(server: TestServer, path: string, rate: number): Promise<{ total: number; seconds: number; latencies: number[]; failures: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const url = new URL(`${server.baseUrl}${path}`);
+  const latencies: number[] = [];
+  let failures = 0;
+  const inFlight: Array<Promise<void>> = [];
+  const send = (due: number) =>
+    new Promise<void>((resolve) => {
+      const req = httpRequest(url, { agent, method: 'GET', headers: { authorization: `Bearer ${server.adminToken}` }, timeout: 30_000 }, (response) => {
+        response.resume();
+        response.on('end', () => {
+          if (response.statusCode !== 200) failures += 1;
+          latencies.push(performance.now() - due);
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        failures += 1;
+        resolve();
+      });
+      req.end();
+    });
+  const start = performance.now();
+  const count = Math.round(rate * SECONDS);
+  for (let index = 0; index < count; index += 1) {
+    const due = start + (index * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    inFlight.push(send(due));
+  }
+  await Promise.all(inFlight);
+  const seconds = (performance.now() - start) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { total: latencies.length, seconds, latencies, failures };
+}
+
 async function measure(server: TestServer, path: string, options: { method?: 'GET' | 'POST'; rate?: number; connections?: number } = {}): Promise<Figures> {
   const serverCpuBefore = cpuMs(server.pid!);
   const databaseBefore = await databaseBackendsCpu(server);
+  if (options.rate && (options.method ?? 'GET') === 'GET') {
+    const run = await paced(server, path, options.rate);
+    let databaseCpu = 0;
+    for (const [pid, after] of await databaseBackendsCpu(server)) databaseCpu += after - (databaseBefore.get(pid) ?? 0);
+    const answered = Math.max(1, run.total);
+    const quantile = (q: number) => run.latencies[Math.min(run.latencies.length - 1, Math.floor(q * run.latencies.length))] ?? Number.NaN;
+    return {
+      rps: run.total / run.seconds,
+      p50: quantile(0.5),
+      p99: quantile(0.99),
+      failures: run.failures,
+      serverCpuMs: (cpuMs(server.pid!) - serverCpuBefore) / answered,
+      databaseCpuMs: databaseCpu / answered,
+    };
+  }
   const result: Result = await autocannon({
     url: `${server.baseUrl}${path}`,
     method: options.method ?? 'GET',
