@@ -1,6 +1,6 @@
 // API load: requests/s, p50 and p99 of the read and create routes, printed for the closing notes.
 // - The server is the built process, pinned to core 0 (`taskset`); this bench process (autocannon
-//   and its client) is pinned to core 1. PostgreSQL runs the api deployable (HM_ROLE=api, no
+//   and its client) and the local PostgreSQL are pinned to core 1. PostgreSQL runs the api deployable (HM_ROLE=api, no
 //   worker); PGlite can only run the all-in-one process (HM_SANDBOX=false), so its worker shares
 //   the core and tries, and fails, to provision what the create run makes on a seed row that
 //   points nowhere.
@@ -22,7 +22,7 @@
 import { execFileSync } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import pg from 'pg';
@@ -53,10 +53,33 @@ const QUIET = {
 const servers: TestServer[] = [];
 afterAll(async () => {
   for (const server of servers) await server.destroy();
+  unpinPostgres();
 });
 
-function pin(pid: number, core: number): void {
+function pin(pid: number, core: number | string): void {
   execFileSync('taskset', ['-a', '-cp', String(core), String(pid)], { stdio: 'ignore' });
+}
+
+/** The local PostgreSQL's processes (the postmaster and its backends; new backends inherit its affinity). */
+function postgresPids(): number[] {
+  try {
+    return execFileSync('pgrep', ['-x', 'postgres'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * PostgreSQL runs on core 1 with the load generator, never on the api's core: in production the
+ * database has a machine of its own. (A PostgreSQL started from a pinned process inherits that
+ * pin: one started from a bench run sat on core 0, the api's, for every later run.)
+ */
+function pinPostgres(): void {
+  for (const pid of postgresPids()) pin(pid, 1);
+}
+
+function unpinPostgres(): void {
+  for (const pid of postgresPids()) pin(pid, `0-${cpus().length - 1}`);
 }
 
 const CONDITIONS = JSON.stringify(
@@ -299,6 +322,7 @@ async function readsAndCreate(backend: Backend): Promise<void> {
   pin(process.pid, 1);
   const { server, projectIds, clusterIds } = await startSeeded(backend, backend === 'postgres' ? { HM_ROLE: 'api' } : {}, false);
   pin(server.pid!, 0);
+  if (backend === 'postgres') pinPostgres();
   const list = `/api/v1/projects/${projectIds[0]}/clusters`;
   const get = `${list}/${clusterIds[0]}`;
   const tag = backend === 'postgres' ? 'PostgreSQL, api' : 'PGlite, all-in-one';
