@@ -65,7 +65,9 @@ function positiveInteger(name: string, fallback: number): number {
 }
 
 /** The kinds of id a path holds. */
-type IdKind = 'project' | 'member' | 'invitation' | 'credential' | 'token' | 'user' | 'cluster' | 'pool' | 'node' | 'seed' | 'operation';
+const ID_KINDS = ['project', 'member', 'invitation', 'credential', 'token', 'user', 'cluster', 'pool', 'node', 'seed', 'operation'] as const;
+type IdKind = (typeof ID_KINDS)[number];
+const noIds = (): Record<IdKind, string[]> => Object.fromEntries(ID_KINDS.map((kind): [IdKind, string[]] => [kind, []])) as Record<IdKind, string[]>;
 interface Slot {
   id: IdKind;
   destructive?: boolean;
@@ -183,33 +185,9 @@ const queryValue = fc.oneof(
 describe('fuzzing the API with bodies from its request schemas', () => {
   let server: TestServer;
   let seed: TestSeed;
-  const fixtures: Record<IdKind, string[]> = {
-    project: [],
-    member: [],
-    invitation: [],
-    credential: [],
-    token: [],
-    user: [],
-    cluster: [],
-    pool: [],
-    node: [],
-    seed: [],
-    operation: [],
-  };
+  const fixtures = noIds();
   /** Ids of things the run created and removed again: safe targets for destructive routes. */
-  const gone: Record<IdKind, string[]> = {
-    project: [],
-    member: [],
-    invitation: [],
-    credential: [],
-    token: [],
-    user: [],
-    cluster: [],
-    pool: [],
-    node: [],
-    seed: [],
-    operation: [],
-  };
+  const gone = noIds();
   let routes: Route[] = [];
   const outcomes = new Map<string, number>();
   const count = (key: string) => outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
