@@ -339,7 +339,12 @@ describe('a cluster that brings its own network plugin', () => {
       const current = await tenant.readNode({ name: node.metadata?.name ?? '' });
       expect(readyCondition(current)).toMatchObject({ status: 'False', reason: 'KubeletNotReady' });
       const rows = await poolNodes(world, cluster.id, pool.id);
-      expect(rows.some((row) => row.phase === 'Ready')).toBe(false);
+      // The timeline says how a row got there, should one ever be Ready.
+      const timeline = (await clusterEvents(world, cluster.id)).map((event) => `${event.reason}: ${event.message}`);
+      expect(
+        rows.filter((row) => row.phase === 'Ready'),
+        `rows ${JSON.stringify(rows)}, Node ${JSON.stringify(current.status?.conditions)}, timeline ${JSON.stringify(timeline)}`,
+      ).toEqual([]);
     },
     scaled(480_000),
   );
