@@ -27,6 +27,9 @@ import {
   SeedRepository,
   UnitOfWork,
   type ClusterRow,
+  type NodePoolRow,
+  type NodeRow,
+  type OperationRow,
   type Tx,
 } from '../../../db/src/index.js';
 import { APP_CONFIG, ClusterEvents, SECRET_BOX, type AppConfig } from '../../../platform/src/index.js';
@@ -137,8 +140,12 @@ export class ClustersService {
   }
 
   async list(actor: Actor, projectId: string) {
-    await this.access.require(actor, projectId, 'viewer');
-    const [seeds, rows] = await Promise.all([this.seeds.list(), this.clusters.listLive(projectId)]);
+    // Access and reads side by side: nothing read is shown unless access is granted.
+    const [, seeds, rows] = await Promise.all([
+      this.access.require(actor, projectId, 'viewer'),
+      this.seeds.list(),
+      isUuid(projectId) ? this.clusters.listLive(projectId) : [],
+    ]);
     const seedNames = new Map(seeds.map((seed) => [seed.id, seed.name]));
     const withSeeds = rows.map((row) => ({ row, seedName: row.seed_id ? (seedNames.get(row.seed_id) ?? null) : null }));
     const summaries = await this.summariesFor(withSeeds);
@@ -146,10 +153,16 @@ export class ClustersService {
   }
 
   async get(actor: Actor, projectId: string, clusterId: string) {
-    await this.access.require(actor, projectId, 'viewer');
-    const cluster = await this.find(projectId, clusterId);
-    const seedName = await this.seedName(cluster);
-    return presentCluster(cluster, seedName, await this.summaryFor(cluster, seedName));
+    // One round trip after authentication: access, the row and its summary's parts side by side
+    // (nothing read is shown unless access is granted). A reader's latency is its round trips.
+    const readable = isUuid(projectId) && isUuid(clusterId);
+    const [, found, parts] = await Promise.all([
+      this.access.require(actor, projectId, 'viewer'),
+      readable ? this.clusters.findLivePublic(projectId, clusterId) : undefined,
+      readable ? this.summaryParts([clusterId], [clusterId]) : undefined,
+    ]);
+    if (!found || !parts) throw notFound('cluster');
+    return presentCluster(found.row, found.seedName, this.composeSummaries([found], parts)[0]);
   }
 
   /** The cluster's status model from its row, its pools and their nodes, and an open upgrade. */
@@ -158,18 +171,32 @@ export class ClustersService {
   }
 
   /**
-   * The status models of several clusters in three queries whatever their number (pools, their
+   * The status models of several clusters in three concurrent queries whatever their number (pools,
    * nodes, open upgrades), not three per cluster and one per pool: a project listing's cost was
    * those round trips.
    */
-  async summariesFor(clusters: ReadonlyArray<{ row: Omit<ClusterRow, 'sealed_secrets'>; seedName: string | null }>): Promise<ClusterSummary[]> {
-    // Once the control plane observed the newest generation it runs the target, whatever the operation row says yet.
-    const upgrading = clusters.filter(({ row }) => row.observed_generation < row.generation).map(({ row }) => row.id);
-    const [pools, upgrades] = await Promise.all([
-      this.pools.listAllOfClusters(clusters.map(({ row }) => row.id)),
-      this.operationRows.listOpenOfClusters(upgrading, 'upgrade'),
+  async summariesFor(clusters: readonly SummarySubject[]): Promise<ClusterSummary[]> {
+    const upgrading = clusters.filter(({ row }) => isUpgrading(row)).map(({ row }) => row.id);
+    return this.composeSummaries(
+      clusters,
+      await this.summaryParts(
+        clusters.map(({ row }) => row.id),
+        upgrading,
+      ),
+    );
+  }
+
+  private async summaryParts(clusterIds: readonly string[], upgradingIds: readonly string[]): Promise<SummaryParts> {
+    const [pools, nodes, upgrades] = await Promise.all([
+      this.pools.listAllOfClusters(clusterIds),
+      this.nodes.listLiveInClusters(clusterIds),
+      this.operationRows.listOpenOfClusters(upgradingIds, 'upgrade'),
     ]);
-    const nodesByPool = groupBy(await this.nodes.listLiveInPools(pools.map((pool) => pool.id)), (node) => node.pool_id);
+    return { pools, nodes, upgrades };
+  }
+
+  private composeSummaries(clusters: readonly SummarySubject[], { pools, nodes, upgrades }: SummaryParts): ClusterSummary[] {
+    const nodesByPool = groupBy(nodes, (node) => node.pool_id);
     const poolsByCluster = groupBy(pools, (pool) => pool.cluster_id);
     // Oldest first: the first open upgrade of a cluster is the one its components may still run the start of.
     const oldestUpgrade = new Map<string, string | undefined>();
@@ -179,7 +206,7 @@ export class ClustersService {
         row,
         seedName,
         (poolsByCluster.get(row.id) ?? []).map((pool) => poolSummaryInput(pool, nodesByPool.get(pool.id) ?? [])),
-        oldestUpgrade.get(row.id),
+        isUpgrading(row) ? oldestUpgrade.get(row.id) : undefined,
       ),
     );
   }
@@ -435,6 +462,20 @@ export class ClustersService {
     return cluster.seed_id ? ((await this.seeds.findById(cluster.seed_id))?.name ?? null) : null;
   }
 }
+
+interface SummarySubject {
+  row: Omit<ClusterRow, 'sealed_secrets'>;
+  seedName: string | null;
+}
+
+interface SummaryParts {
+  pools: NodePoolRow[];
+  nodes: NodeRow[];
+  upgrades: OperationRow[];
+}
+
+/** Once the control plane observed the newest generation it runs the target, whatever the operation row says yet. */
+const isUpgrading = (row: Pick<ClusterRow, 'generation' | 'observed_generation'>): boolean => row.observed_generation < row.generation;
 
 /** The version an upgrade operation started from, as its target recorded it. */
 function upgradeStartVersion(target: Record<string, unknown>): string | undefined {

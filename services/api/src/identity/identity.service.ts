@@ -71,11 +71,11 @@ export class IdentityService implements OnApplicationBootstrap {
     const parsed = parseApiToken(bearer);
     const rejected = new DomainError('unauthenticated', 'invalid_token', 'the API token is invalid, expired or revoked');
     if (!parsed) throw rejected;
-    const token = await this.identities.findToken(parsed.id);
+    const found = await this.identities.findTokenWithUser(parsed.id);
     const now = new Date();
-    if (!token || token.revoked_at || (token.expires_at && token.expires_at <= now) || !tokenSecretMatches(parsed.secret, token.secret_hash)) throw rejected;
-    const user = await this.identities.findUserById(token.user_id);
-    if (!user) throw rejected;
+    if (!found) throw rejected;
+    const { token, user } = found;
+    if (token.revoked_at || (token.expires_at && token.expires_at <= now) || !tokenSecretMatches(parsed.secret, token.secret_hash)) throw rejected;
     if (!token.last_used_at || now.getTime() - token.last_used_at.getTime() > TOUCH_INTERVAL_MS) {
       await this.identities.touchToken(token.id, now);
     }

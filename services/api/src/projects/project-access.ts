@@ -17,9 +17,10 @@ export class ProjectAccess {
   constructor(private readonly projects: ProjectRepository) {}
 
   async require(actor: Actor, projectId: string, needed: ProjectRole): Promise<ProjectAccessGrant> {
-    const project = isUuid(projectId) ? await this.projects.findById(projectId) : undefined;
-    if (!project) throw notFound('project');
-    const role: ProjectRole | undefined = actor.principal.isAdmin ? 'owner' : (await this.projects.findMembership(projectId, actor.principal.userId))?.role;
+    const found = isUuid(projectId) ? await this.projects.findWithRole(projectId, actor.principal.userId) : undefined;
+    if (!found) throw notFound('project');
+    const { project } = found;
+    const role: ProjectRole | null = actor.principal.isAdmin ? 'owner' : found.role;
     if (!role) throw notFound('project');
     if (ROLE_RANK[role] < ROLE_RANK[needed]) {
       throw new DomainError('forbidden', 'insufficient_role', `this needs the ${needed} role in the project; you are ${role}`);

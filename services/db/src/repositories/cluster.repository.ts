@@ -34,34 +34,27 @@ export class ClusterRepository {
   listLive(projectId: string): Promise<Array<Omit<ClusterRow, 'sealed_secrets'>>> {
     return this.db
       .selectFrom('clusters')
-      .select([
-        'id',
-        'project_id',
-        'name',
-        'version',
-        'seed_id',
-        'expose_strategy',
-        'pod_cidr',
-        'service_cidr',
-        'etcd_replicas',
-        'cni',
-        'network_mtu',
-        'addons',
-        'phase',
-        'phase_reason',
-        'conditions',
-        'endpoint',
-        'generation',
-        'observed_generation',
-        'created_at',
-        'updated_at',
-        'deletion_requested_at',
-        'deleted_at',
-      ])
+      .select(PUBLIC_COLUMNS)
       .where('project_id', '=', projectId)
       .where('deleted_at', 'is', null)
       .orderBy('created_at')
       .execute();
+  }
+
+  /** A live cluster as a reader sees it, without its sealed secrets, with its seed's name: one round trip. */
+  async findLivePublic(projectId: string, clusterId: string): Promise<{ row: Omit<ClusterRow, 'sealed_secrets'>; seedName: string | null } | undefined> {
+    const found = await this.db
+      .selectFrom('clusters')
+      .leftJoin('seeds', 'seeds.id', 'clusters.seed_id')
+      .select(PUBLIC_COLUMNS.map((column) => `clusters.${column}` as const))
+      .select('seeds.name as seed_name')
+      .where('clusters.project_id', '=', projectId)
+      .where('clusters.id', '=', clusterId)
+      .where('clusters.deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (!found) return undefined;
+    const { seed_name: seedName, ...row } = found;
+    return { row, seedName: row.seed_id ? seedName : null };
   }
 
   async countLiveInProject(projectId: string, tx?: Tx): Promise<number> {
@@ -143,3 +136,29 @@ export class ClusterRepository {
     return this.db.selectFrom('clusters').select('id').where('deleted_at', 'is', null).where('phase', '=', 'Running').limit(limit).execute();
   }
 }
+
+/** Every column but the sealed secrets: what readers of a cluster are shown. */
+const PUBLIC_COLUMNS = [
+  'id',
+  'project_id',
+  'name',
+  'version',
+  'seed_id',
+  'expose_strategy',
+  'pod_cidr',
+  'service_cidr',
+  'etcd_replicas',
+  'cni',
+  'network_mtu',
+  'addons',
+  'phase',
+  'phase_reason',
+  'conditions',
+  'endpoint',
+  'generation',
+  'observed_generation',
+  'created_at',
+  'updated_at',
+  'deletion_requested_at',
+  'deleted_at',
+] as const satisfies ReadonlyArray<Exclude<keyof ClusterRow, 'sealed_secrets'>>;

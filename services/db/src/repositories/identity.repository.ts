@@ -32,6 +32,20 @@ export class IdentityRepository {
     return this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** A token with what a request's principal needs of its user, in the one round trip every request pays. */
+  async findTokenWithUser(id: string): Promise<{ token: ApiTokenRow; user: Pick<UserRow, 'id' | 'email' | 'is_admin'> } | undefined> {
+    const found = await this.db
+      .selectFrom('api_tokens')
+      .innerJoin('users', 'users.id', 'api_tokens.user_id')
+      .selectAll('api_tokens')
+      .select(['users.email as user_email', 'users.is_admin as user_is_admin'])
+      .where('api_tokens.id', '=', id)
+      .executeTakeFirst();
+    if (!found) return undefined;
+    const { user_email: email, user_is_admin: isAdmin, ...token } = found;
+    return { token, user: { id: token.user_id, email, is_admin: isAdmin } };
+  }
+
   listTokens(userId: string): Promise<ApiTokenRow[]> {
     return this.db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
   }

@@ -22,10 +22,10 @@ export interface MachineFacts {
 export class NodeRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** The nodes not yet deleted of several pools, oldest first, in one query (a listing's summaries). */
-  async listLiveInPools(poolIds: readonly string[]): Promise<NodeRow[]> {
-    if (poolIds.length === 0) return [];
-    return this.db.selectFrom('nodes').selectAll().where('pool_id', 'in', poolIds).where('deleted_at', 'is', null).orderBy('created_at').execute();
+  /** The clusters' nodes not yet deleted, oldest first: by cluster, so it need not wait for their pools. */
+  async listLiveInClusters(clusterIds: readonly string[]): Promise<NodeRow[]> {
+    if (clusterIds.length === 0) return [];
+    return this.db.selectFrom('nodes').selectAll().where('cluster_id', 'in', clusterIds).where('deleted_at', 'is', null).orderBy('created_at').execute();
   }
 
   /** The pool's nodes not yet deleted, oldest first. */

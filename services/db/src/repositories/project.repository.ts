@@ -45,6 +45,20 @@ export class ProjectRepository {
     await runner(this.db, tx).deleteFrom('projects').where('id', '=', id).execute();
   }
 
+  /** A project with the user's role in it (null when not a member), in one round trip: every project-scoped request asks. */
+  async findWithRole(projectId: string, userId: string): Promise<{ project: ProjectRow; role: MemberRow['role'] | null } | undefined> {
+    const found = await this.db
+      .selectFrom('projects')
+      .leftJoin('project_members', (join) => join.onRef('project_members.project_id', '=', 'projects.id').on('project_members.user_id', '=', userId))
+      .selectAll('projects')
+      .select('project_members.role as member_role')
+      .where('projects.id', '=', projectId)
+      .executeTakeFirst();
+    if (!found) return undefined;
+    const { member_role: role, ...project } = found;
+    return { project, role };
+  }
+
   findMembership(projectId: string, userId: string, tx?: Tx): Promise<MemberRow | undefined> {
     return runner(this.db, tx).selectFrom('project_members').selectAll().where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
   }
