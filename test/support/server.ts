@@ -96,15 +96,33 @@ export class TestServer {
       ...(this.databaseUrl ? { DATABASE_URL: this.databaseUrl, HM_ROLE: 'all' } : {}),
       ...this.options.env,
     };
-    const child = spawn(process.execPath, [entryFor(env.HM_ROLE, this.options.distDir)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Node flags NODE_OPTIONS refuses (--cpu-prof, --prof) for profiling the server under a test or bench.
+    const nodeArgs = process.env.HM_TEST_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, entryFor(env.HM_ROLE, this.options.distDir)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.process = child;
     const started = new Promise<void>((resolve, reject) => {
+      // Only whole new lines are scanned, and only until the server listens: a regular expression
+      // over the whole growing output on every chunk flattened megabytes per log line and took a
+      // core of this (the load-generating) process under load.
+      let partialLine = '';
+      let listening = false;
       const onData = (chunk: Buffer) => {
-        this.output += chunk.toString();
-        const token = /HM_ADMIN_TOKEN=(\S+)/.exec(this.output);
-        if (token && !this.adminToken) this.adminToken = token[1];
-        const listening = /"url":"(http:\/\/[^"]+)".*harbormaster listening/.exec(this.output);
-        if (listening) resolve(void (this.baseUrl = listening[1]));
+        const text = chunk.toString();
+        this.output += text;
+        if (listening) return;
+        const lines = (partialLine + text).split('\n');
+        partialLine = lines.pop() ?? '';
+        for (const line of lines) {
+          const token = /HM_ADMIN_TOKEN=(\S+)/.exec(line);
+          if (token && !this.adminToken) this.adminToken = token[1];
+          const url = /"url":"(http:\/\/[^"]+)".*harbormaster listening/.exec(line);
+          if (url) {
+            listening = true;
+            this.baseUrl = url[1];
+            resolve();
+            return;
+          }
+        }
       };
       child.stdout.on('data', onData);
       child.stderr.on('data', onData);

@@ -69,13 +69,14 @@ export class IdentityService implements OnApplicationBootstrap {
 
   async authenticate(bearer: string): Promise<Principal> {
     const parsed = parseApiToken(bearer);
-    const rejected = new DomainError('unauthenticated', 'invalid_token', 'the API token is invalid, expired or revoked');
-    if (!parsed) throw rejected;
+    // Made only when thrown: an Error's stack trace was a measurable share of every request's CPU.
+    const rejected = () => new DomainError('unauthenticated', 'invalid_token', 'the API token is invalid, expired or revoked');
+    if (!parsed) throw rejected();
     const found = await this.identities.findTokenWithUser(parsed.id);
     const now = new Date();
-    if (!found) throw rejected;
+    if (!found) throw rejected();
     const { token, user } = found;
-    if (token.revoked_at || (token.expires_at && token.expires_at <= now) || !tokenSecretMatches(parsed.secret, token.secret_hash)) throw rejected;
+    if (token.revoked_at || (token.expires_at && token.expires_at <= now) || !tokenSecretMatches(parsed.secret, token.secret_hash)) throw rejected();
     if (!token.last_used_at || now.getTime() - token.last_used_at.getTime() > TOUCH_INTERVAL_MS) {
       await this.identities.touchToken(token.id, now);
     }
