@@ -27,8 +27,6 @@ import {
   SeedRepository,
   UnitOfWork,
   type ClusterRow,
-  type NodePoolRow,
-  type NodeRow,
   type OperationRow,
   type Tx,
 } from '../../../db/src/index.js';
@@ -38,7 +36,7 @@ import { isProviderName, providerDefinition } from '../../../clouds/src/provider
 import { auditBase, type Actor } from '../auth/principal.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { ProjectAccess } from '../projects/project-access.js';
-import { clusterSummary, poolSummaryInput, presentCluster, presentEvent, presentOperation } from './presenters.js';
+import { clusterSummary, poolSummaryInput, presentCluster, presentEvent, presentOperation, type SummaryNodeRow, type SummaryPoolRow } from './presenters.js';
 import type { ClusterSummary } from '../../../core/src/state/cluster-summary.js';
 
 @Injectable()
@@ -188,7 +186,7 @@ export class ClustersService {
 
   private async summaryParts(clusterIds: readonly string[], upgradingIds: readonly string[]): Promise<SummaryParts> {
     const [pools, nodes, upgrades] = await Promise.all([
-      this.pools.listAllOfClusters(clusterIds),
+      this.pools.listSummariesOfClusters(clusterIds),
       this.nodes.listLiveInClusters(clusterIds),
       this.operationRows.listOpenOfClusters(upgradingIds, 'upgrade'),
     ]);
@@ -469,8 +467,8 @@ interface SummarySubject {
 }
 
 interface SummaryParts {
-  pools: NodePoolRow[];
-  nodes: NodeRow[];
+  pools: SummaryPoolRow[];
+  nodes: SummaryNodeRow[];
   upgrades: OperationRow[];
 }
 

@@ -8,7 +8,11 @@ import {
 } from '../../../core/src/state/cluster-summary.js';
 import type { ClusterRow, NodePoolRow, NodeRow, OperationRow, ClusterEventRow } from '../../../db/src/index.js';
 
-export const poolSummaryInput = (row: NodePoolRow, nodes: readonly NodeRow[]): PoolSummaryInput => ({
+/** What a pool's part of the status model reads of its rows (the listing selects no more). */
+export type SummaryPoolRow = Pick<NodePoolRow, 'id' | 'cluster_id' | 'name' | 'replicas' | 'deletion_requested_at' | 'conditions'>;
+export type SummaryNodeRow = Pick<NodeRow, 'pool_id' | 'phase' | 'conditions'>;
+
+export const poolSummaryInput = (row: SummaryPoolRow, nodes: readonly SummaryNodeRow[]): PoolSummaryInput => ({
   id: row.id,
   name: row.name,
   replicas: row.replicas,

@@ -37,10 +37,17 @@ export class NodePoolRepository {
       .execute();
   }
 
-  /** Every pool of several clusters, deleting ones included, in one query (a listing's summaries). */
-  async listAllOfClusters(clusterIds: readonly string[]): Promise<NodePoolRow[]> {
+  /** Every pool of several clusters, deleting ones included, as their status summaries read them: one query. */
+  async listSummariesOfClusters(
+    clusterIds: readonly string[],
+  ): Promise<Array<Pick<NodePoolRow, 'id' | 'cluster_id' | 'name' | 'replicas' | 'deletion_requested_at' | 'conditions'>>> {
     if (clusterIds.length === 0) return [];
-    return this.db.selectFrom('node_pools').selectAll().where('cluster_id', 'in', clusterIds).orderBy('name').execute();
+    return this.db
+      .selectFrom('node_pools')
+      .select(['id', 'cluster_id', 'name', 'replicas', 'deletion_requested_at', 'conditions'])
+      .where('cluster_id', 'in', clusterIds)
+      .orderBy('name')
+      .execute();
   }
 
   listAll(clusterId: string, tx?: Tx): Promise<NodePoolRow[]> {
